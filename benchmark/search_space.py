@@ -1,0 +1,256 @@
+"""The NAS-Bench-101 cell space: op names, ``ModelSpec``, pruning, validity and parameters.
+
+Example
+-------
+>>> from benchmark import ModelSpec, INPUT, CONV1X1, CONV3X3, MAXPOOL3X3, OUTPUT
+>>> spec = ModelSpec(
+...     matrix=[[0, 1, 1, 1, 0, 1, 0],
+...             [0, 0, 0, 0, 0, 0, 1],
+...             [0, 0, 0, 0, 0, 0, 1],
+...             [0, 0, 0, 0, 1, 0, 0],
+...             [0, 0, 0, 0, 0, 0, 1],
+...             [0, 0, 0, 0, 0, 0, 1],
+...             [0, 0, 0, 0, 0, 0, 0]],
+...     ops=[INPUT, CONV1X1, CONV3X3, CONV3X3, CONV3X3, MAXPOOL3X3, OUTPUT])
+>>> spec.hash_spec()
+'28cfc7874f6d200472e1a9dcd8650aa0'
+>>> trainable_parameters(spec)
+2694282
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+
+import numpy as np
+
+from .errors import OutOfDomainError
+from .hashing import hash_module
+
+__all__ = [
+    "INPUT", "OUTPUT", "CONV1X1", "CONV3X3", "MAXPOOL3X3", "OPS", "NUM_VERTICES", "MAX_EDGES",
+    "ModelSpec", "check_spec", "is_valid_spec", "labeling_of", "trainable_parameters",
+    "compute_vertex_channels", "edge_bits", "matrix_from_bits",
+]
+
+INPUT = "input"
+OUTPUT = "output"
+CONV3X3 = "conv3x3-bn-relu"
+CONV1X1 = "conv1x1-bn-relu"
+MAXPOOL3X3 = "maxpool3x3"
+#: Interior ops in the official ``available_ops`` order; the index is the hash label.
+OPS = (CONV3X3, CONV1X1, MAXPOOL3X3)
+NUM_VERTICES = 7
+MAX_EDGES = 9
+_OP_LABEL = {op: i for i, op in enumerate(OPS)}
+
+
+class ModelSpec:
+    """A cell: adjacency matrix and vertex ops, pruned as in ``nasbench.api.ModelSpec``.
+
+    Parameters
+    ----------
+    matrix : array-like of shape (V, V)
+        Upper-triangular 0/1 adjacency matrix; vertex 0 is the input, V-1 the output.
+    ops : sequence of str
+        One op name per vertex.
+
+    Attributes
+    ----------
+    original_matrix, original_ops : the input, deep-copied.
+    matrix, ops : the pruned cell (``None`` if no input-to-output path exists).
+    valid_spec : bool
+        False if the input and the output are disconnected.
+
+    Raises
+    ------
+    ValueError
+        If the matrix is not square, not strictly upper-triangular, not 0/1, or if
+        ``len(ops)`` differs from its size.
+    """
+
+    def __init__(self, matrix, ops: Sequence[str], data_format: str = "channels_last"):
+        try:
+            array = np.array(matrix)
+        except ValueError as exc:  # ragged nested lists
+            raise ValueError(f"matrix must be square, got ragged rows {matrix!r}") from exc
+        if array.ndim != 2 or array.shape[0] != array.shape[1]:
+            raise ValueError(f"matrix must be square, got shape {array.shape}")
+        if not (np.issubdtype(array.dtype, np.integer) or array.dtype == bool):
+            raise ValueError(f"matrix must hold 0/1 integers, got dtype {array.dtype}")
+        if array.size and not np.isin(array, (0, 1)).all():
+            raise ValueError(f"matrix must hold only 0 and 1, got values {np.unique(array).tolist()}")
+        if isinstance(ops, str) or len(ops) != array.shape[0]:
+            raise ValueError(
+                f"length of ops must match matrix dimensions, got {len(ops)} ops "
+                f"for a {array.shape[0]}x{array.shape[0]} matrix")
+        if np.tril(array).any():
+            raise ValueError("matrix must be upper triangular (zeros on and below the diagonal)")
+        self.original_matrix = array.astype(np.int8)
+        self.original_ops = [str(op) for op in ops]
+        self.matrix = self.original_matrix.copy()
+        self.ops = list(self.original_ops)
+        self.valid_spec = True
+        self.data_format = data_format
+        self._prune()
+
+    def _prune(self) -> None:
+        """Drop vertices that are not on an input-to-output path (official ``_prune``)."""
+        n = self.original_matrix.shape[0]
+        rows = self.original_matrix.tolist()
+        forward, stack = {0}, [0]
+        while stack:
+            v = stack.pop()
+            for w in range(v + 1, n):
+                if rows[v][w] and w not in forward:
+                    forward.add(w)
+                    stack.append(w)
+        backward, stack = {n - 1}, [n - 1]
+        while stack:
+            v = stack.pop()
+            for w in range(v):
+                if rows[w][v] and w not in backward:
+                    backward.add(w)
+                    stack.append(w)
+        extraneous = set(range(n)) - (forward & backward)
+        if len(extraneous) > n - 2:
+            self.matrix = None
+            self.ops = None
+            self.valid_spec = False
+            return
+        keep = [v for v in range(n) if v not in extraneous]
+        self.matrix = self.original_matrix[np.ix_(keep, keep)].copy()
+        self.ops = [self.original_ops[v] for v in keep]
+
+    def hash_spec(self, canonical_ops: Sequence[str] = OPS) -> str:
+        """Return the official module hash of the pruned cell."""
+        if not self.valid_spec:
+            raise OutOfDomainError("invalid spec, provided graph is disconnected.")
+        return hash_module(self.matrix, labeling_of(self.ops, canonical_ops))
+
+    def __repr__(self) -> str:
+        return f"ModelSpec(matrix={self.original_matrix.tolist()}, ops={self.original_ops})"
+
+    def __deepcopy__(self, memo):
+        return ModelSpec(self.original_matrix.copy(), list(self.original_ops), self.data_format)
+
+
+def labeling_of(ops: Sequence[str], canonical_ops: Sequence[str] = OPS) -> list[int]:
+    """Hash labels of a pruned op list: -1 input, -2 output, else the index in ``canonical_ops``."""
+    canonical = list(canonical_ops)
+    return [-1] + [canonical.index(op) for op in ops[1:-1]] + [-2]
+
+
+def check_spec(spec: ModelSpec) -> None:
+    """Raise :class:`OutOfDomainError` unless ``spec`` lies in the space (official ``_check_spec``).
+
+    Unlike the original (which crashes with ``TypeError`` on too many vertices), every broken
+    rule raises ``OutOfDomainError``.
+    """
+    if not isinstance(spec, ModelSpec):
+        raise TypeError(f"expected a ModelSpec, got {type(spec).__name__}")
+    if not spec.valid_spec:
+        raise OutOfDomainError("invalid spec, provided graph is disconnected.")
+    num_vertices = len(spec.ops)
+    if num_vertices > NUM_VERTICES:
+        raise OutOfDomainError(
+            f"too many vertices, got {num_vertices} (max vertices = {NUM_VERTICES})")
+    num_edges = int(spec.matrix.sum())
+    if num_edges > MAX_EDGES:
+        raise OutOfDomainError(f"too many edges, got {num_edges} (max edges = {MAX_EDGES})")
+    if spec.ops[0] != INPUT:
+        raise OutOfDomainError(f"first operation should be 'input', got {spec.ops[0]!r}")
+    if spec.ops[-1] != OUTPUT:
+        raise OutOfDomainError(f"last operation should be 'output', got {spec.ops[-1]!r}")
+    for op in spec.ops[1:-1]:
+        if op not in _OP_LABEL:
+            raise OutOfDomainError(f"unsupported op {op!r}, available ops = {list(OPS)}")
+
+
+def is_valid_spec(spec: ModelSpec) -> bool:
+    """Return True if ``spec`` lies in the space; never raises for a ``ModelSpec``."""
+    try:
+        check_spec(spec)
+    except OutOfDomainError:
+        return False
+    return True
+
+
+def edge_bits(matrix: np.ndarray) -> int:
+    """Encode an upper-triangular matrix as the official ``gen_is_edge_fn`` bits."""
+    rows = np.asarray(matrix).tolist()
+    bits = 0
+    for y in range(1, len(rows)):
+        for x in range(y):
+            if rows[x][y]:
+                bits |= 1 << (x + y * (y - 1) // 2)
+    return bits
+
+
+def matrix_from_bits(bits: int, num_vertices: int) -> np.ndarray:
+    """Decode ``gen_is_edge_fn`` bits into a (V, V) int8 matrix."""
+    matrix = np.zeros((num_vertices, num_vertices), dtype=np.int8)
+    for y in range(1, num_vertices):
+        for x in range(y):
+            if (bits >> (x + y * (y - 1) // 2)) & 1:
+                matrix[x, y] = 1
+    return matrix
+
+
+def compute_vertex_channels(in_channels: int, out_channels: int, matrix) -> list[int]:
+    """Channels of every vertex of a module (official ``compute_vertex_channels``)."""
+    rows = np.asarray(matrix).tolist()
+    n = len(rows)
+    channels = [0] * n
+    channels[0] = in_channels
+    channels[n - 1] = out_channels
+    if n == 2:
+        return channels
+    feeds_output = [bool(rows[v][n - 1]) for v in range(n)]
+    num_feeders = sum(feeds_output[1:])
+    share, extra = divmod(out_channels, num_feeders)
+    for v in range(1, n - 1):
+        if feeds_output[v]:
+            channels[v] = share + (1 if extra > 0 else 0)
+            extra -= 1
+    for v in range(n - 3, 0, -1):
+        if not feeds_output[v]:
+            channels[v] = max(channels[w] for w in range(v + 1, n - 1) if rows[v][w])
+    return channels
+
+
+def _conv_params(kernel: int, cin: int, cout: int) -> int:
+    return kernel * kernel * cin * cout + 2 * cout  # conv without bias, BN gamma and beta
+
+
+def _module_params(rows: list[list[int]], ops: Sequence[str], cin: int, cout: int) -> int:
+    n = len(rows)
+    channels = compute_vertex_channels(cin, cout, rows)
+    total = 0
+    for t in range(1, n - 1):
+        if rows[0][t]:
+            total += _conv_params(1, cin, channels[t])  # projection of the module input
+        if ops[t] == CONV3X3:
+            total += _conv_params(3, channels[t], channels[t])
+        elif ops[t] == CONV1X1:
+            total += _conv_params(1, channels[t], channels[t])
+    if rows[0][n - 1]:
+        total += _conv_params(1, cin, cout)
+    return total
+
+
+def trainable_parameters(spec: ModelSpec, stem_channels: int = 128, num_stacks: int = 3,
+                         modules_per_stack: int = 3, num_labels: int = 10) -> int:
+    """Exact trainable parameter count of the network built from a valid cell."""
+    check_spec(spec)
+    rows = spec.matrix.tolist()
+    total = _conv_params(3, 3, stem_channels)
+    channels = stem_channels
+    for stack in range(num_stacks):
+        if stack > 0:
+            channels *= 2
+        for module in range(modules_per_stack):
+            cin = channels // 2 if (stack > 0 and module == 0) else channels
+            total += _module_params(rows, spec.ops, cin, channels)
+    return total + channels * num_labels + num_labels

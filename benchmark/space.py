@@ -1,0 +1,440 @@
+"""The exhaustively enumerated NAS-Bench-101 space: 423,624 cells, sorted by module hash.
+
+``generate_graphs.py`` walks V = 2..7, every edge-bit pattern in ascending order and every
+labeling in ``itertools.product`` order, and keeps the first graph met for each hash as its
+canonical representative. Hashing all 1,293,208 labelled graphs that way takes minutes in
+pure Python, so :func:`build_space` hashes only one graph per isomorphism class:
+
+* a matrix isomorphic to an earlier one adds no new hash (each of its labelings is isomorphic
+  to a labeling of the earlier matrix), so only the first matrix of each unlabelled class is
+  labelled;
+* two labelings of one matrix related by an automorphism are isomorphic, so only the smallest
+  labeling of each orbit is hashed.
+
+The first graph met of every class is one of those hashed, so the representatives are the
+official ones. The build also stores, for every labelled graph of the enumeration (that is,
+every pruned valid cell as a user may write it), the index of its cell. Looking a cell up is
+then an exact table lookup instead of an md5 fingerprint.
+
+Example
+-------
+>>> space = get_space()                       # built once into the user cache, then loaded
+>>> len(space)
+423624
+>>> spec = space.spec(space.index_of_hash("00005c142e6f48ac74fdcf73e3439874"))
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+
+from ._io import atomic_savez
+from .errors import OutOfDomainError, TableError
+from .hashing import hash_rows
+from .search_space import MAX_EDGES, NUM_VERTICES, OPS, ModelSpec, check_spec
+
+__all__ = ["CellSpace", "build_space", "get_space", "default_cache_path", "SPACE_FORMAT"]
+
+_log = logging.getLogger(__name__)
+
+SPACE_FORMAT = 1
+#: Unique cells per vertex count (facts section 4); the build checks them.
+EXPECTED_CELLS = {2: 1, 3: 6, 4: 84, 5: 2441, 6: 62010, 7: 359082}
+NUM_CELLS = 423_624
+
+
+def default_cache_path() -> Path:
+    """``$NB101_CACHE`` or ``~/.cache/nb101-surrogate``, then ``space-v{SPACE_FORMAT}.npz``."""
+    root = os.environ.get("NB101_CACHE") or Path.home() / ".cache" / "nb101-surrogate"
+    return Path(root) / f"space-v{SPACE_FORMAT}.npz"
+
+
+def _bit_index(x: int, y: int) -> int:
+    return x + y * (y - 1) // 2  # official gen_is_edge_fn bit of edge x -> y
+
+
+def _full_dag_matrices(n: int) -> np.ndarray:
+    """Ascending edge bits of all full DAGs on n vertices with at most MAX_EDGES edges."""
+    num_bits = n * (n - 1) // 2
+    bits = np.arange(1 << num_bits, dtype=np.uint32)
+    popcount = np.zeros(bits.shape, dtype=np.uint8)
+    for b in range(num_bits):
+        popcount += ((bits >> b) & 1).astype(np.uint8)
+    keep = popcount <= MAX_EDGES
+    for v in range(n - 1):  # every row but the output's has an out-edge
+        mask = sum(1 << _bit_index(v, w) for w in range(v + 1, n))
+        keep &= (bits & mask) != 0
+    for w in range(1, n):  # every column but the input's has an in-edge
+        mask = sum(1 << _bit_index(v, w) for v in range(w))
+        keep &= (bits & mask) != 0
+    return bits[keep]
+
+
+def _interior_permutations(n: int) -> np.ndarray:
+    """All vertex permutations that keep the input first and the output last, shape (P, n)."""
+    perms = [(0, *p, n - 1) for p in itertools.permutations(range(1, n - 1))]
+    return np.array(perms, dtype=np.int64).reshape(-1, n)
+
+
+def _permute_bits(bits: np.ndarray, perm: np.ndarray, n: int) -> np.ndarray:
+    """Bits of each matrix relabelled by ``perm`` (old v -> new perm[v]); -1 where the image
+    is not upper-triangular (so not part of the enumeration)."""
+    out = np.zeros(bits.shape, dtype=np.int64)
+    bad = np.zeros(bits.shape, dtype=bool)
+    for y in range(1, n):
+        for x in range(y):
+            present = ((bits >> _bit_index(x, y)) & 1).astype(bool)
+            a, b = perm[x], perm[y]
+            if a < b:
+                out[present] |= 1 << _bit_index(a, b)
+            else:
+                bad |= present
+    out[bad] = -1
+    return out
+
+
+def _labelings(n: int) -> np.ndarray:
+    """Interior labelings in ``itertools.product`` order, shape (3**(n-2), n-2)."""
+    return np.array(list(itertools.product(range(len(OPS)), repeat=n - 2)),
+                    dtype=np.int64).reshape(len(OPS) ** (n - 2), n - 2)
+
+
+def _codes(labelings: np.ndarray) -> np.ndarray:
+    """Position of each labeling in ``itertools.product`` order (base 3, first digit high)."""
+    weights = len(OPS) ** np.arange(labelings.shape[1] - 1, -1, -1)
+    return labelings @ weights
+
+
+def _rows(bits: int, n: int) -> list[list[int]]:
+    return [[(bits >> _bit_index(x, y)) & 1 if x < y else 0 for y in range(n)] for x in range(n)]
+
+
+def _hash_chunk(args: tuple[int, list[tuple[int, int]]]) -> list[str]:
+    n, items = args
+    labelings = _labelings(n).tolist()
+    return [hash_rows(_rows(bits, n), [-1, *labelings[code], -2]) for bits, code in items]
+
+
+@dataclass
+class _VertexCountPlan:
+    n: int
+    bits: np.ndarray          # (M,) ascending full-DAG matrices
+    cell_of: np.ndarray       # (M, 3**(n-2)) provisional cell id of every labelled graph
+    new_cells: list[tuple[int, int]]  # (bits, labeling code) of each class's first graph
+
+
+def _plan_vertex_count(n: int, first_cell: int) -> _VertexCountPlan:
+    bits = _full_dag_matrices(n)
+    num_labelings = len(OPS) ** (n - 2)
+    perms = _interior_permutations(n)
+    permuted = np.stack([_permute_bits(bits, p, n) for p in perms])  # (P, M)
+    valid = permuted >= 0
+    canonical = np.where(valid, permuted, np.iinfo(np.int64).max).min(axis=0)
+    labelings = _labelings(n)
+    identity = np.arange(num_labelings)
+    cell_of = np.full((len(bits), num_labelings), -1, dtype=np.int64)
+    representative: dict[int, tuple[int, int]] = {}  # canonical bits -> (row, perm to canon)
+    new_cells: list[tuple[int, int]] = []
+    next_cell = first_cell
+    for row in range(len(bits)):
+        to_canon = int(np.argmax(permuted[:, row] == canonical[row]))
+        key = int(canonical[row])
+        if key not in representative:
+            representative[key] = (row, to_canon)
+            # Automorphisms: relabellings that give back the same matrix.
+            autos = perms[permuted[:, row] == bits[row]]
+            orbit_min = identity.copy()
+            for auto in autos:
+                inverse = np.argsort(auto)
+                image = labelings[:, inverse[1:-1] - 1]  # label of new vertex u = L[auto^-1(u)]
+                orbit_min = np.minimum(orbit_min, _codes(image))
+            firsts = np.flatnonzero(orbit_min == identity)
+            ids = np.full(num_labelings, -1, dtype=np.int64)
+            ids[firsts] = np.arange(next_cell, next_cell + len(firsts))
+            cell_of[row] = ids[orbit_min]
+            new_cells.extend((int(bits[row]), int(code)) for code in firsts)
+            next_cell += len(firsts)
+        else:
+            # Map this matrix onto the class representative: v -> rep^-1(canon(v)).
+            rep_row, rep_perm = representative[key]
+            q = np.argsort(perms[rep_perm])[perms[to_canon]]
+            qinv = np.argsort(q)
+            image = labelings[:, qinv[1:-1] - 1]
+            cell_of[row] = cell_of[rep_row][_codes(image)]
+    return _VertexCountPlan(n, bits, cell_of, new_cells)
+
+
+def build_space(path: str | os.PathLike | None = None, *, processes: int | None = None,
+                progress: bool = False) -> "CellSpace":
+    """Enumerate the space exactly as ``generate_graphs.py`` and save it to ``path``.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        Where to write the cache (default :func:`default_cache_path`).
+    processes : int, optional
+        Worker processes for hashing (default: all cores).
+    progress : bool
+        Show a tqdm progress bar.
+    """
+    start = time.perf_counter()
+    plans, offset = [], 0
+    for n in range(2, NUM_VERTICES + 1):
+        plan = _plan_vertex_count(n, offset)
+        if len(plan.new_cells) != EXPECTED_CELLS[n]:
+            raise RuntimeError(f"enumeration found {len(plan.new_cells)} cells with {n} vertices, "
+                               f"expected {EXPECTED_CELLS[n]}")
+        plans.append(plan)
+        offset += len(plan.new_cells)
+    jobs = []
+    for plan in plans:
+        for i in range(0, len(plan.new_cells), 4096):
+            jobs.append((plan.n, plan.new_cells[i:i + 4096]))
+    processes = processes or os.cpu_count() or 1
+    if processes > 1:
+        with get_context("fork" if os.name == "posix" else "spawn").Pool(processes) as pool:
+            results = pool.imap(_hash_chunk, jobs)
+            hashes = _collect(results, len(jobs), progress)
+    else:
+        hashes = _collect(map(_hash_chunk, jobs), len(jobs), progress)
+    if len(set(hashes)) != len(hashes):
+        raise RuntimeError("hash collision between non-isomorphic cells")
+    hash_array = np.array(hashes, dtype="S32")
+    order = np.argsort(hash_array, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))  # provisional id -> sorted position
+    num_vertices = np.concatenate([np.full(len(p.new_cells), p.n, np.uint8) for p in plans])
+    cell_bits = np.array([b for p in plans for b, _ in p.new_cells], dtype=np.uint32)
+    codes = np.array([c for p in plans for _, c in p.new_cells], dtype=np.uint8)
+    arrays = dict(
+        format=np.array(SPACE_FORMAT),
+        hashes=hash_array[order],
+        num_vertices=num_vertices[order],
+        bits=cell_bits[order],
+        codes=codes[order],
+        enumeration_rank=np.argsort(order).astype(np.int32),
+        lookup_num_vertices=np.concatenate([np.full(len(p.bits), p.n, np.uint8) for p in plans]),
+        lookup_bits=np.concatenate([p.bits for p in plans]).astype(np.uint32),
+        lookup_cells=np.concatenate([rank[p.cell_of.ravel()] for p in plans]).astype(np.int32),
+    )
+    path = Path(path) if path is not None else default_cache_path()
+    atomic_savez(path, **arrays)
+    _log.info("built the space (%d cells) in %.1f s into %s", len(hashes),
+              time.perf_counter() - start, path)
+    return CellSpace(arrays, path)
+
+
+def _collect(results: Iterable[list[str]], total: int, progress: bool) -> list[str]:
+    if progress:
+        from tqdm import tqdm
+        results = tqdm(results, total=total, desc="hashing cells", unit="chunk")
+    return [h for chunk in results for h in chunk]
+
+
+class CellSpace:
+    """All 423,624 cells, indexed 0..N-1 in ascending hash order (the official file order).
+
+    Use :func:`get_space` rather than the constructor.
+
+    Attributes
+    ----------
+    hashes : ndarray of bytes (N,)
+        Sorted module hashes (``S32``).
+    num_vertices, bits, codes : ndarray (N,)
+        The canonical representative: vertex count, official edge bits and the labeling's
+        position in ``itertools.product(range(3), repeat=V-2)`` order.
+    """
+
+    _ARRAYS = ("hashes", "num_vertices", "bits", "codes", "enumeration_rank",
+               "lookup_num_vertices", "lookup_bits", "lookup_cells")
+
+    def __init__(self, arrays: dict[str, np.ndarray], path: Path | None = None):
+        self.path = path
+        for name in self._ARRAYS:
+            setattr(self, name, arrays[name])
+        # offsets of each vertex count's block in the labelled-graph lookup
+        self._lookup_start = {}
+        start = 0
+        for n in range(2, NUM_VERTICES + 1):
+            count = int(np.count_nonzero(self.lookup_num_vertices == n))
+            self._lookup_start[n] = (start, count)
+            start += count * len(OPS) ** (n - 2)
+        self._lookup_key = {}  # (n, bits) -> row offset in lookup_cells, for single lookups
+        row_start = 0
+        for n in range(2, NUM_VERTICES + 1):
+            first, count = self._lookup_start[n]
+            block = self.lookup_bits[row_start:row_start + count]
+            stride = len(OPS) ** (n - 2)
+            for i, b in enumerate(block.tolist()):
+                self._lookup_key[(n, b)] = first + i * stride
+            row_start += count
+        self._hash_index = None
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "CellSpace":
+        path = Path(path)
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {name: data[name] for name in data.files}
+        except (OSError, ValueError) as exc:
+            raise TableError(f"{path} is not a space cache file: {exc}") from exc
+        if int(arrays.get("format", -1)) != SPACE_FORMAT or not all(
+                name in arrays for name in cls._ARRAYS):
+            raise TableError(f"{path} is not a space cache of format {SPACE_FORMAT}")
+        if len(arrays["hashes"]) != NUM_CELLS:
+            raise TableError(f"{path} holds {len(arrays['hashes'])} cells, expected {NUM_CELLS}")
+        return cls(arrays, path)
+
+    def __len__(self) -> int:
+        return len(self.hashes)
+
+    # ----------------------------------------------------------------- cells <-> hashes
+    def hash(self, index: int) -> str:
+        """Module hash of cell ``index``."""
+        return self.hashes[index].decode()
+
+    def index_of_hash(self, module_hash: str) -> int:
+        """Cell index of a module hash; ``KeyError`` if no cell of the space has it."""
+        key = module_hash.encode() if isinstance(module_hash, str) else bytes(module_hash)
+        i = int(np.searchsorted(self.hashes, key))
+        if i == len(self.hashes) or self.hashes[i] != key:
+            raise KeyError(f"module hash {module_hash!r} is not a cell of NAS-Bench-101")
+        return i
+
+    def indices_of_hashes(self, module_hashes: Sequence[str] | np.ndarray) -> np.ndarray:
+        """Vectorised :meth:`index_of_hash`."""
+        keys = np.asarray(module_hashes).astype("S32")
+        idx = np.searchsorted(self.hashes, keys)
+        idx_clip = np.minimum(idx, len(self.hashes) - 1)
+        missing = self.hashes[idx_clip] != keys
+        if missing.any():
+            bad = keys[np.flatnonzero(missing)[0]].decode()
+            raise KeyError(f"module hash {bad!r} is not a cell of NAS-Bench-101 "
+                           f"({int(missing.sum())} unknown hashes)")
+        return idx.astype(np.int64)
+
+    # ------------------------------------------------------------------- specs <-> cells
+    def index_of_spec(self, spec: ModelSpec) -> int:
+        """Cell index of a spec; exact and much faster than hashing it.
+
+        Raises
+        ------
+        OutOfDomainError
+            If the spec is not a valid cell of the space.
+        """
+        check_spec(spec)
+        n = len(spec.ops)
+        rows = spec.matrix.tolist()
+        bits = 0
+        for y in range(1, n):
+            for x in range(y):
+                if rows[x][y]:
+                    bits |= 1 << (x + y * (y - 1) // 2)
+        code = 0
+        for op in spec.ops[1:-1]:
+            code = code * 3 + _OP_INDEX[op]
+        return int(self.lookup_cells[self._lookup_key[(n, bits)] + code])
+
+    def indices_of_specs(self, specs: Iterable[ModelSpec]) -> np.ndarray:
+        """Cell indices of many specs (each validated)."""
+        return np.fromiter((self.index_of_spec(s) for s in specs), dtype=np.int64)
+
+    def spec(self, index: int) -> ModelSpec:
+        """The canonical representative of cell ``index`` (as stored in the official files)."""
+        n = int(self.num_vertices[index])
+        digits = np.base_repr(int(self.codes[index]), 3).zfill(n - 2) if n > 2 else ""
+        ops = ["input", *(OPS[int(d)] for d in digits), "output"]
+        return ModelSpec(_rows(int(self.bits[index]), n), ops)
+
+    def spec_from_hash(self, module_hash: str) -> ModelSpec:
+        return self.spec(self.index_of_hash(module_hash))
+
+    def dense(self, indices: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Canonical cells as arrays: adjacency (K, 7, 7) int8 in the top-left V x V block, and
+        labels (K, 7) int8 with -1 input, -2 output, 0/1/2 = ``OPS`` index, -3 absent."""
+        idx = np.arange(len(self)) if indices is None else np.asarray(indices)
+        nv = self.num_vertices[idx].astype(np.int64)
+        bits = self.bits[idx].astype(np.int64)
+        adjacency = np.zeros((len(idx), NUM_VERTICES, NUM_VERTICES), dtype=np.int8)
+        for y in range(1, NUM_VERTICES):
+            for x in range(y):
+                adjacency[:, x, y] = (bits >> _bit_index(x, y)) & 1
+        labels = np.full((len(idx), NUM_VERTICES), -3, dtype=np.int8)
+        labels[:, 0] = -1
+        codes = self.codes[idx].astype(np.int64)
+        for n in range(2, NUM_VERTICES + 1):
+            sel = nv == n
+            if not sel.any():
+                continue
+            rest = codes[sel].copy()
+            block = np.empty((int(sel.sum()), n - 2), dtype=np.int8)
+            for pos in range(n - 3, -1, -1):
+                block[:, pos] = rest % 3
+                rest //= 3
+            labels[np.ix_(np.flatnonzero(sel), np.arange(1, n - 1))] = block
+            labels[sel, n - 1] = -2
+        return adjacency, labels
+
+    # ------------------------------------------------------------ sampling, neighbours
+    def sample(self, size: int, seed: int | np.random.Generator | None = None,
+               replace: bool = False) -> np.ndarray:
+        """Uniformly sampled cell indices (seeded)."""
+        rng = np.random.default_rng(seed)
+        return rng.choice(len(self), size=size, replace=replace)
+
+    def random_spec(self, seed: int | np.random.Generator | None = None) -> ModelSpec:
+        return self.spec(int(self.sample(1, seed)[0]))
+
+    def neighbours(self, cell: int | str | ModelSpec) -> np.ndarray:
+        """Cells at edit distance 1: one edge of the (unpruned) matrix flipped or one interior
+        op changed, then pruned; valid ones only, deduplicated, the cell itself excluded.
+
+        A hash or index stands for its canonical representative."""
+        if isinstance(cell, ModelSpec):
+            spec = cell
+        else:
+            spec = self.spec(self.index_of_hash(cell) if isinstance(cell, str) else int(cell))
+        own = self.index_of_spec(spec)
+        matrix, ops = spec.original_matrix, spec.original_ops
+        n = matrix.shape[0]
+        found: set[int] = set()
+        for y in range(1, n):
+            for x in range(y):
+                flipped = matrix.copy()
+                flipped[x, y] ^= 1
+                self._add_if_valid(found, flipped, ops)
+        for v in range(1, n - 1):
+            for op in OPS:
+                if op != ops[v]:
+                    self._add_if_valid(found, matrix, [*ops[:v], op, *ops[v + 1:]])
+        found.discard(own)
+        return np.array(sorted(found), dtype=np.int64)
+
+    def _add_if_valid(self, found: set[int], matrix: np.ndarray, ops: list[str]) -> None:
+        try:
+            found.add(self.index_of_spec(ModelSpec(matrix, ops)))
+        except OutOfDomainError:
+            pass
+
+
+_OP_INDEX = {op: i for i, op in enumerate(OPS)}
+_SPACES: dict[Path, CellSpace] = {}
+
+
+def get_space(path: str | os.PathLike | None = None, *, progress: bool = False) -> CellSpace:
+    """Load the space cache from ``path`` (default :func:`default_cache_path`), building it
+    first if it does not exist. Loaded spaces are shared within the process."""
+    path = Path(path) if path is not None else default_cache_path()
+    if path not in _SPACES:
+        _SPACES[path] = CellSpace.load(path) if path.exists() else build_space(
+            path, progress=progress)
+    return _SPACES[path]
