@@ -79,13 +79,13 @@ class ModelSpec:
             raise ValueError(f"matrix must be square, got shape {array.shape}")
         if not (np.issubdtype(array.dtype, np.integer) or array.dtype == bool):
             raise ValueError(f"matrix must hold 0/1 integers, got dtype {array.dtype}")
-        if array.size and not np.isin(array, (0, 1)).all():
+        if array.size and (array.min() < 0 or array.max() > 1):
             raise ValueError(f"matrix must hold only 0 and 1, got values {np.unique(array).tolist()}")
         if isinstance(ops, str) or len(ops) != array.shape[0]:
             raise ValueError(
                 f"length of ops must match matrix dimensions, got {len(ops)} ops "
                 f"for a {array.shape[0]}x{array.shape[0]} matrix")
-        if np.tril(array).any():
+        if array.size and np.tril(array).any():
             raise ValueError("matrix must be upper triangular (zeros on and below the diagonal)")
         self.original_matrix = array.astype(np.int8)
         self.original_ops = [str(op) for op in ops]
