@@ -3,7 +3,8 @@
 A dataset file (``nasbench_full.tfrecord``, ``nasbench_only108.tfrecord``) is a plain
 concatenation of TFRecord frames::
 
-    uint64 LE length | uint32 LE masked_crc32c(length bytes) | payload | uint32 LE masked_crc32c(payload)
+    uint64 LE length | uint32 LE masked_crc32c(length bytes)
+    | payload | uint32 LE masked_crc32c(payload)
 
 Each payload is one training run: the UTF-8 JSON array
 ``[module_hash, epochs, raw_adjacency, raw_operations, raw_metrics]`` where ``raw_metrics`` is
@@ -39,12 +40,13 @@ import operator
 import os
 import re
 import struct
-import tempfile
+import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Union
 
 import numpy as np
 
+from benchmark._io import atomic_path
 from benchmark.errors import RecordError
 
 try:  # optional C implementation
@@ -134,11 +136,8 @@ def crc32c_python(data: bytes) -> int:
     return crc ^ _U32
 
 
-def _crc32c_google(data: bytes) -> int:
-    return _google_crc32c.value(bytes(data))
-
-
-_crc32c = _crc32c_google if _google_crc32c is not None else crc32c_python
+_crc32c_google = _google_crc32c.value if _google_crc32c is not None else None  # bytes only
+_crc32c = _crc32c_google or crc32c_python
 
 
 def set_crc32c_backend(name: str) -> str:
@@ -164,7 +163,7 @@ def set_crc32c_backend(name: str) -> str:
     if name == "python":
         _crc32c = crc32c_python
     elif name == "google_crc32c":
-        if _google_crc32c is None:
+        if _crc32c_google is None:
             raise ValueError("CRC32C backend 'google_crc32c' is not installed")
         _crc32c = _crc32c_google
     else:
@@ -179,7 +178,7 @@ def get_crc32c_backend() -> str:
 
 def crc32c(data: bytes) -> int:
     """CRC32C of ``data`` with the current backend (no mask)."""
-    return _crc32c(data)
+    return _crc32c(bytes(data))
 
 
 def _mask(crc: int) -> int:
@@ -199,7 +198,7 @@ def masked_crc32c(data: bytes) -> int:
     int
         Unsigned 32-bit masked CRC.
     """
-    return _mask(_crc32c(data))
+    return _mask(_crc32c(bytes(data)))
 
 
 # ---------------------------------------------------------------------------
@@ -258,7 +257,7 @@ def iter_records(path: PathLike, *, verify: bool = True) -> Iterator[bytes]:
             avail = len(buf) - pos
             if avail < 12:
                 base += pos
-                buf = buf[pos:] + _read_up_to(f, _CHUNK_SIZE)
+                buf = buf[pos:] + _read_up_to(f, max(_CHUNK_SIZE, 12 - avail))
                 pos = 0
                 avail = len(buf)
                 if avail == 0:
@@ -708,12 +707,36 @@ def _make_run(h, epochs, adjacency, operations, m) -> Run:  # noqa: ANN001
     return run
 
 
+# Decoded graphs repeat across records (12 runs per cell in the full file, and many cells
+# share a matrix); arrays are read-only and op names tuples, so sharing them is safe.
+_CACHE_LIMIT = 1 << 16
+_adj_cache: dict[bytes, np.ndarray] = {}
+_ops_cache: dict[bytes, tuple[str, ...]] = {}
+
+
 def _adjacency_from_text(raw: bytes) -> np.ndarray:
+    adjacency = _adj_cache.get(raw)
+    if adjacency is not None:
+        return adjacency
     n = len(raw)
     dim = math.isqrt(n)
     if dim * dim != n:
         raise RecordError(f"adjacency has {n} characters, which is not a square number V*V")
-    return np.frombuffer(raw.translate(_TO_01), dtype=np.int8).reshape(dim, dim)
+    adjacency = np.frombuffer(raw.translate(_TO_01), dtype=np.int8).reshape(dim, dim)
+    if len(_adj_cache) >= _CACHE_LIMIT:
+        _adj_cache.clear()
+    _adj_cache[raw] = adjacency
+    return adjacency
+
+
+def _ops_from_text(raw: bytes) -> tuple[str, ...]:
+    ops = _ops_cache.get(raw)
+    if ops is None:
+        ops = tuple(sys.intern(op) for op in raw.decode("ascii").split(","))
+        if len(_ops_cache) >= _CACHE_LIMIT:
+            _ops_cache.clear()
+        _ops_cache[raw] = ops
+    return ops
 
 
 def _parse_generic(payload: bytes) -> Run:
@@ -745,15 +768,16 @@ def _parse_generic(payload: bytes) -> Run:
         )
     except (UnicodeEncodeError, binascii.Error) as exc:
         raise RecordError(f"bad base64 in metrics ({exc})") from exc
-    return _build_run(h, epochs, adj.encode("ascii"), ops.split(","), raw)
+    return _build_run(h, epochs, _adjacency_from_text(adj.encode("ascii")), ops.split(","), raw)
 
 
-def _build_run(h: str, epochs: int, adj: bytes, operations: list[str], raw: bytes) -> Run:
-    adjacency = _adjacency_from_text(adj)
-    if len(operations) != adjacency.shape[0]:
+def _build_run(
+    h: str, epochs: int, adjacency: np.ndarray, operations: list[str], raw: bytes
+) -> Run:
+    if len(operations) != len(adjacency):
         raise RecordError(
             f"ops has {len(operations)} entries but adjacency is "
-            f"{adjacency.shape[0]}x{adjacency.shape[0]}"
+            f"{len(adjacency)}x{len(adjacency)}"
         )
     return _make_run(h, epochs, adjacency, operations, _metrics_values(raw))
 
@@ -784,7 +808,9 @@ def parse_payload(payload: bytes) -> Run:
             raw = binascii.a2b_base64(b64.replace(b"\\n", b""), strict_mode=True)
         except binascii.Error:
             return _parse_generic(payload)
-        return _build_run(h.decode("ascii"), int(epochs), adj, ops.decode("ascii").split(","), raw)
+        adjacency = _adjacency_from_text(adj)
+        operations = list(_ops_from_text(ops))
+        return _build_run(h.decode("ascii"), int(epochs), adjacency, operations, raw)
     return _parse_generic(payload)
 
 
@@ -876,7 +902,8 @@ def encode_payload(
     ops = list(operations)
     if len(ops) != matrix.shape[0]:
         raise ValueError(
-            f"operations has {len(ops)} entries but adjacency is {matrix.shape[0]}x{matrix.shape[0]}"
+            f"operations has {len(ops)} entries but adjacency is "
+            f"{matrix.shape[0]}x{matrix.shape[0]}"
         )
     if any(not isinstance(op, str) or "," in op for op in ops):
         raise ValueError(f"operations must be strings without ',', got {ops!r}")
@@ -939,12 +966,9 @@ def write_records(path: PathLike, records: Iterable[bytes | Run]) -> int:
     int
         Number of records written.
     """
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
     count = 0
-    try:
-        with os.fdopen(fd, "wb", buffering=_CHUNK_SIZE) as f:
+    with atomic_path(path, suffix=".tmp") as tmp:
+        with open(tmp, "wb", buffering=_CHUNK_SIZE) as f:
             for record in records:
                 payload = encode_run(record) if isinstance(record, Run) else record
                 f.write(frame_record(payload))
@@ -952,15 +976,7 @@ def write_records(path: PathLike, records: Iterable[bytes | Run]) -> int:
             f.flush()
             os.fsync(f.fileno())
         try:
-            mode = os.stat(path).st_mode & 0o777
+            os.chmod(tmp, os.stat(path).st_mode & 0o777)
         except FileNotFoundError:
-            mode = 0o644
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+            os.chmod(tmp, 0o644)  # mkstemp made it 0600
     return count
