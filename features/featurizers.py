@@ -1,0 +1,204 @@
+"""Featurizers: turn cell indices of the space (or specs) into float32 feature matrices.
+
+A :class:`Featurizer` has a ``name``, a ``dim`` and ``transform(indices, space=None)``;
+``transform_specs(specs)`` looks the specs up in the space first, so isomorphic specs get the
+features of their canonical cell. The built-in featurizers are registered by name:
+
+========================  ====  =====================================================
+name                      dim   features (see :mod:`features.encodings`)
+========================  ====  =====================================================
+``"adjacency"``           36    21 upper-triangle bits + 5 x 3 one-hot ops, output last
+``"path"``                364   BANANAS path encoding, by length then op index
+``"path_trunc"``          40    the first 40 paths (all paths of at most three ops)
+``"adjacency_path"``      400   ``"adjacency"`` then ``"path"``
+========================  ====  =====================================================
+
+The built-ins encode the whole space once per process (about 2 s), keep it in memory as
+packed bits and on disk beside the space cache (set ``NB101_FEATURE_DISK_CACHE=0`` to skip
+the disk); a request for fewer than 1/8 of the cells with no table ready is encoded directly.
+
+Example
+-------
+>>> from benchmark import get_space
+>>> space = get_space()
+>>> X = get_featurizer("path").transform(space.sample(1000, seed=0))
+>>> X.shape, X.dtype
+((1000, 364), dtype('float32'))
+>>> register_featurizer("path_short", PathEncoding(k=13))
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable
+
+import numpy as np
+
+from benchmark.search_space import ModelSpec
+from benchmark.space import CellSpace, get_space
+
+from ._cache import full_table, has_table, unpack
+from .encodings import (ADJACENCY_DIM, PATH_DIM, PATH_TRUNC_DEFAULT, _check_k,
+                        adjacency_dense, path_dense)
+
+__all__ = ["Featurizer", "AdjacencyEncoding", "PathEncoding", "AdjacencyPathEncoding",
+           "FEATURIZERS", "get_featurizer", "register_featurizer", "check_indices"]
+
+
+def check_indices(indices: np.ndarray | Iterable[int] | None, space: CellSpace) -> np.ndarray:
+    """Validate cell indices: a 1-D integer array in [0, len(space)); None means all cells."""
+    if indices is None:
+        return np.arange(len(space))
+    array = np.asarray(indices)
+    if array.ndim == 0:
+        raise ValueError(f"indices must be a 1-D array of cell indices, got the scalar {array}")
+    if array.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if array.ndim != 1 or not np.issubdtype(array.dtype, np.integer):
+        raise ValueError(f"indices must be a 1-D integer array, got shape {array.shape} "
+                         f"and dtype {array.dtype}")
+    low, high = int(array.min()), int(array.max())
+    if low < 0 or high >= len(space):
+        bad = low if low < 0 else high
+        raise ValueError(f"cell index {bad} is out of range for a space of {len(space)} cells")
+    return array.astype(np.int64, copy=False)
+
+
+class Featurizer(abc.ABC):
+    """Maps cells of the space to a fixed-width float32 feature matrix.
+
+    Subclasses set ``name`` and ``dim`` and implement :meth:`transform`.
+    """
+
+    name: str
+    dim: int
+
+    @abc.abstractmethod
+    def transform(self, indices: np.ndarray | None, space: CellSpace | None = None) -> np.ndarray:
+        """Features of cells ``indices`` of ``space`` (default :func:`benchmark.get_space`;
+        None means all cells), shape (K, dim) float32."""
+
+    def transform_specs(self, specs: Iterable[ModelSpec],
+                        space: CellSpace | None = None) -> np.ndarray:
+        """Features of arbitrary valid specs: the same values as :meth:`transform` of their
+        cell indices (isomorphic specs map to one cell).
+
+        Raises
+        ------
+        OutOfDomainError
+            If a spec is not a valid cell of the space.
+        """
+        space = space if space is not None else get_space()
+        return self.transform(space.indices_of_specs(specs), space)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, dim={self.dim})"
+
+
+class _TableFeaturizer(Featurizer):
+    """Concatenation of leading slices of cached full-space binary tables."""
+
+    #: (table name, table dim, number of leading columns kept) per part
+    _parts: tuple[tuple[str, int, int], ...] = ()
+
+    def transform(self, indices: np.ndarray | None, space: CellSpace | None = None) -> np.ndarray:
+        space = space if space is not None else get_space()
+        whole = indices is None
+        indices = check_indices(indices, space)
+        if not whole and len(indices) * 8 < len(space) and not self._tables_ready(space):
+            adjacency, labels = space.dense(indices)
+            return np.concatenate(
+                [_COMPUTE[table](adjacency, labels)[:, :keep] for table, _, keep in self._parts],
+                axis=1).astype(np.float32)
+        out = np.empty((len(indices), self.dim), dtype=np.float32)
+        start = 0
+        for table, dim, keep in self._parts:
+            packed = full_table(table, dim, space, _COMPUTE[table])
+            unpack(packed, None if whole else indices, keep, out=out[:, start:start + keep])
+            start += keep
+        return out
+
+    def _tables_ready(self, space: CellSpace) -> bool:
+        return all(has_table(table, space) for table, _, _ in self._parts)
+
+
+_COMPUTE = {"adjacency": adjacency_dense, "path": path_dense}
+
+
+class AdjacencyEncoding(_TableFeaturizer):
+    """The 36-value adjacency encoding (output padded to vertex 6), ``"adjacency"``."""
+
+    name = "adjacency"
+    dim = ADJACENCY_DIM
+    _parts = (("adjacency", ADJACENCY_DIM, ADJACENCY_DIM),)
+
+
+class PathEncoding(_TableFeaturizer):
+    """The path encoding, all 364 paths (``"path"``) or the first ``k`` (``"path_trunc"``).
+
+    Parameters
+    ----------
+    k : int, optional
+        Keep only the first ``k`` paths (shortest first); None keeps all 364.
+    """
+
+    def __init__(self, *, k: int | None = None):
+        self.k = k
+        self.dim = _check_k(k)
+        self.name = "path" if k is None else "path_trunc" if k == PATH_TRUNC_DEFAULT \
+            else f"path_trunc{self.dim}"
+        self._parts = (("path", PATH_DIM, self.dim),)
+
+
+class AdjacencyPathEncoding(_TableFeaturizer):
+    """Adjacency then full path encoding (400 values), ``"adjacency_path"``."""
+
+    name = "adjacency_path"
+    dim = ADJACENCY_DIM + PATH_DIM
+    _parts = (("adjacency", ADJACENCY_DIM, ADJACENCY_DIM), ("path", PATH_DIM, PATH_DIM))
+
+
+#: Featurizers by name; extend with :func:`register_featurizer`.
+FEATURIZERS: dict[str, Featurizer] = {
+    "adjacency": AdjacencyEncoding(),
+    "path": PathEncoding(),
+    "path_trunc": PathEncoding(k=PATH_TRUNC_DEFAULT),
+    "adjacency_path": AdjacencyPathEncoding(),
+}
+
+
+def get_featurizer(name: str | Featurizer) -> Featurizer:
+    """The registered featurizer called ``name`` (a :class:`Featurizer` is returned as is).
+
+    Raises
+    ------
+    ValueError
+        ``"unknown featurizer 'x'; choices: [...]"`` for an unregistered name.
+    """
+    if isinstance(name, Featurizer):
+        return name
+    try:
+        return FEATURIZERS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown featurizer {name!r}; choices: {sorted(FEATURIZERS)}") from None
+
+
+def register_featurizer(name: str, featurizer: Featurizer, *, overwrite: bool = False) -> None:
+    """Add a featurizer to :data:`FEATURIZERS` under ``name``.
+
+    Raises
+    ------
+    TypeError
+        If ``featurizer`` is not a :class:`Featurizer`.
+    ValueError
+        If ``name`` is empty or already taken and ``overwrite`` is False.
+    """
+    if not isinstance(featurizer, Featurizer):
+        raise TypeError(f"featurizer must be a Featurizer instance, "
+                        f"got {type(featurizer).__name__}")
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"name must be a non-empty str, got {name!r}")
+    if name in FEATURIZERS and not overwrite:
+        raise ValueError(f"featurizer {name!r} is already registered; pass overwrite=True "
+                         f"to replace it")
+    FEATURIZERS[name] = featurizer
