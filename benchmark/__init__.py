@@ -6,12 +6,16 @@ from .hashing import hash_module
 from .search_space import (CONV1X1, CONV3X3, INPUT, MAX_EDGES, MAXPOOL3X3, NUM_VERTICES, OPS,
                            OUTPUT, ModelSpec, check_spec, is_valid_spec, trainable_parameters)
 from .space import CellSpace, build_space, get_space
+from .table import TabularBenchmark, convert_tfrecord, load_table, write_table
+from .real_data import convert_real_data, default_real_table_path
 
 __all__ = [
     "ArtifactError", "OutOfDomainError", "PartialTableError", "RecordError", "TableError",
     "hash_module", "CONV1X1", "CONV3X3", "INPUT", "MAX_EDGES", "MAXPOOL3X3", "NUM_VERTICES",
     "OPS", "OUTPUT", "ModelSpec", "check_spec", "is_valid_spec", "trainable_parameters",
     "CellSpace", "build_space", "get_space", "hash_of", "spec_from_hash",
+    "TabularBenchmark", "convert_tfrecord", "load_table", "write_table", "convert_real_data",
+    "default_real_table_path",
 ]
 
 

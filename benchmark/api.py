@@ -39,7 +39,7 @@ from .errors import OutOfDomainError
 from .search_space import ModelSpec, check_spec, is_valid_spec
 from .space import CellSpace, get_space
 
-__all__ = ["Benchmark", "BaseBenchmark", "METRICS", "RUN_FIELDS", "EPOCHS"]
+__all__ = ["Benchmark", "BaseBenchmark", "METRICS", "RUN_FIELDS", "EPOCHS", "cell_parameters"]
 
 #: The four per-run metrics, in the names ``query`` returns.
 METRICS = ("training_time", "train_accuracy", "validation_accuracy", "test_accuracy")
@@ -47,6 +47,7 @@ METRICS = ("training_time", "train_accuracy", "validation_accuracy", "test_accur
 RUN_FIELDS = tuple(f"{when}_{m}" for when in ("halfway", "final") for m in METRICS)
 #: The official training budgets.
 EPOCHS = (4, 12, 36, 108)
+_FIXED_CACHE_SIZE = 1 << 16
 
 
 @runtime_checkable
@@ -95,6 +96,7 @@ class BaseBenchmark(abc.ABC):
         self.space = space if space is not None else get_space()
         self.training_time_spent = 0.0
         self.total_epochs_spent = 0
+        self._fixed_cache: dict[int, tuple] = {}
 
     # ------------------------------------------------------------------ to implement
     @property
@@ -134,16 +136,9 @@ class BaseBenchmark(abc.ABC):
         """
         self._check_epochs(epochs)
         index = self.space.index_of_spec(model_spec)
-        runs = self._runs(np.array([index]), epochs, stop_halfway)
-        fixed = self._fixed(index)
-        result = {
-            "module_adjacency": fixed["module_adjacency"],
-            "module_operations": fixed["module_operations"],
-            "trainable_parameters": fixed["trainable_parameters"],
-        }
-        for name in METRICS:
-            value = float(runs[name][0])
-            result[name] = None if value != value else value
+        run = self._run(index, epochs, stop_halfway)
+        result = self._fixed(index)
+        result.update(run)
         self._charge(result["training_time"] or 0.0, epochs // 2 if stop_halfway else epochs)
         return result
 
@@ -187,16 +182,35 @@ class BaseBenchmark(abc.ABC):
         return self.space.indices_of_specs(cells)
 
     def parameters(self, indices: np.ndarray) -> np.ndarray:
-        """Trainable parameters of cells (float64 array; NaN where unknown)."""
-        return np.array([float(self._fixed(int(i))["trainable_parameters"] or np.nan)
-                         for i in indices])
+        """Trainable parameters of cells (float64 array; NaN where unknown).
+
+        Default: the exact formula (:func:`cell_parameters`), vectorised."""
+        return cell_parameters(self.space, indices).astype(np.float64)
+
+    def _run(self, index: int, epochs: int, stop_halfway: bool) -> dict[str, float | None]:
+        """One run of one cell as Python floats (``None`` where missing); default via
+        :meth:`_runs`. Backends may override it with a faster single-cell path."""
+        runs = self._runs(np.array([index], dtype=np.int64), epochs, stop_halfway)
+        out = {}
+        for name in METRICS:
+            value = float(runs[name][0])
+            out[name] = None if value != value else value
+        return out
 
     def _fixed(self, index: int) -> dict[str, Any]:
-        """``fixed_statistics`` of a cell; default: the canonical representative."""
-        from .search_space import trainable_parameters
-        spec = self.space.spec(index)
-        return {"module_adjacency": spec.matrix.copy(), "module_operations": list(spec.ops),
-                "trainable_parameters": trainable_parameters(spec)}
+        """``fixed_statistics`` of a cell (fresh copies); default: the canonical
+        representative and its exact parameter count, cached per cell."""
+        cached = self._fixed_cache.get(index)
+        if cached is None:
+            from .search_space import trainable_parameters
+            spec = self.space.spec(index)
+            cached = (spec.matrix, tuple(spec.ops), trainable_parameters(spec))
+            if len(self._fixed_cache) >= _FIXED_CACHE_SIZE:
+                self._fixed_cache.clear()
+            self._fixed_cache[index] = cached
+        matrix, ops, params = cached
+        return {"module_adjacency": matrix.copy(), "module_operations": list(ops),
+                "trainable_parameters": params}
 
     # ------------------------------------------------------------------------ helpers
     def is_valid(self, model_spec: ModelSpec) -> bool:
@@ -227,3 +241,49 @@ class BaseBenchmark(abc.ABC):
             return np.array([self._rng.randint(0, int(num_runs[0]) - 1)])
         rng = np.random.default_rng(self._rng.getrandbits(64))
         return (rng.random(len(num_runs)) * np.asarray(num_runs)).astype(np.int64)
+
+
+def _conv(kernel: int, cin, cout):
+    return kernel * kernel * cin * cout + 2 * cout
+
+
+def cell_parameters(space: CellSpace, indices: np.ndarray | None = None) -> np.ndarray:
+    """Exact trainable parameter counts of cells, vectorised (int64 array).
+
+    The formula of :func:`benchmark.search_space.trainable_parameters` (facts section 6.4)
+    applied to the canonical representatives: about a microsecond per cell instead of the
+    ~300 µs of building each spec.
+    """
+    idx = np.arange(len(space)) if indices is None else np.asarray(indices, dtype=np.int64)
+    adjacency, labels = space.dense(idx)
+    adj = adjacency.astype(bool)
+    k = len(idx)
+    rows = np.arange(k)
+    out_vertex = space.num_vertices[idx].astype(np.int64) - 1
+    vertex = np.arange(adj.shape[1])
+    interior = (vertex[None, :] >= 1) & (vertex[None, :] < out_vertex[:, None])
+    feeds = adj[rows, :, out_vertex] & interior               # interior -> output
+    from_input = adj[:, 0, :] & interior                       # input -> interior
+    input_to_output = adj[rows, 0, out_vertex]
+    conv3 = (labels == 0) & interior
+    conv1 = (labels == 1) & interior
+    num_feeders = feeds.sum(axis=1)
+    rank = np.cumsum(feeds, axis=1) - 1                        # extra channels go first
+    total = np.full(k, _conv(3, 3, 128) + 512 * 10 + 10, dtype=np.int64)
+    for cout, modules in ((128, ((128, 3),)), (256, ((128, 1), (256, 2))),
+                          (512, ((256, 1), (512, 2)))):
+        # vertex channels depend on cout only (facts 6.3)
+        share, extra = np.divmod(cout, np.maximum(num_feeders, 1))
+        vc = np.where(feeds, share[:, None] + (rank < extra[:, None]), 0).astype(np.int64)
+        for v in range(adj.shape[1] - 2, 0, -1):  # non-feeders: max of interior successors
+            best = np.where(adj[:, v, :] & interior, vc, 0).max(axis=1)
+            fill = interior[:, v] & ~feeds[:, v]
+            vc[fill, v] = best[fill]
+        ops_part = (np.where(conv3, _conv(3, vc, vc), 0)
+                    + np.where(conv1, _conv(1, vc, vc), 0)).sum(axis=1)
+        projected = np.where(from_input, vc, 0).sum(axis=1)    # sum of vc[t] over 0 -> t
+        for cin, count in modules:
+            module_total = (ops_part + cin * projected + 2 * projected
+                            + np.where(input_to_output, _conv(1, cin, cout), 0))
+            total += count * module_total
+    return total

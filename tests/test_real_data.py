@@ -1,0 +1,118 @@
+"""The real data in ../shared/data and the combined table of the whole space."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from benchmark import ModelSpec, PartialTableError
+from benchmark.api import RUN_FIELDS, cell_parameters
+from benchmark.real_data import (convert_real_data, load_exhaustive, load_repeats, load_sample,
+                                 resolve_data_dir)
+from benchmark.search_space import trainable_parameters
+from benchmark.table import TabularBenchmark
+
+INCEPTION = ModelSpec(
+    [[0, 1, 1, 1, 0, 1, 0], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 1],
+     [0, 0, 0, 0, 1, 0, 0], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 1],
+     [0, 0, 0, 0, 0, 0, 0]],
+    ["input", "conv1x1-bn-relu", "conv3x3-bn-relu", "conv3x3-bn-relu", "conv3x3-bn-relu",
+     "maxpool3x3", "output"])
+
+
+@pytest.fixture(scope="module")
+def real_table(real_data_dir, space, tmp_path_factory):
+    return convert_real_data(real_data_dir, tmp_path_factory.mktemp("real") / "real.npz",
+                             space=space)
+
+
+@pytest.fixture(scope="module")
+def sample(real_data_dir):
+    return load_sample(real_data_dir)
+
+
+@pytest.fixture(scope="module")
+def repeats(real_data_dir):
+    return load_repeats(real_data_dir)
+
+
+def test_missing_folder_names_path(tmp_path):
+    with pytest.raises(FileNotFoundError, match=str(tmp_path / "nope")):
+        resolve_data_dir(tmp_path / "nope")
+
+
+def test_whole_space(real_table, real_data_dir, space):
+    bench = TabularBenchmark(real_table, seed=0)
+    assert bench.table.num_cells == len(space) == 423_624
+    assert bench.valid_epochs == {4, 12, 36, 108}
+    exhaustive = load_exhaustive(real_data_dir)
+    repeat0 = bench.table.runs["final_test_accuracy"][
+        bench.table.run_start[:-1].reshape(-1, 4)[:, 3]]  # first run at 108 = repeat 0
+    np.testing.assert_array_equal(repeat0.astype(np.float64), exhaustive)
+
+
+def test_inception_cell(real_table, space):
+    bench = TabularBenchmark(real_table, seed=0, require=("test_accuracy",))
+    result = bench.query(INCEPTION)
+    assert result["test_accuracy"] == 0.9311898946762085
+    assert result["trainable_parameters"] == 2694282
+    assert result["validation_accuracy"] is None  # not in the sample or the records
+    fixed, computed = bench.get_metrics_from_hash("28cfc7874f6d200472e1a9dcd8650aa0")
+    assert computed[108][0]["final_test_accuracy"] == 0.9311898946762085
+    assert fixed["module_operations"][1] == "conv3x3-bn-relu"
+    with pytest.raises(PartialTableError, match="partial"):
+        bench.query(INCEPTION, epochs=36)
+
+
+def test_repeats_come_back_exactly(real_table, repeats):
+    bench = TabularBenchmark(real_table, seed=0)
+    for h, (fixed, computed) in repeats.items():
+        got_fixed, got = bench.get_metrics_from_hash(h)
+        assert got_fixed["trainable_parameters"] == fixed["trainable_parameters"]
+        assert got_fixed["module_operations"] == fixed["module_operations"]
+        np.testing.assert_array_equal(got_fixed["module_adjacency"], fixed["module_adjacency"])
+        for epochs, runs in computed.items():
+            assert got[epochs][:3] == runs, (h, epochs)
+            assert all(r["final_test_accuracy"] is None for r in got[epochs][3:])
+    # a halfway query of a full-budget record cell draws one of its repeats
+    strict = TabularBenchmark(real_table, seed=1, require=("halfway_test_accuracy",))
+    h = next(h for h, (_, c) in repeats.items() if 4 in c)
+    result = strict.query(strict.space.spec_from_hash(h), epochs=4, stop_halfway=True)
+    assert result["test_accuracy"] in [r["halfway_test_accuracy"] for r in repeats[h][1][4]]
+
+
+def test_sample_values_exact(real_table, sample, space):
+    bench = TabularBenchmark(real_table, seed=0, require=("validation_accuracy",))
+    cells = space.indices_of_hashes(sample.hashes)
+    for epochs in (4, 12, 36, 108):
+        assert set(bench.covered_indices(epochs).tolist()) >= set(cells.tolist())
+    only_sample = bench.covered_indices(4)
+    assert len(only_sample) == len(cells) + 3  # 3 full-budget record cells not in the sample
+    # where the cell has a single usable run, the batch returns the sample's values exactly
+    for epochs in (4, 12, 36, 108):
+        _, count, _ = bench._view(bench.require, False)
+        slot_count = count.reshape(-1, 4)[cells, [4, 12, 36, 108].index(epochs)]
+        single = cells[slot_count == 1]
+        out = bench.query_batch(single, epochs=epochs)
+        expected = sample.validation_accuracy[epochs][slot_count == 1]
+        assert len(single) > 18_000
+        np.testing.assert_array_equal(out["validation_accuracy"], expected)
+        if epochs == 108:
+            np.testing.assert_array_equal(out["training_time"],
+                                          sample.final_training_time[slot_count == 1])
+            assert np.isnan(out["test_accuracy"]).all()  # sample runs: repeat unknown
+
+
+def test_parameters(real_table, sample, repeats, space):
+    cells = space.indices_of_hashes(sample.hashes)
+    np.testing.assert_array_equal(cell_parameters(space, cells), sample.trainable_parameters)
+    for i in range(0, len(cells), 500):  # the scalar formula too, on a subset
+        assert trainable_parameters(space.spec(int(cells[i]))) == sample.trainable_parameters[i]
+    for h, (fixed, _) in repeats.items():
+        spec = ModelSpec(fixed["module_adjacency"], fixed["module_operations"])
+        assert trainable_parameters(spec) == fixed["trainable_parameters"]
+    bench = TabularBenchmark(real_table)
+    np.testing.assert_array_equal(bench.parameters(cells), sample.trainable_parameters)
+    stored = bench.table.cells["trainable_parameters"]
+    assert (stored >= 0).sum() == len(set(sample.hashes.tolist()) | set(repeats))
+    assert RUN_FIELDS[0] == "halfway_training_time"

@@ -1,0 +1,336 @@
+"""The table file, the TFRecord conversion and TabularBenchmark on a small official-style file."""
+
+from __future__ import annotations
+
+import copy
+import zipfile
+
+import numpy as np
+import pytest
+
+from benchmark import ModelSpec, OutOfDomainError, PartialTableError, TableError
+from benchmark.api import METRICS, RUN_FIELDS, Benchmark, cell_parameters
+from benchmark.cli import main
+from benchmark.search_space import trainable_parameters
+from benchmark.table import TABLE_FORMAT, TabularBenchmark, convert_tfrecord, load_table, write_table
+from benchmark.tfrecord import Run, write_records
+
+INCEPTION = ModelSpec(
+    [[0, 1, 1, 1, 0, 1, 0], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 1],
+     [0, 0, 0, 0, 1, 0, 0], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 1],
+     [0, 0, 0, 0, 0, 0, 0]],
+    ["input", "conv1x1-bn-relu", "conv3x3-bn-relu", "conv3x3-bn-relu", "conv3x3-bn-relu",
+     "maxpool3x3", "output"])
+EPOCHS = (4, 12, 36, 108)
+
+
+def _value(rng) -> float:
+    return float(np.float32(rng.integers(1000, 9984) / 9984))
+
+
+def _time(rng) -> float:
+    return float(np.float32(rng.uniform(10, 3000)))
+
+
+@pytest.fixture(scope="module")
+def records(space):
+    """(cell index, epochs, repeat) -> Run for 5 cells x 4 budgets x 3 repeats."""
+    rng = np.random.default_rng(0)
+    cells = [space.index_of_spec(INCEPTION), 0, 1, 1000, len(space) - 1]
+    out = {}
+    for index in cells:
+        spec = space.spec(index)
+        for epochs in EPOCHS:
+            for repeat in range(3):
+                fields = {f"{w}_{m}": (_time(rng) if m == "training_time" else _value(rng))
+                          for w in ("halfway", "final") for m in METRICS}
+                if index == 1 and epochs == 108 and repeat == 2:
+                    fields["final_validation_accuracy"] = None  # a missing field
+                out[(index, epochs, repeat)] = Run(
+                    module_hash=space.hash(index), epochs=epochs, adjacency=spec.matrix,
+                    operations=spec.ops, trainable_parameters=trainable_parameters(spec),
+                    total_time=1.0, **fields)
+    return out
+
+
+@pytest.fixture(scope="module")
+def table_path(records, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("table")
+    rng = np.random.default_rng(1)
+    keys = list(records)
+    # interleave the cells but keep the repeat order within each (hash, epochs)
+    order = sorted(range(len(keys)), key=lambda i: (keys[i][2], rng.random()))
+    write_records(folder / "mini.tfrecord", [records[keys[i]] for i in order])
+    return convert_tfrecord(folder / "mini.tfrecord", folder / "mini.npz", progress=False)
+
+
+@pytest.fixture()
+def bench(table_path):
+    return TabularBenchmark(table_path, seed=0)
+
+
+def test_protocol_and_epochs(bench):
+    assert isinstance(bench, Benchmark)
+    assert bench.valid_epochs == frozenset(EPOCHS)
+    assert load_table(bench.path).num_runs == 60
+
+
+def test_query_returns_exact_values(bench, records, space):
+    index = space.index_of_spec(INCEPTION)
+    repeats = [records[(index, 108, r)] for r in range(3)]
+    seen = set()
+    for _ in range(60):
+        result = bench.query(INCEPTION)
+        match = [r for r in range(3) if repeats[r].final_test_accuracy == result["test_accuracy"]]
+        assert len(match) == 1
+        run = repeats[match[0]]
+        for m in METRICS:
+            assert result[m] == getattr(run, f"final_{m}")
+            assert type(result[m]) is float
+        seen.add(match[0])
+    assert seen == {0, 1, 2}
+    assert result["trainable_parameters"] == 2694282
+    assert result["module_operations"] == space.spec(index).ops
+    assert result["module_adjacency"].dtype == np.int8
+
+
+def test_seeded_reproducible(table_path):
+    a, b = TabularBenchmark(table_path, seed=3), TabularBenchmark(table_path, seed=3)
+    seq_a = [a.query(INCEPTION, 36)["test_accuracy"] for _ in range(20)]
+    seq_b = [b.query(INCEPTION, 36)["test_accuracy"] for _ in range(20)]
+    assert seq_a == seq_b
+    batch_a = a.query_batch(np.array([0, 1, 1000] * 10))["test_accuracy"]
+    batch_b = b.query_batch(np.array([0, 1, 1000] * 10))["test_accuracy"]
+    np.testing.assert_array_equal(batch_a, batch_b)
+
+
+def test_stop_halfway_and_budget(bench, records, space):
+    index = space.index_of_spec(INCEPTION)
+    result = bench.query(INCEPTION, epochs=12, stop_halfway=True)
+    halfway = [records[(index, 12, r)] for r in range(3)]
+    run = next(r for r in halfway if r.halfway_test_accuracy == result["test_accuracy"])
+    for m in METRICS:
+        assert result[m] == getattr(run, f"halfway_{m}")
+    assert bench.get_budget_counters() == (run.halfway_training_time, 6)
+    second = bench.query(INCEPTION, epochs=4)
+    assert bench.get_budget_counters() == (run.halfway_training_time + second["training_time"],
+                                           10)
+    bench.reset_budget_counters()
+    assert bench.get_budget_counters() == (0.0, 0)
+
+
+def test_isomorphic_spec_same_cell(bench, space):
+    perm = [0, 2, 1, 3, 4, 5, 6]  # swap two parallel branches (different ops)
+    matrix = INCEPTION.matrix
+    inverse = np.argsort(perm)
+    permuted = matrix[np.ix_(inverse, inverse)]
+    ops = [INCEPTION.ops[i] for i in inverse]
+    spec = ModelSpec(permuted, ops)
+    assert spec.ops != INCEPTION.ops
+    assert space.index_of_spec(spec) == space.index_of_spec(INCEPTION)
+    a = TabularBenchmark(bench.path, seed=5).query(spec)
+    b = TabularBenchmark(bench.path, seed=5).query(INCEPTION)
+    assert a["test_accuracy"] == b["test_accuracy"]
+
+
+def test_out_of_domain_epochs_before_spec(bench):
+    bad_spec = ModelSpec([[0, 0], [0, 0]], ["input", "output"])  # disconnected
+    with pytest.raises(OutOfDomainError, match="epochs"):
+        bench.query(bad_spec, epochs=50)
+    with pytest.raises(OutOfDomainError, match="disconnected"):
+        bench.query(bad_spec)
+    with pytest.raises(OutOfDomainError):
+        bench.query_batch(np.array([0]), epochs=7)
+
+
+def test_partial_table(bench, space):
+    missing = space.spec(2)
+    with pytest.raises(PartialTableError, match="partial") as info:
+        bench.query(missing, epochs=36)
+    message = str(info.value)
+    assert space.hash(2) in message and "36 epochs" in message and "5 of 423624" in message
+    with pytest.raises(PartialTableError, match="partial"):
+        bench.query_batch(np.array([0, 2]))
+    with pytest.raises(PartialTableError):
+        bench.get_metrics_from_hash(space.hash(2))
+    assert bench.get_budget_counters() == (0.0, 0)
+
+
+def test_getters_deep_copies_no_budget(bench, records, space):
+    h = space.hash(1000)
+    fixed, computed = bench.get_metrics_from_hash(h)
+    assert sorted(computed) == list(EPOCHS)
+    for e in EPOCHS:
+        assert len(computed[e]) == 3
+        for r, run in enumerate(computed[e]):
+            assert run == {name: getattr(records[(1000, e, r)], name) for name in RUN_FIELDS}
+    assert fixed["trainable_parameters"] == trainable_parameters(space.spec(1000))
+    assert fixed["module_adjacency"].dtype == np.int8
+    np.testing.assert_array_equal(fixed["module_adjacency"], space.spec(1000).matrix)
+    original = copy.deepcopy((fixed, computed))
+    fixed["module_adjacency"][0, 1] = 7
+    fixed["module_operations"].append("x")
+    computed[4][0]["final_test_accuracy"] = -1.0
+    again = bench.get_metrics_from_hash(h)
+    np.testing.assert_array_equal(again[0]["module_adjacency"], original[0]["module_adjacency"])
+    assert again[0]["module_operations"] == original[0]["module_operations"]
+    assert again[1] == original[1]
+    spec_fixed, spec_computed = bench.get_metrics_from_spec(space.spec(1000))
+    assert spec_computed == original[1]
+    assert bench.get_budget_counters() == (0.0, 0)
+    with pytest.raises(OutOfDomainError):
+        bench.get_metrics_from_hash("0" * 32)
+
+
+def test_query_result_is_a_copy(bench):
+    first = bench.query(INCEPTION)
+    first["module_adjacency"][0, 1] = 5
+    first["module_operations"][1] = "x"
+    second = bench.query(INCEPTION)
+    assert second["module_adjacency"][0, 1] == 1
+    assert second["module_operations"][1] != "x"
+
+
+def test_query_batch_nan_for_missing(bench, records, space):
+    cells = np.array([1] * 200 + [0, 1000])
+    out = bench.query_batch(cells)
+    values = out["validation_accuracy"][:200]
+    assert np.isnan(values).any() and not np.isnan(values).all()
+    expected = {records[(1, 108, r)].final_validation_accuracy for r in range(2)}
+    assert set(values[~np.isnan(values)].tolist()) <= expected
+    np.testing.assert_array_equal(out["index"], cells)
+    np.testing.assert_array_equal(out["trainable_parameters"],
+                                  cell_parameters(space, cells).astype(float))
+    spent = sum(out["training_time"])
+    assert bench.get_budget_counters() == (pytest.approx(spent), 108 * 202)
+    by_hash = bench.query_batch([space.hash(0)], epochs=4, stop_halfway=True)
+    assert by_hash["test_accuracy"][0] in {records[(0, 4, r)].halfway_test_accuracy
+                                           for r in range(3)}
+
+
+def test_require_hides_runs(table_path, records):
+    bench = TabularBenchmark(table_path, seed=0, require=("validation_accuracy",))
+    values = bench.query_batch(np.array([1] * 200))["validation_accuracy"]
+    assert not np.isnan(values).any()
+    _, computed = bench.get_metrics_from_hash(bench.space.hash(1))
+    assert len(computed[108]) == 3  # the run has a halfway validation accuracy
+    strict = TabularBenchmark(table_path, seed=0, require=("final_validation_accuracy",))
+    assert len(strict.get_metrics_from_hash(bench.space.hash(1))[1][108]) == 2
+    with pytest.raises(ValueError, match="unknown metric"):
+        TabularBenchmark(table_path, require=("accuracy",))
+
+
+def test_coverage_and_summary(bench, space):
+    expected = sorted([0, 1, 1000, len(space) - 1, space.index_of_spec(INCEPTION)])
+    assert bench.covered_indices().tolist() == expected
+    assert bench.covered_indices(epochs=4).tolist() == expected
+    assert list(bench.hash_iterator()) == [space.hash(i) for i in expected]
+    summary = bench.summary()
+    assert summary["cells"] == 5 and summary["partial"]
+    assert summary["epochs"][108]["runs"] == 15
+    assert summary["epochs"][108]["fields"]["final_validation_accuracy"] == 14
+    assert summary["source"]["records"] == 60
+
+
+def test_write_table_rules(tmp_path, space):
+    path = tmp_path / "t.npz"
+    write_table(path, run_cell=[5, 5, 3], run_epochs=[108, 108, 4], run_repeat=[-1, -1, 0],
+                values={"final_test_accuracy": [0.5, 0.25, None]}, source={"kind": "test"})
+    bench = TabularBenchmark(path, seed=0)
+    assert bench.valid_epochs == {4, 108}
+    assert bench.covered_indices(108).tolist() == [5]
+    with pytest.raises(PartialTableError, match="partial"):
+        bench.query(space.spec(3), epochs=108)
+    with pytest.raises(TableError, match="float32"):
+        write_table(path, run_cell=[5], run_epochs=[108], run_repeat=[0],
+                    values={"final_test_accuracy": [0.1]}, source={})
+    with pytest.raises(TableError, match="share repeat"):
+        write_table(path, run_cell=[5, 5], run_epochs=[108, 108], run_repeat=[1, 1],
+                    values={}, source={})
+
+
+def _rewrite(src, dst, **changes):
+    with np.load(src, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    for key, value in changes.items():
+        if value is None:
+            del arrays[key]
+        else:
+            arrays[key] = value
+    np.savez(dst, **arrays)
+
+
+def test_corrupt_and_foreign_files(table_path, tmp_path):
+    cases = {}
+    cases["missing"] = tmp_path / "nope.npz"
+    cases["directory"] = tmp_path
+    garbage = tmp_path / "garbage.npz"
+    garbage.write_bytes(b"\x00\x01not a zip at all" * 100)
+    cases["garbage"] = garbage
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(table_path.read_bytes()[:5000])
+    cases["truncated"] = truncated
+    npy = tmp_path / "plain.npy"
+    np.save(npy, np.arange(3))
+    cases["npy"] = npy
+    foreign = tmp_path / "foreign.npz"
+    np.savez(foreign, a=np.arange(3))
+    cases["foreign"] = foreign
+    version = tmp_path / "version.npz"
+    _rewrite(table_path, version, format=np.array(TABLE_FORMAT + 1))
+    cases["version"] = version
+    missing_array = tmp_path / "missing_array.npz"
+    _rewrite(table_path, missing_array, run_start=None)
+    cases["missing_array"] = missing_array
+    bad_offsets = tmp_path / "bad_offsets.npz"
+    with np.load(table_path) as data:
+        starts = data["run_start"].copy()
+    starts[3] += 1
+    _rewrite(table_path, bad_offsets, run_start=starts)
+    cases["bad_offsets"] = bad_offsets
+    compressed = tmp_path / "compressed.npz"
+    with np.load(table_path) as data:
+        np.savez_compressed(compressed, **{k: data[k] for k in data.files})
+    cases["compressed"] = compressed
+    for name, path in cases.items():
+        with pytest.raises(TableError) as info:
+            TabularBenchmark(path)
+        assert str(path) in str(info.value), name
+    assert zipfile.is_zipfile(table_path)
+
+
+def test_convert_rejects_unknown_hash(tmp_path, space):
+    spec = space.spec(0)
+    run = Run(module_hash="f" * 32, epochs=108, adjacency=spec.matrix, operations=spec.ops,
+              final_test_accuracy=0.5)
+    write_records(tmp_path / "bad.tfrecord", [run])
+    with pytest.raises(Exception, match="not a cell of NAS-Bench-101"):
+        convert_tfrecord(tmp_path / "bad.tfrecord", tmp_path / "bad.npz", progress=False)
+    assert not (tmp_path / "bad.npz").exists()
+
+
+def test_cli_convert_and_summary(records, tmp_path, capsys):
+    write_records(tmp_path / "cli.tfrecord", list(records.values())[:12])
+    assert main(["convert", "--tfrecord", str(tmp_path / "cli.tfrecord"),
+                 "--out", str(tmp_path / "cli.npz"), "--no-progress"]) == 0
+    assert main(["summary", str(tmp_path / "cli.npz")]) == 0
+    out = capsys.readouterr().out
+    assert '"cells": 1' in out
+
+
+def test_convert_keeps_stored_graph_and_checks_it(tmp_path, space):
+    index = space.index_of_spec(INCEPTION)
+    run = Run(module_hash=space.hash(index), epochs=108, adjacency=INCEPTION.matrix,
+              operations=INCEPTION.ops, final_test_accuracy=0.5)  # isomorphic, not canonical
+    write_records(tmp_path / "iso.tfrecord", [run])
+    path = convert_tfrecord(tmp_path / "iso.tfrecord", tmp_path / "iso.npz", progress=False)
+    fixed, computed = TabularBenchmark(path).get_metrics_from_hash(space.hash(index))
+    assert fixed["module_operations"] == INCEPTION.ops
+    assert fixed["trainable_parameters"] == 2694282  # absent from the record: exact formula
+    assert computed == {108: [dict.fromkeys(RUN_FIELDS) | {"final_test_accuracy": 0.5}]}
+    other = space.spec(0)
+    wrong = Run(module_hash=space.hash(index), epochs=108, adjacency=other.matrix,
+                operations=other.ops)
+    write_records(tmp_path / "wrong.tfrecord", [wrong])
+    with pytest.raises(Exception, match="not a pruned graph of the cell"):
+        convert_tfrecord(tmp_path / "wrong.tfrecord", tmp_path / "wrong.npz", progress=False)
