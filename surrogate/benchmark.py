@@ -1,0 +1,255 @@
+"""``SurrogateBenchmark``: the NAS-Bench-101 query API answered by a trained surrogate.
+
+A drop-in replacement of :class:`benchmark.table.TabularBenchmark`; switching is one line::
+
+    bench = TabularBenchmark("nb101.npz", seed=0)
+    bench = SurrogateBenchmark(seed=0)                   # the bundled default artifact
+    bench = SurrogateBenchmark("my_artifact", seed=0, noise=False)
+
+    result = bench.query(spec, epochs=108)               # one (simulated) training run
+    batch = bench.query_batch(np.arange(1000), epochs=12)
+    fixed, computed = bench.get_metrics_from_spec(spec)
+
+What comes back (see :mod:`benchmark.api`):
+
+- ``query`` returns ``module_adjacency``, ``module_operations`` (the canonical cell),
+  ``trainable_parameters`` (exact, computed from the cell) and the predicted
+  ``training_time``, ``train_accuracy``, ``validation_accuracy``, ``test_accuracy``. A metric
+  without a model for the budget is ``None`` (``train_accuracy`` always, with the real data;
+  ``test_accuracy`` at 4/12/36 epochs).
+- ``training_time``: the ``training_time@<epochs>`` model if the artifact has one, else the
+  108-epoch prediction scaled by ``epochs / 108`` (training time is close to proportional to
+  the number of epochs: same network, same steps per epoch). ``stop_halfway=True`` uses a
+  ``halfway_training_time@<epochs>`` model if present, else half the final time.
+- Halfway accuracies come from ``halfway_*`` targets (only tables converted from official
+  full records have them); without one they are ``None``.
+- With ``noise=True`` (default) every value is one simulated training run drawn around the
+  predicted mean by the artifact's noise model (:mod:`surrogate.noise`) from the benchmark's
+  own generator (seeded by ``seed``); with ``noise=False`` the predicted means come back and
+  queries are deterministic.
+- Budget counters charge the returned (predicted) training time and the epochs, as the table.
+- ``get_metrics_from_hash/spec`` return ``(fixed, computed)`` with ``computed = {epochs:
+  [run]}``: ONE run of predicted means (never noisy) with the official ``halfway_*`` and
+  ``final_*`` keys. They never charge the budget.
+- ``hash_iterator`` yields all 423,624 hashes in ascending order; ``valid_epochs`` are the
+  budgets the artifact's targets cover.
+
+Predictions are cached per target for the whole space: with ``full_cache=True`` (default) the
+first query that needs a target predicts all 423,624 cells at once (a few seconds for a
+tree model on 2 cores, once per process), after which every query is a lookup (single query
+~0.1 ms, batches of millions of cells per second). With ``full_cache=False`` only the cells
+asked for are predicted (one model call per batch of new cells) and cached.
+:meth:`SurrogateBenchmark.precompute` fills the cache explicitly.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import numpy as np
+
+from benchmark.api import METRICS, BaseBenchmark, cell_parameters
+from benchmark.errors import ArtifactError, OutOfDomainError
+from benchmark.space import CellSpace
+
+from .artifact import Artifact, format_target, load_artifact, parse_target
+
+__all__ = ["SurrogateBenchmark"]
+
+_ACCURACIES = ("train_accuracy", "validation_accuracy", "test_accuracy")
+_CHUNK = 65536
+_FULL_PARAMS_FROM = 4096
+_FIXED_CACHE_SIZE = 1 << 16
+
+
+class SurrogateBenchmark(BaseBenchmark):
+    """NAS-Bench-101 queries answered by a surrogate artifact.
+
+    Parameters
+    ----------
+    path : path-like or Artifact, optional
+        Artifact folder (see :mod:`surrogate.artifact`); ``None`` loads the bundled default.
+    seed : int, optional
+        Seeds the noise draws (the benchmark's own generator, never a global one).
+    noise : bool, default=True
+        Draw one plausible training run per query (True) or return the predicted mean (False).
+    require_targets : iterable of str, optional
+        Targets the caller needs; a missing one raises :class:`ArtifactError` at load.
+    full_cache : bool, default=True
+        Predict the whole space for a target the first time it is needed (else only the
+        cells asked for).
+    space : CellSpace, optional
+
+    Raises
+    ------
+    ArtifactError
+        If the artifact is missing, stale, corrupt, lacks a required target, or ``noise=True``
+        and it has no noise model.
+
+    Examples
+    --------
+    >>> bench = SurrogateBenchmark(seed=0, noise=False)
+    >>> bench.query(spec, epochs=108)["test_accuracy"]
+    """
+
+    def __init__(self, path: str | os.PathLike | Artifact | None = None,
+                 seed: int | None = None, *, noise: bool = True,
+                 require_targets: Iterable[str] | None = None, full_cache: bool = True,
+                 space: CellSpace | None = None):
+        super().__init__(seed=seed, space=space)
+        if isinstance(path, Artifact):
+            self.artifact = path
+            missing = [t for t in (require_targets or ()) if t not in path.models]
+            if missing:
+                raise ArtifactError(f"surrogate artifact {path.path} lacks the required "
+                                    f"targets {missing}; it provides {list(path.models)}")
+        else:
+            self.artifact = load_artifact(path, require_targets=require_targets)
+        self.noise = bool(noise)
+        self.full_cache = bool(full_cache)
+        if self.noise and self.artifact.noise is None:
+            raise ArtifactError(f"surrogate artifact {self.artifact.path} has no noise model; "
+                                f"use noise=False")
+        self._np_rng = np.random.default_rng(self._rng.getrandbits(64))
+        self._targets = frozenset(self.artifact.models)
+        self._epochs = frozenset(parse_target(t)[1] for t in self._targets)
+        self._cache: dict[str, np.ndarray] = {}
+        self._params: np.ndarray | None = None
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}({str(self.artifact.path)!r}, seed={self.seed!r}, "
+                f"noise={self.noise})")
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        """The targets the artifact predicts."""
+        return self.artifact.targets
+
+    @property
+    def valid_epochs(self) -> frozenset[int]:
+        return self._epochs
+
+    # ------------------------------------------------------------------- predictions
+    def predict(self, target: str, indices: np.ndarray) -> np.ndarray:
+        """Predicted mean of ``target`` for cell indices (cached; never charges the budget).
+
+        Raises
+        ------
+        KeyError
+            If the artifact has no model for ``target``.
+        """
+        indices = np.asarray(indices, dtype=np.int64)
+        cache = self._cache.get(target)
+        if cache is None:
+            if target not in self._targets:
+                raise KeyError(f"no model for target {target!r}; targets: {self.targets}")
+            cache = self._cache[target] = np.full(len(self.space), np.nan)
+        values = cache[indices]
+        missing = np.isnan(values)
+        if missing.any():
+            new = (np.flatnonzero(np.isnan(cache)) if self.full_cache
+                   else np.unique(indices[missing]))
+            for start in range(0, len(new), _CHUNK):
+                chunk = new[start:start + _CHUNK]
+                cache[chunk] = self.artifact.predict(target, chunk)
+            values = cache[indices]
+        return values
+
+    def precompute(self, targets: Iterable[str] | None = None) -> None:
+        """Predict every cell of the space for ``targets`` (default all) into the cache."""
+        for target in targets if targets is not None else self.targets:
+            self.predict(target, np.arange(len(self.space)))
+
+    def _mean(self, metric: str, epochs: int, halfway: bool, indices: np.ndarray
+              ) -> tuple[np.ndarray | None, str | None, float]:
+        """Predicted mean of a metric, the target whose noise applies, and a factor that
+        scales the value after the noise (derived training times)."""
+        target = format_target(metric, epochs, halfway)
+        if target in self._targets:
+            return self.predict(target, indices), target, 1.0
+        if metric != "training_time":
+            return None, None, 1.0
+        factor = 0.5 if halfway else 1.0
+        final = format_target(metric, epochs)
+        if final in self._targets:
+            return self.predict(final, indices), final, factor
+        base = format_target(metric, 108)
+        if base in self._targets:
+            return self.predict(base, indices), base, factor * epochs / 108
+        return None, None, 1.0
+
+    def _runs(self, indices: np.ndarray, epochs: int, stop_halfway: bool
+              ) -> dict[str, np.ndarray]:
+        indices = np.asarray(indices, dtype=np.int64)
+        if self.noise:
+            u_acc = self._np_rng.random(len(indices))
+            u_time = self._np_rng.random(len(indices))
+        out = {}
+        for metric in METRICS:
+            mean, target, factor = self._mean(metric, epochs, stop_halfway, indices)
+            if mean is None:
+                out[metric] = np.full(len(indices), np.nan)
+                continue
+            if self.noise:
+                u = u_time if metric == "training_time" else u_acc
+                mean = self.artifact.noise.perturb(target, mean, u)
+            out[metric] = mean * factor if factor != 1.0 else mean
+        return out
+
+    # --------------------------------------------------------------------- analysis
+    def hash_iterator(self) -> Iterator[str]:
+        """All 423,624 module hashes in ascending order."""
+        return (h.decode() for h in self.space.hashes)
+
+    def get_metrics_from_hash(self, module_hash: str) -> tuple[dict, dict]:
+        """``(fixed, computed)``: the canonical cell with its exact parameter count, and per
+        valid budget ONE run of predicted means (``halfway_*``/``final_*``; None where no
+        model). Never charges the budget.
+
+        Raises
+        ------
+        OutOfDomainError
+            If no cell of the space has this hash.
+        """
+        try:
+            index = self.space.index_of_hash(module_hash)
+        except KeyError as exc:
+            raise OutOfDomainError(str(exc.args[0])) from exc
+        fixed = self._fixed(index)
+        computed = {}
+        idx = np.array([index])
+        for epochs in sorted(self.valid_epochs):
+            run = {}
+            for when in ("halfway", "final"):
+                for metric in METRICS:
+                    mean, _, factor = self._mean(metric, epochs, when == "halfway", idx)
+                    run[f"{when}_{metric}"] = None if mean is None else float(mean[0] * factor)
+            computed[epochs] = [run]
+        return copy.deepcopy(fixed), computed
+
+    def parameters(self, indices: np.ndarray) -> np.ndarray:
+        """Exact trainable parameters of cells (float64); the whole space is computed once
+        (about 1 s) when a batch asks for many cells."""
+        indices = np.asarray(indices, dtype=np.int64)
+        if self._params is None and len(indices) < _FULL_PARAMS_FROM:
+            return cell_parameters(self.space, indices).astype(np.float64)
+        if self._params is None:
+            self._params = cell_parameters(self.space).astype(np.float64)
+        return self._params[indices]
+
+    def _fixed(self, index: int) -> dict[str, Any]:
+        cached = self._fixed_cache.get(index)
+        if cached is None:
+            spec = self.space.spec(index)
+            params = (int(self._params[index]) if self._params is not None
+                      else int(cell_parameters(self.space, np.array([index]))[0]))
+            cached = (spec.matrix, tuple(spec.ops), params)
+            if len(self._fixed_cache) >= _FIXED_CACHE_SIZE:
+                self._fixed_cache.clear()
+            self._fixed_cache[index] = cached
+        matrix, ops, params = cached
+        return {"module_adjacency": matrix.copy(), "module_operations": list(ops),
+                "trainable_parameters": params}

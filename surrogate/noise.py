@@ -1,0 +1,202 @@
+"""Run-to-run noise of the surrogate: draw one plausible training run around the predicted mean.
+
+The table answers a query with one of a cell's (noisy) training runs; a surrogate predicts the
+mean over runs. With ``SurrogateBenchmark(..., noise=True)`` a query adds a draw of this model
+to each predicted mean, so the surrogate behaves like the table; ``noise=False`` returns the
+mean (deterministic).
+
+The rule (per target, estimated by :func:`estimate_noise` at training time):
+
+1. **Shape: empirical, heteroscedastic residuals.** Held-out residuals ``y - y_hat`` of the
+   fitted model are grouped in ``B`` bins of the predicted value (equal-count bins; ``B`` = 10,
+   fewer below 200 residuals per bin). Each bin keeps the quantile function of its residuals
+   (101 quantiles), centred on the bin's mean residual so the noisy mean equals the
+   deterministic prediction. Low-accuracy cells therefore get wider and more skewed noise than
+   good cells, and the rare collapsed runs (~10 % accuracy) stay in the left tail.
+2. **Scale: within-cell spread of real repeats.** Residuals hold model error plus run noise,
+   so their spread is an upper bound. Where the table holds several runs of one cell for the
+   target (the 56 real per-repeat records at 108 epochs, 4 of them at every budget; every cell
+   of an official full table), the pooled within-cell standard deviation ``sigma_run`` is
+   compared with the residual standard deviation ``sigma_resid`` (both robust,
+   1.4826 x MAD) and every residual quantile is multiplied by
+   ``scale = min(1, sigma_run / sigma_resid)``. Without repeats the scale is 1 (the upper
+   bound) and ``noise.json`` records ``"source": "residuals (upper bound)"``.
+3. **One run, one draw.** A query draws one uniform ``u`` per cell and uses it for every
+   accuracy target of that run (validation and test accuracy of one run are strongly
+   correlated; halfway and final too); training time gets its own ``u``. A value is
+   ``mean + scale * Q_bin(u)`` with ``Q_bin`` the centred quantile function of the bin of the
+   predicted mean, then clipped to [0, 1] for accuracies and to >= 0 for times.
+
+The generator is the benchmark's own ``numpy.random.Generator`` seeded from its ``seed``, so
+``SurrogateBenchmark(seed=s)`` replays the same runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["TargetNoise", "NoiseModel", "estimate_noise", "pooled_run_std", "NUM_QUANTILES"]
+
+NUM_QUANTILES = 101
+_MAX_BINS = 10
+_MIN_PER_BIN = 200
+_MAD_TO_STD = 1.4826
+
+
+def _robust_std(x: np.ndarray) -> float:
+    x = np.asarray(x, dtype=np.float64)
+    if len(x) == 0:
+        return float("nan")
+    mad = float(np.median(np.abs(x - np.median(x))))
+    return _MAD_TO_STD * mad if mad > 0 else float(np.std(x))
+
+
+def pooled_run_std(runs: list[np.ndarray] | None) -> tuple[float, int]:
+    """Robust pooled within-cell standard deviation of cells with several runs.
+
+    Parameters
+    ----------
+    runs : list of 1-d arrays
+        The runs of each cell (cells with fewer than 2 runs are ignored).
+
+    Returns
+    -------
+    (sigma, dof)
+        ``sigma`` is NaN when no cell has two runs; ``dof`` = sum of (runs - 1).
+    """
+    devs, dof = [], 0
+    for r in runs or ():
+        r = np.asarray(r, dtype=np.float64)
+        r = r[np.isfinite(r)]
+        if len(r) < 2:
+            continue
+        # deviations from the cell mean, rescaled to unit-variance per run
+        devs.append((r - r.mean()) * np.sqrt(len(r) / (len(r) - 1)))
+        dof += len(r) - 1
+    if not devs:
+        return float("nan"), 0
+    return _robust_std(np.concatenate(devs)), dof
+
+
+@dataclass
+class TargetNoise:
+    """Noise of one target: bin edges of the predicted value and centred residual quantiles.
+
+    Attributes
+    ----------
+    edges : ndarray (B - 1,)
+        Inner edges of the predicted-value bins.
+    quantiles : ndarray (B, NUM_QUANTILES)
+        Centred residual quantiles per bin at levels ``linspace(0, 1, NUM_QUANTILES)``.
+    scale : float
+        Multiplier of the quantiles (``min(1, sigma_run / sigma_resid)``).
+    info : dict
+        ``sigma_resid``, ``sigma_run``, ``run_dof``, ``n_residuals``, ``source``.
+    """
+
+    edges: np.ndarray
+    quantiles: np.ndarray
+    scale: float
+    info: dict[str, Any]
+
+    def offsets(self, mean: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Noise for predicted means ``mean`` at uniform levels ``u`` (same shape)."""
+        bins = np.searchsorted(self.edges, mean, side="right")
+        pos = np.clip(u, 0.0, 1.0) * (NUM_QUANTILES - 1)
+        lo = np.minimum(pos.astype(np.int64), NUM_QUANTILES - 2)
+        frac = pos - lo
+        q = self.quantiles
+        return self.scale * (q[bins, lo] * (1 - frac) + q[bins, lo + 1] * frac)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"edges": self.edges.tolist(), "quantiles": np.round(self.quantiles, 7).tolist(),
+                "scale": self.scale, "info": self.info}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "TargetNoise":
+        edges = np.asarray(data["edges"], dtype=np.float64).reshape(-1)
+        quantiles = np.asarray(data["quantiles"], dtype=np.float64)
+        if quantiles.ndim != 2 or quantiles.shape != (len(edges) + 1, NUM_QUANTILES):
+            raise ValueError(f"noise quantiles must have shape ({len(edges) + 1}, "
+                             f"{NUM_QUANTILES}), got {quantiles.shape}")
+        return cls(edges, quantiles, float(data["scale"]), dict(data.get("info", {})))
+
+
+def estimate_noise(predicted: np.ndarray, observed: np.ndarray,
+                   runs: list[np.ndarray] | None = None) -> TargetNoise:
+    """Estimate one target's noise (the module docstring gives the rule).
+
+    Parameters
+    ----------
+    predicted, observed : ndarray (n,)
+        Held-out predictions and labels (never the training rows).
+    runs : list of ndarray, optional
+        Per cell with several runs of this target, its runs.
+    """
+    predicted = np.asarray(predicted, dtype=np.float64).ravel()
+    observed = np.asarray(observed, dtype=np.float64).ravel()
+    if predicted.shape != observed.shape or len(predicted) == 0:
+        raise ValueError(f"predicted and observed must be non-empty and of one shape, got "
+                         f"{predicted.shape} and {observed.shape}")
+    resid = observed - predicted
+    n_bins = int(np.clip(len(resid) // _MIN_PER_BIN, 1, _MAX_BINS))
+    edges = np.quantile(predicted, np.linspace(0, 1, n_bins + 1)[1:-1]) if n_bins > 1 else \
+        np.zeros(0)
+    edges = np.unique(edges)
+    bins = np.searchsorted(edges, predicted, side="right")
+    levels = np.linspace(0, 1, NUM_QUANTILES)
+    quantiles = np.zeros((len(edges) + 1, NUM_QUANTILES))
+    for b in range(len(edges) + 1):
+        r = resid[bins == b]
+        if len(r) == 0:
+            r = resid
+        quantiles[b] = np.quantile(r - r.mean(), levels)
+    sigma_resid = _robust_std(resid)
+    sigma_run, dof = pooled_run_std(runs)
+    if dof > 0 and np.isfinite(sigma_run) and sigma_resid > 0:
+        scale = float(min(1.0, sigma_run / sigma_resid))
+        source = "residuals scaled to within-cell repeats"
+    else:
+        scale, source = 1.0, "residuals (upper bound)"
+    info = {"sigma_resid": sigma_resid, "sigma_run": None if dof == 0 else sigma_run,
+            "run_dof": dof, "n_residuals": int(len(resid)), "source": source}
+    return TargetNoise(edges, quantiles, scale, info)
+
+
+class NoiseModel:
+    """Noise of every target of an artifact (see the module docstring).
+
+    Parameters
+    ----------
+    targets : mapping of target name to :class:`TargetNoise`
+    """
+
+    def __init__(self, targets: Mapping[str, TargetNoise]):
+        self.targets = dict(targets)
+
+    def __contains__(self, target: str) -> bool:
+        return target in self.targets
+
+    def perturb(self, target: str, mean: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """One run of ``target`` around the predicted ``mean`` at uniform levels ``u``;
+        targets without a noise entry come back unchanged."""
+        from .artifact import parse_target
+        if target not in self.targets:
+            return mean
+        value = mean + self.targets[target].offsets(mean, u)
+        metric = parse_target(target)[0]
+        if metric.endswith("accuracy"):
+            return np.clip(value, 0.0, 1.0)
+        return np.maximum(value, 0.0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rule": "empirical-residual-quantiles-by-prediction-bin/v1",
+                "targets": {t: n.to_dict() for t, n in self.targets.items()}}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "NoiseModel":
+        return cls({t: TargetNoise.from_dict(d) for t, d in data["targets"].items()})

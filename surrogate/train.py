@@ -1,0 +1,365 @@
+"""Train a surrogate artifact from a table: one regressor per target, held-out metrics, noise.
+
+>>> from surrogate.train import TrainConfig, train
+>>> path = train(TrainConfig(model="xgb", features="adjacency", out="my_artifact", seed=0))
+>>> bench = SurrogateBenchmark(path, seed=0)
+
+Data
+----
+``table`` is a table file of :mod:`benchmark.table`; ``None`` means the real data of
+``../shared/data`` combined by :func:`benchmark.real_data.convert_real_data` into the user
+cache (``default_real_table_path()``, converted on first use and reused after).
+
+A target ``[halfway_]<metric>@<epochs>`` (see :func:`surrogate.artifact.parse_target`) is
+learned from the cells having at least one run with that field at that budget. **Repeats of a
+cell are averaged**: one row per cell, labelled with the mean over its runs (the surrogate
+predicts the mean run; run-to-run spread goes to the noise model). With the real data that
+matters only for the 56 cells with three official repeats.
+
+By default the targets are those with enough labelled cells: at least
+``min(1000, half of the cells the table covers at that budget)``. With the real data these are
+``test_accuracy@108`` (all 423,624 cells), ``validation_accuracy@4/@12/@36/@108`` and
+``training_time@108`` (the 18,760-cell sample).
+
+Splits (per target, by ``seed``)
+--------------------------------
+The labelled cells are shuffled. ``train_size`` (a count, or a fraction of the labelled
+cells; default: all but the test split) cells are the fitting pool; the **test** split is the
+rest, capped at 10 % of the labelled cells (at least 1 cell) when ``train_size`` is not given
+and at 100,000 cells either way. With ``tune_trials > 0`` a **validation** split (10 % of the
+pool, at least 2 cells) is held out of the pool for Optuna (never the test split); the final
+model is then refit on the whole pool with the best parameters.
+
+Regressors with a ``clip_min`` (see :mod:`surrogate.models`) get, unless set explicitly,
+``clip_min`` = the 1 % quantile of the target's training labels for accuracies (4-epoch
+accuracies have a median of 0.23, so the models' 0.8 would flatten them) and
+``target_transform="none"`` for training times. Held-out metrics
+(:func:`surrogate.metrics.regression_metrics`) and the noise residuals
+(:mod:`surrogate.noise`) come from the test split only.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmark.api import METRICS
+from benchmark.table import Table, load_table
+
+from .artifact import data_digest, format_target, make_inputs, parse_target, save_artifact
+
+__all__ = ["TrainConfig", "TargetData", "train", "target_data", "available_targets",
+           "split_indices", "MAX_TEST", "DEFAULT_TARGETS"]
+
+_log = logging.getLogger(__name__)
+
+#: Largest test split per target.
+MAX_TEST = 100_000
+#: The six targets of the real data.
+DEFAULT_TARGETS = ("test_accuracy@108", "validation_accuracy@4", "validation_accuracy@12",
+                   "validation_accuracy@36", "validation_accuracy@108", "training_time@108")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Settings of one training run (see the module docstring).
+
+    Parameters
+    ----------
+    table : path-like, optional
+        Table file; None converts/reuses the real-data table.
+    features : str
+        Featurizer name (:func:`features.get_featurizer`); unused by graph models.
+    model : str
+        Regressor name (:func:`surrogate.registry.get_regressor`).
+    targets : sequence of str, optional
+        Default: every target with enough labelled cells.
+    train_size : int or float, optional
+        Cells (int) or fraction of the labelled cells (float in (0, 1]) to fit on.
+    seed : int
+        Seeds the splits, the tuner and the models.
+    tune_trials : int
+        Optuna trials per target (0: no tuning).
+    tune_metric : str
+        Metric maximised on the validation split.
+    model_params : mapping
+        Constructor parameters of every model (fixed during tuning too).
+    out : path-like
+        Artifact folder to write.
+    progress : bool
+        Show tqdm bars.
+    data_dir : path-like, optional
+        Real-data folder used when ``table`` is None.
+    """
+
+    table: str | os.PathLike | None = None
+    features: str = "adjacency"
+    model: str = "xgb"
+    targets: Sequence[str] | None = None
+    train_size: int | float | None = None
+    seed: int = 0
+    tune_trials: int = 0
+    tune_metric: str = "kendall_tau"
+    model_params: Mapping[str, Any] = field(default_factory=dict)
+    out: str | os.PathLike = "surrogate_artifact"
+    progress: bool = False
+    data_dir: str | os.PathLike | None = None
+
+
+@dataclass
+class TargetData:
+    """Labels of one target: cell indices (ascending), the mean label per cell, and the runs
+    of cells with several runs of known, distinct repeats (for the noise model)."""
+
+    target: str
+    indices: np.ndarray
+    labels: np.ndarray
+    repeats: list[np.ndarray]
+
+
+def _column(target: str) -> tuple[str, int]:
+    metric, epochs, halfway = parse_target(target)
+    return f"{'halfway' if halfway else 'final'}_{metric}", epochs
+
+
+def target_data(table: Table, target: str) -> TargetData:
+    """The labelled cells of ``target`` in ``table`` (repeats averaged per cell)."""
+    column, epochs = _column(target)
+    runs = table.runs
+    values = runs[column].astype(np.float64)
+    keep = (runs["run_epochs"] == epochs) & ~np.isnan(values)
+    cells = runs["run_cell"][keep].astype(np.int64)
+    values = values[keep]
+    repeat = runs["run_repeat"][keep].astype(np.int64)
+    if len(cells) == 0:
+        return TargetData(target, np.zeros(0, np.int64), np.zeros(0), [])
+    order = np.argsort(cells, kind="stable")
+    cells, values, repeat = cells[order], values[order], repeat[order]
+    uniq, start, counts = np.unique(cells, return_index=True, return_counts=True)
+    means = np.add.reduceat(values, start) / counts
+    repeats = []
+    for i in np.flatnonzero(counts > 1):
+        sl = slice(start[i], start[i] + counts[i])
+        known = repeat[sl] >= 0
+        _, first = np.unique(repeat[sl][known], return_index=True)
+        if len(first) >= 2:
+            repeats.append(values[sl][known][first])
+    return TargetData(target, uniq, means, repeats)
+
+
+def available_targets(table: Table) -> list[str]:
+    """Targets with at least ``min(1000, covered / 2)`` labelled cells (module docstring)."""
+    runs = table.runs
+    out = []
+    for epochs in table.epochs.tolist():
+        at = runs["run_epochs"] == epochs
+        covered = len(np.unique(runs["run_cell"][at]))
+        need = max(1, min(1000, covered // 2))
+        for halfway in (False, True):
+            for metric in METRICS:
+                column = f"{'halfway' if halfway else 'final'}_{metric}"
+                has = at & ~np.isnan(runs[column])
+                if len(np.unique(runs["run_cell"][has])) >= need:
+                    out.append(format_target(metric, epochs, halfway))
+    return out
+
+
+def split_indices(n: int, train_size: int | float | None, seed: int, validation: bool
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Positions ``(train, validation, test)`` into ``n`` labelled cells (module docstring).
+
+    Raises
+    ------
+    ValueError
+        If ``train_size`` is out of range or leaves no test cell.
+    """
+    if n < 3:
+        raise ValueError(f"need at least 3 labelled cells to split, got {n}")
+    if train_size is None:
+        n_test = min(MAX_TEST, max(1, int(round(0.1 * n))))
+        n_pool = n - n_test
+    else:
+        if isinstance(train_size, float) and not isinstance(train_size, bool):
+            if not 0 < train_size <= 1:
+                raise ValueError(f"train_size as a fraction must be in (0, 1], got {train_size}")
+            n_pool = int(round(train_size * n))
+        else:
+            n_pool = int(train_size)
+        if not 2 <= n_pool <= n - 1:
+            raise ValueError(f"train_size must leave a test split: got {train_size} of {n} "
+                             f"labelled cells (allowed: 2 to {n - 1} cells)")
+        n_test = min(MAX_TEST, n - n_pool)
+    perm = np.random.default_rng(seed).permutation(n)
+    pool, test = perm[:n_pool], perm[n_pool:n_pool + n_test]
+    if validation:
+        n_val = max(2, int(round(0.1 * n_pool)))
+        if n_pool - n_val < 2:
+            raise ValueError(f"a training pool of {n_pool} cells is too small to hold out a "
+                             f"validation split")
+        return pool[n_val:], pool[:n_val], test
+    return pool, pool[:0], test
+
+
+def _resolve_table(config: TrainConfig) -> Path:
+    if config.table is not None:
+        return Path(config.table)
+    from benchmark.real_data import convert_real_data, default_real_table_path
+    path = default_real_table_path()
+    if not path.exists():
+        _log.info("converting the real data into %s", path)
+        convert_real_data(config.data_dir, path)
+    return path
+
+
+def train(config: TrainConfig) -> Path:
+    """Fit one model per target, evaluate it on the test split and write the artifact.
+
+    Returns
+    -------
+    Path
+        The artifact folder (``config.out``).
+
+    Raises
+    ------
+    ValueError
+        Unknown target, model, featurizer or a target without enough labelled cells.
+    """
+    from features import get_featurizer
+    from .metrics import regression_metrics
+    from .noise import NoiseModel, estimate_noise
+    from .registry import REGRESSORS, get_regressor
+
+    started = time.perf_counter()
+    if config.model not in REGRESSORS:
+        raise ValueError(f"unknown regressor {config.model!r}; choices: {sorted(REGRESSORS)}")
+    input_kind = getattr(REGRESSORS[config.model](), "input_kind", "array")
+    if input_kind == "array":
+        get_featurizer(config.features)  # fail early on an unknown name
+    table_path = _resolve_table(config)
+    table = load_table(table_path)
+    available = available_targets(table)
+    targets = list(config.targets) if config.targets else available
+    for target in targets:
+        parse_target(target)
+    if not targets:
+        raise ValueError(f"table {table_path} has no target with enough labelled cells")
+
+    models, info, noise = {}, {}, {}
+    bar = None
+    if config.progress:
+        from tqdm import tqdm
+        bar = tqdm(targets, desc="training targets", unit="target")
+    for target in targets:
+        if bar is not None:
+            bar.set_postfix_str(target)
+        data = target_data(table, target)
+        if len(data.indices) < 3:
+            raise ValueError(f"target {target!r} has {len(data.indices)} labelled cells in "
+                             f"{table_path}, need at least 3; available: {available}")
+        t0 = time.perf_counter()
+        tr, va, te = split_indices(len(data.indices), config.train_size, config.seed,
+                                   validation=config.tune_trials > 0)
+        params = _target_params(REGRESSORS[config.model], target, data.labels[tr],
+                                config.model_params)
+        study_info = None
+        if config.tune_trials > 0:
+            from .tuning import tune
+            X_tr = make_inputs(REGRESSORS[config.model](), config.features, data.indices[tr])
+            X_va = make_inputs(REGRESSORS[config.model](), config.features, data.indices[va])
+            params, study = tune(config.model, X_tr, data.labels[tr], X_va, data.labels[va],
+                                 n_trials=config.tune_trials, seed=config.seed,
+                                 metric=config.tune_metric, fixed_params=dict(params))
+            study_info = {"trials": len(study.trials), "metric": config.tune_metric,
+                          "best_value": float(study.best_value),
+                          "best_params": dict(study.best_params)}
+            tr = np.concatenate([tr, va])  # refit on the whole pool
+        tr = np.sort(tr)
+        model = get_regressor(config.model, **{"random_state": config.seed, **params})
+        X = make_inputs(model, config.features, data.indices[tr])
+        model.fit(X, data.labels[tr])
+        metrics = None
+        if len(te) >= 2:
+            pred = model.predict(make_inputs(model, config.features, data.indices[te]))
+            metrics = regression_metrics(data.labels[te], pred)
+            noise[target] = estimate_noise(pred, data.labels[te], data.repeats)
+        models[target] = model
+        info[target] = {
+            "params": _plain(params),
+            "tuning": study_info,
+            "labelled_cells": int(len(data.indices)),
+            "train_cells": int(len(tr)),
+            "validation_cells": int(len(va)),
+            "test_cells": int(len(te)),
+            "cells_with_repeats": len(data.repeats),
+            "data_sha256": data_digest(data.indices[tr], data.labels[tr]),
+            "all_data_sha256": data_digest(data.indices, data.labels),
+            "metrics": metrics,
+            "fit_seconds": round(time.perf_counter() - t0, 2),
+        }
+        _log.info("%s: %d train / %d test cells, %s", target, len(tr), len(te),
+                  _fmt(metrics))
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    missing_noise = [t for t in targets if t not in noise]
+    noise_model = NoiseModel(noise) if not missing_noise else None
+    config_dict = _plain({k: v for k, v in asdict(config).items() if k != "progress"})
+    config_dict["table"] = str(table_path)
+    out = save_artifact(
+        config.out, models=models, featurizer=config.features, model_name=config.model,
+        model_params=_plain(dict(config.model_params)), noise=noise_model, targets_info=info,
+        extra={"data_sha256": _combined_digest(info),
+               "training": {"config": config_dict, "table_source": table.source,
+                            "seconds": round(time.perf_counter() - started, 1)}})
+    _log.info("wrote the artifact %s in %.1f s", out, time.perf_counter() - started)
+    return out
+
+
+def _combined_digest(info: Mapping[str, Mapping[str, Any]]) -> str:
+    """sha256 over ``target:data_sha256`` lines (the training data of every target)."""
+    import hashlib
+    lines = "".join(f"{t}:{i['data_sha256']}\n" for t, i in sorted(info.items()))
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
+def _target_params(cls: type, target: str, y: np.ndarray, params: Mapping[str, Any]
+                   ) -> dict[str, Any]:
+    """``params`` plus the target clipping of the regressors of :mod:`surrogate.models` when
+    the caller set neither ``clip_min`` nor ``target_transform``: accuracies are clipped from
+    below at the 1 % quantile of the training labels (collapsed runs; the models' fixed 0.8
+    suits 108-epoch accuracy only, 4-epoch accuracies have a median of 0.23), times are not
+    clipped."""
+    out = dict(params)
+    defaults = cls().get_params(deep=False)
+    if "clip_min" in defaults and "clip_min" not in out and "target_transform" not in out:
+        if parse_target(target)[0].endswith("accuracy"):
+            out["clip_min"] = round(float(np.quantile(y, 0.01)), 4)
+        else:
+            out["target_transform"] = "none"
+    return out
+
+
+def _fmt(metrics: Mapping[str, float] | None) -> str:
+    if not metrics:
+        return "no test split"
+    return ", ".join(f"{k} {v:.4f}" for k, v in metrics.items())
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, os.PathLike):
+        return str(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

@@ -1,0 +1,200 @@
+"""Contract tests of every registered regressor, the tuning loop and the metrics (tiny data)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from torch_geometric.data import Batch, Data
+
+from benchmark.errors import ArtifactError
+from surrogate.gin import GIN, GINModel
+from surrogate.metrics import precision_at_top, regression_metrics
+from surrogate.models import (EnsembleModel, RandomForestModel, XGBRegressorModel,
+                              load_model)
+from surrogate.registry import REGRESSORS, get_regressor
+from surrogate.tuning import tune
+
+# Small, fast settings per registered model.
+FAST = {
+    "xgb": {"n_estimators": 20},
+    "rf": {"n_estimators": 8, "max_depth": 4},
+    "mlp": {"hidden_layer_sizes": (16, 16), "max_epochs": 5},
+    "gin": {"hidden_channels": 16, "num_layers": 2, "epochs": 3, "min_steps": 0,
+            "batch_size": 16},
+    "ensemble": {"base": XGBRegressorModel(n_estimators=10), "n_members": 2},
+}
+
+
+def _graph(rng: np.random.Generator) -> Data:
+    n = int(rng.integers(3, 8))
+    adj = np.triu(rng.integers(0, 2, size=(n, n)), 1)
+    adj[np.arange(n - 1), np.arange(1, n)] = 1  # a chain keeps it connected
+    x = np.zeros((n, 5), np.float32)
+    x[0, 0] = x[n - 1, 1] = 1
+    x[np.arange(1, n - 1), rng.integers(2, 5, size=n - 2)] = 1
+    return Data(x=torch.from_numpy(x), edge_index=torch.from_numpy(np.stack(np.nonzero(adj))))
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 2, size=(80, 12)).astype(np.float32)
+    y = 0.9 + 0.02 * X[:, :4].sum(1) - 0.01 * X[:, 5] + 0.005 * rng.standard_normal(80)
+    y[3] = 0.1  # a collapsed run
+    graphs = [_graph(rng) for _ in range(80)]
+    for g in graphs:
+        g.validate(raise_on_error=True)
+    return {"array": (X[:60], y[:60], X[60:]), "graph": (graphs[:60], y[:60], graphs[60:])}
+
+
+def _make(name: str, seed: int = 0):
+    return get_regressor(name, **FAST[name], random_state=seed)
+
+
+def _inputs(name, data):
+    return data[REGRESSORS[name].input_kind if name != "ensemble" else "array"]
+
+
+@pytest.mark.parametrize("name", sorted(REGRESSORS))
+def test_clone_and_params(name):
+    model = _make(name)
+    copy = clone(model)
+    assert type(copy) is type(model)
+    assert set(copy.get_params(deep=False)) == set(model.get_params(deep=False))
+    assert copy.get_params(deep=False)["random_state"] == 0
+    assert REGRESSORS[name].input_kind in ("array", "graph")
+
+
+@pytest.mark.parametrize("name", sorted(REGRESSORS))
+def test_fit_predict_contract(name, data, tmp_path):
+    X, y, X_test = _inputs(name, data)
+    model = _make(name)
+    with pytest.raises(NotFittedError):
+        model.predict(X_test)
+    assert model.fit(X, y) is model
+    pred = model.predict(X_test)
+    assert pred.shape == (len(X_test),)
+    assert np.all(np.isfinite(pred))
+    # seeded determinism
+    again = _make(name).fit(X, y).predict(X_test)
+    np.testing.assert_array_equal(pred, again)
+    # save / load: identical predictions, through the class and the dispatcher
+    model.save(tmp_path / name)
+    assert not list(tmp_path.rglob("*.pkl"))
+    loaded = type(model).load(tmp_path / name)
+    np.testing.assert_array_equal(loaded.predict(X_test), pred)
+    np.testing.assert_array_equal(load_model(tmp_path / name).predict(X_test), pred)
+    assert loaded.get_params(deep=False).keys() == model.get_params(deep=False).keys()
+    if getattr(model, "has_std", False):
+        std = model.predict_std(X_test)
+        assert std.shape == (len(X_test),) and np.all(std >= 0)
+        np.testing.assert_allclose(loaded.predict_std(X_test), std)
+
+
+def test_torch_global_rng_untouched(data):
+    X, y, _ = data["array"]
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    _make("mlp").fit(X, y)
+    np.testing.assert_array_equal(torch.rand(3), expected)
+
+
+def test_wrong_feature_count(data):
+    X, y, X_test = data["array"]
+    model = _make("xgb").fit(X, y)
+    with pytest.raises(ValueError, match="X has 11 features, but XGBRegressorModel is "
+                                         "expecting 12"):
+        model.predict(X_test[:, :11])
+
+
+def test_load_wrong_class(data, tmp_path):
+    X, y, _ = data["array"]
+    _make("xgb").fit(X, y).save(tmp_path / "m")
+    with pytest.raises(ArtifactError, match="expecting RandomForestModel, got XGBRegressorModel"):
+        RandomForestModel.load(tmp_path / "m")
+    with pytest.raises(ArtifactError, match="metadata.json is missing"):
+        XGBRegressorModel.load(tmp_path / "nothing")
+
+
+def test_forest_trees_average_to_prediction(data):
+    X, y, X_test = data["array"]
+    model = _make("rf").fit(X, y)
+    trees = model.predict_trees(X_test)
+    assert trees.shape == (len(X_test), 8)
+    np.testing.assert_allclose(trees.mean(axis=1), model.predict(X_test), atol=1e-5)
+
+
+def test_ensemble_spread_and_bootstrap(data):
+    X, y, X_test = data["array"]
+    model = EnsembleModel(base=XGBRegressorModel(n_estimators=10), n_members=3,
+                          bootstrap=True, random_state=1).fit(X, y)
+    members = model.predict_members(X_test)
+    assert members.shape == (len(X_test), 3)
+    np.testing.assert_allclose(model.predict_std(X_test), members.std(axis=1))
+    assert model.predict_std(X_test).max() > 0
+
+
+def test_gin_module_embed_and_batch_input(data):
+    graphs, y, test = data["graph"]
+    model = _make("gin").fit(Batch.from_data_list(graphs), y)
+    assert isinstance(model.module_, GIN)
+    emb = model.module_.embed(Batch.from_data_list(test))
+    assert emb.shape == (len(test), 16)
+    np.testing.assert_allclose(model.embed(test), emb.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.predict(Batch.from_data_list(test)), model.predict(test))
+    with pytest.raises(ValueError, match="list of Data or a Batch"):
+        model.predict(test[0])
+    assert GINModel.input_kind == "graph"
+
+
+def test_registry_errors():
+    with pytest.raises(ValueError, match=r"unknown regressor 'xgbb'; choices: \['ensemble'"):
+        get_regressor("xgbb")
+    with pytest.raises(ValueError, match="unknown parameters \\['depth'\\]"):
+        get_regressor("xgb", depth=3)
+    with pytest.raises(ValueError, match="target_transform must be one of"):
+        get_regressor("xgb", target_transform="log").fit(np.ones((4, 2)), np.ones(4))
+
+
+@pytest.mark.parametrize("name", ["xgb", "mlp"])
+def test_tune_two_trials(name, data):
+    X, y, _ = data["array"]
+    fixed = {"max_epochs": 3} if name == "mlp" else {"n_estimators": 10}
+    best, study = tune(name, X[:40], y[:40], X[40:], y[40:], n_trials=2, seed=0,
+                       fixed_params=fixed)
+    assert len(study.trials) == 2
+    model = get_regressor(name, **best, random_state=0).fit(X, y)
+    assert model.predict(X).shape == (60,)
+    best2, _ = tune(name, X[:40], y[:40], X[40:], y[40:], n_trials=2, seed=0,
+                    fixed_params=fixed)
+    assert best2 == best
+    with pytest.raises(ValueError, match="unknown metric"):
+        tune(name, X, y, X, y, n_trials=1, metric="auc")
+
+
+def test_metrics_known_values():
+    m = regression_metrics([0.1, 0.2, 0.3, 0.4], [0.1, 0.2, 0.3, 0.4])
+    assert m["r2"] == pytest.approx(1.0) and m["mae"] == 0.0
+    assert m["kendall_tau"] == pytest.approx(1.0) and m["spearman"] == pytest.approx(1.0)
+    m = regression_metrics([1.0, 2.0, 3.0], [3.0, 2.0, 1.0])
+    assert m["kendall_tau"] == pytest.approx(-1.0)
+    assert m["r2"] == pytest.approx(1 - 8 / 2)
+    assert m["mae"] == pytest.approx(4 / 3)
+    # one swapped pair of 4: tau = (5 - 1) / 6
+    assert regression_metrics([1, 2, 3, 4], [1, 3, 2, 4])["kendall_tau"] == pytest.approx(4 / 6)
+    # differences below 0.1 % of accuracy are ties for the sparse tau
+    y_true = np.array([0.9001, 0.9002, 0.95, 0.80])
+    y_pred = np.array([0.9002, 0.9001, 0.95, 0.80])
+    m = regression_metrics(y_true, y_pred)
+    assert m["kendall_tau"] < 1 and m["sparse_kendall_tau"] == pytest.approx(1.0)
+    y = np.arange(200, dtype=float)
+    assert precision_at_top(y, y, 0.05) == 1.0
+    assert precision_at_top(y, -y, 0.05) == 0.0
+    m = regression_metrics(y, y)
+    assert m["precision_top1"] == 1.0 and m["precision_top5"] == 1.0
+    with pytest.raises(ValueError, match="y_pred has 2 values, but y_true has 3"):
+        regression_metrics([1, 2, 3], [1, 2])

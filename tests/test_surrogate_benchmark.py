@@ -1,0 +1,403 @@
+"""SurrogateBenchmark: one contract shared with TabularBenchmark, artifacts, noise."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from benchmark import ModelSpec
+from benchmark.api import METRICS, RUN_FIELDS, BaseBenchmark, Benchmark, cell_parameters
+from benchmark.errors import ArtifactError, OutOfDomainError
+from benchmark.table import TabularBenchmark, load_table, write_table
+from surrogate.artifact import (SCHEMA_VERSION, data_digest, load_artifact, make_inputs,
+                                parse_target, save_artifact)
+from surrogate.benchmark import SurrogateBenchmark
+from surrogate.noise import NoiseModel, estimate_noise, pooled_run_std
+from surrogate.registry import get_regressor
+from surrogate.train import TrainConfig, available_targets, target_data, train
+
+EPOCHS = (12, 108)
+TINY_XGB = {"n_estimators": 15, "max_depth": 3, "n_jobs": 1}
+
+
+def write_tiny_table(path, space, n_cells=300, seed=0, epochs=EPOCHS, repeats=3):
+    """A synthetic table: ``n_cells`` cells, every field, ``repeats`` runs per budget; the
+    labels depend on the cell (parameter count, size) plus run noise."""
+    rng = np.random.default_rng(seed)
+    cells = np.sort(rng.choice(len(space), n_cells, replace=False))
+    params = cell_parameters(space, cells)
+    base = 0.85 + 0.05 * np.tanh(np.log(params) - 15) + 0.01 * (space.num_vertices[cells] - 5)
+    run_cell, run_epochs, run_repeat = [], [], []
+    values = {name: [] for name in RUN_FIELDS}
+    for e in epochs:
+        for r in range(repeats):
+            acc = base * (0.7 + 0.3 * e / 108) + rng.normal(0, 0.004, n_cells)
+            seconds = params / 1e4 * e / 108 * (1 + rng.normal(0, 0.01, n_cells))
+            for when, frac in (("halfway", 0.5), ("final", 1.0)):
+                values[f"{when}_training_time"].append(seconds * frac)
+                for metric, offset in (("train", 0.05), ("validation", 0.0), ("test", -0.004)):
+                    values[f"{when}_{metric}_accuracy"].append(
+                        np.clip(acc * (0.9 + 0.1 * frac) + offset, 0, 1))
+            run_cell.append(cells)
+            run_epochs.append(np.full(n_cells, e))
+            run_repeat.append(np.full(n_cells, r))
+    values = {k: np.concatenate(v).astype(np.float32).astype(np.float64)
+              for k, v in values.items()}
+    return write_table(path, run_cell=np.concatenate(run_cell),
+                       run_epochs=np.concatenate(run_epochs),
+                       run_repeat=np.concatenate(run_repeat), values=values,
+                       source={"kind": "synthetic test table"}, parameters=(cells, params),
+                       space=space)
+
+
+@pytest.fixture(scope="module")
+def table_path(space, tmp_path_factory):
+    return write_tiny_table(tmp_path_factory.mktemp("table") / "tiny.npz", space)
+
+
+@pytest.fixture(scope="module")
+def artifact_path(table_path, tmp_path_factory):
+    """A surrogate of every field of the tiny table (tiny XGBoost models, seconds)."""
+    out = tmp_path_factory.mktemp("artifact") / "art"
+    return train(TrainConfig(table=table_path, features="adjacency", model="xgb",
+                             model_params=TINY_XGB, train_size=250, seed=0, out=out))
+
+
+@pytest.fixture(scope="module")
+def covered(table_path):
+    return load_table(table_path).cells["cell_index"].astype(np.int64)
+
+
+@pytest.fixture(params=["table", "surrogate"])
+def bench(request, table_path, artifact_path):
+    # The one-line switch of the drop-in backend:
+    if request.param == "table":
+        return TabularBenchmark(table_path, seed=0)
+    return SurrogateBenchmark(artifact_path, seed=0)
+
+
+# ----------------------------------------------------------------------------- contract
+QUERY_KEYS = {"module_adjacency", "module_operations", "trainable_parameters", *METRICS}
+
+
+def check_benchmark_contract(bench, space, cells):
+    """The protocol of benchmark.api, run unchanged on every backend."""
+    assert isinstance(bench, Benchmark) and isinstance(bench, BaseBenchmark)
+    assert {12, 108} <= set(bench.valid_epochs)
+    index = int(cells[0])
+    spec = space.spec(index)
+    module_hash = space.hash(index)
+
+    # query: keys, canonical cell, exact parameters, plausible values
+    bench.reset_budget_counters()
+    result = bench.query(spec, epochs=108)
+    assert set(result) == QUERY_KEYS
+    np.testing.assert_array_equal(result["module_adjacency"], spec.matrix)
+    assert result["module_operations"] == list(spec.ops)
+    assert result["trainable_parameters"] == int(cell_parameters(space, np.array([index]))[0])
+    for name in ("train_accuracy", "validation_accuracy", "test_accuracy"):
+        assert isinstance(result[name], float) and 0.0 <= result[name] <= 1.0
+    assert isinstance(result["training_time"], float) and result["training_time"] > 0
+
+    # budget counters: query charges the returned time and the epochs (half if halfway)
+    assert bench.get_budget_counters() == (result["training_time"], 108)
+    half = bench.query(spec, epochs=12, stop_halfway=True)
+    assert set(half) == QUERY_KEYS
+    time_spent, epochs_spent = bench.get_budget_counters()
+    assert epochs_spent == 108 + 6
+    assert time_spent == pytest.approx(result["training_time"] + half["training_time"])
+
+    # an isomorphic copy (vertices 1..V-2 permuted) is the same cell
+    n = len(spec.ops)
+    perm = [0, *range(n - 2, 0, -1), n - 1]
+    matrix = spec.matrix[np.ix_(perm, perm)]
+    if np.all(np.tril(matrix) == 0):
+        twin = ModelSpec(matrix, [spec.ops[p] for p in perm])
+        assert bench.query(twin)["trainable_parameters"] == result["trainable_parameters"]
+
+    # query_batch: by indices, hashes or specs; vectorised; charges the budget
+    bench.reset_budget_counters()
+    some = np.asarray(cells[:40], dtype=np.int64)
+    batch = bench.query_batch(some, epochs=108)
+    assert set(batch) == {"index", "trainable_parameters", *METRICS}
+    np.testing.assert_array_equal(batch["index"], some)
+    for name in METRICS:
+        assert batch[name].shape == (40,) and batch[name].dtype == np.float64
+        assert np.isfinite(batch[name]).all()
+    np.testing.assert_array_equal(batch["trainable_parameters"], cell_parameters(space, some))
+    assert bench.get_budget_counters() == (pytest.approx(batch["training_time"].sum()), 40 * 108)
+    by_hash = bench.query_batch([space.hash(int(i)) for i in some[:5]])
+    by_spec = bench.query_batch([space.spec(int(i)) for i in some[:5]])
+    np.testing.assert_array_equal(by_hash["index"], some[:5])
+    np.testing.assert_array_equal(by_spec["index"], some[:5])
+
+    # getters: official shapes, never charge the budget
+    bench.reset_budget_counters()
+    fixed, computed = bench.get_metrics_from_spec(spec)
+    assert set(fixed) == {"module_adjacency", "module_operations", "trainable_parameters"}
+    assert fixed["trainable_parameters"] == result["trainable_parameters"]
+    assert set(computed) <= set(bench.valid_epochs) and 108 in computed
+    assert len(computed[108]) >= 1 and set(computed[108][0]) == set(RUN_FIELDS)
+    assert computed[108][0]["final_test_accuracy"] is not None
+    fixed2, computed2 = bench.get_metrics_from_hash(module_hash)
+    assert computed2 == computed and fixed2["module_operations"] == fixed["module_operations"]
+    assert bench.get_budget_counters() == (0.0, 0)
+
+    # hash_iterator: ascending hashes, covering the cells asked
+    hashes = list(bench.hash_iterator())
+    assert hashes == sorted(hashes) and len(hashes) >= len(cells)
+    assert set(space.hash(int(i)) for i in cells) <= set(hashes)
+
+    # validity and out-of-domain errors
+    assert bench.is_valid(spec)
+    disconnected = ModelSpec([[0, 1, 0], [0, 0, 0], [0, 0, 0]],
+                             ["input", "conv3x3-bn-relu", "output"])
+    too_many_edges = ModelSpec(np.triu(np.ones((7, 7), dtype=int), 1),
+                               ["input", *["conv3x3-bn-relu"] * 5, "output"])
+    bad_op = ModelSpec([[0, 1, 0], [0, 0, 1], [0, 0, 0]], ["input", "conv5x5", "output"])
+    for bad in (disconnected, too_many_edges, bad_op):
+        assert not bench.is_valid(bad)
+        with pytest.raises(OutOfDomainError):
+            bench.query(bad)
+        with pytest.raises(OutOfDomainError):
+            bench.get_metrics_from_spec(bad)
+    with pytest.raises(OutOfDomainError, match="epochs"):
+        bench.query(spec, epochs=7)
+    with pytest.raises(OutOfDomainError, match="epochs"):
+        bench.query_batch(some, epochs=200)
+    with pytest.raises(OutOfDomainError):
+        bench.get_metrics_from_hash("0" * 32)
+    assert bench.get_budget_counters() == (0.0, 0)
+
+
+def test_contract_is_the_same_on_table_and_surrogate(bench, space, covered):
+    check_benchmark_contract(bench, space, covered)
+
+
+def test_surrogate_covers_the_whole_space(artifact_path, space, covered):
+    bench = SurrogateBenchmark(artifact_path, seed=0, noise=False)
+    assert bench.valid_epochs == frozenset(EPOCHS)
+    outside = np.setdiff1d(np.arange(0, len(space), 997), covered)[:50]
+    batch = bench.query_batch(outside, epochs=12)
+    assert np.isfinite(batch["validation_accuracy"]).all()
+    assert sum(1 for _ in bench.hash_iterator()) == len(space)
+
+
+def test_training_time_scaled_from_108_epochs(table_path, tmp_path, space, covered):
+    path = train(TrainConfig(table=table_path, targets=("test_accuracy@108", "training_time@108",
+                                                        "validation_accuracy@12"),
+                             model_params=TINY_XGB, train_size=250, out=tmp_path / "a"))
+    bench = SurrogateBenchmark(path, noise=False)
+    cells = covered[:10]
+    t108 = bench.query_batch(cells, epochs=108)["training_time"]
+    t12 = bench.query_batch(cells, epochs=12)
+    np.testing.assert_allclose(t12["training_time"], t108 * 12 / 108)
+    assert np.isnan(t12["test_accuracy"]).all() and np.isnan(t12["train_accuracy"]).all()
+    half = bench.query(space.spec(int(cells[0])), epochs=108, stop_halfway=True)
+    assert half["training_time"] == pytest.approx(t108[0] / 2)
+    assert half["test_accuracy"] is None
+    _, computed = bench.get_metrics_from_hash(space.hash(int(cells[0])))
+    assert computed[12][0]["final_training_time"] == pytest.approx(t108[0] * 12 / 108)
+
+
+# ----------------------------------------------------------------------------- artifact
+@pytest.fixture(scope="module")
+def fitted(space):
+    rng = np.random.default_rng(1)
+    cells = rng.choice(len(space), 200, replace=False)
+    y = 0.9 + 0.01 * rng.standard_normal(200)
+    model = get_regressor("xgb", **TINY_XGB, random_state=0).fit(
+        make_inputs(get_regressor("xgb"), "adjacency", cells), y)
+    return cells, y, model
+
+
+def _save(path, fitted, targets=("test_accuracy@108",)):
+    cells, y, model = fitted
+    noise = NoiseModel({t: estimate_noise(model.predict(
+        make_inputs(model, "adjacency", cells)), y) for t in targets})
+    return save_artifact(path, models={t: model for t in targets}, featurizer="adjacency",
+                         model_name="xgb", model_params=TINY_XGB, noise=noise,
+                         targets_info={t: {"data_sha256": data_digest(cells, y)}
+                                       for t in targets})
+
+
+def test_artifact_round_trip_identical_predictions(fitted, tmp_path):
+    cells, y, model = fitted
+    path = _save(tmp_path / "art", fitted)
+    art = load_artifact(path, require_targets=["test_accuracy@108"])
+    probe = np.arange(0, 400_000, 4001)
+    np.testing.assert_array_equal(art.predict("test_accuracy@108", probe),
+                                  model.predict(make_inputs(model, "adjacency", probe)))
+    meta = json.loads((path / "metadata.json").read_text())
+    assert meta["schema_version"] == SCHEMA_VERSION and meta["featurizer"] == "adjacency"
+    assert meta["model"]["name"] == "xgb" and meta["targets"] == ["test_accuracy@108"]
+    assert set(meta["libraries"]) == {"numpy", "xgboost", "torch", "torch_geometric", "sklearn"}
+    assert meta["target_info"]["test_accuracy@108"]["data_sha256"] == data_digest(cells, y)
+    # written atomically: no temporary folder left, an existing artifact is replaced
+    _save(path, fitted, targets=("validation_accuracy@12",))
+    assert load_artifact(path).targets == ("validation_accuracy@12",)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["art"]
+
+
+def test_artifact_errors(fitted, tmp_path):
+    path = _save(tmp_path / "art", fitted)
+    with pytest.raises(ArtifactError, match="does not exist") as err:
+        load_artifact(tmp_path / "nowhere")
+    assert str(tmp_path / "nowhere") in str(err.value)
+    with pytest.raises(ArtifactError, match=r"lacks the required targets \['training_time@108'\]"):
+        load_artifact(path, require_targets=["test_accuracy@108", "training_time@108"])
+    with pytest.raises(ArtifactError, match="training_time@108"):
+        SurrogateBenchmark(path, require_targets=["training_time@108"])
+
+    stale = tmp_path / "stale"
+    shutil.copytree(path, stale)
+    meta = json.loads((stale / "metadata.json").read_text())
+    meta["schema_version"] = SCHEMA_VERSION + 41
+    (stale / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(ArtifactError, match=f"got {SCHEMA_VERSION + 41}, expected "
+                                            f"{SCHEMA_VERSION}"):
+        load_artifact(stale)
+
+    corrupt = tmp_path / "corrupt"
+    shutil.copytree(path, corrupt)
+    (corrupt / "test_accuracy@108" / "model.ubj").write_bytes(b"\x00garbage" * 10)
+    with pytest.raises(ArtifactError, match="corrupt|weights"):
+        load_artifact(corrupt)
+
+    no_weights = tmp_path / "no_weights"
+    shutil.copytree(path, no_weights)
+    (no_weights / "test_accuracy@108" / "model.ubj").unlink()
+    with pytest.raises(ArtifactError, match="model.ubj"):
+        load_artifact(no_weights)
+
+    no_meta = tmp_path / "no_meta"
+    shutil.copytree(path, no_meta)
+    (no_meta / "metadata.json").unlink()
+    with pytest.raises(ArtifactError, match="metadata.json"):
+        load_artifact(no_meta)
+
+    no_model = tmp_path / "no_model"
+    shutil.copytree(path, no_model)
+    shutil.rmtree(no_model / "test_accuracy@108")
+    with pytest.raises(ArtifactError, match="test_accuracy@108"):
+        load_artifact(no_model)
+
+    bad_json = tmp_path / "bad_json"
+    shutil.copytree(path, bad_json)
+    (bad_json / "metadata.json").write_text("{not json")
+    with pytest.raises(ArtifactError, match="JSON"):
+        load_artifact(bad_json)
+
+
+def test_target_names():
+    assert parse_target("halfway_test_accuracy@36") == ("test_accuracy", 36, True)
+    assert parse_target("training_time@108") == ("training_time", 108, False)
+    for bad in ("test_accuracy", "test_accuracy@7", "loss@108", "halfway_@4"):
+        with pytest.raises(ValueError, match="unknown target"):
+            parse_target(bad)
+
+
+# -------------------------------------------------------------------------------- noise
+def test_noise_false_is_deterministic(artifact_path, space, covered):
+    a = SurrogateBenchmark(artifact_path, seed=0, noise=False)
+    b = SurrogateBenchmark(artifact_path, seed=123, noise=False)
+    spec = space.spec(int(covered[3]))
+    for name in METRICS:
+        assert a.query(spec)[name] == a.query(spec)[name] == b.query(spec)[name]
+    _, computed = a.get_metrics_from_spec(spec)
+    assert computed[108][0]["final_test_accuracy"] == a.query(spec)["test_accuracy"]
+    np.testing.assert_array_equal(a.query_batch(covered)["test_accuracy"],
+                                  b.query_batch(covered)["test_accuracy"])
+
+
+def test_noise_true_is_seeded_and_centred(artifact_path, space, covered):
+    cells = np.repeat(covered[:5], 400)
+    runs = [SurrogateBenchmark(artifact_path, seed=s).query_batch(cells) for s in (7, 7, 8)]
+    for name in ("test_accuracy", "validation_accuracy", "training_time"):
+        np.testing.assert_array_equal(runs[0][name], runs[1][name])
+        assert not np.array_equal(runs[0][name], runs[2][name])
+    single = [SurrogateBenchmark(artifact_path, seed=3).query(space.spec(int(covered[0])))
+              for _ in range(2)]
+    assert single[0]["test_accuracy"] == single[1]["test_accuracy"]
+    mean = SurrogateBenchmark(artifact_path, noise=False).query_batch(covered[:5])
+    noisy = runs[0]["test_accuracy"].reshape(5, 400)
+    assert noisy.std(axis=1).min() > 0
+    np.testing.assert_allclose(noisy.mean(axis=1), mean["test_accuracy"], atol=2e-3)
+    # one run, one draw: validation and test accuracy of a run move together
+    val = runs[0]["validation_accuracy"].reshape(5, 400)
+    assert all(np.corrcoef(val[i], noisy[i])[0, 1] > 0.9 for i in range(5))
+
+
+def test_noise_scale_from_repeats():
+    rng = np.random.default_rng(0)
+    pred = rng.uniform(0.85, 0.95, 5000)
+    observed = pred + rng.normal(0, 0.01, 5000)          # model error + run noise
+    repeats = [0.9 + rng.normal(0, 0.003, 3) for _ in range(200)]
+    sigma, dof = pooled_run_std(repeats)
+    assert dof == 400 and sigma == pytest.approx(0.003, rel=0.15)
+    noise = estimate_noise(pred, observed, repeats)
+    assert noise.scale == pytest.approx(0.3, rel=0.2)
+    assert noise.info["source"].startswith("residuals scaled")
+    upper = estimate_noise(pred, observed)
+    assert upper.scale == 1.0 and "upper bound" in upper.info["source"]
+    draws = noise.offsets(np.full(20000, 0.9), rng.random(20000))
+    assert draws.std() == pytest.approx(0.003, rel=0.2) and abs(draws.mean()) < 3e-4
+    model = NoiseModel({"test_accuracy@108": noise})
+    again = NoiseModel.from_dict(json.loads(json.dumps(model.to_dict())))
+    u = rng.random(100)
+    np.testing.assert_allclose(again.perturb("test_accuracy@108", pred[:100], u),
+                               model.perturb("test_accuracy@108", pred[:100], u), atol=1e-6)
+    assert np.all(model.perturb("test_accuracy@108", np.ones(100), u) <= 1.0)
+
+
+def test_noise_required_unless_disabled(fitted, tmp_path):
+    cells, y, model = fitted
+    path = save_artifact(tmp_path / "quiet", models={"test_accuracy@108": model},
+                         featurizer="adjacency", model_name="xgb")
+    with pytest.raises(ArtifactError, match="noise"):
+        SurrogateBenchmark(path)
+    assert SurrogateBenchmark(path, noise=False).valid_epochs == frozenset({108})
+
+
+# ------------------------------------------------------------------------ training data
+def test_target_data_averages_repeats(table_path):
+    table = load_table(table_path)
+    data = target_data(table, "test_accuracy@108")
+    assert len(data.indices) == table.num_cells and len(data.repeats) == table.num_cells
+    runs = table.runs
+    c = data.indices[0]
+    sel = (runs["run_cell"] == c) & (runs["run_epochs"] == 108)
+    assert data.labels[0] == pytest.approx(runs["final_test_accuracy"][sel].astype(float).mean())
+    assert set(available_targets(table)) == {
+        f"{h}{m}@{e}" for h in ("", "halfway_") for m in METRICS for e in EPOCHS}
+
+
+# ---------------------------------------------------------------------- default artifact
+def test_default_artifact_is_bundled_small_and_sane(space):
+    import time
+
+    import surrogate
+    from surrogate.artifact import DEFAULT_ARTIFACT
+    from surrogate.train import DEFAULT_TARGETS
+
+    size = sum(f.stat().st_size for f in DEFAULT_ARTIFACT.rglob("*") if f.is_file())
+    assert size <= 10_000_000
+    load_artifact(DEFAULT_ARTIFACT)  # imports the model libraries
+    start = time.perf_counter()
+    art = load_artifact(require_targets=DEFAULT_TARGETS)
+    assert time.perf_counter() - start < 3.0  # <= 1 s on an idle machine
+    for target in DEFAULT_TARGETS:
+        metrics = art.metadata["target_info"][target]["metrics"]
+        assert metrics["kendall_tau"] > 0.6 and metrics["spearman"] > 0.8
+    bench = surrogate.SurrogateBenchmark(seed=0, noise=False, full_cache=False)
+    assert bench.valid_epochs == frozenset({4, 12, 36, 108})
+    inception = space.spec_from_hash("28cfc7874f6d200472e1a9dcd8650aa0")
+    result = bench.query(inception)
+    assert result["trainable_parameters"] == 2694282
+    assert result["test_accuracy"] == pytest.approx(0.9312, abs=0.02)
+    assert result["validation_accuracy"] == pytest.approx(0.9376, abs=0.02)
+    assert result["training_time"] == pytest.approx(1155.9, rel=0.25)
+    assert bench.query(inception, epochs=4)["test_accuracy"] is None

@@ -1,0 +1,110 @@
+"""train_surrogate CLI and surrogate.train: end to end on a small table, splits, config."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from benchmark.api import RUN_FIELDS, cell_parameters
+from benchmark.table import write_table
+from surrogate.artifact import load_artifact
+from surrogate.benchmark import SurrogateBenchmark
+from surrogate.train import MAX_TEST, TrainConfig, split_indices
+import train_surrogate
+
+
+@pytest.fixture(scope="module")
+def small_table(space, tmp_path_factory):
+    """400 cells, one run each at 12 and 108 epochs, final fields only."""
+    rng = np.random.default_rng(5)
+    cells = np.sort(rng.choice(len(space), 400, replace=False))
+    params = cell_parameters(space, cells).astype(np.float64)
+    acc = 0.88 + 0.03 * np.tanh(np.log(params) - 15) + rng.normal(0, 0.004, 400)
+    values = {name: np.full(800, np.nan) for name in RUN_FIELDS}
+    values["final_validation_accuracy"] = np.r_[acc * 0.8, acc]
+    values["final_test_accuracy"] = np.r_[acc * 0.8 - 0.01, acc - 0.003]
+    values["final_training_time"] = np.r_[params / 1e4 * 12 / 108, params / 1e4]
+    values = {k: v.astype(np.float32).astype(np.float64) for k, v in values.items()}
+    return write_table(tmp_path_factory.mktemp("cli") / "small.npz",
+                       run_cell=np.r_[cells, cells], run_epochs=np.r_[[12] * 400, [108] * 400],
+                       run_repeat=np.zeros(800, int), values=values, source={"kind": "test"},
+                       space=space)
+
+
+def test_cli_end_to_end(small_table, tmp_path, capsys):
+    out = tmp_path / "art"
+    rc = train_surrogate.main([
+        "--table", str(small_table), "--features", "adjacency", "--model", "xgb",
+        "--targets", "test_accuracy@108,validation_accuracy@12",
+        "--train-size", "200", "--tune-trials", "2", "--seed", "3", "--out", str(out),
+        "--params", '{"n_estimators": 15, "n_jobs": 1}'])
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert "test_accuracy@108" in printed and "kendall_tau" in printed
+    art = load_artifact(out, require_targets=["test_accuracy@108", "validation_accuracy@12"])
+    meta = art.metadata
+    info = meta["target_info"]["test_accuracy@108"]
+    assert info["train_cells"] == 200 and info["test_cells"] == 200
+    assert info["validation_cells"] == 20
+    assert info["tuning"]["trials"] == 2 and info["tuning"]["metric"] == "kendall_tau"
+    assert info["params"]["n_estimators"] == 15  # fixed params win over the search space
+    assert set(info["metrics"]) == {"r2", "mae", "kendall_tau", "spearman",
+                                    "sparse_kendall_tau", "precision_top1", "precision_top5"}
+    assert meta["training"]["config"]["seed"] == 3
+    assert len(info["data_sha256"]) == 64
+    bench = SurrogateBenchmark(out, seed=0)
+    assert bench.valid_epochs == frozenset({12, 108})
+    assert bench.query_batch(np.arange(10), epochs=12)["validation_accuracy"].shape == (10,)
+
+
+def test_cli_parse_and_errors(small_table, tmp_path, capsys):
+    config = train_surrogate.parse_args(["--out", "x", "--train-size", "0.5",
+                                         "--targets", "a@1, b@2"])
+    assert config.train_size == 0.5 and config.targets == ("a@1", "b@2")
+    assert config.table is None and config.model == "xgb"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.seed = 1
+    assert train_surrogate.parse_args(["--out", "x", "--train-size", "300"]).train_size == 300
+    with pytest.raises(SystemExit):
+        train_surrogate.parse_args(["--out", "x", "--train-size", "1.5"])
+    rc = train_surrogate.main(["--table", str(small_table), "--out", str(tmp_path / "a"),
+                               "--targets", "test_accuracy@108", "--train-size", "400",
+                               "--quiet"])
+    assert rc == 2 and "train_size" in capsys.readouterr().err
+    rc = train_surrogate.main(["--table", str(small_table), "--out", str(tmp_path / "a"),
+                               "--model", "xgbb", "--quiet"])
+    assert rc == 2 and "xgbb" in capsys.readouterr().err
+    rc = train_surrogate.main(["--table", str(tmp_path / "none.npz"), "--out",
+                               str(tmp_path / "a"), "--quiet"])
+    assert rc == 2 and "none.npz" in capsys.readouterr().err
+    assert not (tmp_path / "a").exists()
+
+
+def test_split_rules():
+    tr, va, te = split_indices(1000, None, seed=0, validation=False)
+    assert len(tr) == 900 and len(va) == 0 and len(te) == 100
+    assert len(np.unique(np.r_[tr, te])) == 1000
+    tr, va, te = split_indices(1000, 200, seed=0, validation=True)
+    assert len(tr) == 180 and len(va) == 20 and len(te) == 800
+    assert len(np.unique(np.r_[tr, va, te])) == 1000
+    tr2, va2, te2 = split_indices(1000, 200, seed=0, validation=True)
+    np.testing.assert_array_equal(te, te2)
+    assert not np.array_equal(split_indices(1000, 200, seed=1, validation=True)[2], te)
+    tr, _, te = split_indices(1_000_000, 0.5, seed=0, validation=False)
+    assert len(tr) == 500_000 and len(te) == MAX_TEST
+    for bad in (0, 1000, 1.5, 0.0):
+        with pytest.raises(ValueError, match="train_size"):
+            split_indices(1000, bad, seed=0, validation=False)
+
+
+def test_config_is_json_serialisable(small_table, tmp_path):
+    config = TrainConfig(table=small_table, out=tmp_path / "a", targets=("training_time@108",),
+                         model_params={"n_estimators": 5, "n_jobs": 1}, train_size=100)
+    from surrogate.train import train
+    path = train(config)
+    meta = json.loads((path / "metadata.json").read_text())
+    assert meta["training"]["config"]["table"] == str(small_table)
+    assert meta["target_info"]["training_time@108"]["params"]["target_transform"] == "none"
