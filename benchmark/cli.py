@@ -6,6 +6,7 @@ Usage::
     nb101 convert --real-data [DIR] [--out OUT]
     nb101 space [--cache PATH]
     nb101 summary TABLE
+    nb101 rank [--artifact DIR] [--top 10] [--metric test_accuracy] [--epochs 108]
 
 ``convert --real-data`` reads ``DIR`` (default ``$NB101_DATA``, else ``<repo>/../shared/data``)
 and writes the combined real table to ``--out``, by default
@@ -96,9 +97,56 @@ def _add_summary(sub) -> None:
     parser.set_defaults(func=_summary)
 
 
-#: Subcommands: name -> function that adds its subparser (``rank`` is reserved).
+_SHORT_OPS = {"conv3x3-bn-relu": "conv3x3", "conv1x1-bn-relu": "conv1x1",
+              "maxpool3x3": "maxpool", "input": "in", "output": "out"}
+
+
+def _rank(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from surrogate import SurrogateBenchmark
+    start = time.perf_counter()
+    bench = SurrogateBenchmark(args.artifact, noise=False)
+    if args.epochs not in bench.valid_epochs:
+        raise SystemExit(f"nb101 rank: --epochs {args.epochs} not predicted by the artifact "
+                         f"(valid: {sorted(bench.valid_epochs)})")
+    cells = np.arange(len(bench.space))
+    scores = bench.query_batch(cells, epochs=args.epochs)
+    if np.isnan(scores[args.metric]).all():
+        raise SystemExit(f"nb101 rank: the artifact predicts no {args.metric} at "
+                         f"{args.epochs} epochs")
+    order = np.argsort(-np.nan_to_num(scores[args.metric], nan=-np.inf), kind="stable")
+    print(f"ranked {len(cells):,} cells by predicted {args.metric} at {args.epochs} epochs "
+          f"in {time.perf_counter() - start:.1f} s\n")
+    print(f"{'rank':>4}  {'module hash':32}  {'test':>6}  {'valid':>6}  {'time s':>7}  "
+          f"{'params':>10}  cell (ops; edges)")
+    for rank, i in enumerate(order[:args.top], 1):
+        spec = bench.space.spec(int(i))
+        ops = ",".join(_SHORT_OPS[op] for op in spec.ops)
+        edges = " ".join(f"{x}>{y}" for x, y in zip(*np.nonzero(spec.matrix)))
+        fmt = lambda v, f: "   n/a" if np.isnan(v) else format(v, f)  # noqa: E731
+        print(f"{rank:>4}  {bench.space.hash(int(i))}  "
+              f"{fmt(100 * scores['test_accuracy'][i], '6.2f')}  "
+              f"{fmt(100 * scores['validation_accuracy'][i], '6.2f')}  "
+              f"{fmt(scores['training_time'][i], '7.0f')}  "
+              f"{int(scores['trainable_parameters'][i]):>10,}  {ops}; {edges}")
+    return 0
+
+
+def _add_rank(sub) -> None:
+    parser = sub.add_parser("rank", help="rank all cells with a surrogate (default: bundled)")
+    parser.add_argument("--artifact", type=Path, default=None,
+                        help="surrogate artifact folder (default: the bundled one)")
+    parser.add_argument("--top", type=int, default=10, help="how many cells to print")
+    parser.add_argument("--metric", default="test_accuracy",
+                        choices=["test_accuracy", "validation_accuracy", "training_time"])
+    parser.add_argument("--epochs", type=int, default=108, choices=[4, 12, 36, 108])
+    parser.set_defaults(func=_rank)
+
+
+#: Subcommands: name -> function that adds its subparser.
 COMMANDS: dict[str, Callable] = {"convert": _add_convert, "space": _add_space,
-                                 "summary": _add_summary}
+                                 "summary": _add_summary, "rank": _add_rank}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -115,10 +163,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    from .errors import OutOfDomainError, RecordError, TableError
+    from .errors import ArtifactError, OutOfDomainError, RecordError, TableError
     try:
         return args.func(args)
-    except (TableError, RecordError, OutOfDomainError, FileNotFoundError) as exc:
+    except (TableError, RecordError, OutOfDomainError, ArtifactError, FileNotFoundError) as exc:
         print(f"nb101 {args.command}: error: {exc}", file=sys.stderr)
         return 1
 
