@@ -14,15 +14,17 @@ Example
 >>> X = get_featurizer("adjacency_path").transform(None)   # all 423,624 cells, (N, 400)
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 from ._cache import FEATURES_FORMAT, clear_feature_cache, feature_cache_path
-from .embedding import GNNEmbedding
 from .encodings import (ADJACENCY_DIM, MAX_PATH_LENGTH, PATH_DIM, PATH_TRUNC_DEFAULT,
                         adjacency_dense, encode_adjacency, encode_adjacency_path, encode_path,
                         path_dense, path_index, path_ops, spec_to_dense)
 from .featurizers import (FEATURIZERS, AdjacencyEncoding, AdjacencyPathEncoding, Featurizer,
                           PathEncoding, check_indices, get_featurizer, register_featurizer)
-from .graph import (NODE_TYPES, NUM_NODE_FEATURES, cells_to_batch, cells_to_data,
-                    dense_to_batch, dense_to_data, spec_to_data, specs_to_data)
 
 __all__ = [
     "ADJACENCY_DIM", "PATH_DIM", "PATH_TRUNC_DEFAULT", "MAX_PATH_LENGTH",
@@ -35,3 +37,21 @@ __all__ = [
     "cells_to_batch", "dense_to_data", "dense_to_batch",
     "GNNEmbedding",
 ]
+
+# The GNN helpers import torch and PyG (seconds); load them only when first used.
+_LAZY = {name: "graph" for name in (
+    "NODE_TYPES", "NUM_NODE_FEATURES", "spec_to_data", "specs_to_data", "cells_to_data",
+    "cells_to_batch", "dense_to_data", "dense_to_batch")}
+_LAZY["GNNEmbedding"] = "embedding"
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
