@@ -39,7 +39,7 @@ from .errors import OutOfDomainError
 from .search_space import ModelSpec, check_spec, is_valid_spec
 from .space import CellSpace, get_space
 
-__all__ = ["Benchmark", "BaseBenchmark", "METRICS", "RUN_FIELDS", "EPOCHS", "cell_parameters"]
+__all__ = ["Benchmark", "BaseBenchmark", "METRICS", "RUN_FIELDS", "EPOCHS"]
 
 #: The four per-run metrics, in the names ``query`` returns.
 METRICS = ("training_time", "train_accuracy", "validation_accuracy", "test_accuracy")
@@ -184,8 +184,8 @@ class BaseBenchmark(abc.ABC):
     def parameters(self, indices: np.ndarray) -> np.ndarray:
         """Trainable parameters of cells (float64 array; NaN where unknown).
 
-        Default: the exact formula (:func:`cell_parameters`), vectorised."""
-        return cell_parameters(self.space, indices).astype(np.float64)
+        Default: the exact formula (:meth:`CellSpace.parameters`), vectorised."""
+        return self.space.parameters(indices).astype(np.float64)
 
     def _run(self, index: int, epochs: int, stop_halfway: bool) -> dict[str, float | None]:
         """One run of one cell as Python floats (``None`` where missing); default via
@@ -202,9 +202,8 @@ class BaseBenchmark(abc.ABC):
         representative and its exact parameter count, cached per cell."""
         cached = self._fixed_cache.get(index)
         if cached is None:
-            from .search_space import trainable_parameters
             spec = self.space.spec(index)
-            cached = (spec.matrix, tuple(spec.ops), trainable_parameters(spec))
+            cached = (spec.matrix, tuple(spec.ops), int(self.space.parameters([index])[0]))
             if len(self._fixed_cache) >= _FIXED_CACHE_SIZE:
                 self._fixed_cache.clear()
             self._fixed_cache[index] = cached
@@ -241,49 +240,3 @@ class BaseBenchmark(abc.ABC):
             return np.array([self._rng.randint(0, int(num_runs[0]) - 1)])
         rng = np.random.default_rng(self._rng.getrandbits(64))
         return (rng.random(len(num_runs)) * np.asarray(num_runs)).astype(np.int64)
-
-
-def _conv(kernel: int, cin, cout):
-    return kernel * kernel * cin * cout + 2 * cout
-
-
-def cell_parameters(space: CellSpace, indices: np.ndarray | None = None) -> np.ndarray:
-    """Exact trainable parameter counts of cells, vectorised (int64 array).
-
-    The formula of :func:`benchmark.search_space.trainable_parameters` (facts section 6.4)
-    applied to the canonical representatives: about a microsecond per cell instead of the
-    ~300 µs of building each spec.
-    """
-    idx = np.arange(len(space)) if indices is None else np.asarray(indices, dtype=np.int64)
-    adjacency, labels = space.dense(idx)
-    adj = adjacency.astype(bool)
-    k = len(idx)
-    rows = np.arange(k)
-    out_vertex = space.num_vertices[idx].astype(np.int64) - 1
-    vertex = np.arange(adj.shape[1])
-    interior = (vertex[None, :] >= 1) & (vertex[None, :] < out_vertex[:, None])
-    feeds = adj[rows, :, out_vertex] & interior               # interior -> output
-    from_input = adj[:, 0, :] & interior                       # input -> interior
-    input_to_output = adj[rows, 0, out_vertex]
-    conv3 = (labels == 0) & interior
-    conv1 = (labels == 1) & interior
-    num_feeders = feeds.sum(axis=1)
-    rank = np.cumsum(feeds, axis=1) - 1                        # extra channels go first
-    total = np.full(k, _conv(3, 3, 128) + 512 * 10 + 10, dtype=np.int64)
-    for cout, modules in ((128, ((128, 3),)), (256, ((128, 1), (256, 2))),
-                          (512, ((256, 1), (512, 2)))):
-        # vertex channels depend on cout only (facts 6.3)
-        share, extra = np.divmod(cout, np.maximum(num_feeders, 1))
-        vc = np.where(feeds, share[:, None] + (rank < extra[:, None]), 0).astype(np.int64)
-        for v in range(adj.shape[1] - 2, 0, -1):  # non-feeders: max of interior successors
-            best = np.where(adj[:, v, :] & interior, vc, 0).max(axis=1)
-            fill = interior[:, v] & ~feeds[:, v]
-            vc[fill, v] = best[fill]
-        ops_part = (np.where(conv3, _conv(3, vc, vc), 0)
-                    + np.where(conv1, _conv(1, vc, vc), 0)).sum(axis=1)
-        projected = np.where(from_input, vc, 0).sum(axis=1)    # sum of vc[t] over 0 -> t
-        for cin, count in modules:
-            module_total = (ops_part + cin * projected + 2 * projected
-                            + np.where(input_to_output, _conv(1, cin, cout), 0))
-            total += count * module_total
-    return total

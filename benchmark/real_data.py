@@ -43,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .api import EPOCHS, RUN_FIELDS, cell_parameters
+from .api import EPOCHS, RUN_FIELDS
 from .errors import TableError
 from .search_space import ModelSpec
 from .space import CellSpace, default_cache_path, get_space
@@ -173,7 +173,7 @@ def load_repeats(data_dir: str | os.PathLike | None = None) -> dict[str, tuple[d
 
 def _check_parameters(what: str, indices: np.ndarray, counts: np.ndarray,
                       space: CellSpace) -> None:
-    expected = cell_parameters(space, indices)
+    expected = space.parameters(indices)
     bad = np.flatnonzero(expected != counts)
     if len(bad):
         i = int(bad[0])

@@ -277,7 +277,7 @@ class CellSpace:
             for i, b in enumerate(block.tolist()):
                 self._lookup_key[(n, b)] = first + i * stride
             row_start += count
-        self._hash_index = None
+        self._parameters = None
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "CellSpace":
@@ -355,6 +355,15 @@ class CellSpace:
         ops = ["input", *(OPS[int(d)] for d in digits), "output"]
         return ModelSpec(_rows(int(self.bits[index]), n), ops)
 
+    def parameters(self, indices: np.ndarray | None = None) -> np.ndarray:
+        """Exact trainable parameter counts (int64) of cells, vectorised: the formula of
+        :func:`benchmark.search_space.trainable_parameters` on the canonical cells."""
+        if self._parameters is None:
+            if indices is not None and np.size(indices) < 4096:  # no need to count them all
+                return _cell_parameters(self, indices)
+            self._parameters = _cell_parameters(self)
+        return self._parameters if indices is None else self._parameters[np.asarray(indices)]
+
     def spec_from_hash(self, module_hash: str) -> ModelSpec:
         return self.spec(self.index_of_hash(module_hash))
 
@@ -424,6 +433,52 @@ class CellSpace:
             found.add(self.index_of_spec(ModelSpec(matrix, ops)))
         except OutOfDomainError:
             pass
+
+
+def _conv(kernel: int, cin, cout):
+    return kernel * kernel * cin * cout + 2 * cout
+
+
+def _cell_parameters(space: "CellSpace", indices: np.ndarray | None = None) -> np.ndarray:
+    """Exact trainable parameter counts of cells, vectorised (int64 array).
+
+    The formula of :func:`benchmark.search_space.trainable_parameters` (facts section 6.4)
+    applied to the canonical representatives: about a microsecond per cell instead of the
+    ~300 µs of building each spec.
+    """
+    idx = np.arange(len(space)) if indices is None else np.asarray(indices, dtype=np.int64)
+    adjacency, labels = space.dense(idx)
+    adj = adjacency.astype(bool)
+    k = len(idx)
+    rows = np.arange(k)
+    out_vertex = space.num_vertices[idx].astype(np.int64) - 1
+    vertex = np.arange(adj.shape[1])
+    interior = (vertex[None, :] >= 1) & (vertex[None, :] < out_vertex[:, None])
+    feeds = adj[rows, :, out_vertex] & interior               # interior -> output
+    from_input = adj[:, 0, :] & interior                       # input -> interior
+    input_to_output = adj[rows, 0, out_vertex]
+    conv3 = (labels == 0) & interior
+    conv1 = (labels == 1) & interior
+    num_feeders = feeds.sum(axis=1)
+    rank = np.cumsum(feeds, axis=1) - 1                        # extra channels go first
+    total = np.full(k, _conv(3, 3, 128) + 512 * 10 + 10, dtype=np.int64)
+    for cout, modules in ((128, ((128, 3),)), (256, ((128, 1), (256, 2))),
+                          (512, ((256, 1), (512, 2)))):
+        # vertex channels depend on cout only (facts 6.3)
+        share, extra = np.divmod(cout, np.maximum(num_feeders, 1))
+        vc = np.where(feeds, share[:, None] + (rank < extra[:, None]), 0).astype(np.int64)
+        for v in range(adj.shape[1] - 2, 0, -1):  # non-feeders: max of interior successors
+            best = np.where(adj[:, v, :] & interior, vc, 0).max(axis=1)
+            fill = interior[:, v] & ~feeds[:, v]
+            vc[fill, v] = best[fill]
+        ops_part = (np.where(conv3, _conv(3, vc, vc), 0)
+                    + np.where(conv1, _conv(1, vc, vc), 0)).sum(axis=1)
+        projected = np.where(from_input, vc, 0).sum(axis=1)    # sum of vc[t] over 0 -> t
+        for cin, count in modules:
+            module_total = (ops_part + cin * projected + 2 * projected
+                            + np.where(input_to_output, _conv(1, cin, cout), 0))
+            total += count * module_total
+    return total
 
 
 _OP_INDEX = {op: i for i, op in enumerate(OPS)}

@@ -52,9 +52,9 @@ from typing import Any
 import numpy as np
 
 from ._io import atomic_savez
-from .api import METRICS, RUN_FIELDS, BaseBenchmark, cell_parameters
+from .api import METRICS, RUN_FIELDS, BaseBenchmark
 from .errors import OutOfDomainError, PartialTableError, RecordError, TableError
-from .search_space import NUM_VERTICES, OPS, matrix_from_bits
+from .search_space import OPS, matrix_from_bits
 from .space import CellSpace, get_space
 
 __all__ = ["TABLE_FORMAT", "TABLE_KIND", "Table", "TabularBenchmark", "convert_tfrecord",
@@ -391,7 +391,7 @@ class TabularBenchmark(BaseBenchmark):
     Notes
     -----
     ``trainable_parameters`` comes from the table; where the table lacks it (-1) it is
-    the exact formula's count (:func:`benchmark.api.cell_parameters`, equal to every official
+    the exact formula's count (:meth:`benchmark.space.CellSpace.parameters`, equal to every official
     value checked).
 
     Raises
@@ -520,7 +520,7 @@ class TabularBenchmark(BaseBenchmark):
             ops = ("input", *reversed(ops), "output")
             params = int(cells["trainable_parameters"][slot])
             if params < 0:
-                params = int(cell_parameters(self.space, np.array([index]))[0])
+                params = int(self.space.parameters(np.array([index]))[0])
             cached = (matrix_from_bits(int(cells["bits"][slot]), n), ops, params)
             self._fixed_cache[index] = cached
         matrix, ops, params = cached
@@ -536,7 +536,7 @@ class TabularBenchmark(BaseBenchmark):
             params[self.table.cells["cell_index"]] = stored
             params_missing = np.flatnonzero(np.isnan(params))
             if len(params_missing):
-                params[params_missing] = cell_parameters(self.space, params_missing)
+                params[params_missing] = self.space.parameters(params_missing)
             self._params = params
         return self._params[np.asarray(indices, dtype=np.int64)]
 

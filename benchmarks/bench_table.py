@@ -29,7 +29,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmark import get_space  # noqa: E402
-from benchmark.api import RUN_FIELDS, cell_parameters  # noqa: E402
+from benchmark.api import RUN_FIELDS  # noqa: E402
 from benchmark.table import write_table  # noqa: E402
 
 _CHILD = r"""
@@ -70,7 +70,7 @@ def build(path: Path) -> None:
             values[name] = np.float32(rng.integers(900, 9984, len(cell)) / 9984).astype(np.float64)
     write_table(path, run_cell=cell, run_epochs=run_epochs, run_repeat=repeat, values=values,
                 source={"kind": "synthetic full"},
-                parameters=(np.arange(n), cell_parameters(space)), space=space)
+                parameters=(np.arange(n), space.parameters()), space=space)
 
 
 def main() -> None:

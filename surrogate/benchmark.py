@@ -47,11 +47,10 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Iterable, Iterator
-from typing import Any
 
 import numpy as np
 
-from benchmark.api import METRICS, BaseBenchmark, cell_parameters
+from benchmark.api import METRICS, BaseBenchmark
 from benchmark.errors import ArtifactError, OutOfDomainError
 from benchmark.space import CellSpace
 
@@ -61,8 +60,6 @@ __all__ = ["SurrogateBenchmark"]
 
 _ACCURACIES = ("train_accuracy", "validation_accuracy", "test_accuracy")
 _CHUNK = 65536
-_FULL_PARAMS_FROM = 4096
-_FIXED_CACHE_SIZE = 1 << 16
 
 
 class SurrogateBenchmark(BaseBenchmark):
@@ -117,7 +114,6 @@ class SurrogateBenchmark(BaseBenchmark):
         self._targets = frozenset(self.artifact.models)
         self._epochs = frozenset(parse_target(t)[1] for t in self._targets)
         self._cache: dict[str, np.ndarray] = {}
-        self._params: np.ndarray | None = None
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}({str(self.artifact.path)!r}, seed={self.seed!r}, "
@@ -230,26 +226,3 @@ class SurrogateBenchmark(BaseBenchmark):
             computed[epochs] = [run]
         return copy.deepcopy(fixed), computed
 
-    def parameters(self, indices: np.ndarray) -> np.ndarray:
-        """Exact trainable parameters of cells (float64); the whole space is computed once
-        (about 1 s) when a batch asks for many cells."""
-        indices = np.asarray(indices, dtype=np.int64)
-        if self._params is None and len(indices) < _FULL_PARAMS_FROM:
-            return cell_parameters(self.space, indices).astype(np.float64)
-        if self._params is None:
-            self._params = cell_parameters(self.space).astype(np.float64)
-        return self._params[indices]
-
-    def _fixed(self, index: int) -> dict[str, Any]:
-        cached = self._fixed_cache.get(index)
-        if cached is None:
-            spec = self.space.spec(index)
-            params = (int(self._params[index]) if self._params is not None
-                      else int(cell_parameters(self.space, np.array([index]))[0]))
-            cached = (spec.matrix, tuple(spec.ops), params)
-            if len(self._fixed_cache) >= _FIXED_CACHE_SIZE:
-                self._fixed_cache.clear()
-            self._fixed_cache[index] = cached
-        matrix, ops, params = cached
-        return {"module_adjacency": matrix.copy(), "module_operations": list(ops),
-                "trainable_parameters": params}

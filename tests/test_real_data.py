@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from benchmark import ModelSpec, PartialTableError
-from benchmark.api import RUN_FIELDS, cell_parameters
+from benchmark.api import RUN_FIELDS
 from benchmark.real_data import (convert_real_data, load_exhaustive, load_repeats, load_sample,
                                  resolve_data_dir)
 from benchmark.search_space import trainable_parameters
@@ -105,7 +105,7 @@ def test_sample_values_exact(real_table, sample, space):
 
 def test_parameters(real_table, sample, repeats, space):
     cells = space.indices_of_hashes(sample.hashes)
-    np.testing.assert_array_equal(cell_parameters(space, cells), sample.trainable_parameters)
+    np.testing.assert_array_equal(space.parameters(cells), sample.trainable_parameters)
     for i in range(0, len(cells), 500):  # the scalar formula too, on a subset
         assert trainable_parameters(space.spec(int(cells[i]))) == sample.trainable_parameters[i]
     for h, (fixed, _) in repeats.items():

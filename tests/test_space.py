@@ -162,3 +162,11 @@ def test_cache_round_trip_and_corrupt_files(cells, tmp_path):
     np.savez(stale, format=np.array(99), **arrays)
     with pytest.raises(TableError, match="format"):
         CellSpace.load(stale)
+
+
+def test_vectorised_parameters_equal_the_formula(cells):
+    from benchmark import trainable_parameters
+    idx = cells.sample(300, seed=11)
+    expected = [trainable_parameters(cells.spec(int(i))) for i in idx]
+    assert cells.parameters(idx).tolist() == expected          # small batch, computed directly
+    assert cells.parameters()[idx].tolist() == expected        # whole space, cached

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from benchmark import ModelSpec
-from benchmark.api import METRICS, RUN_FIELDS, BaseBenchmark, Benchmark, cell_parameters
+from benchmark.api import METRICS, RUN_FIELDS, BaseBenchmark, Benchmark
 from benchmark.errors import ArtifactError, OutOfDomainError
 from benchmark.table import TabularBenchmark, load_table, write_table
 from surrogate.artifact import (SCHEMA_VERSION, data_digest, load_artifact, make_inputs,
@@ -28,7 +28,7 @@ def write_tiny_table(path, space, n_cells=300, seed=0, epochs=EPOCHS, repeats=3)
     labels depend on the cell (parameter count, size) plus run noise."""
     rng = np.random.default_rng(seed)
     cells = np.sort(rng.choice(len(space), n_cells, replace=False))
-    params = cell_parameters(space, cells)
+    params = space.parameters(cells)
     base = 0.85 + 0.05 * np.tanh(np.log(params) - 15) + 0.01 * (space.num_vertices[cells] - 5)
     run_cell, run_epochs, run_repeat = [], [], []
     values = {name: [] for name in RUN_FIELDS}
@@ -97,7 +97,7 @@ def check_benchmark_contract(bench, space, cells):
     assert set(result) == QUERY_KEYS
     np.testing.assert_array_equal(result["module_adjacency"], spec.matrix)
     assert result["module_operations"] == list(spec.ops)
-    assert result["trainable_parameters"] == int(cell_parameters(space, np.array([index]))[0])
+    assert result["trainable_parameters"] == int(space.parameters(np.array([index]))[0])
     for name in ("train_accuracy", "validation_accuracy", "test_accuracy"):
         assert isinstance(result[name], float) and 0.0 <= result[name] <= 1.0
     assert isinstance(result["training_time"], float) and result["training_time"] > 0
@@ -127,7 +127,7 @@ def check_benchmark_contract(bench, space, cells):
     for name in METRICS:
         assert batch[name].shape == (40,) and batch[name].dtype == np.float64
         assert np.isfinite(batch[name]).all()
-    np.testing.assert_array_equal(batch["trainable_parameters"], cell_parameters(space, some))
+    np.testing.assert_array_equal(batch["trainable_parameters"], space.parameters(some))
     assert bench.get_budget_counters() == (pytest.approx(batch["training_time"].sum()), 40 * 108)
     by_hash = bench.query_batch([space.hash(int(i)) for i in some[:5]])
     by_spec = bench.query_batch([space.spec(int(i)) for i in some[:5]])

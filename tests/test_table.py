@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from benchmark import ModelSpec, OutOfDomainError, PartialTableError, TableError
-from benchmark.api import METRICS, RUN_FIELDS, Benchmark, cell_parameters
+from benchmark.api import METRICS, RUN_FIELDS, Benchmark
 from benchmark.cli import main
 from benchmark.search_space import trainable_parameters
 from benchmark.table import TABLE_FORMAT, TabularBenchmark, convert_tfrecord, load_table, write_table
@@ -200,7 +200,7 @@ def test_query_batch_nan_for_missing(bench, records, space):
     assert set(values[~np.isnan(values)].tolist()) <= expected
     np.testing.assert_array_equal(out["index"], cells)
     np.testing.assert_array_equal(out["trainable_parameters"],
-                                  cell_parameters(space, cells).astype(float))
+                                  space.parameters(cells).astype(float))
     spent = sum(out["training_time"])
     assert bench.get_budget_counters() == (pytest.approx(spent), 108 * 202)
     by_hash = bench.query_batch([space.hash(0)], epochs=4, stop_halfway=True)

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from benchmark.api import RUN_FIELDS, cell_parameters
+from benchmark.api import RUN_FIELDS
 from benchmark.table import write_table
 from surrogate.artifact import load_artifact
 from surrogate.benchmark import SurrogateBenchmark
@@ -21,7 +21,7 @@ def small_table(space, tmp_path_factory):
     """400 cells, one run each at 12 and 108 epochs, final fields only."""
     rng = np.random.default_rng(5)
     cells = np.sort(rng.choice(len(space), 400, replace=False))
-    params = cell_parameters(space, cells).astype(np.float64)
+    params = space.parameters(cells).astype(np.float64)
     acc = 0.88 + 0.03 * np.tanh(np.log(params) - 15) + rng.normal(0, 0.004, 400)
     values = {name: np.full(800, np.nan) for name in RUN_FIELDS}
     values["final_validation_accuracy"] = np.r_[acc * 0.8, acc]
