@@ -1,0 +1,285 @@
+"""Tests of eval/: cell codec, tracks, optimizers, the fidelity study (smoke) and bad input."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+
+from benchmark import ModelSpec, OPS, get_space
+from benchmark.errors import OutOfDomainError, PartialTableError
+from eval._testing import ArrayBenchmark, real_data_arrays, real_data_benchmark
+from eval.cells import ABSENT, get_codec, path_encoding
+from eval.errors import EvalConfigError
+from eval.optimizers import OPTIMIZERS, Optimizer, resolve_optimizer, run
+from eval.tracks import make_track
+
+BUDGET_FULL = 30
+BUDGET_MF = 12  # in full trainings
+
+
+@pytest.fixture(scope="module")
+def space():
+    return get_space()
+
+
+@pytest.fixture(scope="module")
+def codec(space):
+    return get_codec(space)
+
+
+@pytest.fixture(scope="module")
+def bench():
+    return real_data_benchmark(seed=0)
+
+
+@pytest.fixture(scope="module")
+def full(bench):
+    return make_track("full", bench)
+
+
+@pytest.fixture(scope="module")
+def mf(bench):
+    return make_track("multifidelity", bench)
+
+
+# ---------------------------------------------------------------------------- codec
+def _spec_of(edges: int, labels) -> ModelSpec:
+    m = np.zeros((7, 7), dtype=int)
+    pairs = [(x, y) for y in range(1, 7) for x in range(y)]
+    for b, (x, y) in enumerate(pairs):
+        m[x, y] = (edges >> b) & 1
+    return ModelSpec(m, ["input", *(OPS[int(j)] for j in labels), "output"])
+
+
+def test_codec_roundtrip_and_decode_matches_modelspec(space, codec):
+    idx = np.arange(0, len(space), 997)
+    e, lab = codec.encode(idx, np.random.default_rng(0))
+    assert np.array_equal(codec.decode(e, lab), idx)
+    rng = np.random.default_rng(1)
+    E, L = codec.random_genotypes(400, rng)
+    got = codec.decode(E, L)
+    for k in range(len(E)):
+        try:
+            want = space.index_of_spec(_spec_of(int(E[k]), L[k]))
+        except OutOfDomainError:
+            want = -1
+        assert got[k] == want
+        assert codec.decode_one(int(E[k]), L[k]) == want
+
+
+def test_neighbours_match_space(space, codec):
+    for i in np.random.default_rng(2).choice(len(space), 25, replace=False):
+        assert np.array_equal(codec.neighbours(int(i)), space.neighbours(int(i)))
+
+
+def test_mutation_is_valid_and_seeded(codec):
+    e, lab = codec.encode(np.arange(50), np.random.default_rng(0))
+    a = codec.mutate(e, lab, np.random.default_rng(3))
+    b = codec.mutate(e, lab, np.random.default_rng(3))
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    assert (a[2] >= 0).all()
+    assert np.array_equal(codec.decode(a[0], a[1]), a[2])
+
+
+def test_path_encoding(codec, space):
+    # the notebook's Inception-like cell: paths in->conv1x1->out, in->conv3x3->out, ...
+    i = space.index_of_hash("28cfc7874f6d200472e1a9dcd8650aa0")
+    p = path_encoding(codec, np.array([i]))
+    assert p.shape == (1, 364) and p.dtype == np.float32
+    assert p.sum() == 4  # 4 input-to-output paths
+    assert (codec.labels[i] != ABSENT).sum() == 5
+
+
+# ---------------------------------------------------------------------------- tracks
+def test_full_track_budget_rule(full):
+    full.reset_budget_counters()
+    out = full.query_batch(np.array([0, 1, 2]))
+    assert np.allclose(out["test_accuracy"], real_data_arrays()[("test_accuracy", 108)][:3])
+    assert full.spent() == 3.0
+    with pytest.raises(OutOfDomainError):
+        full.query_batch(np.array([0]), epochs=4)
+    assert full.project(np.array([5, 7])).tolist() == [5, 7]
+
+
+def test_multifidelity_budget_rule(mf):
+    mf.reset_budget_counters()
+    cell = int(mf.covered[0])
+    t108 = real_data_arrays()[("training_time", 108)][cell]
+    for e in (4, 12, 36, 108):
+        before = mf.spent()
+        out = mf.query_batch(np.array([cell]), epochs=e)
+        assert out["training_time"][0] == pytest.approx(t108 * e / 108)
+        assert mf.spent() - before == pytest.approx(t108 * e / 108)
+        assert out["validation_accuracy"][0] == real_data_arrays()[
+            ("validation_accuracy", e)][cell]
+    assert mf.get_budget_counters()[1] == 4 + 12 + 36 + 108
+    uncovered = int(np.setdiff1d(np.arange(100), mf.covered)[0])
+    with pytest.raises(PartialTableError):
+        mf.query_batch(np.array([uncovered]))
+
+
+def test_nearest_covered_cell_rule(mf, codec):
+    rng = np.random.default_rng(4)
+    cells = np.setdiff1d(rng.choice(423624, 40, replace=False), mf.covered)
+    got = mf.project(cells)
+    assert np.isin(got, mf.covered).all()
+    for c, g in zip(cells, got):
+        d = codec.distances(int(c), mf.covered)
+        best = mf.covered[d == d.min()]
+        assert g == best.min()  # nearest by padded edit distance, ties: lowest index
+    covered = mf.covered[:5]
+    assert np.array_equal(mf.project(covered), covered)
+    nb = mf.neighbours(int(mf.covered[0]))
+    assert np.isin(nb, mf.covered).all() and int(mf.covered[0]) not in nb
+
+
+# ------------------------------------------------------------------------ optimizers
+def _track_for(cls, full, mf):
+    return (mf, BUDGET_MF * mf.mean_time108) if cls.multi_fidelity else (full, BUDGET_FULL)
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_optimizer_runs_seeded_and_charges_budget(name, full, mf):
+    cls = OPTIMIZERS[name]
+    assert issubclass(cls, Optimizer) and resolve_optimizer(name) is cls
+    tracks = [_track_for(cls, full, mf)]
+    if not cls.multi_fidelity:
+        tracks.append((mf, BUDGET_MF * mf.mean_time108))
+    for track, budget in tracks:
+        a = run(cls(), track, budget, seed=7)
+        b = run(cls(), track, budget, seed=7)
+        assert np.array_equal(a.cells, b.cells) and np.array_equal(a.values, b.values)
+        assert np.isin(a.cells, track.covered).all()
+        spent = track.spent()
+        assert spent == pytest.approx(a.spent[-1])
+        assert spent >= budget
+        last = track.cost(a.cells[-1:], int(a.epochs[-1]))[0]
+        assert spent - last < budget  # overshoot by at most the last query
+        assert np.all(np.diff(a.spent) > 0)
+        v, c = a.incumbents()
+        assert np.nanmax(v) == np.nanmax(a.values[a.epochs == 108])
+        if cls.multi_fidelity:
+            assert len(set(a.epochs.tolist())) > 1
+
+
+def test_run_rejects_bad_budget(full):
+    with pytest.raises(ValueError):
+        run(OPTIMIZERS["random"](), full, 0, seed=0)
+    with pytest.raises(ValueError):
+        run(OPTIMIZERS["hyperband"](), full, 10, seed=0)
+
+
+# ---------------------------------------------------------------------- fidelity study
+@pytest.fixture(scope="module")
+def tiny_surrogate(tmp_path_factory):
+    """A minimal artifact (5-tree XGBoost per target on 300 cells, no noise model)."""
+    from features import get_featurizer
+    from surrogate.artifact import save_artifact
+    from surrogate.registry import get_regressor
+    from eval.fidelity import TRACK_TARGETS
+    arrays = real_data_arrays()
+    feat = get_featurizer("adjacency")
+    models = {}
+    rng = np.random.default_rng(0)
+    for target in TRACK_TARGETS["full"] + TRACK_TARGETS["multifidelity"]:
+        metric, epochs = target.split("@")
+        y = arrays[(metric, int(epochs))]
+        idx = np.sort(rng.choice(np.flatnonzero(~np.isnan(y)), 300, replace=False))
+        models[target] = get_regressor("xgb", n_estimators=5, max_depth=3,
+                                       random_state=0).fit(feat.transform(idx), y[idx])
+    return save_artifact(tmp_path_factory.mktemp("sur") / "tiny", models=models,
+                         featurizer="adjacency", model_name="xgb")
+
+
+def test_fidelity_smoke_and_cache(tmp_path, tiny_surrogate):
+    from eval.fidelity import main
+    out = tmp_path / "fid"
+    argv = ["--smoke", "--surrogate", str(tiny_surrogate), "--no-noise", "--out", str(out),
+            "--seeds", "4", "--budget", "8", "--n-jobs", "2", "--backend", "threading",
+            "--no-progress"]
+    t0 = time.perf_counter()
+    assert main(argv) == 0
+    first = time.perf_counter() - t0
+    report = json.loads((out / "fidelity.json").read_text())
+    assert report["timing"]["runs_computed"] == report["timing"]["runs_total"] > 0
+    for t in ("full", "multifidelity"):
+        entry = report["tracks"][t]
+        assert "tiny" in entry["surrogates"]
+        assert len(entry["surrogates"]["tiny"]["kendall_tau"]) == 3
+        assert "kendall_tau" in entry["reference_seed_halves"]
+        for f in (f"curves_{t}.png", f"ranking_{t}.png"):
+            assert (out / f).read_bytes()[:4] == b"\x89PNG"
+    assert (out / "fidelity.md").read_text().startswith("# Algorithm-ranking fidelity")
+    # rerun: everything from the cache
+    assert main(argv) == 0
+    again = json.loads((out / "fidelity.json").read_text())
+    assert again["timing"]["runs_computed"] == 0
+    assert again["tracks"]["full"]["surrogates"]["tiny"]["gap"] == \
+        report["tracks"]["full"]["surrogates"]["tiny"]["gap"]
+    assert again["timing"]["total_seconds"] < first
+
+
+def test_threading_backend_matches_loky(tmp_path, tiny_surrogate):
+    from eval.fidelity import FidelityConfig, run_fidelity
+    res = {}
+    for backend in ("loky", "threading"):
+        cfg = FidelityConfig(tracks=("multifidelity",), surrogates=(tiny_surrogate,),
+                             optimizers=("random", "hyperband"), seeds=2, budget=5,
+                             out=tmp_path / backend, n_jobs=2, backend=backend, noise=False)
+        res[backend] = run_fidelity(cfg)["tracks"]["multifidelity"]["curves"]
+    assert json.dumps(res["loky"]) == json.dumps(res["threading"])
+
+
+# ------------------------------------------------------------------------- bad input
+@pytest.mark.parametrize("kwargs, match", [
+    ({"optimizers": ("nope",)}, "unknown optimizer 'nope'"),
+    ({"tracks": ("fast",)}, "unknown track 'fast'"),
+    ({"budget": 0}, "budget must be a positive"),
+    ({"budget": -3}, "budget must be a positive"),
+    ({"seeds": 0}, "seeds must be a positive"),
+    ({"tracks": ("full",), "optimizers": ("hyperband",)}, "only run on the multifidelity"),
+])
+def test_bad_options(tmp_path, kwargs, match):
+    from eval.fidelity import FidelityConfig, run_fidelity
+    cfg = FidelityConfig(**{"out": tmp_path / "o", **kwargs})
+    with pytest.raises(EvalConfigError, match=match):
+        run_fidelity(cfg)
+    assert not (tmp_path / "o").exists()
+
+
+def test_bad_surrogate_targets(tmp_path):
+    from features import get_featurizer
+    from surrogate.artifact import save_artifact
+    from surrogate.registry import get_regressor
+    from eval.fidelity import FidelityConfig, run_fidelity
+    idx = np.arange(0, 423624, 2000)
+    y = real_data_arrays()[("test_accuracy", 108)][idx]
+    model = get_regressor("xgb", n_estimators=2).fit(get_featurizer("adjacency").transform(idx), y)
+    art = save_artifact(tmp_path / "only108", models={"test_accuracy@108": model},
+                        featurizer="adjacency", model_name="xgb")
+    cfg = FidelityConfig(tracks=("multifidelity",), surrogates=(art,), out=tmp_path / "o")
+    with pytest.raises(EvalConfigError, match="validation_accuracy@4"):
+        run_fidelity(cfg)
+    assert not (tmp_path / "o" / "runs").exists()
+
+
+def test_table_lacking_track_data(tmp_path):
+    from eval.tracks import covered_cells
+    arrays = dict(real_data_arrays())
+    sample_only = {k: v for k, v in arrays.items() if k[0] != "test_accuracy"}
+    sample_only[("test_accuracy", 108)] = np.where(
+        np.isnan(arrays[("validation_accuracy", 108)]), np.nan, 0.9)
+    with pytest.raises(EvalConfigError, match="track 'full' needs"):
+        covered_cells("full", ArrayBenchmark(sample_only))
+    no_mf = {("test_accuracy", 108): arrays[("test_accuracy", 108)]}
+    with pytest.raises(EvalConfigError, match="multifidelity"):
+        covered_cells("multifidelity", ArrayBenchmark(no_mf))
+
+
+def test_cli_rejects_unknown_track(tmp_path):
+    from eval.fidelity import config_from_args
+    with pytest.raises(EvalConfigError, match="unknown track"):
+        config_from_args(["--track", "fast", "--out", str(tmp_path)])
