@@ -229,6 +229,12 @@ class BaseBenchmark(abc.ABC):
         self.training_time_spent = 0.0
         self.total_epochs_spent = 0
 
+    def reseed(self, seed: int | None) -> None:
+        """Restart the backend's own generator as if constructed with ``seed`` (cheaper than
+        a new backend: loaded data and caches are kept)."""
+        self.seed = seed
+        self._rng = random.Random(seed)
+
     def _charge(self, seconds: float, epochs: int) -> None:
         self.training_time_spent += seconds
         self.total_epochs_spent += epochs

@@ -46,7 +46,6 @@ import hashlib
 import json
 import logging
 import os
-import random
 import threading
 import time
 from collections.abc import Sequence
@@ -105,7 +104,12 @@ class FidelityConfig:
     surrogate_model, surrogate_params : regressor name and parameters of trained surrogates.
     surrogate_fractions : dict label -> train_size of trained surrogates.
     noise : bool
-        Surrogate queries draw noisy runs (True) or return the mean.
+        Surrogate queries answer with simulated runs (True) or return the mean.
+    surrogate_repeats : int
+        Simulated runs per cell of the surrogates (``SurrogateBenchmark(num_repeats=...)``).
+        The default 1 mirrors the real table, which holds one run per cell and budget (so a
+        re-queried cell gives the same value on both backends); use 3 against an official
+        full table.
     progress : bool
         tqdm progress bars.
     """
@@ -123,6 +127,7 @@ class FidelityConfig:
     surrogate_params: dict = field(default_factory=dict)
     surrogate_fractions: dict = field(default_factory=lambda: dict(SURROGATE_FRACTIONS))
     noise: bool = True
+    surrogate_repeats: int = 1
     progress: bool = False
 
 
@@ -155,6 +160,9 @@ def _validate(config: FidelityConfig) -> tuple[list[str], list[str]]:
                               f"{config.budget!r}")
     if config.n_jobs == 0:
         raise EvalConfigError("n_jobs must be a non-zero integer (-1 = all cores), got 0")
+    if int(config.surrogate_repeats) < 1:
+        raise EvalConfigError(f"surrogate_repeats must be a positive integer, got "
+                              f"{config.surrogate_repeats!r}")
     if not any(not OPTIMIZERS[n].multi_fidelity or "multifidelity" in tracks for n in names):
         raise EvalConfigError(f"optimizers {names} only run on the multifidelity track, "
                               f"which is not among tracks {tracks}")
@@ -216,19 +224,9 @@ _BACKENDS: dict[tuple, Any] = {}
 _LOCK = threading.Lock()
 
 
-def _reseed(backend, seed: int) -> None:
-    """Reseed a cached backend as if constructed with ``seed`` (BaseBenchmark's RNG and the
-    surrogate's numpy generator derived from it)."""
-    backend.seed = seed
-    backend._rng = random.Random(seed)
-    if hasattr(backend, "_np_rng"):
-        backend._np_rng = np.random.default_rng(backend._rng.getrandbits(64))
-    backend.reset_budget_counters()
-
-
-def _backend(kind: str, path: str, track: str, noise: bool):
+def _backend(kind: str, path: str, track: str, noise: bool, repeats: int):
     """One backend instance per (process, thread, backend, track)."""
-    key = (kind, path, track, noise, threading.get_ident())
+    key = (kind, path, track, noise, repeats, threading.get_ident())
     with _LOCK:
         hit = _BACKENDS.get(key)
     if hit is None:
@@ -238,7 +236,8 @@ def _backend(kind: str, path: str, track: str, noise: bool):
         else:
             from surrogate.benchmark import SurrogateBenchmark
             # the full track needs the whole space, the multi-fidelity track its cells only
-            hit = SurrogateBenchmark(path, seed=0, noise=noise, full_cache=track == "full",
+            hit = SurrogateBenchmark(path, seed=0, noise=noise, num_repeats=repeats,
+                                     full_cache=track == "full",
                                      require_targets=TRACK_TARGETS[track])
             if track != "full":
                 table_path = _TABLE_OF.get(path)
@@ -256,7 +255,7 @@ def _cells(table_path: str, track: str) -> np.ndarray:
     with _LOCK:
         hit = _BACKENDS.get(key)
     if hit is None:
-        hit = covered_cells(track, _backend("table", table_path, track, True))
+        hit = covered_cells(track, _backend("table", table_path, track, True, 1))
         with _LOCK:
             _BACKENDS[key] = hit
     return hit
@@ -269,8 +268,9 @@ def _job(job: dict) -> dict:
     """Run one (track, backend, optimizer, seed) and write its cache file."""
     started = time.perf_counter()
     _TABLE_OF[job["path"]] = job["table"]
-    backend = _backend(job["kind"], job["path"], job["track"], job["noise"])
-    _reseed(backend, job["seed"])
+    backend = _backend(job["kind"], job["path"], job["track"], job["noise"], job["repeats"])
+    backend.reseed(job["seed"])
+    backend.reset_budget_counters()
     track = make_track(job["track"], backend, cells=_cells(job["table"], job["track"]))
     result = run(resolve_optimizer(job["optimizer"])(), track, job["budget"], job["seed"])
     seconds = time.perf_counter() - started
@@ -333,7 +333,7 @@ def run_fidelity(config: FidelityConfig) -> dict:
     cells: dict[str, np.ndarray] = {}
     budgets: dict[str, float] = {}
     for t in tracks:
-        bench = _backend("table", str(table), t, True)
+        bench = _backend("table", str(table), t, True, 1)
         cells[t] = _cells(str(table), t)
         if t == "multifidelity":
             trk = make_track(t, bench, cells=cells[t])
@@ -343,7 +343,10 @@ def run_fidelity(config: FidelityConfig) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     surrogates = _surrogates(config, table, tracks, out)
     backends = [("table", "table", table)] + [("surrogate", label, p) for label, p in surrogates]
-    digests = {label: _digest(p) for _, label, p in backends}
+    # a surrogate's runs depend on how it simulates runs, not only on its files
+    answers = f"n{int(config.noise)}r{int(config.surrogate_repeats)}"
+    digests = {label: _digest(p) if kind == "table" else f"{_digest(p)}-{answers}"
+               for kind, label, p in backends}
 
     jobs, files = [], {}
     for t in tracks:
@@ -358,7 +361,8 @@ def run_fidelity(config: FidelityConfig) -> dict:
                     if not f.exists():
                         jobs.append(dict(track=t, kind=kind, label=label, path=str(path),
                                          table=str(table), optimizer=name, seed=seed,
-                                         budget=budgets[t], file=str(f), noise=config.noise))
+                                         budget=budgets[t], file=str(f), noise=config.noise,
+                                         repeats=int(config.surrogate_repeats)))
     t_runs = time.perf_counter()
     if jobs:
         _execute(jobs, config)
@@ -422,6 +426,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--n-jobs", type=int, default=-1, help="joblib n_jobs (default -1)")
     p.add_argument("--backend", default="loky", help="joblib backend (default loky)")
     p.add_argument("--no-noise", action="store_true", help="surrogates return means")
+    p.add_argument("--surrogate-repeats", type=int, default=1,
+                   help="simulated runs per cell of the surrogates (1 = like the real table)")
     p.add_argument("--smoke", action="store_true", help="a seconds-long configuration")
     p.add_argument("--no-progress", action="store_true")
     return p
@@ -443,7 +449,8 @@ def config_from_args(argv: Sequence[str] | None = None) -> FidelityConfig:
     return FidelityConfig(tracks=tracks, table=args.table, surrogates=tuple(args.surrogate),
                           optimizers=tuple(args.optimizers) if args.optimizers else None,
                           out=args.out, n_jobs=args.n_jobs, backend=args.backend,
-                          noise=not args.no_noise, progress=not args.no_progress, **kw)
+                          noise=not args.no_noise, surrogate_repeats=args.surrogate_repeats,
+                          progress=not args.no_progress, **kw)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

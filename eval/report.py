@@ -30,7 +30,7 @@ def build_report(config, tracks, names, backends, budgets, files, table, out: Pa
         opt = [n for n in names if not OPTIMIZERS[n].multi_fidelity or t == "multifidelity"]
         unit = budgets[t] / float(config.budget)  # one full training in track units
         grid = _grid(budgets[t], unit)
-        truth = _truth(_backend("table", str(table), t, True), t)
+        truth = _truth(_backend("table", str(table), t, True, 1), t)
         curves: dict[str, dict[str, np.ndarray]] = {}
         true_curves: dict[str, dict[str, np.ndarray]] = {}
         for _, label, _ in backends:

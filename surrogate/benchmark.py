@@ -23,10 +23,12 @@ What comes back (see :mod:`benchmark.api`):
   ``halfway_training_time@<epochs>`` model if present, else half the final time.
 - Halfway accuracies come from ``halfway_*`` targets (only tables converted from official
   full records have them); without one they are ``None``.
-- With ``noise=True`` (default) every value is one simulated training run drawn around the
-  predicted mean by the artifact's noise model (:mod:`surrogate.noise`) from the benchmark's
-  own generator (seeded by ``seed``); with ``noise=False`` the predicted means come back and
-  queries are deterministic.
+- With ``noise=True`` (default) the surrogate holds ``num_repeats`` simulated training runs
+  per cell and budget (3, as the official table), drawn once around the predicted mean by the
+  artifact's noise model (:mod:`surrogate.noise`) from ``noise_seed``, and a query returns one
+  of them picked by the benchmark's own generator (seeded by ``seed``) exactly as the table
+  picks a repeat; re-querying a cell never draws fresh noise. With ``noise=False`` the
+  predicted means come back and queries are deterministic.
 - Budget counters charge the returned (predicted) training time and the epochs, as the table.
 - ``get_metrics_from_hash/spec`` return ``(fixed, computed)`` with ``computed = {epochs:
   [run]}``: ONE run of predicted means (never noisy) with the official ``halfway_*`` and
@@ -70,9 +72,17 @@ class SurrogateBenchmark(BaseBenchmark):
     path : path-like or Artifact, optional
         Artifact folder (see :mod:`surrogate.artifact`); ``None`` loads the bundled default.
     seed : int, optional
-        Seeds the noise draws (the benchmark's own generator, never a global one).
+        Seeds the repeat drawn by each query (the benchmark's own generator, never a global
+        one), as the table's seed does.
     noise : bool, default=True
-        Draw one plausible training run per query (True) or return the predicted mean (False).
+        Answer with simulated training runs (True) or with the predicted mean (False).
+    num_repeats : int, default=3
+        Simulated runs per cell and budget (the official table has 3); a query draws one of
+        them uniformly, exactly as the table draws a repeat. Use 1 to mirror a table with one
+        run per cell (the real exhaustive data).
+    noise_seed : int, default=0
+        Seeds the simulated runs themselves: they are a fixed property of the surrogate, like
+        a table's stored runs, so re-querying a cell never draws fresh noise.
     require_targets : iterable of str, optional
         Targets the caller needs; a missing one raises :class:`ArtifactError` at load.
     full_cache : bool, default=True
@@ -93,8 +103,8 @@ class SurrogateBenchmark(BaseBenchmark):
     """
 
     def __init__(self, path: str | os.PathLike | Artifact | None = None,
-                 seed: int | None = None, *, noise: bool = True,
-                 require_targets: Iterable[str] | None = None, full_cache: bool = True,
+                 seed: int | None = None, *, noise: bool = True, num_repeats: int = 3,
+                 noise_seed: int = 0, require_targets: Iterable[str] | None = None, full_cache: bool = True,
                  space: CellSpace | None = None):
         super().__init__(seed=seed, space=space)
         if isinstance(path, Artifact):
@@ -106,18 +116,22 @@ class SurrogateBenchmark(BaseBenchmark):
         else:
             self.artifact = load_artifact(path, require_targets=require_targets)
         self.noise = bool(noise)
+        if int(num_repeats) < 1:
+            raise ValueError(f"num_repeats must be >= 1, got {num_repeats!r}")
+        self.num_repeats = int(num_repeats)
+        self.noise_seed = int(noise_seed)
         self.full_cache = bool(full_cache)
         if self.noise and self.artifact.noise is None:
             raise ArtifactError(f"surrogate artifact {self.artifact.path} has no noise model; "
                                 f"use noise=False")
-        self._np_rng = np.random.default_rng(self._rng.getrandbits(64))
+        self._levels: dict[tuple[str, int], np.ndarray] = {}
         self._targets = frozenset(self.artifact.models)
         self._epochs = frozenset(parse_target(t)[1] for t in self._targets)
         self._cache: dict[str, np.ndarray] = {}
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}({str(self.artifact.path)!r}, seed={self.seed!r}, "
-                f"noise={self.noise})")
+                f"noise={self.noise}, num_repeats={self.num_repeats})")
 
     @property
     def targets(self) -> tuple[str, ...]:
@@ -181,8 +195,9 @@ class SurrogateBenchmark(BaseBenchmark):
               ) -> dict[str, np.ndarray]:
         indices = np.asarray(indices, dtype=np.int64)
         if self.noise:
-            u_acc = self._np_rng.random(len(indices))
-            u_time = self._np_rng.random(len(indices))
+            repeat = self._draw(np.full(len(indices), self.num_repeats))
+            u_acc = self._noise_levels("accuracy", epochs)[repeat, indices]
+            u_time = self._noise_levels("training_time", epochs)[repeat, indices]
         out = {}
         for metric in METRICS:
             mean, target, factor = self._mean(metric, epochs, stop_halfway, indices)
@@ -194,6 +209,20 @@ class SurrogateBenchmark(BaseBenchmark):
                 mean = self.artifact.noise.perturb(target, mean, u)
             out[metric] = mean * factor if factor != 1.0 else mean
         return out
+
+    def _noise_levels(self, stream: str, epochs: int) -> np.ndarray:
+        """Uniform levels (num_repeats, cells) of the simulated runs at one budget: one level
+        per run for its accuracies (validation and test of one run move together) and one
+        for its training time. Drawn once from ``noise_seed``; separate budgets are separate
+        trainings, so each gets its own levels."""
+        key = (stream, epochs)
+        levels = self._levels.get(key)
+        if levels is None:
+            stream_id = 0 if stream == "accuracy" else 1
+            rng = np.random.default_rng([self.noise_seed, stream_id, epochs])
+            levels = rng.random((self.num_repeats, len(self.space)), dtype=np.float32)
+            self._levels[key] = levels
+        return levels
 
     # --------------------------------------------------------------------- analysis
     def hash_iterator(self) -> Iterator[str]:

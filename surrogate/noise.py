@@ -21,14 +21,15 @@ The rule (per target, estimated by :func:`estimate_noise` at training time):
    1.4826 x MAD) and every residual quantile is multiplied by
    ``scale = min(1, sigma_run / sigma_resid)``. Without repeats the scale is 1 (the upper
    bound) and ``noise.json`` records ``"source": "residuals (upper bound)"``.
-3. **One run, one draw.** A query draws one uniform ``u`` per cell and uses it for every
-   accuracy target of that run (validation and test accuracy of one run are strongly
-   correlated; halfway and final too); training time gets its own ``u``. A value is
+3. **One run, one draw.** A simulated run of a cell is one uniform level ``u`` used for
+   every accuracy target of that run (validation and test accuracy of one run are strongly
+   correlated; halfway and final too); its training time gets its own ``u``. A value is
    ``mean + scale * Q_bin(u)`` with ``Q_bin`` the centred quantile function of the bin of the
    predicted mean, then clipped to [0, 1] for accuracies and to >= 0 for times.
 
-The generator is the benchmark's own ``numpy.random.Generator`` seeded from its ``seed``, so
-``SurrogateBenchmark(seed=s)`` replays the same runs.
+:class:`surrogate.SurrogateBenchmark` draws the levels of its ``num_repeats`` runs per cell
+and budget once from its ``noise_seed`` (its simulated table), and each query picks one of
+those runs with the benchmark's seeded generator, as the table picks a stored repeat.
 """
 
 from __future__ import annotations

@@ -313,22 +313,36 @@ def test_noise_false_is_deterministic(artifact_path, space, covered):
                                   b.query_batch(covered)["test_accuracy"])
 
 
-def test_noise_true_is_seeded_and_centred(artifact_path, space, covered):
+def test_simulated_runs_are_fixed_seeded_and_centred(artifact_path, space, covered):
     cells = np.repeat(covered[:5], 400)
     runs = [SurrogateBenchmark(artifact_path, seed=s).query_batch(cells) for s in (7, 7, 8)]
     for name in ("test_accuracy", "validation_accuracy", "training_time"):
         np.testing.assert_array_equal(runs[0][name], runs[1][name])
-        assert not np.array_equal(runs[0][name], runs[2][name])
+        assert not np.array_equal(runs[0][name], runs[2][name])   # other repeats drawn
+        per_cell = runs[0][name].reshape(5, 400)
+        # three simulated runs per cell, as the official table: a query picks one of them
+        assert all(len(np.unique(row)) == 3 for row in per_cell)
+        assert set(np.unique(per_cell[0])) == set(np.unique(runs[2][name].reshape(5, 400)[0]))
     single = [SurrogateBenchmark(artifact_path, seed=3).query(space.spec(int(covered[0])))
               for _ in range(2)]
     assert single[0]["test_accuracy"] == single[1]["test_accuracy"]
+    # one run per cell (like the real table): every query of a cell answers the same run
+    one = SurrogateBenchmark(artifact_path, seed=1, num_repeats=1).query_batch(cells)
+    assert all(len(np.unique(row)) == 1 for row in one["test_accuracy"].reshape(5, 400))
+    other = SurrogateBenchmark(artifact_path, seed=1, num_repeats=1, noise_seed=5)
+    assert not np.array_equal(other.query_batch(cells)["test_accuracy"], one["test_accuracy"])
+    # centred on the prediction, over many simulated runs
+    many = SurrogateBenchmark(artifact_path, seed=0, num_repeats=2000).query_batch(
+        np.repeat(covered[:5], 4000))
     mean = SurrogateBenchmark(artifact_path, noise=False).query_batch(covered[:5])
-    noisy = runs[0]["test_accuracy"].reshape(5, 400)
+    noisy = many["test_accuracy"].reshape(5, 4000)
     assert noisy.std(axis=1).min() > 0
     np.testing.assert_allclose(noisy.mean(axis=1), mean["test_accuracy"], atol=2e-3)
     # one run, one draw: validation and test accuracy of a run move together
-    val = runs[0]["validation_accuracy"].reshape(5, 400)
+    val = many["validation_accuracy"].reshape(5, 4000)
     assert all(np.corrcoef(val[i], noisy[i])[0, 1] > 0.9 for i in range(5))
+    with pytest.raises(ValueError, match="num_repeats"):
+        SurrogateBenchmark(artifact_path, num_repeats=0)
 
 
 def test_noise_scale_from_repeats():
