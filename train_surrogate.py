@@ -7,7 +7,7 @@ Examples
 --------
 Default table (the real data of ``../shared/data``, converted once into the user cache)::
 
-    nb101-train --model xgb --features adjacency --out my_artifact
+    nb101-train --model xgb --features adjacency_compute --out my_artifact
 
 A small run on a table file::
 
@@ -60,8 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", default=None,
                    help="real-data folder used without --table (default $NB101_DATA or "
                         "../shared/data)")
-    p.add_argument("--features", default="adjacency",
-                   help="featurizer name (ignored by graph models); default adjacency")
+    p.add_argument("--features", default="adjacency_compute",
+                   help="featurizer name (ignored by graph models); default adjacency_compute")
     p.add_argument("--model", default="xgb", help="regressor name; default xgb")
     p.add_argument("--params", type=_params, default={},
                    help="JSON constructor parameters of every model, "

@@ -33,6 +33,16 @@ Truncated path encoding
     significant); for ``k`` at a length boundary (1, 4, 13, 40, 121, 364) the kept *set* of
     paths is the same.
 
+Cost features (:data:`COST_DIM` = 11, :func:`cost_dense`)
+    Quantities that drive a network's compute, for the ``"adjacency_compute"`` featurizer
+    (which adds the log trainable-parameter count of :meth:`benchmark.CellSpace.parameters`):
+    0 log(1 + multiply-adds per pixel of the cell's convolutions at 128 channels: 1x1
+    projections of the input, 3x3 and 1x1 convolutions, with the official vertex channels),
+    1 channels through max-pool vertices, 2-4 counts of conv3x3 / conv1x1 / maxpool3x3,
+    5 edges, 6 vertices, 7 in-degree of the output (how the channels are split),
+    8 out-degree of the input (projections), 9 input -> output edge (0/1), 10 longest
+    input-to-output path in edges. All are invariant under isomorphism.
+
 Example
 -------
 >>> from benchmark import ModelSpec, INPUT, CONV3X3, OUTPUT
@@ -53,6 +63,7 @@ __all__ = [
     "ADJACENCY_DIM", "PATH_DIM", "PATH_TRUNC_DEFAULT", "MAX_PATH_LENGTH",
     "encode_adjacency", "encode_path", "encode_adjacency_path",
     "adjacency_dense", "path_dense", "path_index", "path_ops", "spec_to_dense",
+    "COST_DIM", "cost_dense",
 ]
 
 _NUM_OPS = len(OPS)
@@ -64,6 +75,7 @@ _TRIU_ROWS, _TRIU_COLS = np.triu_indices(NUM_VERTICES, 1)
 ADJACENCY_DIM = len(_TRIU_ROWS) + _NUM_INTERIOR * _NUM_OPS  # 21 + 15 = 36
 PATH_DIM = sum(_NUM_OPS ** length for length in range(MAX_PATH_LENGTH + 1))  # 364
 PATH_TRUNC_DEFAULT = 40
+COST_DIM = 11
 _LABEL_ABSENT = -3
 
 
@@ -178,6 +190,45 @@ def path_dense(adjacency: np.ndarray, labels: np.ndarray) -> np.ndarray:
             hit = np.flatnonzero(exists)
             out[rows[hit], index[hit]] = True
     return out
+
+
+def cost_dense(adjacency: np.ndarray, labels: np.ndarray, channels: int = 128) -> np.ndarray:
+    """Compute-cost features of cells given as dense arrays, shape (K, 11) float32.
+
+    See "Cost features" in the module docstring; ``channels`` is the module width used for
+    the vertex channels and multiply-adds. Arguments as in :func:`adjacency_dense`.
+    """
+    adjacency, labels, num_vertices = _check_dense(adjacency, labels)
+    adj = adjacency.astype(bool)
+    k = len(adj)
+    rows = np.arange(k)
+    out_vertex = num_vertices.astype(np.int64) - 1
+    vertex = np.arange(NUM_VERTICES)
+    interior = (vertex[None, :] >= 1) & (vertex[None, :] < out_vertex[:, None])
+    feeds = adj[rows, :, out_vertex] & interior
+    from_input = adj[:, 0, :] & interior
+    input_to_output = adj[rows, 0, out_vertex]
+    num_feeders = feeds.sum(axis=1)
+    # vertex channels (official compute_vertex_channels): the output's channels are split
+    # over its feeders, extra channels first; other vertices take the max of their successors
+    share, extra = np.divmod(channels, np.maximum(num_feeders, 1))
+    rank = np.cumsum(feeds, axis=1) - 1
+    vc = np.where(feeds, share[:, None] + (rank < extra[:, None]), 0).astype(np.int64)
+    for v in range(NUM_VERTICES - 2, 0, -1):
+        best = np.where(adj[:, v, :] & interior, vc, 0).max(axis=1)
+        fill = interior[:, v] & ~feeds[:, v]
+        vc[fill, v] = best[fill]
+    conv3, conv1, pool = ((labels == op) & interior for op in range(_NUM_OPS))
+    madds = ((9 * vc * vc * conv3).sum(axis=1) + (vc * vc * conv1).sum(axis=1)
+             + channels * (vc * from_input).sum(axis=1)
+             + channels * channels * input_to_output)
+    depth = np.zeros((k, NUM_VERTICES), dtype=np.int64)  # longest path from the input
+    for v in range(1, NUM_VERTICES):
+        depth[:, v] = np.where(adj[:, :v, v], depth[:, :v] + 1, 0).max(axis=1)
+    columns = [np.log1p(madds), (vc * pool).sum(axis=1), conv3.sum(axis=1),
+               conv1.sum(axis=1), pool.sum(axis=1), adj.sum(axis=(1, 2)), num_vertices,
+               num_feeders, from_input.sum(axis=1), input_to_output, depth[rows, out_vertex]]
+    return np.stack(columns, axis=1).astype(np.float32)
 
 
 # ---------------------------------------------------------------------- single-cell API

@@ -12,7 +12,8 @@ layer's node states (:meth:`GIN.embed`), and an MLP head maps it to one number.
 
 ``GINModel`` trains it on CPU: the dataset is collated once, minibatches are gathered by index
 (no per-batch ``Batch.from_data_list``), Adam with a cosine schedule for a fixed number of
-epochs, Huber or MSE loss on the standardised (clipped) target.
+epochs, Huber or MSE loss on the standardised target, clipped from below at its ``clip_quantile``
+quantile (:func:`surrogate.models.clip_targets`, shared by every regressor).
 
 Inputs: ``X`` is a list of PyG ``Data`` (or a ``Batch``) with ``x`` the 5-column one-hot node
 labels (input, output, conv3x3, conv1x1, maxpool) and ``edge_index`` the directed cell edges,
@@ -161,8 +162,9 @@ class GINModel(SurrogateRegressor):
         At least this many optimizer steps: small training sets get more epochs.
     loss : {"huber", "mse"}, default="huber"
     huber_delta : float, default=1.0
-    target_transform : {"clip", "none"}, default="clip"
-    clip_min : float, default=0.8
+    clip_quantile : float or None, default=0.02
+        Clip the training targets from below at this quantile of themselves
+        (:func:`surrogate.models.clip_targets`); None or 0: no clipping.
     n_jobs : int or None, default=1
         Torch intra-op threads while fitting and predicting (None: leave torch's setting).
     random_state : int or None, default=None
@@ -180,8 +182,8 @@ class GINModel(SurrogateRegressor):
                  pooling: str = "sum", bidirectional: bool = True, dropout: float = 0.0,
                  learning_rate: float = 2e-3, weight_decay: float = 1e-5, batch_size: int = 256,
                  epochs: int = 20, min_steps: int = 1500, loss: str = "huber",
-                 huber_delta: float = 1.0, target_transform: str = "clip",
-                 clip_min: float = 0.8, n_jobs: int | None = 1,
+                 huber_delta: float = 1.0, clip_quantile: float | None = 0.02,
+                 n_jobs: int | None = 1,
                  random_state: int | None = None):
         self.hidden_channels = hidden_channels
         self.num_layers = num_layers
@@ -195,8 +197,7 @@ class GINModel(SurrogateRegressor):
         self.min_steps = min_steps
         self.loss = loss
         self.huber_delta = huber_delta
-        self.target_transform = target_transform
-        self.clip_min = clip_min
+        self.clip_quantile = clip_quantile
         self.n_jobs = n_jobs
         self.random_state = random_state
 

@@ -7,26 +7,53 @@
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Iterator, Mapping
 from typing import Any
-
-from .gin import GINModel
-from .models import (EnsembleModel, MLPModel, RandomForestModel, SurrogateRegressor,
-                     XGBRegressorModel)
 
 __all__ = ["REGRESSORS", "get_regressor"]
 
+
+class _Registry(Mapping):
+    """Name -> regressor class. A class's module is imported when the class is first looked
+    up, so loading an XGBoost artifact never imports torch and PyG (seconds) for the GIN."""
+
+    def __init__(self, entries: dict[str, tuple[str, str]]):
+        self._entries = entries  # name -> (module of this package, class name)
+
+    def __getitem__(self, name: str) -> type:
+        module, attr = self._entries[name]
+        return getattr(importlib.import_module(f".{module}", __package__), attr)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def by_class_name(self, class_name: str) -> type:
+        """The registered class called ``class_name`` (KeyError if none)."""
+        for name, (_, attr) in self._entries.items():
+            if attr == class_name:
+                return self[name]
+        raise KeyError(class_name)
+
+    def class_names(self) -> list[str]:
+        return sorted(attr for _, attr in self._entries.values())
+
+
 #: Registered regressors; each class has ``input_kind`` ("array" or "graph"),
 #: ``has_std`` and a ``search_space(trial)`` classmethod.
-REGRESSORS: dict[str, type[SurrogateRegressor]] = {
-    "xgb": XGBRegressorModel,
-    "rf": RandomForestModel,
-    "mlp": MLPModel,
-    "gin": GINModel,
-    "ensemble": EnsembleModel,
-}
+REGRESSORS = _Registry({
+    "xgb": ("models", "XGBRegressorModel"),
+    "rf": ("models", "RandomForestModel"),
+    "mlp": ("models", "MLPModel"),
+    "gin": ("gin", "GINModel"),
+    "ensemble": ("models", "EnsembleModel"),
+})
 
 
-def get_regressor(name: str, **params: Any) -> SurrogateRegressor:
+def get_regressor(name: str, **params: Any):
     """A new, unfitted regressor ``name`` with the given parameters.
 
     Raises

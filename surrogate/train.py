@@ -1,7 +1,7 @@
 """Train a surrogate artifact from a table: one regressor per target, held-out metrics, noise.
 
 >>> from surrogate.train import TrainConfig, train
->>> path = train(TrainConfig(model="xgb", features="adjacency", out="my_artifact", seed=0))
+>>> path = train(TrainConfig(model="xgb", features="adjacency_compute", out="my_artifact", seed=0))
 >>> bench = SurrogateBenchmark(path, seed=0)
 
 Data
@@ -30,10 +30,9 @@ and at 100,000 cells either way. With ``tune_trials > 0`` a **validation** split
 pool, at least 2 cells) is held out of the pool for Optuna (never the test split); the final
 model is then refit on the whole pool with the best parameters.
 
-Regressors with a ``clip_min`` (see :mod:`surrogate.models`) get, unless set explicitly,
-``clip_min`` = the 1 % quantile of the target's training labels for accuracies (4-epoch
-accuracies have a median of 0.23, so the models' 0.8 would flatten them) and
-``target_transform="none"`` for training times. Held-out metrics
+Every target is fitted with the regressor's own parameters plus ``model_params``; the
+regressors clip their training labels from below at a quantile of them (``clip_quantile``,
+see :mod:`surrogate.models`), so no target needs its own settings. Held-out metrics
 (:func:`surrogate.metrics.regression_metrics`) and the noise residuals
 (:mod:`surrogate.noise`) come from the test split only.
 """
@@ -100,7 +99,7 @@ class TrainConfig:
     """
 
     table: str | os.PathLike | None = None
-    features: str = "adjacency"
+    features: str = "adjacency_compute"
     model: str = "xgb"
     targets: Sequence[str] | None = None
     train_size: int | float | None = None
@@ -266,8 +265,7 @@ def train(config: TrainConfig) -> Path:
         t0 = time.perf_counter()
         tr, va, te = split_indices(len(data.indices), config.train_size, config.seed,
                                    validation=config.tune_trials > 0)
-        params = _target_params(REGRESSORS[config.model], target, data.labels[tr],
-                                config.model_params)
+        params = dict(config.model_params)
         study_info = None
         if config.tune_trials > 0:
             from .tuning import tune
@@ -328,23 +326,6 @@ def _combined_digest(info: Mapping[str, Mapping[str, Any]]) -> str:
     import hashlib
     lines = "".join(f"{t}:{i['data_sha256']}\n" for t, i in sorted(info.items()))
     return hashlib.sha256(lines.encode()).hexdigest()
-
-
-def _target_params(cls: type, target: str, y: np.ndarray, params: Mapping[str, Any]
-                   ) -> dict[str, Any]:
-    """``params`` plus the target clipping of the regressors of :mod:`surrogate.models` when
-    the caller set neither ``clip_min`` nor ``target_transform``: accuracies are clipped from
-    below at the 1 % quantile of the training labels (collapsed runs; the models' fixed 0.8
-    suits 108-epoch accuracy only, 4-epoch accuracies have a median of 0.23), times are not
-    clipped."""
-    out = dict(params)
-    defaults = cls().get_params(deep=False)
-    if "clip_min" in defaults and "clip_min" not in out and "target_transform" not in out:
-        if parse_target(target)[0].endswith("accuracy"):
-            out["clip_min"] = round(float(np.quantile(y, 0.01)), 4)
-        else:
-            out["target_transform"] = "none"
-    return out
 
 
 def _fmt(metrics: Mapping[str, float] | None) -> str:

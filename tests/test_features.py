@@ -18,6 +18,7 @@ from features import (ADJACENCY_DIM, FEATURIZERS, NODE_TYPES, PATH_DIM, Featuriz
                       clear_feature_cache, encode_adjacency, encode_adjacency_path, encode_path,
                       get_featurizer, path_index, path_ops, register_featurizer, spec_to_data)
 from features import _cache
+from features.encodings import COST_DIM, cost_dense, spec_to_dense
 
 TRIU = list(zip(*np.triu_indices(7, 1)))
 EXPECTED_DIMS = {"adjacency": 36, "path": 364, "path_trunc": 40, "adjacency_path": 400}
@@ -205,7 +206,8 @@ def test_resolver_error_message():
     with pytest.raises(ValueError) as info:
         get_featurizer("adjacensy")
     assert str(info.value) == ("unknown featurizer 'adjacensy'; choices: "
-                               "['adjacency', 'adjacency_path', 'path', 'path_trunc']")
+                               "['adjacency', 'adjacency_compute', 'adjacency_path', 'path', "
+                               "'path_trunc']")
     assert get_featurizer(FEATURIZERS["path"]) is FEATURIZERS["path"]
 
 
@@ -381,3 +383,51 @@ def test_all_vertex_permutations_path_invariant():
         assert np.array_equal(encode_path(ModelSpec(matrix, ops)), reference)
         count += 1
     assert count >= 2
+
+
+# ---------------------------------------------------------------- adjacency + compute costs
+def _cost_oracle(spec: ModelSpec) -> np.ndarray:
+    """The 12 extra columns of "adjacency_compute" of one spec, computed plainly."""
+    from benchmark.search_space import compute_vertex_channels, trainable_parameters
+    m = np.asarray(spec.matrix, dtype=np.int64)
+    n = len(m)
+    ops = list(spec.ops)
+    vc = compute_vertex_channels(128, 128, m.tolist())
+    madds = 128 * 128 * m[0, n - 1]
+    for t in range(1, n - 1):
+        madds += 128 * vc[t] * m[0, t]
+        madds += {CONV3X3: 9 * vc[t] ** 2, CONV1X1: vc[t] ** 2}.get(ops[t], 0)
+    longest = {0: 0}
+    for v in range(1, n):
+        longest[v] = max((longest[u] + 1 for u in range(v) if m[u, v]), default=0)
+    return np.array([
+        np.log(trainable_parameters(spec)), np.log1p(madds),
+        sum(vc[t] for t in range(1, n - 1) if ops[t] == MAXPOOL3X3),
+        ops.count(CONV3X3), ops.count(CONV1X1), ops.count(MAXPOOL3X3), m.sum(), n,
+        m[1:n - 1, n - 1].sum(), m[0, 1:n - 1].sum(), m[0, n - 1], longest[n - 1]],
+        dtype=np.float32)
+
+
+def test_adjacency_compute_matches_oracle(space, sample):
+    f = get_featurizer("adjacency_compute")
+    assert f.name == "adjacency_compute" and f.dim == ADJACENCY_DIM + 12
+    X = f.transform(sample, space)
+    assert X.shape == (len(sample), f.dim) and X.dtype == np.float32
+    assert np.array_equal(X[:, :ADJACENCY_DIM], get_featurizer("adjacency").transform(sample,
+                                                                                      space))
+    expected = np.stack([_cost_oracle(space.spec(int(i))) for i in sample[:200]])
+    np.testing.assert_allclose(X[:200, ADJACENCY_DIM:], expected, rtol=1e-6)
+    assert np.isfinite(X).all()
+    specs = [space.spec(int(i)) for i in sample[:50]]
+    assert np.array_equal(f.transform_specs(specs, space), X[:50])
+    assert f.transform(np.zeros(0, dtype=np.int64), space).shape == (0, f.dim)
+
+
+def test_cost_dense_hand_checked():
+    # input -> conv3x3 -> output plus input -> output: the conv is the only feeder of the
+    # output (128 channels), the input is projected to it and, by the skip, to the output
+    spec = ModelSpec([[0, 1, 1], [0, 0, 1], [0, 0, 0]], [INPUT, CONV3X3, OUTPUT])
+    cost = cost_dense(*spec_to_dense(spec))[0]
+    assert cost.shape == (COST_DIM,)
+    madds = 9 * 128 ** 2 + 128 * 128 + 128 * 128
+    np.testing.assert_allclose(cost, [np.log1p(madds), 0, 1, 0, 0, 3, 3, 1, 1, 1, 2])

@@ -13,7 +13,7 @@ from benchmark.errors import ArtifactError
 from surrogate.gin import GIN, GINModel
 from surrogate.metrics import precision_at_top, regression_metrics
 from surrogate.models import (EnsembleModel, RandomForestModel, XGBRegressorModel,
-                              load_model)
+                              clip_targets, load_model)
 from surrogate.registry import REGRESSORS, get_regressor
 from surrogate.tuning import tune
 
@@ -156,8 +156,37 @@ def test_registry_errors():
         get_regressor("xgbb")
     with pytest.raises(ValueError, match="unknown parameters \\['depth'\\]"):
         get_regressor("xgb", depth=3)
-    with pytest.raises(ValueError, match="target_transform must be one of"):
-        get_regressor("xgb", target_transform="log").fit(np.ones((4, 2)), np.ones(4))
+    with pytest.raises(ValueError, match="clip_quantile must be None or in"):
+        get_regressor("xgb", clip_quantile=0.7).fit(np.ones((4, 2)), np.ones(4))
+
+
+def test_clip_targets_rule():
+    y = np.r_[np.full(3, 0.1), np.linspace(0.85, 0.95, 97)]
+    clipped, low = clip_targets(y, 0.05)
+    assert low == pytest.approx(np.quantile(y, 0.05)) and low > 0.8
+    np.testing.assert_array_equal(clipped, np.maximum(y, low))
+    for off in (None, 0, 0.0):
+        same, low = clip_targets(y, off)
+        assert same is y and low is None
+    for bad in (-0.1, 0.5, True):
+        with pytest.raises(ValueError, match="clip_quantile"):
+            clip_targets(y, bad)
+
+
+@pytest.mark.parametrize("name", sorted(REGRESSORS))
+def test_clip_is_data_driven(name, data):
+    """Every regressor clips at a quantile of its own labels: the rule follows the scale of
+    the target (4-epoch accuracies around 0.2 are not flattened to a constant)."""
+    X, y, X_test = _inputs(name, data)
+    low_y = y * 0.25  # a low-accuracy target, like 4-epoch validation accuracy
+    model = _make(name).fit(X, low_y)
+    members = getattr(model, "members_", [model])
+    for member in members:
+        assert member.clip_min_ == pytest.approx(np.quantile(low_y, 0.02))
+    assert np.ptp(model.predict(X_test)) > 0
+    key = "base__clip_quantile" if name == "ensemble" else "clip_quantile"
+    off = _make(name).set_params(**{key: None}).fit(X, low_y)
+    assert all(m.clip_min_ is None for m in getattr(off, "members_", [off]))
 
 
 @pytest.mark.parametrize("name", ["xgb", "mlp"])

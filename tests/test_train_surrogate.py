@@ -107,4 +107,4 @@ def test_config_is_json_serialisable(small_table, tmp_path):
     path = train(config)
     meta = json.loads((path / "metadata.json").read_text())
     assert meta["training"]["config"]["table"] == str(small_table)
-    assert meta["target_info"]["training_time@108"]["params"]["target_transform"] == "none"
+    assert meta["target_info"]["training_time@108"]["params"] == {"n_estimators": 5, "n_jobs": 1}
