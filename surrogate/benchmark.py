@@ -64,6 +64,18 @@ _ACCURACIES = ("train_accuracy", "validation_accuracy", "test_accuracy")
 _CHUNK = 65536
 
 
+def _splitmix_uniform(key: np.uint64, repeat: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    """Counter-based uniforms in [0, 1): the SplitMix64 finaliser of (key, repeat, cell)."""
+    x = (np.asarray(cells, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+         + np.asarray(repeat, dtype=np.uint64) * np.uint64(0xD1B54A32D192ED03) + key)
+    x ^= x >> np.uint64(30)
+    x *= np.uint64(0xBF58476D1CE4E5B9)
+    x ^= x >> np.uint64(27)
+    x *= np.uint64(0x94D049BB133111EB)
+    x ^= x >> np.uint64(31)
+    return (x >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
+
+
 class SurrogateBenchmark(BaseBenchmark):
     """NAS-Bench-101 queries answered by a surrogate artifact.
 
@@ -124,7 +136,6 @@ class SurrogateBenchmark(BaseBenchmark):
         if self.noise and self.artifact.noise is None:
             raise ArtifactError(f"surrogate artifact {self.artifact.path} has no noise model; "
                                 f"use noise=False")
-        self._levels: dict[tuple[str, int], np.ndarray] = {}
         self._targets = frozenset(self.artifact.models)
         self._epochs = frozenset(parse_target(t)[1] for t in self._targets)
         self._cache: dict[str, np.ndarray] = {}
@@ -196,8 +207,8 @@ class SurrogateBenchmark(BaseBenchmark):
         indices = np.asarray(indices, dtype=np.int64)
         if self.noise:
             repeat = self._draw(np.full(len(indices), self.num_repeats))
-            u_acc = self._noise_levels("accuracy", epochs)[repeat, indices]
-            u_time = self._noise_levels("training_time", epochs)[repeat, indices]
+            u_acc = self._noise_levels("accuracy", epochs, repeat, indices)
+            u_time = self._noise_levels("training_time", epochs, repeat, indices)
         out = {}
         for metric in METRICS:
             mean, target, factor = self._mean(metric, epochs, stop_halfway, indices)
@@ -210,19 +221,17 @@ class SurrogateBenchmark(BaseBenchmark):
             out[metric] = mean * factor if factor != 1.0 else mean
         return out
 
-    def _noise_levels(self, stream: str, epochs: int) -> np.ndarray:
-        """Uniform levels (num_repeats, cells) of the simulated runs at one budget: one level
-        per run for its accuracies (validation and test of one run move together) and one
-        for its training time. Drawn once from ``noise_seed``; separate budgets are separate
+    def _noise_levels(self, stream: str, epochs: int, repeat: np.ndarray,
+                      indices: np.ndarray) -> np.ndarray:
+        """Uniform level of simulated run ``repeat`` of each cell at one budget: a fixed
+        function of (``noise_seed``, stream, epochs, repeat, cell), so nothing is stored and
+        a run never changes. One level per run for its accuracies (validation and test of
+        one run move together) and one for its training time; separate budgets are separate
         trainings, so each gets its own levels."""
-        key = (stream, epochs)
-        levels = self._levels.get(key)
-        if levels is None:
-            stream_id = 0 if stream == "accuracy" else 1
-            rng = np.random.default_rng([self.noise_seed, stream_id, epochs])
-            levels = rng.random((self.num_repeats, len(self.space)), dtype=np.float32)
-            self._levels[key] = levels
-        return levels
+        stream_id = 0 if stream == "accuracy" else 1
+        key = np.random.SeedSequence([self.noise_seed, stream_id, epochs]).generate_state(
+            1, np.uint64)[0]
+        return _splitmix_uniform(key, repeat, indices)
 
     # --------------------------------------------------------------------- analysis
     def hash_iterator(self) -> Iterator[str]:
