@@ -8,11 +8,8 @@ accuracy at 4/12/36/108 epochs and 108-epoch training time).
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Iterator
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
@@ -20,12 +17,7 @@ from benchmark.api import METRICS, BaseBenchmark
 from benchmark.errors import PartialTableError
 from benchmark.space import CellSpace, get_space
 
-__all__ = ["ArrayBenchmark", "real_data_arrays", "real_data_benchmark", "default_data_dir"]
-
-
-def default_data_dir() -> Path:
-    return Path(os.environ.get("NB101_DATA", Path(__file__).resolve().parents[2]
-                               / "shared" / "data"))
+__all__ = ["ArrayBenchmark", "real_data_arrays", "real_data_benchmark"]
 
 
 class ArrayBenchmark(BaseBenchmark):
@@ -89,21 +81,19 @@ class ArrayBenchmark(BaseBenchmark):
 
 @lru_cache(maxsize=2)
 def real_data_arrays(data_dir: str | None = None) -> dict[tuple[str, int], np.ndarray]:
-    """Dense arrays of the real data (read-only)."""
-    root = Path(data_dir) if data_dir else default_data_dir()
+    """Dense arrays of the real data (read-only), from :mod:`benchmark.real_data`."""
+    from benchmark.real_data import load_exhaustive, load_sample
     space = get_space()
     n = len(space)
-    values = {("test_accuracy", 108): np.load(
-        root / "nb101-exhaustive" / "test_accuracy_108_repeat0.npy")}
-    with open(root / "nb101-sample" / "nb101_sample_dev.json") as fh:
-        sample = json.load(fh)
-    idx = space.indices_of_hashes(sample["key"])
-    for e in (4, 12, 36, 108):
+    values = {("test_accuracy", 108): load_exhaustive(data_dir)}
+    sample = load_sample(data_dir)
+    idx = space.indices_of_hashes(sample.hashes)
+    for e, accuracy in sample.validation_accuracy.items():
         arr = np.full(n, np.nan)
-        arr[idx] = sample[f"{e}_final_validation_accuracy"]
+        arr[idx] = accuracy
         values[("validation_accuracy", e)] = arr
     t = np.full(n, np.nan)
-    t[idx] = sample["final_training_time"]
+    t[idx] = sample.final_training_time
     values[("training_time", 108)] = t
     for e in (4, 12, 36):
         values.setdefault(("test_accuracy", e), np.full(n, np.nan))

@@ -16,6 +16,19 @@ from eval.errors import EvalConfigError
 from eval.optimizers import OPTIMIZERS, Optimizer, resolve_optimizer, run
 from eval.tracks import make_track
 
+def _have_real_data() -> bool:
+    from benchmark.real_data import resolve_data_dir
+    try:
+        resolve_data_dir()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+# The tracks and optimizers are exercised on the real data ($NB101_DATA or ../shared/data).
+pytestmark = pytest.mark.skipif(not _have_real_data(),
+                                reason="real NAS-Bench-101 data folder is absent")
+
 BUDGET_FULL = 30
 BUDGET_MF = 12  # in full trainings
 
