@@ -29,7 +29,6 @@ Example
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -39,9 +38,9 @@ from torch import Tensor, nn
 from torch_geometric.data import Batch, Data
 from torch_geometric.nn import GINConv, global_add_pool, global_mean_pool
 
-from benchmark.errors import ArtifactError
 
-from .models import SurrogateRegressor, _as_1d_float, _seed_int, _torch_loss, _torch_threads
+from .models import (SurrogateRegressor, _as_1d_float, _seed_int, _torch_loss, _torch_threads,
+                     _TorchWeights)
 
 __all__ = ["GIN", "GINModel"]
 
@@ -143,7 +142,7 @@ class _Collated:
         return out
 
 
-class GINModel(SurrogateRegressor):
+class GINModel(_TorchWeights, SurrogateRegressor):
     """Sklearn-style wrapper that trains :class:`GIN` (``input_kind = "graph"``).
 
     Parameters
@@ -176,7 +175,6 @@ class GINModel(SurrogateRegressor):
     """
 
     input_kind: ClassVar[str] = "graph"
-    _weights_file: ClassVar[str] = "weights.pt"
 
     def __init__(self, *, hidden_channels: int = 64, num_layers: int = 4,
                  pooling: str = "sum", bidirectional: bool = True, dropout: float = 0.0,
@@ -283,20 +281,8 @@ class GINModel(SurrogateRegressor):
                 out.append(self.module_.embed(data.gather(ids)).numpy())
         return np.concatenate(out)
 
-    def _fitted_state(self) -> dict[str, Any]:
-        return {**super()._fitted_state(), "n_epochs_": self.n_epochs_}
-
-    def _save_weights(self, path: Path) -> None:
-        torch.save(self.module_.state_dict(), path / self._weights_file)
-
-    def _load_weights(self, path: Path) -> None:
-        file = path / self._weights_file
-        if not file.is_file():
-            raise ArtifactError(f"{path} lacks the weights file {self._weights_file}")
-        module = self._build()
-        module.load_state_dict(torch.load(file, weights_only=True))
-        module.eval()
-        self.module_ = module
+    def _new_module(self) -> GIN:
+        return self._build()
 
     @classmethod
     def search_space(cls, trial: Any) -> dict[str, Any]:

@@ -563,7 +563,31 @@ def _torch_loss(name: str, huber_delta: float):
     raise ValueError(f"loss must be one of ['mse', 'huber'], got {name!r}")
 
 
-class MLPModel(SurrogateRegressor):
+class _TorchWeights:
+    """Fitted state and portable weights (``state_dict``, loaded with ``weights_only``) of the
+    torch models; a subclass builds its network with ``_new_module()``."""
+
+    _weights_file: ClassVar[str] = "weights.pt"
+
+    def _fitted_state(self) -> dict[str, Any]:
+        return {**super()._fitted_state(), "n_epochs_": self.n_epochs_}
+
+    def _save_weights(self, path: Path) -> None:
+        import torch
+        torch.save(self.module_.state_dict(), path / self._weights_file)
+
+    def _load_weights(self, path: Path) -> None:
+        import torch
+        file = path / self._weights_file
+        if not file.is_file():
+            raise ArtifactError(f"{path} lacks the weights file {self._weights_file}")
+        module = self._new_module()
+        module.load_state_dict(torch.load(file, weights_only=True))
+        module.eval()
+        self.module_ = module
+
+
+class MLPModel(_TorchWeights, SurrogateRegressor):
     """Fully connected network in torch (the simple baseline).
 
     Inputs are standardised per feature, targets standardised; Adam with a cosine learning
@@ -596,7 +620,6 @@ class MLPModel(SurrogateRegressor):
         Epochs trained (early stopping included).
     """
 
-    _weights_file: ClassVar[str] = "weights.pt"
 
     def __init__(self, *, hidden_layer_sizes: tuple[int, ...] = (256, 256, 256),
                  dropout: float = 0.1, learning_rate: float = 1e-3, weight_decay: float = 1e-4,
@@ -684,22 +707,8 @@ class MLPModel(SurrogateRegressor):
         with torch.no_grad(), _torch_threads(self.n_jobs):
             return self.module_(torch.from_numpy(X)).numpy()
 
-    def _fitted_state(self) -> dict[str, Any]:
-        return {**super()._fitted_state(), "n_epochs_": self.n_epochs_}
-
-    def _save_weights(self, path: Path) -> None:
-        import torch
-        torch.save(self.module_.state_dict(), path / self._weights_file)
-
-    def _load_weights(self, path: Path) -> None:
-        import torch
-        file = path / self._weights_file
-        if not file.is_file():
-            raise ArtifactError(f"{path} lacks the weights file {self._weights_file}")
-        module = self._build(self.n_features_in_)
-        module.load_state_dict(torch.load(file, weights_only=True))
-        module.eval()
-        self.module_ = module
+    def _new_module(self):
+        return self._build(self.n_features_in_)
 
     @classmethod
     def search_space(cls, trial: Any) -> dict[str, Any]:
