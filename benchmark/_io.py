@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import tempfile
 from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-__all__ = ["atomic_path", "atomic_savez"]
+__all__ = ["atomic_path", "atomic_savez", "to_jsonable"]
 
 
 @contextmanager
@@ -35,3 +37,21 @@ def atomic_savez(path: str | os.PathLike, **arrays: np.ndarray) -> None:
     with atomic_path(path, suffix=".npz") as tmp:
         with open(tmp, "wb") as fh:
             np.savez(fh, **arrays)
+
+
+def to_jsonable(value: Any) -> Any:
+    """``value`` with numpy arrays and scalars, paths and mapping keys made JSON-safe;
+    NaN and infinities become ``None`` (strict JSON has no such numbers)."""
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return to_jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return to_jsonable(value.item())
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value

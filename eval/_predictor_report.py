@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from benchmark._io import to_jsonable
+
 __all__ = ["METRICS", "TIMES", "summarize", "write_outputs", "leaderboard_markdown"]
 
 #: Metrics of every trial, in leaderboard order.
@@ -186,20 +188,6 @@ def _plot(rows: list[dict], kind: str, path: Path, meta: dict, metric: str = "ke
     return True
 
 
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return _jsonable(x.tolist())
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        return float(x) if np.isfinite(x) else None
-    return x
-
-
 def write_outputs(rows: list[dict], trials: list[dict], meta: dict, out: str | Path
                   ) -> dict[str, Path]:
     """Write ``leaderboard.md``, ``leaderboard.csv``, ``trials.json`` and the learning-curve
@@ -221,7 +209,7 @@ def write_outputs(rows: list[dict], trials: list[dict], meta: dict, out: str | P
         for row in rows:
             writer.writerow({k: ("" if isinstance(v, float) and not np.isfinite(v) else v)
                              for k, v in row.items()})
-    paths["json"].write_text(json.dumps(_jsonable({**meta, "trials": trials}), indent=1),
+    paths["json"].write_text(json.dumps(to_jsonable({**meta, "trials": trials}), indent=1),
                              encoding="utf-8")
     for kind, name in (("sample", "learning_curve_kendall_tau.png"),
                        ("standard", "learning_curve_standard_kendall_tau.png")):

@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmark._io import to_jsonable
 from benchmark.api import EPOCHS, METRICS
 from benchmark.errors import ArtifactError
 
@@ -213,9 +214,9 @@ def save_artifact(path: str | os.PathLike, *, models: Mapping[str, Any], featuri
             "libraries": library_versions(),
             **dict(extra or {}),
         }
-        (tmp / _METADATA).write_text(json.dumps(_jsonable(meta), indent=2, sort_keys=False))
+        (tmp / _METADATA).write_text(json.dumps(to_jsonable(meta), indent=2, sort_keys=False))
         (tmp / _NOISE).write_text(json.dumps(
-            _jsonable(noise.to_dict()) if noise is not None else None, indent=1))
+            to_jsonable(noise.to_dict()) if noise is not None else None, indent=1))
         old = None
         if path.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
@@ -228,22 +229,6 @@ def save_artifact(path: str | os.PathLike, *, models: Mapping[str, Any], featuri
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return path
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, float) and value != value:
-        return None
-    return value
 
 
 def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
