@@ -12,12 +12,8 @@ from benchmark.real_data import (convert_real_data, load_exhaustive, load_repeat
 from benchmark.search_space import trainable_parameters
 from benchmark.table import TabularBenchmark
 
-INCEPTION = ModelSpec(
-    [[0, 1, 1, 1, 0, 1, 0], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 1],
-     [0, 0, 0, 0, 1, 0, 0], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 1],
-     [0, 0, 0, 0, 0, 0, 0]],
-    ["input", "conv1x1-bn-relu", "conv3x3-bn-relu", "conv3x3-bn-relu", "conv3x3-bn-relu",
-     "maxpool3x3", "output"])
+from _specs import INCEPTION
+
 
 
 @pytest.fixture(scope="module")

@@ -11,18 +11,12 @@ from benchmark import (CONV1X1, CONV3X3, INPUT, MAXPOOL3X3, OUTPUT, ModelSpec, O
                        check_spec, hash_module, hash_of, is_valid_spec, trainable_parameters)
 from benchmark.search_space import OPS, compute_vertex_channels, edge_bits, matrix_from_bits
 
+from _specs import INCEPTION, INCEPTION_STORED
+
 SAMPLE_MATRIX = np.array([int(c) for c in "0100110001000000010010000010000001000000010000000"]
                          ).reshape(7, 7)
 SAMPLE_OPS = ["input", "conv3x3-bn-relu", "maxpool3x3", "conv3x3-bn-relu", "conv3x3-bn-relu",
               "conv1x1-bn-relu", "output"]
-INCEPTION = ModelSpec(
-    [[0, 1, 1, 1, 0, 1, 0], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 1, 0, 0],
-     [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 0]],
-    [INPUT, CONV1X1, CONV3X3, CONV3X3, CONV3X3, MAXPOOL3X3, OUTPUT])
-INCEPTION_STORED = ModelSpec(
-    [[0, 1, 1, 1, 1, 0, 0], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 1],
-     [0, 0, 0, 0, 0, 1, 0], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 0]],
-    [INPUT, CONV3X3, CONV1X1, MAXPOOL3X3, CONV3X3, CONV3X3, OUTPUT])
 
 
 # --------------------------------------------------------------------------- hash

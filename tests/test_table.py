@@ -15,12 +15,8 @@ from benchmark.search_space import trainable_parameters
 from benchmark.table import TABLE_FORMAT, TabularBenchmark, convert_tfrecord, load_table, write_table
 from benchmark.tfrecord import Run, write_records
 
-INCEPTION = ModelSpec(
-    [[0, 1, 1, 1, 0, 1, 0], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 1],
-     [0, 0, 0, 0, 1, 0, 0], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 1],
-     [0, 0, 0, 0, 0, 0, 0]],
-    ["input", "conv1x1-bn-relu", "conv3x3-bn-relu", "conv3x3-bn-relu", "conv3x3-bn-relu",
-     "maxpool3x3", "output"])
+from _specs import INCEPTION
+
 EPOCHS = (4, 12, 36, 108)
 
 
