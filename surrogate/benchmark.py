@@ -132,6 +132,7 @@ class SurrogateBenchmark(BaseBenchmark):
             raise ValueError(f"num_repeats must be >= 1, got {num_repeats!r}")
         self.num_repeats = int(num_repeats)
         self.noise_seed = int(noise_seed)
+        self._noise_keys: dict[tuple[str, int], np.uint64] = {}
         self.full_cache = bool(full_cache)
         if self.noise and self.artifact.noise is None:
             raise ArtifactError(f"surrogate artifact {self.artifact.path} has no noise model; "
@@ -228,9 +229,12 @@ class SurrogateBenchmark(BaseBenchmark):
         a run never changes. One level per run for its accuracies (validation and test of
         one run move together) and one for its training time; separate budgets are separate
         trainings, so each gets its own levels."""
-        stream_id = 0 if stream == "accuracy" else 1
-        key = np.random.SeedSequence([self.noise_seed, stream_id, epochs]).generate_state(
-            1, np.uint64)[0]
+        key = self._noise_keys.get((stream, epochs))
+        if key is None:  # derived once per stream and budget, not on every query
+            stream_id = 0 if stream == "accuracy" else 1
+            key = np.random.SeedSequence([self.noise_seed, stream_id, epochs]).generate_state(
+                1, np.uint64)[0]
+            self._noise_keys[(stream, epochs)] = key
         return _splitmix_uniform(key, repeat, indices)
 
     # --------------------------------------------------------------------- analysis
