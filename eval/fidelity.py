@@ -10,7 +10,12 @@ Runs every optimizer for N seeds on the table and on each surrogate, on each tra
 * at several budgets, Kendall tau between the optimizer rankings (seed means) on the two
   backends and the share of optimizer pairs whose Mann-Whitney verdict (alpha 0.05) agrees,
   among the pairs significant on either backend;
-* reference: the same between two disjoint halves of the seeds on the table (seed noise).
+* reference 1, seed noise: the same between two disjoint halves of the seeds on the table;
+* reference 2, run-noise realization: the same between the first surrogate and that surrogate
+  holding another draw of its simulated runs (``noise_seed`` 1 instead of 0), over the same
+  optimizer seeds. The table is ONE realization of run noise (one training run per cell), so
+  optimizers that differ by less than what a new draw of the runs changes cannot be ranked
+  alike by any backend; reference 1 does not see this source of variance.
 
 Surrogates: ``--surrogate PATH ...`` artifacts, or (default) three XGBoost surrogates trained
 with :func:`surrogate.train.train` on the whole table (the trainer's default split: 90 % train,
@@ -75,6 +80,8 @@ TRACK_TARGETS = {
 #: Table ``require`` (visible runs) per track.
 TABLE_REQUIRE = {"full": ("test_accuracy",), "multifidelity": ("validation_accuracy",)}
 RUN_FORMAT = 1
+#: Label suffix of the first surrogate's second run-noise realization (reference 2).
+REALIZATION_SUFFIX = "@noise_seed=1"
 GRID_POINTS = 25
 #: Fractions of the budget at which rankings are compared.
 RANK_AT = (0.1, 0.3, 1.0)
@@ -110,6 +117,9 @@ class FidelityConfig:
         The default 1 mirrors the real table, which holds one run per cell and budget (so a
         re-queried cell gives the same value on both backends); use 3 against an official
         full table.
+    realization_reference : bool
+        Also run the first surrogate with ``noise_seed=1`` (another realization of its
+        simulated runs) for reference 2 (only with ``noise=True``).
     progress : bool
         tqdm progress bars.
     """
@@ -128,6 +138,7 @@ class FidelityConfig:
     surrogate_fractions: dict = field(default_factory=lambda: dict(SURROGATE_FRACTIONS))
     noise: bool = True
     surrogate_repeats: int = 1
+    realization_reference: bool = True
     progress: bool = False
 
 
@@ -224,9 +235,9 @@ _BACKENDS: dict[tuple, Any] = {}
 _LOCK = threading.Lock()
 
 
-def _backend(kind: str, path: str, track: str, noise: bool, repeats: int):
+def _backend(kind: str, path: str, track: str, noise: bool, repeats: int, noise_seed: int = 0):
     """One backend instance per (process, thread, backend, track)."""
-    key = (kind, path, track, noise, repeats, threading.get_ident())
+    key = (kind, path, track, noise, repeats, noise_seed, threading.get_ident())
     with _LOCK:
         hit = _BACKENDS.get(key)
     if hit is None:
@@ -237,7 +248,7 @@ def _backend(kind: str, path: str, track: str, noise: bool, repeats: int):
             from surrogate.benchmark import SurrogateBenchmark
             # the full track needs the whole space, the multi-fidelity track its cells only
             hit = SurrogateBenchmark(path, seed=0, noise=noise, num_repeats=repeats,
-                                     full_cache=track == "full",
+                                     noise_seed=noise_seed, full_cache=track == "full",
                                      require_targets=TRACK_TARGETS[track])
             if track != "full":
                 table_path = _TABLE_OF.get(path)
@@ -268,7 +279,8 @@ def _job(job: dict) -> dict:
     """Run one (track, backend, optimizer, seed) and write its cache file."""
     started = time.perf_counter()
     _TABLE_OF[job["path"]] = job["table"]
-    backend = _backend(job["kind"], job["path"], job["track"], job["noise"], job["repeats"])
+    backend = _backend(job["kind"], job["path"], job["track"], job["noise"], job["repeats"],
+                       job["noise_seed"])
     backend.reseed(job["seed"])
     backend.reset_budget_counters()
     track = make_track(job["track"], backend, cells=_cells(job["table"], job["track"]))
@@ -342,15 +354,21 @@ def run_fidelity(config: FidelityConfig) -> dict:
             budgets[t] = float(config.budget)
     out.mkdir(parents=True, exist_ok=True)
     surrogates = _surrogates(config, table, tracks, out)
-    backends = [("table", "table", table)] + [("surrogate", label, p) for label, p in surrogates]
+    # (kind, label, path, noise_seed)
+    backends = [("table", "table", table, 0)] + [("surrogate", label, p, 0)
+                                                 for label, p in surrogates]
+    if config.realization_reference and config.noise:
+        label, p = surrogates[0]
+        backends.append(("surrogate", f"{label}{REALIZATION_SUFFIX}", p, 1))
     # a surrogate's runs depend on how it simulates runs, not only on its files
     answers = f"n{int(config.noise)}r{int(config.surrogate_repeats)}"
-    digests = {label: _digest(p) if kind == "table" else f"{_digest(p)}-{answers}"
-               for kind, label, p in backends}
+    digests = {label: _digest(p) if kind == "table" else
+               f"{_digest(p)}-{answers}" + (f"s{noise_seed}" if noise_seed else "")
+               for kind, label, p, noise_seed in backends}
 
     jobs, files = [], {}
     for t in tracks:
-        for kind, label, path in backends:
+        for kind, label, path, noise_seed in backends:
             for name in names:
                 if OPTIMIZERS[name].multi_fidelity and t != "multifidelity":
                     continue
@@ -362,7 +380,8 @@ def run_fidelity(config: FidelityConfig) -> dict:
                         jobs.append(dict(track=t, kind=kind, label=label, path=str(path),
                                          table=str(table), optimizer=name, seed=seed,
                                          budget=budgets[t], file=str(f), noise=config.noise,
-                                         repeats=int(config.surrogate_repeats)))
+                                         repeats=int(config.surrogate_repeats),
+                                         noise_seed=noise_seed))
     t_runs = time.perf_counter()
     if jobs:
         _execute(jobs, config)
@@ -428,6 +447,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-noise", action="store_true", help="surrogates return means")
     p.add_argument("--surrogate-repeats", type=int, default=1,
                    help="simulated runs per cell of the surrogates (1 = like the real table)")
+    p.add_argument("--no-realization-reference", action="store_true",
+                   help="skip reference 2 (the first surrogate with another draw of its runs)")
     p.add_argument("--smoke", action="store_true", help="a seconds-long configuration")
     p.add_argument("--no-progress", action="store_true")
     return p
@@ -450,6 +471,7 @@ def config_from_args(argv: Sequence[str] | None = None) -> FidelityConfig:
                           optimizers=tuple(args.optimizers) if args.optimizers else None,
                           out=args.out, n_jobs=args.n_jobs, backend=args.backend,
                           noise=not args.no_noise, surrogate_repeats=args.surrogate_repeats,
+                          realization_reference=not args.no_realization_reference,
                           progress=not args.no_progress, **kw)
 
 

@@ -24,7 +24,7 @@ def build_report(config, tracks, names, backends, budgets, files, table, out: Pa
     report = {"config": {k: (str(v) if isinstance(v, Path) else v)
                          for k, v in vars(config).items()},
               "table": str(table),
-              "backends": {label: str(p) for _, label, p in backends},
+              "backends": {label: str(p) for _, label, p, _ in backends},
               "tracks": {}}
     for t in tracks:
         opt = [n for n in names if not OPTIMIZERS[n].multi_fidelity or t == "multifidelity"]
@@ -33,7 +33,7 @@ def build_report(config, tracks, names, backends, budgets, files, table, out: Pa
         truth = _truth(_backend("table", str(table), t, True, 1), t)
         curves: dict[str, dict[str, np.ndarray]] = {}
         true_curves: dict[str, dict[str, np.ndarray]] = {}
-        for _, label, _ in backends:
+        for _, label, _, _ in backends:
             curves[label], true_curves[label] = {}, {}
             for n in opt:
                 vals, trues = [], []
@@ -51,14 +51,15 @@ def build_report(config, tracks, names, backends, budgets, files, table, out: Pa
         entry = {"budget": budgets[t], "unit_per_full_training": unit,
                  "grid": grid.tolist(), "rank_budgets": [grid[i] for i in at_idx],
                  "optimizers": opt, "curves": {}, "surrogates": {}}
-        for label in curves:
+        main = [label for _, label, _, noise_seed in backends if noise_seed == 0]
+        for label in main:
             entry["curves"][label] = {
                 n: {"mean": _nanmean(curves[label][n]).tolist(),
                     "sem": _sem(curves[label][n]).tolist(),
                     **({"true_mean": _nanmean(true_curves[label][n]).tolist()}
                        if label != "table" else {})}
                 for n in opt}
-        for _, label, _ in backends[1:]:
+        for label in main[1:]:
             s = {"gap": {n: curve_gap(curves[label][n], table_c[n]) for n in opt},
                  "gap_true": {n: curve_gap(true_curves[label][n], table_c[n]) for n in opt},
                  "kendall_tau": [], "agreement": [], "significant_pairs": [],
@@ -74,20 +75,42 @@ def build_report(config, tracks, names, backends, budgets, files, table, out: Pa
             s["mean_gap"] = float(np.nanmean(list(s["gap"].values())))
             entry["surrogates"][label] = s
         if half >= 2:
-            a = {n: table_c[n][:half] for n in opt}
-            b = {n: table_c[n][half:2 * half] for n in opt}
-            ref = {"gap": {n: curve_gap(a[n], b[n]) for n in opt},
-                   "kendall_tau": [ranking_tau(a, b, i) for i in at_idx],
-                   "agreement": [verdict_agreement(a, b, i)[0] for i in at_idx],
-                   "seeds_per_half": half}
-            ref["mean_gap"] = float(np.nanmean(list(ref["gap"].values())))
+            ref = _compare({n: table_c[n][:half] for n in opt},
+                           {n: table_c[n][half:2 * half] for n in opt}, at_idx)
+            ref["seeds_per_half"] = half
         else:
             ref = {"note": "needs at least 4 seeds"}
         entry["reference_seed_halves"] = ref
+        for _, label, _, noise_seed in backends:
+            if noise_seed:  # the same surrogate with another draw of its simulated runs
+                first = main[1]
+                ref = _compare(curves[first], curves[label], at_idx)
+                ref.update(surrogate=first, noise_seeds=[0, noise_seed])
+                entry["reference_realizations"] = ref
         report["tracks"][t] = entry
         _plot_curves(entry, t, out / f"curves_{t}.png")
         _plot_ranking(entry, t, out / f"ranking_{t}.png")
     return report
+
+
+def _compare(a: dict[str, np.ndarray], b: dict[str, np.ndarray], at_idx: list[int]) -> dict:
+    """The statistics of a reference: curve gaps, Kendall tau and verdict agreement."""
+    out = {"gap": {n: curve_gap(a[n], b[n]) for n in a},
+           "kendall_tau": [ranking_tau(a, b, i) for i in at_idx],
+           "agreement": [verdict_agreement(a, b, i)[0] for i in at_idx]}
+    out["mean_gap"] = float(np.nanmean(list(out["gap"].values())))
+    return out
+
+
+def _references(entry: dict) -> dict[str, dict]:
+    """Display name -> statistics of the references present in a track entry."""
+    out = {}
+    if "kendall_tau" in entry["reference_seed_halves"]:
+        out["table seed halves"] = entry["reference_seed_halves"]
+    if "reference_realizations" in entry:
+        out[f"{entry['reference_realizations']['surrogate']} run-noise realizations"] = \
+            entry["reference_realizations"]
+    return out
 
 
 def _truth(table, track: str) -> np.ndarray:
@@ -162,9 +185,7 @@ def _plot_ranking(entry: dict, track: str, path: Path) -> None:
     from benchmark._io import atomic_path
 
     rows = {f"surrogate {k}": v for k, v in entry["surrogates"].items()}
-    ref = entry["reference_seed_halves"]
-    if "kendall_tau" in ref:
-        rows["table seed halves"] = ref
+    rows.update(_references(entry))
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
     budgets = [f"{b / entry['unit_per_full_training']:.3g}" for b in entry["rank_budgets"]]
     width = 0.8 / max(1, len(rows))
@@ -220,8 +241,7 @@ def write_markdown(report: dict, path: Path) -> None:
             f"agree@{b / unit:.3g}" for b in e["rank_budgets"]) + " | mean gap |",
             "|" + "---|" * (2 + 2 * len(e["rank_budgets"]))]
         rows = dict(e["surrogates"])
-        if "kendall_tau" in e["reference_seed_halves"]:
-            rows["table seed halves (reference)"] = e["reference_seed_halves"]
+        rows.update({f"{k} (reference)": v for k, v in _references(e).items()})
         for name, s in rows.items():
             lines.append(f"| {name} | " + " | ".join(_f(v) for v in s["kendall_tau"]) + " | "
                          + " | ".join(_f(v) for v in s["agreement"])
@@ -230,7 +250,9 @@ def write_markdown(report: dict, path: Path) -> None:
     lines += ["Gap: mean over the log-spaced grid of |seed-mean surrogate curve - seed-mean "
               "table curve|; (true): the surrogate incumbents' table values. Agreement: share "
               "of optimizer pairs significant (Mann-Whitney U, alpha 0.05) on either backend "
-              "whose verdicts agree. Reference: the same between two disjoint halves of the "
-              "table seeds.", ""]
+              "whose verdicts agree. References: the same between two disjoint halves of the "
+              "table seeds (seed noise), and between the first surrogate and the same surrogate "
+              "holding another draw of its simulated runs, over the same seeds (run-noise "
+              "realization; the table holds one realization).", ""]
     with atomic_path(path, suffix=".md") as tmp:
         tmp.write_text("\n".join(lines))

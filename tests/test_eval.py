@@ -188,29 +188,32 @@ def test_run_rejects_bad_budget(full):
 # ---------------------------------------------------------------------- fidelity study
 @pytest.fixture(scope="module")
 def tiny_surrogate(tmp_path_factory):
-    """A minimal artifact (5-tree XGBoost per target on 300 cells, no noise model)."""
+    """A minimal artifact: 5-tree XGBoost per target on 300 cells, noise from 300 others."""
     from features import get_featurizer
     from surrogate.artifact import save_artifact
+    from surrogate.noise import NoiseModel, estimate_noise
     from surrogate.registry import get_regressor
     from eval.fidelity import TRACK_TARGETS
     arrays = real_data_arrays()
     feat = get_featurizer("adjacency")
-    models = {}
+    models, noise = {}, {}
     rng = np.random.default_rng(0)
     for target in TRACK_TARGETS["full"] + TRACK_TARGETS["multifidelity"]:
         metric, epochs = target.split("@")
         y = arrays[(metric, int(epochs))]
-        idx = np.sort(rng.choice(np.flatnonzero(~np.isnan(y)), 300, replace=False))
+        idx = rng.choice(np.flatnonzero(~np.isnan(y)), 600, replace=False)
+        fit, held = np.sort(idx[:300]), idx[300:]
         models[target] = get_regressor("xgb", n_estimators=5, max_depth=3,
-                                       random_state=0).fit(feat.transform(idx), y[idx])
+                                       random_state=0).fit(feat.transform(fit), y[fit])
+        noise[target] = estimate_noise(models[target].predict(feat.transform(held)), y[held])
     return save_artifact(tmp_path_factory.mktemp("sur") / "tiny", models=models,
-                         featurizer="adjacency", model_name="xgb")
+                         featurizer="adjacency", model_name="xgb", noise=NoiseModel(noise))
 
 
 def test_fidelity_smoke_and_cache(tmp_path, tiny_surrogate):
     from eval.fidelity import main
     out = tmp_path / "fid"
-    argv = ["--smoke", "--surrogate", str(tiny_surrogate), "--no-noise", "--out", str(out),
+    argv = ["--smoke", "--surrogate", str(tiny_surrogate), "--out", str(out),
             "--seeds", "4", "--budget", "8", "--n-jobs", "2", "--backend", "threading",
             "--no-progress"]
     t0 = time.perf_counter()
@@ -223,6 +226,10 @@ def test_fidelity_smoke_and_cache(tmp_path, tiny_surrogate):
         assert "tiny" in entry["surrogates"]
         assert len(entry["surrogates"]["tiny"]["kendall_tau"]) == 3
         assert "kendall_tau" in entry["reference_seed_halves"]
+        # reference 2: the same surrogate with another draw of its simulated runs
+        realization = entry["reference_realizations"]
+        assert realization["surrogate"] == "tiny" and realization["noise_seeds"] == [0, 1]
+        assert len(realization["kendall_tau"]) == 3 and realization["mean_gap"] > 0
         for f in (f"curves_{t}.png", f"ranking_{t}.png"):
             assert (out / f).read_bytes()[:4] == b"\x89PNG"
     assert (out / "fidelity.md").read_text().startswith("# Algorithm-ranking fidelity")
