@@ -11,11 +11,12 @@ Runs every optimizer for N seeds on the table and on each surrogate, on each tra
   backends and the share of optimizer pairs whose Mann-Whitney verdict (alpha 0.05) agrees,
   among the pairs significant on either backend;
 * reference 1, seed noise: the same between two disjoint halves of the seeds on the table;
-* reference 2, run-noise realization: the same between the first surrogate and that surrogate
-  holding another draw of its simulated runs (``noise_seed`` 1 instead of 0), over the same
-  optimizer seeds. The table is ONE realization of run noise (one training run per cell), so
-  optimizers that differ by less than what a new draw of the runs changes cannot be ranked
-  alike by any backend; reference 1 does not see this source of variance.
+* reference 2, run-noise realizations: the same between the first surrogate holding
+  ``realizations`` different draws of its simulated runs (``noise_seed`` 0, 1, ...), over the
+  same optimizer seeds, averaged over all pairs of draws. The table is ONE realization of run
+  noise (one training run per cell), so optimizers that differ by less than what a new draw
+  of the runs changes cannot be ranked alike by any backend; reference 1 does not see this
+  source of variance.
 
 Surrogates: ``--surrogate PATH ...`` artifacts, or (default) three XGBoost surrogates trained
 with :func:`surrogate.train.train` on the whole table (the trainer's default split: 90 % train,
@@ -80,8 +81,8 @@ TRACK_TARGETS = {
 #: Table ``require`` (visible runs) per track.
 TABLE_REQUIRE = {"full": ("test_accuracy",), "multifidelity": ("validation_accuracy",)}
 RUN_FORMAT = 1
-#: Label suffix of the first surrogate's second run-noise realization (reference 2).
-REALIZATION_SUFFIX = "@noise_seed=1"
+#: Label of the first surrogate's extra run-noise realizations (reference 2).
+REALIZATION_LABEL = "{label}@noise_seed={noise_seed}"
 GRID_POINTS = 25
 #: Fractions of the budget at which rankings are compared.
 RANK_AT = (0.1, 0.3, 1.0)
@@ -117,9 +118,9 @@ class FidelityConfig:
         The default 1 mirrors the real table, which holds one run per cell and budget (so a
         re-queried cell gives the same value on both backends); use 3 against an official
         full table.
-    realization_reference : bool
-        Also run the first surrogate with ``noise_seed=1`` (another realization of its
-        simulated runs) for reference 2 (only with ``noise=True``).
+    realizations : int
+        Draws of the first surrogate's simulated runs (``noise_seed`` 0 to
+        ``realizations - 1``) for reference 2; 1 skips it, as does ``noise=False``.
     progress : bool
         tqdm progress bars.
     """
@@ -138,7 +139,7 @@ class FidelityConfig:
     surrogate_fractions: dict = field(default_factory=lambda: dict(SURROGATE_FRACTIONS))
     noise: bool = True
     surrogate_repeats: int = 1
-    realization_reference: bool = True
+    realizations: int = 3
     progress: bool = False
 
 
@@ -171,6 +172,10 @@ def _validate(config: FidelityConfig) -> tuple[list[str], list[str]]:
                               f"{config.budget!r}")
     if config.n_jobs == 0:
         raise EvalConfigError("n_jobs must be a non-zero integer (-1 = all cores), got 0")
+    if isinstance(config.realizations, bool) or not isinstance(
+            config.realizations, (int, np.integer)) or config.realizations < 1:
+        raise EvalConfigError(f"realizations must be a positive integer (1 = no reference "
+                              f"2), got {config.realizations!r}")
     if int(config.surrogate_repeats) < 1:
         raise EvalConfigError(f"surrogate_repeats must be a positive integer, got "
                               f"{config.surrogate_repeats!r}")
@@ -357,9 +362,10 @@ def run_fidelity(config: FidelityConfig) -> dict:
     # (kind, label, path, noise_seed)
     backends = [("table", "table", table, 0)] + [("surrogate", label, p, 0)
                                                  for label, p in surrogates]
-    if config.realization_reference and config.noise:
+    if config.noise:
         label, p = surrogates[0]
-        backends.append(("surrogate", f"{label}{REALIZATION_SUFFIX}", p, 1))
+        backends += [("surrogate", REALIZATION_LABEL.format(label=label, noise_seed=k), p, k)
+                     for k in range(1, int(config.realizations))]
     # a surrogate's runs depend on how it simulates runs, not only on its files
     answers = f"n{int(config.noise)}r{int(config.surrogate_repeats)}"
     digests = {label: _digest(p) if kind == "table" else
@@ -447,8 +453,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-noise", action="store_true", help="surrogates return means")
     p.add_argument("--surrogate-repeats", type=int, default=1,
                    help="simulated runs per cell of the surrogates (1 = like the real table)")
-    p.add_argument("--no-realization-reference", action="store_true",
-                   help="skip reference 2 (the first surrogate with another draw of its runs)")
+    p.add_argument("--realizations", type=int, default=3,
+                   help="draws of the first surrogate's simulated runs for reference 2 "
+                        "(default 3; 1 skips it)")
     p.add_argument("--smoke", action="store_true", help="a seconds-long configuration")
     p.add_argument("--no-progress", action="store_true")
     return p
@@ -471,7 +478,7 @@ def config_from_args(argv: Sequence[str] | None = None) -> FidelityConfig:
                           optimizers=tuple(args.optimizers) if args.optimizers else None,
                           out=args.out, n_jobs=args.n_jobs, backend=args.backend,
                           noise=not args.no_noise, surrogate_repeats=args.surrogate_repeats,
-                          realization_reference=not args.no_realization_reference,
+                          realizations=args.realizations,
                           progress=not args.no_progress, **kw)
 
 

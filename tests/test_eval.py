@@ -226,10 +226,11 @@ def test_fidelity_smoke_and_cache(tmp_path, tiny_surrogate):
         assert "tiny" in entry["surrogates"]
         assert len(entry["surrogates"]["tiny"]["kendall_tau"]) == 3
         assert "kendall_tau" in entry["reference_seed_halves"]
-        # reference 2: the same surrogate with another draw of its simulated runs
+        # reference 2: the same surrogate with other draws of its simulated runs
         realization = entry["reference_realizations"]
-        assert realization["surrogate"] == "tiny" and realization["noise_seeds"] == [0, 1]
-        assert len(realization["kendall_tau"]) == 3 and realization["mean_gap"] > 0
+        assert realization["surrogate"] == "tiny" and realization["noise_seeds"] == [0, 1, 2]
+        assert len(realization["pairs"]) == 3 and realization["mean_gap"] > 0
+        assert len(realization["kendall_tau"]) == 3
         for f in (f"curves_{t}.png", f"ranking_{t}.png"):
             assert (out / f).read_bytes()[:4] == b"\x89PNG"
     assert (out / "fidelity.md").read_text().startswith("# Algorithm-ranking fidelity")
@@ -260,6 +261,7 @@ def test_threading_backend_matches_loky(tmp_path, tiny_surrogate):
     ({"budget": 0}, "budget must be a positive"),
     ({"budget": -3}, "budget must be a positive"),
     ({"seeds": 0}, "seeds must be a positive"),
+    ({"realizations": 0}, "realizations must be a positive"),
     ({"tracks": ("full",), "optimizers": ("hyperband",)}, "only run on the multifidelity"),
 ])
 def test_bad_options(tmp_path, kwargs, match):
