@@ -87,10 +87,11 @@ def build_report(config, tracks, names, backends, budgets, files, table, out: Pa
         if len(draws) > 1:
             pairs = [_compare(curves[draws[i]], curves[draws[j]], at_idx)
                      for i, j in itertools.combinations(sorted(draws), 2)]
-            ref = {key: [float(np.nanmean([p[key][k] for p in pairs]))
-                         for k in range(len(at_idx))] for key in ("kendall_tau", "agreement")}
-            ref["gap"] = {n: float(np.nanmean([p["gap"][n] for p in pairs])) for n in opt}
-            ref["mean_gap"] = float(np.nanmean([p["mean_gap"] for p in pairs]))
+            ref = {key: _nanmean(np.array([p[key] for p in pairs], dtype=float)).tolist()
+                   for key in ("kendall_tau", "agreement")}
+            ref["gap"] = {n: float(_nanmean(np.array([p["gap"][n] for p in pairs])))
+                          for n in opt}
+            ref["mean_gap"] = float(_nanmean(np.array([p["mean_gap"] for p in pairs])))
             ref.update(surrogate=main[1], noise_seeds=sorted(draws), pairs=pairs)
             entry["reference_realizations"] = ref
         report["tracks"][t] = entry
