@@ -305,3 +305,12 @@ def test_cli_rejects_unknown_track(tmp_path):
     from eval.fidelity import config_from_args
     with pytest.raises(EvalConfigError, match="unknown track"):
         config_from_args(["--track", "fast", "--out", str(tmp_path)])
+
+
+def test_cli_options_reach_the_config(tmp_path):
+    from eval.fidelity import config_from_args
+    cfg = config_from_args(["--track", "full", "--realizations", "1", "--surrogate-repeats",
+                            "3", "--no-noise", "--seeds", "5", "--out", str(tmp_path)])
+    assert (cfg.tracks, cfg.realizations, cfg.surrogate_repeats, cfg.noise, cfg.seeds) == \
+        (("full",), 1, 3, False, 5)
+    assert config_from_args(["--out", str(tmp_path)]).realizations == 3
