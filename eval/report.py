@@ -61,19 +61,10 @@ def build_report(config, tracks, names, backends, budgets, files, table, out: Pa
                        if label != "table" else {})}
                 for n in opt}
         for label in main[1:]:
-            s = {"gap": {n: curve_gap(curves[label][n], table_c[n]) for n in opt},
-                 "gap_true": {n: curve_gap(true_curves[label][n], table_c[n]) for n in opt},
-                 "kendall_tau": [], "agreement": [], "significant_pairs": [],
-                 "kendall_tau_true": [], "agreement_true": []}
-            for i in at_idx:
-                s["kendall_tau"].append(ranking_tau(curves[label], table_c, i))
-                a, k = verdict_agreement(curves[label], table_c, i)
-                s["agreement"].append(a)
-                s["significant_pairs"].append(k)
-                s["kendall_tau_true"].append(ranking_tau(true_curves[label], table_c, i))
-                s["agreement_true"].append(verdict_agreement(true_curves[label], table_c,
-                                                             i)[0])
-            s["mean_gap"] = float(np.nanmean(list(s["gap"].values())))
+            s = _compare(curves[label], table_c, at_idx)
+            true = _compare(true_curves[label], table_c, at_idx)
+            s.update(gap_true=true["gap"], kendall_tau_true=true["kendall_tau"],
+                     agreement_true=true["agreement"])
             entry["surrogates"][label] = s
         if half >= 2:
             ref = _compare({n: table_c[n][:half] for n in opt},
@@ -101,10 +92,13 @@ def build_report(config, tracks, names, backends, budgets, files, table, out: Pa
 
 
 def _compare(a: dict[str, np.ndarray], b: dict[str, np.ndarray], at_idx: list[int]) -> dict:
-    """The statistics of a reference: curve gaps, Kendall tau and verdict agreement."""
+    """Curve gaps, Kendall tau, verdict agreement and significant pairs of two backends (or
+    of a reference's two sides) at the grid indices ``at_idx``."""
+    verdict = [verdict_agreement(a, b, i) for i in at_idx]
     out = {"gap": {n: curve_gap(a[n], b[n]) for n in a},
            "kendall_tau": [ranking_tau(a, b, i) for i in at_idx],
-           "agreement": [verdict_agreement(a, b, i)[0] for i in at_idx]}
+           "agreement": [share for share, _ in verdict],
+           "significant_pairs": [pairs for _, pairs in verdict]}
     out["mean_gap"] = float(np.nanmean(list(out["gap"].values())))
     return out
 
