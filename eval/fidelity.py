@@ -16,7 +16,9 @@ Runs every optimizer for N seeds on the table and on each surrogate, on each tra
   same optimizer seeds, averaged over all pairs of draws. The table is ONE realization of run
   noise (one training run per cell), so optimizers that differ by less than what a new draw
   of the runs changes cannot be ranked alike by any backend; reference 1 does not see this
-  source of variance.
+  source of variance;
+* for the same reason, every draw of the first surrogate against the table, and their mean:
+  the surrogate's fidelity without the luck of one draw.
 
 Surrogates: ``--surrogate PATH ...`` artifacts, or (default) three XGBoost surrogates trained
 with :func:`surrogate.train.train` on the whole table (the trainer's default split: 90 % train,

@@ -231,9 +231,17 @@ def test_fidelity_smoke_and_cache(tmp_path, tiny_surrogate):
         assert realization["surrogate"] == "tiny" and realization["noise_seeds"] == [0, 1, 2]
         assert len(realization["pairs"]) == 3 and realization["mean_gap"] > 0
         assert len(realization["kendall_tau"]) == 3
+        # every draw against the table; draw 0 is the surrogate's own row
+        over = entry["draws_vs_table"]
+        assert over["noise_seeds"] == [0, 1, 2] and len(over["draws"]) == 3
+        assert over["draws"][0]["kendall_tau"] == entry["surrogates"]["tiny"]["kendall_tau"]
+        taus = np.array([d["kendall_tau"] for d in over["draws"]], dtype=float)
+        np.testing.assert_allclose(over["kendall_tau"], np.nanmean(taus, axis=0))
         for f in (f"curves_{t}.png", f"ranking_{t}.png"):
             assert (out / f).read_bytes()[:4] == b"\x89PNG"
-    assert (out / "fidelity.md").read_text().startswith("# Algorithm-ranking fidelity")
+    markdown = (out / "fidelity.md").read_text()
+    assert markdown.startswith("# Algorithm-ranking fidelity")
+    assert "| tiny, draws 0/1/2 (mean) |" in markdown
     # rerun: everything from the cache
     assert main(argv) == 0
     again = json.loads((out / "fidelity.json").read_text())
