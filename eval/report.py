@@ -209,7 +209,7 @@ def _plot_ranking(entry: dict, track: str, path: Path) -> None:
 
     rows = {f"surrogate {k}": v for k, v in _surrogate_rows(entry).items()}
     rows.update(_references(entry))
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4.2))
     budgets = [f"{b / entry['unit_per_full_training']:.3g}" for b in entry["rank_budgets"]]
     width = 0.8 / max(1, len(rows))
     x = np.arange(len(budgets))
@@ -223,9 +223,10 @@ def _plot_ranking(entry: dict, track: str, path: Path) -> None:
         ax.set_ylim(-1 if key == "kendall_tau" else 0, 1)
         ax.set_title(title)
         ax.grid(alpha=0.3, axis="y")
-    axes[1].legend(fontsize=7)
+    # below the axes: with the references there are too many bars for an inset legend
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=7)
     fig.suptitle(f"track {track}: ranking agreement with the table")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.06 * ((len(rows) + 2) // 3) + 0.02, 1, 1))
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
