@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .stats import curve_gap, ranking_tau, verdict_agreement
+from .stats import curve_gap, draw_consistency, ranking_tau, verdict_agreement
 
 __all__ = ["build_report", "write_markdown"]
 
@@ -86,6 +86,8 @@ def build_report(config, tracks, names, backends, budgets, files, table, out: Pa
             each = [_compare(curves[draws[k]], table_c, at_idx) for k in sorted(draws)]
             over = _mean_of(each, opt)
             over.update(surrogate=main[1], noise_seeds=sorted(draws), draws=each)
+            over["consistency"] = [draw_consistency(
+                table_c, [curves[draws[k]] for k in sorted(draws)], i) for i in at_idx]
             entry["draws_vs_table"] = over
         report["tracks"][t] = entry
         _plot_curves(entry, t, out / f"curves_{t}.png")
@@ -237,6 +239,25 @@ def _f(x, digits=3) -> str:
         f"{x:.{digits}f}"
 
 
+def _consistency_lines(entry: dict) -> list[str]:
+    """Markdown: is the table's final result a plausible further draw of the surrogate?"""
+    if "draws_vs_table" not in entry:
+        return []
+    over = entry["draws_vs_table"]
+    final = over["consistency"][-1]
+    k = len(over["noise_seeds"])
+    lines = ["", f"Is the table a plausible further draw of `{over['surrogate']}`? Final budget; "
+             f"t = (table - mean of the {k} draws) / (sd x sqrt(1 + 1/{k})), Student t with "
+             f"{k - 1} dof, two-sided p.", "",
+             "| optimizer | table | draws mean | draws sd | t | p |", "|---|---|---|---|---|---|"]
+    for n, c in final.items():
+        lines.append(f"| {n} | {_f(c['table'], 4)} | {_f(c['draws_mean'], 4)} | "
+                     f"{_f(c['draws_sd'], 4)} | {_f(c['t'], 2)} | {_f(c['p'], 3)} |")
+    outside = sum(1 for c in final.values() if np.isfinite(c["p"]) and c["p"] < 0.05)
+    lines += ["", f"Outside the 95 % prediction interval: {outside} of {len(final)} optimizers."]
+    return lines
+
+
 def write_markdown(report: dict, path: Path) -> None:
     from benchmark._io import atomic_path
     lines = ["# Algorithm-ranking fidelity", ""]
@@ -270,6 +291,7 @@ def write_markdown(report: dict, path: Path) -> None:
             lines.append(f"| {name} | " + " | ".join(_f(v) for v in s["kendall_tau"]) + " | "
                          + " | ".join(_f(v) for v in s["agreement"])
                          + f" | {_f(s['mean_gap'], 4)} |")
+        lines += _consistency_lines(e)
         lines.append("")
     lines += ["Gap: mean over the log-spaced grid of |seed-mean surrogate curve - seed-mean "
               "table curve|; (true): the surrogate incumbents' table values. Agreement: share "

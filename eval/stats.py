@@ -8,6 +8,8 @@ All functions take ``curves[optimizer] -> array (seeds, grid)`` of incumbent val
   or "no difference" by a two-sided Mann-Whitney U test over seeds at ``alpha``; the agreement
   is the share of pairs significant on at least one side whose verdicts are equal (NaN if no
   pair is significant anywhere).
+* :func:`draw_consistency`: per optimizer, is the table's result a plausible further draw of
+  a surrogate whose simulated runs were drawn several times (a t test with K - 1 dof)?
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import itertools
 
 import numpy as np
 
-__all__ = ["curve_gap", "ranking_tau", "verdicts", "verdict_agreement", "ALPHA"]
+__all__ = ["curve_gap", "ranking_tau", "verdicts", "verdict_agreement", "draw_consistency",
+           "ALPHA"]
 
 ALPHA = 0.05
 
@@ -76,3 +79,31 @@ def verdict_agreement(a: dict[str, np.ndarray], b: dict[str, np.ndarray], at: in
     if not pairs:
         return float("nan"), 0
     return float(np.mean([va[k] == vb[k] for k in pairs])), len(pairs)
+
+
+def draw_consistency(table: dict[str, np.ndarray], draws: list[dict[str, np.ndarray]], at: int
+                     ) -> dict[str, dict[str, float]]:
+    """Per optimizer: is the table's seed mean a plausible further draw of the surrogate?
+
+    ``draws`` are the curves of K >= 2 draws of one surrogate's simulated runs, over the same
+    seeds as ``table``. If the table and the draws are exchangeable realizations of one
+    benchmark, ``t = (T - mean(D)) / (sd(D) * sqrt(1 + 1/K))`` (T the table's seed mean, D the
+    draws' seed means) follows Student's t with K - 1 degrees of freedom; ``p`` is two-sided.
+    A small ``p`` says the surrogate is biased for that optimizer beyond what the luck of one
+    draw of training runs explains. NaN where undefined (fewer than 2 draws, no spread).
+    """
+    from scipy.stats import t as student
+    out = {}
+    for n in sorted(table):
+        T = float(_mean(table[n][:, at:at + 1])[0])
+        D = np.array([_mean(d[n][:, at:at + 1])[0] for d in draws], dtype=float)
+        D = D[np.isfinite(D)]
+        k = len(D)
+        sd = float(np.std(D, ddof=1)) if k >= 2 else float("nan")
+        stat = p = float("nan")
+        if k >= 2 and sd > 0 and np.isfinite(T):
+            stat = float((T - D.mean()) / (sd * np.sqrt(1 + 1 / k)))
+            p = float(2 * student.sf(abs(stat), k - 1))
+        out[n] = {"table": T, "draws_mean": float(D.mean()) if k else float("nan"),
+                  "draws_sd": sd, "t": stat, "p": p, "draws": k}
+    return out

@@ -210,6 +210,43 @@ def tiny_surrogate(tmp_path_factory):
                          featurizer="adjacency", model_name="xgb", noise=NoiseModel(noise))
 
 
+def test_ranking_statistics():
+    from eval.stats import ranking_tau, verdict_agreement
+    rng = np.random.default_rng(0)
+    # three clearly separated optimizers, 12 seeds, one grid point
+    a = {n: (mu + 0.001 * rng.standard_normal(12))[:, None]
+         for n, mu in (("x", 0.90), ("y", 0.92), ("z", 0.94))}
+    b = {n: v + 0.0001 for n, v in a.items()}
+    flipped = {"x": a["z"], "y": a["y"], "z": a["x"]}
+    assert ranking_tau(a, b, 0) == pytest.approx(1.0)
+    assert ranking_tau(a, flipped, 0) == pytest.approx(-1.0)
+    assert verdict_agreement(a, b, 0) == (1.0, 3)
+    assert verdict_agreement(a, flipped, 0) == (0.0, 3)  # every verdict reversed
+
+
+def test_draw_consistency():
+    from eval.stats import draw_consistency
+    rng = np.random.default_rng(1)
+    seeds = 20
+
+    def realization(shift=0.0):
+        # one draw of a benchmark: a realization offset per optimizer plus seed noise
+        return {n: (0.94 + shift + 0.0005 * rng.standard_normal()
+                    + 0.001 * rng.standard_normal(seeds))[:, None] for n in ("a", "b")}
+
+    draws = [realization() for _ in range(8)]
+    same = draw_consistency(realization(), draws, 0)
+    far = draw_consistency(realization(shift=0.01), draws, 0)
+    for n in ("a", "b"):
+        assert same[n]["draws"] == 8 and 0 <= same[n]["p"] <= 1
+        assert far[n]["t"] > 10 and far[n]["p"] < 1e-4
+        sd = np.std([d[n].mean() for d in draws], ddof=1)
+        assert far[n]["t"] == pytest.approx(
+            (far[n]["table"] - far[n]["draws_mean"]) / (sd * np.sqrt(1 + 1 / 8)))
+    one = draw_consistency(realization(), draws[:1], 0)
+    assert np.isnan(one["a"]["t"]) and np.isnan(one["a"]["p"])
+
+
 def test_fidelity_smoke_and_cache(tmp_path, tiny_surrogate):
     from eval.fidelity import main
     out = tmp_path / "fid"
@@ -237,11 +274,15 @@ def test_fidelity_smoke_and_cache(tmp_path, tiny_surrogate):
         assert over["draws"][0]["kendall_tau"] == entry["surrogates"]["tiny"]["kendall_tau"]
         taus = np.array([d["kendall_tau"] for d in over["draws"]], dtype=float)
         np.testing.assert_allclose(over["kendall_tau"], np.nanmean(taus, axis=0))
+        final = over["consistency"][-1]
+        assert set(final) == set(entry["optimizers"])
+        assert all(c["draws"] == 3 for c in final.values())
         for f in (f"curves_{t}.png", f"ranking_{t}.png"):
             assert (out / f).read_bytes()[:4] == b"\x89PNG"
     markdown = (out / "fidelity.md").read_text()
     assert markdown.startswith("# Algorithm-ranking fidelity")
     assert "| tiny, draws 0/1/2 (mean) |" in markdown
+    assert "plausible further draw of `tiny`" in markdown
     # rerun: everything from the cache
     assert main(argv) == 0
     again = json.loads((out / "fidelity.json").read_text())
