@@ -34,7 +34,8 @@ Every target is fitted with the regressor's own parameters plus ``model_params``
 regressors clip their training labels from below at a quantile of them (``clip_quantile``,
 see :mod:`surrogate.models`), so no target needs its own settings. Held-out metrics
 (:func:`surrogate.metrics.regression_metrics`) and the noise residuals
-(:mod:`surrogate.noise`) come from the test split only.
+(:mod:`surrogate.noise`) come from the test split only; the noise model's marginal (its rule
+4) is the distribution of the fitted labels.
 """
 
 from __future__ import annotations
@@ -286,7 +287,8 @@ def train(config: TrainConfig) -> Path:
         if len(te) >= 2:
             pred = model.predict(make_inputs(model, config.features, data.indices[te]))
             metrics = regression_metrics(data.labels[te], pred)
-            noise[target] = estimate_noise(pred, data.labels[te], data.repeats)
+            # the marginal of noise rule 4: the labels the model was fitted on
+            noise[target] = estimate_noise(pred, data.labels[te], data.repeats, data.labels[tr])
         models[target] = model
         info[target] = {
             "params": _plain(params),

@@ -331,8 +331,12 @@ def test_simulated_runs_are_fixed_seeded_and_centred(artifact_path, space, cover
     assert all(len(np.unique(row)) == 1 for row in one["test_accuracy"].reshape(5, 400))
     other = SurrogateBenchmark(artifact_path, seed=1, num_repeats=1, noise_seed=5)
     assert not np.array_equal(other.query_batch(cells)["test_accuracy"], one["test_accuracy"])
-    # centred on the prediction, over many simulated runs
-    many = SurrogateBenchmark(artifact_path, seed=0, num_repeats=2000).query_batch(
+    # centred on the prediction, over many simulated runs (noise rules 1-3: rule 4, the
+    # labels' marginal, moves the values on purpose)
+    plain = load_artifact(artifact_path)
+    for target_noise in plain.noise.targets.values():
+        target_noise.marginal = None
+    many = SurrogateBenchmark(plain, seed=0, num_repeats=2000).query_batch(
         np.repeat(covered[:5], 4000))
     mean = SurrogateBenchmark(artifact_path, noise=False).query_batch(covered[:5])
     noisy = many["test_accuracy"].reshape(5, 4000)
@@ -343,6 +347,36 @@ def test_simulated_runs_are_fixed_seeded_and_centred(artifact_path, space, cover
     assert all(np.corrcoef(val[i], noisy[i])[0, 1] > 0.9 for i in range(5))
     with pytest.raises(ValueError, match="num_repeats"):
         SurrogateBenchmark(artifact_path, num_repeats=0)
+
+
+def test_simulated_runs_have_the_labels_marginal(artifact_path, space, covered):
+    from scipy.stats import spearmanr
+    from surrogate.noise import MARGINAL_LEVELS
+    art = load_artifact(artifact_path)
+    noise = art.noise.targets["test_accuracy@108"]
+    assert noise.marginal is not None and noise.info["marginal_labels"] > 0
+    cells = np.arange(len(space))
+    one = SurrogateBenchmark(art, seed=0, num_repeats=1)
+    runs = one.query_batch(cells)["test_accuracy"]
+    # the simulated table has the fitted labels' distribution ...
+    levels = [0.01, 0.1, 0.5, 0.9, 0.99]
+    np.testing.assert_allclose(np.quantile(runs, levels),
+                               np.interp(levels, MARGINAL_LEVELS, noise.marginal), atol=1e-3)
+    # ... and the order of the unmapped runs (the map is monotone)
+    plain = load_artifact(artifact_path)
+    for target_noise in plain.noise.targets.values():
+        target_noise.marginal = None
+    unmapped = SurrogateBenchmark(plain, seed=0, num_repeats=1).query_batch(cells)
+    sample = np.random.default_rng(0).choice(cells, 20000, replace=False)
+    assert spearmanr(runs[sample], unmapped["test_accuracy"][sample]).statistic > 0.999
+    # the transfer function is fitted on a reference draw, so another noise seed and a
+    # benchmark that never predicts the whole space agree on it
+    other = SurrogateBenchmark(art, seed=0, num_repeats=1, noise_seed=0, full_cache=False)
+    np.testing.assert_array_equal(other.query_batch(covered[:20])["test_accuracy"],
+                                  runs[covered[:20]])
+    # noise=False answers the predicted means, unmapped
+    mean = SurrogateBenchmark(art, noise=False).query_batch(covered[:5])["test_accuracy"]
+    np.testing.assert_array_equal(mean, art.predict("test_accuracy@108", covered[:5]))
 
 
 def test_noise_scale_from_repeats():
