@@ -28,9 +28,8 @@ What comes back (see :mod:`benchmark.api`):
   artifact's noise model (:mod:`surrogate.noise`) from ``noise_seed``, and a query returns one
   of them picked by the benchmark's own generator (seeded by ``seed``) exactly as the table
   picks a repeat; re-querying a cell never draws fresh noise. Where the noise model holds the
-  labels' marginal (rule 4), the runs pass through a monotone map onto it, fitted on a
-  reference draw of the whole space (so the first noisy query of a target predicts every
-  cell, ``full_cache`` or not).
+  labels' marginal (rule 4), the runs pass through the monotone map onto it that training
+  fitted on a reference draw of the whole space.
   With ``noise=False`` the predicted means come back and queries are deterministic.
 - Budget counters charge the returned (predicted) training time and the epochs, as the table.
 - ``get_metrics_from_hash/spec`` return ``(fixed, computed)`` with ``computed = {epochs:
@@ -60,26 +59,12 @@ from benchmark.errors import ArtifactError, OutOfDomainError
 from benchmark.space import CellSpace
 
 from .artifact import Artifact, format_target, load_artifact, parse_target
-from .noise import MARGINAL_LEVELS
+from .noise import uniform_levels
 
 __all__ = ["SurrogateBenchmark"]
 
 _ACCURACIES = ("train_accuracy", "validation_accuracy", "test_accuracy")
 _CHUNK = 65536
-#: Key of the reference draw that fits noise rule 4's transfer function.
-_REFERENCE_KEY = np.uint64(0x6E6231303172756C)
-
-
-def _splitmix_uniform(key: np.uint64, repeat: np.ndarray, cells: np.ndarray) -> np.ndarray:
-    """Counter-based uniforms in [0, 1): the SplitMix64 finaliser of (key, repeat, cell)."""
-    x = (np.asarray(cells, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
-         + np.asarray(repeat, dtype=np.uint64) * np.uint64(0xD1B54A32D192ED03) + key)
-    x ^= x >> np.uint64(30)
-    x *= np.uint64(0xBF58476D1CE4E5B9)
-    x ^= x >> np.uint64(27)
-    x *= np.uint64(0x94D049BB133111EB)
-    x ^= x >> np.uint64(31)
-    return (x >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
 
 
 class SurrogateBenchmark(BaseBenchmark):
@@ -146,7 +131,6 @@ class SurrogateBenchmark(BaseBenchmark):
         self._targets = frozenset(self.artifact.models)
         self._epochs = frozenset(parse_target(t)[1] for t in self._targets)
         self._cache: dict[str, np.ndarray] = {}
-        self._transfer: dict[str, np.ndarray] = {}
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}({str(self.artifact.path)!r}, seed={self.seed!r}, "
@@ -226,23 +210,8 @@ class SurrogateBenchmark(BaseBenchmark):
             if self.noise:
                 u = u_time if metric == "training_time" else u_acc
                 mean = self.artifact.noise.perturb(target, mean, u)
-                if self.artifact.noise.has_marginal(target):
-                    mean = self._to_marginal(target, mean)
             out[metric] = mean * factor if factor != 1.0 else mean
         return out
-
-    def _to_marginal(self, target: str, values: np.ndarray) -> np.ndarray:
-        """Noise rule 4: map simulated runs onto the labels' marginal through a monotone
-        transfer function, fitted once per target on a reference draw of the whole space (the
-        same for every ``noise_seed`` and repeat: their value distributions over 423,624 cells
-        are the same up to sampling error)."""
-        sim = self._transfer.get(target)
-        if sim is None:
-            cells = np.arange(len(self.space))
-            u = _splitmix_uniform(_REFERENCE_KEY, np.zeros(len(cells)), cells)
-            draw = self.artifact.noise.perturb(target, self.predict(target, cells), u)
-            sim = self._transfer[target] = np.quantile(draw, MARGINAL_LEVELS)
-        return np.interp(values, sim, self.artifact.noise.targets[target].marginal)
 
     def _noise_levels(self, stream: str, epochs: int, repeat: np.ndarray,
                       indices: np.ndarray) -> np.ndarray:
@@ -257,7 +226,7 @@ class SurrogateBenchmark(BaseBenchmark):
             key = np.random.SeedSequence([self.noise_seed, stream_id, epochs]).generate_state(
                 1, np.uint64)[0]
             self._noise_keys[(stream, epochs)] = key
-        return _splitmix_uniform(key, repeat, indices)
+        return uniform_levels(key, repeat, indices)
 
     # --------------------------------------------------------------------- analysis
     def hash_iterator(self) -> Iterator[str]:

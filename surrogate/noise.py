@@ -29,8 +29,10 @@ The rule (per target, estimated by :func:`estimate_noise` at training time):
 4. **Marginal: the table's distribution.** Where the training data gave one (``labels`` of
    :func:`estimate_noise`: the labels the model was fitted on, a uniform sample of the
    space), simulated runs pass through a monotone map, ``Q_labels(F_sim(value))``, with
-   ``F_sim`` the distribution of one reference draw of runs over the whole space: the
-   surrogate supplies the order of the cells, the table the distribution of the values.
+   ``F_sim`` the distribution of one reference draw of runs (rules 1-3, levels from
+   :data:`REFERENCE_KEY`) over the whole space, fitted once at training time by
+   :func:`fit_transfer` and stored with the artifact: the surrogate supplies the order of
+   the cells, the table the distribution of the values.
    Why: where the model has partly memorised its training labels (their run noise
    included), added run noise widens the distribution, and the best cells an optimizer finds
    come out too good (measured on the multi-fidelity track: every optimizer +0.0007 to
@@ -49,17 +51,32 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["TargetNoise", "NoiseModel", "estimate_noise", "pooled_run_std", "NUM_QUANTILES",
-           "MARGINAL_LEVELS"]
+__all__ = ["TargetNoise", "NoiseModel", "estimate_noise", "fit_transfer", "pooled_run_std",
+           "uniform_levels", "NUM_QUANTILES", "MARGINAL_LEVELS", "REFERENCE_KEY"]
 
 NUM_QUANTILES = 101
 #: Levels of the stored label quantiles: uniform steps of 0.001, plus tails down to 1e-6 on a
 #: log scale (optimizers live in the top 0.1 % of the space).
 MARGINAL_LEVELS = np.unique(np.concatenate([
     np.linspace(0, 1, 1001), np.geomspace(1e-6, 1e-3, 61), 1 - np.geomspace(1e-6, 1e-3, 61)]))
+#: Key of the reference draw of the whole space that fits rule 4's transfer function.
+REFERENCE_KEY = np.uint64(0x6E6231303172756C)
 _MAX_BINS = 10
 _MIN_PER_BIN = 200
 _MAD_TO_STD = 1.4826
+
+
+def uniform_levels(key: np.uint64, repeat: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    """Counter-based uniforms in [0, 1): the SplitMix64 finaliser of (key, repeat, cell), so a
+    simulated run is a fixed function of its key and nothing has to be stored."""
+    x = (np.asarray(cells, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+         + np.asarray(repeat, dtype=np.uint64) * np.uint64(0xD1B54A32D192ED03) + key)
+    x ^= x >> np.uint64(30)
+    x *= np.uint64(0xBF58476D1CE4E5B9)
+    x ^= x >> np.uint64(27)
+    x *= np.uint64(0x94D049BB133111EB)
+    x ^= x >> np.uint64(31)
+    return (x >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
 
 
 def _robust_std(x: np.ndarray) -> float:
@@ -113,6 +130,9 @@ class TargetNoise:
         ``sigma_resid``, ``sigma_run``, ``run_dof``, ``n_residuals``, ``source``.
     marginal : ndarray (len(MARGINAL_LEVELS),) or None
         Quantiles of the target's labels at :data:`MARGINAL_LEVELS` (rule 4); None: no mapping.
+    simulated : ndarray (len(MARGINAL_LEVELS),) or None
+        Quantiles of the reference draw at the same levels (set by :func:`fit_transfer`); rule
+        4 maps a run through ``interp(value, simulated, marginal)``.
     """
 
     edges: np.ndarray
@@ -120,6 +140,7 @@ class TargetNoise:
     scale: float
     info: dict[str, Any]
     marginal: np.ndarray | None = None
+    simulated: np.ndarray | None = None
 
     def offsets(self, mean: np.ndarray, u: np.ndarray) -> np.ndarray:
         """Noise for predicted means ``mean`` at uniform levels ``u`` (same shape)."""
@@ -135,6 +156,8 @@ class TargetNoise:
                "scale": self.scale, "info": self.info}
         if self.marginal is not None:
             out["marginal"] = np.round(self.marginal, 7).tolist()
+        if self.simulated is not None:
+            out["simulated"] = np.round(self.simulated, 7).tolist()
         return out
 
     @classmethod
@@ -144,13 +167,21 @@ class TargetNoise:
         if quantiles.ndim != 2 or quantiles.shape != (len(edges) + 1, NUM_QUANTILES):
             raise ValueError(f"noise quantiles must have shape ({len(edges) + 1}, "
                              f"{NUM_QUANTILES}), got {quantiles.shape}")
-        marginal = data.get("marginal")
-        if marginal is not None:
-            marginal = np.asarray(marginal, dtype=np.float64)
-            if marginal.shape != MARGINAL_LEVELS.shape or np.any(np.diff(marginal) < 0):
-                raise ValueError(f"noise marginal must be {len(MARGINAL_LEVELS)} non-decreasing "
-                                 f"quantiles, got shape {marginal.shape}")
-        return cls(edges, quantiles, float(data["scale"]), dict(data.get("info", {})), marginal)
+        levels = {}
+        for name in ("marginal", "simulated"):
+            values = data.get(name)
+            if values is not None:
+                values = np.asarray(values, dtype=np.float64)
+                if values.shape != MARGINAL_LEVELS.shape or np.any(np.diff(values) < 0):
+                    raise ValueError(f"noise {name} must be {len(MARGINAL_LEVELS)} "
+                                     f"non-decreasing quantiles, got shape {values.shape}")
+            levels[name] = values
+        if (levels["marginal"] is None) != (levels["simulated"] is None):
+            raise ValueError("noise rule 4 needs both the labels' quantiles ('marginal') and "
+                             "the reference draw's ('simulated'); one is missing (an artifact "
+                             "of an older version: retrain it)")
+        return cls(edges, quantiles, float(data["scale"]), dict(data.get("info", {})),
+                   levels["marginal"], levels["simulated"])
 
 
 def estimate_noise(predicted: np.ndarray, observed: np.ndarray,
@@ -166,7 +197,8 @@ def estimate_noise(predicted: np.ndarray, observed: np.ndarray,
         Per cell with several runs of this target, its runs.
     labels : ndarray, optional
         Every label of the target the surrogate was given (a uniform sample of the space):
-        their quantiles become the marginal of rule 4. None: no marginal mapping.
+        their quantiles become the marginal of rule 4 (completed by :func:`fit_transfer`).
+        None: no marginal mapping.
     """
     predicted = np.asarray(predicted, dtype=np.float64).ravel()
     observed = np.asarray(observed, dtype=np.float64).ravel()
@@ -222,21 +254,21 @@ class NoiseModel:
 
     def has_marginal(self, target: str) -> bool:
         """Whether ``target``'s simulated runs are mapped onto the labels' marginal."""
-        return target in self.targets and self.targets[target].marginal is not None
+        return target in self.targets and self.targets[target].simulated is not None
 
     def perturb(self, target: str, mean: np.ndarray, u: np.ndarray) -> np.ndarray:
         """One run of ``target`` around the predicted ``mean`` at uniform levels ``u`` (rules
-        1-3; rule 4 needs a draw of the whole space, see
-        :class:`surrogate.SurrogateBenchmark`); targets without a noise entry come back
-        unchanged."""
+        1-4); targets without a noise entry come back unchanged."""
         from .artifact import parse_target
         if target not in self.targets:
             return mean
-        value = mean + self.targets[target].offsets(mean, u)
+        noise = self.targets[target]
+        value = mean + noise.offsets(mean, u)
         metric = parse_target(target)[0]
-        if metric.endswith("accuracy"):
-            return np.clip(value, 0.0, 1.0)
-        return np.maximum(value, 0.0)
+        value = np.clip(value, 0.0, 1.0) if metric.endswith("accuracy") else np.maximum(value, 0.0)
+        if noise.simulated is not None:
+            value = np.interp(value, noise.simulated, noise.marginal)
+        return value
 
     def to_dict(self) -> dict[str, Any]:
         # v2: with the labels' marginal (rule 4)
@@ -247,3 +279,19 @@ class NoiseModel:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "NoiseModel":
         return cls({t: TargetNoise.from_dict(d) for t, d in data["targets"].items()})
+
+
+def fit_transfer(noise: NoiseModel, target: str, predicted: np.ndarray) -> None:
+    """Fit rule 4's transfer function of ``target`` in place: ``predicted`` is the model's
+    prediction of every cell of the space (index order); one reference draw of runs (rules
+    1-3, levels from :data:`REFERENCE_KEY`, the same for every ``noise_seed``) gives the
+    quantiles that the labels' quantiles are matched to."""
+    target_noise = noise.targets[target]
+    if target_noise.marginal is None:
+        raise ValueError(f"target {target!r} has no labels' marginal to map onto")
+    predicted = np.asarray(predicted, dtype=np.float64).ravel()
+    cells = np.arange(len(predicted))
+    target_noise.simulated = None  # the reference draw follows rules 1-3 only
+    draw = noise.perturb(target, predicted, uniform_levels(REFERENCE_KEY, np.zeros_like(cells),
+                                                           cells))
+    target_noise.simulated = np.quantile(draw, MARGINAL_LEVELS)

@@ -335,7 +335,7 @@ def test_simulated_runs_are_fixed_seeded_and_centred(artifact_path, space, cover
     # labels' marginal, moves the values on purpose)
     plain = load_artifact(artifact_path)
     for target_noise in plain.noise.targets.values():
-        target_noise.marginal = None
+        target_noise.marginal = target_noise.simulated = None
     many = SurrogateBenchmark(plain, seed=0, num_repeats=2000).query_batch(
         np.repeat(covered[:5], 4000))
     mean = SurrogateBenchmark(artifact_path, noise=False).query_batch(covered[:5])
@@ -351,7 +351,7 @@ def test_simulated_runs_are_fixed_seeded_and_centred(artifact_path, space, cover
 
 def test_simulated_runs_have_the_labels_marginal(artifact_path, space, covered):
     from scipy.stats import spearmanr
-    from surrogate.noise import MARGINAL_LEVELS
+    from surrogate.noise import MARGINAL_LEVELS, REFERENCE_KEY, uniform_levels
     art = load_artifact(artifact_path)
     noise = art.noise.targets["test_accuracy@108"]
     assert noise.marginal is not None and noise.info["marginal_labels"] > 0
@@ -365,12 +365,17 @@ def test_simulated_runs_have_the_labels_marginal(artifact_path, space, covered):
     # ... and the order of the unmapped runs (the map is monotone)
     plain = load_artifact(artifact_path)
     for target_noise in plain.noise.targets.values():
-        target_noise.marginal = None
+        target_noise.marginal = target_noise.simulated = None
     unmapped = SurrogateBenchmark(plain, seed=0, num_repeats=1).query_batch(cells)
     sample = np.random.default_rng(0).choice(cells, 20000, replace=False)
     assert spearmanr(runs[sample], unmapped["test_accuracy"][sample]).statistic > 0.999
-    # the transfer function is fitted on a reference draw, so another noise seed and a
-    # benchmark that never predicts the whole space agree on it
+    # the transfer function was fitted at training time on the reference draw of the
+    # whole space, so a benchmark that never predicts the whole space applies the same one
+    reference = uniform_levels(REFERENCE_KEY, np.zeros(len(cells)), cells)
+    plain_draw = plain.noise.perturb("test_accuracy@108", art.predict("test_accuracy@108", cells),
+                                     reference)
+    np.testing.assert_allclose(np.quantile(plain_draw, MARGINAL_LEVELS), noise.simulated,
+                               atol=1e-6)
     other = SurrogateBenchmark(art, seed=0, num_repeats=1, noise_seed=0, full_cache=False)
     np.testing.assert_array_equal(other.query_batch(covered[:20])["test_accuracy"],
                                   runs[covered[:20]])
@@ -399,6 +404,30 @@ def test_noise_scale_from_repeats():
     np.testing.assert_allclose(again.perturb("test_accuracy@108", pred[:100], u),
                                model.perturb("test_accuracy@108", pred[:100], u), atol=1e-6)
     assert np.all(model.perturb("test_accuracy@108", np.ones(100), u) <= 1.0)
+
+
+def test_noise_transfer_onto_the_labels_marginal():
+    from surrogate.noise import fit_transfer
+    rng = np.random.default_rng(1)
+    pred = rng.uniform(0.85, 0.95, 5000)
+    labels = 0.9 + 0.02 * rng.standard_normal(20000)
+    noise = estimate_noise(pred, pred + rng.normal(0, 0.01, 5000), labels=labels)
+    model = NoiseModel({"test_accuracy@108": noise})
+    with pytest.raises(ValueError, match="simulated"):  # half of rule 4: an older artifact
+        NoiseModel.from_dict(json.loads(json.dumps(model.to_dict())))
+    space_pred = rng.uniform(0.8, 0.95, 50000)
+    fit_transfer(model, "test_accuracy@108", space_pred)
+    assert model.has_marginal("test_accuracy@108")
+    again = NoiseModel.from_dict(json.loads(json.dumps(model.to_dict())))
+    assert again.to_dict()["rule"].endswith("/v2")
+    u = rng.random(50000)
+    runs = again.perturb("test_accuracy@108", space_pred, u)
+    # the runs take the labels' distribution, in the order of the unmapped runs
+    assert np.mean(runs) == pytest.approx(np.mean(labels), abs=1e-3)
+    assert np.std(runs) == pytest.approx(np.std(labels), rel=0.02)
+    again.targets["test_accuracy@108"].simulated = None
+    unmapped = again.perturb("test_accuracy@108", space_pred, u)
+    assert np.all(np.diff(runs[np.argsort(unmapped)]) >= 0)
 
 
 def test_noise_required_unless_disabled(fitted, tmp_path):
