@@ -56,6 +56,7 @@ import logging
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -238,44 +239,53 @@ def _load_run(path: Path) -> RunResult:
 
 
 # ------------------------------------------------------------------------ worker side
-_BACKENDS: dict[tuple, Any] = {}
+_BACKENDS: dict[int, OrderedDict] = {}   # per thread: the backends it used last
+_CELLS: dict[tuple, np.ndarray] = {}
 _LOCK = threading.Lock()
+#: Backends a worker thread keeps loaded. Jobs come grouped by backend, so one or two are
+#: enough, and a bounded cache keeps the worker's memory flat (loky restarts a worker whose
+#: memory grew by 300 MB, and every restart reloads its backends).
+_KEEP_BACKENDS = 2
 
 
 def _backend(kind: str, path: str, track: str, noise: bool, repeats: int, noise_seed: int = 0):
-    """One backend instance per (process, thread, backend, track)."""
-    key = (kind, path, track, noise, repeats, noise_seed, threading.get_ident())
+    """The backend of a job, reused across the jobs of one worker thread."""
+    key = (kind, path, track, noise, repeats, noise_seed)
     with _LOCK:
-        hit = _BACKENDS.get(key)
-    if hit is None:
-        if kind == "table":
-            from benchmark.table import TabularBenchmark
-            hit = TabularBenchmark(path, seed=0, require=TABLE_REQUIRE[track])
-        else:
-            from surrogate.benchmark import SurrogateBenchmark
-            # the full track needs the whole space, the multi-fidelity track its cells only
-            hit = SurrogateBenchmark(path, seed=0, noise=noise, num_repeats=repeats,
-                                     noise_seed=noise_seed, full_cache=track == "full",
-                                     require_targets=TRACK_TARGETS[track])
-            if track != "full":
-                table_path = _TABLE_OF.get(path)
-                if table_path is not None:
-                    cells = _cells(table_path, track)
-                    for target in TRACK_TARGETS[track]:
-                        hit.predict(target, cells)  # fill the prediction cache at once
-        with _LOCK:
-            _BACKENDS[key] = hit
+        cache = _BACKENDS.setdefault(threading.get_ident(), OrderedDict())
+    hit = cache.get(key)
+    if hit is not None:
+        cache.move_to_end(key)
+        return hit
+    if kind == "table":
+        from benchmark.table import TabularBenchmark
+        hit = TabularBenchmark(path, seed=0, require=TABLE_REQUIRE[track])
+    else:
+        from surrogate.benchmark import SurrogateBenchmark
+        # the full track needs the whole space, the multi-fidelity track its cells only
+        hit = SurrogateBenchmark(path, seed=0, noise=noise, num_repeats=repeats,
+                                 noise_seed=noise_seed, full_cache=track == "full",
+                                 require_targets=TRACK_TARGETS[track])
+        if track != "full":
+            table_path = _TABLE_OF.get(path)
+            if table_path is not None:
+                cells = _cells(table_path, track)
+                for target in TRACK_TARGETS[track]:
+                    hit.predict(target, cells)  # fill the prediction cache at once
+    cache[key] = hit
+    while len(cache) > _KEEP_BACKENDS:
+        cache.popitem(last=False)
     return hit
 
 
 def _cells(table_path: str, track: str) -> np.ndarray:
-    key = ("cells", table_path, track)
+    key = (table_path, track)
     with _LOCK:
-        hit = _BACKENDS.get(key)
+        hit = _CELLS.get(key)
     if hit is None:
         hit = covered_cells(track, _backend("table", table_path, track, True, 1))
         with _LOCK:
-            _BACKENDS[key] = hit
+            _CELLS[key] = hit
     return hit
 
 
@@ -419,9 +429,12 @@ def _json_default(x):
 
 def _execute(jobs: list[dict], config: FidelityConfig) -> None:
     from joblib import Parallel, delayed
-    # longest jobs first (multi-fidelity model-based) for better packing
+    # grouped by backend, so a worker loads each backend once (loading a surrogate predicts
+    # its targets for the whole space: seconds), longest jobs first within a group for
+    # better packing
     order = {"bananas": 0, "bohb": 1, "reinforce": 2, "local": 3, "evolution": 4}
-    jobs = sorted(jobs, key=lambda j: (order.get(j["optimizer"], 9), j["track"]))
+    jobs = sorted(jobs, key=lambda j: (j["track"], j["kind"] != "table", j["label"],
+                                       order.get(j["optimizer"], 9), j["seed"]))
     bar = None
     if config.progress:
         from tqdm import tqdm
