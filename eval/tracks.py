@@ -191,7 +191,8 @@ class Track(BaseBenchmark):
             return indices
         out = indices.copy()
         cache = self._project_cache
-        todo = sorted({int(c) for c in indices[~self._mask[indices]].tolist()} - cache.keys())
+        # membership per cell: `set - cache.keys()` would walk the whole (growing) cache
+        todo = sorted({c for c in indices[~self._mask[indices]].tolist() if c not in cache})
         for start in range(0, len(todo), 64):
             chunk = np.array(todo[start:start + 64], dtype=np.int64)
             if self._cov_onehot is None:
