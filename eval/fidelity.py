@@ -430,8 +430,8 @@ def _json_default(x):
 def _execute(jobs: list[dict], config: FidelityConfig) -> None:
     from joblib import Parallel, delayed
     # grouped by backend, so a worker loads each backend once (loading a surrogate predicts
-    # its targets for the whole space: seconds), longest jobs first within a group for
-    # better packing
+    # its targets for every cell the track uses: seconds), longest jobs first within a
+    # group for better packing
     order = {"bananas": 0, "bohb": 1, "reinforce": 2, "local": 3, "evolution": 4}
     jobs = sorted(jobs, key=lambda j: (j["track"], j["kind"] != "table", j["label"],
                                        order.get(j["optimizer"], 9), j["seed"]))

@@ -259,13 +259,10 @@ class NoiseModel:
     def perturb(self, target: str, mean: np.ndarray, u: np.ndarray) -> np.ndarray:
         """One run of ``target`` around the predicted ``mean`` at uniform levels ``u`` (rules
         1-4); targets without a noise entry come back unchanged."""
-        from .artifact import parse_target
         if target not in self.targets:
             return mean
         noise = self.targets[target]
-        value = mean + noise.offsets(mean, u)
-        metric = parse_target(target)[0]
-        value = np.clip(value, 0.0, 1.0) if metric.endswith("accuracy") else np.maximum(value, 0.0)
+        value = _unmapped_run(target, noise, mean, u)
         if noise.simulated is not None:
             value = np.interp(value, noise.simulated, noise.marginal)
         return value
@@ -281,17 +278,25 @@ class NoiseModel:
         return cls({t: TargetNoise.from_dict(d) for t, d in data["targets"].items()})
 
 
-def fit_transfer(noise: NoiseModel, target: str, predicted: np.ndarray) -> None:
-    """Fit rule 4's transfer function of ``target`` in place: ``predicted`` is the model's
-    prediction of every cell of the space (index order); one reference draw of runs (rules
-    1-3, levels from :data:`REFERENCE_KEY`, the same for every ``noise_seed``) gives the
-    quantiles that the labels' quantiles are matched to."""
-    target_noise = noise.targets[target]
-    if target_noise.marginal is None:
+def _unmapped_run(target: str, noise: TargetNoise, mean: np.ndarray, u: np.ndarray
+                  ) -> np.ndarray:
+    """Rules 1-3: the run around ``mean`` at levels ``u``, clipped to the metric's range."""
+    from .artifact import parse_target
+    value = mean + noise.offsets(mean, u)
+    if parse_target(target)[0].endswith("accuracy"):
+        return np.clip(value, 0.0, 1.0)
+    return np.maximum(value, 0.0)
+
+
+def fit_transfer(target: str, noise: TargetNoise, predicted: np.ndarray) -> None:
+    """Fit rule 4's transfer function of ``target`` into ``noise``: ``predicted`` is the
+    model's prediction of every cell of the space (index order); one reference draw of runs
+    (rules 1-3, levels from :data:`REFERENCE_KEY`, the same for every ``noise_seed``) gives
+    the quantiles that the labels' quantiles are matched to."""
+    if noise.marginal is None:
         raise ValueError(f"target {target!r} has no labels' marginal to map onto")
     predicted = np.asarray(predicted, dtype=np.float64).ravel()
     cells = np.arange(len(predicted))
-    target_noise.simulated = None  # the reference draw follows rules 1-3 only
-    draw = noise.perturb(target, predicted, uniform_levels(REFERENCE_KEY, np.zeros_like(cells),
-                                                           cells))
-    target_noise.simulated = np.quantile(draw, MARGINAL_LEVELS)
+    draw = _unmapped_run(target, noise, predicted,
+                         uniform_levels(REFERENCE_KEY, np.zeros_like(cells), cells))
+    noise.simulated = np.quantile(draw, MARGINAL_LEVELS)

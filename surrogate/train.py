@@ -291,8 +291,7 @@ def train(config: TrainConfig) -> Path:
             metrics = regression_metrics(data.labels[te], pred)
             # the marginal of noise rule 4: the labels the model was fitted on
             noise[target] = estimate_noise(pred, data.labels[te], data.repeats, data.labels[tr])
-            fit_transfer(NoiseModel({target: noise[target]}), target,
-                         _predict_space(model, config.features))
+            fit_transfer(target, noise[target], _predict_space(model, config.features))
         models[target] = model
         info[target] = {
             "params": _plain(params),

@@ -416,7 +416,7 @@ def test_noise_transfer_onto_the_labels_marginal():
     with pytest.raises(ValueError, match="simulated"):  # half of rule 4: an older artifact
         NoiseModel.from_dict(json.loads(json.dumps(model.to_dict())))
     space_pred = rng.uniform(0.8, 0.95, 50000)
-    fit_transfer(model, "test_accuracy@108", space_pred)
+    fit_transfer("test_accuracy@108", noise, space_pred)
     assert model.has_marginal("test_accuracy@108")
     again = NoiseModel.from_dict(json.loads(json.dumps(model.to_dict())))
     assert again.to_dict()["rule"].endswith("/v2")
