@@ -43,7 +43,8 @@ from benchmark.api import EPOCHS, METRICS
 from benchmark.errors import ArtifactError
 
 __all__ = ["SCHEMA_VERSION", "Artifact", "save_artifact", "load_artifact", "parse_target",
-           "format_target", "data_digest", "library_versions", "DEFAULT_ARTIFACT"]
+           "format_target", "data_digest", "library_versions", "make_inputs", "predict_cells",
+           "DEFAULT_ARTIFACT"]
 
 #: Version of the folder layout and of ``metadata.json``.
 SCHEMA_VERSION = 1
@@ -51,6 +52,8 @@ SCHEMA_VERSION = 1
 DEFAULT_ARTIFACT = Path(__file__).resolve().parent / "default"
 _METADATA = "metadata.json"
 _NOISE = "noise.json"
+#: Cells per model call when predicting many cells.
+PREDICT_CHUNK = 65536
 
 
 # ----------------------------------------------------------------------------- targets
@@ -144,11 +147,7 @@ class Artifact:
         if target not in self.models:
             raise KeyError(f"artifact {self.path} has no target {target!r}; "
                            f"targets: {list(self.models)}")
-        indices = np.asarray(indices, dtype=np.int64)
-        if len(indices) == 0:
-            return np.zeros(0)
-        return np.asarray(self.models[target].predict(self.inputs(target, indices)),
-                          dtype=np.float64).ravel()
+        return predict_cells(self.models[target], self.featurizer, indices)
 
 
 def make_inputs(model: Any, featurizer: str, indices: np.ndarray) -> Any:
@@ -159,6 +158,17 @@ def make_inputs(model: Any, featurizer: str, indices: np.ndarray) -> Any:
         return cells_to_batch(np.asarray(indices, dtype=np.int64))
     from features import get_featurizer
     return get_featurizer(featurizer).transform(np.asarray(indices, dtype=np.int64))
+
+
+def predict_cells(model: Any, featurizer: str, indices: np.ndarray) -> np.ndarray:
+    """Predictions of ``model`` for cell indices, float64 (K,), in chunks of
+    :data:`PREDICT_CHUNK` cells (the features of the whole space never sit in memory)."""
+    indices = np.asarray(indices, dtype=np.int64)
+    chunks = [indices[start:start + PREDICT_CHUNK]
+              for start in range(0, len(indices), PREDICT_CHUNK)]
+    return np.concatenate([np.zeros(0)] + [
+        np.asarray(model.predict(make_inputs(model, featurizer, chunk)), dtype=np.float64).ravel()
+        for chunk in chunks])
 
 
 def _target_dir(target: str) -> str:

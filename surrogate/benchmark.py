@@ -64,7 +64,6 @@ from .noise import uniform_levels
 __all__ = ["SurrogateBenchmark"]
 
 _ACCURACIES = ("train_accuracy", "validation_accuracy", "test_accuracy")
-_CHUNK = 65536
 
 
 class SurrogateBenchmark(BaseBenchmark):
@@ -165,9 +164,7 @@ class SurrogateBenchmark(BaseBenchmark):
         if missing.any():
             new = (np.flatnonzero(np.isnan(cache)) if self.full_cache
                    else np.unique(indices[missing]))
-            for start in range(0, len(new), _CHUNK):
-                chunk = new[start:start + _CHUNK]
-                cache[chunk] = self.artifact.predict(target, chunk)
+            cache[new] = self.artifact.predict(target, new)
             values = cache[indices]
         return values
 

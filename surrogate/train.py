@@ -55,7 +55,8 @@ from benchmark.api import METRICS
 from benchmark.space import NUM_CELLS
 from benchmark.table import Table, load_table
 
-from .artifact import data_digest, format_target, make_inputs, parse_target, save_artifact
+from .artifact import (data_digest, format_target, make_inputs, parse_target,
+                       predict_cells, save_artifact)
 
 __all__ = ["TrainConfig", "TargetData", "train", "target_data", "available_targets",
            "split_indices", "MAX_TEST", "DEFAULT_TARGETS"]
@@ -291,7 +292,8 @@ def train(config: TrainConfig) -> Path:
             metrics = regression_metrics(data.labels[te], pred)
             # the marginal of noise rule 4: the labels the model was fitted on
             noise[target] = estimate_noise(pred, data.labels[te], data.repeats, data.labels[tr])
-            fit_transfer(target, noise[target], _predict_space(model, config.features))
+            fit_transfer(target, noise[target], predict_cells(
+                model, config.features, np.arange(NUM_CELLS)))
         models[target] = model
         info[target] = {
             "params": _plain(params),
@@ -324,15 +326,6 @@ def train(config: TrainConfig) -> Path:
                             "seconds": round(time.perf_counter() - started, 1)}})
     _log.info("wrote the artifact %s in %.1f s", out, time.perf_counter() - started)
     return out
-
-
-def _predict_space(model: Any, featurizer: str) -> np.ndarray:
-    """The model's prediction of every cell of the space, in index order."""
-    chunk = 65536
-    return np.concatenate([
-        np.asarray(model.predict(make_inputs(model, featurizer, np.arange(start, min(
-            start + chunk, NUM_CELLS)))), dtype=np.float64).ravel()
-        for start in range(0, NUM_CELLS, chunk)])
 
 
 def _combined_digest(info: Mapping[str, Mapping[str, Any]]) -> str:
