@@ -97,7 +97,7 @@ def parse_args(argv: Sequence[str] | None = None):
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry: train, print the held-out metrics, return 0 (2 on a bad argument)."""
     config = parse_args(argv)
-    from benchmark.errors import TableError
+    from nb101.errors import TableError
     from surrogate.train import train
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:

@@ -27,8 +27,8 @@ def main() -> None:
     from eval.tracks import make_track
 
     try:
-        from benchmark.real_data import convert_real_data, default_real_table_path
-        from benchmark.table import TabularBenchmark
+        from nb101.real_data import convert_real_data, default_real_table_path
+        from nb101.table import TabularBenchmark
         path = default_real_table_path()
         if not path.exists():
             convert_real_data(None, path)

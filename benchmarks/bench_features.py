@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmark import get_space  # noqa: E402
+from nb101 import get_space  # noqa: E402
 from features import FEATURIZERS, cells_to_batch, cells_to_data, clear_feature_cache  # noqa: E402
 from features._cache import DISK_CACHE_ENV  # noqa: E402
 

@@ -61,8 +61,8 @@ def calibration(mean: np.ndarray, truth: np.ndarray) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    from benchmark import get_space
-    from benchmark.real_data import load_exhaustive
+    from nb101 import get_space
+    from nb101.real_data import load_exhaustive
     from surrogate.artifact import DEFAULT_ARTIFACT
     from surrogate.benchmark import SurrogateBenchmark
 

@@ -23,8 +23,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchmark import get_space  # noqa: E402
-from benchmark.table import TabularBenchmark  # noqa: E402
+from nb101 import get_space  # noqa: E402
+from nb101.table import TabularBenchmark  # noqa: E402
 
 
 def main() -> None:

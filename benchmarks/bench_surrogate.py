@@ -27,7 +27,7 @@ def _size(path: Path) -> int:
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     t0 = time.perf_counter()
-    from benchmark import get_space
+    from nb101 import get_space
     from surrogate.artifact import DEFAULT_ARTIFACT, load_artifact
     from surrogate.benchmark import SurrogateBenchmark
     path = Path(argv[0]) if argv else DEFAULT_ARTIFACT

@@ -28,9 +28,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmark import get_space  # noqa: E402
-from benchmark.api import RUN_FIELDS  # noqa: E402
-from benchmark.table import write_table  # noqa: E402
+from nb101 import get_space  # noqa: E402
+from nb101.api import RUN_FIELDS  # noqa: E402
+from nb101.table import write_table  # noqa: E402
 
 _CHILD = r"""
 import json, sys, time, tracemalloc
@@ -39,8 +39,8 @@ def hwm():  # peak RSS of this process image (ru_maxrss would carry the parent's
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
 sys.path.insert(0, {repo!r})
-from benchmark import get_space
-from benchmark.table import TabularBenchmark
+from nb101 import get_space
+from nb101.table import TabularBenchmark
 t0 = time.perf_counter(); space = get_space(); t1 = time.perf_counter()
 rss_before = hwm()
 tracemalloc.start()

@@ -1,7 +1,7 @@
 """Throughput of the TFRecord reader on a synthetic dataset file.
 
 Writes ``--records`` realistic records (~400-byte payloads, the official text style) with
-:func:`benchmark.tfrecord.write_records` into a temporary folder, then times one pass of
+:func:`nb101.tfrecord.write_records` into a temporary folder, then times one pass of
 framing only (with and without CRC checks), one pass of full decoding, and the pure-Python
 CRC fallback on a slice of the file.
 
@@ -23,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmark import tfrecord  # noqa: E402
+from nb101 import tfrecord  # noqa: E402
 
 _CELLS = [
     (

@@ -1,6 +1,6 @@
 """Evaluation: optimizers on the shared query API, benchmark tracks and the fidelity study.
 
->>> from benchmark.table import TabularBenchmark
+>>> from nb101.table import TabularBenchmark
 >>> from eval import make_track, OPTIMIZERS, run
 >>> track = make_track("full", TabularBenchmark(path, seed=0, require=("test_accuracy",)))
 >>> result = run(OPTIMIZERS["evolution"](), track, budget=100, seed=0)   # 100 full trainings

@@ -1,7 +1,7 @@
 """Targets and splits of the predictor protocol (see :mod:`eval.predictors`).
 
 A *target* is ``"[halfway_]<metric>@<epochs>"`` (:func:`surrogate.artifact.parse_target`) read
-from a table file (:class:`benchmark.table.TabularBenchmark`): every cell with at least one run
+from a table file (:class:`nb101.table.TabularBenchmark`): every cell with at least one run
 that has the field gets ONE label, the first such run in table order (known repeats in repeat
 order, then unknown repeats). For the real data that is repeat 0 of the exhaustive table for
 ``test_accuracy@108`` and the sample's run (or a record's repeat 0) for
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark.space import CellSpace, get_space
+from nb101.cell_space import CellSpace, get_space
 
 __all__ = ["TargetData", "Split", "load_target", "make_splits", "resolve_table",
            "STANDARD_SIZES", "DEFAULT_SIZES"]
@@ -64,8 +64,8 @@ class TargetData:
 
 def resolve_table(table: str | os.PathLike | None) -> Path:
     """The table file of ``table``: None or ``"real"`` is the real data's combined table
-    (built by :func:`benchmark.real_data.convert_real_data` if it does not exist yet)."""
-    from benchmark.real_data import convert_real_data, default_real_table_path
+    (built by :func:`nb101.real_data.convert_real_data` if it does not exist yet)."""
+    from nb101.real_data import convert_real_data, default_real_table_path
     if table is None or str(table) == "real":
         path = default_real_table_path()
         return path if path.exists() else convert_real_data(out_path=path)
@@ -83,7 +83,7 @@ def load_target(table: str | os.PathLike | None, target: str, *,
     TableError
         If ``table`` is not a table file.
     """
-    from benchmark.table import TabularBenchmark
+    from nb101.table import TabularBenchmark
     from surrogate.artifact import parse_target
 
     metric, epochs, halfway = parse_target(target)

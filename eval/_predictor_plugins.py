@@ -1,7 +1,7 @@
 """Cell predictors of the protocol: adapters of the registries and plug-ins.
 
 A *cell predictor* is any object with ``fit(cells, y)`` and ``predict(cells)`` where ``cells``
-is an int64 array of space indices (:func:`benchmark.get_space`) and ``predict`` returns one
+is an int64 array of space indices (:func:`nb101.get_space`) and ``predict`` returns one
 number per cell. The built-ins are every array featurizer of :data:`features.FEATURIZERS`
 times every array regressor of :data:`surrogate.registry.REGRESSORS`
 (:class:`FeaturizedPredictor`, named ``"<featurizer>+<regressor>"``) and every graph regressor

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from benchmark._io import to_jsonable
+from nb101._io import to_jsonable
 
 __all__ = ["METRICS", "TIMES", "summarize", "write_outputs", "leaderboard_markdown"]
 

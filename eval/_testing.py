@@ -13,9 +13,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from benchmark.api import METRICS, BaseBenchmark
-from benchmark.errors import PartialTableError
-from benchmark.space import CellSpace, get_space
+from nb101.api import METRICS, BaseBenchmark
+from nb101.errors import PartialTableError
+from nb101.cell_space import CellSpace, get_space
 
 __all__ = ["ArrayBenchmark", "real_data_arrays", "real_data_benchmark"]
 
@@ -81,8 +81,8 @@ class ArrayBenchmark(BaseBenchmark):
 
 @lru_cache(maxsize=2)
 def real_data_arrays(data_dir: str | None = None) -> dict[tuple[str, int], np.ndarray]:
-    """Dense arrays of the real data (read-only), from :mod:`benchmark.real_data`."""
-    from benchmark.real_data import load_exhaustive, load_sample
+    """Dense arrays of the real data (read-only), from :mod:`nb101.real_data`."""
+    from nb101.real_data import load_exhaustive, load_sample
     space = get_space()
     n = len(space)
     values = {("test_accuracy", 108): load_exhaustive(data_dir)}

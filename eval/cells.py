@@ -3,8 +3,8 @@
 A *genotype* is an unpruned 7-vertex cell as the NAS-Bench-101 notebook's ``random_spec`` and
 ``mutate_spec`` handle it: 21 upper-triangle edge bits (official ``gen_is_edge_fn`` order,
 bit ``x + y*(y-1)//2`` for the edge x -> y) packed in a ``uint32`` plus 5 interior labels
-(0/1/2 = index in :data:`benchmark.OPS`). :class:`CellCodec` turns batches of genotypes into
-cell indices of :func:`benchmark.get_space` without building a ``ModelSpec`` (prune by
+(0/1/2 = index in :data:`nb101.OPS`). :class:`CellCodec` turns batches of genotypes into
+cell indices of :func:`nb101.get_space` without building a ``ModelSpec`` (prune by
 reachability, count edges, exact table lookup), which makes a mutation or a neighbourhood cost
 microseconds instead of a millisecond.
 
@@ -28,7 +28,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from benchmark import MAX_EDGES, NUM_VERTICES, OPS, CellSpace, get_space
+from nb101 import MAX_EDGES, NUM_VERTICES, OPS, CellSpace, get_space
 
 __all__ = ["CellCodec", "get_codec", "ABSENT", "NUM_EDGE_BITS", "NUM_OP_SPOTS",
            "path_encoding", "PATH_DIM"]
@@ -57,7 +57,7 @@ def _bit_of(x: int, y: int) -> int:
 
 
 class CellCodec:
-    """Vectorised genotype <-> cell-index conversion over one :class:`benchmark.CellSpace`.
+    """Vectorised genotype <-> cell-index conversion over one :class:`nb101.CellSpace`.
 
     Use :func:`get_codec` (one instance per space and process).
 
@@ -305,7 +305,7 @@ _CODECS: dict[int, CellCodec] = {}
 
 
 def get_codec(space: CellSpace | None = None) -> CellCodec:
-    """The shared :class:`CellCodec` of ``space`` (default :func:`benchmark.get_space`)."""
+    """The shared :class:`CellCodec` of ``space`` (default :func:`nb101.get_space`)."""
     space = space if space is not None else get_space()
     if id(space) not in _CODECS:
         _CODECS[id(space)] = CellCodec(space)

@@ -194,7 +194,7 @@ def _resolve_table(config: FidelityConfig) -> Path:
         if not path.exists():
             raise EvalConfigError(f"table: {path} does not exist")
         return path
-    from benchmark.real_data import convert_real_data, default_real_table_path
+    from nb101.real_data import convert_real_data, default_real_table_path
     path = default_real_table_path()
     if not path.exists():
         convert_real_data(None, path)
@@ -229,7 +229,7 @@ def _digest(path: Path) -> str:
 
 
 def _save_run(path: Path, result: RunResult, meta: dict) -> None:
-    from benchmark._io import atomic_savez
+    from nb101._io import atomic_savez
     atomic_savez(path, meta=np.array(json.dumps(meta)), **result.to_arrays())
 
 
@@ -258,7 +258,7 @@ def _backend(kind: str, path: str, track: str, noise: bool, repeats: int, noise_
         cache.move_to_end(key)
         return hit
     if kind == "table":
-        from benchmark.table import TabularBenchmark
+        from nb101.table import TabularBenchmark
         hit = TabularBenchmark(path, seed=0, require=TABLE_REQUIRE[track])
     else:
         from surrogate.benchmark import SurrogateBenchmark
@@ -409,7 +409,7 @@ def run_fidelity(config: FidelityConfig) -> dict:
     report["timing"] = {"total_seconds": round(time.perf_counter() - t_start, 2),
                         "run_seconds": round(run_seconds, 2), "runs_computed": len(jobs),
                         "runs_total": len(files)}
-    from benchmark._io import atomic_path
+    from nb101._io import atomic_path
     with atomic_path(out / "fidelity.json") as tmp:
         tmp.write_text(json.dumps(report, indent=1, default=_json_default))
     from .report import write_markdown

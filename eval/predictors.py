@@ -1,7 +1,7 @@
 """Predictor research harness: the protocol of White et al. (2021), "How Powerful are
 Performance Predictors in Neural Architecture Search?", on a table and target of your choice.
 
-Every predictor works over CELLS (int64 indices of :func:`benchmark.get_space`): it is fitted
+Every predictor works over CELLS (int64 indices of :func:`nb101.get_space`): it is fitted
 with ``fit(cells, y)`` on a training set and asked ``predict(cells)`` on a test set. The
 protocol runs, for every training-set size and every trial, every predictor on the same
 split and scores it on:

@@ -168,7 +168,7 @@ def _plot_curves(entry: dict, track: str, path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from benchmark._io import atomic_path
+    from nb101._io import atomic_path
 
     labels = list(entry["curves"])
     grid = np.array(entry["grid"]) / entry["unit_per_full_training"]
@@ -207,7 +207,7 @@ def _plot_ranking(entry: dict, track: str, path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from benchmark._io import atomic_path
+    from nb101._io import atomic_path
 
     rows = {f"surrogate {k}": v for k, v in _surrogate_rows(entry).items()}
     rows.update(_references(entry))
@@ -259,7 +259,7 @@ def _consistency_lines(entry: dict) -> list[str]:
 
 
 def write_markdown(report: dict, path: Path) -> None:
-    from benchmark._io import atomic_path
+    from nb101._io import atomic_path
     lines = ["# Algorithm-ranking fidelity", ""]
     cfg = report["config"]
     lines += [f"Table: `{report['table']}`; seeds: {cfg['seeds']}; budget: {cfg['budget']} "

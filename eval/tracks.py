@@ -1,11 +1,11 @@
 """Benchmark tracks: thin adapters that turn any backend into one optimisation problem.
 
-A track implements the shared query protocol (:class:`benchmark.api.BaseBenchmark`) over a
+A track implements the shared query protocol (:class:`nb101.api.BaseBenchmark`) over a
 backend (table or surrogate) and fixes three things, so that an optimizer never knows which
 backend it runs on:
 
 * **cells**: the cells that may be queried (``covered``); a query outside raises
-  :class:`benchmark.PartialTableError`;
+  :class:`nb101.PartialTableError`;
 * **objective**: the metric to maximise (``objective``, a key of ``query``'s result);
 * **budget rule**: what the track's budget counters charge; :meth:`Track.spent` converts
   them into the track's budget unit.
@@ -50,8 +50,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from benchmark.api import EPOCHS, BaseBenchmark
-from benchmark.errors import OutOfDomainError, PartialTableError
+from nb101.api import EPOCHS, BaseBenchmark
+from nb101.errors import OutOfDomainError, PartialTableError
 
 from .cells import CellCodec, get_codec
 from .errors import EvalConfigError

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark._io import atomic_savez
-from benchmark.space import CellSpace, default_cache_path
+from nb101._io import atomic_savez
+from nb101.cell_space import CellSpace, default_cache_path
 
 __all__ = ["FEATURES_FORMAT", "feature_cache_path", "full_table", "has_table",
            "clear_feature_cache", "unpack"]
@@ -46,7 +46,7 @@ def _fingerprint(space: CellSpace) -> str:
 
 def feature_cache_path(name: str, space: CellSpace | None = None) -> Path:
     """Disk cache file of table ``name``: beside the space cache (``space.path``), else in the
-    folder of :func:`benchmark.space.default_cache_path`."""
+    folder of :func:`nb101.cell_space.default_cache_path`."""
     folder = (space.path.parent if space is not None and space.path is not None
               else default_cache_path().parent)
     return folder / f"features-v{FEATURES_FORMAT}-{name}.npz"

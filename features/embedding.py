@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from benchmark.space import CellSpace, get_space
+from nb101.cell_space import CellSpace, get_space
 
 from .featurizers import Featurizer, check_indices
 from .graph import cells_to_batch

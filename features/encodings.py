@@ -1,9 +1,9 @@
 """Fixed-length encodings of NAS-Bench-101 cells: adjacency and path (BANANAS) encodings.
 
 Every encoding is a float32 vector of fixed length computed from the *pruned* cell. The
-vectorised ``*_dense`` functions take the arrays of :meth:`benchmark.CellSpace.dense` (the
+vectorised ``*_dense`` functions take the arrays of :meth:`nb101.CellSpace.dense` (the
 pruned cell in the top-left V x V block, the output at V-1, labels -1 input, -2 output,
-0/1/2 = index in :data:`benchmark.OPS`, -3 absent) and are what the featurizers use for the
+0/1/2 = index in :data:`nb101.OPS`, -3 absent) and are what the featurizers use for the
 whole space; the ``encode_*(spec)`` functions are their single-cell counterparts.
 
 Adjacency encoding (:data:`ADJACENCY_DIM` = 36)
@@ -11,7 +11,7 @@ Adjacency encoding (:data:`ADJACENCY_DIM` = 36)
     output, so the output is always vertex 6 (the input vertex 0). Values 0..20 are the 21
     upper-triangle bits in row-major order (``np.triu_indices(7, 1)``: (0,1), (0,2), ...,
     (0,6), (1,2), ..., (5,6)); values 21..35 are the one-hot ops of the interior vertices
-    1..5, three per vertex in :data:`benchmark.OPS` order (conv3x3, conv1x1, maxpool3x3).
+    1..5, three per vertex in :data:`nb101.OPS` order (conv3x3, conv1x1, maxpool3x3).
     Padded vertices have all-zero rows, columns and one-hot. The encoding follows the given
     vertex order, so isomorphic specs can differ; :meth:`CellSpace.spec` gives the canonical
     representative, which is what the featurizers encode.
@@ -35,7 +35,7 @@ Truncated path encoding
 
 Cost features (:data:`COST_DIM` = 11, :func:`cost_dense`)
     Quantities that drive a network's compute, for the ``"adjacency_compute"`` featurizer
-    (which adds the log trainable-parameter count of :meth:`benchmark.CellSpace.parameters`):
+    (which adds the log trainable-parameter count of :meth:`nb101.CellSpace.parameters`):
     0 log(1 + multiply-adds per pixel of the cell's convolutions at 128 channels: 1x1
     projections of the input, 3x3 and 1x1 convolutions, with the official vertex channels),
     1 channels through max-pool vertices, 2-4 counts of conv3x3 / conv1x1 / maxpool3x3,
@@ -45,7 +45,7 @@ Cost features (:data:`COST_DIM` = 11, :func:`cost_dense`)
 
 Example
 -------
->>> from benchmark import ModelSpec, INPUT, CONV3X3, OUTPUT
+>>> from nb101 import ModelSpec, INPUT, CONV3X3, OUTPUT
 >>> spec = ModelSpec([[0, 1, 1], [0, 0, 1], [0, 0, 0]], [INPUT, CONV3X3, OUTPUT])
 >>> np.flatnonzero(encode_path(spec)).tolist()       # the empty path and (conv3x3)
 [0, 1]
@@ -57,7 +57,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmark.search_space import NUM_VERTICES, OPS, ModelSpec, check_spec, labeling_of
+from nb101.model_spec import NUM_VERTICES, OPS, ModelSpec, check_spec, labeling_of
 
 __all__ = [
     "ADJACENCY_DIM", "PATH_DIM", "PATH_TRUNC_DEFAULT", "MAX_PATH_LENGTH",
@@ -145,7 +145,7 @@ def adjacency_dense(adjacency: np.ndarray, labels: np.ndarray) -> np.ndarray:
     ----------
     adjacency : ndarray of shape (K, 7, 7)
         Pruned cells in the top-left V x V block (output at V-1), as from
-        :meth:`benchmark.CellSpace.dense`.
+        :meth:`nb101.CellSpace.dense`.
     labels : ndarray of shape (K, 7)
         Vertex labels: -1 input, -2 output, 0/1/2 op index, -3 absent.
     """
@@ -234,7 +234,7 @@ def cost_dense(adjacency: np.ndarray, labels: np.ndarray, channels: int = 128) -
 # ---------------------------------------------------------------------- single-cell API
 def spec_to_dense(spec: ModelSpec) -> tuple[np.ndarray, np.ndarray]:
     """The pruned cell of a valid spec as dense arrays of shape (1, 7, 7) and (1, 7) int8,
-    laid out like :meth:`benchmark.CellSpace.dense` (vertex order of the spec kept).
+    laid out like :meth:`nb101.CellSpace.dense` (vertex order of the spec kept).
 
     Raises
     ------

@@ -26,7 +26,7 @@ the disk); a request for fewer than 1/8 of the cells with no table ready is enco
 
 Example
 -------
->>> from benchmark import get_space
+>>> from nb101 import get_space
 >>> space = get_space()
 >>> X = get_featurizer("path").transform(space.sample(1000, seed=0))
 >>> X.shape, X.dtype
@@ -41,8 +41,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from benchmark.search_space import ModelSpec
-from benchmark.space import CellSpace, get_space
+from nb101.model_spec import ModelSpec
+from nb101.cell_space import CellSpace, get_space
 
 from ._cache import full_table, has_table, unpack
 from .encodings import (ADJACENCY_DIM, COST_DIM, PATH_DIM, PATH_TRUNC_DEFAULT, _check_k,
@@ -83,7 +83,7 @@ class Featurizer(abc.ABC):
 
     @abc.abstractmethod
     def transform(self, indices: np.ndarray | None, space: CellSpace | None = None) -> np.ndarray:
-        """Features of cells ``indices`` of ``space`` (default :func:`benchmark.get_space`;
+        """Features of cells ``indices`` of ``space`` (default :func:`nb101.get_space`;
         None means all cells), shape (K, dim) float32."""
 
     def transform_specs(self, specs: Iterable[ModelSpec],
@@ -170,7 +170,7 @@ class AdjacencyComputeEncoding(Featurizer):
     """Adjacency encoding plus compute-cost features (48 values), ``"adjacency_compute"``.
 
     Columns 0-35 are ``"adjacency"``; 36 is log(trainable parameters) of the cell's network
-    (:meth:`benchmark.CellSpace.parameters`, exact); 37-47 are
+    (:meth:`nb101.CellSpace.parameters`, exact); 37-47 are
     :func:`features.encodings.cost_dense`.
     """
 

@@ -13,7 +13,7 @@ batch.
 
 Example
 -------
->>> from benchmark import get_space
+>>> from nb101 import get_space
 >>> space = get_space()
 >>> idx = space.sample(256, seed=0)
 >>> batch = cells_to_batch(idx, space, y=np.zeros(256))      # == Batch.from_data_list(...)
@@ -33,8 +33,8 @@ import torch
 from torch_geometric.data import Batch, Data
 from torch_geometric.data.storage import GlobalStorage
 
-from benchmark.search_space import CONV1X1, CONV3X3, INPUT, MAXPOOL3X3, OUTPUT, ModelSpec
-from benchmark.space import CellSpace, get_space
+from nb101.model_spec import CONV1X1, CONV3X3, INPUT, MAXPOOL3X3, OUTPUT, ModelSpec
+from nb101.cell_space import CellSpace, get_space
 
 from .encodings import spec_to_dense
 from .featurizers import check_indices
@@ -206,7 +206,7 @@ def cells_to_data(indices: np.ndarray | None = None, space: CellSpace | None = N
     indices : ndarray of int, optional
         Cell indices (default: the whole space).
     space : CellSpace, optional
-        Default :func:`benchmark.get_space`.
+        Default :func:`nb101.get_space`.
     y : array-like of shape (K,), optional
         One target per cell, stored as ``data.y`` of shape (1,) float32.
     """

@@ -1,7 +1,7 @@
 """Surrogate models of NAS-Bench-101: regressors, training, artifacts and the query backend.
 
 * :class:`SurrogateBenchmark` (:mod:`surrogate.benchmark`) -- the ``nasbench.api`` queries
-  answered by a trained artifact; a drop-in for :class:`benchmark.table.TabularBenchmark`.
+  answered by a trained artifact; a drop-in for :class:`nb101.table.TabularBenchmark`.
 * :mod:`surrogate.artifact` -- :func:`load_artifact` / :func:`save_artifact` of the artifact
   folder (``metadata.json``, ``noise.json``, portable weights per target).
 * :mod:`surrogate.train` -- ``TrainConfig`` and ``train(config) -> Path`` (CLI

@@ -38,9 +38,9 @@ from typing import Any
 
 import numpy as np
 
-from benchmark._io import to_jsonable
-from benchmark.api import EPOCHS, METRICS
-from benchmark.errors import ArtifactError
+from nb101._io import to_jsonable
+from nb101.api import EPOCHS, METRICS
+from nb101.errors import ArtifactError
 
 __all__ = ["SCHEMA_VERSION", "Artifact", "save_artifact", "load_artifact", "parse_target",
            "format_target", "data_digest", "library_versions", "make_inputs", "predict_cells",
@@ -64,7 +64,7 @@ def parse_target(target: str) -> tuple[str, int, bool]:
     ------
     ValueError
         If the name is not ``[halfway_]<metric>@<epochs>`` with a metric of
-        :data:`benchmark.api.METRICS` and epochs in :data:`benchmark.api.EPOCHS`.
+        :data:`nb101.api.METRICS` and epochs in :data:`nb101.api.EPOCHS`.
     """
     name, sep, epochs = str(target).partition("@")
     halfway = name.startswith("halfway_")

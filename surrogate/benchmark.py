@@ -1,6 +1,6 @@
 """``SurrogateBenchmark``: the NAS-Bench-101 query API answered by a trained surrogate.
 
-A drop-in replacement of :class:`benchmark.table.TabularBenchmark`; switching is one line::
+A drop-in replacement of :class:`nb101.table.TabularBenchmark`; switching is one line::
 
     bench = TabularBenchmark("nb101.npz", seed=0)
     bench = SurrogateBenchmark(seed=0)                   # the bundled default artifact
@@ -10,7 +10,7 @@ A drop-in replacement of :class:`benchmark.table.TabularBenchmark`; switching is
     batch = bench.query_batch(np.arange(1000), epochs=12)
     fixed, computed = bench.get_metrics_from_spec(spec)
 
-What comes back (see :mod:`benchmark.api`):
+What comes back (see :mod:`nb101.api`):
 
 - ``query`` returns ``module_adjacency``, ``module_operations`` (the canonical cell),
   ``trainable_parameters`` (exact, computed from the cell) and the predicted
@@ -54,11 +54,11 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-from benchmark.api import METRICS, BaseBenchmark
-from benchmark.errors import ArtifactError, OutOfDomainError
-from benchmark.space import CellSpace
+from nb101.api import METRICS, BaseBenchmark
+from nb101.errors import ArtifactError, OutOfDomainError
+from nb101.cell_space import CellSpace
 
-from .artifact import Artifact, format_target, load_artifact, parse_target
+from .artifact import PREDICT_CHUNK, Artifact, format_target, load_artifact, parse_target
 from .noise import uniform_levels
 
 __all__ = ["SurrogateBenchmark"]
@@ -154,24 +154,44 @@ class SurrogateBenchmark(BaseBenchmark):
             If the artifact has no model for ``target``.
         """
         indices = np.asarray(indices, dtype=np.int64)
+        cache = self._target_cache(target)
+        values = cache[indices]
+        missing = np.isnan(values)
+        if missing.any():
+            if self.full_cache:
+                self.precompute([target])
+            else:
+                new = np.unique(indices[missing])
+                cache[new] = self.artifact.predict(target, new)
+            values = cache[indices]
+        return values
+
+    def _target_cache(self, target: str) -> np.ndarray:
         cache = self._cache.get(target)
         if cache is None:
             if target not in self._targets:
                 raise KeyError(f"no model for target {target!r}; targets: {self.targets}")
             cache = self._cache[target] = np.full(len(self.space), np.nan)
-        values = cache[indices]
-        missing = np.isnan(values)
-        if missing.any():
-            new = (np.flatnonzero(np.isnan(cache)) if self.full_cache
-                   else np.unique(indices[missing]))
-            cache[new] = self.artifact.predict(target, new)
-            values = cache[indices]
-        return values
+        return cache
 
-    def precompute(self, targets: Iterable[str] | None = None) -> None:
-        """Predict every cell of the space for ``targets`` (default all) into the cache."""
-        for target in targets if targets is not None else self.targets:
-            self.predict(target, np.arange(len(self.space)))
+    def precompute(self, targets: Iterable[str] | None = None, *,
+                   progress: bool = False) -> None:
+        """Predict every cell of the space for ``targets`` (default all) into the cache,
+        with a tqdm bar over the cells when ``progress``."""
+        from tqdm.auto import tqdm
+
+        targets = list(targets if targets is not None else self.targets)
+        cells = np.arange(len(self.space))
+        with tqdm(total=len(targets) * len(cells), unit=" cells", unit_scale=True,
+                  desc="predicting the space", disable=not progress) as bar:
+            for target in targets:
+                cache = self._target_cache(target)
+                for start in range(0, len(cells), PREDICT_CHUNK):
+                    chunk = cells[start:start + PREDICT_CHUNK]
+                    todo = chunk[np.isnan(cache[chunk])]
+                    if len(todo):
+                        cache[todo] = self.artifact.predict(target, todo)
+                    bar.update(len(chunk))
 
     def _mean(self, metric: str, epochs: int, halfway: bool, indices: np.ndarray
               ) -> tuple[np.ndarray | None, str | None, float]:

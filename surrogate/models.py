@@ -49,7 +49,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-from benchmark.errors import ArtifactError
+from nb101.errors import ArtifactError
 
 __all__ = [
     "SurrogateRegressor", "XGBRegressorModel", "RandomForestModel", "MLPModel",

@@ -6,8 +6,8 @@
 
 Data
 ----
-``table`` is a table file of :mod:`benchmark.table`; ``None`` means the real data of
-``../shared/data`` combined by :func:`benchmark.real_data.convert_real_data` into the user
+``table`` is a table file of :mod:`nb101.table`; ``None`` means the real data of
+``../shared/data`` combined by :func:`nb101.real_data.convert_real_data` into the user
 cache (``default_real_table_path()``, converted on first use and reused after).
 
 A target ``[halfway_]<metric>@<epochs>`` (see :func:`surrogate.artifact.parse_target`) is
@@ -51,9 +51,9 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.api import METRICS
-from benchmark.space import NUM_CELLS
-from benchmark.table import Table, load_table
+from nb101.api import METRICS
+from nb101.cell_space import NUM_CELLS
+from nb101.table import Table, load_table
 
 from .artifact import (data_digest, format_target, make_inputs, parse_target,
                        predict_cells, save_artifact)
@@ -213,7 +213,7 @@ def split_indices(n: int, train_size: int | float | None, seed: int, validation:
 def _resolve_table(config: TrainConfig) -> Path:
     if config.table is not None:
         return Path(config.table)
-    from benchmark.real_data import convert_real_data, default_real_table_path
+    from nb101.real_data import convert_real_data, default_real_table_path
     path = default_real_table_path()
     if not path.exists():
         _log.info("converting the real data into %s", path)

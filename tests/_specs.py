@@ -1,6 +1,6 @@
 """Reference cells of the facts document shared by the tests (facts section 5.4)."""
 
-from benchmark import CONV1X1, CONV3X3, INPUT, MAXPOOL3X3, OUTPUT, ModelSpec
+from nb101 import CONV1X1, CONV3X3, INPUT, MAXPOOL3X3, OUTPUT, ModelSpec
 
 #: The README / notebook Inception-like cell, as queried.
 INCEPTION = ModelSpec(

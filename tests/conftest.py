@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmark import get_space
+from nb101 import get_space
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -8,8 +8,8 @@ import time
 import numpy as np
 import pytest
 
-from benchmark import ModelSpec, OPS, get_space
-from benchmark.errors import OutOfDomainError, PartialTableError
+from nb101 import ModelSpec, OPS, get_space
+from nb101.errors import OutOfDomainError, PartialTableError
 from eval._testing import ArrayBenchmark, real_data_arrays, real_data_benchmark
 from eval.cells import ABSENT, get_codec, path_encoding
 from eval.errors import EvalConfigError
@@ -17,7 +17,7 @@ from eval.optimizers import OPTIMIZERS, Optimizer, resolve_optimizer, run
 from eval.tracks import make_track
 
 def _have_real_data() -> bool:
-    from benchmark.real_data import resolve_data_dir
+    from nb101.real_data import resolve_data_dir
     try:
         resolve_data_dir()
     except FileNotFoundError:

@@ -11,7 +11,7 @@ from torch_geometric.data import Batch, Data
 from torch_geometric.nn import global_add_pool
 
 import features
-from benchmark import (CONV1X1, CONV3X3, INPUT, MAXPOOL3X3, OPS, OUTPUT, ModelSpec,
+from nb101 import (CONV1X1, CONV3X3, INPUT, MAXPOOL3X3, OPS, OUTPUT, ModelSpec,
                        OutOfDomainError, get_space)
 from features import (ADJACENCY_DIM, FEATURIZERS, NODE_TYPES, PATH_DIM, Featurizer,
                       GNNEmbedding, PathEncoding, cells_to_batch, cells_to_data,
@@ -388,7 +388,7 @@ def test_all_vertex_permutations_path_invariant():
 # ---------------------------------------------------------------- adjacency + compute costs
 def _cost_oracle(spec: ModelSpec) -> np.ndarray:
     """The 12 extra columns of "adjacency_compute" of one spec, computed plainly."""
-    from benchmark.search_space import compute_vertex_channels, trainable_parameters
+    from nb101.model_spec import compute_vertex_channels, trainable_parameters
     m = np.asarray(spec.matrix, dtype=np.int64)
     n = len(m)
     ops = list(spec.ops)

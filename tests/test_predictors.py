@@ -31,7 +31,7 @@ class VertexMeanPredictor:
 
     @staticmethod
     def _keys(cells):
-        from benchmark import get_space
+        from nb101 import get_space
         space = get_space()
         bits = space.bits[cells].astype(np.int64)
         edges = np.array([bin(b).count("1") for b in bits.tolist()])
@@ -71,7 +71,7 @@ class SizeFeaturizer:
     """A featurizer plug-in: vertex count and edge count."""
 
     def transform(self, indices):
-        from benchmark import get_space
+        from nb101 import get_space
         space = get_space()
         bits = space.bits[indices].astype(np.int64)
         edges = np.array([bin(b).count("1") for b in bits.tolist()], dtype=np.float32)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmark import ModelSpec, PartialTableError
-from benchmark.api import RUN_FIELDS
-from benchmark.real_data import (convert_real_data, load_exhaustive, load_repeats, load_sample,
+from nb101 import ModelSpec, PartialTableError
+from nb101.api import RUN_FIELDS
+from nb101.real_data import (convert_real_data, load_exhaustive, load_repeats, load_sample,
                                  resolve_data_dir)
-from benchmark.search_space import trainable_parameters
-from benchmark.table import TabularBenchmark
+from nb101.model_spec import trainable_parameters
+from nb101.table import TabularBenchmark
 
 from _specs import INCEPTION
 

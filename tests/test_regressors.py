@@ -9,7 +9,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from torch_geometric.data import Batch, Data
 
-from benchmark.errors import ArtifactError
+from nb101.errors import ArtifactError
 from surrogate.gin import GIN, GINModel
 from surrogate.metrics import precision_at_top, regression_metrics
 from surrogate.models import (EnsembleModel, RandomForestModel, XGBRegressorModel,

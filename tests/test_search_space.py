@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from benchmark import (CONV1X1, CONV3X3, INPUT, MAXPOOL3X3, OUTPUT, ModelSpec, OutOfDomainError,
+from nb101 import (CONV1X1, CONV3X3, INPUT, MAXPOOL3X3, OUTPUT, ModelSpec, OutOfDomainError,
                        check_spec, hash_module, hash_of, is_valid_spec, trainable_parameters)
-from benchmark.search_space import OPS, compute_vertex_channels, edge_bits, matrix_from_bits
+from nb101.model_spec import OPS, compute_vertex_channels, edge_bits, matrix_from_bits
 
 from _specs import INCEPTION, INCEPTION_STORED
 

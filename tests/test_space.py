@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmark import ModelSpec, OutOfDomainError, TableError, get_space, hash_module, spec_from_hash
-from benchmark.search_space import OPS, edge_bits, is_valid_spec, labeling_of, matrix_from_bits
-from benchmark.space import EXPECTED_CELLS, CellSpace, _full_dag_matrices
+from nb101 import ModelSpec, OutOfDomainError, TableError, get_space, hash_module, spec_from_hash
+from nb101.model_spec import OPS, edge_bits, is_valid_spec, labeling_of, matrix_from_bits
+from nb101.cell_space import EXPECTED_CELLS, CellSpace, _full_dag_matrices
 
 DATA = Path(os.environ.get("NB101_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
@@ -165,7 +165,7 @@ def test_cache_round_trip_and_corrupt_files(cells, tmp_path):
 
 
 def test_vectorised_parameters_equal_the_formula(cells):
-    from benchmark import trainable_parameters
+    from nb101 import trainable_parameters
     idx = cells.sample(300, seed=11)
     expected = [trainable_parameters(cells.spec(int(i))) for i in idx]
     assert cells.parameters(idx).tolist() == expected          # small batch, computed directly

@@ -8,10 +8,10 @@ import shutil
 import numpy as np
 import pytest
 
-from benchmark import ModelSpec
-from benchmark.api import METRICS, RUN_FIELDS, BaseBenchmark, Benchmark
-from benchmark.errors import ArtifactError, OutOfDomainError
-from benchmark.table import TabularBenchmark, load_table, write_table
+from nb101 import ModelSpec
+from nb101.api import METRICS, RUN_FIELDS, BaseBenchmark, Benchmark
+from nb101.errors import ArtifactError, OutOfDomainError
+from nb101.table import TabularBenchmark, load_table, write_table
 from surrogate.artifact import (SCHEMA_VERSION, data_digest, load_artifact, make_inputs,
                                 parse_target, save_artifact)
 from surrogate.benchmark import SurrogateBenchmark
@@ -84,7 +84,7 @@ QUERY_KEYS = {"module_adjacency", "module_operations", "trainable_parameters", *
 
 
 def check_benchmark_contract(bench, space, cells):
-    """The protocol of benchmark.api, run unchanged on every backend."""
+    """The protocol of nb101.api, run unchanged on every backend."""
     assert isinstance(bench, Benchmark) and isinstance(bench, BaseBenchmark)
     assert {12, 108} <= set(bench.valid_epochs)
     index = int(cells[0])

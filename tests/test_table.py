@@ -8,12 +8,12 @@ import zipfile
 import numpy as np
 import pytest
 
-from benchmark import ModelSpec, OutOfDomainError, PartialTableError, TableError
-from benchmark.api import METRICS, RUN_FIELDS, Benchmark
-from benchmark.cli import main
-from benchmark.search_space import trainable_parameters
-from benchmark.table import TABLE_FORMAT, TabularBenchmark, convert_tfrecord, load_table, write_table
-from benchmark.tfrecord import Run, write_records
+from nb101 import ModelSpec, OutOfDomainError, PartialTableError, TableError
+from nb101.api import METRICS, RUN_FIELDS, Benchmark
+from nb101.cli import main
+from nb101.model_spec import trainable_parameters
+from nb101.table import TABLE_FORMAT, TabularBenchmark, convert_tfrecord, load_table, write_table
+from nb101.tfrecord import Run, write_records
 
 from _specs import INCEPTION
 

@@ -1,4 +1,4 @@
-"""Tests of benchmark.tfrecord against the facts in docs/nb101_facts.md sections 1 and 2."""
+"""Tests of nb101.tfrecord against the facts in docs/nb101_facts.md sections 1 and 2."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from benchmark import tfrecord
-from benchmark.errors import RecordError
-from benchmark.tfrecord import (
+from nb101 import tfrecord
+from nb101.errors import RecordError
+from nb101.tfrecord import (
     Run,
     crc32c,
     crc32c_python,

@@ -12,7 +12,7 @@ the base64 text of a serialized proto2 ``nasbench.ModelMetrics`` message.
 
 Usage
 -----
->>> from benchmark.tfrecord import read_records, write_records
+>>> from nb101.tfrecord import read_records, write_records
 >>> for run in read_records("nasbench_only108.tfrecord"):  # doctest: +SKIP
 ...     print(run.module_hash, run.epochs, run.final_test_accuracy)
 
@@ -25,7 +25,7 @@ official API), plus the diagnostic ``total_time``.
 CRC32C comes from ``google_crc32c`` when it is importable, else from a table-driven
 pure-Python fallback (:func:`set_crc32c_backend` picks one explicitly).
 
-Every malformed input raises :class:`benchmark.errors.RecordError`; the readers prefix the
+Every malformed input raises :class:`nb101.errors.RecordError`; the readers prefix the
 message with the file path, the record number and its byte offset.
 """
 
@@ -46,8 +46,8 @@ from typing import Any, Union
 
 import numpy as np
 
-from benchmark._io import atomic_path
-from benchmark.errors import RecordError
+from nb101._io import atomic_path
+from nb101.errors import RecordError
 
 try:  # optional C implementation
     import google_crc32c as _google_crc32c

@@ -36,8 +36,8 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from .errors import OutOfDomainError
-from .search_space import ModelSpec, check_spec, is_valid_spec
-from .space import CellSpace, get_space
+from .model_spec import ModelSpec, check_spec, is_valid_spec
+from .cell_space import CellSpace, get_space
 
 __all__ = ["Benchmark", "BaseBenchmark", "METRICS", "RUN_FIELDS", "EPOCHS"]
 
@@ -87,7 +87,7 @@ class BaseBenchmark(abc.ABC):
         Seeds the backend's own ``random.Random`` (never the global one), which draws the
         repeat (table) or the noise (surrogate) of each query.
     space : CellSpace, optional
-        The enumerated space (default :func:`benchmark.get_space`).
+        The enumerated space (default :func:`nb101.get_space`).
     """
 
     def __init__(self, seed: int | None = None, space: CellSpace | None = None):

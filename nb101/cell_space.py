@@ -40,7 +40,7 @@ import numpy as np
 from ._io import atomic_savez
 from .errors import OutOfDomainError, TableError
 from .hashing import hash_rows
-from .search_space import MAX_EDGES, NUM_VERTICES, OPS, ModelSpec, check_spec
+from .model_spec import MAX_EDGES, NUM_VERTICES, OPS, ModelSpec, check_spec
 
 __all__ = ["CellSpace", "build_space", "get_space", "default_cache_path", "SPACE_FORMAT"]
 
@@ -357,7 +357,7 @@ class CellSpace:
 
     def parameters(self, indices: np.ndarray | None = None) -> np.ndarray:
         """Exact trainable parameter counts (int64) of cells, vectorised: the formula of
-        :func:`benchmark.search_space.trainable_parameters` on the canonical cells."""
+        :func:`nb101.model_spec.trainable_parameters` on the canonical cells."""
         if self._parameters is None:
             if indices is not None and np.size(indices) < 4096:  # no need to count them all
                 return _cell_parameters(self, indices)
@@ -442,7 +442,7 @@ def _conv(kernel: int, cin, cout):
 def _cell_parameters(space: "CellSpace", indices: np.ndarray | None = None) -> np.ndarray:
     """Exact trainable parameter counts of cells, vectorised (int64 array).
 
-    The formula of :func:`benchmark.search_space.trainable_parameters` (facts section 6.4)
+    The formula of :func:`nb101.model_spec.trainable_parameters` (facts section 6.4)
     applied to the canonical representatives: about a microsecond per cell instead of the
     ~300 µs of building each spec.
     """

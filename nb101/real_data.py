@@ -13,7 +13,7 @@ The data folder (argument, else ``$NB101_DATA``, else ``<repo>/../shared/data``)
     :func:`load_repeats`.
 
 :func:`convert_real_data` combines them into one table of the whole space (see
-:mod:`benchmark.table`):
+:mod:`nb101.table`):
 
 * the exhaustive value is the run (cell, 108, repeat 0), ``final_test_accuracy`` only;
 * a record's repeat 0 at 108 epochs is that same run (their test accuracies must agree
@@ -22,12 +22,12 @@ The data folder (argument, else ``$NB101_DATA``, else ``<repo>/../shared/data``)
   and its training time both equal that repeat's exactly; otherwise it is its own run with
   repeat -1 (unknown), as are the sample's 4/12/36-epoch runs (nothing to match them on);
 * parameter counts are stored for the sample cells and the records, after checking each
-  against the exact formula (:func:`benchmark.search_space.trainable_parameters`).
+  against the exact formula (:func:`nb101.model_spec.trainable_parameters`).
 
 Example
 -------
->>> from benchmark.real_data import convert_real_data
->>> from benchmark.table import TabularBenchmark
+>>> from nb101.real_data import convert_real_data
+>>> from nb101.table import TabularBenchmark
 >>> path = convert_real_data()              # doctest: +SKIP  (default_real_table_path())
 >>> bench = TabularBenchmark(path, seed=0, require=("validation_accuracy",))  # doctest: +SKIP
 """
@@ -45,8 +45,8 @@ import numpy as np
 
 from .api import EPOCHS, RUN_FIELDS
 from .errors import TableError
-from .search_space import ModelSpec
-from .space import CellSpace, default_cache_path, get_space
+from .model_spec import ModelSpec
+from .cell_space import CellSpace, default_cache_path, get_space
 from .table import TABLE_FORMAT, write_table
 
 __all__ = ["Sample", "resolve_data_dir", "default_real_table_path", "load_exhaustive",

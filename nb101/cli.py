@@ -10,7 +10,7 @@ Usage::
 
 ``convert --real-data`` reads ``DIR`` (default ``$NB101_DATA``, else ``<repo>/../shared/data``)
 and writes the combined real table to ``--out``, by default
-:func:`benchmark.real_data.default_real_table_path` (``real-v1.npz`` in the user cache beside
+:func:`nb101.real_data.default_real_table_path` (``real-v1.npz`` in the user cache beside
 the space: ``$NB101_CACHE`` or ``~/.cache/nb101-surrogate``), where every tool of the project
 finds it. ``--tfrecord`` needs ``--out``.
 
@@ -40,7 +40,7 @@ def _convert(args: argparse.Namespace) -> int:
         path = convert_tfrecord(args.tfrecord, args.out, progress=args.progress)
     else:
         from .real_data import convert_real_data
-        from .space import get_space
+        from .cell_space import get_space
         get_space(progress=args.progress)
         path = convert_real_data(args.real_data, args.out)
     print(f"wrote {path} in {time.perf_counter() - start:.1f} s")
@@ -63,7 +63,7 @@ def _add_convert(sub) -> None:
 
 
 def _space(args: argparse.Namespace) -> int:
-    from .space import NUM_CELLS, default_cache_path, get_space
+    from .cell_space import NUM_CELLS, default_cache_path, get_space
     path = args.cache if args.cache is not None else default_cache_path()
     existed = Path(path).exists()
     start = time.perf_counter()
@@ -97,63 +97,24 @@ def _add_summary(sub) -> None:
     parser.set_defaults(func=_summary)
 
 
-_SHORT_OPS = {"conv3x3-bn-relu": "conv3x3", "conv1x1-bn-relu": "conv1x1",
-              "maxpool3x3": "maxpool", "input": "in", "output": "out"}
-
-
-def _rank(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from surrogate import SurrogateBenchmark
-    start = time.perf_counter()
-    bench = SurrogateBenchmark(args.artifact, noise=False)
-    if args.epochs not in bench.valid_epochs:
-        raise SystemExit(f"nb101 rank: --epochs {args.epochs} not predicted by the artifact "
-                         f"(valid: {sorted(bench.valid_epochs)})")
-    cells = np.arange(len(bench.space))
-    scores = bench.query_batch(cells, epochs=args.epochs)
-    if np.isnan(scores[args.metric]).all():
-        raise SystemExit(f"nb101 rank: the artifact predicts no {args.metric} at "
-                         f"{args.epochs} epochs")
-    order = np.argsort(-np.nan_to_num(scores[args.metric], nan=-np.inf), kind="stable")
-    print(f"ranked {len(cells):,} cells by predicted {args.metric} at {args.epochs} epochs "
-          f"in {time.perf_counter() - start:.1f} s\n")
-    print(f"{'rank':>4}  {'module hash':32}  {'test':>6}  {'valid':>6}  {'time s':>7}  "
-          f"{'params':>10}  cell (ops; edges)")
-    for rank, i in enumerate(order[:args.top], 1):
-        spec = bench.space.spec(int(i))
-        ops = ",".join(_SHORT_OPS[op] for op in spec.ops)
-        edges = " ".join(f"{x}>{y}" for x, y in zip(*np.nonzero(spec.matrix)))
-        fmt = lambda v, f: "   n/a" if np.isnan(v) else format(v, f)  # noqa: E731
-        print(f"{rank:>4}  {bench.space.hash(int(i))}  "
-              f"{fmt(100 * scores['test_accuracy'][i], '6.2f')}  "
-              f"{fmt(100 * scores['validation_accuracy'][i], '6.2f')}  "
-              f"{fmt(scores['training_time'][i], '7.0f')}  "
-              f"{int(scores['trainable_parameters'][i]):>10,}  {ops}; {edges}")
-    return 0
-
-
-def _add_rank(sub) -> None:
-    parser = sub.add_parser("rank", help="rank all cells with a surrogate (default: bundled)")
-    parser.add_argument("--artifact", type=Path, default=None,
-                        help="surrogate artifact folder (default: the bundled one)")
-    parser.add_argument("--top", type=int, default=10, help="how many cells to print")
-    parser.add_argument("--metric", default="test_accuracy",
-                        choices=["test_accuracy", "validation_accuracy", "training_time"])
-    parser.add_argument("--epochs", type=int, default=108, choices=[4, 12, 36, 108])
-    parser.set_defaults(func=_rank)
-
-
 #: Subcommands: name -> function that adds its subparser.
 COMMANDS: dict[str, Callable] = {"convert": _add_convert, "space": _add_space,
-                                 "summary": _add_summary, "rank": _add_rank}
+                                 "summary": _add_summary}
+#: Entry-point group through which higher layers add commands (``nb101 rank`` comes from
+#: the surrogate package), so this layer never imports them.
+COMMAND_GROUP = "nb101.commands"
+
+
+def _plugin_commands() -> dict[str, Callable]:
+    from importlib.metadata import entry_points
+    return {ep.name: ep.load() for ep in entry_points(group=COMMAND_GROUP)}
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nb101", description=__doc__.split("\n\n")[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress messages")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in COMMANDS.values():
+    for add in {**COMMANDS, **_plugin_commands()}.values():
         add(sub)
     return parser
 

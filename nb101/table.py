@@ -9,7 +9,7 @@ per covered cell (ascending cell index = ascending module hash)
     order) and ``trainable_parameters`` int32 (-1 = missing);
 per run, sorted by (cell, epochs, repeat), the unknown repeats (-1) last in their group
     ``run_cell`` int32 (cell index), ``run_epochs`` int16, ``run_repeat`` int8 (-1 = unknown)
-    and the eight float32 columns of :data:`benchmark.api.RUN_FIELDS` (NaN = missing; every
+    and the eight float32 columns of :data:`nb101.api.RUN_FIELDS` (NaN = missing; every
     official value is a float32 widened to double, so float32 is exact);
 lookup
     ``epochs`` int16 (the budgets present) and ``run_start`` int64 of length
@@ -23,7 +23,7 @@ Runs that may be different trainings are never merged.
 
 Usage
 -----
->>> from benchmark.table import TabularBenchmark, convert_tfrecord
+>>> from nb101.table import TabularBenchmark, convert_tfrecord
 >>> convert_tfrecord("nasbench_full.tfrecord", "nb101_full.npz")       # doctest: +SKIP
 >>> bench = TabularBenchmark("nb101_full.npz", seed=0)                # doctest: +SKIP
 >>> bench.query(spec, epochs=36)                                      # doctest: +SKIP
@@ -32,7 +32,7 @@ Usage
 
 ``query`` draws one of the runs of (cell, epochs) uniformly with the benchmark's own seeded
 RNG, exactly as the official API draws one of the three repeats. A table built from the real
-data in ``../shared/data`` (:func:`benchmark.real_data.convert_real_data`) covers every cell
+data in ``../shared/data`` (:func:`nb101.real_data.convert_real_data`) covers every cell
 but not every field: pass ``require=("validation_accuracy",)`` to see only runs that have one.
 """
 
@@ -54,8 +54,8 @@ import numpy as np
 from ._io import atomic_savez
 from .api import METRICS, RUN_FIELDS, BaseBenchmark
 from .errors import OutOfDomainError, PartialTableError, RecordError, TableError
-from .search_space import OPS, matrix_from_bits
-from .space import CellSpace, get_space
+from .model_spec import OPS, matrix_from_bits
+from .cell_space import CellSpace, get_space
 
 __all__ = ["TABLE_FORMAT", "TABLE_KIND", "Table", "TabularBenchmark", "convert_tfrecord",
            "load_table", "write_table"]
@@ -372,7 +372,7 @@ class TabularBenchmark(BaseBenchmark):
     ----------
     path : path-like
         A table file written by :func:`write_table`, :func:`convert_tfrecord` or
-        :func:`benchmark.real_data.convert_real_data`.
+        :func:`nb101.real_data.convert_real_data`.
     seed : int, optional
         Seeds the benchmark's own RNG, which draws the run of every query.
     require : sequence of str, optional
@@ -391,7 +391,7 @@ class TabularBenchmark(BaseBenchmark):
     Notes
     -----
     ``trainable_parameters`` comes from the table; where the table lacks it (-1) it is
-    the exact formula's count (:meth:`benchmark.space.CellSpace.parameters`, equal to every official
+    the exact formula's count (:meth:`nb101.cell_space.CellSpace.parameters`, equal to every official
     value checked).
 
     Raises
@@ -660,7 +660,7 @@ def convert_tfrecord(tfrecord_path: str | os.PathLike, out_path: str | os.PathLi
                      verify: bool = True) -> Path:
     """Convert an official dataset file (``nasbench_full`` / ``only108``) into a table.
 
-    Streams the records with :func:`benchmark.tfrecord.read_records`; the repeat index of a
+    Streams the records with :func:`nb101.tfrecord.read_records`; the repeat index of a
     run is its order of appearance among the records of its (hash, epochs), as in the
     official API; the first record of a hash gives its stored graph and parameter count.
 
@@ -759,7 +759,7 @@ def convert_tfrecord(tfrecord_path: str | os.PathLike, out_path: str | os.PathLi
         raise RecordError(f"{tfrecord_path}: more than 128 runs of one (hash, epochs)")
 
     graph_cells, nv, graph_bits, codes, p_cells, p_values = [], [], [], [], [], []
-    from .search_space import ModelSpec, edge_bits
+    from .model_spec import ModelSpec, edge_bits
     op_index = {op: i for i, op in enumerate(OPS)}
     for h, (first, adjacency, operations, params) in fixed.items():
         index = space.index_of_hash(h)

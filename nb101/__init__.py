@@ -3,9 +3,9 @@
 from .errors import (ArtifactError, OutOfDomainError, PartialTableError, RecordError,
                      TableError)
 from .hashing import hash_module
-from .search_space import (CONV1X1, CONV3X3, INPUT, MAX_EDGES, MAXPOOL3X3, NUM_VERTICES, OPS,
+from .model_spec import (CONV1X1, CONV3X3, INPUT, MAX_EDGES, MAXPOOL3X3, NUM_VERTICES, OPS,
                            OUTPUT, ModelSpec, check_spec, is_valid_spec, trainable_parameters)
-from .space import CellSpace, build_space, get_space
+from .cell_space import CellSpace, build_space, get_space
 from .table import TabularBenchmark, convert_tfrecord, load_table, write_table
 from .real_data import convert_real_data, default_real_table_path
 

@@ -2,7 +2,7 @@
 
 Example
 -------
->>> from benchmark import ModelSpec, INPUT, CONV1X1, CONV3X3, MAXPOOL3X3, OUTPUT
+>>> from nb101 import ModelSpec, INPUT, CONV1X1, CONV3X3, MAXPOOL3X3, OUTPUT
 >>> spec = ModelSpec(
 ...     matrix=[[0, 1, 1, 1, 0, 1, 0],
 ...             [0, 0, 0, 0, 0, 0, 1],
