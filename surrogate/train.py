@@ -51,6 +51,7 @@ from typing import Any
 
 import numpy as np
 
+from nb101._io import to_jsonable
 from nb101.api import METRICS
 from nb101.cell_space import NUM_CELLS
 from nb101.table import Table, load_table
@@ -296,7 +297,7 @@ def train(config: TrainConfig) -> Path:
                 model, config.features, np.arange(NUM_CELLS)))
         models[target] = model
         info[target] = {
-            "params": _plain(params),
+            "params": to_jsonable(params),
             "tuning": study_info,
             "labelled_cells": int(len(data.indices)),
             "train_cells": int(len(tr)),
@@ -316,11 +317,11 @@ def train(config: TrainConfig) -> Path:
         bar.close()
     missing_noise = [t for t in targets if t not in noise]
     noise_model = NoiseModel(noise) if not missing_noise else None
-    config_dict = _plain({k: v for k, v in asdict(config).items() if k != "progress"})
+    config_dict = to_jsonable({k: v for k, v in asdict(config).items() if k != "progress"})
     config_dict["table"] = str(table_path)
     out = save_artifact(
         config.out, models=models, featurizer=config.features, model_name=config.model,
-        model_params=_plain(dict(config.model_params)), noise=noise_model, targets_info=info,
+        model_params=to_jsonable(dict(config.model_params)), noise=noise_model, targets_info=info,
         extra={"data_sha256": _combined_digest(info),
                "training": {"config": config_dict, "table_source": table.source,
                             "seconds": round(time.perf_counter() - started, 1)}})
@@ -340,14 +341,3 @@ def _fmt(metrics: Mapping[str, float] | None) -> str:
         return "no test split"
     return ", ".join(f"{k} {v:.4f}" for k, v in metrics.items())
 
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, os.PathLike):
-        return str(value)
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
