@@ -660,7 +660,7 @@ def convert_tfrecord(tfrecord_path: str | os.PathLike, out_path: str | os.PathLi
                      verify: bool = True) -> Path:
     """Convert an official dataset file (``nasbench_full`` / ``only108``) into a table.
 
-    Streams the records with :func:`nb101.tfrecord.read_records`; the repeat index of a
+    Streams the records with :func:`nb101.records.read_records`; the repeat index of a
     run is its order of appearance among the records of its (hash, epochs), as in the
     official API; the first record of a hash gives its stored graph and parameter count.
 
@@ -684,7 +684,7 @@ def convert_tfrecord(tfrecord_path: str | os.PathLike, out_path: str | os.PathLi
         On a malformed file, a hash that is not a cell of the space, or a stored graph that
         is not a cell of the space.
     """
-    from .tfrecord import read_records
+    from .records import read_records
 
     space = space if space is not None else get_space()
     tfrecord_path = Path(tfrecord_path)
