@@ -6,7 +6,9 @@ from .hashing import hash_module
 from .model_spec import (CONV1X1, CONV3X3, INPUT, MAX_EDGES, MAXPOOL3X3, NUM_VERTICES, OPS,
                            OUTPUT, ModelSpec, check_spec, is_valid_spec, trainable_parameters)
 from .cell_space import CellSpace, build_space, get_space
-from .table import TabularBenchmark, convert_tfrecord, load_table, write_table
+from .table_file import load_table, write_table
+from .table import TabularBenchmark
+from .convert import convert_tfrecord
 from .real_data import convert_real_data, default_real_table_path
 
 __all__ = [

@@ -36,7 +36,7 @@ def _convert(args: argparse.Namespace) -> int:
     if args.tfrecord is not None:
         if args.out is None:
             raise SystemExit("nb101 convert: --tfrecord needs --out")
-        from .table import convert_tfrecord
+        from .convert import convert_tfrecord
         path = convert_tfrecord(args.tfrecord, args.out, progress=args.progress)
     else:
         from .real_data import convert_real_data

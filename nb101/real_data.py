@@ -13,7 +13,7 @@ The data folder (argument, else ``$NB101_DATA``, else ``<repo>/../shared/data``)
     :func:`load_repeats`.
 
 :func:`convert_real_data` combines them into one table of the whole space (see
-:mod:`nb101.table`):
+:mod:`nb101.table_file`):
 
 * the exhaustive value is the run (cell, 108, repeat 0), ``final_test_accuracy`` only;
 * a record's repeat 0 at 108 epochs is that same run (their test accuracies must agree
@@ -47,7 +47,7 @@ from .api import EPOCHS, RUN_FIELDS
 from .errors import TableError
 from .model_spec import ModelSpec
 from .cell_space import CellSpace, default_cache_path, get_space
-from .table import TABLE_FORMAT, write_table
+from .table_file import TABLE_FORMAT, write_table
 
 __all__ = ["Sample", "resolve_data_dir", "default_real_table_path", "load_exhaustive",
            "load_sample", "load_repeats", "convert_real_data", "EXHAUSTIVE_FILE",

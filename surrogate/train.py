@@ -6,7 +6,7 @@
 
 Data
 ----
-``table`` is a table file of :mod:`nb101.table`; ``None`` means the real data of
+``table`` is a table file of :mod:`nb101.table_file`; ``None`` means the real data of
 ``../shared/data`` combined by :func:`nb101.real_data.convert_real_data` into the user
 cache (``default_real_table_path()``, converted on first use and reused after).
 
@@ -54,7 +54,7 @@ import numpy as np
 from nb101._io import to_jsonable
 from nb101.api import METRICS
 from nb101.cell_space import NUM_CELLS
-from nb101.table import Table, load_table
+from nb101.table_file import Table, load_table
 
 from .artifact import (data_digest, format_target, make_inputs, parse_target,
                        predict_cells, save_artifact)

@@ -11,9 +11,11 @@ import pytest
 from nb101 import ModelSpec, OutOfDomainError, PartialTableError, TableError
 from nb101.api import METRICS, RUN_FIELDS, Benchmark
 from nb101.cli import main
+from nb101.convert import convert_tfrecord
 from nb101.model_spec import trainable_parameters
-from nb101.table import TABLE_FORMAT, TabularBenchmark, convert_tfrecord, load_table, write_table
 from nb101.records import Run, write_runs
+from nb101.table import TabularBenchmark
+from nb101.table_file import TABLE_FORMAT, load_table, write_table
 
 from _specs import INCEPTION
 
@@ -288,10 +290,19 @@ def test_corrupt_and_foreign_files(table_path, tmp_path):
     with np.load(table_path) as data:
         np.savez_compressed(compressed, **{k: data[k] for k in data.files})
     cases["compressed"] = compressed
+    flipped = tmp_path / "flipped.npz"  # one byte of array data changed: the zip CRC says so
+    data = bytearray(table_path.read_bytes())
+    with zipfile.ZipFile(table_path) as archive:
+        member = archive.getinfo("run_cell.npy")
+    data[member.header_offset + 30 + len(member.filename) + 200] ^= 0xFF
+    flipped.write_bytes(bytes(data))
+    cases["flipped"] = flipped
     for name, path in cases.items():
         with pytest.raises(TableError) as info:
             TabularBenchmark(path)
         assert str(path) in str(info.value), name
+    with pytest.raises(TableError, match="Bad CRC-32 for file 'run_cell.npy'"):
+        TabularBenchmark(flipped)
     assert zipfile.is_zipfile(table_path)
 
 
