@@ -7,8 +7,8 @@
 Data
 ----
 ``table`` is a table file of :mod:`nb101.table_file`; ``None`` means the real data of
-``../shared/data`` combined by :func:`nb101.real_data.convert_real_data` into the user
-cache (``default_real_table_path()``, converted on first use and reused after).
+``../shared/data`` combined into the user cache (:func:`nb101.real_data.real_table`:
+converted on first use and reused after).
 
 A target ``[halfway_]<metric>@<epochs>`` (see :func:`surrogate.artifact.parse_target`) is
 learned from the cells having at least one run with that field at that budget. **Repeats of a
@@ -54,6 +54,7 @@ import numpy as np
 from nb101._io import to_jsonable
 from nb101.api import METRICS
 from nb101.cell_space import NUM_CELLS
+from nb101.real_data import real_table
 from nb101.table_file import Table, load_table
 
 from .artifact import (data_digest, format_target, make_inputs, parse_target,
@@ -211,17 +212,6 @@ def split_indices(n: int, train_size: int | float | None, seed: int, validation:
     return pool, pool[:0], test
 
 
-def _resolve_table(config: TrainConfig) -> Path:
-    if config.table is not None:
-        return Path(config.table)
-    from nb101.real_data import convert_real_data, default_real_table_path
-    path = default_real_table_path()
-    if not path.exists():
-        _log.info("converting the real data into %s", path)
-        convert_real_data(config.data_dir, path)
-    return path
-
-
 def train(config: TrainConfig) -> Path:
     """Fit one model per target, evaluate it on the test split and write the artifact.
 
@@ -246,7 +236,7 @@ def train(config: TrainConfig) -> Path:
     input_kind = getattr(REGRESSORS[config.model](), "input_kind", "array")
     if input_kind == "array":
         get_featurizer(config.features)  # fail early on an unknown name
-    table_path = _resolve_table(config)
+    table_path = Path(config.table) if config.table is not None else real_table(config.data_dir)
     table = load_table(table_path)
     available = available_targets(table)
     targets = list(config.targets) if config.targets else available
