@@ -1,7 +1,7 @@
 """The exact NAS-Bench-101 layer without TensorFlow: space, hash, official files, table, API."""
 
 from .errors import (ArtifactError, OutOfDomainError, PartialTableError, RecordError,
-                     TableError)
+                     TableError, UnknownHashError)
 from .hashing import hash_module
 from .model_spec import (CONV1X1, CONV3X3, INPUT, MAX_EDGES, MAXPOOL3X3, NUM_VERTICES, OPS,
                            OUTPUT, ModelSpec, check_spec, is_valid_spec, trainable_parameters)
@@ -13,6 +13,7 @@ from .real_data import convert_real_data, default_real_table_path
 
 __all__ = [
     "ArtifactError", "OutOfDomainError", "PartialTableError", "RecordError", "TableError",
+    "UnknownHashError",
     "hash_module", "CONV1X1", "CONV3X3", "INPUT", "MAX_EDGES", "MAXPOOL3X3", "NUM_VERTICES",
     "OPS", "OUTPUT", "ModelSpec", "check_spec", "is_valid_spec", "trainable_parameters",
     "CellSpace", "build_space", "get_space", "hash_of", "spec_from_hash",

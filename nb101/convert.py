@@ -22,7 +22,7 @@ import numpy as np
 
 from .api import RUN_FIELDS
 from .cell_space import CellSpace, get_space
-from .errors import RecordError
+from .errors import OutOfDomainError, RecordError
 from .model_spec import OPS, ModelSpec, edge_bits
 from .records import read_records
 from .table_file import write_table
@@ -84,11 +84,11 @@ def convert_tfrecord(tfrecord_path: str | os.PathLike, out_path: str | os.PathLi
             return
         try:
             cells.append(space.indices_of_hashes(chunk_hashes))
-        except KeyError:
+        except OutOfDomainError:
             for i, h in enumerate(chunk_hashes):
                 try:
                     space.index_of_hash(h)
-                except KeyError:
+                except OutOfDomainError:
                     raise RecordError(
                         f"{tfrecord_path}: record {count - len(chunk_hashes) + i}: module hash "
                         f"{h!r} is not a cell of NAS-Bench-101") from None

@@ -49,7 +49,7 @@ from pathlib import Path
 import numpy as np
 
 from .api import EPOCHS, RUN_FIELDS
-from .errors import TableError
+from .errors import OutOfDomainError, TableError
 from .model_spec import ModelSpec
 from .cell_space import CellSpace, default_cache_path, get_space
 from .table_file import TABLE_FORMAT, write_table
@@ -268,7 +268,7 @@ def convert_real_data(data_dir: str | os.PathLike | None = None,
     for h, (fixed, computed) in repeats.items():
         try:
             index = space.index_of_hash(h)
-        except KeyError as exc:
+        except OutOfDomainError as exc:
             raise TableError(f"{data / REPEATS_FILE}: {exc.args[0]}") from exc
         stored = ModelSpec(fixed["module_adjacency"], fixed["module_operations"])
         if space.index_of_spec(stored) != index:
@@ -290,7 +290,7 @@ def convert_real_data(data_dir: str | os.PathLike | None = None,
 
     try:
         sample_cells = space.indices_of_hashes(sample.hashes)
-    except KeyError as exc:
+    except OutOfDomainError as exc:
         raise TableError(f"{data / SAMPLE_FILE}: {exc.args[0]}") from exc
     _check_parameters(str(data / SAMPLE_FILE), sample_cells, sample.trainable_parameters, space)
     p_cells = np.concatenate([sample_cells, record_cells])

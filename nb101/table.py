@@ -26,7 +26,7 @@ import numpy as np
 
 from .api import METRICS, RUN_FIELDS, BaseBenchmark
 from .cell_space import CellSpace
-from .errors import OutOfDomainError, PartialTableError
+from .errors import PartialTableError
 from .model_spec import OPS, matrix_from_bits
 from .table_file import TABLE_FORMAT, load_table
 
@@ -241,10 +241,7 @@ class TabularBenchmark(BaseBenchmark):
         PartialTableError
             If the table has no usable run of the cell.
         """
-        try:
-            index = self.space.index_of_hash(module_hash)
-        except KeyError as exc:
-            raise OutOfDomainError(str(exc.args[0])) from exc
+        index = self.space.index_of_hash(module_hash)
         slot = int(self._slot[index])
         start, count, rows = self._view(self.require, None)
         computed: dict[int, list[dict]] = {}
