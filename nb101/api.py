@@ -116,7 +116,8 @@ class BaseBenchmark(abc.ABC):
 
     @abc.abstractmethod
     def get_metrics_from_hash(self, module_hash: str) -> tuple[dict, dict]:
-        """``(fixed, computed)`` as the official API; never charges the budget."""
+        """``(fixed, computed)`` as the official API; never charges the budget. An unknown
+        hash raises :class:`OutOfDomainError` (``self.space.index_of_hash`` does)."""
 
     # ------------------------------------------------------------------------ queries
     def _check_epochs(self, epochs: int) -> None:
@@ -166,7 +167,14 @@ class BaseBenchmark(abc.ABC):
         return out
 
     def indices(self, cells) -> np.ndarray:
-        """Cell indices of specs, hashes or indices (validated)."""
+        """Cell indices of specs, hashes or indices (validated).
+
+        Raises
+        ------
+        OutOfDomainError
+            For an index out of range, an unknown hash (:meth:`CellSpace.index_of_hash`) or a
+            spec outside the space.
+        """
         if isinstance(cells, np.ndarray) and np.issubdtype(cells.dtype, np.integer):
             if cells.size and (cells.min() < 0 or cells.max() >= len(self.space)):
                 raise OutOfDomainError(
@@ -175,10 +183,7 @@ class BaseBenchmark(abc.ABC):
             return cells.astype(np.int64, copy=False)
         cells = list(cells)
         if cells and all(isinstance(c, str) for c in cells):
-            try:
-                return self.space.indices_of_hashes(cells)
-            except KeyError as exc:
-                raise OutOfDomainError(str(exc.args[0])) from exc
+            return self.space.indices_of_hashes(cells)
         return self.space.indices_of_specs(cells)
 
     def parameters(self, indices: np.ndarray) -> np.ndarray:

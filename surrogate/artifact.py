@@ -15,8 +15,9 @@ Target names are ``"<metric>@<epochs>"`` for final values (``"test_accuracy@108"
 ``"validation_accuracy@12"``, ``"training_time@108"``) and ``"halfway_<metric>@<epochs>"``
 for the values at half the budget; see :func:`parse_target`.
 
-The folder is written atomically: everything goes into a temporary sibling folder which is
-renamed onto ``path`` at the end (an existing artifact there is replaced only then).
+The folder is written atomically (:func:`nb101._io.atomic_folder`): everything goes into a
+temporary sibling folder which is renamed onto ``path`` at the end (an existing artifact there
+is replaced only then); the JSON files are strict (:func:`nb101._io.write_json`).
 
 Example
 -------
@@ -29,8 +30,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from nb101._io import to_jsonable
+from nb101._io import atomic_folder, write_json
 from nb101.api import EPOCHS, METRICS
 from nb101.errors import ArtifactError
 
@@ -204,12 +203,7 @@ def save_artifact(path: str | os.PathLike, *, models: Mapping[str, Any], featuri
     path = Path(path)
     for target in models:
         _target_dir(target)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it 0700; an artifact is shared data
-    try:
+    with atomic_folder(path) as tmp:
         for target, model in models.items():
             model.save(tmp / _target_dir(target))
         info = {t: dict((targets_info or {}).get(t, {})) for t in models}
@@ -224,20 +218,8 @@ def save_artifact(path: str | os.PathLike, *, models: Mapping[str, Any], featuri
             "libraries": library_versions(),
             **dict(extra or {}),
         }
-        (tmp / _METADATA).write_text(json.dumps(to_jsonable(meta), indent=2, sort_keys=False))
-        (tmp / _NOISE).write_text(json.dumps(
-            to_jsonable(noise.to_dict()) if noise is not None else None, indent=1))
-        old = None
-        if path.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
-            old.rmdir()
-            os.replace(path, old)
-        os.replace(tmp, path)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+        write_json(tmp / _METADATA, meta, indent=2)
+        write_json(tmp / _NOISE, noise.to_dict() if noise is not None else None, indent=1)
     return path
 
 

@@ -6,9 +6,9 @@
 
 Data
 ----
-``table`` is a table file of :mod:`nb101.table`; ``None`` means the real data of
-``../shared/data`` combined by :func:`nb101.real_data.convert_real_data` into the user
-cache (``default_real_table_path()``, converted on first use and reused after).
+``table`` is a table file of :mod:`nb101.table_file`; ``None`` means the real data of
+``../shared/data`` combined into the user cache (:func:`nb101.real_data.real_table`:
+converted on first use and reused after).
 
 A target ``[halfway_]<metric>@<epochs>`` (see :func:`surrogate.artifact.parse_target`) is
 learned from the cells having at least one run with that field at that budget. **Repeats of a
@@ -51,9 +51,11 @@ from typing import Any
 
 import numpy as np
 
+from nb101._io import to_jsonable
 from nb101.api import METRICS
 from nb101.cell_space import NUM_CELLS
-from nb101.table import Table, load_table
+from nb101.real_data import real_table
+from nb101.table_file import Table, load_table
 
 from .artifact import (data_digest, format_target, make_inputs, parse_target,
                        predict_cells, save_artifact)
@@ -210,17 +212,6 @@ def split_indices(n: int, train_size: int | float | None, seed: int, validation:
     return pool, pool[:0], test
 
 
-def _resolve_table(config: TrainConfig) -> Path:
-    if config.table is not None:
-        return Path(config.table)
-    from nb101.real_data import convert_real_data, default_real_table_path
-    path = default_real_table_path()
-    if not path.exists():
-        _log.info("converting the real data into %s", path)
-        convert_real_data(config.data_dir, path)
-    return path
-
-
 def train(config: TrainConfig) -> Path:
     """Fit one model per target, evaluate it on the test split and write the artifact.
 
@@ -245,7 +236,7 @@ def train(config: TrainConfig) -> Path:
     input_kind = getattr(REGRESSORS[config.model](), "input_kind", "array")
     if input_kind == "array":
         get_featurizer(config.features)  # fail early on an unknown name
-    table_path = _resolve_table(config)
+    table_path = Path(config.table) if config.table is not None else real_table(config.data_dir)
     table = load_table(table_path)
     available = available_targets(table)
     targets = list(config.targets) if config.targets else available
@@ -296,7 +287,7 @@ def train(config: TrainConfig) -> Path:
                 model, config.features, np.arange(NUM_CELLS)))
         models[target] = model
         info[target] = {
-            "params": _plain(params),
+            "params": to_jsonable(params),
             "tuning": study_info,
             "labelled_cells": int(len(data.indices)),
             "train_cells": int(len(tr)),
@@ -316,11 +307,11 @@ def train(config: TrainConfig) -> Path:
         bar.close()
     missing_noise = [t for t in targets if t not in noise]
     noise_model = NoiseModel(noise) if not missing_noise else None
-    config_dict = _plain({k: v for k, v in asdict(config).items() if k != "progress"})
+    config_dict = to_jsonable({k: v for k, v in asdict(config).items() if k != "progress"})
     config_dict["table"] = str(table_path)
     out = save_artifact(
         config.out, models=models, featurizer=config.features, model_name=config.model,
-        model_params=_plain(dict(config.model_params)), noise=noise_model, targets_info=info,
+        model_params=to_jsonable(dict(config.model_params)), noise=noise_model, targets_info=info,
         extra={"data_sha256": _combined_digest(info),
                "training": {"config": config_dict, "table_source": table.source,
                             "seconds": round(time.perf_counter() - started, 1)}})
@@ -340,14 +331,3 @@ def _fmt(metrics: Mapping[str, float] | None) -> str:
         return "no test split"
     return ", ".join(f"{k} {v:.4f}" for k, v in metrics.items())
 
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, os.PathLike):
-        return str(value)
-    if isinstance(value, np.generic):
-        return value.item()
-    return value

@@ -11,7 +11,8 @@ import pytest
 from nb101 import ModelSpec
 from nb101.api import METRICS, RUN_FIELDS, BaseBenchmark, Benchmark
 from nb101.errors import ArtifactError, OutOfDomainError
-from nb101.table import TabularBenchmark, load_table, write_table
+from nb101.table import TabularBenchmark
+from nb101.table_file import load_table, write_table
 from surrogate.artifact import (SCHEMA_VERSION, data_digest, load_artifact, make_inputs,
                                 parse_target, save_artifact)
 from surrogate.benchmark import SurrogateBenchmark
