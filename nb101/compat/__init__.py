@@ -12,6 +12,6 @@ original                               here
 See :mod:`nb101.compat.api` for what ``NASBench`` opens and where it differs.
 """
 
-from . import graph_util, model_spec
+from . import api, graph_util, model_spec
 
-__all__ = ["graph_util", "model_spec"]
+__all__ = ["api", "graph_util", "model_spec"]
