@@ -301,6 +301,42 @@ def test_statistics_are_lazy_read_only_mappings(nasbench, space):
         fixed_stats[INCEPTION_HASH] = {}  # read-only
 
 
+class _ProtocolOnly:
+    """A backend with the Benchmark protocol's methods only (no get_fixed_from_hash)."""
+
+    def __init__(self, inner):
+        self.valid_epochs = inner.valid_epochs
+        for name in ("query", "query_batch", "is_valid", "get_budget_counters",
+                     "reset_budget_counters", "hash_iterator", "get_metrics_from_hash",
+                     "get_metrics_from_spec"):
+            setattr(self, name, getattr(inner, name))
+
+
+def test_fixed_statistics_read_no_run(nasbench, space, monkeypatch):
+    backend = nasbench.backend
+    fixed = backend.get_fixed_from_hash(INCEPTION_HASH)
+    expected = nasbench.get_metrics_from_hash(INCEPTION_HASH)[0]
+    assert np.array_equal(fixed["module_adjacency"], expected["module_adjacency"])
+    assert fixed["module_operations"] == expected["module_operations"]
+    assert fixed["trainable_parameters"] == expected["trainable_parameters"]
+    monkeypatch.setattr(backend, "get_metrics_from_hash", None)  # any use would fail
+    assert nasbench.fixed_statistics[INCEPTION_HASH]["trainable_parameters"] == 2694282
+    assert INCEPTION_HASH in nasbench.computed_statistics
+    assert "0" * 32 not in nasbench.fixed_statistics
+    monkeypatch.undo()
+    with pytest.raises(api.OutOfDomainError):
+        backend.get_fixed_from_hash("0" * 32)
+    with pytest.raises(PartialTableError):
+        backend.get_fixed_from_hash(space.hash(1))
+    # a backend without it: the fixed half of get_metrics_from_hash
+    foreign = api.NASBench(_ProtocolOnly(backend))
+    assert foreign.fixed_statistics[INCEPTION_HASH]["trainable_parameters"] == 2694282
+    assert space.hash(1) not in foreign.fixed_statistics
+    with pytest.raises(api.UnknownHashError):
+        foreign.fixed_statistics["0" * 32]
+    assert foreign.query(INCEPTION)["trainable_parameters"] == 2694282
+
+
 def test_unknown_hashes_raise_key_error_as_the_original(nasbench, space):
     with pytest.raises(KeyError) as info:
         nasbench.get_metrics_from_hash("0" * 32)
@@ -433,6 +469,7 @@ def test_example_on_the_bundled_surrogate(source, surrogate_registered, capsys):
     assert computed[108][0]["halfway_validation_accuracy"] is None
     assert computed[36][0]["final_test_accuracy"] is None  # test accuracy only at 108
     assert len(nasbench.fixed_statistics) == 423_624
+    assert INCEPTION_HASH in nasbench.fixed_statistics
     again = api.NASBench(source, seed=0)  # same seed, same simulated run
     again.backend.full_cache = False
     assert again.query(INCEPTION)["test_accuracy"] == data["test_accuracy"]

@@ -120,7 +120,9 @@ class _Statistics(Mapping):
         self._name = name
 
     def __getitem__(self, module_hash: str) -> Any:
-        return self._nasbench.get_metrics_from_hash(module_hash)[self._part]
+        if self._part == 0:
+            return self._nasbench._fixed(module_hash)
+        return self._nasbench.get_metrics_from_hash(module_hash)[1]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._nasbench.backend.hash_iterator())
@@ -131,8 +133,8 @@ class _Statistics(Mapping):
     def __contains__(self, module_hash: object) -> bool:
         if not isinstance(module_hash, str):
             return False
-        try:
-            self[module_hash]
+        try:  # both mappings have the same keys; the fixed half is the cheap one to read
+            self._nasbench._fixed(module_hash)
         except KeyError:
             return False
         return True
@@ -353,6 +355,17 @@ class NASBench:
             return model_spec
         return _ProjectSpec(np.asarray(model_spec.matrix).astype(np.int8),
                             [str(op) for op in model_spec.ops])
+
+    def _fixed(self, module_hash: str) -> dict:
+        """``fixed_statistics[module_hash]``, without reading or predicting any run where the
+        backend can (``get_fixed_from_hash`` of :class:`nb101.api.BaseBenchmark`)."""
+        get_fixed = getattr(self._backend, "get_fixed_from_hash", None)
+        if get_fixed is None:
+            return self.get_metrics_from_hash(module_hash)[0]
+        try:
+            return get_fixed(module_hash)
+        except OutOfDomainError as exc:
+            raise UnknownHashError(str(exc)) from exc
 
     def _num_hashes(self) -> int:
         if self._len is None:
