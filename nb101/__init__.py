@@ -24,6 +24,7 @@ from .table_file import load_table, write_table
 from .table import TabularBenchmark
 from .convert import convert_tfrecord
 from .real_data import convert_real_data, default_real_table_path, real_table
+from .backends import open_benchmark
 
 __all__ = [
     "ArtifactError", "OutOfDomainError", "PartialTableError", "RecordError", "TableError",
@@ -33,7 +34,7 @@ __all__ = [
     "CellSpace", "build_space", "get_space", "hash_of", "spec_from_hash",
     "Benchmark", "BaseBenchmark", "METRICS", "EPOCHS", "RUN_FIELDS",
     "TabularBenchmark", "convert_tfrecord", "load_table", "write_table", "convert_real_data",
-    "default_real_table_path", "real_table",
+    "default_real_table_path", "real_table", "open_benchmark",
 ]
 
 

@@ -221,6 +221,23 @@ class BaseBenchmark(abc.ABC):
         """True if the spec lies in the space (does not charge the budget)."""
         return is_valid_spec(model_spec)
 
+    def get_fixed_from_hash(self, module_hash: str) -> dict[str, Any]:
+        """The ``fixed`` half of :meth:`get_metrics_from_hash` alone (fresh copies; no run is
+        read or predicted); never charges the budget.
+
+        Raises
+        ------
+        OutOfDomainError
+            If no cell of the space has this hash.
+        PartialTableError
+            If a partial table does not cover the cell.
+        """
+        try:
+            index = self.space.index_of_hash(module_hash)
+        except KeyError as exc:
+            raise OutOfDomainError(str(exc.args[0])) from exc
+        return self._fixed(index)
+
     def get_metrics_from_spec(self, model_spec: ModelSpec) -> tuple[dict, dict]:
         """``get_metrics_from_hash`` of a validated spec; never charges the budget."""
         check_spec(model_spec)

@@ -136,18 +136,19 @@ def third_party_imports(files: Iterable[Path], first_party: Iterable[str]) -> di
     return out
 
 
-def declared_dependencies(pyproject: Path) -> tuple[set[str], set[str]]:
-    """Import names of ``[project] dependencies`` and of the ``dev`` extra."""
-    text = pyproject.read_text(encoding="utf-8")
+def declared_dependencies(pyproject: Path) -> tuple[set[str], set[str], set[str]]:
+    """Import names of ``[project] dependencies``, of the optional extras other than ``dev``
+    (features a user opts into, e.g. drawing with graphviz), and of the ``dev`` extra."""
+    import tomllib
+    project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
 
-    def names(block: str) -> set[str]:
-        dists = re.findall(r'"\s*([A-Za-z0-9][A-Za-z0-9._-]*)', block)
+    def names(requirements: list[str]) -> set[str]:
+        dists = [re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", r).group(1) for r in requirements]
         return {_IMPORT_NAMES.get(d.lower(), d.lower().replace("-", "_")) for d in dists}
 
-    main = re.search(r"^dependencies = \[(.*?)^\]", text, re.S | re.M)
-    dev = re.search(r"^dev = \[(.*?)\]", text, re.S | re.M)
-    assert main and dev, f"{pyproject}: no dependencies / dev lists found"
-    return names(main.group(1)), names(dev.group(1))
+    extras = project.get("optional-dependencies", {})
+    optional = set().union(*(names(reqs) for name, reqs in extras.items() if name != "dev"))
+    return names(project["dependencies"]), optional, names(extras.get("dev", []))
 
 
 # ----------------------------------------------------------------------------- the rules
@@ -214,15 +215,16 @@ def test_no_two_modules_import_each_other(graph):
 
 
 def test_third_party_imports_are_declared():
-    main, dev = declared_dependencies(REPO / "pyproject.toml")
+    main, optional, dev = declared_dependencies(REPO / "pyproject.toml")
     first_party = {*LAYERS, *SCRIPTS}
     package_files = list(project_modules(REPO).values())
     used = third_party_imports(package_files, first_party)
-    assert {name: file for name, file in used.items() if name not in main} == {}
+    assert {name: file for name, file in used.items() if name not in main | optional} == {}
     assert main - set(used) == set(), "declared but never imported by the package"
     helpers = {path.stem for path in (REPO / "tests").glob("*.py")}
     helpers |= {path.stem for path in (REPO / "benchmarks").glob("*.py")}
     others = third_party_imports([*(REPO / "tests").glob("*.py"),
                                   *(REPO / "benchmarks").glob("*.py")],
                                  first_party | helpers)
-    assert {name: file for name, file in others.items() if name not in main | dev} == {}
+    assert {name: file for name, file in others.items()
+            if name not in main | optional | dev} == {}
