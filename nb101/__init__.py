@@ -6,6 +6,7 @@ from .hashing import hash_module
 from .model_spec import (CONV1X1, CONV3X3, INPUT, MAX_EDGES, MAXPOOL3X3, NUM_VERTICES, OPS,
                            OUTPUT, ModelSpec, check_spec, is_valid_spec, trainable_parameters)
 from .cell_space import CellSpace, build_space, get_space
+from .api import Target, format_target, parse_target
 from .table import TabularBenchmark, convert_tfrecord, load_table, write_table
 from .real_data import convert_real_data, default_real_table_path
 
@@ -15,7 +16,7 @@ __all__ = [
     "OPS", "OUTPUT", "ModelSpec", "check_spec", "is_valid_spec", "trainable_parameters",
     "CellSpace", "build_space", "get_space", "hash_of", "spec_from_hash",
     "TabularBenchmark", "convert_tfrecord", "load_table", "write_table", "convert_real_data",
-    "default_real_table_path",
+    "default_real_table_path", "Target", "parse_target", "format_target",
 ]
 
 

@@ -13,7 +13,7 @@ Layout (schema :data:`SCHEMA_VERSION`)::
 
 Target names are ``"<metric>@<epochs>"`` for final values (``"test_accuracy@108"``,
 ``"validation_accuracy@12"``, ``"training_time@108"``) and ``"halfway_<metric>@<epochs>"``
-for the values at half the budget; see :func:`parse_target`.
+for the values at half the budget; see :func:`nb101.parse_target`.
 
 The folder is written atomically: everything goes into a temporary sibling folder which is
 renamed onto ``path`` at the end (an existing artifact there is replaced only then).
@@ -38,13 +38,13 @@ from typing import Any
 
 import numpy as np
 
+from nb101 import ArtifactError, parse_target
 from nb101._io import to_jsonable
-from nb101.api import EPOCHS, METRICS
-from nb101.errors import ArtifactError
 
-__all__ = ["SCHEMA_VERSION", "Artifact", "save_artifact", "load_artifact", "parse_target",
-           "format_target", "data_digest", "library_versions", "make_inputs", "predict_cells",
-           "DEFAULT_ARTIFACT"]
+from .noise import NoiseModel
+
+__all__ = ["SCHEMA_VERSION", "Artifact", "save_artifact", "load_artifact", "data_digest",
+           "library_versions", "make_inputs", "predict_cells", "DEFAULT_ARTIFACT"]
 
 #: Version of the folder layout and of ``metadata.json``.
 SCHEMA_VERSION = 1
@@ -54,30 +54,6 @@ _METADATA = "metadata.json"
 _NOISE = "noise.json"
 #: Cells per model call when predicting many cells.
 PREDICT_CHUNK = 65536
-
-
-# ----------------------------------------------------------------------------- targets
-def parse_target(target: str) -> tuple[str, int, bool]:
-    """``"halfway_test_accuracy@36"`` -> ``("test_accuracy", 36, True)``.
-
-    Raises
-    ------
-    ValueError
-        If the name is not ``[halfway_]<metric>@<epochs>`` with a metric of
-        :data:`nb101.api.METRICS` and epochs in :data:`nb101.api.EPOCHS`.
-    """
-    name, sep, epochs = str(target).partition("@")
-    halfway = name.startswith("halfway_")
-    metric = name[len("halfway_"):] if halfway else name
-    if not sep or metric not in METRICS or not epochs.isdigit() or int(epochs) not in EPOCHS:
-        raise ValueError(f"unknown target {target!r}; expected '[halfway_]<metric>@<epochs>' "
-                         f"with metric in {list(METRICS)} and epochs in {list(EPOCHS)}")
-    return metric, int(epochs), halfway
-
-
-def format_target(metric: str, epochs: int, halfway: bool = False) -> str:
-    """Inverse of :func:`parse_target`."""
-    return f"{'halfway_' if halfway else ''}{metric}@{int(epochs)}"
 
 
 def data_digest(indices: np.ndarray, labels: np.ndarray) -> str:
@@ -289,7 +265,6 @@ def load_artifact(path: str | os.PathLike | None = None, *,
         or a required target is not provided.
     """
     from .models import load_model
-    from .noise import NoiseModel
 
     path = Path(path) if path is not None else DEFAULT_ARTIFACT
     meta = read_metadata(path)
