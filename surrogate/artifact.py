@@ -125,6 +125,19 @@ class Artifact:
                            f"targets: {list(self.models)}")
         return predict_cells(self.models[target], self.featurizer, indices)
 
+    def require(self, targets: Iterable[str] | None) -> None:
+        """Raise :class:`ArtifactError` if the artifact lacks any of ``targets``."""
+        _check_provides(self.path, self.targets, targets)
+
+
+def _check_provides(path: Path, provided: Sequence[str], required: Iterable[str] | None
+                    ) -> None:
+    """The one check that an artifact has the targets a caller needs."""
+    missing = [t for t in (required or ()) if t not in provided]
+    if missing:
+        raise ArtifactError(f"surrogate artifact {path} lacks the required targets {missing}; "
+                            f"it provides {list(provided)}")
+
 
 def make_inputs(model: Any, featurizer: str, indices: np.ndarray) -> Any:
     """Features of cells for ``model``: a float32 array for array models, PyG ``Data`` for
@@ -269,10 +282,7 @@ def load_artifact(path: str | os.PathLike | None = None, *,
     path = Path(path) if path is not None else DEFAULT_ARTIFACT
     meta = read_metadata(path)
     targets = list(meta["targets"])
-    missing = [t for t in (require_targets or ()) if t not in targets]
-    if missing:
-        raise ArtifactError(f"surrogate artifact {path} lacks the required targets {missing}; "
-                            f"it provides {targets}")
+    _check_provides(path, targets, require_targets)  # before loading any weights
     models = {}
     for target in targets:
         try:
@@ -299,11 +309,3 @@ def load_artifact(path: str | os.PathLike | None = None, *,
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise ArtifactError(f"{noise_file} is not a valid noise model: {exc}") from exc
     return Artifact(path=path, metadata=meta, models=models, noise=noise)
-
-
-def require(artifact: Artifact, targets: Sequence[str]) -> None:
-    """Raise :class:`ArtifactError` if ``artifact`` lacks any of ``targets``."""
-    missing = [t for t in targets if t not in artifact.models]
-    if missing:
-        raise ArtifactError(f"surrogate artifact {artifact.path} lacks the required targets "
-                            f"{missing}; it provides {list(artifact.models)}")

@@ -110,10 +110,7 @@ class SurrogateBenchmark(BaseBenchmark):
         super().__init__(seed=seed, space=space)
         if isinstance(path, Artifact):
             self.artifact = path
-            missing = [t for t in (require_targets or ()) if t not in path.models]
-            if missing:
-                raise ArtifactError(f"surrogate artifact {path.path} lacks the required "
-                                    f"targets {missing}; it provides {list(path.models)}")
+            path.require(require_targets)
         else:
             self.artifact = load_artifact(path, require_targets=require_targets)
         self.noise = bool(noise)

@@ -251,6 +251,12 @@ def test_artifact_errors(fitted, tmp_path):
         load_artifact(path, require_targets=["test_accuracy@108", "training_time@108"])
     with pytest.raises(ArtifactError, match="training_time@108"):
         SurrogateBenchmark(path, require_targets=["training_time@108"])
+    loaded = load_artifact(path)
+    loaded.require(["test_accuracy@108"])
+    with pytest.raises(ArtifactError, match=r"lacks the required targets \['training_time@108'\]"):
+        loaded.require(["training_time@108"])
+    with pytest.raises(ArtifactError, match=r"lacks the required targets \['training_time@108'\]"):
+        SurrogateBenchmark(loaded, require_targets=["training_time@108"])
 
     stale = tmp_path / "stale"
     shutil.copytree(path, stale)
