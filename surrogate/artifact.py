@@ -8,7 +8,7 @@ Layout (schema :data:`SCHEMA_VERSION`)::
                                  split sizes and held-out metrics per target
         noise.json               the run-to-run noise model (:mod:`surrogate.noise`)
         <target>/                one saved regressor per target (``model.save(dir)`` of
-            metadata.json        :mod:`surrogate.models`: XGBoost ``model.ubj`` or a torch
+            metadata.json        :mod:`surrogate.base`: XGBoost ``model.ubj`` or a torch
             model.ubj | ...      ``state_dict``; never a pickle)
 
 Target names are ``"<metric>@<epochs>"`` for final values (``"test_accuracy@108"``,
@@ -277,7 +277,7 @@ def load_artifact(path: str | os.PathLike | None = None, *,
         If the folder or a file is missing, the schema version differs, weights are corrupt,
         or a required target is not provided.
     """
-    from .models import load_model
+    from .base import load_model
 
     path = Path(path) if path is not None else DEFAULT_ARTIFACT
     meta = read_metadata(path)

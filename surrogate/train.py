@@ -32,7 +32,7 @@ model is then refit on the whole pool with the best parameters.
 
 Every target is fitted with the regressor's own parameters plus ``model_params``; the
 regressors clip their training labels from below at a quantile of them (``clip_quantile``,
-see :mod:`surrogate.models`), so no target needs its own settings. Held-out metrics
+see :func:`surrogate.base.clip_targets`), so no target needs its own settings. Held-out metrics
 (:func:`surrogate.metrics.regression_metrics`) and the noise residuals
 (:mod:`surrogate.noise`) come from the test split only; the noise model's marginal (its rule
 4) is the distribution of the fitted labels, matched to a reference draw of runs over the
