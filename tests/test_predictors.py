@@ -11,12 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from eval._predictor_ceiling import noise_ceiling
-from eval._predictor_data import TargetData, make_splits
-from eval._predictor_plugins import GraphPredictor, PluginError, import_object
-from eval._predictor_report import summarize
 from eval.errors import EvalConfigError
-from eval.predictors import ProtocolConfig, list_predictors, main, run_protocol
+from eval.predictors import (GraphPredictor, PluginError, ProtocolConfig, TargetData,
+                             import_object, list_predictors, main, make_splits, noise_ceiling,
+                             run_protocol, summarize)
 
 REPO = Path(__file__).resolve().parents[1]
 
