@@ -13,7 +13,7 @@ split and scores it on:
     wall time of ``fit`` (seconds, featurization included) and of ``predict`` per test cell.
 
 Per (predictor, size): mean and a 95 % Student-t interval over trials
-(``mean +- t(0.975, n-1) * sd / sqrt(n)``).
+(``mean +- t(0.975, n-1) * sd / sqrt(n)``, clipped to the metric's range).
 
 Splits
 ------
@@ -72,7 +72,8 @@ from .plugins import (FAST_PARAMS, CellPredictor, FeaturizedPredictor, GraphPred
                       PluginError, PredictorSpec, builtin_predictors, import_object,
                       plugin_featurizer_pairs, plugin_predictor)
 from .protocol import ProtocolConfig, ProtocolResult, list_predictors, run_protocol
-from .report import METRICS, TIMES, leaderboard_markdown, summarize, write_outputs
+from .report import (METRIC_RANGES, METRICS, TIMES, leaderboard_markdown, summarize,
+                     write_outputs)
 
 __all__ = [
     "ProtocolConfig", "ProtocolResult", "run_protocol", "list_predictors", "main",
@@ -83,5 +84,5 @@ __all__ = [
     "TargetData", "Split", "load_target", "make_splits", "resolve_table", "STANDARD_SIZES",
     "DEFAULT_SIZES",
     "noise_ceiling",
-    "METRICS", "TIMES", "summarize", "write_outputs", "leaderboard_markdown",
+    "METRICS", "TIMES", "METRIC_RANGES", "summarize", "write_outputs", "leaderboard_markdown",
 ]

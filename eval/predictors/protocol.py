@@ -25,7 +25,7 @@ from .ceiling import noise_ceiling
 from .data import DEFAULT_SIZES, STANDARD_SIZES, Split, TargetData, load_target, make_splits
 from .plugins import (FAST_PARAMS, PluginError, PredictorSpec, builtin_predictors,
                       check_output, plugin_featurizer_pairs, plugin_predictor)
-from .report import summarize, write_outputs
+from .report import INTERVAL, summarize, write_outputs
 
 __all__ = ["ProtocolConfig", "ProtocolResult", "run_protocol", "list_predictors"]
 
@@ -306,7 +306,7 @@ def run_protocol(config: ProtocolConfig | None = None, *, plugins: Sequence[Any]
         "standard_test_size": next((len(s.test) for s in splits if s.kind == "standard"),
                                    None),
         "noise_ceiling": ceiling,
-        "interval": "95 % Student-t interval over trials: mean +- t(0.975, n-1) sd/sqrt(n)",
+        "interval": INTERVAL,
         "predictors": [{"name": s.name, "origin": s.origin, "error": s.error} for s in specs],
         "fast_params": {k: {p: repr(v) for p, v in d.items()} for k, d in FAST_PARAMS.items()}
         if config.model_defaults == "fast" else None,
