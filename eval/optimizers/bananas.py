@@ -2,7 +2,7 @@
 
 * ``num_init`` uniform cells first;
 * then repeatedly: fit ``num_members`` XGBoost regressors on bootstrap resamples of all
-  evaluations (path encoding, :func:`eval.cells.path_encoding`, 364 binary features);
+  evaluations (the ``"path"`` featurizer of :mod:`features`, 364 binary features);
   generate candidates by mutating (the notebook's ``mutate_spec``) the ``num_parents`` best
   evaluated cells ``num_mutations`` times each, plus ``num_random`` uniform cells; score every
   not yet evaluated candidate with independent Thompson sampling (one draw from
@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..cells import path_encoding
+from features import get_featurizer
+
 from .base import Ask, Optimizer
 
 __all__ = ["Bananas"]
@@ -100,13 +101,14 @@ class Bananas(Optimizer):
     def _predict(self, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         import xgboost as xgb
 
-        codec = self.problem.codec
-        X = path_encoding(codec, np.array(self._cells))
+        space = self.problem.codec.space
+        paths = get_featurizer("path")
+        X = paths.transform(np.array(self._cells), space)
         y = np.array(self._values)
         ok = np.isfinite(y)
         X, y = X[ok], y[ok]
         cols = np.flatnonzero(X.max(0) > 0)
-        Xc = path_encoding(codec, cand)[:, cols]
+        Xc = paths.transform(cand, space)[:, cols]
         X = X[:, cols]
         dcand = xgb.DMatrix(Xc, nthread=1)
         preds = []
