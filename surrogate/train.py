@@ -47,14 +47,16 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nb101 import Target, parse_target
+from nb101 import Target, load_table, parse_target
 from nb101.api import EPOCHS, METRICS
 from nb101.cell_space import NUM_CELLS
-from nb101.table import Table, load_table
+
+if TYPE_CHECKING:
+    from nb101.table import Table
 
 from .artifact import data_digest, make_inputs, predict_cells, save_artifact
 
@@ -210,7 +212,7 @@ def split_indices(n: int, train_size: int | float | None, seed: int, validation:
 def _resolve_table(config: TrainConfig) -> Path:
     if config.table is not None:
         return Path(config.table)
-    from nb101.real_data import convert_real_data, default_real_table_path
+    from nb101 import convert_real_data, default_real_table_path
     path = default_real_table_path()
     if not path.exists():
         _log.info("converting the real data into %s", path)

@@ -8,10 +8,9 @@ import shutil
 import numpy as np
 import pytest
 
-from nb101 import ModelSpec, Target, format_target, parse_target
+from nb101 import (ArtifactError, ModelSpec, OutOfDomainError, TabularBenchmark, Target,
+                   format_target, load_table, parse_target, write_table)
 from nb101.api import METRICS, RUN_FIELDS, BaseBenchmark, Benchmark
-from nb101.errors import ArtifactError, OutOfDomainError
-from nb101.table import TabularBenchmark, load_table, write_table
 from surrogate.artifact import (SCHEMA_VERSION, data_digest, load_artifact, make_inputs,
                                 save_artifact)
 from surrogate.benchmark import SurrogateBenchmark

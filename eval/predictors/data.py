@@ -65,7 +65,7 @@ class TargetData:
 def resolve_table(table: str | os.PathLike | None) -> Path:
     """The table file of ``table``: None or ``"real"`` is the real data's combined table
     (built by :func:`nb101.real_data.convert_real_data` if it does not exist yet)."""
-    from nb101.real_data import convert_real_data, default_real_table_path
+    from nb101 import convert_real_data, default_real_table_path
     if table is None or str(table) == "real":
         path = default_real_table_path()
         return path if path.exists() else convert_real_data(out_path=path)
@@ -83,7 +83,7 @@ def load_target(table: str | os.PathLike | None, target: str, *,
     TableError
         If ``table`` is not a table file.
     """
-    from nb101.table import TabularBenchmark
+    from nb101 import TabularBenchmark
 
     parsed = parse_target(target)
     epochs, column = parsed.epochs, parsed.column
