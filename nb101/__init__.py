@@ -19,7 +19,8 @@ from .hashing import hash_module
 from .model_spec import (CONV1X1, CONV3X3, INPUT, MAX_EDGES, MAXPOOL3X3, NUM_VERTICES, OPS,
                          OUTPUT, ModelSpec, check_spec, is_valid_spec, trainable_parameters)
 from .cell_space import CellSpace, build_space, get_space
-from .api import EPOCHS, METRICS, RUN_FIELDS, BaseBenchmark, Benchmark
+from .api import (EPOCHS, METRICS, RUN_FIELDS, BaseBenchmark, Benchmark, Target, format_target,
+                  parse_target)
 from .table_file import load_table, write_table
 from .table import TabularBenchmark
 from .convert import convert_tfrecord
@@ -34,7 +35,8 @@ __all__ = [
     "CellSpace", "build_space", "get_space", "hash_of", "spec_from_hash",
     "Benchmark", "BaseBenchmark", "METRICS", "EPOCHS", "RUN_FIELDS",
     "TabularBenchmark", "convert_tfrecord", "load_table", "write_table", "convert_real_data",
-    "default_real_table_path", "real_table", "open_benchmark",
+    "default_real_table_path", "real_table", "open_benchmark", "Target", "parse_target",
+    "format_target",
 ]
 
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import abc
 import random
+from dataclasses import dataclass
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -268,3 +269,105 @@ class BaseBenchmark(abc.ABC):
             return np.array([self._rng.randint(0, int(num_runs[0]) - 1)])
         rng = np.random.default_rng(self._rng.getrandbits(64))
         return (rng.random(len(num_runs)) * np.asarray(num_runs)).astype(np.int64)
+
+
+# ------------------------------------------------------------------------------ targets
+__all__ += ["Target", "parse_target", "format_target"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One quantity of the benchmark: a metric of a run at a budget, final or at half of it.
+
+    Its name is ``"[halfway_]<metric>@<epochs>"`` (``"test_accuracy@108"``,
+    ``"halfway_test_accuracy@36"``): the key of a surrogate's models and of the predictor
+    protocol's labels. It unpacks (and indexes) as ``(metric, epochs, halfway)``.
+
+    Parameters
+    ----------
+    metric : str
+        One of :data:`METRICS`.
+    epochs : int
+        One of :data:`EPOCHS`.
+    halfway : bool, default=False
+        The value at half the budget (``halfway_*`` fields) instead of the final one.
+
+    Raises
+    ------
+    ValueError
+        If ``metric`` or ``epochs`` is not one of the benchmark's.
+
+    Examples
+    --------
+    >>> t = parse_target("halfway_test_accuracy@36")
+    >>> t.metric, t.epochs, t.halfway, t.column
+    ('test_accuracy', 36, True, 'halfway_test_accuracy')
+    >>> Target("validation_accuracy", 108).name
+    'validation_accuracy@108'
+    """
+
+    metric: str
+    epochs: int
+    halfway: bool = False
+
+    def __post_init__(self) -> None:
+        if self.metric not in METRICS:
+            raise ValueError(f"unknown target metric {self.metric!r}; expected one of "
+                             f"{list(METRICS)}")
+        if isinstance(self.epochs, bool) or not isinstance(self.epochs, (int, np.integer)) \
+                or int(self.epochs) not in EPOCHS:
+            raise ValueError(f"target epochs must be one of {list(EPOCHS)}, got "
+                             f"{self.epochs!r}")
+        object.__setattr__(self, "epochs", int(self.epochs))
+        object.__setattr__(self, "halfway", bool(self.halfway))
+
+    @property
+    def name(self) -> str:
+        """``"[halfway_]<metric>@<epochs>"``."""
+        return f"{'halfway_' if self.halfway else ''}{self.metric}@{self.epochs}"
+
+    @property
+    def column(self) -> str:
+        """The per-run field of :data:`RUN_FIELDS` that holds it (``"final_test_accuracy"``)."""
+        return f"{'halfway' if self.halfway else 'final'}_{self.metric}"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __iter__(self) -> Iterator:
+        return iter((self.metric, self.epochs, self.halfway))
+
+    def __getitem__(self, position: int) -> str | int | bool:
+        return (self.metric, self.epochs, self.halfway)[position]
+
+
+def parse_target(target: str | Target) -> Target:
+    """``"halfway_test_accuracy@36"`` -> ``Target("test_accuracy", 36, True)`` (a
+    :class:`Target` is returned as is).
+
+    Raises
+    ------
+    ValueError
+        If the name is not ``[halfway_]<metric>@<epochs>`` with a metric of :data:`METRICS`
+        and epochs in :data:`EPOCHS`.
+    """
+    if isinstance(target, Target):
+        return target
+    name, sep, epochs = str(target).partition("@")
+    halfway = name.startswith("halfway_")
+    metric = name[len("halfway_"):] if halfway else name
+    if not sep or metric not in METRICS or not epochs.isdigit() or int(epochs) not in EPOCHS:
+        raise ValueError(f"unknown target {target!r}; expected '[halfway_]<metric>@<epochs>' "
+                         f"with metric in {list(METRICS)} and epochs in {list(EPOCHS)}")
+    return Target(metric, int(epochs), halfway)
+
+
+def format_target(metric: str, epochs: int, halfway: bool = False) -> str:
+    """Inverse of :func:`parse_target`: the name of ``Target(metric, epochs, halfway)``.
+
+    Raises
+    ------
+    ValueError
+        If ``metric`` or ``epochs`` is not one of the benchmark's.
+    """
+    return Target(metric, epochs, halfway).name

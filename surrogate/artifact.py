@@ -8,12 +8,12 @@ Layout (schema :data:`SCHEMA_VERSION`)::
                                  split sizes and held-out metrics per target
         noise.json               the run-to-run noise model (:mod:`surrogate.noise`)
         <target>/                one saved regressor per target (``model.save(dir)`` of
-            metadata.json        :mod:`surrogate.models`: XGBoost ``model.ubj`` or a torch
+            metadata.json        :mod:`surrogate.base`: XGBoost ``model.ubj`` or a torch
             model.ubj | ...      ``state_dict``; never a pickle)
 
 Target names are ``"<metric>@<epochs>"`` for final values (``"test_accuracy@108"``,
 ``"validation_accuracy@12"``, ``"training_time@108"``) and ``"halfway_<metric>@<epochs>"``
-for the values at half the budget; see :func:`parse_target`.
+for the values at half the budget; see :func:`nb101.parse_target`.
 
 The folder is written atomically (:func:`nb101._io.atomic_folder`): everything goes into a
 temporary sibling folder which is renamed onto ``path`` at the end (an existing artifact there
@@ -37,13 +37,13 @@ from typing import Any
 
 import numpy as np
 
+from nb101 import ArtifactError, parse_target
 from nb101._io import atomic_folder, write_json
-from nb101.api import EPOCHS, METRICS
-from nb101.errors import ArtifactError
 
-__all__ = ["SCHEMA_VERSION", "Artifact", "save_artifact", "load_artifact", "parse_target",
-           "format_target", "data_digest", "library_versions", "make_inputs", "predict_cells",
-           "DEFAULT_ARTIFACT"]
+from .noise import NoiseModel
+
+__all__ = ["SCHEMA_VERSION", "Artifact", "save_artifact", "load_artifact", "data_digest",
+           "library_versions", "make_inputs", "predict_cells", "DEFAULT_ARTIFACT"]
 
 #: Version of the folder layout and of ``metadata.json``.
 SCHEMA_VERSION = 1
@@ -53,30 +53,6 @@ _METADATA = "metadata.json"
 _NOISE = "noise.json"
 #: Cells per model call when predicting many cells.
 PREDICT_CHUNK = 65536
-
-
-# ----------------------------------------------------------------------------- targets
-def parse_target(target: str) -> tuple[str, int, bool]:
-    """``"halfway_test_accuracy@36"`` -> ``("test_accuracy", 36, True)``.
-
-    Raises
-    ------
-    ValueError
-        If the name is not ``[halfway_]<metric>@<epochs>`` with a metric of
-        :data:`nb101.api.METRICS` and epochs in :data:`nb101.api.EPOCHS`.
-    """
-    name, sep, epochs = str(target).partition("@")
-    halfway = name.startswith("halfway_")
-    metric = name[len("halfway_"):] if halfway else name
-    if not sep or metric not in METRICS or not epochs.isdigit() or int(epochs) not in EPOCHS:
-        raise ValueError(f"unknown target {target!r}; expected '[halfway_]<metric>@<epochs>' "
-                         f"with metric in {list(METRICS)} and epochs in {list(EPOCHS)}")
-    return metric, int(epochs), halfway
-
-
-def format_target(metric: str, epochs: int, halfway: bool = False) -> str:
-    """Inverse of :func:`parse_target`."""
-    return f"{'halfway_' if halfway else ''}{metric}@{int(epochs)}"
 
 
 def data_digest(indices: np.ndarray, labels: np.ndarray) -> str:
@@ -147,6 +123,19 @@ class Artifact:
             raise KeyError(f"artifact {self.path} has no target {target!r}; "
                            f"targets: {list(self.models)}")
         return predict_cells(self.models[target], self.featurizer, indices)
+
+    def require(self, targets: Iterable[str] | None) -> None:
+        """Raise :class:`ArtifactError` if the artifact lacks any of ``targets``."""
+        _check_provides(self.path, self.targets, targets)
+
+
+def _check_provides(path: Path, provided: Sequence[str], required: Iterable[str] | None
+                    ) -> None:
+    """The one check that an artifact has the targets a caller needs."""
+    missing = [t for t in (required or ()) if t not in provided]
+    if missing:
+        raise ArtifactError(f"surrogate artifact {path} lacks the required targets {missing}; "
+                            f"it provides {list(provided)}")
 
 
 def make_inputs(model: Any, featurizer: str, indices: np.ndarray) -> Any:
@@ -270,16 +259,12 @@ def load_artifact(path: str | os.PathLike | None = None, *,
         If the folder or a file is missing, the schema version differs, weights are corrupt,
         or a required target is not provided.
     """
-    from .models import load_model
-    from .noise import NoiseModel
+    from .base import load_model
 
     path = Path(path) if path is not None else DEFAULT_ARTIFACT
     meta = read_metadata(path)
     targets = list(meta["targets"])
-    missing = [t for t in (require_targets or ()) if t not in targets]
-    if missing:
-        raise ArtifactError(f"surrogate artifact {path} lacks the required targets {missing}; "
-                            f"it provides {targets}")
+    _check_provides(path, targets, require_targets)  # before loading any weights
     models = {}
     for target in targets:
         try:
@@ -306,11 +291,3 @@ def load_artifact(path: str | os.PathLike | None = None, *,
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise ArtifactError(f"{noise_file} is not a valid noise model: {exc}") from exc
     return Artifact(path=path, metadata=meta, models=models, noise=noise)
-
-
-def require(artifact: Artifact, targets: Sequence[str]) -> None:
-    """Raise :class:`ArtifactError` if ``artifact`` lacks any of ``targets``."""
-    missing = [t for t in targets if t not in artifact.models]
-    if missing:
-        raise ArtifactError(f"surrogate artifact {artifact.path} lacks the required targets "
-                            f"{missing}; it provides {list(artifact.models)}")

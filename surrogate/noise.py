@@ -281,7 +281,7 @@ class NoiseModel:
 def _unmapped_run(target: str, noise: TargetNoise, mean: np.ndarray, u: np.ndarray
                   ) -> np.ndarray:
     """Rules 1-3: the run around ``mean`` at levels ``u``, clipped to the metric's range."""
-    from .artifact import parse_target
+    from nb101 import parse_target
     value = mean + noise.offsets(mean, u)
     if parse_target(target)[0].endswith("accuracy"):
         return np.clip(value, 0.0, 1.0)

@@ -10,7 +10,7 @@ Data
 ``../shared/data`` combined into the user cache (:func:`nb101.real_data.real_table`:
 converted on first use and reused after).
 
-A target ``[halfway_]<metric>@<epochs>`` (see :func:`surrogate.artifact.parse_target`) is
+A target ``[halfway_]<metric>@<epochs>`` (see :func:`nb101.parse_target`) is
 learned from the cells having at least one run with that field at that budget. **Repeats of a
 cell are averaged**: one row per cell, labelled with the mean over its runs (the surrogate
 predicts the mean run; run-to-run spread goes to the noise model). With the real data that
@@ -32,7 +32,7 @@ model is then refit on the whole pool with the best parameters.
 
 Every target is fitted with the regressor's own parameters plus ``model_params``; the
 regressors clip their training labels from below at a quantile of them (``clip_quantile``,
-see :mod:`surrogate.models`), so no target needs its own settings. Held-out metrics
+see :func:`surrogate.base.clip_targets`), so no target needs its own settings. Held-out metrics
 (:func:`surrogate.metrics.regression_metrics`) and the noise residuals
 (:mod:`surrogate.noise`) come from the test split only; the noise model's marginal (its rule
 4) is the distribution of the fitted labels, matched to a reference draw of runs over the
@@ -47,18 +47,21 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from nb101 import Target, parse_target
 from nb101._io import to_jsonable
-from nb101.api import METRICS
+from nb101.api import EPOCHS, METRICS
 from nb101.cell_space import NUM_CELLS
 from nb101.real_data import real_table
 from nb101.table_file import Table, load_table
 
-from .artifact import (data_digest, format_target, make_inputs, parse_target,
-                       predict_cells, save_artifact)
+if TYPE_CHECKING:
+    from nb101.table import Table
+
+from .artifact import data_digest, make_inputs, predict_cells, save_artifact
 
 __all__ = ["TrainConfig", "TargetData", "train", "target_data", "available_targets",
            "split_indices", "MAX_TEST", "DEFAULT_TARGETS"]
@@ -129,17 +132,12 @@ class TargetData:
     repeats: list[np.ndarray]
 
 
-def _column(target: str) -> tuple[str, int]:
-    metric, epochs, halfway = parse_target(target)
-    return f"{'halfway' if halfway else 'final'}_{metric}", epochs
-
-
 def target_data(table: Table, target: str) -> TargetData:
     """The labelled cells of ``target`` in ``table`` (repeats averaged per cell)."""
-    column, epochs = _column(target)
+    parsed = parse_target(target)
     runs = table.runs
-    values = runs[column].astype(np.float64)
-    keep = (runs["run_epochs"] == epochs) & ~np.isnan(values)
+    values = runs[parsed.column].astype(np.float64)
+    keep = (runs["run_epochs"] == parsed.epochs) & ~np.isnan(values)
     cells = runs["run_cell"][keep].astype(np.int64)
     values = values[keep]
     repeat = runs["run_repeat"][keep].astype(np.int64)
@@ -164,15 +162,17 @@ def available_targets(table: Table) -> list[str]:
     runs = table.runs
     out = []
     for epochs in table.epochs.tolist():
+        if epochs not in EPOCHS:  # a table may hold other budgets; they are no targets
+            continue
         at = runs["run_epochs"] == epochs
         covered = len(np.unique(runs["run_cell"][at]))
         need = max(1, min(1000, covered // 2))
         for halfway in (False, True):
             for metric in METRICS:
-                column = f"{'halfway' if halfway else 'final'}_{metric}"
-                has = at & ~np.isnan(runs[column])
+                target = Target(metric, epochs, halfway)
+                has = at & ~np.isnan(runs[target.column])
                 if len(np.unique(runs["run_cell"][has])) >= need:
-                    out.append(format_target(metric, epochs, halfway))
+                    out.append(target.name)
     return out
 
 

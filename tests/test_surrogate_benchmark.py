@@ -8,13 +8,14 @@ import shutil
 import numpy as np
 import pytest
 
-from nb101 import ModelSpec
+from nb101 import (ArtifactError, ModelSpec, OutOfDomainError, TabularBenchmark, Target,
+                   format_target, load_table, parse_target, write_table)
 from nb101.api import METRICS, RUN_FIELDS, BaseBenchmark, Benchmark
 from nb101.errors import ArtifactError, OutOfDomainError
 from nb101.table import TabularBenchmark
 from nb101.table_file import load_table, write_table
 from surrogate.artifact import (SCHEMA_VERSION, data_digest, load_artifact, make_inputs,
-                                parse_target, save_artifact)
+                                save_artifact)
 from surrogate.benchmark import SurrogateBenchmark
 from surrogate.noise import NoiseModel, estimate_noise, pooled_run_std
 from surrogate.registry import get_regressor
@@ -252,6 +253,12 @@ def test_artifact_errors(fitted, tmp_path):
         load_artifact(path, require_targets=["test_accuracy@108", "training_time@108"])
     with pytest.raises(ArtifactError, match="training_time@108"):
         SurrogateBenchmark(path, require_targets=["training_time@108"])
+    loaded = load_artifact(path)
+    loaded.require(["test_accuracy@108"])
+    with pytest.raises(ArtifactError, match=r"lacks the required targets \['training_time@108'\]"):
+        loaded.require(["training_time@108"])
+    with pytest.raises(ArtifactError, match=r"lacks the required targets \['training_time@108'\]"):
+        SurrogateBenchmark(loaded, require_targets=["training_time@108"])
 
     stale = tmp_path / "stale"
     shutil.copytree(path, stale)
@@ -294,11 +301,26 @@ def test_artifact_errors(fitted, tmp_path):
 
 
 def test_target_names():
-    assert parse_target("halfway_test_accuracy@36") == ("test_accuracy", 36, True)
-    assert parse_target("training_time@108") == ("training_time", 108, False)
+    halfway = parse_target("halfway_test_accuracy@36")
+    assert halfway == Target("test_accuracy", 36, True)
+    assert tuple(halfway) == ("test_accuracy", 36, True) and halfway[0] == "test_accuracy"
+    metric, epochs, is_halfway = parse_target("training_time@108")
+    assert (metric, epochs, is_halfway) == ("training_time", 108, False)
+    assert halfway.name == str(halfway) == "halfway_test_accuracy@36"
+    assert halfway.column == "halfway_test_accuracy" and halfway.column in RUN_FIELDS
+    assert parse_target("validation_accuracy@4").column == "final_validation_accuracy"
+    assert parse_target(halfway) is halfway
+    assert format_target("test_accuracy", 36, True) == "halfway_test_accuracy@36"
+    assert {parse_target(format_target(m, e, h)) for m in METRICS for e in (4, 12, 36, 108)
+            for h in (False, True)} == {Target(m, e, h) for m in METRICS
+                                        for e in (4, 12, 36, 108) for h in (False, True)}
     for bad in ("test_accuracy", "test_accuracy@7", "loss@108", "halfway_@4"):
         with pytest.raises(ValueError, match="unknown target"):
             parse_target(bad)
+    with pytest.raises(ValueError, match="metric 'loss'"):
+        Target("loss", 108)
+    with pytest.raises(ValueError, match="epochs must be one of .* got 7"):
+        format_target("test_accuracy", 7)
 
 
 # -------------------------------------------------------------------------------- noise

@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+from nb101 import write_table
 from nb101.api import RUN_FIELDS
 from nb101.table_file import write_table
 from surrogate.artifact import load_artifact
