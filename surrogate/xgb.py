@@ -96,6 +96,9 @@ class XGBRegressorModel(_XGBBase):
     clip_quantile : float or None, default=0.02
         Clip the training targets from below at this quantile of themselves
         (:func:`clip_targets`); None or 0: no clipping.
+    max_bin : int or None, default=None
+        Histogram bins per feature (None: XGBoost's 256); 2 suits binary features and makes
+        small fits several times faster.
     n_jobs : int, default=2
     random_state : int or None, default=None
 
@@ -111,8 +114,8 @@ class XGBRegressorModel(_XGBBase):
                  learning_rate: float = 0.05, subsample: float = 0.8,
                  colsample_bytree: float = 0.5, min_child_weight: float = 1.0,
                  reg_lambda: float = 1.0, reg_alpha: float = 0.0, loss: str = "squared",
-                 clip_quantile: float | None = 0.02, n_jobs: int = 2,
-                 random_state: int | None = None):
+                 clip_quantile: float | None = 0.02, max_bin: int | None = None,
+                 n_jobs: int = 2, random_state: int | None = None):
         self.n_estimators = n_estimators
         self.max_depth = max_depth
         self.learning_rate = learning_rate
@@ -123,6 +126,7 @@ class XGBRegressorModel(_XGBBase):
         self.reg_alpha = reg_alpha
         self.loss = loss
         self.clip_quantile = clip_quantile
+        self.max_bin = max_bin
         self.n_jobs = n_jobs
         self.random_state = random_state
 
@@ -137,7 +141,8 @@ class XGBRegressorModel(_XGBBase):
             colsample_bytree=self.colsample_bytree, min_child_weight=self.min_child_weight,
             reg_lambda=self.reg_lambda, reg_alpha=self.reg_alpha,
             objective=objectives[self.loss], tree_method="hist", n_jobs=self.n_jobs,
-            random_state=self._seed())
+            random_state=self._seed(),
+            **({} if self.max_bin is None else {"max_bin": int(self.max_bin)}))
 
     @classmethod
     def search_space(cls, trial: Any) -> dict[str, Any]:

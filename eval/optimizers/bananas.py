@@ -108,7 +108,8 @@ class Bananas(Optimizer):
         from surrogate.xgb import XGBRegressorModel
         base = XGBRegressorModel(n_estimators=self.n_estimators, max_depth=self.max_depth,
                                  learning_rate=self.learning_rate, subsample=0.8,
-                                 colsample_bytree=1.0, clip_quantile=None, n_jobs=1)
+                                 colsample_bytree=1.0, clip_quantile=None, max_bin=2,
+                                 n_jobs=1)
         return EnsembleModel(base=base, n_members=self.num_members, bootstrap=True,
                              random_state=int(self.rng.integers(_SEED_RANGE)))
 
