@@ -41,6 +41,7 @@ from ._io import atomic_savez
 from .errors import OutOfDomainError, TableError
 from .hashing import hash_rows
 from .model_spec import MAX_EDGES, NUM_VERTICES, OPS, ModelSpec, check_spec
+from .paths import user_path
 
 __all__ = ["CellSpace", "build_space", "get_space", "default_cache_path", "SPACE_FORMAT"]
 
@@ -55,7 +56,7 @@ NUM_CELLS = 423_624
 def default_cache_path() -> Path:
     """``$NB101_CACHE`` or ``~/.cache/nb101-surrogate``, then ``space-v{SPACE_FORMAT}.npz``."""
     root = os.environ.get("NB101_CACHE") or Path.home() / ".cache" / "nb101-surrogate"
-    return Path(root) / f"space-v{SPACE_FORMAT}.npz"
+    return user_path(root) / f"space-v{SPACE_FORMAT}.npz"
 
 
 def _bit_index(x: int, y: int) -> int:
@@ -226,7 +227,7 @@ def build_space(path: str | os.PathLike | None = None, *, processes: int | None 
         lookup_bits=np.concatenate([p.bits for p in plans]).astype(np.uint32),
         lookup_cells=np.concatenate([rank[p.cell_of.ravel()] for p in plans]).astype(np.int32),
     )
-    path = Path(path) if path is not None else default_cache_path()
+    path = user_path(path) if path is not None else default_cache_path()
     atomic_savez(path, **arrays)
     _log.info("built the space (%d cells) in %.1f s into %s", len(hashes),
               time.perf_counter() - start, path)
@@ -281,7 +282,7 @@ class CellSpace:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "CellSpace":
-        path = Path(path)
+        path = user_path(path)
         try:
             with np.load(path, allow_pickle=False) as data:
                 arrays = {name: data[name] for name in data.files}
@@ -488,7 +489,7 @@ _SPACES: dict[Path, CellSpace] = {}
 def get_space(path: str | os.PathLike | None = None, *, progress: bool = False) -> CellSpace:
     """Load the space cache from ``path`` (default :func:`default_cache_path`), building it
     first if it does not exist. Loaded spaces are shared within the process."""
-    path = Path(path) if path is not None else default_cache_path()
+    path = user_path(path) if path is not None else default_cache_path()
     if path not in _SPACES:
         _SPACES[path] = CellSpace.load(path) if path.exists() else build_space(
             path, progress=progress)

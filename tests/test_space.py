@@ -170,3 +170,13 @@ def test_vectorised_parameters_equal_the_formula(cells):
     expected = [trainable_parameters(cells.spec(int(i))) for i in idx]
     assert cells.parameters(idx).tolist() == expected          # small batch, computed directly
     assert cells.parameters()[idx].tolist() == expected        # whole space, cached
+
+
+def test_cache_paths_expand_the_home_folder(cells, tmp_path, monkeypatch):
+    from nb101.cell_space import default_cache_path
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("NB101_CACHE", "~/nb101-cache")
+    assert default_cache_path().parent == tmp_path / "nb101-cache"
+    arrays = {name: getattr(cells, name) for name in CellSpace._ARRAYS}
+    np.savez(tmp_path / "copy.npz", format=np.array(1), **arrays)
+    assert get_space("~/copy.npz").path == tmp_path / "copy.npz"
