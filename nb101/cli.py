@@ -62,6 +62,48 @@ def _add_convert(sub) -> None:
     parser.set_defaults(func=_convert)
 
 
+def _download(args: argparse.Namespace) -> int:
+    from .download import OFFICIAL_FILES, download
+    official = OFFICIAL_FILES[args.which]
+    print(f"downloading {official.name} ({official.size}) from {args.url or official.url}",
+          file=sys.stderr)
+    tfrecord, table = download(args.which, url=args.url, sha256=args.sha256,
+                               download_dir=args.download_dir, out=args.out,
+                               convert=args.convert,
+                               progress=args.progress and sys.stderr.isatty())
+    print(f"dataset file: {tfrecord} (SHA256 checked)")
+    if table is not None:
+        print(f"table: {table}")
+        print(f"query it: TabularBenchmark({str(table)!r}, seed=0)")
+    return 0
+
+
+def _add_download(sub) -> None:
+    from .download import OFFICIAL_FILES
+    from .table import TABLE_FORMAT
+    files = ", ".join(f"{k} = {f.name} ({f.size})" for k, f in OFFICIAL_FILES.items())
+    parser = sub.add_parser(
+        "download", help="download an official dataset file and convert it into a table",
+        description=f"Download an official NAS-Bench-101 file ({files}), resuming an "
+                    f"interrupted download, check its size and SHA256, and convert it into a "
+                    f"table in the cache folder ($NB101_CACHE, else ~/.cache/nb101-surrogate).")
+    parser.add_argument("which", nargs="?", default="only108", choices=sorted(OFFICIAL_FILES),
+                        help="which file (default: only108)")
+    parser.add_argument("--url", default=None,
+                        help="download from this address instead (a mirror; file:// works)")
+    parser.add_argument("--sha256", default=None,
+                        help="expected SHA256 of the file at --url (default: the official one)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help=f"table file to write (default: <cache>/nasbench_WHICH-v{TABLE_FORMAT}.npz)")
+    parser.add_argument("--download-dir", type=Path, default=None, metavar="DIR",
+                        help="folder of the downloaded .tfrecord (default: the cache folder)")
+    parser.add_argument("--no-convert", dest="convert", action="store_false",
+                        help="only download and check the file")
+    parser.add_argument("--no-progress", dest="progress", action="store_false",
+                        help="no progress bars (there are none when stderr is not a terminal)")
+    parser.set_defaults(func=_download)
+
+
 def _space(args: argparse.Namespace) -> int:
     from .cell_space import NUM_CELLS, default_cache_path, get_space
     path = args.cache if args.cache is not None else default_cache_path()
@@ -98,8 +140,8 @@ def _add_summary(sub) -> None:
 
 
 #: Subcommands: name -> function that adds its subparser.
-COMMANDS: dict[str, Callable] = {"convert": _add_convert, "space": _add_space,
-                                 "summary": _add_summary}
+COMMANDS: dict[str, Callable] = {"download": _add_download, "convert": _add_convert,
+                                 "space": _add_space, "summary": _add_summary}
 #: Entry-point group through which higher layers add commands (``nb101 rank`` comes from
 #: the surrogate package), so this layer never imports them.
 COMMAND_GROUP = "nb101.commands"
@@ -124,10 +166,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    from .download import DownloadError
     from .errors import ArtifactError, OutOfDomainError, RecordError, TableError
     try:
         return args.func(args)
-    except (TableError, RecordError, OutOfDomainError, ArtifactError, FileNotFoundError) as exc:
+    except (TableError, RecordError, OutOfDomainError, ArtifactError, DownloadError,
+            FileNotFoundError) as exc:
         print(f"nb101 {args.command}: error: {exc}", file=sys.stderr)
         return 1
 
