@@ -28,6 +28,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from .paths import user_path
+
 __all__ = ["main", "COMMANDS"]
 
 
@@ -50,11 +52,12 @@ def _convert(args: argparse.Namespace) -> int:
 def _add_convert(sub) -> None:
     parser = sub.add_parser("convert", help="convert official or real data into a table file")
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--tfrecord", type=Path, metavar="FILE",
+    source.add_argument("--tfrecord", type=user_path, metavar="FILE",
                         help="official dataset file (nasbench_full / nasbench_only108)")
     source.add_argument("--real-data", nargs="?", const=None, default=False, metavar="DIR",
+                        type=user_path,
                         help="real data folder (default $NB101_DATA or <repo>/../shared/data)")
-    parser.add_argument("--out", type=Path, default=None,
+    parser.add_argument("--out", type=user_path, default=None,
                         help="table file to write (real data default: "
                              "<cache>/nb101-surrogate/real-v1.npz)")
     parser.add_argument("--no-progress", dest="progress", action="store_false",
@@ -93,9 +96,9 @@ def _add_download(sub) -> None:
                         help="download from this address instead (a mirror; file:// works)")
     parser.add_argument("--sha256", default=None,
                         help="expected SHA256 of the file at --url (default: the official one)")
-    parser.add_argument("--out", type=Path, default=None,
+    parser.add_argument("--out", type=user_path, default=None,
                         help=f"table file to write (default: <cache>/nasbench_WHICH-v{TABLE_FORMAT}.npz)")
-    parser.add_argument("--download-dir", type=Path, default=None, metavar="DIR",
+    parser.add_argument("--download-dir", type=user_path, default=None, metavar="DIR",
                         help="folder of the downloaded .tfrecord (default: the cache folder)")
     parser.add_argument("--no-convert", dest="convert", action="store_false",
                         help="only download and check the file")
@@ -113,7 +116,7 @@ def _space(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - start
     import numpy as np
     values, counts = np.unique(space.num_vertices, return_counts=True)
-    print(f"{'loaded' if existed else 'built'} {space.path} in {elapsed:.2f} s: "
+    print(f"{'loaded' if existed else 'wrote'} {space.path} in {elapsed:.2f} s: "
           f"{len(space)} cells (expected {NUM_CELLS})")
     for v, c in zip(values.tolist(), counts.tolist()):
         print(f"  {v} vertices: {c}")
@@ -122,7 +125,7 @@ def _space(args: argparse.Namespace) -> int:
 
 def _add_space(sub) -> None:
     parser = sub.add_parser("space", help="build or load the enumerated space")
-    parser.add_argument("--cache", type=Path, default=None,
+    parser.add_argument("--cache", type=user_path, default=None,
                         help="space cache file (default $NB101_CACHE or ~/.cache/nb101-surrogate)")
     parser.set_defaults(func=_space)
 
@@ -135,7 +138,7 @@ def _summary(args: argparse.Namespace) -> int:
 
 def _add_summary(sub) -> None:
     parser = sub.add_parser("summary", help="print what a table file holds")
-    parser.add_argument("table", type=Path)
+    parser.add_argument("table", type=user_path)
     parser.set_defaults(func=_summary)
 
 
