@@ -294,12 +294,14 @@ class CellSpace:
         # Exact lookup tables of everything a pruned valid cell can be made of: the full-DAG
         # matrices (6,472, by their int8 bytes and by (V, bits)) and the op lists (364).
         # Row offset of a matrix's block in lookup_cells; its labelings follow in code order.
+        self._lookup_start: dict[int, tuple[int, int]] = {}  # V -> (first offset, matrices)
         self._lookup_key: dict[tuple[int, int], int] = {}
         self._matrix_key: dict[bytes, int] = {}
         self._matrices: dict[tuple[int, int], np.ndarray] = {}
         first = 0
         for n in range(2, NUM_VERTICES + 1):
             block = self.lookup_bits[self.lookup_num_vertices == n]
+            self._lookup_start[n] = (first, len(block))
             matrices = _dense_matrices(block)[:, :n, :n]
             stride = len(OPS) ** (n - 2)
             for i, (b, matrix) in enumerate(zip(block.tolist(), matrices)):
