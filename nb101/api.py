@@ -48,7 +48,6 @@ METRICS = ("training_time", "train_accuracy", "validation_accuracy", "test_accur
 RUN_FIELDS = tuple(f"{when}_{m}" for when in ("halfway", "final") for m in METRICS)
 #: The official training budgets.
 EPOCHS = (4, 12, 36, 108)
-_FIXED_CACHE_SIZE = 1 << 16
 
 
 @runtime_checkable
@@ -205,17 +204,11 @@ class BaseBenchmark(abc.ABC):
 
     def _fixed(self, index: int) -> dict[str, Any]:
         """``fixed_statistics`` of a cell (fresh copies); default: the canonical
-        representative and its exact parameter count, cached per cell."""
-        cached = self._fixed_cache.get(index)
-        if cached is None:
-            spec = self.space.spec(index)
-            cached = (spec.matrix, tuple(spec.ops), int(self.space.parameters([index])[0]))
-            if len(self._fixed_cache) >= _FIXED_CACHE_SIZE:
-                self._fixed_cache.clear()
-            self._fixed_cache[index] = cached
-        matrix, ops, params = cached
-        return {"module_adjacency": matrix.copy(), "module_operations": list(ops),
-                "trainable_parameters": params}
+        representative and its exact parameter count, both read from the space (a few
+        lookups, no spec built, nothing computed)."""
+        matrix, ops = self.space.graph(index)
+        return {"module_adjacency": matrix, "module_operations": ops,
+                "trainable_parameters": int(self.space.parameters()[index])}
 
     # ------------------------------------------------------------------------ helpers
     def is_valid(self, model_spec: ModelSpec) -> bool:

@@ -14,7 +14,12 @@ pure Python, so :func:`build_space` hashes only one graph per isomorphism class:
 The first graph met of every class is one of those hashed, so the representatives are the
 official ones. The build also stores, for every labelled graph of the enumeration (that is,
 every pruned valid cell as a user may write it), the index of its cell. Looking a cell up is
-then an exact table lookup instead of an md5 fingerprint.
+then an exact table lookup instead of an md5 fingerprint. The exact trainable parameter
+count of every cell is computed once at build time (vectorised) and stored with the space,
+so no query ever computes one.
+
+The cache file is ``space-v{SPACE_FORMAT}.npz``; a cache of an older format found beside it
+(format 1 lacks the parameter counts) is upgraded instead of rebuilt.
 
 Example
 -------
@@ -40,13 +45,17 @@ import numpy as np
 from ._io import atomic_savez
 from .errors import OutOfDomainError, TableError, UnknownHashError
 from .hashing import hash_rows
-from .model_spec import MAX_EDGES, NUM_VERTICES, OPS, ModelSpec, check_spec
+from .model_spec import INPUT, MAX_EDGES, NUM_VERTICES, OPS, OUTPUT, ModelSpec, check_spec
+from .paths import user_path
 
-__all__ = ["CellSpace", "build_space", "get_space", "default_cache_path", "SPACE_FORMAT"]
+__all__ = ["CellSpace", "build_space", "get_space", "default_cache_path", "SPACE_FORMAT",
+           "UPGRADABLE_FORMATS"]
 
 _log = logging.getLogger(__name__)
 
-SPACE_FORMAT = 1
+SPACE_FORMAT = 2
+#: Older cache formats that are upgraded on load (format 1: no parameter counts).
+UPGRADABLE_FORMATS = (1,)
 #: Unique cells per vertex count (facts section 4); the build checks them.
 EXPECTED_CELLS = {2: 1, 3: 6, 4: 84, 5: 2441, 6: 62010, 7: 359082}
 NUM_CELLS = 423_624
@@ -55,7 +64,11 @@ NUM_CELLS = 423_624
 def default_cache_path() -> Path:
     """``$NB101_CACHE`` or ``~/.cache/nb101-surrogate``, then ``space-v{SPACE_FORMAT}.npz``."""
     root = os.environ.get("NB101_CACHE") or Path.home() / ".cache" / "nb101-surrogate"
-    return Path(root) / f"space-v{SPACE_FORMAT}.npz"
+    return user_path(root) / _cache_name(SPACE_FORMAT)
+
+
+def _cache_name(space_format: int) -> str:
+    return f"space-v{space_format}.npz"
 
 
 def _bit_index(x: int, y: int) -> int:
@@ -112,6 +125,18 @@ def _codes(labelings: np.ndarray) -> np.ndarray:
     """Position of each labeling in ``itertools.product`` order (base 3, first digit high)."""
     weights = len(OPS) ** np.arange(labelings.shape[1] - 1, -1, -1)
     return labelings @ weights
+
+
+_HEX_DIGIT = np.zeros(256, dtype=np.uint8)  # hex digit value of an ASCII byte (else 0)
+_HEX_DIGIT[np.frombuffer(b"0123456789abcdef", dtype=np.uint8)] = np.arange(16, dtype=np.uint8)
+
+
+def _hex_prefixes(text: np.ndarray) -> np.ndarray:
+    """uint64 value of the first 16 hex digits of each row of ASCII bytes (K, >=16); rows
+    that are not hex give some value (callers compare the full text afterwards)."""
+    digits = _HEX_DIGIT[text[:, :16]]
+    pairs = (digits[:, 0::2] << 4) | digits[:, 1::2]
+    return np.ascontiguousarray(pairs).view(">u8").ravel().astype(np.uint64)
 
 
 def _rows(bits: int, n: int) -> list[list[int]]:
@@ -226,7 +251,9 @@ def build_space(path: str | os.PathLike | None = None, *, processes: int | None 
         lookup_bits=np.concatenate([p.bits for p in plans]).astype(np.uint32),
         lookup_cells=np.concatenate([rank[p.cell_of.ravel()] for p in plans]).astype(np.int32),
     )
-    path = Path(path) if path is not None else default_cache_path()
+    arrays["parameters"] = _cell_parameters(arrays["num_vertices"], arrays["bits"],
+                                            arrays["codes"])
+    path = user_path(path) if path is not None else default_cache_path()
     atomic_savez(path, **arrays)
     _log.info("built the space (%d cells) in %.1f s into %s", len(hashes),
               time.perf_counter() - start, path)
@@ -255,44 +282,82 @@ class CellSpace:
     """
 
     _ARRAYS = ("hashes", "num_vertices", "bits", "codes", "enumeration_rank",
-               "lookup_num_vertices", "lookup_bits", "lookup_cells")
+               "lookup_num_vertices", "lookup_bits", "lookup_cells", "parameters")
 
     def __init__(self, arrays: dict[str, np.ndarray], path: Path | None = None):
         self.path = path
         for name in self._ARRAYS:
-            setattr(self, name, arrays[name])
-        # offsets of each vertex count's block in the labelled-graph lookup
-        self._lookup_start = {}
-        start = 0
+            if name != "parameters":  # the array behind the method parameters()
+                setattr(self, name, arrays[name])
+        self._parameters = np.asarray(arrays["parameters"], dtype=np.int64)
+        self._parameters.flags.writeable = False
+        # Exact lookup tables of everything a pruned valid cell can be made of: the full-DAG
+        # matrices (6,472, by their int8 bytes and by (V, bits)) and the op lists (364).
+        # Row offset of a matrix's block in lookup_cells; its labelings follow in code order.
+        self._lookup_start: dict[int, tuple[int, int]] = {}  # V -> (first offset, matrices)
+        self._lookup_key: dict[tuple[int, int], int] = {}
+        self._matrix_key: dict[bytes, int] = {}
+        self._matrices: dict[tuple[int, int], np.ndarray] = {}
+        first = 0
         for n in range(2, NUM_VERTICES + 1):
-            count = int(np.count_nonzero(self.lookup_num_vertices == n))
-            self._lookup_start[n] = (start, count)
-            start += count * len(OPS) ** (n - 2)
-        self._lookup_key = {}  # (n, bits) -> row offset in lookup_cells, for single lookups
-        row_start = 0
-        for n in range(2, NUM_VERTICES + 1):
-            first, count = self._lookup_start[n]
-            block = self.lookup_bits[row_start:row_start + count]
+            block = self.lookup_bits[self.lookup_num_vertices == n]
+            self._lookup_start[n] = (first, len(block))
+            matrices = _dense_matrices(block)[:, :n, :n]
             stride = len(OPS) ** (n - 2)
-            for i, b in enumerate(block.tolist()):
+            for i, (b, matrix) in enumerate(zip(block.tolist(), matrices)):
+                matrix = np.ascontiguousarray(matrix)
+                matrix.flags.writeable = False
                 self._lookup_key[(n, b)] = first + i * stride
-            row_start += count
-        self._parameters = None
+                self._matrix_key[matrix.tobytes()] = first + i * stride
+                self._matrices[(n, b)] = matrix
+            first += len(block) * stride
+        self._ops_of: dict[int, list[tuple[str, ...]]] = {}  # V -> op lists in code order
+        self._op_code: dict[tuple[str, ...], int] = {}       # op list -> labeling code
+        for n in range(2, NUM_VERTICES + 1):
+            self._ops_of[n] = [(INPUT, *(OPS[i] for i in labeling), OUTPUT)
+                               for labeling in _labelings(n).tolist()]
+            for code, ops in enumerate(self._ops_of[n]):
+                self._op_code[ops] = code
+        self._prefixes: np.ndarray | None = None  # see _hash_prefixes
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "CellSpace":
-        path = Path(path)
+        """Read a space cache; one of an :data:`UPGRADABLE_FORMATS` is upgraded in memory.
+
+        Raises
+        ------
+        TableError
+            If the file is not a space cache of a known format.
+        """
+        path = user_path(path)
         try:
             with np.load(path, allow_pickle=False) as data:
                 arrays = {name: data[name] for name in data.files}
         except (OSError, ValueError) as exc:
             raise TableError(f"{path} is not a space cache file: {exc}") from exc
-        if int(arrays.get("format", -1)) != SPACE_FORMAT or not all(
-                name in arrays for name in cls._ARRAYS):
-            raise TableError(f"{path} is not a space cache of format {SPACE_FORMAT}")
+        space_format = int(arrays.get("format", -1))
+        needed = [name for name in cls._ARRAYS
+                  if name != "parameters" or space_format == SPACE_FORMAT]
+        if space_format not in (SPACE_FORMAT, *UPGRADABLE_FORMATS) or not all(
+                name in arrays for name in needed):
+            raise TableError(f"{path} is not a space cache of format {SPACE_FORMAT} "
+                             f"(or an upgradable one: {list(UPGRADABLE_FORMATS)})")
         if len(arrays["hashes"]) != NUM_CELLS:
             raise TableError(f"{path} holds {len(arrays['hashes'])} cells, expected {NUM_CELLS}")
+        if space_format != SPACE_FORMAT:
+            _log.info("upgrading the space cache %s from format %d to %d", path, space_format,
+                      SPACE_FORMAT)
+            arrays["parameters"] = _cell_parameters(arrays["num_vertices"], arrays["bits"],
+                                                    arrays["codes"])
         return cls(arrays, path)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the space as a cache file of the current format (atomically)."""
+        path = user_path(path)
+        atomic_savez(path, format=np.array(SPACE_FORMAT),
+                     **{name: (self._parameters if name == "parameters" else getattr(self, name))
+                        for name in self._ARRAYS})
+        return path
 
     def __len__(self) -> int:
         return len(self.hashes)
@@ -317,17 +382,42 @@ class CellSpace:
         return i
 
     def indices_of_hashes(self, module_hashes: Sequence[str] | np.ndarray) -> np.ndarray:
-        """Vectorised :meth:`index_of_hash` (int64); raises :class:`UnknownHashError` naming
-        the first unknown hash and how many there are."""
-        keys = np.asarray(module_hashes).astype("S32")
-        idx = np.searchsorted(self.hashes, keys)
+        """Vectorised :meth:`index_of_hash` (str or bytes hashes, a sequence or an array).
+
+        The hashes are located by their first 16 hex digits as 64-bit integers (unique
+        among the cells of the space) and then compared in full.
+        """
+        items = module_hashes if isinstance(module_hashes, (list, tuple)) else np.ravel(
+            np.asarray(module_hashes))
+        try:
+            # one byte more than a hash, so that a longer string is not silently cut
+            keys = np.array(items, dtype="S33").reshape(-1).view(np.uint8).reshape(-1, 33)
+        except (UnicodeEncodeError, ValueError, TypeError):
+            keys = None
+        if keys is None or len(keys) != len(items):
+            return np.array([self.index_of_hash(h) for h in items], dtype=np.int64)
+        prefixes = _hex_prefixes(keys)
+        order = np.argsort(prefixes)  # a binary search of sorted keys stays in cache
+        idx = np.empty(len(keys), dtype=np.int64)
+        idx[order] = np.searchsorted(self._hash_prefixes(), prefixes[order])
         idx_clip = np.minimum(idx, len(self.hashes) - 1)
-        missing = self.hashes[idx_clip] != keys
+        text = np.ascontiguousarray(keys[:, :32]).view("S32").ravel()
+        missing = (keys[:, 32] != 0) | (self.hashes[idx_clip] != text)
         if missing.any():
-            bad = keys[np.flatnonzero(missing)[0]].decode()
+            bad = items[int(np.flatnonzero(missing)[0])]
+            bad = bad.decode(errors="replace") if isinstance(bad, bytes) else str(bad)
             raise UnknownHashError(f"module hash {bad!r} is not a cell of NAS-Bench-101 "
                                    f"({int(missing.sum())} unknown hashes)")
         return idx.astype(np.int64)
+
+    def _hash_prefixes(self) -> np.ndarray:
+        """First 16 hex digits of every cell's hash as uint64 (ascending, like the hashes)."""
+        if self._prefixes is None:
+            prefixes = _hex_prefixes(self.hashes.view(np.uint8).reshape(-1, 32))
+            if not (prefixes[1:] > prefixes[:-1]).all():
+                raise RuntimeError("two cells share the first 16 hex digits of their hash")
+            self._prefixes = prefixes
+        return self._prefixes
 
     # ------------------------------------------------------------------- specs <-> cells
     def index_of_spec(self, spec: ModelSpec) -> int:
@@ -338,7 +428,16 @@ class CellSpace:
         OutOfDomainError
             If the spec is not a valid cell of the space.
         """
-        check_spec(spec)
+        if isinstance(spec, ModelSpec) and spec.valid_spec:
+            # A pruned matrix among the space's full DAGs (so <= 7 vertices, <= 9 edges) and
+            # an op list among its labelings pass every rule of check_spec: two dict lookups.
+            matrix = spec.matrix
+            offset = (self._matrix_key.get(matrix.tobytes())
+                      if isinstance(matrix, np.ndarray) and matrix.dtype is _INT8 else None)
+            code = self._op_code.get(tuple(spec.ops))
+            if offset is not None and code is not None and len(spec.ops) == len(matrix):
+                return int(self.lookup_cells[offset + code])
+        check_spec(spec)  # outside the space: raises the official error of the rule broken
         n = len(spec.ops)
         rows = spec.matrix.tolist()
         bits = 0
@@ -357,18 +456,36 @@ class CellSpace:
 
     def spec(self, index: int) -> ModelSpec:
         """The canonical representative of cell ``index`` (as stored in the official files)."""
-        n = int(self.num_vertices[index])
-        digits = np.base_repr(int(self.codes[index]), 3).zfill(n - 2) if n > 2 else ""
-        ops = ["input", *(OPS[int(d)] for d in digits), "output"]
-        return ModelSpec(_rows(int(self.bits[index]), n), ops)
+        return ModelSpec(*self.graph(index))
+
+    def graph(self, index: int) -> tuple[np.ndarray, list[str]]:
+        """``(matrix, ops)`` of the canonical representative of cell ``index``: a fresh
+        (V, V) int8 matrix and op list, without building (and pruning) a ``ModelSpec``."""
+        return self.graph_of(int(self.num_vertices[index]), int(self.bits[index]),
+                             int(self.codes[index]))
+
+    def graph_of(self, num_vertices: int, bits: int, code: int) -> tuple[np.ndarray, list[str]]:
+        """``(matrix, ops)`` of a pruned valid cell given as vertex count, official edge bits
+        and labeling code (as the space and the tables store graphs), by lookup.
+
+        Raises
+        ------
+        OutOfDomainError
+            If the three numbers do not describe a pruned valid cell.
+        """
+        matrix = self._matrices.get((num_vertices, bits))
+        labelings = self._ops_of.get(num_vertices, ())
+        if matrix is None or not 0 <= code < len(labelings):
+            raise OutOfDomainError(
+                f"no pruned valid cell has {num_vertices} vertices, edge bits {bits} and "
+                f"labeling code {code} (a full DAG of at most {MAX_EDGES} edges and a code "
+                f"below 3**(V-2) are needed)")
+        return matrix.copy(), list(labelings[code])
 
     def parameters(self, indices: np.ndarray | None = None) -> np.ndarray:
-        """Exact trainable parameter counts (int64) of cells, vectorised: the formula of
-        :func:`nb101.model_spec.trainable_parameters` on the canonical cells."""
-        if self._parameters is None:
-            if indices is not None and np.size(indices) < 4096:  # no need to count them all
-                return _cell_parameters(self, indices)
-            self._parameters = _cell_parameters(self)
+        """Exact trainable parameter counts (int64) of cells: the formula of
+        :func:`nb101.model_spec.trainable_parameters`, stored with the space (computed once,
+        vectorised, when the space is built). All cells (read-only) if ``indices`` is None."""
         return self._parameters if indices is None else self._parameters[np.asarray(indices)]
 
     def spec_from_hash(self, module_hash: str) -> ModelSpec:
@@ -378,27 +495,7 @@ class CellSpace:
         """Canonical cells as arrays: adjacency (K, 7, 7) int8 in the top-left V x V block, and
         labels (K, 7) int8 with -1 input, -2 output, 0/1/2 = ``OPS`` index, -3 absent."""
         idx = np.arange(len(self)) if indices is None else np.asarray(indices)
-        nv = self.num_vertices[idx].astype(np.int64)
-        bits = self.bits[idx].astype(np.int64)
-        adjacency = np.zeros((len(idx), NUM_VERTICES, NUM_VERTICES), dtype=np.int8)
-        for y in range(1, NUM_VERTICES):
-            for x in range(y):
-                adjacency[:, x, y] = (bits >> _bit_index(x, y)) & 1
-        labels = np.full((len(idx), NUM_VERTICES), -3, dtype=np.int8)
-        labels[:, 0] = -1
-        codes = self.codes[idx].astype(np.int64)
-        for n in range(2, NUM_VERTICES + 1):
-            sel = nv == n
-            if not sel.any():
-                continue
-            rest = codes[sel].copy()
-            block = np.empty((int(sel.sum()), n - 2), dtype=np.int8)
-            for pos in range(n - 3, -1, -1):
-                block[:, pos] = rest % 3
-                rest //= 3
-            labels[np.ix_(np.flatnonzero(sel), np.arange(1, n - 1))] = block
-            labels[sel, n - 1] = -2
-        return adjacency, labels
+        return _dense(self.num_vertices[idx], self.bits[idx], self.codes[idx])
 
     # ------------------------------------------------------------ sampling, neighbours
     def sample(self, size: int, seed: int | np.random.Generator | None = None,
@@ -442,23 +539,55 @@ class CellSpace:
             pass
 
 
+def _dense_matrices(bits: np.ndarray) -> np.ndarray:
+    """(K, 7, 7) int8 upper-triangular adjacency of official edge bits."""
+    bits = np.asarray(bits).astype(np.int64)
+    adjacency = np.zeros((len(bits), NUM_VERTICES, NUM_VERTICES), dtype=np.int8)
+    for y in range(1, NUM_VERTICES):
+        for x in range(y):
+            adjacency[:, x, y] = (bits >> _bit_index(x, y)) & 1
+    return adjacency
+
+
+def _dense(num_vertices: np.ndarray, bits: np.ndarray, codes: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Dense adjacency and labels of cells (see :meth:`CellSpace.dense`)."""
+    nv = np.asarray(num_vertices).astype(np.int64)
+    adjacency = _dense_matrices(bits)
+    labels = np.full((len(nv), NUM_VERTICES), -3, dtype=np.int8)
+    labels[:, 0] = -1
+    codes = np.asarray(codes).astype(np.int64)
+    for n in range(2, NUM_VERTICES + 1):
+        sel = nv == n
+        if not sel.any():
+            continue
+        rest = codes[sel].copy()
+        block = np.empty((int(sel.sum()), n - 2), dtype=np.int8)
+        for pos in range(n - 3, -1, -1):
+            block[:, pos] = rest % 3
+            rest //= 3
+        labels[np.ix_(np.flatnonzero(sel), np.arange(1, n - 1))] = block
+        labels[sel, n - 1] = -2
+    return adjacency, labels
+
+
 def _conv(kernel: int, cin, cout):
     return kernel * kernel * cin * cout + 2 * cout
 
 
-def _cell_parameters(space: "CellSpace", indices: np.ndarray | None = None) -> np.ndarray:
+def _cell_parameters(num_vertices: np.ndarray, bits: np.ndarray, codes: np.ndarray
+                     ) -> np.ndarray:
     """Exact trainable parameter counts of cells, vectorised (int64 array).
 
     The formula of :func:`nb101.model_spec.trainable_parameters` (facts section 6.4)
     applied to the canonical representatives as arrays, so that no :class:`ModelSpec` is
     built: counting the whole space takes about a second.
     """
-    idx = np.arange(len(space)) if indices is None else np.asarray(indices, dtype=np.int64)
-    adjacency, labels = space.dense(idx)
+    adjacency, labels = _dense(num_vertices, bits, codes)
     adj = adjacency.astype(bool)
-    k = len(idx)
+    k = len(adj)
     rows = np.arange(k)
-    out_vertex = space.num_vertices[idx].astype(np.int64) - 1
+    out_vertex = np.asarray(num_vertices).astype(np.int64) - 1
     vertex = np.arange(adj.shape[1])
     interior = (vertex[None, :] >= 1) & (vertex[None, :] < out_vertex[:, None])
     feeds = adj[rows, :, out_vertex] & interior               # interior -> output
@@ -489,14 +618,39 @@ def _cell_parameters(space: "CellSpace", indices: np.ndarray | None = None) -> n
 
 
 _OP_INDEX = {op: i for i, op in enumerate(OPS)}
+_INT8 = np.dtype(np.int8)  # the dtype of ModelSpec matrices
 _SPACES: dict[Path, CellSpace] = {}
 
 
 def get_space(path: str | os.PathLike | None = None, *, progress: bool = False) -> CellSpace:
     """Load the space cache from ``path`` (default :func:`default_cache_path`), building it
-    first if it does not exist. Loaded spaces are shared within the process."""
-    path = Path(path) if path is not None else default_cache_path()
+    first if it does not exist (or upgrading the cache of an older format beside it). Loaded
+    spaces are shared within the process."""
+    path = user_path(path) if path is not None else default_cache_path()
     if path not in _SPACES:
-        _SPACES[path] = CellSpace.load(path) if path.exists() else build_space(
-            path, progress=progress)
+        if path.exists():
+            space = CellSpace.load(path)
+        else:
+            space = _upgrade_older_cache(path) or build_space(path, progress=progress)
+        _SPACES[path] = space
     return _SPACES[path]
+
+
+def _upgrade_older_cache(path: Path) -> CellSpace | None:
+    """The space of an older cache file beside ``path`` (``space-v1.npz`` for
+    ``space-v2.npz``), upgraded and saved to ``path``; None if there is none. The old file
+    stays (older checkouts sharing the cache folder still read it)."""
+    if path.name != _cache_name(SPACE_FORMAT):
+        return None
+    for old_format in sorted(UPGRADABLE_FORMATS, reverse=True):
+        old = path.with_name(_cache_name(old_format))
+        if not old.exists():
+            continue
+        try:
+            space = CellSpace.load(old)
+        except TableError as exc:
+            _log.warning("ignoring the old space cache %s: %s", old, exc)
+            continue
+        space.path = space.save(path)
+        return space
+    return None

@@ -1,7 +1,8 @@
-"""The ``nb101`` command line.
+"""The ``nb101`` command line: get the data, build the space, make and inspect tables.
 
 Usage::
 
+    nb101 download [only108|full] [--url URL --sha256 HEX] [--out TABLE]
     nb101 convert --tfrecord nasbench_full.tfrecord --out nb101_full.npz
     nb101 convert --real-data [DIR] [--out OUT]
     nb101 space [--cache PATH]
@@ -12,12 +13,14 @@ Usage::
 and writes the combined real table to ``--out``, by default
 :func:`nb101.real_data.default_real_table_path` (``real-v1.npz`` in the user cache beside
 the space: ``$NB101_CACHE`` or ``~/.cache/nb101-surrogate``), where every tool of the project
-finds it. ``--tfrecord`` needs ``--out``.
+finds it. ``--tfrecord`` needs ``--out``. ``download`` is :func:`nb101.download.download`.
 
 Subcommands of this layer are in :data:`COMMANDS` (name -> function adding a subparser that
 sets ``func``). Higher layers add theirs through the entry-point group
 :data:`COMMAND_GROUP` (``nb101 rank`` comes from :mod:`surrogate.cli`), so this layer never
 imports them.
+Help texts are plain text: every command's help and description go through
+:func:`plain_text`, and a command without a description gets its one-line help as one.
 """
 
 from __future__ import annotations
@@ -25,12 +28,30 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
+import textwrap
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-__all__ = ["main", "COMMANDS"]
+from .paths import user_path
+
+__all__ = ["main", "COMMANDS", "build_parser", "plain_text"]
+
+_ROLE = re.compile(r":[a-z]+:`(~?)([^`<]*?)\s*(?:<[^`>]*>)?`")
+
+
+def plain_text(text: str | None) -> str | None:
+    """``text`` without reStructuredText markup, for help texts: ``x`` and `x` become x,
+    :func:`a.b` becomes a.b (:func:`~a.b` becomes b), and a closing "::" a ":"."""
+    if text is None:
+        return None
+    text = _ROLE.sub(lambda m: m.group(2).rsplit(".", 1)[-1] if m.group(1) else m.group(2),
+                     text)
+    text = re.sub(r"``(.+?)``", r"\1", text, flags=re.S)
+    text = re.sub(r"`([^`]+)`", r"\1", text)
+    return re.sub(r"(\S)::$", r"\1:", text, flags=re.M)
 
 
 def _convert(args: argparse.Namespace) -> int:
@@ -50,18 +71,67 @@ def _convert(args: argparse.Namespace) -> int:
 
 
 def _add_convert(sub) -> None:
-    parser = sub.add_parser("convert", help="convert official or real data into a table file")
+    parser = sub.add_parser(
+        "convert", help="convert official or real data into a table file",
+        description="Convert an official dataset file (--tfrecord, with --out) or this "
+                    "project's real data folder (--real-data) into a table file, the input "
+                    "of TabularBenchmark. The real-data table goes by default where every "
+                    "tool of the project finds it: <cache>/real-v1.npz, <cache> being "
+                    "$NB101_CACHE or ~/.cache/nb101-surrogate.")
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--tfrecord", type=Path, metavar="FILE",
+    source.add_argument("--tfrecord", type=user_path, metavar="FILE",
                         help="official dataset file (nasbench_full / nasbench_only108)")
     source.add_argument("--real-data", nargs="?", const=None, default=False, metavar="DIR",
+                        type=user_path,
                         help="real data folder (default $NB101_DATA or <repo>/../shared/data)")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="table file to write (real data default: "
-                             "<cache>/nb101-surrogate/real-v1.npz)")
+    parser.add_argument("--out", type=user_path, default=None, metavar="TABLE",
+                        help="table file to write (real data default: <cache>/real-v1.npz)")
     parser.add_argument("--no-progress", dest="progress", action="store_false",
                         help="no progress bars")
     parser.set_defaults(func=_convert)
+
+
+def _download(args: argparse.Namespace) -> int:
+    from .download import OFFICIAL_FILES, download
+    official = OFFICIAL_FILES[args.which]
+    print(f"downloading {official.name} ({official.size}) from {args.url or official.url}",
+          file=sys.stderr)
+    tfrecord, table = download(args.which, url=args.url, sha256=args.sha256,
+                               download_dir=args.download_dir, out=args.out,
+                               convert=args.convert,
+                               progress=args.progress and sys.stderr.isatty())
+    print(f"dataset file: {tfrecord} (SHA256 checked)")
+    if table is not None:
+        print(f"table: {table}")
+        print(f"query it: TabularBenchmark({str(table)!r}, seed=0)")
+    return 0
+
+
+def _add_download(sub) -> None:
+    from .download import OFFICIAL_FILES
+    from .table import TABLE_FORMAT
+    files = " or ".join(f"{k} ({f.name}, {f.size})" for k, f in OFFICIAL_FILES.items())
+    parser = sub.add_parser(
+        "download", help="download an official dataset file and convert it into a table",
+        description=f"Download an official NAS-Bench-101 file: {files}. An interrupted "
+                    f"download resumes when run again; the size and the SHA256 are checked; "
+                    f"then the file is converted into a table in the cache folder "
+                    f"($NB101_CACHE, else ~/.cache/nb101-surrogate), whose path is printed.")
+    parser.add_argument("which", nargs="?", default="only108", choices=sorted(OFFICIAL_FILES),
+                        help="which file (default: only108)")
+    parser.add_argument("--url", default=None, metavar="URL",
+                        help="download from this address instead (a mirror; file:// works)")
+    parser.add_argument("--sha256", default=None, metavar="HEX",
+                        help="expected SHA256 of the file at --url (default: the official one)")
+    parser.add_argument("--out", type=user_path, default=None, metavar="TABLE",
+                        help=f"table file to write (default: <cache>/nasbench_WHICH-v{TABLE_FORMAT}.npz)")
+    parser.add_argument("--download-dir", type=user_path, default=None, metavar="DIR",
+                        help="folder of the downloaded .tfrecord (default: the cache folder)")
+    parser.add_argument("--no-convert", dest="convert", action="store_false",
+                        help="only download and check the file")
+    parser.add_argument("--no-progress", dest="progress", action="store_false",
+                        help="no progress bars (there are none when stderr is not a terminal)")
+    parser.set_defaults(func=_download)
 
 
 def _space(args: argparse.Namespace) -> int:
@@ -73,7 +143,7 @@ def _space(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - start
     import numpy as np
     values, counts = np.unique(space.num_vertices, return_counts=True)
-    print(f"{'loaded' if existed else 'built'} {space.path} in {elapsed:.2f} s: "
+    print(f"{'loaded' if existed else 'wrote'} {space.path} in {elapsed:.2f} s: "
           f"{len(space)} cells (expected {NUM_CELLS})")
     for v, c in zip(values.tolist(), counts.tolist()):
         print(f"  {v} vertices: {c}")
@@ -81,9 +151,14 @@ def _space(args: argparse.Namespace) -> int:
 
 
 def _add_space(sub) -> None:
-    parser = sub.add_parser("space", help="build or load the enumerated space")
-    parser.add_argument("--cache", type=Path, default=None,
-                        help="space cache file (default $NB101_CACHE or ~/.cache/nb101-surrogate)")
+    from .cell_space import SPACE_FORMAT
+    parser = sub.add_parser(
+        "space", help="build or load the enumerated space",
+        description="Build the enumerated space of 423,624 cells into its cache file (once, "
+                    "in about a minute), or load it, and print its counts per vertex count.")
+    parser.add_argument("--cache", type=user_path, default=None, metavar="FILE",
+                        help=f"space cache file (default: <cache>/space-v{SPACE_FORMAT}.npz, "
+                             f"<cache> being $NB101_CACHE or ~/.cache/nb101-surrogate)")
     parser.set_defaults(func=_space)
 
 
@@ -94,14 +169,16 @@ def _summary(args: argparse.Namespace) -> int:
 
 
 def _add_summary(sub) -> None:
-    parser = sub.add_parser("summary", help="print what a table file holds")
-    parser.add_argument("table", type=Path)
+    parser = sub.add_parser("summary", help="print what a table file holds",
+                            description="Print what a table file holds (cells, runs, budgets, "
+                                        "fields, source) as JSON.")
+    parser.add_argument("table", type=user_path, help="a table file (.npz)")
     parser.set_defaults(func=_summary)
 
 
 #: Subcommands: name -> function that adds its subparser.
-COMMANDS: dict[str, Callable] = {"convert": _add_convert, "space": _add_space,
-                                 "summary": _add_summary}
+COMMANDS: dict[str, Callable] = {"download": _add_download, "convert": _add_convert,
+                                 "space": _add_space, "summary": _add_summary}
 #: Entry-point group through which higher layers add commands (``nb101 rank`` comes from
 #: the surrogate package), so this layer never imports them.
 COMMAND_GROUP = "nb101.commands"
@@ -112,12 +189,44 @@ def _plugin_commands() -> dict[str, Callable]:
     return {ep.name: ep.load() for ep in entry_points(group=COMMAND_GROUP)}
 
 
+class _Commands:
+    """The subparsers action as the command functions see it: a command's help and
+    description made plain, its one-line help as its description if it has none."""
+
+    def __init__(self, action):
+        self._action = action
+
+    def add_parser(self, name: str, **kwargs) -> argparse.ArgumentParser:
+        kwargs["help"] = plain_text(kwargs.get("help"))
+        description = kwargs.get("description")
+        if not description and kwargs["help"]:  # the one-line help as a sentence
+            description = kwargs["help"][:1].upper() + kwargs["help"][1:].rstrip(".") + "."
+        kwargs["description"] = plain_text(description)
+        return self._action.add_parser(name, **kwargs)
+
+    def __getattr__(self, name: str):
+        return getattr(self._action, name)
+
+
+_EPILOG = (
+    "Run 'nb101 COMMAND --help' for the options of a command. Every file goes into the "
+    "cache folder, $NB101_CACHE (default ~/.cache/nb101-surrogate). The data: 'nb101 "
+    "download' fetches an official file and converts it into a table; on this project's "
+    "machines 'nb101 convert --real-data' converts the shared real data ($NB101_DATA). "
+    "'nb101 rank' needs no data (the surrogate is bundled).")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nb101", description=__doc__.split("\n\n")[0])
+    """The ``nb101`` parser with every command (:data:`COMMANDS` and the plugins)."""
+    parser = argparse.ArgumentParser(
+        prog="nb101", description=plain_text(__doc__.split("\n\n")[0]),
+        epilog="\n".join(textwrap.wrap(_EPILOG, 78)),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress messages")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = _Commands(sub)
     for add in {**COMMANDS, **_plugin_commands()}.values():
-        add(sub)
+        add(commands)
     return parser
 
 
@@ -126,10 +235,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    from .download import DownloadError
     from .errors import ArtifactError, OutOfDomainError, RecordError, TableError
     try:
         return args.func(args)
-    except (TableError, RecordError, OutOfDomainError, ArtifactError, FileNotFoundError) as exc:
+    except (TableError, RecordError, OutOfDomainError, ArtifactError, DownloadError,
+            FileNotFoundError) as exc:
         print(f"nb101 {args.command}: error: {exc}", file=sys.stderr)
         return 1
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import numpy as np
 import pytest
@@ -250,9 +249,7 @@ def test_fidelity_smoke_and_cache(tmp_path, tiny_surrogate):
     argv = ["--smoke", "--surrogate", str(tiny_surrogate), "--out", str(out),
             "--seeds", "4", "--budget", "8", "--n-jobs", "2", "--backend", "threading",
             "--no-progress"]
-    t0 = time.perf_counter()
     assert main(argv) == 0
-    first = time.perf_counter() - t0
     report = json.loads((out / "fidelity.json").read_text())
     assert report["timing"]["runs_computed"] == report["timing"]["runs_total"] > 0
     for t in ("full", "multifidelity"):
@@ -286,7 +283,6 @@ def test_fidelity_smoke_and_cache(tmp_path, tiny_surrogate):
     assert again["timing"]["runs_computed"] == 0
     assert again["tracks"]["full"]["surrogates"]["tiny"]["gap"] == \
         report["tracks"]["full"]["surrogates"]["tiny"]["gap"]
-    assert again["timing"]["total_seconds"] < first
 
 
 def test_threading_backend_matches_loky(tmp_path, tiny_surrogate):

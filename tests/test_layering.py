@@ -34,7 +34,7 @@ KNOWN_CYCLES = {
 }
 
 #: Distribution name -> import name where they differ beyond '-' vs '_'.
-_IMPORT_NAMES = {"scikit-learn": "sklearn"}
+_IMPORT_NAMES = {"scikit-learn": "sklearn", "xgboost-cpu": "xgboost"}
 
 
 # ----------------------------------------------------------------------------- the walker

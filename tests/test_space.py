@@ -10,7 +10,8 @@ import pytest
 
 from nb101 import ModelSpec, OutOfDomainError, TableError, get_space, hash_module, spec_from_hash
 from nb101.model_spec import OPS, edge_bits, is_valid_spec, labeling_of, matrix_from_bits
-from nb101.cell_space import EXPECTED_CELLS, CellSpace, _full_dag_matrices
+from nb101.cell_space import (EXPECTED_CELLS, SPACE_FORMAT, UPGRADABLE_FORMATS, CellSpace,
+                              _cell_parameters, _full_dag_matrices, default_cache_path)
 
 DATA = Path(os.environ.get("NB101_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
@@ -155,23 +156,107 @@ def test_dense_arrays_match_specs(cells):
 
 
 def test_cache_round_trip_and_corrupt_files(cells, tmp_path):
-    arrays = {name: getattr(cells, name) for name in CellSpace._ARRAYS}
-    path = tmp_path / "space.npz"
-    np.savez(path, format=np.array(1), **arrays)
-    assert np.array_equal(CellSpace.load(path).hashes, cells.hashes)
+    path = cells.save(tmp_path / "space.npz")
+    loaded = CellSpace.load(path)
+    assert np.array_equal(loaded.hashes, cells.hashes)
+    assert np.array_equal(loaded.parameters(), cells.parameters())
     garbage = tmp_path / "garbage.npz"
     garbage.write_bytes(b"not a zip file")
     with pytest.raises(TableError, match="garbage.npz"):
         CellSpace.load(garbage)
+    arrays = {name: getattr(cells, name) for name in CellSpace._ARRAYS if name != "parameters"}
     stale = tmp_path / "stale.npz"
     np.savez(stale, format=np.array(99), **arrays)
     with pytest.raises(TableError, match="format"):
         CellSpace.load(stale)
+    no_params = tmp_path / "no_params.npz"  # the current format needs the parameter counts
+    np.savez(no_params, format=np.array(SPACE_FORMAT), **arrays)
+    with pytest.raises(TableError, match="format"):
+        CellSpace.load(no_params)
 
 
-def test_vectorised_parameters_equal_the_formula(cells):
+def _save_format_1(cells, path):
+    """A cache as the previous format wrote it: no parameter counts."""
+    np.savez(path, format=np.array(1),
+             **{name: getattr(cells, name) for name in CellSpace._ARRAYS if name != "parameters"})
+
+
+def test_format_1_cache_is_upgraded(cells, tmp_path, monkeypatch):
+    assert SPACE_FORMAT == 2 and UPGRADABLE_FORMATS == (1,)
+    _save_format_1(cells, tmp_path / "space-v1.npz")
+    upgraded = CellSpace.load(tmp_path / "space-v1.npz")  # in memory
+    assert np.array_equal(upgraded.parameters(), cells.parameters())
+    # the default cache: the v1 file beside it is upgraded into space-v2.npz, not rebuilt
+    monkeypatch.setenv("NB101_CACHE", str(tmp_path))
+    space = get_space()
+    assert space.path == tmp_path / "space-v2.npz" and space.path.exists()
+    assert (tmp_path / "space-v1.npz").exists()  # older checkouts may share the folder
+    assert np.array_equal(CellSpace.load(space.path).parameters(), cells.parameters())
+
+
+def test_cache_paths_expand_the_home_folder(cells, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("NB101_CACHE", "~/nb101-cache")
+    assert default_cache_path() == tmp_path / "nb101-cache" / f"space-v{SPACE_FORMAT}.npz"
+    cells.save("~/copy.npz")
+    assert (tmp_path / "copy.npz").exists()
+    assert get_space("~/copy.npz").path == tmp_path / "copy.npz"
+
+
+def test_stored_parameters_equal_the_formula(cells):
     from nb101 import trainable_parameters
     idx = cells.sample(300, seed=11)
     expected = [trainable_parameters(cells.spec(int(i))) for i in idx]
-    assert cells.parameters(idx).tolist() == expected          # small batch, computed directly
-    assert cells.parameters()[idx].tolist() == expected        # whole space, cached
+    assert cells.parameters(idx).tolist() == expected
+    assert cells.parameters()[idx].tolist() == expected
+    assert cells.parameters().dtype == np.int64 and not cells.parameters().flags.writeable
+    assert np.array_equal(_cell_parameters(cells.num_vertices[idx], cells.bits[idx],
+                                           cells.codes[idx]), expected)
+
+
+def test_graph_is_the_canonical_spec(cells):
+    for i in cells.sample(200, seed=5):
+        spec = cells.spec(int(i))
+        matrix, ops = cells.graph(int(i))
+        assert matrix.dtype == np.int8 and np.array_equal(matrix, spec.matrix)
+        assert ops == spec.ops
+        matrix[0, -1] = 1 - matrix[0, -1]  # fresh copies: the space is untouched
+        ops.append("x")
+        again = cells.graph(int(i))
+        assert np.array_equal(again[0], spec.matrix) and again[1] == spec.ops
+    with pytest.raises(OutOfDomainError, match="no pruned valid cell"):
+        cells.graph_of(3, 0, 0)   # no edge: not a full DAG
+    with pytest.raises(OutOfDomainError, match="labeling code 3"):
+        cells.graph_of(3, 7, 3)
+
+
+def test_index_of_spec_fast_and_checked_paths_agree(cells):
+    for i in cells.sample(200, seed=6):
+        spec = cells.spec(int(i))
+        assert cells.index_of_spec(spec) == i
+        spec.matrix = spec.matrix.astype(np.int64)  # not the int8 of ModelSpec: checked path
+        assert cells.index_of_spec(spec) == i
+    bad_op = ModelSpec([[0, 1, 0], [0, 0, 1], [0, 0, 0]], ["input", "conv5x5", "output"])
+    with pytest.raises(OutOfDomainError, match="unsupported op 'conv5x5'"):
+        cells.index_of_spec(bad_op)
+    bad_end = ModelSpec([[0, 1, 0], [0, 0, 1], [0, 0, 0]], ["input", "maxpool3x3", "input"])
+    with pytest.raises(OutOfDomainError, match="last operation"):
+        cells.index_of_spec(bad_end)
+    disconnected = ModelSpec([[0, 0], [0, 0]], ["input", "output"])
+    with pytest.raises(OutOfDomainError, match="disconnected"):
+        cells.index_of_spec(disconnected)
+    with pytest.raises(TypeError, match="ModelSpec"):
+        cells.index_of_spec("not a spec")
+
+
+def test_indices_of_hashes_exact(cells):
+    order = np.random.default_rng(2).permutation(len(cells))[:5000]
+    hashes = [cells.hash(int(i)) for i in order]
+    assert np.array_equal(cells.indices_of_hashes(hashes), order)
+    assert np.array_equal(cells.indices_of_hashes(np.array(hashes)), order)
+    assert np.array_equal(cells.indices_of_hashes(cells.hashes[order]), order)
+    assert cells.indices_of_hashes([]).shape == (0,)
+    h = cells.hash(3)
+    for bad in (h + "0", h[:31], h.upper(), h[:16] + "g" * 16, "é" * 32):
+        with pytest.raises(KeyError, match="not a cell"):
+            cells.indices_of_hashes([cells.hash(0), bad])

@@ -477,18 +477,13 @@ def test_target_data_averages_repeats(table_path):
 
 # ---------------------------------------------------------------------- default artifact
 def test_default_artifact_is_bundled_small_and_sane(space):
-    import time
-
     import surrogate
     from surrogate.artifact import DEFAULT_ARTIFACT
     from surrogate.train import DEFAULT_TARGETS
 
     size = sum(f.stat().st_size for f in DEFAULT_ARTIFACT.rglob("*") if f.is_file())
     assert size <= 10_000_000
-    load_artifact(DEFAULT_ARTIFACT)  # imports the model libraries
-    start = time.perf_counter()
-    art = load_artifact(require_targets=DEFAULT_TARGETS)
-    assert time.perf_counter() - start < 3.0  # <= 1 s on an idle machine
+    art = load_artifact(require_targets=DEFAULT_TARGETS)  # its load time: bench_surrogate.py
     for target in DEFAULT_TARGETS:
         metrics = art.metadata["target_info"][target]["metrics"]
         assert metrics["kendall_tau"] > 0.6 and metrics["spearman"] > 0.8
