@@ -55,3 +55,11 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, float) and not np.isfinite(value):
         return None
     return value
+
+
+def write_json(path: str | os.PathLike, obj: Any, **kwargs: Any) -> None:
+    """Write ``obj`` as strict JSON (no NaN tokens: :func:`to_jsonable` turns them into
+    null), atomically."""
+    import json
+    with atomic_path(path, suffix=".json") as tmp:
+        tmp.write_text(json.dumps(to_jsonable(obj), allow_nan=False, **kwargs))
