@@ -68,7 +68,8 @@ MAX_TEST = 100_000
 #: The recipe of the bundled default artifact (``TrainConfig`` fields), also used by the
 #: fidelity study to train the surrogates it evaluates.
 DEFAULT_RECIPE = {"model": "xgb", "features": "adjacency_compute",
-                  "model_params": {"n_estimators": 300, "learning_rate": 0.1}}
+                  "model_params": {"n_estimators": 300, "learning_rate": 0.1},
+                  "model_error": True}
 #: The six targets of the real data.
 DEFAULT_TARGETS = ("test_accuracy@108", "validation_accuracy@4", "validation_accuracy@12",
                    "validation_accuracy@36", "validation_accuracy@108", "training_time@108")
@@ -104,6 +105,9 @@ class TrainConfig:
         Show tqdm bars.
     data_dir : path-like, optional
         Real-data folder used when ``table`` is None.
+    model_error : bool
+        Noise rule 5: cells outside a target's training set get a fixed out-of-sample
+        model-error offset (:mod:`surrogate.noise`).
     exclude_cells : sequence of int, optional
         Cell indices whose labels the surrogate must never see (not fitted on, not used for
         its noise model): the evaluation cells of an out-of-sample study.
@@ -122,6 +126,7 @@ class TrainConfig:
     progress: bool = False
     data_dir: str | os.PathLike | None = None
     exclude_cells: Sequence[int] | None = None
+    model_error: bool = True
 
 
 @dataclass
@@ -315,9 +320,12 @@ def train(config: TrainConfig) -> Path:
             pred = model.predict(make_inputs(model, config.features, data.indices[te]))
             metrics = regression_metrics(data.labels[te], pred)
             # the marginal of noise rule 4: the labels the model was fitted on
-            noise[target] = estimate_noise(pred, data.labels[te], data.repeats, data.labels[tr])
+            noise[target] = estimate_noise(pred, data.labels[te], data.repeats, data.labels[tr],
+                                           model_error=config.model_error)
+            in_sample = np.zeros(NUM_CELLS, dtype=bool)
+            in_sample[data.indices[tr]] = True
             fit_transfer(target, noise[target], predict_cells(
-                model, config.features, np.arange(NUM_CELLS)))
+                model, config.features, np.arange(NUM_CELLS)), in_sample)
         models[target] = model
         fitted[target] = data.indices[tr]
         info[target] = {
