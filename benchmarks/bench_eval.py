@@ -27,11 +27,9 @@ def main() -> None:
     from eval.tracks import make_track
 
     try:
-        from nb101.real_data import convert_real_data, default_real_table_path
+        from nb101.real_data import real_table
         from nb101.table import TabularBenchmark
-        path = default_real_table_path()
-        if not path.exists():
-            convert_real_data(None, path)
+        path = real_table()
         tables = {t: TabularBenchmark(path, seed=0, require=(m,))
                   for t, m in (("full", "test_accuracy"),
                                ("multifidelity", "validation_accuracy"))}

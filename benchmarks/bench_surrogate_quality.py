@@ -24,7 +24,7 @@ from pathlib import Path
 
 from eval.predictors import FeaturizedPredictor, ProtocolConfig, run_protocol
 from features import get_featurizer
-from surrogate.models import XGBRegressorModel
+from surrogate.xgb import XGBRegressorModel
 
 EXHAUSTIVE_TARGETS = {100: 0.45, 424: 0.68, 4236: 0.74, 42362: 0.77}
 SAMPLE_TARGETS = {100: 0.58, 1000: 0.75}

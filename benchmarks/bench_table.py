@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from nb101 import get_space  # noqa: E402
 from nb101.api import RUN_FIELDS  # noqa: E402
-from nb101.table import write_table  # noqa: E402
+from nb101.table_file import write_table  # noqa: E402
 
 _CHILD = r"""
 import json, sys, time, tracemalloc

@@ -2,8 +2,8 @@
 
 Writes ``--records`` realistic records (~400-byte payloads, the official text style) with
 :func:`nb101.tfrecord.write_records` into a temporary folder, then times one pass of
-framing only (with and without CRC checks), one pass of full decoding, and the pure-Python
-CRC fallback on a slice of the file.
+framing only (:func:`nb101.tfrecord.iter_records`, with and without CRC checks) and one pass
+of full decoding (:func:`nb101.records.read_records`).
 
 Usage::
 
@@ -23,7 +23,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from nb101 import tfrecord  # noqa: E402
+import google_crc32c  # noqa: E402
+
+from nb101 import records, tfrecord  # noqa: E402
 
 _CELLS = [
     (
@@ -65,12 +67,12 @@ def _templates(rng: np.random.Generator) -> list[tuple[bytes, bytes]]:
                  "train_accuracy": acc[6], "validation_accuracy": acc[7],
                  "test_accuracy": acc[8]},
             ]
-            metrics = tfrecord.encode_model_metrics(
+            metrics = records.encode_model_metrics(
                 data,
                 trainable_parameters=int(rng.integers(227_274, 49_979_274)),
                 total_time=float(times[1] * 1.3),
             )
-            payload = tfrecord.encode_payload(_HASH_SLOT, epochs, matrix, ops, metrics)
+            payload = records.encode_payload(_HASH_SLOT, epochs, matrix, ops, metrics)
             prefix, suffix = payload.split(_HASH_SLOT.encode())
             out.append((prefix, suffix))
     return out
@@ -107,7 +109,7 @@ def main() -> None:
         print(
             f"wrote {args.records:,d} records, {size / 2**20:.1f} MiB "
             f"(mean payload {size / args.records - 16:.0f} B) in "
-            f"{time.perf_counter() - start:.1f} s; CRC backend {tfrecord.get_crc32c_backend()}"
+            f"{time.perf_counter() - start:.1f} s; google_crc32c {google_crc32c.implementation}"
         )
         n = args.records
 
@@ -121,19 +123,9 @@ def main() -> None:
         _timed("framing only, verify=False", n,
                lambda: count(tfrecord.iter_records(path, verify=False)))
         _timed("full decode (read_records), verify=True", n,
-               lambda: count(tfrecord.read_records(path)))
+               lambda: count(records.read_records(path)))
         _timed("full decode (read_records), verify=False", n,
-               lambda: count(tfrecord.read_records(path, verify=False)))
-
-        n_slow = min(n, 20_000)
-        sub = os.path.join(tmp, "slice.tfrecord")
-        tfrecord.write_records(sub, _payloads(n_slow, templates))
-        previous = tfrecord.set_crc32c_backend("python")
-        try:
-            _timed("framing only, pure-Python CRC fallback", n_slow,
-                   lambda: count(tfrecord.iter_records(sub)))
-        finally:
-            tfrecord.set_crc32c_backend(previous)
+               lambda: count(records.read_records(path, verify=False)))
 
 
 if __name__ == "__main__":

@@ -30,15 +30,12 @@ import numpy as np
 
 from nb101 import MAX_EDGES, NUM_VERTICES, OPS, CellSpace, get_space
 
-__all__ = ["CellCodec", "get_codec", "ABSENT", "NUM_EDGE_BITS", "NUM_OP_SPOTS",
-           "path_encoding", "PATH_DIM"]
+__all__ = ["CellCodec", "get_codec", "ABSENT", "NUM_EDGE_BITS", "NUM_OP_SPOTS"]
 
 NUM_EDGE_BITS = NUM_VERTICES * (NUM_VERTICES - 1) // 2  # 21
 NUM_OP_SPOTS = NUM_VERTICES - 2  # 5
 #: Label of a vertex the padded encoding adds to a cell with fewer than 7 vertices.
 ABSENT = 3
-#: Length of the path encoding (paths of 0..5 interior ops: 1 + 3 + ... + 3**5).
-PATH_DIM = sum(3 ** k for k in range(NUM_OP_SPOTS + 1))
 
 _PAIRS = [(x, y) for y in range(1, NUM_VERTICES) for x in range(y)]  # bit order
 _BIT = np.array([x + y * (y - 1) // 2 for x, y in _PAIRS], dtype=np.int64)
@@ -271,34 +268,6 @@ class CellCodec:
         differing edge bits plus differing labels (absent counts as a fourth label)."""
         d = popcount32(self.edges[candidates] ^ self.edges[index])
         return d + (self.labels[candidates] != self.labels[index]).sum(1)
-
-
-_SUBSETS = [tuple(v for v in range(1, NUM_VERTICES - 1) if (mask >> (v - 1)) & 1)
-            for mask in range(1 << NUM_OP_SPOTS)]
-
-
-def path_encoding(codec: CellCodec, indices: np.ndarray) -> np.ndarray:
-    """Path encoding (float32, shape (K, 364)) of cells: one feature per input-to-output op
-    sequence; feature ``offset(L) + sum(label_i * 3**(L-1-i))`` for a path of L interior ops,
-    with ``offset(L) = (3**L - 1) / 2`` (as BANANAS' ``encode_paths``)."""
-    indices = np.asarray(indices, dtype=np.int64)
-    edges = codec.edges[indices].astype(np.int64)
-    labels = codec.labels[indices].astype(np.int64)
-    out = np.zeros((len(indices), PATH_DIM), dtype=np.float32)
-    rows = np.arange(len(indices))
-    for subset in _SUBSETS:
-        chain = (0, *subset, NUM_VERTICES - 1)
-        present = np.ones(len(indices), dtype=bool)
-        for u, v in zip(chain[:-1], chain[1:]):
-            present &= ((edges >> _bit_of(u, v)) & 1).astype(bool)
-        if not present.any():
-            continue
-        code = np.zeros(len(indices), dtype=np.int64)
-        for v in subset:
-            code = code * 3 + labels[:, v - 1]
-        feature = (3 ** len(subset) - 1) // 2 + code
-        out[rows[present], feature[present]] = 1.0
-    return out
 
 
 _CODECS: dict[int, CellCodec] = {}

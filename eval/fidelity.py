@@ -70,7 +70,7 @@ from typing import Any
 
 import numpy as np
 
-from surrogate.artifact import format_target
+from nb101 import format_target
 
 from .errors import EvalConfigError
 from .optimizers import OPTIMIZERS, RunResult, resolve_optimizer, run
@@ -300,14 +300,11 @@ def _resolve_table(config: FidelityConfig) -> Path:
         if not path.exists():
             raise EvalConfigError(f"table: {path} does not exist")
         return path
-    from nb101.real_data import convert_real_data, default_real_table_path
-    path = default_real_table_path()
-    if not path.exists():
-        try:
-            convert_real_data(None, path)
-        except FileNotFoundError as exc:
-            raise EvalConfigError(f"table: no table given and {exc}") from exc
-    return path
+    from nb101 import real_table
+    try:
+        return real_table()
+    except FileNotFoundError as exc:
+        raise EvalConfigError(f"table: no --table given, and {exc}") from exc
 
 
 def _check_surrogate(path: Path, tracks: Sequence[str]) -> None:

@@ -57,7 +57,7 @@ from .cells import CellCodec, get_codec
 from .errors import EvalConfigError
 
 __all__ = ["Track", "FullTrack", "MultiFidelityTrack", "TRACKS", "make_track",
-           "resolve_track", "required_data", "covered_cells"]
+           "resolve_track", "covered_cells"]
 
 MAX_EPOCHS = 108
 _CACHES: dict[tuple, tuple[dict, dict]] = {}
@@ -290,11 +290,6 @@ def resolve_track(name: str) -> type[Track]:
         return TRACKS[name]
     except (KeyError, TypeError):
         raise EvalConfigError(f"unknown track {name!r}; choices: {sorted(TRACKS)}") from None
-
-
-def required_data(name: str) -> tuple[tuple[str, int], ...]:
-    """``(metric, epochs)`` pairs a backend must answer on the track's cells."""
-    return resolve_track(name).requires
 
 
 def covered_cells(name: str, table: BaseBenchmark) -> np.ndarray:

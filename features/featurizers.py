@@ -16,9 +16,10 @@ name                      dim   features (see :mod:`features.encodings`)
                                 (multiply-adds, op counts, edges, degrees, depth)
 ========================  ====  =====================================================
 
-``"adjacency_compute"`` suits targets driven by the network's compute (training time: Kendall
-tau 0.979 against 0.948 for ``"adjacency"`` with the default XGBoost on the 90 % sample split);
-its extra columns are computed on request (vectorised, 1-3 s for the whole space), not cached.
+``"adjacency_compute"`` suits targets driven by the network's compute, such as training time:
+the adjacency bits say which ops are wired where, but not what they cost, and a tree model
+learns multiply-adds and parameter counts from them only approximately. Its extra columns are
+computed on request (vectorised, 1-3 s for the whole space), not cached.
 
 The built-ins encode the whole space once per process (about 2 s), keep it in memory as
 packed bits and on disk beside the space cache (set ``NB101_FEATURE_DISK_CACHE=0`` to skip

@@ -1,21 +1,42 @@
-"""The exact NAS-Bench-101 layer without TensorFlow: space, hash, official files, table, API."""
+"""The exact NAS-Bench-101 layer without TensorFlow: space, hash, official files, table, API.
+
+What a user types comes from here::
+
+    from nb101 import ModelSpec, TabularBenchmark, real_table, METRICS
+    bench = TabularBenchmark(real_table(), seed=0)
+
+The modules: :mod:`~nb101.model_spec` (``ModelSpec``, validity, parameters),
+:mod:`~nb101.hashing`, :mod:`~nb101.cell_space` (the enumerated space),
+:mod:`~nb101.tfrecord` (framing of the official files) and :mod:`~nb101.records` (their
+runs), :mod:`~nb101.table_file` (the table file), :mod:`~nb101.convert` (official file ->
+table), :mod:`~nb101.real_data` (the real data and its table), :mod:`~nb101.api` (the
+``Benchmark`` protocol) and :mod:`~nb101.table` (``TabularBenchmark``).
+"""
 
 from .errors import (ArtifactError, OutOfDomainError, PartialTableError, RecordError,
-                     TableError)
+                     TableError, UnknownHashError)
 from .hashing import hash_module
 from .model_spec import (CONV1X1, CONV3X3, INPUT, MAX_EDGES, MAXPOOL3X3, NUM_VERTICES, OPS,
-                           OUTPUT, ModelSpec, check_spec, is_valid_spec, trainable_parameters)
+                         OUTPUT, ModelSpec, check_spec, is_valid_spec, trainable_parameters)
 from .cell_space import CellSpace, build_space, get_space
-from .table import TabularBenchmark, convert_tfrecord, load_table, write_table
-from .real_data import convert_real_data, default_real_table_path
+from .api import (EPOCHS, METRICS, RUN_FIELDS, BaseBenchmark, Benchmark, Target, format_target,
+                  parse_target)
+from .table_file import load_table, write_table
+from .table import TabularBenchmark
+from .convert import convert_tfrecord
+from .real_data import convert_real_data, default_real_table_path, real_table
+from .backends import open_benchmark
 
 __all__ = [
     "ArtifactError", "OutOfDomainError", "PartialTableError", "RecordError", "TableError",
+    "UnknownHashError",
     "hash_module", "CONV1X1", "CONV3X3", "INPUT", "MAX_EDGES", "MAXPOOL3X3", "NUM_VERTICES",
     "OPS", "OUTPUT", "ModelSpec", "check_spec", "is_valid_spec", "trainable_parameters",
     "CellSpace", "build_space", "get_space", "hash_of", "spec_from_hash",
+    "Benchmark", "BaseBenchmark", "METRICS", "EPOCHS", "RUN_FIELDS",
     "TabularBenchmark", "convert_tfrecord", "load_table", "write_table", "convert_real_data",
-    "default_real_table_path",
+    "default_real_table_path", "real_table", "open_benchmark", "Target", "parse_target",
+    "format_target",
 ]
 
 

@@ -1,35 +1,90 @@
-"""Atomic file writes: write a temporary file in the target folder, then rename it."""
+"""The project's one way to write files: atomically, with the usual modes, JSON strict.
+
+* :func:`atomic_path` yields a temporary file beside the target and renames it onto the target
+  only when the block succeeds, so a reader never sees half a file and a failed write leaves
+  the old file in place. :func:`atomic_savez` is ``np.savez`` through it.
+* :func:`atomic_folder` does the same for a folder (e.g. a surrogate artifact): the block fills
+  a temporary sibling folder, which replaces an existing folder only at the end.
+* :func:`write_json` writes strict JSON (:func:`to_jsonable`, then no NaN/Infinity tokens)
+  atomically.
+
+Temporary files and folders are created with ``os.open(..., 0o666)`` and ``os.mkdir(..., 0o777)``
+so the kernel applies the process umask: the result has the mode a plain ``open`` or ``mkdir``
+would give, without reading the umask (``os.umask`` can only be read by setting it, which
+changes it for every thread of the process for a moment).
+"""
 
 from __future__ import annotations
 
+import json
 import os
-import tempfile
+import secrets
+import shutil
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["atomic_path", "atomic_savez", "to_jsonable"]
+__all__ = ["atomic_path", "atomic_savez", "atomic_folder", "write_json", "to_jsonable"]
+
+_ATTEMPTS = 100
+
+
+def _unique_sibling(path: Path, suffix: str, create: Callable[[Path], None]) -> Path:
+    """Create (with ``create``) a new hidden sibling ``.<name>.<random><suffix>`` of ``path``."""
+    for _ in range(_ATTEMPTS):
+        candidate = path.parent / f".{path.name}.{secrets.token_hex(4)}{suffix}"
+        try:
+            create(candidate)
+        except FileExistsError:
+            continue
+        return candidate
+    raise FileExistsError(f"could not create a temporary sibling of {path} "
+                          f"after {_ATTEMPTS} attempts")
+
+
+def _create_file(path: Path) -> None:
+    os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+
+
+def _create_folder(path: Path) -> None:
+    os.mkdir(path, 0o777)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 @contextmanager
-def atomic_path(path: str | os.PathLike, suffix: str = ""):
-    """Yield a temporary path beside ``path``; it replaces ``path`` only if the block succeeds."""
+def atomic_path(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[Path]:
+    """Yield a new empty temporary file beside ``path``; it replaces ``path`` only if the
+    block succeeds (else it is deleted and ``path`` is left as it was).
+
+    Parameters
+    ----------
+    path : path-like
+        The target file; its folder is created if needed.
+    suffix : str
+        Suffix of the temporary name (some writers, e.g. matplotlib, pick the format by it).
+
+    Examples
+    --------
+    >>> with atomic_path("out.txt") as tmp:          # doctest: +SKIP
+    ...     tmp.write_text("done")
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or ".tmp", dir=path.parent)
-    os.close(fd)
+    tmp = _unique_sibling(path, suffix, _create_file)
     try:
-        yield Path(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual file mode
+        yield tmp
         os.replace(tmp, path)
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        tmp.unlink(missing_ok=True)
 
 
 def atomic_savez(path: str | os.PathLike, **arrays: np.ndarray) -> None:
@@ -37,6 +92,42 @@ def atomic_savez(path: str | os.PathLike, **arrays: np.ndarray) -> None:
     with atomic_path(path, suffix=".npz") as tmp:
         with open(tmp, "wb") as fh:
             np.savez(fh, **arrays)
+
+
+@contextmanager
+def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a new empty temporary folder beside ``path``; when the block succeeds it is
+    renamed onto ``path``, replacing what was there only then. On an error the temporary
+    folder is deleted and ``path`` is left as it was.
+
+    Parameters
+    ----------
+    path : path-like
+        The target folder; its parent is created if needed.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _unique_sibling(path, ".tmp", _create_folder)
+    try:
+        yield tmp
+        old = None
+        if os.path.lexists(path):
+            # nothing can be renamed onto a non-empty folder: move the old one aside first,
+            # onto a fresh placeholder of its own kind
+            is_folder = path.is_dir() and not path.is_symlink()
+            old = _unique_sibling(path, ".old", _create_folder if is_folder else _create_file)
+            os.replace(path, old)
+        try:
+            os.replace(tmp, path)
+        except BaseException:
+            if old is not None:
+                os.replace(old, path)
+            raise
+        if old is not None:
+            _remove(old)
+    finally:
+        if os.path.lexists(tmp):
+            _remove(tmp)
 
 
 def to_jsonable(value: Any) -> Any:
@@ -50,16 +141,28 @@ def to_jsonable(value: Any) -> Any:
         return to_jsonable(value.tolist())
     if isinstance(value, np.generic):
         return to_jsonable(value.item())
-    if isinstance(value, Path):
-        return str(value)
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
     if isinstance(value, float) and not np.isfinite(value):
         return None
     return value
 
 
-def write_json(path: str | os.PathLike, obj: Any, **kwargs: Any) -> None:
-    """Write ``obj`` as strict JSON (no NaN tokens: :func:`to_jsonable` turns them into
-    null), atomically."""
-    import json
+def write_json(path: str | os.PathLike, obj: Any, **kwargs: Any) -> Path:
+    """Write ``obj`` as strict JSON atomically: :func:`to_jsonable`, then ``json.dumps``
+    with ``allow_nan=False`` and ``kwargs`` (e.g. ``indent``), plus a final newline.
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    TypeError
+        If ``obj`` holds a value JSON cannot represent (the file is not written).
+    """
+    path = Path(path)
+    text = json.dumps(to_jsonable(obj), allow_nan=False, **kwargs) + "\n"
     with atomic_path(path, suffix=".json") as tmp:
-        tmp.write_text(json.dumps(to_jsonable(obj), allow_nan=False, **kwargs))
+        tmp.write_text(text, encoding="utf-8")
+    return path

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import abc
 import random
+from dataclasses import dataclass
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -116,7 +117,8 @@ class BaseBenchmark(abc.ABC):
 
     @abc.abstractmethod
     def get_metrics_from_hash(self, module_hash: str) -> tuple[dict, dict]:
-        """``(fixed, computed)`` as the official API; never charges the budget."""
+        """``(fixed, computed)`` as the official API; never charges the budget. An unknown
+        hash raises :class:`OutOfDomainError` (``self.space.index_of_hash`` does)."""
 
     # ------------------------------------------------------------------------ queries
     def _check_epochs(self, epochs: int) -> None:
@@ -166,7 +168,14 @@ class BaseBenchmark(abc.ABC):
         return out
 
     def indices(self, cells) -> np.ndarray:
-        """Cell indices of specs, hashes or indices (validated)."""
+        """Cell indices of specs, hashes or indices (validated).
+
+        Raises
+        ------
+        OutOfDomainError
+            For an index out of range, an unknown hash (:meth:`CellSpace.index_of_hash`) or a
+            spec outside the space.
+        """
         if isinstance(cells, np.ndarray) and np.issubdtype(cells.dtype, np.integer):
             if cells.size and (cells.min() < 0 or cells.max() >= len(self.space)):
                 raise OutOfDomainError(
@@ -175,10 +184,7 @@ class BaseBenchmark(abc.ABC):
             return cells.astype(np.int64, copy=False)
         cells = list(cells)
         if cells and all(isinstance(c, str) for c in cells):
-            try:
-                return self.space.indices_of_hashes(cells)
-            except KeyError as exc:
-                raise OutOfDomainError(str(exc.args[0])) from exc
+            return self.space.indices_of_hashes(cells)
         return self.space.indices_of_specs(cells)
 
     def parameters(self, indices: np.ndarray) -> np.ndarray:
@@ -216,6 +222,23 @@ class BaseBenchmark(abc.ABC):
         """True if the spec lies in the space (does not charge the budget)."""
         return is_valid_spec(model_spec)
 
+    def get_fixed_from_hash(self, module_hash: str) -> dict[str, Any]:
+        """The ``fixed`` half of :meth:`get_metrics_from_hash` alone (fresh copies; no run is
+        read or predicted); never charges the budget.
+
+        Raises
+        ------
+        OutOfDomainError
+            If no cell of the space has this hash.
+        PartialTableError
+            If a partial table does not cover the cell.
+        """
+        try:
+            index = self.space.index_of_hash(module_hash)
+        except KeyError as exc:
+            raise OutOfDomainError(str(exc.args[0])) from exc
+        return self._fixed(index)
+
     def get_metrics_from_spec(self, model_spec: ModelSpec) -> tuple[dict, dict]:
         """``get_metrics_from_hash`` of a validated spec; never charges the budget."""
         check_spec(model_spec)
@@ -246,3 +269,105 @@ class BaseBenchmark(abc.ABC):
             return np.array([self._rng.randint(0, int(num_runs[0]) - 1)])
         rng = np.random.default_rng(self._rng.getrandbits(64))
         return (rng.random(len(num_runs)) * np.asarray(num_runs)).astype(np.int64)
+
+
+# ------------------------------------------------------------------------------ targets
+__all__ += ["Target", "parse_target", "format_target"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One quantity of the benchmark: a metric of a run at a budget, final or at half of it.
+
+    Its name is ``"[halfway_]<metric>@<epochs>"`` (``"test_accuracy@108"``,
+    ``"halfway_test_accuracy@36"``): the key of a surrogate's models and of the predictor
+    protocol's labels. It unpacks (and indexes) as ``(metric, epochs, halfway)``.
+
+    Parameters
+    ----------
+    metric : str
+        One of :data:`METRICS`.
+    epochs : int
+        One of :data:`EPOCHS`.
+    halfway : bool, default=False
+        The value at half the budget (``halfway_*`` fields) instead of the final one.
+
+    Raises
+    ------
+    ValueError
+        If ``metric`` or ``epochs`` is not one of the benchmark's.
+
+    Examples
+    --------
+    >>> t = parse_target("halfway_test_accuracy@36")
+    >>> t.metric, t.epochs, t.halfway, t.column
+    ('test_accuracy', 36, True, 'halfway_test_accuracy')
+    >>> Target("validation_accuracy", 108).name
+    'validation_accuracy@108'
+    """
+
+    metric: str
+    epochs: int
+    halfway: bool = False
+
+    def __post_init__(self) -> None:
+        if self.metric not in METRICS:
+            raise ValueError(f"unknown target metric {self.metric!r}; expected one of "
+                             f"{list(METRICS)}")
+        if isinstance(self.epochs, bool) or not isinstance(self.epochs, (int, np.integer)) \
+                or int(self.epochs) not in EPOCHS:
+            raise ValueError(f"target epochs must be one of {list(EPOCHS)}, got "
+                             f"{self.epochs!r}")
+        object.__setattr__(self, "epochs", int(self.epochs))
+        object.__setattr__(self, "halfway", bool(self.halfway))
+
+    @property
+    def name(self) -> str:
+        """``"[halfway_]<metric>@<epochs>"``."""
+        return f"{'halfway_' if self.halfway else ''}{self.metric}@{self.epochs}"
+
+    @property
+    def column(self) -> str:
+        """The per-run field of :data:`RUN_FIELDS` that holds it (``"final_test_accuracy"``)."""
+        return f"{'halfway' if self.halfway else 'final'}_{self.metric}"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __iter__(self) -> Iterator:
+        return iter((self.metric, self.epochs, self.halfway))
+
+    def __getitem__(self, position: int) -> str | int | bool:
+        return (self.metric, self.epochs, self.halfway)[position]
+
+
+def parse_target(target: str | Target) -> Target:
+    """``"halfway_test_accuracy@36"`` -> ``Target("test_accuracy", 36, True)`` (a
+    :class:`Target` is returned as is).
+
+    Raises
+    ------
+    ValueError
+        If the name is not ``[halfway_]<metric>@<epochs>`` with a metric of :data:`METRICS`
+        and epochs in :data:`EPOCHS`.
+    """
+    if isinstance(target, Target):
+        return target
+    name, sep, epochs = str(target).partition("@")
+    halfway = name.startswith("halfway_")
+    metric = name[len("halfway_"):] if halfway else name
+    if not sep or metric not in METRICS or not epochs.isdigit() or int(epochs) not in EPOCHS:
+        raise ValueError(f"unknown target {target!r}; expected '[halfway_]<metric>@<epochs>' "
+                         f"with metric in {list(METRICS)} and epochs in {list(EPOCHS)}")
+    return Target(metric, int(epochs), halfway)
+
+
+def format_target(metric: str, epochs: int, halfway: bool = False) -> str:
+    """Inverse of :func:`parse_target`: the name of ``Target(metric, epochs, halfway)``.
+
+    Raises
+    ------
+    ValueError
+        If ``metric`` or ``epochs`` is not one of the benchmark's.
+    """
+    return Target(metric, epochs, halfway).name

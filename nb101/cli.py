@@ -14,8 +14,10 @@ and writes the combined real table to ``--out``, by default
 the space: ``$NB101_CACHE`` or ``~/.cache/nb101-surrogate``), where every tool of the project
 finds it. ``--tfrecord`` needs ``--out``.
 
-Subcommands register themselves in :data:`COMMANDS` (name -> function adding a subparser that
-sets ``func``); a new one (e.g. ``nb101 rank``) is one function plus one entry.
+Subcommands of this layer are in :data:`COMMANDS` (name -> function adding a subparser that
+sets ``func``). Higher layers add theirs through the entry-point group
+:data:`COMMAND_GROUP` (``nb101 rank`` comes from :mod:`surrogate.cli`), so this layer never
+imports them.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ def _convert(args: argparse.Namespace) -> int:
     if args.tfrecord is not None:
         if args.out is None:
             raise SystemExit("nb101 convert: --tfrecord needs --out")
-        from .table import convert_tfrecord
+        from .convert import convert_tfrecord
         path = convert_tfrecord(args.tfrecord, args.out, progress=args.progress)
     else:
         from .real_data import convert_real_data

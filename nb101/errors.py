@@ -1,10 +1,21 @@
 """Typed exceptions of the project; each message names the input and the rule it broke."""
 
-__all__ = ["OutOfDomainError", "RecordError", "TableError", "PartialTableError", "ArtifactError"]
+__all__ = ["OutOfDomainError", "UnknownHashError", "RecordError", "TableError", "PartialTableError",
+           "ArtifactError"]
 
 
 class OutOfDomainError(ValueError):
     """A cell or budget outside the NAS-Bench-101 space (same name as ``nasbench.api``)."""
+
+
+class UnknownHashError(OutOfDomainError, KeyError):
+    """A module hash that no cell of the space has (:meth:`nb101.CellSpace.index_of_hash`).
+
+    An :class:`OutOfDomainError`, and a ``KeyError`` too since it is a failed mapping lookup.
+    """
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else ""
 
 
 class RecordError(ValueError):

@@ -29,8 +29,8 @@ from .hashing import hash_module
 
 __all__ = [
     "INPUT", "OUTPUT", "CONV1X1", "CONV3X3", "MAXPOOL3X3", "OPS", "NUM_VERTICES", "MAX_EDGES",
-    "ModelSpec", "check_spec", "is_valid_spec", "labeling_of", "trainable_parameters",
-    "compute_vertex_channels", "edge_bits", "matrix_from_bits",
+    "ModelSpec", "check_spec", "check_pruned", "is_valid_spec", "labeling_of",
+    "trainable_parameters", "compute_vertex_channels", "edge_bits", "matrix_from_bits",
 ]
 
 INPUT = "input"
@@ -67,6 +67,14 @@ class ModelSpec:
     ValueError
         If the matrix is not square, not strictly upper-triangular, not 0/1, or if
         ``len(ops)`` differs from its size.
+
+    Notes
+    -----
+    Stricter than the original ``nasbench`` class, on purpose: the matrix must hold 0/1
+    integers and is stored as ``int8``, and ops are stored as ``str`` (``[1, 2, 4]`` becomes
+    ``['1', '2', '4']``), so every spec of this package is a cell-like object of one shape.
+    :class:`nb101.compat.model_spec.ModelSpec` is the faithful mirror (ops kept as given, the
+    input's dtype kept, ``visualize``) for code written against ``nasbench.api``.
     """
 
     def __init__(self, matrix, ops: Sequence[str], data_format: str = "channels_last"):
@@ -151,19 +159,35 @@ def check_spec(spec: ModelSpec) -> None:
         raise TypeError(f"expected a ModelSpec, got {type(spec).__name__}")
     if not spec.valid_spec:
         raise OutOfDomainError("invalid spec, provided graph is disconnected.")
-    num_vertices = len(spec.ops)
+    check_pruned(spec.matrix, spec.ops)
+
+
+def check_pruned(matrix, ops: Sequence) -> None:
+    """The rules of :func:`check_spec` after pruning, in the official order: vertices, edges,
+    first op, last op, interior ops.
+
+    Shared with :mod:`nb101.compat`, whose ``ModelSpec`` keeps ops as given (ints stay
+    ints) and the matrix in the input's dtype; an op that is not one of the names is out of
+    the space.
+
+    Raises
+    ------
+    OutOfDomainError
+        Naming the rule and the value got.
+    """
+    num_vertices = len(ops)
     if num_vertices > NUM_VERTICES:
         raise OutOfDomainError(
             f"too many vertices, got {num_vertices} (max vertices = {NUM_VERTICES})")
-    num_edges = int(spec.matrix.sum())
+    num_edges = int(np.sum(matrix))
     if num_edges > MAX_EDGES:
         raise OutOfDomainError(f"too many edges, got {num_edges} (max edges = {MAX_EDGES})")
-    if spec.ops[0] != INPUT:
-        raise OutOfDomainError(f"first operation should be 'input', got {spec.ops[0]!r}")
-    if spec.ops[-1] != OUTPUT:
-        raise OutOfDomainError(f"last operation should be 'output', got {spec.ops[-1]!r}")
-    for op in spec.ops[1:-1]:
-        if op not in _OP_LABEL:
+    if not (isinstance(ops[0], str) and ops[0] == INPUT):
+        raise OutOfDomainError(f"first operation should be 'input', got {ops[0]!r}")
+    if not (isinstance(ops[-1], str) and ops[-1] == OUTPUT):
+        raise OutOfDomainError(f"last operation should be 'output', got {ops[-1]!r}")
+    for op in ops[1:-1]:
+        if not (isinstance(op, str) and op in _OP_LABEL):
             raise OutOfDomainError(f"unsupported op {op!r}, available ops = {list(OPS)}")
 
 

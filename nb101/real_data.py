@@ -1,4 +1,4 @@
-"""Loaders for the real NAS-Bench-101 data in ``../shared/data`` and their combined table.
+"""The real NAS-Bench-101 data in ``../shared/data``: its loaders, and their combined table.
 
 The data folder (argument, else ``$NB101_DATA``, else ``<repo>/../shared/data``) holds:
 
@@ -13,7 +13,7 @@ The data folder (argument, else ``$NB101_DATA``, else ``<repo>/../shared/data``)
     :func:`load_repeats`.
 
 :func:`convert_real_data` combines them into one table of the whole space (see
-:mod:`nb101.table`):
+:mod:`nb101.table_file`):
 
 * the exhaustive value is the run (cell, 108, repeat 0), ``final_test_accuracy`` only;
 * a record's repeat 0 at 108 epochs is that same run (their test accuracies must agree
@@ -24,11 +24,16 @@ The data folder (argument, else ``$NB101_DATA``, else ``<repo>/../shared/data``)
 * parameter counts are stored for the sample cells and the records, after checking each
   against the exact formula (:func:`nb101.model_spec.trainable_parameters`).
 
+The combined table is cached in the user cache (:func:`default_real_table_path`);
+:func:`real_table` is the one place every tool finds it, converting the folder on first use.
+Conversion lives here, beside the loaders, rather than with the tfrecord conversion
+(:mod:`nb101.convert`), so that :func:`real_table` needs no module above this one.
+
 Example
 -------
->>> from nb101.real_data import convert_real_data
->>> from nb101.table import TabularBenchmark
->>> path = convert_real_data()              # doctest: +SKIP  (default_real_table_path())
+>>> from nb101 import TabularBenchmark
+>>> from nb101.real_data import real_table
+>>> path = real_table()                     # doctest: +SKIP  (converted on first use)
 >>> bench = TabularBenchmark(path, seed=0, require=("validation_accuracy",))  # doctest: +SKIP
 """
 
@@ -44,14 +49,14 @@ from pathlib import Path
 import numpy as np
 
 from .api import EPOCHS, RUN_FIELDS
-from .errors import TableError
+from .errors import OutOfDomainError, TableError
 from .model_spec import ModelSpec
 from .cell_space import CellSpace, default_cache_path, get_space
-from .table import TABLE_FORMAT, write_table
+from .table_file import TABLE_FORMAT, write_table
 
-__all__ = ["Sample", "resolve_data_dir", "default_real_table_path", "load_exhaustive",
-           "load_sample", "load_repeats", "convert_real_data", "EXHAUSTIVE_FILE",
-           "SAMPLE_FILE", "REPEATS_FILE"]
+__all__ = ["Sample", "resolve_data_dir", "default_real_table_path", "real_table",
+           "load_exhaustive", "load_sample", "load_repeats", "convert_real_data",
+           "EXHAUSTIVE_FILE", "SAMPLE_FILE", "REPEATS_FILE"]
 
 _log = logging.getLogger(__name__)
 
@@ -61,23 +66,29 @@ REPEATS_FILE = Path("nb101-repeats") / "nb101_repeat_records.json"
 _REPO = Path(__file__).resolve().parents[1]
 
 
+def _data_dir_choice(data_dir: str | os.PathLike | None) -> tuple[Path, str]:
+    """The real-data folder to use and how it was chosen (for messages)."""
+    if data_dir is not None:
+        return Path(data_dir), "given"
+    if os.environ.get("NB101_DATA"):
+        return Path(os.environ["NB101_DATA"]), "from $NB101_DATA"
+    return _REPO.parent / "shared" / "data", "default <repo>/../shared/data"
+
+
 def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
     """The real-data folder: ``data_dir``, else ``$NB101_DATA``, else ``<repo>/../shared/data``.
 
     Raises
     ------
     FileNotFoundError
-        If the folder does not exist (the message names it and how it was chosen).
+        If the folder does not exist (the message names it, how it was chosen and how to
+        provide one).
     """
-    if data_dir is not None:
-        path, how = Path(data_dir), "given"
-    elif os.environ.get("NB101_DATA"):
-        path, how = Path(os.environ["NB101_DATA"]), "from $NB101_DATA"
-    else:
-        path, how = _REPO.parent / "shared" / "data", "default <repo>/../shared/data"
+    path, how = _data_dir_choice(data_dir)
     if not path.is_dir():
         raise FileNotFoundError(f"real NAS-Bench-101 data folder {path} ({how}) does not exist; "
-                                f"pass a folder or set NB101_DATA")
+                                f"pass a folder, set NB101_DATA, or fetch it with "
+                                f"`nb101 download`")
     return path
 
 
@@ -85,6 +96,43 @@ def default_real_table_path() -> Path:
     """Where the combined real table goes by default: ``real-v{TABLE_FORMAT}.npz`` in the
     user cache beside the space (``$NB101_CACHE`` or ``~/.cache/nb101-surrogate``)."""
     return default_cache_path().parent / f"real-v{TABLE_FORMAT}.npz"
+
+
+def real_table(data_dir: str | os.PathLike | None = None) -> Path:
+    """The combined real table, converted on first use: every tool's default table.
+
+    Returns :func:`default_real_table_path` if that file exists (whatever ``data_dir``; delete
+    it, or call :func:`convert_real_data`, to rebuild it), else converts the real-data folder
+    into it first (:func:`convert_real_data`, a few seconds).
+
+    Parameters
+    ----------
+    data_dir : path-like, optional
+        The real-data folder to convert (see :func:`resolve_data_dir`).
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    FileNotFoundError
+        If the table is not converted yet and the data folder does not exist; the one-line
+        message names the folder and the ways to provide the data.
+    TableError
+        If the real data is inconsistent (see :func:`convert_real_data`).
+    """
+    path = default_real_table_path()
+    if path.exists():
+        return path
+    folder, how = _data_dir_choice(data_dir)
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"no real NAS-Bench-101 table: {path} is not converted yet and the data folder "
+            f"{folder} ({how}) does not exist; pass a table file (--table), set NB101_DATA to "
+            f"the data folder, or fetch it with `nb101 download`")
+    _log.info("converting the real data of %s into %s", folder, path)
+    return convert_real_data(folder, path)
 
 
 def _file(data_dir, relative: Path) -> Path:
@@ -220,7 +268,7 @@ def convert_real_data(data_dir: str | os.PathLike | None = None,
     for h, (fixed, computed) in repeats.items():
         try:
             index = space.index_of_hash(h)
-        except KeyError as exc:
+        except OutOfDomainError as exc:
             raise TableError(f"{data / REPEATS_FILE}: {exc.args[0]}") from exc
         stored = ModelSpec(fixed["module_adjacency"], fixed["module_operations"])
         if space.index_of_spec(stored) != index:
@@ -242,7 +290,7 @@ def convert_real_data(data_dir: str | os.PathLike | None = None,
 
     try:
         sample_cells = space.indices_of_hashes(sample.hashes)
-    except KeyError as exc:
+    except OutOfDomainError as exc:
         raise TableError(f"{data / SAMPLE_FILE}: {exc.args[0]}") from exc
     _check_parameters(str(data / SAMPLE_FILE), sample_cells, sample.trainable_parameters, space)
     p_cells = np.concatenate([sample_cells, record_cells])

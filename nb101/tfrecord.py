@@ -1,77 +1,45 @@
-"""Read and write the NAS-Bench-101 dataset files without TensorFlow or protobuf.
+"""TFRecord framing of the NAS-Bench-101 dataset files, without TensorFlow.
 
 A dataset file (``nasbench_full.tfrecord``, ``nasbench_only108.tfrecord``) is a plain
-concatenation of TFRecord frames::
+concatenation of frames::
 
     uint64 LE length | uint32 LE masked_crc32c(length bytes)
     | payload | uint32 LE masked_crc32c(payload)
 
-Each payload is one training run: the UTF-8 JSON array
-``[module_hash, epochs, raw_adjacency, raw_operations, raw_metrics]`` where ``raw_metrics`` is
-the base64 text of a serialized proto2 ``nasbench.ModelMetrics`` message.
+This module reads and writes frames only; what a payload holds (one training run) is
+:mod:`nb101.records`, whose :func:`~nb101.records.read_records` decodes a whole file.
 
 Usage
 -----
->>> from nb101.tfrecord import read_records, write_records
->>> for run in read_records("nasbench_only108.tfrecord"):  # doctest: +SKIP
-...     print(run.module_hash, run.epochs, run.final_test_accuracy)
+>>> from nb101.tfrecord import iter_records, write_records
+>>> write_records("x.tfrecord", [b"payload 0", b"payload 1"])    # doctest: +SKIP
+2
+>>> list(iter_records("x.tfrecord"))                            # doctest: +SKIP
+[b'payload 0', b'payload 1']
 
-Each :class:`Run` holds the values the official ``nasbench.api`` keeps: the stored graph
-(``adjacency``, ``operations``), ``trainable_parameters``, and the ``halfway_*`` and ``final_*``
-``training_time``, ``train_accuracy``, ``validation_accuracy``, ``test_accuracy`` taken from
-``evaluation_data[1]`` and ``evaluation_data[2]`` (``evaluation_data[0]`` is ignored, as in the
-official API), plus the diagnostic ``total_time``.
+The CRC32C (Castagnoli) comes from ``google_crc32c`` (a declared dependency; it ships a C
+implementation and falls back to its own pure-Python one where the C one cannot be built).
+The reader verifies the length CRC of a given length once per file, since the official
+records repeat a handful of lengths.
 
-CRC32C comes from ``google_crc32c`` when it is importable, else from a table-driven
-pure-Python fallback (:func:`set_crc32c_backend` picks one explicitly).
-
-Every malformed input raises :class:`nb101.errors.RecordError`; the readers prefix the
-message with the file path, the record number and its byte offset.
+A malformed file raises :class:`nb101.errors.RecordError`, whose message starts with the
+file path, the record number and its byte offset.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import dataclasses
-import json
-import math
-import operator
 import os
-import re
 import struct
-import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator
 from typing import Any, Union
 
-import numpy as np
+import google_crc32c
 
-from nb101._io import atomic_path
-from nb101.errors import RecordError
+from ._io import atomic_path
+from .errors import RecordError
 
-try:  # optional C implementation
-    import google_crc32c as _google_crc32c
-except ImportError:  # pragma: no cover - depends on the environment
-    _google_crc32c = None
-
-__all__ = [
-    "Run",
-    "RecordError",
-    "crc32c",
-    "crc32c_python",
-    "masked_crc32c",
-    "set_crc32c_backend",
-    "get_crc32c_backend",
-    "iter_records",
-    "read_records",
-    "parse_payload",
-    "decode_model_metrics",
-    "encode_model_metrics",
-    "encode_payload",
-    "encode_run",
-    "frame_record",
-    "write_records",
-]
+__all__ = ["RecordError", "crc32c", "masked_crc32c", "iter_records", "frame_record",
+           "write_records"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -79,37 +47,13 @@ _CHUNK_SIZE = 8 << 20
 _MASK_DELTA = 0xA282EAD8
 _U32 = 0xFFFFFFFF
 _HEADER = struct.Struct("<QI")
+_U64_LE = struct.Struct("<Q")
 _U32_LE = struct.Struct("<I")
-_F64_LE = struct.Struct("<d")
-
-# ---------------------------------------------------------------------------
-# CRC32C
-# ---------------------------------------------------------------------------
-
-_POLY = 0x82F63B78  # reflected Castagnoli polynomial
-_tables16: tuple[list[int], list[int], list[int], list[int], list[int]] | None = None
+_crc32c_value = google_crc32c.value  # bytes only
 
 
-def _build_tables() -> tuple[list[int], list[int], list[int], list[int], list[int]]:
-    """Byte table plus four 16-bit slicing tables (slicing-by-8 folded in pairs)."""
-    t = np.arange(256, dtype=np.uint32)
-    for _ in range(8):
-        t = (t >> 1) ^ np.where(t & 1, np.uint32(_POLY), np.uint32(0))
-    byte_tables = [t]
-    for _ in range(7):
-        prev = byte_tables[-1]
-        byte_tables.append((prev >> 8) ^ t[prev & 0xFF])
-    # byte_tables[k][b]: byte b followed by k zero bytes
-    idx = np.arange(65536, dtype=np.uint32)
-    lo, hi = idx & 0xFF, idx >> 8
-    wide = [
-        (byte_tables[7 - 2 * j][lo] ^ byte_tables[6 - 2 * j][hi]).tolist() for j in range(4)
-    ]
-    return (t.tolist(), wide[0], wide[1], wide[2], wide[3])
-
-
-def crc32c_python(data: bytes) -> int:
-    """CRC32C (Castagnoli) in pure Python, without the TFRecord mask.
+def crc32c(data: bytes) -> int:
+    """CRC32C (Castagnoli) of ``data``, without the TFRecord mask.
 
     Parameters
     ----------
@@ -119,66 +63,9 @@ def crc32c_python(data: bytes) -> int:
     Returns
     -------
     int
-        Unsigned 32-bit CRC; ``crc32c_python(b"123456789") == 0xE3069283``.
+        Unsigned 32-bit CRC; ``crc32c(b"123456789") == 0xE3069283``.
     """
-    global _tables16
-    if _tables16 is None:
-        _tables16 = _build_tables()
-    t0, u0, u1, u2, u3 = _tables16
-    crc = _U32
-    n_words = len(data) >> 3
-    if n_words:
-        for w in struct.unpack_from(f"<{n_words}Q", data):
-            x = crc ^ w
-            crc = u0[x & 0xFFFF] ^ u1[(x >> 16) & 0xFFFF] ^ u2[(x >> 32) & 0xFFFF] ^ u3[x >> 48]
-    for b in bytes(data[n_words << 3 :]):
-        crc = t0[(crc ^ b) & 0xFF] ^ (crc >> 8)
-    return crc ^ _U32
-
-
-_crc32c_google = _google_crc32c.value if _google_crc32c is not None else None  # bytes only
-_crc32c = _crc32c_google or crc32c_python
-
-
-def set_crc32c_backend(name: str) -> str:
-    """Pick the CRC32C implementation used by this module.
-
-    Parameters
-    ----------
-    name : {"google_crc32c", "python"}
-        ``"python"`` forces the pure-Python fallback.
-
-    Returns
-    -------
-    str
-        The previous backend name, to restore it later.
-
-    Raises
-    ------
-    ValueError
-        If ``name`` is unknown or ``google_crc32c`` is not installed.
-    """
-    global _crc32c
-    previous = get_crc32c_backend()
-    if name == "python":
-        _crc32c = crc32c_python
-    elif name == "google_crc32c":
-        if _crc32c_google is None:
-            raise ValueError("CRC32C backend 'google_crc32c' is not installed")
-        _crc32c = _crc32c_google
-    else:
-        raise ValueError(f"unknown CRC32C backend {name!r}; choices: ['google_crc32c', 'python']")
-    return previous
-
-
-def get_crc32c_backend() -> str:
-    """Name of the CRC32C backend in use: ``"google_crc32c"`` or ``"python"``."""
-    return "python" if _crc32c is crc32c_python else "google_crc32c"
-
-
-def crc32c(data: bytes) -> int:
-    """CRC32C of ``data`` with the current backend (no mask)."""
-    return _crc32c(bytes(data))
+    return _crc32c_value(bytes(data))
 
 
 def _mask(crc: int) -> int:
@@ -198,12 +85,7 @@ def masked_crc32c(data: bytes) -> int:
     int
         Unsigned 32-bit masked CRC.
     """
-    return _mask(_crc32c(bytes(data)))
-
-
-# ---------------------------------------------------------------------------
-# Framing
-# ---------------------------------------------------------------------------
+    return _mask(_crc32c_value(bytes(data)))
 
 
 def _read_up_to(f: Any, n: int) -> bytes:
@@ -243,7 +125,7 @@ def iter_records(path: PathLike, *, verify: bool = True) -> Iterator[bytes]:
         boundary ("truncated record").
     """
     path = os.fspath(path)
-    crc = _crc32c
+    crc = _crc32c_value
     unpack_header = _HEADER.unpack_from
     unpack_u32 = _U32_LE.unpack_from
     good_length_crc: dict[int, int] = {}  # length -> its verified masked CRC
@@ -308,675 +190,55 @@ def iter_records(path: PathLike, *, verify: bool = True) -> Iterator[bytes]:
 
 
 def frame_record(payload: bytes) -> bytes:
-    """Wrap one payload in TFRecord framing (length, length CRC, payload, data CRC)."""
+    """Wrap one payload in TFRecord framing (length, length CRC, payload, data CRC).
+
+    Raises
+    ------
+    TypeError
+        If ``payload`` is not bytes-like (a :class:`nb101.records.Run` is encoded by
+        :func:`nb101.records.encode_run` first, or written by :func:`nb101.records.write_runs`).
+    """
+    if not isinstance(payload, (bytes, bytearray, memoryview)):
+        raise TypeError(f"a record payload must be bytes, got {type(payload).__name__}; "
+                        f"encode runs with nb101.records.encode_run (or write them with "
+                        f"nb101.records.write_runs)")
     payload = bytes(payload)
-    length = struct.pack("<Q", len(payload))
+    length = _U64_LE.pack(len(payload))
     return (
         length
-        + _U32_LE.pack(masked_crc32c(length))
+        + _U32_LE.pack(_mask(_crc32c_value(length)))
         + payload
-        + _U32_LE.pack(masked_crc32c(payload))
+        + _U32_LE.pack(_mask(_crc32c_value(payload)))
     )
 
 
-# ---------------------------------------------------------------------------
-# ModelMetrics protobuf (proto2)
-# ---------------------------------------------------------------------------
-
-_EVAL_FIELDS = {  # field number -> name; all doubles except 6
-    1: "current_epoch",
-    2: "training_time",
-    3: "train_accuracy",
-    4: "validation_accuracy",
-    5: "test_accuracy",
-    6: "checkpoint_path",
-}
-_EVAL_NUMBERS = {name: number for number, name in _EVAL_FIELDS.items()}
-_WIRE_NAMES = {0: "varint", 1: "fixed64", 2: "length-delimited", 5: "fixed32"}
-
-
-def _malformed(message: str) -> RecordError:
-    return RecordError(f"malformed protobuf: {message}")
-
-
-def _read_varint(buf: bytes, pos: int, end: int) -> tuple[int, int]:
-    result = 0
-    shift = 0
-    while True:
-        if pos >= end:
-            raise _malformed(f"truncated varint at byte {pos}")
-        b = buf[pos]
-        pos += 1
-        result |= (b & 0x7F) << shift
-        if b < 0x80:
-            return result, pos
-        shift += 7
-        if shift >= 70:
-            raise _malformed(f"varint longer than 10 bytes ending at byte {pos}")
-
-
-def _iter_fields(buf: bytes, pos: int, end: int) -> Iterator[tuple[int, int, Any, int]]:
-    """Yield ``(number, wire_type, value, start)``; length-delimited values as (start, stop)."""
-    while pos < end:
-        start = pos
-        key, pos = _read_varint(buf, pos, end)
-        number, wire = key >> 3, key & 7
-        if number == 0:
-            raise _malformed(f"field number 0 at byte {start}")
-        if wire == 0:
-            value, pos = _read_varint(buf, pos, end)
-        elif wire == 1:
-            if pos + 8 > end:
-                raise _malformed(f"truncated fixed64 field {number} at byte {start}")
-            value = buf[pos : pos + 8]
-            pos += 8
-        elif wire == 2:
-            length, pos = _read_varint(buf, pos, end)
-            if pos + length > end:
-                raise _malformed(
-                    f"truncated length-delimited field {number} at byte {start}: "
-                    f"expected {length} bytes, got {end - pos}"
-                )
-            value = (pos, pos + length)
-            pos += length
-        elif wire == 5:
-            if pos + 4 > end:
-                raise _malformed(f"truncated fixed32 field {number} at byte {start}")
-            value = None
-            pos += 4
-        else:
-            raise _malformed(f"unsupported wire type {wire} (field {number}) at byte {start}")
-        yield number, wire, value, start
-
-
-def _expect_wire(number: int, wire: int, expected: int, start: int) -> None:
-    if wire != expected:
-        raise _malformed(
-            f"field {number} at byte {start} has wire type {_WIRE_NAMES.get(wire, wire)}, "
-            f"expected {_WIRE_NAMES[expected]}"
-        )
-
-
-def _decode_evaluation_data(buf: bytes, pos: int, end: int) -> dict[str, float | str | None]:
-    out: dict[str, float | str | None] = dict.fromkeys(_EVAL_FIELDS.values())
-    for number, wire, value, start in _iter_fields(buf, pos, end):
-        name = _EVAL_FIELDS.get(number)
-        if name is None:
-            continue  # unknown field
-        if number == 6:
-            _expect_wire(number, wire, 2, start)
-            try:
-                out[name] = bytes(buf[value[0] : value[1]]).decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise _malformed(f"checkpoint_path at byte {start} is not UTF-8") from exc
-        else:
-            _expect_wire(number, wire, 1, start)
-            out[name] = _F64_LE.unpack(value)[0]
-    return out
-
-
-def decode_model_metrics(buf: bytes) -> dict[str, Any]:
-    """Decode a serialized ``nasbench.ModelMetrics`` proto2 message.
-
-    Fields may come in any order; unknown fields are skipped; for a repeated optional
-    scalar the last value wins, as in protobuf.
-
-    Parameters
-    ----------
-    buf : bytes-like
-        Serialized message.
-
-    Returns
-    -------
-    dict
-        ``{"evaluation_data": [dict, ...], "trainable_parameters": int | None,
-        "total_time": float | None}``. Each ``evaluation_data`` dict has the keys
-        ``current_epoch``, ``training_time``, ``train_accuracy``, ``validation_accuracy``,
-        ``test_accuracy`` (float or None) and ``checkpoint_path`` (str or None); None means
-        absent. Byte positions in error messages are relative to ``buf``.
-
-    Raises
-    ------
-    RecordError
-        "malformed protobuf: ..." on truncation, a bad varint, a known field with the wrong
-        wire type, or an unsupported wire type (groups).
-    """
-    buf = bytes(buf)
-    evaluation_data: list[dict[str, float | str | None]] = []
-    trainable_parameters: int | None = None
-    total_time: float | None = None
-    for number, wire, value, start in _iter_fields(buf, 0, len(buf)):
-        if number == 1:
-            _expect_wire(number, wire, 2, start)
-            evaluation_data.append(_decode_evaluation_data(buf, value[0], value[1]))
-        elif number == 2:
-            _expect_wire(number, wire, 0, start)
-            v = value & _U32  # int32: low 32 bits, signed
-            trainable_parameters = v - (1 << 32) if v >= 1 << 31 else v
-        elif number == 3:
-            _expect_wire(number, wire, 1, start)
-            total_time = _F64_LE.unpack(value)[0]
-    return {
-        "evaluation_data": evaluation_data,
-        "trainable_parameters": trainable_parameters,
-        "total_time": total_time,
-    }
-
-
-def _encode_varint(value: int) -> bytes:
-    out = bytearray()
-    while value > 0x7F:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
-def encode_model_metrics(
-    evaluation_data: Sequence[Mapping[str, float | str | None]],
-    *,
-    trainable_parameters: int | None = None,
-    total_time: float | None = None,
-) -> bytes:
-    """Serialize a ``nasbench.ModelMetrics`` proto2 message.
-
-    Fields are written in field-number order; None values are left out (absent). The
-    output of :func:`decode_model_metrics` can be passed back as keyword arguments.
-
-    Parameters
-    ----------
-    evaluation_data : sequence of mapping
-        One mapping per ``EvaluationData`` with any of the keys ``current_epoch``,
-        ``training_time``, ``train_accuracy``, ``validation_accuracy``, ``test_accuracy``
-        (floats) and ``checkpoint_path`` (str).
-    trainable_parameters : int or None, default=None
-        int32 value.
-    total_time : float or None, default=None
-        Seconds.
-
-    Returns
-    -------
-    bytes
-        Serialized message.
-
-    Raises
-    ------
-    ValueError
-        On an unknown key or an out-of-range ``trainable_parameters``.
-    """
-    out = bytearray()
-    for i, entry in enumerate(evaluation_data):
-        unknown = set(entry) - set(_EVAL_NUMBERS)
-        if unknown:
-            raise ValueError(
-                f"evaluation_data[{i}] has unknown keys {sorted(unknown)}; "
-                f"allowed: {list(_EVAL_NUMBERS)}"
-            )
-        body = bytearray()
-        for number, name in _EVAL_FIELDS.items():
-            value = entry.get(name)
-            if value is None:
-                continue
-            if number == 6:
-                text = str(value).encode("utf-8")
-                body += bytes((0x32,)) + _encode_varint(len(text)) + text
-            else:
-                body += bytes(((number << 3) | 1,)) + _F64_LE.pack(float(value))
-        out += b"\x0a" + _encode_varint(len(body)) + body
-    if trainable_parameters is not None:
-        value = operator.index(trainable_parameters)
-        if not -(1 << 31) <= value < (1 << 31):
-            raise ValueError(
-                f"trainable_parameters must fit in int32, got {trainable_parameters}"
-            )
-        out += b"\x10" + _encode_varint(value & ((1 << 64) - 1))
-    if total_time is not None:
-        out += b"\x19" + _F64_LE.pack(float(total_time))
-    return bytes(out)
-
-
-# Fast path for the layout of the official files: 3 EvaluationData of exactly 45 bytes
-# (5 doubles each), then trainable_parameters, then total_time.
-_EVAL3 = struct.Struct("<" + ("2x" + "xd" * 5) * 3)
-_EVAL3_TAG_POS = [47 * e + k for e in range(3) for k in (0, 1, 2, 11, 20, 29, 38)]
-_EVAL3_TAGS = tuple([0x0A, 45, 0x09, 0x11, 0x19, 0x21, 0x29] * 3)
-_get_eval3_tags = operator.itemgetter(*_EVAL3_TAG_POS)
-
-
-def _metrics_values(raw: bytes) -> tuple:
-    """``(trainable_parameters, total_time, halfway x4, final x4)`` from serialized metrics."""
-    n = len(raw)
-    if n >= 152 and raw[141] == 0x10 and _get_eval3_tags(raw) == _EVAL3_TAGS:
-        pos = 142
-        params = 0
-        shift = 0
-        while pos < n and shift < 35:
-            b = raw[pos]
-            pos += 1
-            params |= (b & 0x7F) << shift
-            if b < 0x80:
-                break
-            shift += 7
-        else:
-            params = -1
-        if params >= 0 and params < (1 << 31) and pos + 9 == n and raw[pos] == 0x19:
-            v = _EVAL3.unpack_from(raw)
-            return (params, _F64_LE.unpack_from(raw, pos + 1)[0]) + v[6:10] + v[11:15]
-    metrics = decode_model_metrics(raw)
-    data = metrics["evaluation_data"]
-    if len(data) < 3:
-        raise RecordError(
-            f"ModelMetrics has {len(data)} evaluation_data entries, expected at least 3 "
-            "(initial, halfway, final)"
-        )
-    half, final = data[1], data[2]
-    return (
-        metrics["trainable_parameters"],
-        metrics["total_time"],
-        half["training_time"],
-        half["train_accuracy"],
-        half["validation_accuracy"],
-        half["test_accuracy"],
-        final["training_time"],
-        final["train_accuracy"],
-        final["validation_accuracy"],
-        final["test_accuracy"],
-    )
-
-
-# ---------------------------------------------------------------------------
-# Records
-# ---------------------------------------------------------------------------
-
-_HASH_RE = re.compile(r"[0-9a-f]{32}")
-_ADJ_RE = re.compile(r"[01]+")
-_TO_01 = bytes.maketrans(b"01", b"\x00\x01")
-_FAST_RE = re.compile(
-    rb'\["([0-9a-f]{32})", ([1-9][0-9]{0,8}), "([01]+)", '
-    rb'"([\x20\x21\x23-\x5b\x5d-\x7e]*)", "([A-Za-z0-9+/=\\n]*)"\]'
-)
-_RUN_METRIC_FIELDS = (
-    "trainable_parameters",
-    "total_time",
-    "halfway_training_time",
-    "halfway_train_accuracy",
-    "halfway_validation_accuracy",
-    "halfway_test_accuracy",
-    "final_training_time",
-    "final_train_accuracy",
-    "final_validation_accuracy",
-    "final_test_accuracy",
-)
-_SHAPE_ERROR = "payload is not a 5-element JSON array [hash, epochs, adjacency, ops, metrics]"
-
-
-@dataclasses.dataclass(frozen=True, eq=False)
-class Run:
-    """One record of a dataset file: one training run of one cell at one epoch budget.
-
-    Parameters
-    ----------
-    module_hash : str
-        32 lowercase hex characters (graph fingerprint).
-    epochs : int
-        Training budget: 4, 12, 36 or 108.
-    adjacency : numpy.ndarray
-        Stored V x V adjacency matrix; kept as a read-only ``int8`` array.
-    operations : list of str
-        V op names, from ``"input"`` to ``"output"``.
-    trainable_parameters : int or None
-        None when absent from the record.
-    halfway_training_time, halfway_train_accuracy, halfway_validation_accuracy, \
-halfway_test_accuracy : float or None
-        ``evaluation_data[1]`` (at ``epochs / 2``); None when absent.
-    final_training_time, final_train_accuracy, final_validation_accuracy, \
-final_test_accuracy : float or None
-        ``evaluation_data[2]`` (at ``epochs``); None when absent.
-    total_time : float or None
-        Wall time of training plus evaluation (diagnostic only).
-    """
-
-    module_hash: str
-    epochs: int
-    adjacency: np.ndarray
-    operations: list[str]
-    trainable_parameters: int | None = None
-    total_time: float | None = None
-    halfway_training_time: float | None = None
-    halfway_train_accuracy: float | None = None
-    halfway_validation_accuracy: float | None = None
-    halfway_test_accuracy: float | None = None
-    final_training_time: float | None = None
-    final_train_accuracy: float | None = None
-    final_validation_accuracy: float | None = None
-    final_test_accuracy: float | None = None
-
-    def __post_init__(self) -> None:
-        adjacency = np.array(self.adjacency, dtype=np.int8)
-        if adjacency.ndim != 2 or adjacency.shape[0] != adjacency.shape[1]:
-            raise ValueError(f"adjacency must be a square matrix, got shape {adjacency.shape}")
-        adjacency.flags.writeable = False
-        object.__setattr__(self, "adjacency", adjacency)
-        object.__setattr__(self, "operations", list(self.operations))
-
-    def _key(self) -> tuple:
-        return (
-            self.module_hash,
-            self.epochs,
-            self.adjacency.shape,
-            self.adjacency.tobytes(),
-            tuple(self.operations),
-        ) + tuple(getattr(self, name) for name in _RUN_METRIC_FIELDS)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Run):
-            return NotImplemented
-        return self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-
-_run_new = object.__new__
-_run_setattr = object.__setattr__
-
-
-def _make_run(h, epochs, adjacency, operations, m) -> Run:  # noqa: ANN001
-    # Reader hot path: skips __post_init__ (inputs are already normalized).
-    run = _run_new(Run)
-    _run_setattr(
-        run,
-        "__dict__",
-        {
-            "module_hash": h,
-            "epochs": epochs,
-            "adjacency": adjacency,
-            "operations": operations,
-            "trainable_parameters": m[0],
-            "total_time": m[1],
-            "halfway_training_time": m[2],
-            "halfway_train_accuracy": m[3],
-            "halfway_validation_accuracy": m[4],
-            "halfway_test_accuracy": m[5],
-            "final_training_time": m[6],
-            "final_train_accuracy": m[7],
-            "final_validation_accuracy": m[8],
-            "final_test_accuracy": m[9],
-        },
-    )
-    return run
-
-
-# Decoded graphs repeat across records (12 runs per cell in the full file, and many cells
-# share a matrix); arrays are read-only and op names tuples, so sharing them is safe.
-_CACHE_LIMIT = 1 << 16
-_adj_cache: dict[bytes, np.ndarray] = {}
-_ops_cache: dict[bytes, tuple[str, ...]] = {}
-
-
-def _adjacency_from_text(raw: bytes) -> np.ndarray:
-    adjacency = _adj_cache.get(raw)
-    if adjacency is not None:
-        return adjacency
-    n = len(raw)
-    dim = math.isqrt(n)
-    if dim * dim != n:
-        raise RecordError(f"adjacency has {n} characters, which is not a square number V*V")
-    adjacency = np.frombuffer(raw.translate(_TO_01), dtype=np.int8).reshape(dim, dim)
-    if len(_adj_cache) >= _CACHE_LIMIT:
-        _adj_cache.clear()
-    _adj_cache[raw] = adjacency
-    return adjacency
-
-
-def _ops_from_text(raw: bytes) -> tuple[str, ...]:
-    ops = _ops_cache.get(raw)
-    if ops is None:
-        ops = tuple(sys.intern(op) for op in raw.decode("ascii").split(","))
-        if len(_ops_cache) >= _CACHE_LIMIT:
-            _ops_cache.clear()
-        _ops_cache[raw] = ops
-    return ops
-
-
-def _parse_generic(payload: bytes) -> Run:
-    try:
-        text = bytes(payload).decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise RecordError(f"payload is not UTF-8 ({exc})") from exc
-    try:
-        value = json.loads(text)
-    except ValueError as exc:
-        raise RecordError(f"{_SHAPE_ERROR}: invalid JSON ({exc})") from exc
-    if not isinstance(value, list) or len(value) != 5:
-        got = f"list of {len(value)}" if isinstance(value, list) else type(value).__name__
-        raise RecordError(f"{_SHAPE_ERROR}: got {got}")
-    h, epochs, adj, ops, metrics = value
-    if not isinstance(h, str) or not _HASH_RE.fullmatch(h):
-        raise RecordError(f"{_SHAPE_ERROR}: hash must be 32 lowercase hex chars, got {h!r}")
-    if type(epochs) is not int or epochs <= 0:
-        raise RecordError(f"{_SHAPE_ERROR}: epochs must be a positive int, got {epochs!r}")
-    if not isinstance(adj, str) or not _ADJ_RE.fullmatch(adj):
-        raise RecordError(f"{_SHAPE_ERROR}: adjacency must be a string of '0'/'1', got {adj!r}")
-    if not isinstance(ops, str):
-        raise RecordError(f"{_SHAPE_ERROR}: ops must be a string, got {ops!r}")
-    if not isinstance(metrics, str):
-        raise RecordError(f"{_SHAPE_ERROR}: metrics must be a string, got {type(metrics).__name__}")
-    try:
-        raw = binascii.a2b_base64(
-            metrics.replace("\n", "").encode("ascii"), strict_mode=True
-        )
-    except (UnicodeEncodeError, binascii.Error) as exc:
-        raise RecordError(f"bad base64 in metrics ({exc})") from exc
-    return _build_run(h, epochs, _adjacency_from_text(adj.encode("ascii")), ops.split(","), raw)
-
-
-def _build_run(
-    h: str, epochs: int, adjacency: np.ndarray, operations: list[str], raw: bytes
-) -> Run:
-    if len(operations) != len(adjacency):
-        raise RecordError(
-            f"ops has {len(operations)} entries but adjacency is "
-            f"{len(adjacency)}x{len(adjacency)}"
-        )
-    return _make_run(h, epochs, adjacency, operations, _metrics_values(raw))
-
-
-def parse_payload(payload: bytes) -> Run:
-    """Decode one record payload (JSON text, base64, ModelMetrics) into a :class:`Run`.
-
-    Parameters
-    ----------
-    payload : bytes
-        The payload of one TFRecord frame.
-
-    Returns
-    -------
-    Run
-        Halfway values from ``evaluation_data[1]``, final from ``evaluation_data[2]``.
-
-    Raises
-    ------
-    RecordError
-        If the payload is not a 5-element JSON array of the expected types, the base64 is
-        bad, the protobuf is malformed or has fewer than 3 ``evaluation_data`` entries.
-    """
-    m = _FAST_RE.fullmatch(payload)
-    if m is not None:
-        h, epochs, adj, ops, b64 = m.groups()
-        try:
-            raw = binascii.a2b_base64(b64.replace(b"\\n", b""), strict_mode=True)
-        except binascii.Error:
-            return _parse_generic(payload)
-        adjacency = _adjacency_from_text(adj)
-        operations = list(_ops_from_text(ops))
-        return _build_run(h.decode("ascii"), int(epochs), adjacency, operations, raw)
-    return _parse_generic(payload)
-
-
-def read_records(path: PathLike, *, verify: bool = True) -> Iterator[Run]:
-    """Stream and decode every record of a dataset file.
+def write_records(path: PathLike, payloads: Iterable[bytes]) -> int:
+    """Write payloads as a TFRecord file, atomically (:func:`nb101._io.atomic_path`).
 
     Parameters
     ----------
     path : str or os.PathLike
-        ``nasbench_full.tfrecord``, ``nasbench_only108.tfrecord`` or a file written by
-        :func:`write_records`.
-    verify : bool, default=True
-        Check the CRCs of the framing.
-
-    Yields
-    ------
-    Run
-        One per record, in file order.
-
-    Raises
-    ------
-    RecordError
-        On any framing or payload error; the message names the file, the record number and
-        its byte offset.
-    """
-    path = os.fspath(path)
-    index = 0
-    offset = 0
-    for payload in iter_records(path, verify=verify):
-        try:
-            run = parse_payload(payload)
-        except RecordError as exc:
-            raise RecordError(f"{_where(path, index, offset)}: {exc}") from exc
-        yield run
-        index += 1
-        offset += 16 + len(payload)
-
-
-# ---------------------------------------------------------------------------
-# Writer
-# ---------------------------------------------------------------------------
-
-
-def encode_payload(
-    module_hash: str,
-    epochs: int,
-    adjacency: Any,
-    operations: Sequence[str],
-    metrics: bytes,
-) -> bytes:
-    """Build a payload in the exact text style of the official files.
-
-    ``json.dumps`` with its default separators, the metrics as ``base64.encodebytes``
-    text (a line break every 76 characters and a trailing one).
-
-    Parameters
-    ----------
-    module_hash : str
-        32 lowercase hex characters.
-    epochs : int
-        Positive budget.
-    adjacency : array-like of shape (V, V)
-        0/1 matrix.
-    operations : sequence of str
-        V op names.
-    metrics : bytes
-        Serialized ModelMetrics (see :func:`encode_model_metrics`).
-
-    Returns
-    -------
-    bytes
-        UTF-8 JSON payload.
-
-    Raises
-    ------
-    ValueError
-        If an argument breaks the format rules.
-    """
-    if not isinstance(module_hash, str) or not _HASH_RE.fullmatch(module_hash):
-        raise ValueError(f"module_hash must be 32 lowercase hex chars, got {module_hash!r}")
-    epochs_int = operator.index(epochs)
-    if epochs_int <= 0:
-        raise ValueError(f"epochs must be positive, got {epochs}")
-    matrix = np.asarray(adjacency)
-    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or matrix.shape[0] == 0:
-        raise ValueError(f"adjacency must be a non-empty square matrix, got shape {matrix.shape}")
-    if not np.isin(matrix, (0, 1)).all():
-        raise ValueError("adjacency must contain only 0 and 1")
-    ops = list(operations)
-    if len(ops) != matrix.shape[0]:
-        raise ValueError(
-            f"operations has {len(ops)} entries but adjacency is "
-            f"{matrix.shape[0]}x{matrix.shape[0]}"
-        )
-    if any(not isinstance(op, str) or "," in op for op in ops):
-        raise ValueError(f"operations must be strings without ',', got {ops!r}")
-    text = json.dumps(
-        [
-            module_hash,
-            epochs_int,
-            "".join("1" if v else "0" for v in matrix.ravel().tolist()),
-            ",".join(ops),
-            base64.encodebytes(bytes(metrics)).decode("ascii"),
-        ]
-    )
-    return text.encode("utf-8")
-
-
-def encode_run(run: Run) -> bytes:
-    """Payload for a :class:`Run`, so that :func:`parse_payload` gives it back unchanged.
-
-    ``evaluation_data`` gets three entries: ``[0]`` at epoch 0 with training time 0 and
-    no accuracies, ``[1]`` at ``epochs / 2`` (halfway values) and ``[2]`` at ``epochs``
-    (final values); absent (None) values are left out.
-    """
-    evaluation_data = [
-        {"current_epoch": 0.0, "training_time": 0.0},
-        {
-            "current_epoch": run.epochs / 2,
-            "training_time": run.halfway_training_time,
-            "train_accuracy": run.halfway_train_accuracy,
-            "validation_accuracy": run.halfway_validation_accuracy,
-            "test_accuracy": run.halfway_test_accuracy,
-        },
-        {
-            "current_epoch": float(run.epochs),
-            "training_time": run.final_training_time,
-            "train_accuracy": run.final_train_accuracy,
-            "validation_accuracy": run.final_validation_accuracy,
-            "test_accuracy": run.final_test_accuracy,
-        },
-    ]
-    metrics = encode_model_metrics(
-        evaluation_data,
-        trainable_parameters=run.trainable_parameters,
-        total_time=run.total_time,
-    )
-    return encode_payload(run.module_hash, run.epochs, run.adjacency, run.operations, metrics)
-
-
-def write_records(path: PathLike, records: Iterable[bytes | Run]) -> int:
-    """Write a TFRecord file atomically (temporary file in the same folder, then rename).
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        Destination; replaced only once every record is written.
-    records : iterable of bytes or Run
-        Raw payloads (written as is) or :class:`Run` objects (encoded by :func:`encode_run`).
+        Destination; replaced only once every record is written and synced to disk.
+    payloads : iterable of bytes
+        Record payloads, written as they are (see :func:`nb101.records.write_runs` for
+        :class:`~nb101.records.Run` objects).
 
     Returns
     -------
     int
         Number of records written.
+
+    Raises
+    ------
+    TypeError
+        If a payload is not bytes-like (the destination is then left as it was).
     """
     count = 0
-    with atomic_path(path, suffix=".tmp") as tmp:
+    with atomic_path(path) as tmp:
         with open(tmp, "wb", buffering=_CHUNK_SIZE) as f:
-            for record in records:
-                payload = encode_run(record) if isinstance(record, Run) else record
+            for payload in payloads:
                 f.write(frame_record(payload))
                 count += 1
             f.flush()
             os.fsync(f.fileno())
-        try:
-            os.chmod(tmp, os.stat(path).st_mode & 0o777)
-        except FileNotFoundError:
-            os.chmod(tmp, 0o644)  # mkstemp made it 0600
     return count

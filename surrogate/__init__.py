@@ -7,8 +7,10 @@
 * :mod:`surrogate.train` -- ``TrainConfig`` and ``train(config) -> Path`` (CLI
   ``nb101-train``).
 * :mod:`surrogate.noise` -- the run-to-run noise model.
-* :mod:`surrogate.registry`, :mod:`surrogate.models`, :mod:`surrogate.gin`,
-  :mod:`surrogate.tuning`, :mod:`surrogate.metrics` -- regressors, Optuna, metrics.
+* :mod:`surrogate.registry` -- the regressors by name: :mod:`surrogate.xgb` (XGBoost, random
+  forest), :mod:`surrogate.mlp`, :mod:`surrogate.ensemble`, :mod:`surrogate.gin`, all on
+  :mod:`surrogate.base`.
+* :mod:`surrogate.tuning`, :mod:`surrogate.metrics` -- Optuna search, held-out metrics.
 
 Heavy dependencies (torch, PyG, xgboost, optuna) load only when a name that needs them is
 first used.

@@ -8,15 +8,16 @@ Layout (schema :data:`SCHEMA_VERSION`)::
                                  split sizes and held-out metrics per target
         noise.json               the run-to-run noise model (:mod:`surrogate.noise`)
         <target>/                one saved regressor per target (``model.save(dir)`` of
-            metadata.json        :mod:`surrogate.models`: XGBoost ``model.ubj`` or a torch
+            metadata.json        :mod:`surrogate.base`: XGBoost ``model.ubj`` or a torch
             model.ubj | ...      ``state_dict``; never a pickle)
 
 Target names are ``"<metric>@<epochs>"`` for final values (``"test_accuracy@108"``,
 ``"validation_accuracy@12"``, ``"training_time@108"``) and ``"halfway_<metric>@<epochs>"``
-for the values at half the budget; see :func:`parse_target`.
+for the values at half the budget; see :func:`nb101.parse_target`.
 
-The folder is written atomically: everything goes into a temporary sibling folder which is
-renamed onto ``path`` at the end (an existing artifact there is replaced only then).
+The folder is written atomically (:func:`nb101._io.atomic_folder`): everything goes into a
+temporary sibling folder which is renamed onto ``path`` at the end (an existing artifact there
+is replaced only then); the JSON files are strict (:func:`nb101._io.write_json`).
 
 Example
 -------
@@ -29,8 +30,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,14 +37,14 @@ from typing import Any
 
 import numpy as np
 
-from nb101._io import to_jsonable
+from nb101 import ArtifactError, parse_target
+from nb101._io import atomic_folder, write_json
 from nb101.cell_space import NUM_CELLS
-from nb101.api import EPOCHS, METRICS
-from nb101.errors import ArtifactError
 
-__all__ = ["SCHEMA_VERSION", "Artifact", "save_artifact", "load_artifact", "parse_target",
-           "format_target", "data_digest", "library_versions", "make_inputs", "predict_cells",
-           "DEFAULT_ARTIFACT"]
+from .noise import NoiseModel
+
+__all__ = ["SCHEMA_VERSION", "Artifact", "save_artifact", "load_artifact", "data_digest",
+           "library_versions", "make_inputs", "predict_cells", "DEFAULT_ARTIFACT"]
 
 #: Version of the folder layout and of ``metadata.json``.
 SCHEMA_VERSION = 1
@@ -56,30 +55,6 @@ _NOISE = "noise.json"
 _TRAINING_CELLS = "training_cells.npz"
 #: Cells per model call when predicting many cells.
 PREDICT_CHUNK = 65536
-
-
-# ----------------------------------------------------------------------------- targets
-def parse_target(target: str) -> tuple[str, int, bool]:
-    """``"halfway_test_accuracy@36"`` -> ``("test_accuracy", 36, True)``.
-
-    Raises
-    ------
-    ValueError
-        If the name is not ``[halfway_]<metric>@<epochs>`` with a metric of
-        :data:`nb101.api.METRICS` and epochs in :data:`nb101.api.EPOCHS`.
-    """
-    name, sep, epochs = str(target).partition("@")
-    halfway = name.startswith("halfway_")
-    metric = name[len("halfway_"):] if halfway else name
-    if not sep or metric not in METRICS or not epochs.isdigit() or int(epochs) not in EPOCHS:
-        raise ValueError(f"unknown target {target!r}; expected '[halfway_]<metric>@<epochs>' "
-                         f"with metric in {list(METRICS)} and epochs in {list(EPOCHS)}")
-    return metric, int(epochs), halfway
-
-
-def format_target(metric: str, epochs: int, halfway: bool = False) -> str:
-    """Inverse of :func:`parse_target`."""
-    return f"{'halfway_' if halfway else ''}{metric}@{int(epochs)}"
 
 
 def data_digest(indices: np.ndarray, labels: np.ndarray) -> str:
@@ -156,6 +131,19 @@ class Artifact:
                            f"targets: {list(self.models)}")
         return predict_cells(self.models[target], self.featurizer, indices)
 
+    def require(self, targets: Iterable[str] | None) -> None:
+        """Raise :class:`ArtifactError` if the artifact lacks any of ``targets``."""
+        _check_provides(self.path, self.targets, targets)
+
+
+def _check_provides(path: Path, provided: Sequence[str], required: Iterable[str] | None
+                    ) -> None:
+    """The one check that an artifact has the targets a caller needs."""
+    missing = [t for t in (required or ()) if t not in provided]
+    if missing:
+        raise ArtifactError(f"surrogate artifact {path} lacks the required targets {missing}; "
+                            f"it provides {list(provided)}")
+
 
 def make_inputs(model: Any, featurizer: str, indices: np.ndarray) -> Any:
     """Features of cells for ``model``: a float32 array for array models, PyG ``Data`` for
@@ -216,12 +204,7 @@ def save_artifact(path: str | os.PathLike, *, models: Mapping[str, Any], featuri
     path = Path(path)
     for target in models:
         _target_dir(target)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it 0700; an artifact is shared data
-    try:
+    with atomic_folder(path) as tmp:
         for target, model in models.items():
             model.save(tmp / _target_dir(target))
         info = {t: dict((targets_info or {}).get(t, {})) for t in models}
@@ -236,7 +219,7 @@ def save_artifact(path: str | os.PathLike, *, models: Mapping[str, Any], featuri
             "libraries": library_versions(),
             **dict(extra or {}),
         }
-        (tmp / _METADATA).write_text(json.dumps(to_jsonable(meta), indent=2, sort_keys=False))
+        write_json(tmp / _METADATA, meta, indent=2)
         if training_cells:
             masks = {}
             for target, cells in training_cells.items():
@@ -244,19 +227,7 @@ def save_artifact(path: str | os.PathLike, *, models: Mapping[str, Any], featuri
                 mask[np.asarray(cells, dtype=np.int64)] = True
                 masks[target] = np.packbits(mask)
             np.savez_compressed(tmp / _TRAINING_CELLS, **masks)
-        (tmp / _NOISE).write_text(json.dumps(
-            to_jsonable(noise.to_dict()) if noise is not None else None, indent=1))
-        old = None
-        if path.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
-            old.rmdir()
-            os.replace(path, old)
-        os.replace(tmp, path)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+        write_json(tmp / _NOISE, noise.to_dict() if noise is not None else None, indent=1)
     return path
 
 
@@ -307,16 +278,12 @@ def load_artifact(path: str | os.PathLike | None = None, *,
         If the folder or a file is missing, the schema version differs, weights are corrupt,
         or a required target is not provided.
     """
-    from .models import load_model
-    from .noise import NoiseModel
+    from .base import load_model
 
     path = Path(path) if path is not None else DEFAULT_ARTIFACT
     meta = read_metadata(path)
     targets = list(meta["targets"])
-    missing = [t for t in (require_targets or ()) if t not in targets]
-    if missing:
-        raise ArtifactError(f"surrogate artifact {path} lacks the required targets {missing}; "
-                            f"it provides {targets}")
+    _check_provides(path, targets, require_targets)  # before loading any weights
     models = {}
     for target in targets:
         try:
@@ -356,10 +323,3 @@ def load_artifact(path: str | os.PathLike | None = None, *,
             raise ArtifactError(f"{mask_file} is not a valid training-cell file: {exc}") from exc
     return Artifact(path=path, metadata=meta, models=models, noise=noise, training_masks=masks)
 
-
-def require(artifact: Artifact, targets: Sequence[str]) -> None:
-    """Raise :class:`ArtifactError` if ``artifact`` lacks any of ``targets``."""
-    missing = [t for t in targets if t not in artifact.models]
-    if missing:
-        raise ArtifactError(f"surrogate artifact {artifact.path} lacks the required targets "
-                            f"{missing}; it provides {list(artifact.models)}")

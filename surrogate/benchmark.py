@@ -54,11 +54,10 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-from nb101.api import METRICS, BaseBenchmark
-from nb101.errors import ArtifactError, OutOfDomainError
-from nb101.cell_space import CellSpace
+from nb101 import ArtifactError, CellSpace, OutOfDomainError, format_target, parse_target
+from nb101.api import EPOCHS, METRICS, BaseBenchmark
 
-from .artifact import PREDICT_CHUNK, Artifact, format_target, load_artifact, parse_target
+from .artifact import PREDICT_CHUNK, Artifact, load_artifact
 from .noise import uniform_levels
 
 __all__ = ["SurrogateBenchmark"]
@@ -111,10 +110,7 @@ class SurrogateBenchmark(BaseBenchmark):
         super().__init__(seed=seed, space=space)
         if isinstance(path, Artifact):
             self.artifact = path
-            missing = [t for t in (require_targets or ()) if t not in path.models]
-            if missing:
-                raise ArtifactError(f"surrogate artifact {path.path} lacks the required "
-                                    f"targets {missing}; it provides {list(path.models)}")
+            path.require(require_targets)
         else:
             self.artifact = load_artifact(path, require_targets=require_targets)
         self.noise = bool(noise)
@@ -128,7 +124,9 @@ class SurrogateBenchmark(BaseBenchmark):
             raise ArtifactError(f"surrogate artifact {self.artifact.path} has no noise model; "
                                 f"use noise=False")
         self._targets = frozenset(self.artifact.models)
-        self._epochs = frozenset(parse_target(t)[1] for t in self._targets)
+        self._epochs = frozenset(parse_target(t).epochs for t in self._targets)
+        self._sources = {(metric, epochs, halfway): self._source(metric, epochs, halfway)
+                         for metric in METRICS for epochs in EPOCHS for halfway in (False, True)}
         self._cache: dict[str, np.ndarray] = {}
 
     def __repr__(self) -> str:
@@ -193,23 +191,31 @@ class SurrogateBenchmark(BaseBenchmark):
                         cache[todo] = self.artifact.predict(target, todo)
                     bar.update(len(chunk))
 
-    def _mean(self, metric: str, epochs: int, halfway: bool, indices: np.ndarray
-              ) -> tuple[np.ndarray | None, str | None, float]:
-        """Predicted mean of a metric, the target whose noise applies, and a factor that
-        scales the value after the noise (derived training times)."""
+    def _source(self, metric: str, epochs: int, halfway: bool) -> tuple[str | None, float]:
+        """The target whose prediction answers a metric at a budget, and the factor that
+        scales it after the noise (derived training times); ``(None, 1.0)`` if none does."""
         target = format_target(metric, epochs, halfway)
         if target in self._targets:
-            return self.predict(target, indices), target, 1.0
+            return target, 1.0
         if metric != "training_time":
-            return None, None, 1.0
+            return None, 1.0
         factor = 0.5 if halfway else 1.0
         final = format_target(metric, epochs)
         if final in self._targets:
-            return self.predict(final, indices), final, factor
+            return final, factor
         base = format_target(metric, 108)
         if base in self._targets:
-            return self.predict(base, indices), base, factor * epochs / 108
-        return None, None, 1.0
+            return base, factor * epochs / 108
+        return None, 1.0
+
+    def _mean(self, metric: str, epochs: int, halfway: bool, indices: np.ndarray
+              ) -> tuple[np.ndarray | None, str | None, float]:
+        """Predicted mean of a metric, the target whose noise applies, and a factor that
+        scales the value after the noise (resolved once, at construction)."""
+        target, factor = self._sources[(metric, epochs, halfway)]
+        if target is None:
+            return None, None, 1.0
+        return self.predict(target, indices), target, factor
 
     def _runs(self, indices: np.ndarray, epochs: int, stop_halfway: bool
               ) -> dict[str, np.ndarray]:

@@ -13,7 +13,7 @@ layer's node states (:meth:`GIN.embed`), and an MLP head maps it to one number.
 ``GINModel`` trains it on CPU: the dataset is collated once, minibatches are gathered by index
 (no per-batch ``Batch.from_data_list``), Adam with a cosine schedule for a fixed number of
 epochs, Huber or MSE loss on the standardised target, clipped from below at its ``clip_quantile``
-quantile (:func:`surrogate.models.clip_targets`, shared by every regressor).
+quantile (:func:`surrogate.base.clip_targets`, shared by every regressor).
 
 Inputs: ``X`` is a list of PyG ``Data`` (or a ``Batch``) with ``x`` the 5-column one-hot node
 labels (input, output, conv3x3, conv1x1, maxpool) and ``edge_index`` the directed cell edges,
@@ -38,9 +38,8 @@ from torch import Tensor, nn
 from torch_geometric.data import Batch, Data
 from torch_geometric.nn import GINConv, global_add_pool, global_mean_pool
 
-
-from .models import (SurrogateRegressor, _as_1d_float, _seed_int, _torch_loss, _torch_threads,
-                     _TorchWeights)
+from .base import (SurrogateRegressor, TorchWeights, check_targets, seed_int, torch_loss,
+                   torch_threads)
 
 __all__ = ["GIN", "GINModel"]
 
@@ -142,7 +141,7 @@ class _Collated:
         return out
 
 
-class GINModel(_TorchWeights, SurrogateRegressor):
+class GINModel(TorchWeights, SurrogateRegressor):
     """Sklearn-style wrapper that trains :class:`GIN` (``input_kind = "graph"``).
 
     Parameters
@@ -163,7 +162,7 @@ class GINModel(_TorchWeights, SurrogateRegressor):
     huber_delta : float, default=1.0
     clip_quantile : float or None, default=0.02
         Clip the training targets from below at this quantile of themselves
-        (:func:`surrogate.models.clip_targets`); None or 0: no clipping.
+        (:func:`surrogate.base.clip_targets`); None or 0: no clipping.
     n_jobs : int or None, default=1
         Torch intra-op threads while fitting and predicting (None: leave torch's setting).
     random_state : int or None, default=None
@@ -218,16 +217,16 @@ class GINModel(_TorchWeights, SurrogateRegressor):
     def fit(self, X: list[Data] | Batch, y: Any) -> "GINModel":
         """Train on graphs ``X`` (list of ``Data`` or a ``Batch``) and targets ``y``."""
         data = self._collate(X)
-        y = _as_1d_float(y, data.num_graphs)
+        y = check_targets(y, data.num_graphs)
         t = self._fit_targets(y)
         self.n_features_in_ = int(data.x.shape[1])
-        loss_fn = _torch_loss(self.loss, self.huber_delta)
-        seed = _seed_int(self.random_state)
+        loss_fn = torch_loss(self.loss, self.huber_delta)
+        seed = seed_int(self.random_state)
         n = data.num_graphs
         batch_size = int(min(self.batch_size, n))
         steps_per_epoch = -(-n // batch_size)
         epochs = max(int(self.epochs), -(-int(self.min_steps) // steps_per_epoch))
-        with torch.random.fork_rng(devices=[]), _torch_threads(self.n_jobs):
+        with torch.random.fork_rng(devices=[]), torch_threads(self.n_jobs):
             torch.manual_seed(seed)
             module = self._build()
             opt = torch.optim.AdamW(module.parameters(), lr=self.learning_rate,
@@ -255,7 +254,7 @@ class GINModel(_TorchWeights, SurrogateRegressor):
 
     def _predict_scaled_graphs(self, data: _Collated, batch_size: int = 4096) -> np.ndarray:
         out = []
-        with torch.no_grad(), _torch_threads(self.n_jobs):
+        with torch.no_grad(), torch_threads(self.n_jobs):
             for start in range(0, data.num_graphs, batch_size):
                 ids = torch.arange(start, min(start + batch_size, data.num_graphs))
                 out.append(self.module_(data.gather(ids)).numpy())
@@ -275,7 +274,7 @@ class GINModel(_TorchWeights, SurrogateRegressor):
         check_is_fitted(self)
         data = self._collate(X)
         out = []
-        with torch.no_grad(), _torch_threads(self.n_jobs):
+        with torch.no_grad(), torch_threads(self.n_jobs):
             for start in range(0, data.num_graphs, batch_size):
                 ids = torch.arange(start, min(start + batch_size, data.num_graphs))
                 out.append(self.module_.embed(data.gather(ids)).numpy())

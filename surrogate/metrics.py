@@ -20,10 +20,15 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-__all__ = ["regression_metrics", "precision_at_top", "METRIC_NAMES"]
+__all__ = ["regression_metrics", "precision_at_top", "METRIC_NAMES", "METRIC_RANGES"]
 
 METRIC_NAMES = ("r2", "mae", "kendall_tau", "spearman", "sparse_kendall_tau",
                 "precision_top1", "precision_top5")
+#: The values each metric can take, ``(low, high)``: intervals and plots stay inside them.
+METRIC_RANGES: dict[str, tuple[float, float]] = {
+    "r2": (-np.inf, 1.0), "mae": (0.0, np.inf), "kendall_tau": (-1.0, 1.0),
+    "spearman": (-1.0, 1.0), "sparse_kendall_tau": (-1.0, 1.0), "precision_top1": (0.0, 1.0),
+    "precision_top5": (0.0, 1.0)}
 
 
 def precision_at_top(y_true: np.ndarray, y_pred: np.ndarray, fraction: float) -> float:

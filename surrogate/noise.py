@@ -327,7 +327,7 @@ def _unmapped_run(target: str, noise: TargetNoise, mean: np.ndarray, u: np.ndarr
                   u_cell: np.ndarray | None = None) -> np.ndarray:
     """Rules 1-3 and 5: the run around ``mean`` at levels ``u`` (model error at ``u_cell``),
     clipped to the metric's range."""
-    from .artifact import parse_target
+    from nb101 import parse_target
     value = mean + noise.offsets(mean, u)
     if u_cell is not None:
         value = value + noise.errors(mean, u_cell)

@@ -45,11 +45,11 @@ class _Registry(Mapping):
 #: Registered regressors; each class has ``input_kind`` ("array" or "graph"),
 #: ``has_std`` and a ``search_space(trial)`` classmethod.
 REGRESSORS = _Registry({
-    "xgb": ("models", "XGBRegressorModel"),
-    "rf": ("models", "RandomForestModel"),
-    "mlp": ("models", "MLPModel"),
+    "xgb": ("xgb", "XGBRegressorModel"),
+    "rf": ("xgb", "RandomForestModel"),
+    "mlp": ("mlp", "MLPModel"),
     "gin": ("gin", "GINModel"),
-    "ensemble": ("models", "EnsembleModel"),
+    "ensemble": ("ensemble", "EnsembleModel"),
 })
 
 

@@ -6,11 +6,11 @@
 
 Data
 ----
-``table`` is a table file of :mod:`nb101.table`; ``None`` means the real data of
-``../shared/data`` combined by :func:`nb101.real_data.convert_real_data` into the user
-cache (``default_real_table_path()``, converted on first use and reused after).
+``table`` is a table file of :mod:`nb101.table_file`; ``None`` means the real data of
+``../shared/data`` combined into the user cache (:func:`nb101.real_data.real_table`:
+converted on first use and reused after).
 
-A target ``[halfway_]<metric>@<epochs>`` (see :func:`surrogate.artifact.parse_target`) is
+A target ``[halfway_]<metric>@<epochs>`` (see :func:`nb101.parse_target`) is
 learned from the cells having at least one run with that field at that budget. **Repeats of a
 cell are averaged**: one row per cell, labelled with the mean over its runs (the surrogate
 predicts the mean run; run-to-run spread goes to the noise model). With the real data that
@@ -32,7 +32,7 @@ model is then refit on the whole pool with the best parameters.
 
 Every target is fitted with the regressor's own parameters plus ``model_params``; the
 regressors clip their training labels from below at a quantile of them (``clip_quantile``,
-see :mod:`surrogate.models`), so no target needs its own settings. Held-out metrics
+see :func:`surrogate.base.clip_targets`), so no target needs its own settings. Held-out metrics
 (:func:`surrogate.metrics.regression_metrics`) and the noise residuals
 (:mod:`surrogate.noise`) come from the test split only; the noise model's marginal (its rule
 4) is the distribution of the fitted labels, matched to a reference draw of runs over the
@@ -51,12 +51,14 @@ from typing import Any
 
 import numpy as np
 
-from nb101.api import METRICS
+from nb101 import Target, parse_target
+from nb101._io import to_jsonable
+from nb101.api import EPOCHS, METRICS
 from nb101.cell_space import NUM_CELLS
-from nb101.table import Table, load_table
+from nb101.real_data import real_table
+from nb101.table_file import Table, load_table
 
-from .artifact import (data_digest, format_target, make_inputs, parse_target,
-                       predict_cells, save_artifact)
+from .artifact import data_digest, make_inputs, predict_cells, save_artifact
 
 __all__ = ["DEFAULT_RECIPE", "TrainConfig", "TargetData", "train", "target_data", "available_targets",
            "split_indices", "MAX_TEST", "DEFAULT_TARGETS"]
@@ -152,17 +154,12 @@ class TargetData:
         return TargetData(self.target, self.indices[keep], self.labels[keep], repeats)
 
 
-def _column(target: str) -> tuple[str, int]:
-    metric, epochs, halfway = parse_target(target)
-    return f"{'halfway' if halfway else 'final'}_{metric}", epochs
-
-
 def target_data(table: Table, target: str) -> TargetData:
     """The labelled cells of ``target`` in ``table`` (repeats averaged per cell)."""
-    column, epochs = _column(target)
+    parsed = parse_target(target)
     runs = table.runs
-    values = runs[column].astype(np.float64)
-    keep = (runs["run_epochs"] == epochs) & ~np.isnan(values)
+    values = runs[parsed.column].astype(np.float64)
+    keep = (runs["run_epochs"] == parsed.epochs) & ~np.isnan(values)
     cells = runs["run_cell"][keep].astype(np.int64)
     values = values[keep]
     repeat = runs["run_repeat"][keep].astype(np.int64)
@@ -189,15 +186,17 @@ def available_targets(table: Table) -> list[str]:
     runs = table.runs
     out = []
     for epochs in table.epochs.tolist():
+        if epochs not in EPOCHS:  # a table may hold other budgets; they are no targets
+            continue
         at = runs["run_epochs"] == epochs
         covered = len(np.unique(runs["run_cell"][at]))
         need = max(1, min(1000, covered // 2))
         for halfway in (False, True):
             for metric in METRICS:
-                column = f"{'halfway' if halfway else 'final'}_{metric}"
-                has = at & ~np.isnan(runs[column])
+                target = Target(metric, epochs, halfway)
+                has = at & ~np.isnan(runs[target.column])
                 if len(np.unique(runs["run_cell"][has])) >= need:
-                    out.append(format_target(metric, epochs, halfway))
+                    out.append(target.name)
     return out
 
 
@@ -237,17 +236,6 @@ def split_indices(n: int, train_size: int | float | None, seed: int, validation:
     return pool, pool[:0], test
 
 
-def _resolve_table(config: TrainConfig) -> Path:
-    if config.table is not None:
-        return Path(config.table)
-    from nb101.real_data import convert_real_data, default_real_table_path
-    path = default_real_table_path()
-    if not path.exists():
-        _log.info("converting the real data into %s", path)
-        convert_real_data(config.data_dir, path)
-    return path
-
-
 def train(config: TrainConfig) -> Path:
     """Fit one model per target, evaluate it on the test split and write the artifact.
 
@@ -272,7 +260,7 @@ def train(config: TrainConfig) -> Path:
     input_kind = getattr(REGRESSORS[config.model](), "input_kind", "array")
     if input_kind == "array":
         get_featurizer(config.features)  # fail early on an unknown name
-    table_path = _resolve_table(config)
+    table_path = Path(config.table) if config.table is not None else real_table(config.data_dir)
     table = load_table(table_path)
     available = available_targets(table)
     targets = list(config.targets) if config.targets else available
@@ -329,7 +317,7 @@ def train(config: TrainConfig) -> Path:
         models[target] = model
         fitted[target] = data.indices[tr]
         info[target] = {
-            "params": _plain(params),
+            "params": to_jsonable(params),
             "tuning": study_info,
             "labelled_cells": int(len(data.indices)),
             "train_cells": int(len(tr)),
@@ -349,8 +337,8 @@ def train(config: TrainConfig) -> Path:
         bar.close()
     missing_noise = [t for t in targets if t not in noise]
     noise_model = NoiseModel(noise) if not missing_noise else None
-    config_dict = _plain({k: v for k, v in asdict(config).items()
-                          if k not in ("progress", "exclude_cells")})
+    config_dict = to_jsonable({k: v for k, v in asdict(config).items()
+                               if k not in ("progress", "exclude_cells")})
     config_dict["table"] = str(table_path)
     if config.exclude_cells is not None:  # the cells themselves would bloat the metadata
         excluded = np.unique(np.asarray(config.exclude_cells, dtype=np.int64))
@@ -358,7 +346,7 @@ def train(config: TrainConfig) -> Path:
             excluded, np.zeros(0))}
     out = save_artifact(
         config.out, models=models, featurizer=config.features, model_name=config.model,
-        model_params=_plain(dict(config.model_params)), noise=noise_model, targets_info=info,
+        model_params=to_jsonable(dict(config.model_params)), noise=noise_model, targets_info=info,
         training_cells=fitted,
         extra={"data_sha256": _combined_digest(info),
                "training": {"config": config_dict, "table_source": table.source,
@@ -379,14 +367,3 @@ def _fmt(metrics: Mapping[str, float] | None) -> str:
         return "no test split"
     return ", ".join(f"{k} {v:.4f}" for k, v in metrics.items())
 
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, os.PathLike):
-        return str(value)
-    if isinstance(value, np.generic):
-        return value.item()
-    return value

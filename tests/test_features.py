@@ -110,6 +110,14 @@ def test_path_bad_k(k):
         encode_path(ModelSpec([[0, 1], [0, 0]], [INPUT, OUTPUT]), k=k)
 
 
+def test_path_encoding_of_the_inception_like_cell(space):
+    # the notebook's Inception-like cell: paths in->conv1x1->out, in->conv3x3->out, ...
+    i = space.index_of_hash("28cfc7874f6d200472e1a9dcd8650aa0")
+    p = get_featurizer("path").transform(np.array([i]), space)
+    assert p.shape == (1, 364) and p.dtype == np.float32
+    assert p.sum() == 4  # 4 input-to-output paths
+
+
 def test_path_encoding_matches_brute_force(space, sample):
     X = get_featurizer("path").transform(sample, space)
     for row, i in zip(X, sample):

@@ -11,12 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from eval._predictor_ceiling import noise_ceiling
-from eval._predictor_data import TargetData, make_splits
-from eval._predictor_plugins import GraphPredictor, PluginError, import_object
-from eval._predictor_report import summarize
 from eval.errors import EvalConfigError
-from eval.predictors import ProtocolConfig, list_predictors, main, run_protocol
+from eval.predictors import (METRIC_RANGES, GraphPredictor, PluginError, ProtocolConfig,
+                             TargetData, import_object, leaderboard_markdown, list_predictors,
+                             main, make_splits, noise_ceiling, run_protocol, summarize)
+from surrogate.noise import pooled_run_std
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -228,6 +227,26 @@ def test_summary_uses_a_t_interval():
     assert row["kendall_tau_ci_high"] - row["kendall_tau"] == pytest.approx(half)
 
 
+def test_summary_intervals_stay_in_the_metric_range():
+    values = {"kendall_tau": (0.2, 0.99, 0.98), "spearman": (-0.95, -0.1, -0.99),
+              "precision_top1": (0.0, 0.9, 0.05), "mae": (0.001, 0.2, 0.002)}
+    trials = [{"predictor": "p", "split": "sample", "size": 10, "status": "ok", "error": "",
+               "fit_s": f, "query_us_per_cell": 1.0,
+               "metrics": {k: v[i] for k, v in values.items()}}
+              for i, f in enumerate((0.01, 5.0, 0.02))]
+    row = summarize(trials, ["p"])[0]
+    for key, (low, high) in METRIC_RANGES.items():
+        if np.isfinite(row[f"{key}_ci_low"]):
+            assert low <= row[f"{key}_ci_low"] <= row[key] <= row[f"{key}_ci_high"] <= high
+    # the raw Student-t intervals of these trials leave the ranges on the clipped side only
+    assert row["kendall_tau_ci_high"] == 1.0 and row["kendall_tau_ci_low"] < 0.5
+    assert row["spearman_ci_low"] == -1.0 and row["precision_top1_ci_low"] == 0.0
+    assert row["mae_ci_low"] == 0.0 and row["fit_s_ci_low"] == 0.0
+    table = leaderboard_markdown([row], {"config": {"trials": 3, "seed": 0}, "target": "t",
+                                         "table": "x", "n_cells": 100})
+    assert f"{row['kendall_tau']:.3f} [{row['kendall_tau_ci_low']:.3f}, 1.000]" in table
+
+
 def test_noise_ceiling_estimates():
     rng = np.random.default_rng(1)
     mu = rng.normal(0.9, 0.02, 2000)
@@ -239,6 +258,7 @@ def test_noise_ceiling_estimates():
     assert sim["sigma"] == pytest.approx(0.01, rel=0.3)
     assert abs(sim["kendall_tau"] - truth) < 0.06
     assert sim["ci_low"] <= sim["kendall_tau"] <= sim["ci_high"]
+    assert sim["sigma"] == pooled_run_std(runs)[0]  # one estimate of the run-to-run noise
     many = [m + rng.normal(0, 0.01, 3) for m in mu]
     direct = noise_ceiling(many, y, repeat_test_share=1.0, seed=0, n_boot=10)
     assert direct["method"] == "repeats" and 0.5 < direct["kendall_tau"] < truth + 0.02

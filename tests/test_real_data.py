@@ -5,19 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nb101 import ModelSpec, PartialTableError
+from nb101 import ModelSpec, PartialTableError, real_data
 from nb101.api import RUN_FIELDS
 from nb101.real_data import (convert_real_data, load_exhaustive, load_repeats, load_sample,
-                                 resolve_data_dir)
+                             real_table, resolve_data_dir)
 from nb101.model_spec import trainable_parameters
 from nb101.table import TabularBenchmark
 
 from _specs import INCEPTION
 
 
-
 @pytest.fixture(scope="module")
-def real_table(real_data_dir, space, tmp_path_factory):
+def real_table_path(real_data_dir, space, tmp_path_factory):
     return convert_real_data(real_data_dir, tmp_path_factory.mktemp("real") / "real.npz",
                              space=space)
 
@@ -37,8 +36,48 @@ def test_missing_folder_names_path(tmp_path):
         resolve_data_dir(tmp_path / "nope")
 
 
-def test_whole_space(real_table, real_data_dir, space):
-    bench = TabularBenchmark(real_table, seed=0)
+def test_real_table_reuses_the_cached_table(real_table_path, monkeypatch):
+    def no_conversion(*args, **kwargs):
+        raise AssertionError("converted although the table is cached")
+    monkeypatch.setattr(real_data, "default_real_table_path", lambda: real_table_path)
+    monkeypatch.setattr(real_data, "convert_real_data", no_conversion)
+    assert real_table() == real_table_path
+    assert real_table("/no/such/folder") == real_table_path  # the cache wins
+
+
+def test_real_table_converts_on_first_use(tmp_path, monkeypatch):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    calls = []
+
+    def convert(data_dir, out_path):
+        calls.append((data_dir, out_path))
+        return out_path
+    monkeypatch.setattr(real_data, "default_real_table_path", lambda: tmp_path / "real.npz")
+    monkeypatch.setattr(real_data, "convert_real_data", convert)
+    assert real_table(folder) == tmp_path / "real.npz"
+    assert calls == [(folder, tmp_path / "real.npz")]
+
+
+@pytest.mark.parametrize("via_env", [False, True])
+def test_real_table_without_data_says_how_to_provide_it(tmp_path, monkeypatch, via_env):
+    folder = tmp_path / "absent"
+    monkeypatch.setattr(real_data, "default_real_table_path", lambda: tmp_path / "real.npz")
+    if via_env:
+        monkeypatch.setenv("NB101_DATA", str(folder))
+    with pytest.raises(FileNotFoundError) as info:
+        real_table(None if via_env else folder)
+    message = str(info.value)
+    assert "\n" not in message
+    assert str(folder) in message and str(tmp_path / "real.npz") in message
+    assert "$NB101_DATA" in message if via_env else "(given)" in message
+    for way in ("--table", "NB101_DATA", "nb101 download"):
+        assert way in message
+    assert not (tmp_path / "real.npz").exists()
+
+
+def test_whole_space(real_table_path, real_data_dir, space):
+    bench = TabularBenchmark(real_table_path, seed=0)
     assert bench.table.num_cells == len(space) == 423_624
     assert bench.valid_epochs == {4, 12, 36, 108}
     exhaustive = load_exhaustive(real_data_dir)
@@ -47,8 +86,8 @@ def test_whole_space(real_table, real_data_dir, space):
     np.testing.assert_array_equal(repeat0.astype(np.float64), exhaustive)
 
 
-def test_inception_cell(real_table, space):
-    bench = TabularBenchmark(real_table, seed=0, require=("test_accuracy",))
+def test_inception_cell(real_table_path, space):
+    bench = TabularBenchmark(real_table_path, seed=0, require=("test_accuracy",))
     result = bench.query(INCEPTION)
     assert result["test_accuracy"] == 0.9311898946762085
     assert result["trainable_parameters"] == 2694282
@@ -60,8 +99,8 @@ def test_inception_cell(real_table, space):
         bench.query(INCEPTION, epochs=36)
 
 
-def test_repeats_come_back_exactly(real_table, repeats):
-    bench = TabularBenchmark(real_table, seed=0)
+def test_repeats_come_back_exactly(real_table_path, repeats):
+    bench = TabularBenchmark(real_table_path, seed=0)
     for h, (fixed, computed) in repeats.items():
         got_fixed, got = bench.get_metrics_from_hash(h)
         assert got_fixed["trainable_parameters"] == fixed["trainable_parameters"]
@@ -71,14 +110,14 @@ def test_repeats_come_back_exactly(real_table, repeats):
             assert got[epochs][:3] == runs, (h, epochs)
             assert all(r["final_test_accuracy"] is None for r in got[epochs][3:])
     # a halfway query of a full-budget record cell draws one of its repeats
-    strict = TabularBenchmark(real_table, seed=1, require=("halfway_test_accuracy",))
+    strict = TabularBenchmark(real_table_path, seed=1, require=("halfway_test_accuracy",))
     h = next(h for h, (_, c) in repeats.items() if 4 in c)
     result = strict.query(strict.space.spec_from_hash(h), epochs=4, stop_halfway=True)
     assert result["test_accuracy"] in [r["halfway_test_accuracy"] for r in repeats[h][1][4]]
 
 
-def test_sample_values_exact(real_table, sample, space):
-    bench = TabularBenchmark(real_table, seed=0, require=("validation_accuracy",))
+def test_sample_values_exact(real_table_path, sample, space):
+    bench = TabularBenchmark(real_table_path, seed=0, require=("validation_accuracy",))
     cells = space.indices_of_hashes(sample.hashes)
     for epochs in (4, 12, 36, 108):
         assert set(bench.covered_indices(epochs).tolist()) >= set(cells.tolist())
@@ -99,7 +138,7 @@ def test_sample_values_exact(real_table, sample, space):
             assert np.isnan(out["test_accuracy"]).all()  # sample runs: repeat unknown
 
 
-def test_parameters(real_table, sample, repeats, space):
+def test_parameters(real_table_path, sample, repeats, space):
     cells = space.indices_of_hashes(sample.hashes)
     np.testing.assert_array_equal(space.parameters(cells), sample.trainable_parameters)
     for i in range(0, len(cells), 500):  # the scalar formula too, on a subset
@@ -107,7 +146,7 @@ def test_parameters(real_table, sample, repeats, space):
     for h, (fixed, _) in repeats.items():
         spec = ModelSpec(fixed["module_adjacency"], fixed["module_operations"])
         assert trainable_parameters(spec) == fixed["trainable_parameters"]
-    bench = TabularBenchmark(real_table)
+    bench = TabularBenchmark(real_table_path)
     np.testing.assert_array_equal(bench.parameters(cells), sample.trainable_parameters)
     stored = bench.table.cells["trainable_parameters"]
     assert (stored >= 0).sum() == len(set(sample.hashes.tolist()) | set(repeats))

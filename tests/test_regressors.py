@@ -10,10 +10,11 @@ from sklearn.exceptions import NotFittedError
 from torch_geometric.data import Batch, Data
 
 from nb101.errors import ArtifactError
+from surrogate.base import clip_targets, load_model
+from surrogate.ensemble import EnsembleModel
 from surrogate.gin import GIN, GINModel
 from surrogate.metrics import precision_at_top, regression_metrics
-from surrogate.models import (EnsembleModel, RandomForestModel, XGBRegressorModel,
-                              clip_targets, load_model)
+from surrogate.xgb import RandomForestModel, XGBRegressorModel
 from surrogate.registry import REGRESSORS, get_regressor
 from surrogate.tuning import tune
 
@@ -227,3 +228,13 @@ def test_metrics_known_values():
     assert m["precision_top1"] == 1.0 and m["precision_top5"] == 1.0
     with pytest.raises(ValueError, match="y_pred has 2 values, but y_true has 3"):
         regression_metrics([1, 2, 3], [1, 2])
+
+
+def test_xgboost_artifact_loads_without_torch():
+    """The per-family modules keep torch out of XGBoost-only work (a fresh interpreter)."""
+    import subprocess
+    import sys
+    code = ("import sys; from surrogate.artifact import load_artifact; load_artifact(); "
+            "assert 'torch' not in sys.modules and 'torch_geometric' not in sys.modules, "
+            "sorted(m for m in sys.modules if m.startswith('torch'))")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -105,6 +105,11 @@ def test_unknown_hash(cells):
         cells.index_of_hash("0" * 32)
     with pytest.raises(KeyError, match="1 unknown hashes"):
         cells.indices_of_hashes([cells.hash(0), "f" * 32])
+    with pytest.raises(OutOfDomainError) as info:
+        cells.index_of_hash("0" * 32)
+    assert str(info.value) == f"module hash {'0' * 32!r} is not a cell of NAS-Bench-101"
+    with pytest.raises(OutOfDomainError, match="'f{32}' is not a cell .*1 unknown hashes"):
+        cells.indices_of_hashes([cells.hash(0), "f" * 32])
 
 
 def test_sampling_is_seeded_and_uniform_over_cells(cells):

@@ -9,12 +9,11 @@ import numpy as np
 import pytest
 
 from features import get_featurizer
-from nb101 import ModelSpec
+from nb101 import (ArtifactError, ModelSpec, OutOfDomainError, TabularBenchmark, Target,
+                   format_target, load_table, parse_target, write_table)
 from nb101.api import METRICS, RUN_FIELDS, BaseBenchmark, Benchmark
-from nb101.errors import ArtifactError, OutOfDomainError
-from nb101.table import TabularBenchmark, load_table, write_table
 from surrogate.artifact import (SCHEMA_VERSION, data_digest, load_artifact, make_inputs,
-                                parse_target, save_artifact)
+                                save_artifact)
 from surrogate.benchmark import SurrogateBenchmark
 from surrogate.noise import NoiseModel, estimate_noise, pooled_run_std
 from surrogate.registry import get_regressor
@@ -252,6 +251,12 @@ def test_artifact_errors(fitted, tmp_path):
         load_artifact(path, require_targets=["test_accuracy@108", "training_time@108"])
     with pytest.raises(ArtifactError, match="training_time@108"):
         SurrogateBenchmark(path, require_targets=["training_time@108"])
+    loaded = load_artifact(path)
+    loaded.require(["test_accuracy@108"])
+    with pytest.raises(ArtifactError, match=r"lacks the required targets \['training_time@108'\]"):
+        loaded.require(["training_time@108"])
+    with pytest.raises(ArtifactError, match=r"lacks the required targets \['training_time@108'\]"):
+        SurrogateBenchmark(loaded, require_targets=["training_time@108"])
 
     stale = tmp_path / "stale"
     shutil.copytree(path, stale)
@@ -294,11 +299,26 @@ def test_artifact_errors(fitted, tmp_path):
 
 
 def test_target_names():
-    assert parse_target("halfway_test_accuracy@36") == ("test_accuracy", 36, True)
-    assert parse_target("training_time@108") == ("training_time", 108, False)
+    halfway = parse_target("halfway_test_accuracy@36")
+    assert halfway == Target("test_accuracy", 36, True)
+    assert tuple(halfway) == ("test_accuracy", 36, True) and halfway[0] == "test_accuracy"
+    metric, epochs, is_halfway = parse_target("training_time@108")
+    assert (metric, epochs, is_halfway) == ("training_time", 108, False)
+    assert halfway.name == str(halfway) == "halfway_test_accuracy@36"
+    assert halfway.column == "halfway_test_accuracy" and halfway.column in RUN_FIELDS
+    assert parse_target("validation_accuracy@4").column == "final_validation_accuracy"
+    assert parse_target(halfway) is halfway
+    assert format_target("test_accuracy", 36, True) == "halfway_test_accuracy@36"
+    assert {parse_target(format_target(m, e, h)) for m in METRICS for e in (4, 12, 36, 108)
+            for h in (False, True)} == {Target(m, e, h) for m in METRICS
+                                        for e in (4, 12, 36, 108) for h in (False, True)}
     for bad in ("test_accuracy", "test_accuracy@7", "loss@108", "halfway_@4"):
         with pytest.raises(ValueError, match="unknown target"):
             parse_target(bad)
+    with pytest.raises(ValueError, match="metric 'loss'"):
+        Target("loss", 108)
+    with pytest.raises(ValueError, match="epochs must be one of .* got 7"):
+        format_target("test_accuracy", 7)
 
 
 # -------------------------------------------------------------------------------- noise
@@ -352,7 +372,8 @@ def test_simulated_runs_are_fixed_seeded_and_centred(artifact_path, space, cover
 
 def test_simulated_runs_have_the_labels_marginal(artifact_path, space, covered):
     from scipy.stats import spearmanr
-    from surrogate.noise import MARGINAL_LEVELS, REFERENCE_KEY, uniform_levels
+    from surrogate.noise import (MARGINAL_LEVELS, REFERENCE_ERROR_KEY, REFERENCE_KEY,
+                                 uniform_levels)
     art = load_artifact(artifact_path)
     noise = art.noise.targets["test_accuracy@108"]
     assert noise.marginal is not None and noise.info["marginal_labels"] > 0
@@ -373,8 +394,11 @@ def test_simulated_runs_have_the_labels_marginal(artifact_path, space, covered):
     # the transfer function was fitted at training time on the reference draw of the
     # whole space, so a benchmark that never predicts the whole space applies the same one
     reference = uniform_levels(REFERENCE_KEY, np.zeros(len(cells)), cells)
+    errors = uniform_levels(REFERENCE_ERROR_KEY, np.zeros(len(cells)), cells)
+    assert noise.model_error                # rule 5 is in the reference draw, outside the
+    errors[art.in_sample("test_accuracy@108")] = np.nan   # training cells
     plain_draw = plain.noise.perturb("test_accuracy@108", art.predict("test_accuracy@108", cells),
-                                     reference)
+                                     reference, errors)
     np.testing.assert_allclose(np.quantile(plain_draw, MARGINAL_LEVELS), noise.simulated,
                                atol=1e-6)
     other = SurrogateBenchmark(art, seed=0, num_repeats=1, noise_seed=0, full_cache=False)

@@ -11,9 +11,11 @@ import pytest
 from nb101 import ModelSpec, OutOfDomainError, PartialTableError, TableError
 from nb101.api import METRICS, RUN_FIELDS, Benchmark
 from nb101.cli import main
+from nb101.convert import convert_tfrecord
 from nb101.model_spec import trainable_parameters
-from nb101.table import TABLE_FORMAT, TabularBenchmark, convert_tfrecord, load_table, write_table
-from nb101.tfrecord import Run, write_records
+from nb101.records import Run, write_runs
+from nb101.table import TabularBenchmark
+from nb101.table_file import TABLE_FORMAT, load_table, write_table
 
 from _specs import INCEPTION
 
@@ -56,7 +58,7 @@ def table_path(records, tmp_path_factory):
     keys = list(records)
     # interleave the cells but keep the repeat order within each (hash, epochs)
     order = sorted(range(len(keys)), key=lambda i: (keys[i][2], rng.random()))
-    write_records(folder / "mini.tfrecord", [records[keys[i]] for i in order])
+    write_runs(folder / "mini.tfrecord", [records[keys[i]] for i in order])
     return convert_tfrecord(folder / "mini.tfrecord", folder / "mini.npz", progress=False)
 
 
@@ -288,10 +290,19 @@ def test_corrupt_and_foreign_files(table_path, tmp_path):
     with np.load(table_path) as data:
         np.savez_compressed(compressed, **{k: data[k] for k in data.files})
     cases["compressed"] = compressed
+    flipped = tmp_path / "flipped.npz"  # one byte of array data changed: the zip CRC says so
+    data = bytearray(table_path.read_bytes())
+    with zipfile.ZipFile(table_path) as archive:
+        member = archive.getinfo("run_cell.npy")
+    data[member.header_offset + 30 + len(member.filename) + 200] ^= 0xFF
+    flipped.write_bytes(bytes(data))
+    cases["flipped"] = flipped
     for name, path in cases.items():
         with pytest.raises(TableError) as info:
             TabularBenchmark(path)
         assert str(path) in str(info.value), name
+    with pytest.raises(TableError, match="Bad CRC-32 for file 'run_cell.npy'"):
+        TabularBenchmark(flipped)
     assert zipfile.is_zipfile(table_path)
 
 
@@ -299,14 +310,14 @@ def test_convert_rejects_unknown_hash(tmp_path, space):
     spec = space.spec(0)
     run = Run(module_hash="f" * 32, epochs=108, adjacency=spec.matrix, operations=spec.ops,
               final_test_accuracy=0.5)
-    write_records(tmp_path / "bad.tfrecord", [run])
+    write_runs(tmp_path / "bad.tfrecord", [run])
     with pytest.raises(Exception, match="not a cell of NAS-Bench-101"):
         convert_tfrecord(tmp_path / "bad.tfrecord", tmp_path / "bad.npz", progress=False)
     assert not (tmp_path / "bad.npz").exists()
 
 
 def test_cli_convert_and_summary(records, tmp_path, capsys):
-    write_records(tmp_path / "cli.tfrecord", list(records.values())[:12])
+    write_runs(tmp_path / "cli.tfrecord", list(records.values())[:12])
     assert main(["convert", "--tfrecord", str(tmp_path / "cli.tfrecord"),
                  "--out", str(tmp_path / "cli.npz"), "--no-progress"]) == 0
     assert main(["summary", str(tmp_path / "cli.npz")]) == 0
@@ -318,7 +329,7 @@ def test_convert_keeps_stored_graph_and_checks_it(tmp_path, space):
     index = space.index_of_spec(INCEPTION)
     run = Run(module_hash=space.hash(index), epochs=108, adjacency=INCEPTION.matrix,
               operations=INCEPTION.ops, final_test_accuracy=0.5)  # isomorphic, not canonical
-    write_records(tmp_path / "iso.tfrecord", [run])
+    write_runs(tmp_path / "iso.tfrecord", [run])
     path = convert_tfrecord(tmp_path / "iso.tfrecord", tmp_path / "iso.npz", progress=False)
     fixed, computed = TabularBenchmark(path).get_metrics_from_hash(space.hash(index))
     assert fixed["module_operations"] == INCEPTION.ops
@@ -327,6 +338,6 @@ def test_convert_keeps_stored_graph_and_checks_it(tmp_path, space):
     other = space.spec(0)
     wrong = Run(module_hash=space.hash(index), epochs=108, adjacency=other.matrix,
                 operations=other.ops)
-    write_records(tmp_path / "wrong.tfrecord", [wrong])
+    write_runs(tmp_path / "wrong.tfrecord", [wrong])
     with pytest.raises(Exception, match="not a pruned graph of the cell"):
         convert_tfrecord(tmp_path / "wrong.tfrecord", tmp_path / "wrong.npz", progress=False)

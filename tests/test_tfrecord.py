@@ -1,4 +1,5 @@
-"""Tests of nb101.tfrecord against the facts in docs/nb101_facts.md sections 1 and 2."""
+"""Tests of nb101.tfrecord (framing) and nb101.records (payloads) against the facts in
+docs/nb101_facts.md sections 1 and 2."""
 
 from __future__ import annotations
 
@@ -15,24 +16,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nb101 import tfrecord
+from nb101 import records, tfrecord
 from nb101.errors import RecordError
-from nb101.tfrecord import (
+from nb101.records import (
     Run,
-    crc32c,
-    crc32c_python,
     decode_model_metrics,
     encode_model_metrics,
     encode_payload,
     encode_run,
-    frame_record,
-    iter_records,
-    masked_crc32c,
     parse_payload,
     read_records,
-    set_crc32c_backend,
-    write_records,
+    write_runs,
 )
+from nb101.tfrecord import crc32c, frame_record, iter_records, masked_crc32c, write_records
 
 # The real 401-byte payload of facts section 1.3; "\n" are JSON escapes inside the string.
 SAMPLE_TEXT = (
@@ -145,7 +141,7 @@ def _fixture_runs() -> list[Run]:
 def fixture_file(tmp_path):
     runs = _fixture_runs()
     path = tmp_path / "fixture.tfrecord"
-    assert write_records(path, runs) == len(runs)
+    assert write_runs(path, runs) == len(runs)
     return path, runs
 
 
@@ -159,39 +155,17 @@ def _assert_record_error(excinfo, path, *parts: str) -> None:
 # --------------------------------------------------------------------------- CRC
 
 
-@pytest.mark.parametrize("backend", ["google_crc32c", "python"])
-def test_crc32c_check_value(backend):
-    previous = set_crc32c_backend(backend)
-    try:
-        assert tfrecord.get_crc32c_backend() == backend
-        assert crc32c(b"123456789") == 0xE3069283
-        assert crc32c(memoryview(b"123456789")) == crc32c(bytearray(b"123456789")) == 0xE3069283
-        assert masked_crc32c(struct.pack("<Q", 401)) == 0x9BED2598
-    finally:
-        set_crc32c_backend(previous)
+def test_crc32c_check_value():
+    assert crc32c(b"123456789") == 0xE3069283
+    assert crc32c(memoryview(b"123456789")) == crc32c(bytearray(b"123456789")) == 0xE3069283
+    assert masked_crc32c(struct.pack("<Q", 401)) == 0x9BED2598
 
 
-def test_python_crc_matches_google_crc32c():
+def test_crc32c_is_google_crc32c():
     rng = np.random.default_rng(1)
-    lengths = list(range(0, 40)) + [63, 64, 65, 401, 4096, 100_003]
-    for n in lengths:
+    for n in list(range(0, 40)) + [63, 64, 65, 401, 4096, 100_003]:
         data = rng.integers(0, 256, n, dtype=np.uint8).tobytes()
-        assert crc32c_python(data) == google_crc32c.value(data), n
-    assert crc32c_python(memoryview(b"123456789")) == 0xE3069283
-
-
-def test_forced_python_backend_reads_file(fixture_file):
-    path, runs = fixture_file
-    previous = set_crc32c_backend("python")
-    try:
-        assert list(read_records(path)) == runs
-    finally:
-        set_crc32c_backend(previous)
-
-
-def test_unknown_backend():
-    with pytest.raises(ValueError, match="unknown CRC32C backend 'zlib'"):
-        set_crc32c_backend("zlib")
+        assert crc32c(data) == google_crc32c.value(data), n
 
 
 # --------------------------------------------------------------------------- real record
@@ -297,7 +271,7 @@ def test_round_trip_fixture(fixture_file):
     for a, b in zip(got, runs):
         assert a.adjacency.dtype == np.int8 and not a.adjacency.flags.writeable
         np.testing.assert_array_equal(a.adjacency, b.adjacency)
-        for name in tfrecord._RUN_METRIC_FIELDS:
+        for name in records._RUN_METRIC_FIELDS:
             assert getattr(a, name) == getattr(b, name), name
     assert list(read_records(path, verify=False)) == runs
     assert len(list(iter_records(path))) == len(runs)
@@ -312,12 +286,12 @@ def test_records_spanning_chunk_boundaries(fixture_file, monkeypatch, chunk):
 
 def test_graph_cache_bounded_and_read_only(fixture_file, monkeypatch):
     path, runs = fixture_file
-    monkeypatch.setattr(tfrecord, "_CACHE_LIMIT", 1)
-    monkeypatch.setattr(tfrecord, "_adj_cache", {})
-    monkeypatch.setattr(tfrecord, "_ops_cache", {})
+    monkeypatch.setattr(records, "_CACHE_LIMIT", 1)
+    monkeypatch.setattr(records, "_adj_cache", {})
+    monkeypatch.setattr(records, "_ops_cache", {})
     got = list(read_records(path))
     assert got == runs
-    assert len(tfrecord._adj_cache) <= 1 and len(tfrecord._ops_cache) <= 1
+    assert len(records._adj_cache) <= 1 and len(records._ops_cache) <= 1
     with pytest.raises(ValueError):
         got[0].adjacency[0, 0] = 1
     got[0].operations.append("x")  # a list of its own, not the cached tuple
@@ -328,7 +302,7 @@ def test_round_trip_absent_values(tmp_path):
     run = Run(module_hash="0" * 32, epochs=108, adjacency=[[0, 1], [0, 0]],
               operations=["input", "output"], final_test_accuracy=0.5)
     path = tmp_path / "absent.tfrecord"
-    write_records(path, [run])
+    write_runs(path, [run])
     (got,) = read_records(path)
     assert got == run
     assert got.trainable_parameters is None and got.total_time is None
@@ -354,6 +328,24 @@ def test_atomic_write_keeps_old_file_on_error(tmp_path):
         write_records(path, broken())
     assert hashlib.sha256(path.read_bytes()).hexdigest() == SAMPLE_SHA256
     assert os.listdir(tmp_path) == ["out.tfrecord"]
+
+
+def test_written_file_has_the_mode_of_a_plain_open(tmp_path):
+    plain = tmp_path / "plain"
+    plain.write_bytes(b"")
+    path = tmp_path / "out.tfrecord"
+    write_records(path, [SAMPLE])
+    assert os.stat(path).st_mode == os.stat(plain).st_mode
+
+
+def test_write_records_takes_payloads_only(tmp_path):
+    path = tmp_path / "out.tfrecord"
+    with pytest.raises(TypeError, match="payload must be bytes, got Run; encode runs with "
+                                        "nb101.records.encode_run"):
+        write_records(path, [SAMPLE, SAMPLE_RUN])
+    assert os.listdir(tmp_path) == []
+    assert write_records(path, [bytearray(SAMPLE), memoryview(encode_run(SAMPLE_RUN))]) == 2
+    assert list(read_records(path)) == [SAMPLE_RUN, SAMPLE_RUN]
 
 
 @settings(max_examples=50, deadline=None)

@@ -1,8 +1,9 @@
 """BANANAS-style Bayesian optimisation (White et al. 2021): an ensemble on the path encoding.
 
 * ``num_init`` uniform cells first;
-* then repeatedly: fit ``num_members`` XGBoost regressors on bootstrap resamples of all
-  evaluations (path encoding, :func:`eval.cells.path_encoding`, 364 binary features);
+* then repeatedly: fit an ensemble of ``num_members`` XGBoost regressors on bootstrap
+  resamples of all evaluations (:class:`surrogate.ensemble.EnsembleModel` with
+  ``bootstrap=True``; the ``"path"`` featurizer of :mod:`features`, 364 binary features);
   generate candidates by mutating (the notebook's ``mutate_spec``) the ``num_parents`` best
   evaluated cells ``num_mutations`` times each, plus ``num_random`` uniform cells; score every
   not yet evaluated candidate with independent Thompson sampling (one draw from
@@ -18,10 +19,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..cells import path_encoding
+from features import get_featurizer
+
 from .base import Ask, Optimizer
 
 __all__ = ["Bananas"]
+
+_SEED_RANGE = 2**31 - 1
 
 
 class Bananas(Optimizer):
@@ -97,29 +101,29 @@ class Bananas(Optimizer):
         seen = np.array(self._cells)
         return cand[~np.isin(cand, seen)]
 
-    def _predict(self, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        import xgboost as xgb
+    def _ensemble(self):
+        """An unfitted bootstrap ensemble of small XGBoost models (one thread, no target clip:
+        the evaluations are the data, outliers included), seeded from the run's generator."""
+        from surrogate.ensemble import EnsembleModel
+        from surrogate.xgb import XGBRegressorModel
+        base = XGBRegressorModel(n_estimators=self.n_estimators, max_depth=self.max_depth,
+                                 learning_rate=self.learning_rate, subsample=0.8,
+                                 colsample_bytree=1.0, clip_quantile=None, n_jobs=1)
+        return EnsembleModel(base=base, n_members=self.num_members, bootstrap=True,
+                             random_state=int(self.rng.integers(_SEED_RANGE)))
 
-        codec = self.problem.codec
-        X = path_encoding(codec, np.array(self._cells))
+    def _predict(self, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        space = self.problem.codec.space
+        paths = get_featurizer("path")
+        X = paths.transform(np.array(self._cells), space)
         y = np.array(self._values)
         ok = np.isfinite(y)
         X, y = X[ok], y[ok]
         cols = np.flatnonzero(X.max(0) > 0)
-        Xc = path_encoding(codec, cand)[:, cols]
+        Xc = paths.transform(cand, space)[:, cols]
         X = X[:, cols]
-        dcand = xgb.DMatrix(Xc, nthread=1)
-        preds = []
-        for m in range(self.num_members):
-            boot = self.rng.integers(0, len(y), len(y))
-            dtrain = xgb.DMatrix(X[boot], y[boot], nthread=1)
-            params = {"max_depth": self.max_depth, "eta": self.learning_rate, "nthread": 1,
-                      "tree_method": "hist", "max_bin": 2, "subsample": 0.8,
-                      "seed": int(self.rng.integers(0, 2**31 - 1)), "verbosity": 0}
-            booster = xgb.train(params, dtrain, self.n_estimators)
-            preds.append(booster.predict(dcand))
-        preds = np.array(preds)
-        return preds.mean(0), preds.std(0) + 1e-6
+        members = self._ensemble().fit(X, y).predict_members(Xc)  # (candidates, members)
+        return members.mean(1), members.std(1) + 1e-6
 
     def tell(self, ask, values):
         for c, v in zip(ask.cells.tolist(), values.tolist()):

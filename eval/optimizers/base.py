@@ -67,9 +67,6 @@ class Problem:
         """Budget spent so far, read from the track's budget counters."""
         return self.track.spent()
 
-    def remaining(self) -> float:
-        return self.budget - self.spent()
-
     def sample(self, size: int) -> np.ndarray:
         """Uniformly drawn covered cells."""
         return self.track.sample(size, self.rng)

@@ -31,7 +31,7 @@ import numpy as np
 
 __all__ = ["CellPredictor", "FeaturizedPredictor", "GraphPredictor", "PredictorSpec",
            "PluginError", "builtin_predictors", "plugin_predictor", "plugin_featurizer_pairs",
-           "import_object", "FAST_PARAMS"]
+           "import_object", "check_output", "FAST_PARAMS"]
 
 
 class PluginError(ValueError):
@@ -71,7 +71,9 @@ def _fast_params(name: str, cls: type) -> dict[str, Any]:
     return params
 
 
-def _check_output(pred: Any, n: int, who: str) -> np.ndarray:
+def check_output(pred: Any, n: int, who: str) -> np.ndarray:
+    """Predictions of ``n`` cells as a finite float64 vector (an ``(n, 1)`` column is
+    accepted); :class:`PluginError` naming ``who`` otherwise."""
     try:
         array = np.asarray(pred, dtype=np.float64)
     except (TypeError, ValueError) as exc:

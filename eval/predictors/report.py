@@ -3,8 +3,12 @@ PNGs and the JSON of every trial.
 
 Each (predictor, split kind, size) row holds, per metric, the mean over the trials that ran
 and a two-sided 95 % Student-t interval ``mean +- t(0.975, n - 1) * sd / sqrt(n)`` (NaN with
-one trial). Metrics that are NaN in a trial (Kendall tau of constant predictions) are left out
-of that metric's mean.
+one trial), clipped to the values the metric can take (:data:`METRIC_RANGES`: a rank
+correlation stays in [-1, 1], a precision in [0, 1], an error or a time >= 0), so few noisy
+trials never report or draw a Kendall tau of 1.5. The leaderboard writes an interval as
+``mean ± half-width``, or as ``mean [low, high]`` where clipping made it asymmetric. Metrics
+that are NaN in a trial (Kendall tau of constant predictions) are left out of that metric's
+mean.
 """
 
 from __future__ import annotations
@@ -19,20 +23,30 @@ import numpy as np
 from scipy import stats
 
 from nb101._io import to_jsonable
+from surrogate.metrics import METRIC_RANGES as _SCORE_RANGES
 
-__all__ = ["METRICS", "TIMES", "summarize", "write_outputs", "leaderboard_markdown"]
+__all__ = ["METRICS", "TIMES", "METRIC_RANGES", "INTERVAL", "summarize", "write_outputs",
+           "leaderboard_markdown"]
 
 #: Metrics of every trial, in leaderboard order.
 METRICS = ("kendall_tau", "spearman", "sparse_kendall_tau", "r2", "mae", "precision_top1",
            "precision_top5")
 #: Timing of every trial: fit seconds and query microseconds per cell.
 TIMES = ("fit_s", "query_us_per_cell")
+#: ``(low, high)`` of every metric and time; intervals are clipped to it.
+METRIC_RANGES: dict[str, tuple[float, float]] = {
+    **{key: _SCORE_RANGES[key] for key in METRICS}, **{key: (0.0, math.inf) for key in TIMES}}
+#: How the rows' intervals are made (recorded in the outputs).
+INTERVAL = ("95 % Student-t interval over trials, mean +- t(0.975, n-1) sd/sqrt(n), clipped to "
+            "the metric's range")
 _HEADERS = {"kendall_tau": "Kendall τ", "spearman": "Spearman", "sparse_kendall_tau":
             "sparse τ", "r2": "R²", "mae": "MAE", "precision_top1": "prec@1%",
             "precision_top5": "prec@5%", "fit_s": "fit s", "query_us_per_cell": "query µs/cell"}
 
 
-def _interval(values: list[float]) -> tuple[float, float, float, int]:
+def _interval(values: list[float], bounds: tuple[float, float] = (-math.inf, math.inf)
+              ) -> tuple[float, float, float, int]:
+    """Mean, 95 % Student-t interval clipped to ``bounds``, and the number of values."""
     v = np.array([x for x in values if x is not None and np.isfinite(x)], dtype=np.float64)
     n = len(v)
     if n == 0:
@@ -41,7 +55,8 @@ def _interval(values: list[float]) -> tuple[float, float, float, int]:
     if n == 1:
         return mean, math.nan, math.nan, 1
     half = float(stats.t.ppf(0.975, n - 1) * v.std(ddof=1) / math.sqrt(n))
-    return mean, mean - half, mean + half, n
+    low, high = bounds
+    return mean, max(mean - half, low), min(mean + half, high), n
 
 
 def summarize(trials: list[dict], predictor_order: list[str]) -> list[dict]:
@@ -69,7 +84,7 @@ def summarize(trials: list[dict], predictor_order: list[str]) -> list[dict]:
         row["error"] = errors[0] if errors else ""
         for key in (*METRICS, *TIMES):
             source = [t["metrics"].get(key) if key in METRICS else t.get(key) for t in ok]
-            mean, lo, hi, n = _interval(source)
+            mean, lo, hi, n = _interval(source, METRIC_RANGES[key])
             row[key] = mean
             row[f"{key}_ci_low"] = lo
             row[f"{key}_ci_high"] = hi
@@ -87,6 +102,8 @@ def _cell(row: dict, key: str, digits: int = 3) -> str:
         return "–"
     if not np.isfinite(lo):
         return _fmt(mean, digits)
+    if not math.isclose(hi - mean, mean - lo, rel_tol=1e-9, abs_tol=1e-12):  # clipped
+        return f"{mean:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
     return f"{mean:.{digits}f} ± {(hi - lo) / 2:.{digits}f}"
 
 
@@ -111,7 +128,8 @@ def leaderboard_markdown(rows: list[dict], meta: dict) -> str:
     if meta.get("standard_test_size"):
         lines.append(f"Standard splits of the exhaustive table: training cells drawn from the "
                      f"whole space, tested on {meta['standard_test_size']} other cells.")
-    lines += ["", "Each entry: mean ± half-width of a 95 % Student-t interval over trials. "
+    lines += ["", "Each entry: mean ± half-width of a 95 % Student-t interval over trials, "
+              "clipped to the metric's range (shown as mean [low, high] where clipped). "
               "Fit time includes featurization; query time is per test cell.", ""]
     ceiling = meta.get("noise_ceiling") or {}
     lines.append("## Noise ceiling")

@@ -1,72 +1,15 @@
-"""Predictor research harness: the protocol of White et al. (2021), "How Powerful are
-Performance Predictors in Neural Architecture Search?", on a table and target of your choice.
+"""The protocol run: the predictors of a config on every split, trial records and summary.
 
-Every predictor works over CELLS (int64 indices of :func:`nb101.get_space`): it is fitted
-with ``fit(cells, y)`` on a training set and asked ``predict(cells)`` on a test set. The
-protocol runs, for every training-set size and every trial, every predictor on the same
-split and scores it on:
-
-``kendall_tau``, ``spearman``, ``sparse_kendall_tau``, ``r2``, ``mae``, ``precision_top1``,
-``precision_top5``
-    :func:`surrogate.metrics.regression_metrics` on the test set;
-``fit_s``, ``query_us_per_cell``
-    wall time of ``fit`` (seconds, featurization included) and of ``predict`` per test cell.
-
-Per (predictor, size): mean and a 95 % Student-t interval over trials
-(``mean +- t(0.975, n-1) * sd / sqrt(n)``).
-
-Splits
-------
-* Sample splits, ``sizes`` (default 10, 30, 100, 300, 1000: log scale): one fixed test set of
-  ``test_size`` (default 10,000; fewer if the largest training set would not fit) seeded
-  cells; trial ``t``
-  trains on the first ``size`` cells of its own seeded permutation of the other cells.
-* Standard splits of the exhaustive table, ``standard_sizes`` (100, 172, 424, 4,236 training
-  cells), when the target covers all 423,624 cells (``standard_splits=None``: automatically):
-  training cells drawn from the whole space and tested on the others; by default on a seeded
-  100,000 of them (``standard_test_size=None``: all of them).
-
-Predictors
-----------
-Every registered array featurizer (:data:`features.FEATURIZERS`) x array regressor
-(:data:`surrogate.registry.REGRESSORS`), named ``"<featurizer>+<regressor>"``, and every graph
-regressor (GIN) end to end, named ``"<regressor>"``. ``model_defaults="fast"`` (the default)
-uses the smaller models of :data:`FAST_PARAMS`; ``"library"`` the regressors' own defaults.
-``predictors`` selects built-ins by name or glob (``"path*+xgb"``). Plug-ins always join:
-
-* ``plugins``: ``"module:Class"`` / ``"file.py:Class"`` strings, or classes, factories or
-  instances with ``fit(cells, y)`` and ``predict(cells)``;
-* ``plugin_featurizers``: ``"module:obj"`` strings or objects with ``transform(indices)``,
-  each paired with every array regressor.
-
-A plug-in that does not import, lacks the methods, raises, or returns the wrong shape or NaN
-is reported as failed in the leaderboard with a message naming it; the rest still runs.
-
-Noise ceiling: see :mod:`eval._predictor_ceiling` (direct from repeats where most test cells
-have them; simulated from the pooled run-to-run noise of the few real repeat cells otherwise).
-
-Outputs (:func:`write_outputs`, the CLI's ``--out``): ``leaderboard.md``, ``leaderboard.csv``,
-``trials.json`` (config, data, noise ceiling, every trial) and ``learning_curve_kendall_tau.png``
-(plus ``learning_curve_standard_kendall_tau.png`` with standard splits).
-
-Usage
------
-::
-
-    python -m eval.predictors                                   # validation_accuracy@108
-    python -m eval.predictors --target test_accuracy@108 --sizes none   # standard splits
-    python -m eval.predictors --predictors "path+xgb,gin" --trials 10 --out results/
-    python -m eval.predictors --plugin my_module:MyPredictor --plugin-featurizer my_mod:feat
-    python -m eval.predictors --smoke                           # seconds
-
->>> result = run_protocol(ProtocolConfig(sizes=(10, 100), trials=3),
-...                       plugins=[MyPredictor])              # doctest: +SKIP
->>> result.write("results/")                                  # doctest: +SKIP
+:func:`run_protocol` selects the predictors (built-ins by name or glob, then plug-ins: see
+:mod:`eval.predictors.plugins`), loads the target (:mod:`eval.predictors.data`), estimates the
+noise ceiling (:mod:`eval.predictors.ceiling`), fits and scores every predictor on every
+split, and returns a :class:`ProtocolResult` whose rows :mod:`eval.predictors.report`
+summarises and writes. A failing predictor is recorded as failed and never stops the run.
+See :mod:`eval.predictors` for the protocol itself.
 """
 
 from __future__ import annotations
 
-import argparse
 import fnmatch
 import logging
 import time
@@ -77,20 +20,14 @@ from typing import Any
 
 import numpy as np
 
-from ._predictor_ceiling import noise_ceiling
-from ._predictor_data import (DEFAULT_SIZES, STANDARD_SIZES, Split, TargetData, load_target,
-                              make_splits)
-from ._predictor_plugins import (FAST_PARAMS, CellPredictor, FeaturizedPredictor,
-                                 GraphPredictor, PluginError, PredictorSpec, _check_output,
-                                 builtin_predictors, import_object, plugin_featurizer_pairs,
-                                 plugin_predictor)
-from ._predictor_report import METRICS, TIMES, summarize, write_outputs
-from .errors import EvalConfigError
+from ..errors import EvalConfigError
+from .ceiling import noise_ceiling
+from .data import DEFAULT_SIZES, STANDARD_SIZES, Split, TargetData, load_target, make_splits
+from .plugins import (FAST_PARAMS, PluginError, PredictorSpec, builtin_predictors,
+                      check_output, plugin_featurizer_pairs, plugin_predictor)
+from .report import INTERVAL, summarize, write_outputs
 
-__all__ = ["ProtocolConfig", "ProtocolResult", "run_protocol", "list_predictors",
-           "CellPredictor", "FeaturizedPredictor", "GraphPredictor", "PluginError",
-           "FAST_PARAMS", "STANDARD_SIZES", "DEFAULT_SIZES", "METRICS", "TIMES",
-           "import_object", "main"]
+__all__ = ["ProtocolConfig", "ProtocolResult", "run_protocol", "list_predictors"]
 
 _log = logging.getLogger(__name__)
 
@@ -274,7 +211,7 @@ def _run_trial(spec: PredictorSpec, split: Split, data: TargetData) -> dict:
         start = time.perf_counter()
         raw = model.predict(test_cells.copy())
         record["query_us_per_cell"] = (time.perf_counter() - start) * 1e6 / len(test_cells)
-        pred = _check_output(raw, len(test_cells), who)
+        pred = check_output(raw, len(test_cells), who)
         record["metrics"] = regression_metrics(data.y[split.test], pred)
     except Exception as exc:  # noqa: BLE001 - a failing predictor must not stop the run
         message = str(exc) if isinstance(exc, PluginError) else (
@@ -369,110 +306,10 @@ def run_protocol(config: ProtocolConfig | None = None, *, plugins: Sequence[Any]
         "standard_test_size": next((len(s.test) for s in splits if s.kind == "standard"),
                                    None),
         "noise_ceiling": ceiling,
-        "interval": "95 % Student-t interval over trials: mean +- t(0.975, n-1) sd/sqrt(n)",
+        "interval": INTERVAL,
         "predictors": [{"name": s.name, "origin": s.origin, "error": s.error} for s in specs],
         "fast_params": {k: {p: repr(v) for p, v in d.items()} for k, d in FAST_PARAMS.items()}
         if config.model_defaults == "fast" else None,
         "wall_s": time.perf_counter() - started,
     }
     return ProtocolResult(rows, trials, meta)
-
-
-# ------------------------------------------------------------------------------- CLI
-def _int_list(text: str) -> tuple[int, ...]:
-    if text.strip().lower() in ("", "none"):
-        return ()
-    try:
-        return tuple(int(x) for x in text.replace(" ", "").split(",") if x)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers or 'none', got "
-                                         f"{text!r}") from None
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m eval.predictors",
-        description="Performance-predictor protocol of White et al. (2021) on a NAS-Bench-101 "
-                    "table: every featurizer x regressor pair, GIN and plug-ins.")
-    p.add_argument("--table", default=None,
-                   help="table file (default: the real data's combined table)")
-    p.add_argument("--target", default="validation_accuracy@108",
-                   help="'[halfway_]<metric>@<epochs>' (default validation_accuracy@108: the "
-                        "18,760-cell sample; test_accuracy@108: the exhaustive table)")
-    p.add_argument("--sizes", type=_int_list, default=None,
-                   help="training sizes of the sample splits, comma-separated or 'none' "
-                        "(default 10,30,100,300,1000)")
-    p.add_argument("--standard-splits", choices=("auto", "on", "off"), default="auto",
-                   help="the exhaustive table's standard splits (100,172,424,4236); auto: "
-                        "when the target covers the whole space")
-    p.add_argument("--standard-sizes", type=_int_list, default=None)
-    p.add_argument("--trials", type=int, default=None, help="trials per size (default 5)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--test-size", type=int, default=None,
-                   help="fixed test set of the sample splits (default 10000)")
-    p.add_argument("--standard-test-size", type=int, default=100_000,
-                   help="test cells of the standard splits; 0: all other cells")
-    p.add_argument("--predictors", default=None,
-                   help="built-ins to run, comma-separated names or globs (default: all)")
-    p.add_argument("--plugin", action="append", default=[], metavar="MODULE:CLASS",
-                   help="a cell predictor class (fit(cells, y), predict(cells)); repeatable")
-    p.add_argument("--plugin-featurizer", action="append", default=[], metavar="MODULE:OBJ",
-                   help="an object with transform(indices), paired with every array "
-                        "regressor; repeatable")
-    p.add_argument("--model-defaults", choices=("fast", "library"), default="fast")
-    p.add_argument("--out", default="predictor_results", help="output folder")
-    p.add_argument("--smoke", action="store_true",
-                   help="seconds-long configuration (2 sizes, 2 trials, 300 test cells)")
-    p.add_argument("--list", action="store_true", help="list the predictors and exit")
-    p.add_argument("--no-progress", action="store_true")
-    return p
-
-
-def config_from_args(args: argparse.Namespace) -> ProtocolConfig:
-    """The :class:`ProtocolConfig` of parsed CLI arguments."""
-    values: dict[str, Any] = {"table": args.table, "target": args.target, "seed": args.seed,
-                              "model_defaults": args.model_defaults,
-                              "standard_test_size": args.standard_test_size or None,
-                              "standard_splits": {"auto": None, "on": True,
-                                                  "off": False}[args.standard_splits]}
-    for name in ("sizes", "standard_sizes", "trials", "test_size"):
-        if getattr(args, name) is not None:
-            values[name] = getattr(args, name)
-    if args.predictors:
-        values["predictors"] = tuple(x.strip() for x in args.predictors.split(",") if x.strip())
-    if args.smoke:
-        if args.standard_splits == "auto":
-            values.pop("standard_splits")
-        return ProtocolConfig.smoke(**values)
-    return ProtocolConfig(**values)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m eval.predictors``; returns the exit status."""
-    args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        config = config_from_args(args)
-        if args.list:
-            for spec in list_predictors(config, plugins=args.plugin,
-                                        plugin_featurizers=args.plugin_featurizer):
-                print(f"{spec.name}\t{spec.origin}" + (f"\tFAILED: {spec.error}"
-                                                       if spec.error else ""))
-            return 0
-        result = run_protocol(config, plugins=args.plugin,
-                              plugin_featurizers=args.plugin_featurizer,
-                              progress=not args.no_progress)
-    except EvalConfigError as exc:
-        print(f"error: {exc}")
-        return 2
-    paths = result.write(args.out)
-    failed = sorted({r["predictor"] for r in result.rows if r["status"] != "ok"})
-    print(f"{len(result.trials)} trials in {result.meta['wall_s']:.1f} s; "
-          f"leaderboard: {paths['markdown']}")
-    if failed:
-        print(f"failed or partly failed: {', '.join(failed)}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

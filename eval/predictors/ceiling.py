@@ -12,8 +12,9 @@ predictor that knows ``mu`` exactly reaches only ``tau(mu, y) < 1``. Two estimat
 ``"simulated"``
     When only a few cells have repeats (the real data: 56 cells with 3 runs at 108 epochs, 4
     at 4/12/36): the run-to-run standard deviation ``sigma`` is the pooled within-cell
-    standard deviation of those cells (sum of squared deviations from each cell's mean over
-    sum of (runs - 1)). The means of the test cells are approximated by shrinking their
+    standard deviation of those cells, estimated as the surrogate's noise model estimates it
+    (:func:`surrogate.noise.pooled_run_std`: deviations from each cell's mean, rescaled by
+    ``sqrt(n / (n - 1))``, then 1.4826 x MAD, so one odd run does not set the scale). The means of the test cells are approximated by shrinking their
     labels towards the label mean so that their variance is ``var(y) - sigma**2`` (the
     variance of the means), Gaussian noise of ``sigma`` is added, and tau between the two is
     the ceiling; averaged over ``n_sim`` noise draws. 95 % interval: percentile bootstrap over
@@ -29,6 +30,8 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import stats
+
+from surrogate.noise import pooled_run_std
 
 __all__ = ["noise_ceiling"]
 
@@ -49,12 +52,6 @@ def _direct(runs: list[np.ndarray]) -> float:
         others = np.array([(r.sum() - r[k]) / (len(r) - 1) for r in sel])
         taus.append(_tau(own, others))
     return float(np.nanmean(taus)) if taus else float("nan")
-
-
-def _pooled_sigma(runs: list[np.ndarray]) -> float:
-    ss = sum(float(((r - r.mean()) ** 2).sum()) for r in runs)
-    dof = sum(len(r) - 1 for r in runs)
-    return float(np.sqrt(ss / dof)) if dof else float("nan")
 
 
 def _simulate(y: np.ndarray, sigma: float, rng: np.random.Generator, draws: int) -> float:
@@ -108,9 +105,9 @@ def noise_ceiling(repeat_runs: list[np.ndarray], test_labels: np.ndarray, *,
                          f"conservative, the mean of the others being noisy too"))
         return out
     y = np.asarray(test_labels, dtype=np.float64)
-    sigma = _pooled_sigma(runs)
+    sigma = pooled_run_std(runs)[0]
     value = _simulate(y, sigma, rng, n_sim)
-    boot = [_simulate(y, _pooled_sigma([runs[i] for i in rng.choice(idx, len(idx))]), rng, 1)
+    boot = [_simulate(y, pooled_run_std([runs[i] for i in rng.choice(idx, len(idx))])[0], rng, 1)
             for _ in range(n_boot)]
     lo, hi = np.percentile(boot, [2.5, 97.5])
     out.update(method="simulated", kendall_tau=value, ci_low=float(lo), ci_high=float(hi),
@@ -118,7 +115,7 @@ def noise_ceiling(repeat_runs: list[np.ndarray], test_labels: np.ndarray, *,
                direct={"kendall_tau": direct, "ci_low": float(d_lo), "ci_high": float(d_hi)},
                note=(f"the labels are single training runs and only {len(runs)} cells have "
                      f"repeats: run-to-run sigma = {sigma:.4f} "
-                     f"pooled over them, then tau(mu, mu + N(0, sigma^2)) simulated over the "
+                     f"pooled over them (robust, as the surrogate's noise model), then tau(mu, mu + N(0, sigma^2)) simulated over the "
                      f"test labels shrunk to the variance of the means; Gaussian, "
                      f"homoscedastic noise assumed, and the repeat cells are not a random "
                      f"sample of the space (direct tau between one repeat and the mean of the "

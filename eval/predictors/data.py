@@ -1,6 +1,6 @@
 """Targets and splits of the predictor protocol (see :mod:`eval.predictors`).
 
-A *target* is ``"[halfway_]<metric>@<epochs>"`` (:func:`surrogate.artifact.parse_target`) read
+A *target* is ``"[halfway_]<metric>@<epochs>"`` (:func:`nb101.parse_target`) read
 from a table file (:class:`nb101.table.TabularBenchmark`): every cell with at least one run
 that has the field gets ONE label, the first such run in table order (known repeats in repeat
 order, then unknown repeats). For the real data that is repeat 0 of the exhaustive table for
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nb101.cell_space import CellSpace, get_space
+from nb101 import CellSpace, get_space, parse_target
 
 __all__ = ["TargetData", "Split", "load_target", "make_splits", "resolve_table",
            "STANDARD_SIZES", "DEFAULT_SIZES"]
@@ -65,7 +65,7 @@ class TargetData:
 def resolve_table(table: str | os.PathLike | None) -> Path:
     """The table file of ``table``: None or ``"real"`` is the real data's combined table
     (built by :func:`nb101.real_data.convert_real_data` if it does not exist yet)."""
-    from nb101.real_data import convert_real_data, default_real_table_path
+    from nb101 import convert_real_data, default_real_table_path
     if table is None or str(table) == "real":
         path = default_real_table_path()
         return path if path.exists() else convert_real_data(out_path=path)
@@ -83,11 +83,10 @@ def load_target(table: str | os.PathLike | None, target: str, *,
     TableError
         If ``table`` is not a table file.
     """
-    from nb101.table import TabularBenchmark
-    from surrogate.artifact import parse_target
+    from nb101 import TabularBenchmark
 
-    metric, epochs, halfway = parse_target(target)
-    column = f"{'halfway' if halfway else 'final'}_{metric}"
+    parsed = parse_target(target)
+    epochs, column = parsed.epochs, parsed.column
     path = resolve_table(table)
     bench = TabularBenchmark(path, space=space if space is not None else get_space())
     runs = bench.table.runs

@@ -1,0 +1,5 @@
+"""``python -m eval.predictors``."""
+
+from .cli import main
+
+raise SystemExit(main())
