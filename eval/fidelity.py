@@ -1,50 +1,56 @@
-"""Algorithm-ranking fidelity: do optimizers rank the same on a surrogate as on the table?
+"""Algorithm-ranking fidelity: do optimizers behave and rank the same on a surrogate as on the
+table, on cells whose labels the surrogate never saw?
 
-Runs every optimizer for N seeds on the table and on each surrogate, on each track
-(:mod:`eval.tracks`), and compares them (:mod:`eval.stats`):
+A surrogate is used where it has no labels, so that is where it must be faithful. The study
+runs every optimizer for N seeds on the table and on surrogates, on each track
+(:mod:`eval.tracks`), collects the raw results into a :class:`FidelityResult` and hands it to
+:mod:`eval.report`, which computes every statistic with intervals and renders the report.
 
-* anytime incumbent curves on every backend, plus, for surrogate runs, the incumbent's TRUE
-  value (the table's objective of the surrogate's incumbent cell);
-* per optimizer, the mean absolute gap between the surrogate and table curves on a log-spaced
-  budget grid (observed and true);
-* at several budgets, Kendall tau between the optimizer rankings (seed means) on the two
-  backends and the share of optimizer pairs whose Mann-Whitney verdict (alpha 0.05) agrees,
-  among the pairs significant on either backend;
-* reference 1, seed noise: the same between two disjoint halves of the seeds on the table;
-* reference 2, run-noise realizations: the same between the first surrogate holding
-  ``realizations`` different draws of its simulated runs (``noise_seed`` 0, 1, ...), over the
-  same optimizer seeds, averaged over all pairs of draws. The table is ONE realization of run
-  noise (one training run per cell), so optimizers that differ by less than what a new draw
-  of the runs changes cannot be ranked alike by any backend; reference 1 does not see this
-  source of variance;
-* for the same reason, every draw of the first surrogate against the table, and their mean:
-  the surrogate's fidelity without the luck of one draw.
+Protocols (``--protocol``)
+--------------------------
+``out-of-sample`` (default)
+    *Multi-fidelity track*: the covered cells are split into ``folds`` seeded folds; for each
+    fold a surrogate is trained with the default recipe (:data:`surrogate.train.
+    DEFAULT_RECIPE`) on the other folds only (``TrainConfig.exclude_cells``), and the table
+    and the surrogate both run on the held-out fold. Every statistic is reported per fold and
+    over folds. *Full track*: surrogates trained on 10 % and 1 % of the exhaustive table;
+    the report gives, per surrogate, the share of the cells the optimizers visited that were
+    in its training set.
+``in-sample``
+    The multi-fidelity surrogate is trained on all covered cells and runs on them; the full
+    track's surrogate is trained on all cells (the trainer's 90 % split).
+``both``
+    Both, side by side in one report.
 
-Surrogates: ``--surrogate PATH ...`` artifacts, or (default) three XGBoost surrogates trained
-with :func:`surrogate.train.train` on the whole table (the trainer's default split: 90 % train,
-10 % test), on 10 % and on 1 % of it, cached in ``OUT/surrogates``.
+Explicit ``--surrogate`` artifacts replace the trained ones: they run on every covered cell
+of ``--table`` (any table, any artifact) and their training share is reported when the
+artifact records its training cells.
+
+Each surrogate runs as ``realizations`` draws of its simulated runs (``noise_seed`` 0, 1,
+...): the table holds one draw of the training noise, so a surrogate is judged by the mean of
+its draws (and by whether the table is a plausible further draw). The statistics, their
+bootstrap intervals over seeds and the landscape comparison are described in
+:mod:`eval.report`.
 
 Budgets: ``--budget`` is in full trainings. Full track: that many 108-epoch queries.
 Multi-fidelity track: that many times the mean 108-epoch training time of the track's cells on
 the table (seconds), the same for the table and the surrogate runs.
 
-Runs are cached in ``OUT/runs/<track>/<backend digest>/<optimizer>/`` keyed by budget and
-seed (atomic writes): a rerun only computes what is missing. Every (backend, optimizer, seed)
-run is one joblib job; ``--backend`` is joblib's backend name (``loky`` default,
-``threading``; ``dask`` or ``ray`` after registering them, e.g. ``from joblib import
-parallel_config; from dask.distributed import Client; client = Client(...)``, then run
-:func:`run_fidelity` inside ``with parallel_config(backend="dask"):`` or pass
-``backend="dask"``).
+Execution: every (study, backend, optimizer, seed) run is one job, cached as
+``OUT/runs/<track>/<study>/<backend>-<digest>/<optimizer>/...npz`` (atomic writes), so a
+rerun computes only what is missing. Jobs run on joblib (``--n-jobs``, ``--backend`` loky or
+threading) or, given ``--scheduler ADDRESS``, on a Dask cluster (``dask.distributed``).
 
 Usage::
 
     python -m eval.fidelity --out fidelity_out                 # default experiment
-    python -m eval.fidelity --smoke --out /tmp/fid             # seconds
-    python -m eval.fidelity --track multifidelity --optimizers random evolution \\
-        --seeds 10 --budget 300 --surrogate my_artifact --out out
+    python -m eval.fidelity --smoke --out /tmp/fid             # a small configuration
+    python -m eval.fidelity --protocol both --track multifidelity --out out
+    python -m eval.fidelity --table other.npz --surrogate my_artifact --out out
+    python -m eval.fidelity --scheduler tcp://10.0.0.1:8786 --out out
 
-Outputs in ``OUT``: ``fidelity.json``, ``fidelity.md``, ``curves_<track>.png``,
-``ranking_<track>.png``.
+Outputs in ``OUT``: ``fidelity.json`` (strict JSON), ``fidelity.md``, ``curves_<track>.png``,
+``ranking_<track>.png``, ``landscape_<track>.png``.
 """
 
 from __future__ import annotations
@@ -64,31 +70,37 @@ from typing import Any
 
 import numpy as np
 
+from nb101 import format_target
+
 from .errors import EvalConfigError
 from .optimizers import OPTIMIZERS, RunResult, resolve_optimizer, run
 from .tracks import TRACKS, covered_cells, make_track, resolve_track
 
-__all__ = ["FidelityConfig", "run_fidelity", "main", "SURROGATE_FRACTIONS", "SMOKE"]
+__all__ = ["FidelityConfig", "FidelityResult", "StudyResult", "run_fidelity", "collect",
+           "main", "SURROGATE_FRACTIONS", "SMOKE", "PROTOCOLS", "track_targets"]
 
 _log = logging.getLogger(__name__)
 
-#: Label -> ``TrainConfig.train_size`` of the default surrogates.
+#: Label -> ``TrainConfig.train_size`` of the full track's surrogates, and the protocol each
+#: belongs to (a surrogate fitted on nearly all cells is in sample).
 SURROGATE_FRACTIONS = {"all": None, "10pct": 0.1, "1pct": 0.01}
-#: Training targets each track needs from a surrogate.
-TRACK_TARGETS = {
-    "full": ("test_accuracy@108",),
-    "multifidelity": ("validation_accuracy@4", "validation_accuracy@12",
-                      "validation_accuracy@36", "validation_accuracy@108",
-                      "training_time@108"),
-}
+_FRACTION_PROTOCOL = {"all": "in-sample", "10pct": "out-of-sample", "1pct": "out-of-sample"}
+PROTOCOLS = ("out-of-sample", "in-sample", "both")
 #: Table ``require`` (visible runs) per track.
 TABLE_REQUIRE = {"full": ("test_accuracy",), "multifidelity": ("validation_accuracy",)}
 RUN_FORMAT = 1
-#: Label of the first surrogate's extra run-noise realizations (reference 2).
-REALIZATION_LABEL = "{label}@noise_seed={noise_seed}"
 GRID_POINTS = 25
-#: Fractions of the budget at which rankings are compared.
-RANK_AT = (0.1, 0.3, 1.0)
+#: Fractions of the budget at which rankings are compared (100, 316 and 1,000 of 1,000).
+RANK_AT = (0.1, 0.316, 1.0)
+#: A surrogate whose training set holds at least this share of the visited cells is
+#: labelled in-sample.
+IN_SAMPLE_SHARE = 0.5
+
+
+def track_targets(track: str) -> tuple[str, ...]:
+    """The surrogate targets a track needs: its ``requires`` as target names."""
+    return tuple(format_target(metric, epochs) for metric, epochs in
+                 resolve_track(track).requires)
 
 
 @dataclass(frozen=True)
@@ -98,10 +110,13 @@ class FidelityConfig:
     Parameters
     ----------
     tracks : tuple of str
+    protocol : {"out-of-sample", "in-sample", "both"}
+    folds : int
+        Folds of the multi-fidelity track's out-of-sample protocol.
     table : path-like, optional
         Table file (default: the real-data table, converted on first use).
     surrogates : tuple of path-like
-        Artifacts; empty = train the default three into ``out/surrogates``.
+        Artifacts; empty = train the protocol's surrogates into ``out/surrogates``.
     optimizers : tuple of str, optional
         Default: all; multi-fidelity ones run on the multi-fidelity track only.
     seeds : int
@@ -111,24 +126,31 @@ class FidelityConfig:
     n_jobs : int
         joblib ``n_jobs`` (-1 = all cores).
     backend : str
-        joblib backend name.
-    surrogate_model, surrogate_params : regressor name and parameters of trained surrogates.
-    surrogate_fractions : dict label -> train_size of trained surrogates.
+        joblib backend name (``loky`` or ``threading``).
+    scheduler : str, optional
+        Address of a Dask scheduler; the runs are submitted to it instead of joblib.
+    surrogate_recipe : dict, optional
+        ``TrainConfig`` fields of trained surrogates (default
+        :data:`surrogate.train.DEFAULT_RECIPE`).
+    surrogate_fractions : dict
+        Label -> ``train_size`` of the full track's surrogates.
     noise : bool
-        Surrogate queries answer with simulated runs (True) or return the mean.
+        Surrogate queries answer with simulated runs (True) or the predicted mean.
     surrogate_repeats : int
-        Simulated runs per cell of the surrogates (``SurrogateBenchmark(num_repeats=...)``).
-        The default 1 mirrors the real table, which holds one run per cell and budget (so a
-        re-queried cell gives the same value on both backends); use 3 against an official
-        full table.
+        Simulated runs per cell (``SurrogateBenchmark(num_repeats=...)``); 1 mirrors the real
+        table, which holds one run per cell and budget.
     realizations : int
-        Draws of the first surrogate's simulated runs (``noise_seed`` 0 to
-        ``realizations - 1``) for reference 2; 1 skips it, as does ``noise=False``.
+        Draws of every surrogate's simulated runs (``noise_seed`` 0 to ``realizations - 1``).
+    landscape : bool
+        Compare the landscapes (:mod:`eval.landscape`).
+    n_boot : int
+        Bootstrap resamples of every interval.
     progress : bool
-        tqdm progress bars.
     """
 
     tracks: tuple[str, ...] = ("full", "multifidelity")
+    protocol: str = "out-of-sample"
+    folds: int = 3
     table: str | os.PathLike | None = None
     surrogates: tuple[str | os.PathLike, ...] = ()
     optimizers: tuple[str, ...] | None = None
@@ -137,18 +159,99 @@ class FidelityConfig:
     out: str | os.PathLike = "fidelity_out"
     n_jobs: int = -1
     backend: str = "loky"
-    surrogate_model: str = "xgb"
-    surrogate_params: dict = field(default_factory=dict)
+    scheduler: str | None = None
+    surrogate_recipe: dict | None = None
     surrogate_fractions: dict = field(default_factory=lambda: dict(SURROGATE_FRACTIONS))
     noise: bool = True
     surrogate_repeats: int = 1
-    realizations: int = 3
+    realizations: int = 5
+    landscape: bool = True
+    n_boot: int = 1000
     progress: bool = False
 
 
-#: The ``--smoke`` settings: a few seconds once the surrogate is cached.
-SMOKE = dict(seeds=3, budget=15.0, surrogate_fractions={"1pct": 0.01},
-             surrogate_params={"n_estimators": 20, "max_depth": 4})
+#: The ``--smoke`` settings: small surrogates, few seeds, a short budget.
+SMOKE = dict(seeds=3, budget=15.0, folds=2, realizations=2, n_boot=100,
+             surrogate_fractions={"1pct": 0.01},
+             surrogate_recipe={"model_params": {"n_estimators": 20, "max_depth": 4}})
+
+
+# ------------------------------------------------------------------------- the result
+@dataclass
+class StudyResult:
+    """The raw results of one study: one track on one cell set, the table and surrogates.
+
+    Attributes
+    ----------
+    track, name, protocol : str
+        ``name`` is e.g. ``"fold 1/3"`` or ``"all cells"``; ``protocol`` is
+        ``"out-of-sample"``, ``"in-sample"`` or ``"given"`` (explicit artifacts).
+    cells : int
+        Number of cells the optimizers run on.
+    budget, unit : float
+        The budget in track units and one full training in track units.
+    grid : ndarray
+        Log-spaced budgets (track units) of the curves.
+    rank_at : list of int
+        Grid indices where rankings are compared (:data:`RANK_AT`).
+    optimizers : list of str
+    curves : dict
+        backend label -> optimizer -> incumbent values, array (seeds, grid). The table is
+        ``"table"``; surrogate draws are ``draws[surrogate][k]``.
+    true_curves : dict
+        surrogate draw label -> optimizer -> the table's value of the incumbent cells.
+    draws : dict
+        surrogate label -> labels of its realizations (draw 0 first).
+    surrogate_protocol : dict
+        surrogate label -> ``"in-sample"``, ``"out-of-sample"`` or ``"unknown"``.
+    training_share : dict
+        surrogate label -> share of the cells visited by its runs that were in its training
+        set (None when the artifact does not record it).
+    landscape : dict
+        ``{"table": stats, "<draw label>": stats}`` (:func:`eval.landscape.landscape_stats`).
+    """
+
+    track: str
+    name: str
+    protocol: str
+    cells: int
+    budget: float
+    unit: float
+    grid: np.ndarray
+    rank_at: list[int]
+    optimizers: list[str]
+    curves: dict[str, dict[str, np.ndarray]]
+    true_curves: dict[str, dict[str, np.ndarray]]
+    draws: dict[str, list[str]]
+    surrogate_protocol: dict[str, str]
+    training_share: dict[str, float | None]
+    landscape: dict[str, dict] = field(default_factory=dict)
+
+
+@dataclass
+class FidelityResult:
+    """Everything a study collected: the config, the table and one :class:`StudyResult` per
+    (track, study); :func:`eval.report.build_report` turns it into statistics."""
+
+    config: FidelityConfig
+    table: str
+    studies: list[StudyResult]
+    surrogates: dict[str, str]
+    timing: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Study:
+    track: str
+    name: str
+    protocol: str
+    cells: np.ndarray
+    surrogates: tuple[tuple[str, Path, str], ...]   # (label, artifact, protocol)
+
+    @property
+    def slug(self) -> str:
+        digest = hashlib.sha1(np.ascontiguousarray(self.cells, dtype=np.int64)).hexdigest()
+        return f"{self.name.replace(' ', '_').replace('/', 'of')}-{digest[:8]}"
 
 
 # ------------------------------------------------------------------------- validation
@@ -163,9 +266,16 @@ def _validate(config: FidelityConfig) -> tuple[list[str], list[str]]:
         raise EvalConfigError(f"optimizers: got none; choices: {sorted(OPTIMIZERS)}")
     for n in names:
         resolve_optimizer(n)
-    if isinstance(config.seeds, bool) or not isinstance(config.seeds, (int, np.integer)) \
-            or config.seeds < 1:
-        raise EvalConfigError(f"seeds must be a positive integer, got {config.seeds!r}")
+    for name in ("seeds", "realizations", "folds", "n_boot"):
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise EvalConfigError(f"{name} must be a positive integer, got {value!r}")
+    if config.folds < 2 and config.protocol != "in-sample" and not config.surrogates:
+        raise EvalConfigError(f"folds must be at least 2 for the out-of-sample protocol, got "
+                              f"{config.folds}")
+    if config.protocol not in PROTOCOLS:
+        raise EvalConfigError(f"unknown protocol {config.protocol!r}; choices: "
+                              f"{list(PROTOCOLS)}")
     try:
         budget = float(config.budget)
     except (TypeError, ValueError):
@@ -175,10 +285,6 @@ def _validate(config: FidelityConfig) -> tuple[list[str], list[str]]:
                               f"{config.budget!r}")
     if config.n_jobs == 0:
         raise EvalConfigError("n_jobs must be a non-zero integer (-1 = all cores), got 0")
-    if isinstance(config.realizations, bool) or not isinstance(
-            config.realizations, (int, np.integer)) or config.realizations < 1:
-        raise EvalConfigError(f"realizations must be a positive integer (1 = no reference "
-                              f"2), got {config.realizations!r}")
     if int(config.surrogate_repeats) < 1:
         raise EvalConfigError(f"surrogate_repeats must be a positive integer, got "
                               f"{config.surrogate_repeats!r}")
@@ -190,15 +296,15 @@ def _validate(config: FidelityConfig) -> tuple[list[str], list[str]]:
 
 def _resolve_table(config: FidelityConfig) -> Path:
     if config.table is not None:
-        path = Path(config.table)
+        path = Path(config.table).expanduser()
         if not path.exists():
             raise EvalConfigError(f"table: {path} does not exist")
         return path
-    from nb101.real_data import convert_real_data, default_real_table_path
-    path = default_real_table_path()
-    if not path.exists():
-        convert_real_data(None, path)
-    return path
+    from nb101 import real_table
+    try:
+        return real_table()
+    except FileNotFoundError as exc:
+        raise EvalConfigError(f"table: no --table given, and {exc}") from exc
 
 
 def _check_surrogate(path: Path, tracks: Sequence[str]) -> None:
@@ -207,13 +313,13 @@ def _check_surrogate(path: Path, tracks: Sequence[str]) -> None:
         meta = read_metadata(path)
     except (OSError, ValueError) as exc:
         raise EvalConfigError(f"surrogate: {path} is not a surrogate artifact ({exc})") from exc
-    targets = set(meta.get("targets") or meta.get("models") or [])
+    targets = set(meta.get("targets") or [])
     for t in tracks:
-        missing = [x for x in TRACK_TARGETS[t] if x not in targets]
+        missing = [x for x in track_targets(t) if x not in targets]
         if missing:
             raise EvalConfigError(
                 f"surrogate: artifact {path} was trained for {sorted(targets)}; track {t!r} "
-                f"needs {list(TRACK_TARGETS[t])} (missing {missing})")
+                f"needs {list(track_targets(t))} (missing {missing})")
 
 
 # ----------------------------------------------------------------------- digests / IO
@@ -240,105 +346,120 @@ def _load_run(path: Path) -> RunResult:
 
 # ------------------------------------------------------------------------ worker side
 _BACKENDS: dict[int, OrderedDict] = {}   # per thread: the backends it used last
-_CELLS: dict[tuple, np.ndarray] = {}
 _LOCK = threading.Lock()
 #: Backends a worker thread keeps loaded. Jobs come grouped by backend, so one or two are
 #: enough, and a bounded cache keeps the worker's memory flat (loky restarts a worker whose
-#: memory grew by 300 MB, and every restart reloads its backends).
+#: memory grew, and every restart reloads its backends).
 _KEEP_BACKENDS = 2
 
 
-def _backend(kind: str, path: str, track: str, noise: bool, repeats: int, noise_seed: int = 0):
+def _backend(kind: str, path: str, track: str, noise: bool = True, repeats: int = 1,
+             noise_seed: int = 0, cells: np.ndarray | None = None):
     """The backend of a job, reused across the jobs of one worker thread."""
     key = (kind, path, track, noise, repeats, noise_seed)
     with _LOCK:
         cache = _BACKENDS.setdefault(threading.get_ident(), OrderedDict())
     hit = cache.get(key)
-    if hit is not None:
-        cache.move_to_end(key)
-        return hit
-    if kind == "table":
-        from nb101.table import TabularBenchmark
-        hit = TabularBenchmark(path, seed=0, require=TABLE_REQUIRE[track])
-    else:
-        from surrogate.benchmark import SurrogateBenchmark
-        # the full track needs the whole space, the multi-fidelity track its cells only
-        hit = SurrogateBenchmark(path, seed=0, noise=noise, num_repeats=repeats,
-                                 noise_seed=noise_seed, full_cache=track == "full",
-                                 require_targets=TRACK_TARGETS[track])
-        if track != "full":
-            table_path = _TABLE_OF.get(path)
-            if table_path is not None:
-                cells = _cells(table_path, track)
-                for target in TRACK_TARGETS[track]:
-                    hit.predict(target, cells)  # fill the prediction cache at once
-    cache[key] = hit
+    if hit is None:
+        if kind == "table":
+            from nb101.table import TabularBenchmark
+            hit = TabularBenchmark(path, seed=0, require=TABLE_REQUIRE[track])
+        else:
+            from surrogate.benchmark import SurrogateBenchmark
+            # the full track needs the whole space, the multi-fidelity track its cells only
+            hit = SurrogateBenchmark(path, seed=0, noise=noise, num_repeats=repeats,
+                                     noise_seed=noise_seed, full_cache=track == "full",
+                                     require_targets=track_targets(track))
+        cache[key] = hit
+    cache.move_to_end(key)
     while len(cache) > _KEEP_BACKENDS:
         cache.popitem(last=False)
+    if kind != "table" and cells is not None and track != "full":
+        for target in track_targets(track):
+            hit.predict(target, cells)  # fill the prediction cache at once
     return hit
-
-
-def _cells(table_path: str, track: str) -> np.ndarray:
-    key = (table_path, track)
-    with _LOCK:
-        hit = _CELLS.get(key)
-    if hit is None:
-        hit = covered_cells(track, _backend("table", table_path, track, True, 1))
-        with _LOCK:
-            _CELLS[key] = hit
-    return hit
-
-
-_TABLE_OF: dict[str, str] = {}
 
 
 def _job(job: dict) -> dict:
-    """Run one (track, backend, optimizer, seed) and write its cache file."""
+    """Run one (study, backend, optimizer, seed) and write its cache file."""
     started = time.perf_counter()
-    _TABLE_OF[job["path"]] = job["table"]
+    cells = np.asarray(job["cells"], dtype=np.int64)
     backend = _backend(job["kind"], job["path"], job["track"], job["noise"], job["repeats"],
-                       job["noise_seed"])
+                       job["noise_seed"], cells)
     backend.reseed(job["seed"])
     backend.reset_budget_counters()
-    track = make_track(job["track"], backend, cells=_cells(job["table"], job["track"]))
+    track = make_track(job["track"], backend, cells=cells)
     result = run(resolve_optimizer(job["optimizer"])(), track, job["budget"], job["seed"])
     seconds = time.perf_counter() - started
-    _save_run(Path(job["file"]), result, {k: job[k] for k in ("track", "kind", "label",
-                                                              "optimizer", "seed", "budget")}
+    _save_run(Path(job["file"]), result,
+              {k: job[k] for k in ("track", "kind", "label", "optimizer", "seed", "budget")}
               | {"seconds": seconds})
     return {"file": job["file"], "seconds": seconds, "queries": len(result.cells)}
 
 
 # --------------------------------------------------------------------------- driver
-def _surrogates(config: FidelityConfig, table: Path, tracks: list[str], out: Path
-                ) -> list[tuple[str, Path]]:
-    if config.surrogates:
-        found = []
-        for p in config.surrogates:
-            p = Path(p)
-            if not p.exists():
-                raise EvalConfigError(f"surrogate: {p} does not exist")
-            _check_surrogate(p, tracks)
-            found.append((p.name, p))
-        return found
-    from surrogate.train import TrainConfig, train
-    targets = sorted({t for tr in tracks for t in TRACK_TARGETS[tr]})
-    made = []
-    for label, size in config.surrogate_fractions.items():
-        tag = hashlib.sha256(json.dumps([targets, size, config.surrogate_model,
-                                         config.surrogate_params, _digest(table)],
-                                        sort_keys=True, default=str).encode()).hexdigest()[:8]
-        folder = out / "surrogates" / f"{label}-{tag}"
-        if not (folder / "metadata.json").exists():
-            _log.info("training surrogate %s into %s", label, folder)
-            tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
-            train(TrainConfig(table=table, model=config.surrogate_model, targets=targets,
-                              train_size=size, seed=0,
-                              model_params=dict(config.surrogate_params), out=tmp,
-                              progress=config.progress))
-            os.replace(tmp, folder)
-        made.append((label, folder))
-    return made
+def _train(config: FidelityConfig, table: Path, out: Path, label: str, targets: list[str],
+           train_size: int | float | None = None, exclude: np.ndarray | None = None) -> Path:
+    """A surrogate of the default recipe, cached by its settings in ``out/surrogates``."""
+    from surrogate.train import DEFAULT_RECIPE, TrainConfig, train
+    recipe = {**DEFAULT_RECIPE, **(config.surrogate_recipe or {})}
+    excluded = None if exclude is None else hashlib.sha1(
+        np.ascontiguousarray(exclude, dtype=np.int64)).hexdigest()
+    tag = hashlib.sha256(json.dumps([targets, train_size, recipe, _digest(table), excluded],
+                                    sort_keys=True, default=str).encode()).hexdigest()[:8]
+    folder = out / "surrogates" / f"{label}-{tag}"
+    if not (folder / "metadata.json").exists():
+        _log.info("training surrogate %s into %s", label, folder)
+        train(TrainConfig(table=table, targets=targets, train_size=train_size, seed=0,
+                          out=folder, progress=config.progress, exclude_cells=exclude,
+                          **recipe))
+    return folder
+
+
+def _studies(config: FidelityConfig, tracks: list[str], table: Path, out: Path,
+             cells: dict[str, np.ndarray]) -> list[_Study]:
+    """The (track, cell set, surrogates) units the protocol asks for."""
+    protocols = ("out-of-sample", "in-sample") if config.protocol == "both" else (
+        config.protocol,)
+    studies = []
+    for t in tracks:
+        targets = list(track_targets(t))
+        if config.surrogates:
+            given = []
+            for p in config.surrogates:
+                p = Path(p).expanduser()
+                if not p.exists():
+                    raise EvalConfigError(f"surrogate: {p} does not exist")
+                _check_surrogate(p, [t])
+                given.append((p.name, p, "given"))
+            studies.append(_Study(t, "all cells", "given", cells[t], tuple(given)))
+            continue
+        if t == "full":
+            chosen = tuple(
+                (label, _train(config, table, out, label, targets, size),
+                 _FRACTION_PROTOCOL.get(label, "out-of-sample"))
+                for label, size in config.surrogate_fractions.items()
+                if _FRACTION_PROTOCOL.get(label, "out-of-sample") in protocols)
+            if chosen:
+                studies.append(_Study(t, "all cells", "mixed", cells[t], chosen))
+            continue
+        if "out-of-sample" in protocols:
+            order = np.random.default_rng(0).permutation(cells[t])
+            folds = [np.sort(f) for f in np.array_split(order, int(config.folds))]
+            for i, fold in enumerate(folds):
+                path = _train(config, table, out, f"fold{i + 1}of{len(folds)}", targets,
+                              exclude=fold)
+                studies.append(_Study(t, f"fold {i + 1}/{len(folds)}", "out-of-sample",
+                                      fold, (("default", path, "out-of-sample"),)))
+        if "in-sample" in protocols:
+            path = _train(config, table, out, "in-sample", targets)
+            studies.append(_Study(t, "in-sample", "in-sample", cells[t],
+                                  (("default", path, "in-sample"),)))
+    return studies
+
+
+def _draw_label(label: str, k: int) -> str:
+    return label if k == 0 else f"{label}@noise_seed={k}"
 
 
 def run_fidelity(config: FidelityConfig) -> dict:
@@ -354,109 +475,194 @@ def run_fidelity(config: FidelityConfig) -> dict:
     EvalConfigError
         Bad options or data, before any run starts.
     """
+    from .report import build_report, write_report
+    result = collect(config)
+    report = build_report(result)
+    write_report(report, Path(config.out))
+    return report
+
+
+def collect(config: FidelityConfig) -> FidelityResult:
+    """Run (or load) every run of the study and collect the raw results (no statistics)."""
     t_start = time.perf_counter()
     tracks, names = _validate(config)
-    out = Path(config.out)
+    out = Path(config.out).expanduser()
     table = _resolve_table(config)
-    # data checks before any run
-    cells: dict[str, np.ndarray] = {}
-    budgets: dict[str, float] = {}
-    for t in tracks:
-        bench = _backend("table", str(table), t, True, 1)
-        cells[t] = _cells(str(table), t)
-        if t == "multifidelity":
-            trk = make_track(t, bench, cells=cells[t])
-            budgets[t] = float(config.budget) * trk.mean_time108
-        else:
-            budgets[t] = float(config.budget)
+    cells = {t: covered_cells(t, _backend("table", str(table), t)) for t in tracks}
     out.mkdir(parents=True, exist_ok=True)
-    surrogates = _surrogates(config, table, tracks, out)
-    # (kind, label, path, noise_seed)
-    backends = [("table", "table", table, 0)] + [("surrogate", label, p, 0)
-                                                 for label, p in surrogates]
-    if config.noise:
-        label, p = surrogates[0]
-        backends += [("surrogate", REALIZATION_LABEL.format(label=label, noise_seed=k), p, k)
-                     for k in range(1, int(config.realizations))]
-    # a surrogate's runs depend on how it simulates runs, not only on its files
+    studies = _studies(config, tracks, table, out, cells)
+    draws_per = int(config.realizations) if config.noise else 1
     answers = f"n{int(config.noise)}r{int(config.surrogate_repeats)}"
-    digests = {label: _digest(p) if kind == "table" else
-               f"{_digest(p)}-{answers}" + (f"s{noise_seed}" if noise_seed else "")
-               for kind, label, p, noise_seed in backends}
+    digests: dict[Path, str] = {}
 
-    jobs, files = [], {}
-    for t in tracks:
+    def digest(p: Path) -> str:
+        if p not in digests:
+            digests[p] = _digest(p)
+        return digests[p]
+
+    jobs, plan = [], []
+    for study in studies:
+        budget = float(config.budget)
+        if study.track == "multifidelity":
+            budget *= make_track(study.track, _backend("table", str(table), study.track),
+                                 cells=study.cells).mean_time108
+        backends = [("table", "table", table, 0)] + [
+            ("surrogate", _draw_label(label, k), path, k)
+            for label, path, _ in study.surrogates for k in range(draws_per)]
+        opt = [n for n in names
+               if not OPTIMIZERS[n].multi_fidelity or study.track == "multifidelity"]
+        files = {}
         for kind, label, path, noise_seed in backends:
-            for name in names:
-                if OPTIMIZERS[name].multi_fidelity and t != "multifidelity":
-                    continue
+            tag = digest(path) if kind == "table" else (
+                f"{digest(path)}-{answers}" + (f"s{noise_seed}" if noise_seed else ""))
+            for name in opt:
                 for seed in range(config.seeds):
-                    f = (out / "runs" / t / f"{label}-{digests[label]}" / name
-                         / f"v{RUN_FORMAT}-b{budgets[t]:.6g}-s{seed}.npz")
-                    files[(t, label, name, seed)] = f
+                    f = (out / "runs" / study.track / study.slug / f"{label}-{tag}" / name
+                         / f"v{RUN_FORMAT}-b{budget:.6g}-s{seed}.npz")
+                    files[(label, name, seed)] = f
                     if not f.exists():
-                        jobs.append(dict(track=t, kind=kind, label=label, path=str(path),
-                                         table=str(table), optimizer=name, seed=seed,
-                                         budget=budgets[t], file=str(f), noise=config.noise,
+                        jobs.append(dict(track=study.track, kind=kind, label=label,
+                                         path=str(path), cells=study.cells, optimizer=name,
+                                         seed=seed, budget=budget, file=str(f),
+                                         noise=config.noise,
                                          repeats=int(config.surrogate_repeats),
                                          noise_seed=noise_seed))
+        plan.append((study, budget, backends, opt, files))
     t_runs = time.perf_counter()
     if jobs:
         _execute(jobs, config)
     run_seconds = time.perf_counter() - t_runs
-    from .report import build_report
-    report = build_report(config, tracks, names, backends, budgets, files, table, out)
-    report["timing"] = {"total_seconds": round(time.perf_counter() - t_start, 2),
-                        "run_seconds": round(run_seconds, 2), "runs_computed": len(jobs),
-                        "runs_total": len(files)}
-    from nb101._io import atomic_path
-    with atomic_path(out / "fidelity.json") as tmp:
-        tmp.write_text(json.dumps(report, indent=1, default=_json_default))
-    from .report import write_markdown
-    write_markdown(report, out / "fidelity.md")
-    return report
+    results = [_collect_study(config, table, study, budget, backends, opt, files)
+               for study, budget, backends, opt, files in plan]
+    surrogates = {f"{s.track}/{s.name}/{label}": str(path)
+                  for s in studies for label, path, _ in s.surrogates}
+    return FidelityResult(config, str(table), results, surrogates, timing={
+        "total_seconds": round(time.perf_counter() - t_start, 2),
+        "run_seconds": round(run_seconds, 2), "runs_computed": len(jobs),
+        "runs_total": sum(len(p[4]) for p in plan)})
 
 
-def _json_default(x):
-    if isinstance(x, (np.floating, np.integer)):
-        return x.item()
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    if isinstance(x, Path):
-        return str(x)
-    raise TypeError(type(x).__name__)
+def _grid(budget: float, unit: float) -> np.ndarray:
+    """Log-spaced budgets from ``max(unit, budget / 100)`` to ``budget``."""
+    lo = min(max(unit, budget / 100), budget)
+    return np.geomspace(lo, budget, GRID_POINTS)
+
+
+def _collect_study(config: FidelityConfig, table: Path, study: _Study, budget: float,
+                   backends: list, opt: list[str], files: dict) -> StudyResult:
+    unit = budget / float(config.budget)  # one full training in track units
+    grid = _grid(budget, unit)
+    rank_at = [int(np.argmin(np.abs(grid - f * budget))) for f in RANK_AT]
+    table_bench = _backend("table", str(table), study.track)
+    objective = resolve_track(study.track).objective
+    truth = np.full(len(table_bench.space), np.nan)
+    truth[study.cells] = table_bench.query_batch(study.cells, 108)[objective]
+    table_bench.reset_budget_counters()
+    curves, true_curves = {}, {}
+    visited: dict[str, list[np.ndarray]] = {}
+    for kind, label, _, _ in backends:
+        curves[label] = {}
+        for n in opt:
+            vals, trues = [], []
+            for seed in range(config.seeds):
+                r = _load_run(files[(label, n, seed)])
+                v, c = r.curve(grid)
+                vals.append(v)
+                trues.append(np.where(c >= 0, truth[np.maximum(c, 0)], np.nan))
+                if kind != "table":
+                    visited.setdefault(label, []).append(r.cells)
+            curves[label][n] = np.array(vals)
+            if kind != "table":
+                true_curves.setdefault(label, {})[n] = np.array(trues)
+    draws = {label: [_draw_label(label, k) for k in range(int(config.realizations)
+                                                        if config.noise else 1)]
+             for label, _, _ in study.surrogates}
+    share, protocol = {}, {}
+    for label, path, proto in study.surrogates:
+        mask = _training_mask(path, track_targets(study.track))
+        cells = np.unique(np.concatenate([c for d in draws[label] for c in visited[d]]))
+        share[label] = None if mask is None else float(mask[cells].mean())
+        if proto in ("in-sample", "out-of-sample"):
+            protocol[label] = proto
+        elif share[label] is None:
+            protocol[label] = "unknown"
+        else:
+            protocol[label] = "in-sample" if share[label] >= IN_SAMPLE_SHARE else \
+                "out-of-sample"
+    landscape = _landscape(config, study, truth, draws) if config.landscape else {}
+    return StudyResult(study.track, study.name, study.protocol, len(study.cells), budget,
+                       unit, grid, rank_at, opt, curves, true_curves, draws, protocol, share,
+                       landscape)
+
+
+def _training_mask(path: Path, targets: Sequence[str]) -> np.ndarray | None:
+    """Cells in the training set of any of ``targets`` (None if the artifact has no record)."""
+    from surrogate.artifact import load_artifact
+    artifact = load_artifact(path)
+    masks = [artifact.in_sample(t) for t in targets]
+    if any(m is None for m in masks):
+        return None
+    return np.logical_or.reduce(masks)
+
+
+def _landscape(config: FidelityConfig, study: _Study, truth: np.ndarray,
+               draws: dict[str, list[str]]) -> dict[str, dict]:
+    from .landscape import landscape_sample, landscape_stats
+    table_bench = _backend("table", str(_resolve_table(config)), study.track)
+    track = make_track(study.track, table_bench, cells=study.cells)
+    sample = landscape_sample(study.cells, track.neighbours, seed=0)
+    out = {"table": landscape_stats(sample, truth, track.neighbours, n_boot=config.n_boot)}
+    objective = resolve_track(study.track).objective
+    for label, path, _ in study.surrogates:
+        for k, draw in enumerate(draws[label]):
+            bench = _backend("surrogate", str(path), study.track, config.noise,
+                             int(config.surrogate_repeats), k, study.cells)
+            values = np.full(len(truth), np.nan)
+            values[study.cells] = bench.query_batch(study.cells, 108)[objective]
+            bench.reset_budget_counters()
+            out[draw] = landscape_stats(sample, values, track.neighbours, n_boot=config.n_boot)
+    return out
 
 
 def _execute(jobs: list[dict], config: FidelityConfig) -> None:
-    from joblib import Parallel, delayed
-    # grouped by backend, so a worker loads each backend once (loading a surrogate predicts
-    # its targets for every cell the track uses: seconds), longest jobs first within a
+    # grouped by backend, so a worker loads each backend once; longest jobs first within a
     # group for better packing
     order = {"bananas": 0, "bohb": 1, "reinforce": 2, "local": 3, "evolution": 4}
-    jobs = sorted(jobs, key=lambda j: (j["track"], j["kind"] != "table", j["label"],
+    jobs = sorted(jobs, key=lambda j: (j["track"], j["kind"] != "table", j["label"], j["path"],
                                        order.get(j["optimizer"], 9), j["seed"]))
-    bar = None
-    if config.progress:
-        from tqdm import tqdm
-        bar = tqdm(total=len(jobs), desc="fidelity runs", unit="run")
-    parallel = Parallel(n_jobs=config.n_jobs, backend=config.backend,
-                        return_as="generator_unordered")
-    for _ in parallel(delayed(_job)(j) for j in jobs):
-        if bar is not None:
+    from tqdm.auto import tqdm
+    with tqdm(total=len(jobs), desc="fidelity runs", unit="run",
+              disable=not config.progress) as bar:
+        if config.scheduler:
+            from dask.distributed import Client, as_completed
+            with Client(config.scheduler) as client:
+                futures = client.map(_job, jobs, pure=False)
+                for future in as_completed(futures):
+                    future.result()  # re-raise a failed run here
+                    bar.update(1)
+            return
+        from joblib import Parallel, delayed
+        parallel = Parallel(n_jobs=config.n_jobs, backend=config.backend,
+                            return_as="generator_unordered")
+        for _ in parallel(delayed(_job)(j) for j in jobs):
             bar.update(1)
-    if bar is not None:
-        bar.close()
 
 
 # ------------------------------------------------------------------------------ CLI
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m eval.fidelity", description=__doc__.split(
-        "\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m eval.fidelity",
+        description="Algorithm-ranking fidelity: optimizers on the table and on surrogates, "
+                    "on cells the surrogates never saw (see the module docstring).")
     p.add_argument("--track", default="both",
                    help="full, multifidelity or both (default: both)")
+    p.add_argument("--protocol", default="out-of-sample", choices=PROTOCOLS,
+                   help="out-of-sample (default), in-sample, or both side by side")
+    p.add_argument("--folds", type=int, default=3,
+                   help="folds of the out-of-sample multi-fidelity study (default 3)")
     p.add_argument("--table", default=None, help="table file (default: the real-data table)")
     p.add_argument("--surrogate", nargs="+", default=(), metavar="ARTIFACT",
-                   help="surrogate artifact folder(s) (default: train all/10%%/1%%)")
+                   help="surrogate artifact folder(s) to evaluate instead of trained ones")
     p.add_argument("--optimizers", nargs="+", default=None,
                    help=f"subset of {sorted(OPTIMIZERS)} (default: all)")
     p.add_argument("--seeds", type=int, default=None, help="seeds per optimizer (default 20)")
@@ -465,13 +671,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="fidelity_out", help="output folder")
     p.add_argument("--n-jobs", type=int, default=-1, help="joblib n_jobs (default -1)")
     p.add_argument("--backend", default="loky", help="joblib backend (default loky)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="Dask scheduler address: submit the runs to that cluster")
     p.add_argument("--no-noise", action="store_true", help="surrogates return means")
     p.add_argument("--surrogate-repeats", type=int, default=1,
                    help="simulated runs per cell of the surrogates (1 = like the real table)")
-    p.add_argument("--realizations", type=int, default=3,
-                   help="draws of the first surrogate's simulated runs for reference 2 "
-                        "(default 3; 1 skips it)")
-    p.add_argument("--smoke", action="store_true", help="a seconds-long configuration")
+    p.add_argument("--realizations", type=int, default=None,
+                   help="draws of every surrogate's simulated runs (default 5)")
+    p.add_argument("--no-landscape", action="store_true", help="skip the landscape statistics")
+    p.add_argument("--smoke", action="store_true", help="a small, quick configuration")
     p.add_argument("--no-progress", action="store_true")
     return p
 
@@ -485,25 +693,33 @@ def config_from_args(argv: Sequence[str] | None = None) -> FidelityConfig:
         resolve_track(args.track)
         tracks = (args.track,)
     kw: dict[str, Any] = dict(SMOKE) if args.smoke else {}
-    if args.seeds is not None:
-        kw["seeds"] = args.seeds
-    if args.budget is not None:
-        kw["budget"] = args.budget
-    return FidelityConfig(tracks=tracks, table=args.table, surrogates=tuple(args.surrogate),
+    for name in ("seeds", "budget", "realizations"):
+        if getattr(args, name) is not None:
+            kw[name] = getattr(args, name)
+    if not args.smoke or args.folds != 3:
+        kw["folds"] = args.folds
+    return FidelityConfig(tracks=tracks, protocol=args.protocol, table=args.table,
+                          surrogates=tuple(args.surrogate),
                           optimizers=tuple(args.optimizers) if args.optimizers else None,
                           out=args.out, n_jobs=args.n_jobs, backend=args.backend,
-                          noise=not args.no_noise, surrogate_repeats=args.surrogate_repeats,
-                          realizations=args.realizations,
+                          scheduler=args.scheduler, noise=not args.no_noise,
+                          surrogate_repeats=args.surrogate_repeats,
+                          landscape=not args.no_landscape,
                           progress=not args.no_progress, **kw)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    config = config_from_args(argv)
-    report = run_fidelity(config)
+    try:
+        config = config_from_args(argv)
+        report = run_fidelity(config)
+    except EvalConfigError as exc:
+        print(f"python -m eval.fidelity: error: {exc}")
+        return 2
     out = Path(config.out)
     print(f"wrote {out / 'fidelity.md'} and {out / 'fidelity.json'} "
           f"in {report['timing']['total_seconds']:.1f} s")
+    print(report["verdict"])
     return 0
 
 

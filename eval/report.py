@@ -1,306 +1,585 @@
-"""Report of the fidelity study: statistics (JSON), Markdown and PNG figures."""
+"""Report of the fidelity study: statistics with intervals, a verdict, Markdown and figures.
+
+:func:`build_report` reads a :class:`eval.fidelity.FidelityResult` (raw curves, nothing
+else) and computes, per study (a track on one cell set: a fold, all cells) and per surrogate:
+
+* **gap**: per optimizer, the mean over the log-spaced grid of |seed-mean surrogate curve -
+  seed-mean table curve|, and its mean over optimizers (``mean_gap``);
+* **Kendall tau** between the optimizers' rankings (seed means) on the two backends at 100,
+  316 and 1,000 full trainings (:data:`eval.fidelity.RANK_AT`);
+* **agreement**: the share of optimizer pairs significant (Mann-Whitney U, alpha 0.05) on
+  either backend whose verdicts agree;
+* **bias**: the mean over optimizers of (surrogate - table) at the final budget, and a sign
+  test across optimizers (is every optimizer better, or worse, on the surrogate?);
+* **true**: the same with the surrogate's incumbents valued by the table;
+* **plausible draw**: at every grid budget, per optimizer, is the table's seed mean a
+  plausible further draw of the surrogate's realizations (:func:`eval.stats.
+  draw_consistency`); the count outside the 95 % prediction interval;
+* **landscape**: the six statistics of :mod:`eval.landscape` (the walk autocorrelation as
+  the mean over lags 1-5), the table's bootstrap interval, the surrogate's value (mean over
+  its draws) and whether it lies inside.
+
+"Surrogate" means the mean of its realizations (curves averaged over the draws of its
+simulated runs, seed by seed); every draw against the table is reported too. Every interval
+is a 95 % percentile bootstrap over seeds (each backend's seeds resampled independently).
+References: two disjoint halves of the table's seeds (seed noise) and pairs of a surrogate's
+draws (run noise: the table is one draw). Out-of-sample studies of several folds get a
+summary over folds (mean, min, max of each statistic). The report opens with a verdict
+against the targets of :data:`TARGETS`.
+"""
 
 from __future__ import annotations
 
 import itertools
+import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from .stats import curve_gap, draw_consistency, ranking_tau, verdict_agreement
+from .landscape import WALK_LAGS
+from .stats import (curve_gap, draw_consistency, kendall_tau_b, nanmean, sign_test,
+                    verdict_agreement)
 
-__all__ = ["build_report", "write_markdown"]
+__all__ = ["build_report", "write_report", "write_markdown", "TARGETS", "LANDSCAPE_SIX"]
+
+#: The fidelity targets the verdict checks (surrogate = mean over its realizations).
+TARGETS = {"tau_min": 0.5, "tau_at": (1, 2), "abs_bias_max": 0.0005, "sign_alpha": 0.05,
+           "gap_max": 0.0008, "landscape_min": 4}
+#: The six landscape statistics of the verdict (the walk autocorrelation averaged over lags).
+LANDSCAPE_SIX = ("neighbour_corr", "walk_autocorr", "local_optima", "climb_length",
+                 "improve_prob", "top1_mean")
 
 
-def _grid(budget: float, unit: float) -> np.ndarray:
-    """Log-spaced budgets from ``max(unit, budget / 100)`` to ``budget``."""
-    from .fidelity import GRID_POINTS
-    lo = min(max(unit, budget / 100), budget)
-    return np.geomspace(lo, budget, GRID_POINTS)
+# ------------------------------------------------------------------------ statistics
+def _seed_means(curves: dict[str, np.ndarray], names: list[str]) -> np.ndarray:
+    """(optimizers, grid) seed means."""
+    return np.stack([nanmean(curves[n]) for n in names])
 
 
-def build_report(config, tracks, names, backends, budgets, files, table, out: Path) -> dict:
-    from .fidelity import RANK_AT, _backend, _load_run
-    from .optimizers import OPTIMIZERS
-    report = {"config": {k: (str(v) if isinstance(v, Path) else v)
-                         for k, v in vars(config).items()},
-              "table": str(table),
-              "backends": {label: str(p) for _, label, p, _ in backends},
-              "tracks": {}}
-    for t in tracks:
-        opt = [n for n in names if not OPTIMIZERS[n].multi_fidelity or t == "multifidelity"]
-        unit = budgets[t] / float(config.budget)  # one full training in track units
-        grid = _grid(budgets[t], unit)
-        truth = _truth(_backend("table", str(table), t, True, 1), t)
-        curves: dict[str, dict[str, np.ndarray]] = {}
-        true_curves: dict[str, dict[str, np.ndarray]] = {}
-        for _, label, _, _ in backends:
-            curves[label], true_curves[label] = {}, {}
-            for n in opt:
-                vals, trues = [], []
-                for seed in range(config.seeds):
-                    r = _load_run(files[(t, label, n, seed)])
-                    v, c = r.curve(grid)
-                    vals.append(v)
-                    tv = np.where(c >= 0, truth[np.maximum(c, 0)], np.nan)
-                    trues.append(tv)
-                curves[label][n] = np.array(vals)
-                true_curves[label][n] = np.array(trues)
-        at_idx = [int(np.argmin(np.abs(grid - f * budgets[t]))) for f in RANK_AT]
-        table_c = curves["table"]
-        half = config.seeds // 2
-        entry = {"budget": budgets[t], "unit_per_full_training": unit,
-                 "grid": grid.tolist(), "rank_budgets": [grid[i] for i in at_idx],
-                 "optimizers": opt, "curves": {}, "surrogates": {}}
-        main = [label for _, label, _, noise_seed in backends if noise_seed == 0]
-        for label in main:
-            entry["curves"][label] = {
-                n: {"mean": _nanmean(curves[label][n]).tolist(),
-                    "sem": _sem(curves[label][n]).tolist(),
-                    **({"true_mean": _nanmean(true_curves[label][n]).tolist()}
-                       if label != "table" else {})}
-                for n in opt}
-        for label in main[1:]:
-            s = _compare(curves[label], table_c, at_idx)
-            true = _compare(true_curves[label], table_c, at_idx)
-            s.update(gap_true=true["gap"], kendall_tau_true=true["kendall_tau"],
-                     agreement_true=true["agreement"])
-            entry["surrogates"][label] = s
-        if half >= 2:
-            ref = _compare({n: table_c[n][:half] for n in opt},
-                           {n: table_c[n][half:2 * half] for n in opt}, at_idx)
-            ref["seeds_per_half"] = half
-        else:
-            ref = {"note": "needs at least 4 seeds"}
+def _resampled_means(curves: dict[str, np.ndarray], names: list[str],
+                     idx: np.ndarray) -> np.ndarray:
+    """(boot, optimizers, grid) seed means of bootstrap resamples ``idx`` (boot, seeds)."""
+    return np.stack([nanmean(curves[n][idx], axis=1) for n in names], axis=1)
+
+
+def _rank_values(means: np.ndarray) -> np.ndarray:
+    return np.where(np.isfinite(means), means, -1e300)
+
+
+def _interval(values: np.ndarray) -> list[float | None]:
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if not len(v):
+        return [None, None]
+    low, high = np.percentile(v, [2.5, 97.5])
+    return [float(low), float(high)]
+
+
+def compare(a: dict[str, np.ndarray], b: dict[str, np.ndarray], names: list[str],
+            rank_at: list[int], *, n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """Gap, tau, agreement and bias of curves ``a`` (surrogate) against ``b`` (table), each
+    with a bootstrap interval over seeds."""
+    rng = np.random.default_rng(seed)
+    ma, mb = _seed_means(a, names), _seed_means(b, names)
+    gap = {n: curve_gap(a[n], b[n]) for n in names}
+    final = ma[:, -1] - mb[:, -1]
+    out: dict[str, Any] = {
+        "gap": gap, "mean_gap": float(np.nanmean(list(gap.values()))),
+        "kendall_tau": [float(kendall_tau_b(_rank_values(ma[:, i]), _rank_values(mb[:, i])))
+                        for i in rank_at],
+        "agreement": [], "significant_pairs": [],
+        "bias": {n: float(d) for n, d in zip(names, final)},
+        "mean_bias": float(np.nanmean(final)), "sign_test": sign_test(final),
+    }
+    for i in rank_at:
+        share, pairs = verdict_agreement(a, b, i)
+        out["agreement"].append(share)
+        out["significant_pairs"].append(pairs)
+    sa, sb = next(iter(a.values())).shape[0], next(iter(b.values())).shape[0]
+    ia = rng.integers(0, sa, (n_boot, sa))
+    ib = rng.integers(0, sb, (n_boot, sb))
+    ba, bb = _resampled_means(a, names, ia), _resampled_means(b, names, ib)
+    with np.errstate(invalid="ignore"):
+        gaps = nanmean(np.abs(ba - bb), axis=2)                     # (boot, optimizers)
+    # |difference| is biased upwards by seed noise, so its resamples sit above the estimate:
+    # the basic bootstrap interval (2 x estimate - percentiles) corrects for that
+    low, high = _interval(np.nanmean(gaps, axis=1))
+    out["mean_gap_ci"] = [None, None] if low is None else [
+        max(0.0, 2 * out["mean_gap"] - high), max(0.0, 2 * out["mean_gap"] - low)]
+    out["kendall_tau_ci"] = [_interval(kendall_tau_b(_rank_values(ba[:, :, i]),
+                                                     _rank_values(bb[:, :, i])))
+                             for i in rank_at]
+    out["mean_bias_ci"] = _interval(np.nanmean(ba[:, :, -1] - bb[:, :, -1], axis=1))
+    out["agreement_ci"] = [_agreement_interval(a, b, names, i, ia, ib) for i in rank_at]
+    return out
+
+
+def _agreement_interval(a, b, names, at, ia, ib, alpha: float = 0.05) -> list[float | None]:
+    """Bootstrap interval of the verdict agreement (vectorised Mann-Whitney tests)."""
+    from scipy.stats import mannwhitneyu
+    n_boot = len(ia)
+    agree = np.zeros(n_boot)
+    counted = np.zeros(n_boot)
+    for x, y in itertools.combinations(names, 2):
+        verdicts = []
+        for curves, idx in ((a, ia), (b, ib)):
+            u = curves[x][idx, at]
+            v = curves[y][idx, at]
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN early budgets
+                p = mannwhitneyu(u, v, axis=1, nan_policy="propagate").pvalue
+                direction = np.sign(np.nanmedian(u, axis=1) - np.nanmedian(v, axis=1))
+            verdicts.append(np.where(np.isfinite(p) & (p < alpha), direction, 0))
+        significant = (verdicts[0] != 0) | (verdicts[1] != 0)
+        counted += significant
+        agree += significant & (verdicts[0] == verdicts[1])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return _interval(np.where(counted > 0, agree / counted, np.nan))
+
+
+def _mean_curves(curves: dict[str, dict[str, np.ndarray]], labels: list[str],
+                 names: list[str]) -> dict[str, np.ndarray]:
+    """Seed-by-seed mean over the draws ``labels`` of one surrogate."""
+    return {n: nanmean(np.stack([curves[label][n] for label in labels]), axis=0)
+            for n in names}
+
+
+def _landscape_summary(stats: dict[str, dict], draws: list[str]) -> dict[str, Any]:
+    table = _with_walk_mean(stats["table"])
+    per_draw = [_with_walk_mean(stats[d]) for d in draws if d in stats]
+    out: dict[str, Any] = {"table": table, "surrogate": {}, "inside": 0,
+                           "of": len(LANDSCAPE_SIX)}
+    for name in (*LANDSCAPE_SIX, *(f"walk_autocorr_{k}" for k in WALK_LAGS)):
+        values = [d[name]["value"] for d in per_draw]
+        value = float(np.nanmean(values)) if values else float("nan")
+        low, high = table[name]["ci_low"], table[name]["ci_high"]
+        inside = bool(np.isfinite(value) and low <= value <= high)
+        out["surrogate"][name] = {"value": value, "draws": values, "inside": inside}
+        if name in LANDSCAPE_SIX:
+            out["inside"] += inside
+    return out
+
+
+def _with_walk_mean(stats: dict[str, dict]) -> dict[str, dict]:
+    """The walk autocorrelation as one statistic: the mean over lags (its interval from the
+    lags' intervals, conservatively the mean of their bounds)."""
+    lags = [stats[f"walk_autocorr_{k}"] for k in WALK_LAGS]
+    out = dict(stats)
+    out["walk_autocorr"] = {key: float(np.mean([s[key] for s in lags]))
+                            for key in ("value", "ci_low", "ci_high")}
+    return out
+
+
+def _study_report(study, config) -> dict[str, Any]:
+    names = study.optimizers
+    table = study.curves["table"]
+    n_boot = int(config.n_boot)
+    entry: dict[str, Any] = {
+        "name": study.name, "protocol": study.protocol, "cells": study.cells,
+        "budget": study.budget, "unit_per_full_training": study.unit,
+        "grid": (study.grid / study.unit).tolist(),
+        "rank_budgets": [float(study.grid[i] / study.unit) for i in study.rank_at],
+        "optimizers": names, "curves": {"table": _curve_summary(table, names)},
+        "surrogates": {}}
+    half = config.seeds // 2
+    if half >= 2:
+        ref = compare({n: table[n][:half] for n in names},
+                      {n: table[n][half:2 * half] for n in names}, names, study.rank_at,
+                      n_boot=n_boot)
+        ref["seeds_per_half"] = half
         entry["reference_seed_halves"] = ref
-        # the first surrogate holding other draws of its simulated runs: mean over pairs
-        draws = {0: main[1]} | {k: label for _, label, _, k in backends if k}
-        if len(draws) > 1:
-            pairs = [_compare(curves[draws[i]], curves[draws[j]], at_idx)
-                     for i, j in itertools.combinations(sorted(draws), 2)]
-            ref = _mean_of(pairs, opt)
-            ref.update(surrogate=main[1], noise_seeds=sorted(draws), pairs=pairs)
-            entry["reference_realizations"] = ref
-            # one draw against the table is one sample of a wide distribution: its mean over
-            # the draws estimates the surrogate's fidelity without the luck of its draw
-            each = [_compare(curves[draws[k]], table_c, at_idx) for k in sorted(draws)]
-            over = _mean_of(each, opt)
-            over.update(surrogate=main[1], noise_seeds=sorted(draws), draws=each)
-            over["consistency"] = [draw_consistency(
-                table_c, [curves[draws[k]] for k in sorted(draws)], i) for i in at_idx]
-            entry["draws_vs_table"] = over
-        report["tracks"][t] = entry
-        _plot_curves(entry, t, out / f"curves_{t}.png")
-        _plot_ranking(entry, t, out / f"ranking_{t}.png")
+    for label, draws in study.draws.items():
+        mean = _mean_curves(study.curves, draws, names)
+        true = _mean_curves(study.true_curves, draws, names)
+        s: dict[str, Any] = {
+            "protocol": study.surrogate_protocol[label],
+            "training_share": study.training_share[label],
+            "realizations": len(draws),
+            "mean_of_draws": compare(mean, table, names, study.rank_at, n_boot=n_boot),
+            "true": compare(true, table, names, study.rank_at, n_boot=n_boot),
+            "draws": [compare(study.curves[d], table, names, study.rank_at,
+                              n_boot=min(n_boot, 200)) for d in draws],
+        }
+        entry["curves"][label] = _curve_summary(mean, names, true)
+        if len(draws) >= 2:
+            s["draws_mean"] = {
+                key: nanmean(np.array([d[key] for d in s["draws"]], dtype=float)).tolist()
+                for key in ("kendall_tau", "agreement", "mean_gap", "mean_bias")}
+            consistency = [draw_consistency(table, [study.curves[d] for d in draws], i)
+                           for i in range(len(study.grid))]
+            s["plausible_draw"] = {
+                "budgets": entry["grid"],
+                "outside": [sum(1 for c in point.values()
+                                if np.isfinite(c["p"]) and c["p"] < 0.05)
+                            for point in consistency],
+                "final": consistency[-1]}
+            pairs = [compare(study.curves[x], study.curves[y], names, study.rank_at,
+                             n_boot=min(n_boot, 200))
+                     for x, y in itertools.combinations(draws, 2)]
+            s["reference_realizations"] = {
+                key: nanmean(np.array([p[key] for p in pairs], dtype=float)).tolist()
+                for key in ("kendall_tau", "agreement", "mean_gap")}
+        if study.landscape:
+            s["landscape"] = _landscape_summary(study.landscape, draws)
+        s["targets"] = _targets_met(s)
+        entry["surrogates"][label] = s
+    return entry
+
+
+def _curve_summary(curves: dict[str, np.ndarray], names: list[str],
+                   true: dict[str, np.ndarray] | None = None) -> dict[str, dict]:
+    out = {}
+    for n in names:
+        c = curves[n]
+        count = np.maximum(np.isfinite(c).sum(0), 1)
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            sem = np.nanstd(c, axis=0) / np.sqrt(count) if np.isfinite(c).any() else \
+                np.full(c.shape[1], np.nan)
+        out[n] = {"mean": nanmean(c).tolist(), "sem": sem.tolist()}
+        if true is not None:
+            out[n]["true_mean"] = nanmean(true[n]).tolist()
+    return out
+
+
+def _targets_met(s: dict[str, Any]) -> dict[str, Any]:
+    m = s["mean_of_draws"]
+    taus = [m["kendall_tau"][i] for i in TARGETS["tau_at"]]
+    out = {
+        "tau": bool(all(np.isfinite(t) and t >= TARGETS["tau_min"] for t in taus)),
+        "bias": bool(abs(m["mean_bias"]) <= TARGETS["abs_bias_max"]
+                     and not m["sign_test"]["p"] < TARGETS["sign_alpha"]),
+        "gap": bool(m["mean_gap"] <= TARGETS["gap_max"]),
+    }
+    if "landscape" in s:
+        out["landscape"] = bool(s["landscape"]["inside"] >= TARGETS["landscape_min"])
+    out["all"] = all(out.values())
+    return out
+
+
+def _over_folds(studies: list[dict]) -> dict[str, Any]:
+    """Mean, min and max over the folds of each headline statistic, per surrogate."""
+    folds = [s for s in studies if s["protocol"] == "out-of-sample"]
+    if len(folds) < 2:
+        return {}
+    out = {}
+    for label in folds[0]["surrogates"]:
+        rows = {"tau@100": [], "tau@316": [], "tau@1000": [], "agreement@1000": [],
+                "mean_bias": [], "mean_gap": [], "landscape_inside": [], "targets_met": []}
+        for f in folds:
+            s = f["surrogates"][label]
+            m = s["mean_of_draws"]
+            for key, i in (("tau@100", 0), ("tau@316", 1), ("tau@1000", 2)):
+                rows[key].append(m["kendall_tau"][i])
+            rows["agreement@1000"].append(m["agreement"][-1])
+            rows["mean_bias"].append(m["mean_bias"])
+            rows["mean_gap"].append(m["mean_gap"])
+            rows["landscape_inside"].append(s.get("landscape", {}).get("inside"))
+            rows["targets_met"].append(s["targets"]["all"])
+        summary = {}
+        for key, values in rows.items():
+            v = np.array([np.nan if x is None else float(x) for x in values])
+            summary[key] = {"per_fold": values,
+                            "mean": float(np.nanmean(v)) if np.isfinite(v).any() else None,
+                            "min": float(np.nanmin(v)) if np.isfinite(v).any() else None,
+                            "max": float(np.nanmax(v)) if np.isfinite(v).any() else None}
+        out[label] = summary
+    return out
+
+
+def build_report(result) -> dict[str, Any]:
+    """Statistics of a :class:`eval.fidelity.FidelityResult` (see the module docstring)."""
+    config = result.config
+    report: dict[str, Any] = {
+        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(config).items()},
+        "table": result.table, "surrogates": result.surrogates, "timing": result.timing,
+        "targets": TARGETS, "tracks": {}}
+    for study in result.studies:
+        track = report["tracks"].setdefault(study.track, {"studies": []})
+        track["studies"].append(_study_report(study, config))
+    for track in report["tracks"].values():
+        track["over_folds"] = _over_folds(track["studies"])
+    report["verdict"] = _verdict(report)
     return report
 
 
-def _compare(a: dict[str, np.ndarray], b: dict[str, np.ndarray], at_idx: list[int]) -> dict:
-    """Curve gaps, Kendall tau, verdict agreement and significant pairs of two backends (or
-    of a reference's two sides) at the grid indices ``at_idx``."""
-    verdict = [verdict_agreement(a, b, i) for i in at_idx]
-    out = {"gap": {n: curve_gap(a[n], b[n]) for n in a},
-           "kendall_tau": [ranking_tau(a, b, i) for i in at_idx],
-           "agreement": [share for share, _ in verdict],
-           "significant_pairs": [pairs for _, pairs in verdict]}
-    out["mean_gap"] = float(np.nanmean(list(out["gap"].values())))
-    return out
-
-
-def _mean_of(comparisons: list[dict], opt: list[str]) -> dict:
-    """Mean of several :func:`_compare` results (tau, agreement, gaps)."""
-    out = {key: _nanmean(np.array([c[key] for c in comparisons], dtype=float)).tolist()
-           for key in ("kendall_tau", "agreement")}
-    out["gap"] = {n: float(_nanmean(np.array([c["gap"][n] for c in comparisons])))
-                  for n in opt}
-    out["mean_gap"] = float(_nanmean(np.array([c["mean_gap"] for c in comparisons])))
-    return out
-
-
-def _surrogate_rows(entry: dict) -> dict[str, dict]:
-    """Display name -> statistics of every surrogate-against-table comparison."""
-    out = dict(entry["surrogates"])
-    if "draws_vs_table" in entry:
-        d = entry["draws_vs_table"]
-        seeds = "/".join(str(k) for k in d["noise_seeds"])
-        out[f"{d['surrogate']}, draws {seeds} (mean)"] = d
-    return out
-
-
-def _references(entry: dict) -> dict[str, dict]:
-    """Display name -> statistics of the references present in a track entry."""
-    out = {}
-    if "kendall_tau" in entry["reference_seed_halves"]:
-        out["table seed halves"] = entry["reference_seed_halves"]
-    if "reference_realizations" in entry:
-        out[f"{entry['reference_realizations']['surrogate']} run-noise realizations"] = \
-            entry["reference_realizations"]
-    return out
-
-
-def _truth(table, track: str) -> np.ndarray:
-    """The table's objective at 108 epochs for every cell (NaN where it has none)."""
-    from .tracks import resolve_track
-    metric = resolve_track(track).objective
-    cells = table.covered_indices(epochs=108, require=(metric,))
-    out = np.full(len(table.space), np.nan)
-    out[cells] = table.query_batch(cells, 108)[metric]
-    table.reset_budget_counters()
-    return out
-
-
-def _nanmean(x):
-    import warnings
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmean(x, axis=0)
-
-
-def _sem(x):
-    import warnings
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        n = np.maximum(np.isfinite(x).sum(0), 1)
-        return np.nanstd(x, axis=0) / np.sqrt(n)
-
-
-def _plot_curves(entry: dict, track: str, path: Path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from nb101._io import atomic_path
-
-    labels = list(entry["curves"])
-    grid = np.array(entry["grid"]) / entry["unit_per_full_training"]
-    fig, axes = plt.subplots(1, len(labels), figsize=(4.2 * len(labels), 3.6), sharey=True,
-                             squeeze=False)
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    lows = []
-    for ax, label in zip(axes[0], labels):
-        for k, n in enumerate(entry["optimizers"]):
-            c = entry["curves"][label][n]
-            m, s = np.array(c["mean"], dtype=float), np.array(c["sem"], dtype=float)
-            col = colors[k % len(colors)]
-            ax.plot(grid, m, label=n, color=col)
-            ax.fill_between(grid, m - s, m + s, color=col, alpha=0.2)
-            if "true_mean" in c:
-                ax.plot(grid, np.array(c["true_mean"], dtype=float), color=col, ls="--",
-                        lw=0.8)
-            if np.isfinite(m).any():
-                lows.append(np.nanpercentile(m, 10))
-        ax.set_xscale("log")
-        ax.set_title(label if label == "table" else f"surrogate {label} (dashed: true)")
-        ax.set_xlabel("budget (full trainings)")
-        ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel(f"incumbent {'test' if track == 'full' else 'validation'} acc.")
-    if lows:
-        axes[0][0].set_ylim(bottom=min(lows))
-    axes[0][-1].legend(fontsize=7, loc="lower right")
-    fig.suptitle(f"track {track}")
-    fig.tight_layout()
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-
-
-def _plot_ranking(entry: dict, track: str, path: Path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from nb101._io import atomic_path
-
-    rows = {f"surrogate {k}": v for k, v in _surrogate_rows(entry).items()}
-    rows.update(_references(entry))
-    fig, axes = plt.subplots(1, 2, figsize=(9, 4.2))
-    budgets = [f"{b / entry['unit_per_full_training']:.3g}" for b in entry["rank_budgets"]]
-    width = 0.8 / max(1, len(rows))
-    x = np.arange(len(budgets))
-    for ax, key, title in ((axes[0], "kendall_tau", "Kendall tau of rankings"),
-                           (axes[1], "agreement", "pairwise verdict agreement")):
-        for k, (name, s) in enumerate(rows.items()):
-            vals = np.array(s[key], dtype=float)
-            ax.bar(x + k * width, np.nan_to_num(vals, nan=0.0), width, label=name)
-        ax.set_xticks(x + width * (len(rows) - 1) / 2, budgets)
-        ax.set_xlabel("budget (full trainings)")
-        ax.set_ylim(-1 if key == "kendall_tau" else 0, 1)
-        ax.set_title(title)
-        ax.grid(alpha=0.3, axis="y")
-    # below the axes: with the references there are too many bars for an inset legend
-    fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=7)
-    fig.suptitle(f"track {track}: ranking agreement with the table")
-    fig.tight_layout(rect=(0, 0.06 * ((len(rows) + 2) // 3) + 0.02, 1, 1))
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-
-
+# ------------------------------------------------------------------------- verdict
 def _f(x, digits=3) -> str:
     return "n/a" if x is None or (isinstance(x, float) and not np.isfinite(x)) else \
         f"{x:.{digits}f}"
 
 
-def _consistency_lines(entry: dict) -> list[str]:
-    """Markdown: is the table's final result a plausible further draw of the surrogate?"""
-    if "draws_vs_table" not in entry:
-        return []
-    over = entry["draws_vs_table"]
-    final = over["consistency"][-1]
-    k = len(over["noise_seeds"])
-    lines = ["", f"Is the table a plausible further draw of `{over['surrogate']}`? Final budget; "
-             f"t = (table - mean of the {k} draws) / (sd x sqrt(1 + 1/{k})), Student t with "
-             f"{k - 1} dof, two-sided p.", "",
-             "| optimizer | table | draws mean | draws sd | t | p |", "|---|---|---|---|---|---|"]
-    for n, c in final.items():
-        lines.append(f"| {n} | {_f(c['table'], 4)} | {_f(c['draws_mean'], 4)} | "
-                     f"{_f(c['draws_sd'], 4)} | {_f(c['t'], 2)} | {_f(c['p'], 3)} |")
-    outside = sum(1 for c in final.values() if np.isfinite(c["p"]) and c["p"] < 0.05)
-    lines += ["", f"Outside the 95 % prediction interval: {outside} of {len(final)} optimizers."]
-    return lines
+def _ci(ci, digits=3) -> str:
+    return "" if not ci or ci[0] is None else f" [{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
+
+
+def _verdict(report: dict) -> str:
+    """One paragraph: faithful or not, where, and why."""
+    parts = []
+    for t, track in report["tracks"].items():
+        for study in track["studies"]:
+            for label, s in study["surrogates"].items():
+                met = s["targets"]
+                failed = [k for k, v in met.items() if k != "all" and not v]
+                m = s["mean_of_draws"]
+                what = (f"{t} track, {study['name']}, surrogate {label} ({s['protocol']}"
+                        + (f", {100 * s['training_share']:.0f} % of visited cells in its "
+                           f"training set" if s["training_share"] is not None else "") + ")")
+                why = (f"tau@316/1000 {_f(m['kendall_tau'][1], 2)}/{_f(m['kendall_tau'][2], 2)}"
+                       f", bias {_f(m['mean_bias'], 4)} ({m['sign_test']['positive']} of "
+                       f"{m['sign_test']['positive'] + m['sign_test']['negative']} optimizers "
+                       f"better on the surrogate, sign test p {_f(m['sign_test']['p'], 2)}), "
+                       f"gap {_f(m['mean_gap'], 4)}"
+                       + (f", landscape {s['landscape']['inside']}/6 inside"
+                          if "landscape" in s else ""))
+                verdict = "faithful" if met["all"] else f"not faithful ({', '.join(failed)})"
+                parts.append(f"{what}: {verdict}: {why}.")
+    if not parts:
+        return "No surrogate was compared."
+    faithful = sum(1 for p in parts if ": faithful:" in p)
+    head = (f"Verdict: {faithful} of {len(parts)} comparisons meet every target (tau >= "
+            f"{TARGETS['tau_min']} at 316 and 1,000 full trainings, |bias| <= "
+            f"{TARGETS['abs_bias_max']} without a significant sign pattern, mean curve gap <= "
+            f"{TARGETS['gap_max']}, at least {TARGETS['landscape_min']} of 6 landscape "
+            f"statistics inside the table's interval). ")
+    return head + " ".join(parts)
+
+
+# ------------------------------------------------------------------------- rendering
+def write_report(report: dict, out: Path) -> None:
+    """Write ``fidelity.json`` (strict JSON), ``fidelity.md`` and the figures into ``out``."""
+    from nb101._io import write_json
+    out = Path(out)
+    for t, track in report["tracks"].items():
+        _plot_curves(track, t, out / f"curves_{t}.png")
+        _plot_ranking(track, t, out / f"ranking_{t}.png")
+        if any("landscape" in s for st in track["studies"] for s in st["surrogates"].values()):
+            _plot_landscape(track, t, out / f"landscape_{t}.png")
+    write_json(out / "fidelity.json", report, indent=1)
+    write_markdown(report, out / "fidelity.md")
+
+
+def _save(fig, path: Path) -> None:
+    import matplotlib.pyplot as plt
+    from nb101._io import atomic_path
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+
+
+def _pyplot():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _plot_curves(track: dict, name: str, path: Path) -> None:
+    plt = _pyplot()
+    panels = [(study, label) for study in track["studies"] for label in study["curves"]]
+    cols = min(len(panels), 4)
+    rows = -(-len(panels) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), sharey=True,
+                             squeeze=False)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    lows = []
+    for ax, (study, label) in zip(axes.ravel(), panels):
+        grid = np.array(study["grid"])
+        for k, n in enumerate(study["optimizers"]):
+            c = study["curves"][label][n]
+            m, s = np.array(c["mean"], dtype=float), np.array(c["sem"], dtype=float)
+            col = colors[k % len(colors)]
+            ax.plot(grid, m, label=n, color=col)
+            ax.fill_between(grid, m - 1.96 * s, m + 1.96 * s, color=col, alpha=0.2)
+            if "true_mean" in c:
+                ax.plot(grid, np.array(c["true_mean"], dtype=float), color=col, ls="--", lw=0.8)
+            if np.isfinite(m).any():
+                lows.append(np.nanpercentile(m, 10))
+        ax.set_xscale("log")
+        ax.set_title(f"{study['name']}: {label}" + ("" if label == "table" else
+                                                   " (dashed: true)"), fontsize=9)
+        ax.set_xlabel("budget (full trainings)")
+        ax.grid(alpha=0.3)
+    for ax in axes.ravel()[len(panels):]:
+        ax.set_axis_off()
+    axes[0][0].set_ylabel("incumbent " + ("test" if name == "full" else "validation") + " acc.")
+    if lows:
+        axes[0][0].set_ylim(bottom=min(lows))
+    axes[0][0].legend(fontsize=7, loc="lower right")
+    fig.suptitle(f"track {name}: mean incumbent over seeds (band: 95 % interval)")
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def _plot_ranking(track: dict, name: str, path: Path) -> None:
+    plt = _pyplot()
+    rows = []
+    for study in track["studies"]:
+        for label, s in study["surrogates"].items():
+            rows.append((f"{study['name']}: {label}", s["mean_of_draws"]))
+        if "reference_seed_halves" in study:
+            rows.append((f"{study['name']}: table seed halves",
+                         study["reference_seed_halves"]))
+    budgets = [f"{b:.3g}" for b in track["studies"][0]["rank_budgets"]]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.4))
+    width = 0.8 / max(1, len(rows))
+    x = np.arange(len(budgets))
+    for ax, key, title, low in ((axes[0], "kendall_tau", "Kendall tau of rankings", -1),
+                                (axes[1], "agreement", "pairwise verdict agreement", 0)):
+        empty = True
+        for k, (label, s) in enumerate(rows):
+            vals = np.array(s[key], dtype=float)
+            cis = s.get(f"{key}_ci") or [[None, None]] * len(vals)
+            lo = np.array([np.nan if c[0] is None else c[0] for c in cis], dtype=float)
+            hi = np.array([np.nan if c[1] is None else c[1] for c in cis], dtype=float)
+            err = np.array([np.clip(vals - lo, 0, None), np.clip(hi - vals, 0, None)])
+            ok = np.isfinite(vals)
+            empty &= not ok.any()
+            ax.bar((x + k * width)[ok], vals[ok], width, label=label,
+                   yerr=np.nan_to_num(err[:, ok]), capsize=2)
+        ax.set_xticks(x + width * (len(rows) - 1) / 2, budgets)
+        ax.set_xlabel("budget (full trainings)")
+        ax.set_ylim(low, 1)
+        ax.set_title(title)
+        ax.grid(alpha=0.3, axis="y")
+        if empty:
+            ax.text(0.5, 0.5, "no optimizer pair differs significantly\n(Mann-Whitney, "
+                    "alpha 0.05) on either backend:\nno verdict to agree on" if key ==
+                    "agreement" else "no ranking (fewer than two optimizers)",
+                    ha="center", va="center", transform=ax.transAxes, fontsize=8)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=7)
+    fig.suptitle(f"track {name}: ranking agreement with the table (error bars: 95 % "
+                 f"bootstrap over seeds)")
+    fig.tight_layout(rect=(0, 0.06 * ((len(rows) + 2) // 3) + 0.02, 1, 1))
+    _save(fig, path)
+
+
+def _plot_landscape(track: dict, name: str, path: Path) -> None:
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(LANDSCAPE_SIX), figsize=(2.6 * len(LANDSCAPE_SIX), 3.6))
+    for ax, stat in zip(axes, LANDSCAPE_SIX):
+        labels = []
+        for k, study in enumerate(track["studies"]):
+            for label, s in study["surrogates"].items():
+                if "landscape" not in s:
+                    continue
+                t = s["landscape"]["table"][stat]
+                y = len(labels)
+                ax.errorbar([t["value"]], [y], xerr=[[t["value"] - t["ci_low"]],
+                                                     [t["ci_high"] - t["value"]]],
+                            fmt="s", color="black", capsize=3)
+                sur = s["landscape"]["surrogate"][stat]
+                ax.plot(sur["draws"], [y + 0.2] * len(sur["draws"]), ".", color="tab:blue",
+                        alpha=0.5)
+                ax.plot([sur["value"]], [y + 0.2], "o",
+                        color="tab:green" if sur["inside"] else "tab:red")
+                labels.append(f"{study['name']}: {label}")
+        ax.set_yticks(range(len(labels)), labels if ax is axes[0] else [""] * len(labels),
+                      fontsize=7)
+        ax.set_title(stat.replace("_", " "), fontsize=9)
+        ax.grid(alpha=0.3)
+    fig.suptitle(f"track {name}: landscape (black: table, 95 % interval; dots: surrogate "
+                 f"draws; green/red: their mean inside/outside)", fontsize=9)
+    fig.tight_layout()
+    _save(fig, path)
 
 
 def write_markdown(report: dict, path: Path) -> None:
     from nb101._io import atomic_path
-    lines = ["# Algorithm-ranking fidelity", ""]
     cfg = report["config"]
-    lines += [f"Table: `{report['table']}`; seeds: {cfg['seeds']}; budget: {cfg['budget']} "
-              f"full trainings; timing: {report.get('timing', {})}.", ""]
-    for t, e in report["tracks"].items():
-        unit = e["unit_per_full_training"]
-        lines += [f"## Track `{t}`", "",
-                  f"Budget {e['budget']:.6g} (track unit), rankings compared at "
-                  + ", ".join(f"{b / unit:.3g}" for b in e["rank_budgets"])
-                  + " full trainings.", "",
-                  f"![curves](curves_{t}.png)", "", f"![ranking](ranking_{t}.png)", ""]
-        header = "| optimizer | table final | " + " | ".join(
-            f"{s} final (true) | {s} gap (true)" for s in e["surrogates"]) + " |"
-        lines += [header, "|" + "---|" * (2 + 2 * len(e["surrogates"]))]
-        for n in e["optimizers"]:
-            row = [n, _f(e["curves"]["table"][n]["mean"][-1], 4)]
-            for s, st in e["surrogates"].items():
-                c = e["curves"][s][n]
-                row.append(f"{_f(c['mean'][-1], 4)} ({_f(c['true_mean'][-1], 4)})")
-                row.append(f"{_f(st['gap'][n], 4)} ({_f(st['gap_true'][n], 4)})")
-            lines.append("| " + " | ".join(row) + " |")
-        lines += ["", "| comparison | " + " | ".join(
-            f"tau@{b / unit:.3g}" for b in e["rank_budgets"]) + " | " + " | ".join(
-            f"agree@{b / unit:.3g}" for b in e["rank_budgets"]) + " | mean gap |",
-            "|" + "---|" * (2 + 2 * len(e["rank_budgets"]))]
-        rows = _surrogate_rows(e)
-        rows.update({f"{k} (reference)": v for k, v in _references(e).items()})
-        for name, s in rows.items():
-            lines.append(f"| {name} | " + " | ".join(_f(v) for v in s["kendall_tau"]) + " | "
-                         + " | ".join(_f(v) for v in s["agreement"])
-                         + f" | {_f(s['mean_gap'], 4)} |")
-        lines += _consistency_lines(e)
-        lines.append("")
-    lines += ["Gap: mean over the log-spaced grid of |seed-mean surrogate curve - seed-mean "
-              "table curve|; (true): the surrogate incumbents' table values. Agreement: share "
-              "of optimizer pairs significant (Mann-Whitney U, alpha 0.05) on either backend "
-              "whose verdicts agree. References: the same between two disjoint halves of the "
-              "table seeds (seed noise), and between draws of the first surrogate's simulated "
-              "runs (noise_seed 0, 1, ...), over the same seeds, averaged over pairs of draws "
-              "(run-noise realizations; the table holds one realization). \"draws ... "
-              "(mean)\": every draw of the first surrogate against the table, averaged over "
-              "the draws.", ""]
+    lines = ["# Algorithm-ranking fidelity", "", report["verdict"], "",
+             f"Table: `{report['table']}`; protocol: {cfg['protocol']}; seeds: {cfg['seeds']}; "
+             f"budget: {cfg['budget']} full trainings; realizations: {cfg['realizations']}; "
+             f"timing: {report.get('timing', {})}.", ""]
+    for t, track in report["tracks"].items():
+        lines += [f"## Track `{t}`", "", f"![curves](curves_{t}.png)", "",
+                  f"![ranking](ranking_{t}.png)", ""]
+        if (Path(path).parent / f"landscape_{t}.png").exists():
+            lines += [f"![landscape](landscape_{t}.png)", ""]
+        for study in track["studies"]:
+            lines += _study_lines(study)
+        if track.get("over_folds"):
+            lines += ["### Over folds", "", "| surrogate | statistic | mean | min | max | "
+                      "per fold |", "|---|---|---|---|---|---|"]
+            for label, summary in track["over_folds"].items():
+                for key, v in summary.items():
+                    per = ", ".join(_f(x, 4) if isinstance(x, float) else str(x)
+                                    for x in v["per_fold"])
+                    lines.append(f"| {label} | {key} | {_f(v['mean'], 4)} | {_f(v['min'], 4)}"
+                                 f" | {_f(v['max'], 4)} | {per} |")
+            lines.append("")
+    lines += ["Surrogate = the mean of its realizations (draws of its simulated runs). "
+              "Intervals: 95 % bootstrap over seeds. Gap: mean over the log-spaced grid of "
+              "|surrogate - table| seed-mean curves. Agreement: share of optimizer pairs "
+              "significant (Mann-Whitney U, alpha 0.05) on either backend whose verdicts agree. "
+              "Bias: mean over optimizers of (surrogate - table) at the final budget, with a "
+              "sign test across optimizers. True: the surrogate's incumbents valued by the "
+              "table. Plausible draw: optimizers whose table result lies outside the 95 % "
+              "prediction interval of the surrogate's draws (t test with K - 1 dof).", ""]
     with atomic_path(path, suffix=".md") as tmp:
         tmp.write_text("\n".join(lines))
+
+
+def _study_lines(study: dict) -> list[str]:
+    rb = " / ".join(f"{b:.3g}" for b in study["rank_budgets"])
+    lines = [f"### {study['name']} ({study['protocol']}, {study['cells']:,} cells)", ""]
+    head = "| optimizer | table final | " + " | ".join(
+        f"{label} final (true)" for label in study["surrogates"]) + " |"
+    lines += [head, "|" + "---|" * (2 + len(study["surrogates"]))]
+    for n in study["optimizers"]:
+        row = [n, _f(study["curves"]["table"][n]["mean"][-1], 4)]
+        for label in study["surrogates"]:
+            c = study["curves"][label][n]
+            row.append(f"{_f(c['mean'][-1], 4)} ({_f(c['true_mean'][-1], 4)})")
+        lines.append("| " + " | ".join(row) + " |")
+    lines += ["", f"| comparison | tau @ {rb} | agreement @ {rb} | mean gap | mean bias "
+              f"(sign test) | landscape | plausible-draw outside (final) |",
+              "|---|---|---|---|---|---|---|"]
+    for label, s in study["surrogates"].items():
+        share = ("" if s["training_share"] is None else
+                 f", {100 * s['training_share']:.0f} % visited in training set")
+        rows = [(f"{label} ({s['protocol']}{share}), mean of {s['realizations']} draws",
+                 s["mean_of_draws"], s)]
+        rows.append((f"{label}: true values", s["true"], None))
+        if "draws_mean" in s:
+            rows.append((f"{label}: per draw, mean", s["draws_mean"], None))
+        if "reference_realizations" in s:
+            rows.append((f"{label}: draw vs draw (reference)", s["reference_realizations"],
+                         None))
+        for name, m, full in rows:
+            tau = " / ".join(_f(v, 2) + _ci(c, 2) for v, c in
+                             zip(m["kendall_tau"], m.get("kendall_tau_ci") or [None] * 3))
+            agree = " / ".join(_f(v, 2) for v in m["agreement"])
+            bias = "" if "sign_test" not in m else (
+                f"{_f(m['mean_bias'], 4)}{_ci(m.get('mean_bias_ci'), 4)} "
+                f"({m['sign_test']['positive']}+/{m['sign_test']['negative']}-, "
+                f"p {_f(m['sign_test']['p'], 2)})")
+            if not bias and "mean_bias" in m:
+                bias = _f(m["mean_bias"], 4)
+            land = (f"{full['landscape']['inside']}/6" if full is not None
+                    and "landscape" in full else "")
+            outside = (str(full["plausible_draw"]["outside"][-1]) if full is not None
+                       and "plausible_draw" in full else "")
+            lines.append(f"| {name} | {tau} | {agree} | {_f(m['mean_gap'], 4)}"
+                         f"{_ci(m.get('mean_gap_ci'), 4)} | {bias} | {land} | {outside} |")
+    if "reference_seed_halves" in study:
+        m = study["reference_seed_halves"]
+        tau = " / ".join(_f(v, 2) for v in m["kendall_tau"])
+        lines.append(f"| table seed halves (reference) | {tau} | "
+                     + " / ".join(_f(v, 2) for v in m["agreement"])
+                     + f" | {_f(m['mean_gap'], 4)} | | | |")
+    for label, s in study["surrogates"].items():
+        if "landscape" in s:
+            land = s["landscape"]
+            lines += ["", f"Landscape ({label}): statistic: table [95 % interval] vs surrogate "
+                      f"(mean of draws)", "", "| statistic | table | surrogate | inside |",
+                      "|---|---|---|---|"]
+            for stat in LANDSCAPE_SIX:
+                t = land["table"][stat]
+                v = land["surrogate"][stat]
+                lines.append(f"| {stat} | {_f(t['value'])} [{_f(t['ci_low'])}, "
+                             f"{_f(t['ci_high'])}] | {_f(v['value'])} | "
+                             f"{'yes' if v['inside'] else 'no'} |")
+    lines.append("")
+    return lines

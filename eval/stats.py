@@ -10,6 +10,9 @@ All functions take ``curves[optimizer] -> array (seeds, grid)`` of incumbent val
   pair is significant anywhere).
 * :func:`draw_consistency`: per optimizer, is the table's result a plausible further draw of
   a surrogate whose simulated runs were drawn several times (a t test with K - 1 dof)?
+* :func:`sign_test`: is the sign of (surrogate - table) across optimizers systematic?
+* :func:`kendall_tau_b`: tau-b vectorised over leading axes (bootstrap resamples).
+* :func:`nanmean`: the mean over seeds of curves that may hold NaN (no warnings).
 """
 
 from __future__ import annotations
@@ -19,17 +22,49 @@ import itertools
 import numpy as np
 
 __all__ = ["curve_gap", "ranking_tau", "verdicts", "verdict_agreement", "draw_consistency",
-           "ALPHA"]
+           "sign_test", "kendall_tau_b", "nanmean", "ALPHA"]
 
 ALPHA = 0.05
+#: The rank value of an optimizer without any result yet (below every result, tied with
+#: other such optimizers; -inf would make the differences NaN).
+_UNRANKED = -1e300
 
 
-def _mean(curve: np.ndarray) -> np.ndarray:
-    with np.errstate(all="ignore"):
-        import warnings
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return np.nanmean(curve, axis=0)
+def nanmean(x: np.ndarray, axis: int = 0) -> np.ndarray:
+    """``np.nanmean`` without the warning on all-NaN slices (they give NaN): curves are NaN
+    before an optimizer's first full-budget evaluation."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(x, axis=axis)
+
+
+_mean = nanmean
+
+
+def kendall_tau_b(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Kendall tau-b between ``x`` and ``y`` along the last axis (NaN where one side is
+    constant), for many small rankings at once; equals ``scipy.stats.kendalltau``."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    i, j = np.triu_indices(x.shape[-1], 1)
+    sx = np.sign(x[..., i] - x[..., j])
+    sy = np.sign(y[..., i] - y[..., j])
+    n0 = len(i)
+    tx = n0 - np.count_nonzero(sx == 0, axis=-1)
+    ty = n0 - np.count_nonzero(sy == 0, axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where((tx > 0) & (ty > 0), (sx * sy).sum(-1) / np.sqrt(tx * ty), np.nan)
+
+
+def sign_test(differences: np.ndarray) -> dict[str, float]:
+    """Two-sided sign test of ``differences`` (one per optimizer; zeros and NaN dropped):
+    under no systematic bias each sign is a fair coin."""
+    from scipy.stats import binomtest
+    d = np.asarray(differences, dtype=float)
+    d = d[np.isfinite(d) & (d != 0)]
+    positive, n = int((d > 0).sum()), len(d)
+    p = float(binomtest(positive, n, 0.5).pvalue) if n else float("nan")
+    return {"positive": positive, "negative": n - positive, "p": p}
 
 
 def curve_gap(a: np.ndarray, b: np.ndarray) -> float:
@@ -40,16 +75,14 @@ def curve_gap(a: np.ndarray, b: np.ndarray) -> float:
 
 def ranking_tau(a: dict[str, np.ndarray], b: dict[str, np.ndarray], at: int) -> float:
     """Kendall tau-b between the optimizers' seed means at grid index ``at``."""
-    from scipy.stats import kendalltau
     names = sorted(set(a) & set(b))
-    x = [np.nanmean(a[n][:, at]) if np.isfinite(a[n][:, at]).any() else -np.inf
+    x = [np.nanmean(a[n][:, at]) if np.isfinite(a[n][:, at]).any() else _UNRANKED
          for n in names]
-    y = [np.nanmean(b[n][:, at]) if np.isfinite(b[n][:, at]).any() else -np.inf
+    y = [np.nanmean(b[n][:, at]) if np.isfinite(b[n][:, at]).any() else _UNRANKED
          for n in names]
     if len(names) < 2:
         return float("nan")
-    tau = kendalltau(x, y).statistic
-    return float(tau)
+    return float(kendall_tau_b(np.array(x), np.array(y)))
 
 
 def verdicts(curves: dict[str, np.ndarray], at: int, alpha: float = ALPHA

@@ -39,6 +39,7 @@ import numpy as np
 
 from nb101 import ArtifactError, parse_target
 from nb101._io import atomic_folder, write_json
+from nb101.cell_space import NUM_CELLS
 
 from .noise import NoiseModel
 
@@ -51,6 +52,7 @@ SCHEMA_VERSION = 1
 DEFAULT_ARTIFACT = Path(__file__).resolve().parent / "default"
 _METADATA = "metadata.json"
 _NOISE = "noise.json"
+_TRAINING_CELLS = "training_cells.npz"
 #: Cells per model call when predicting many cells.
 PREDICT_CHUNK = 65536
 
@@ -104,6 +106,11 @@ class Artifact:
     models: dict[str, Any]
     noise: Any = None
     _featurizer: Any = field(default=None, repr=False)
+    training_masks: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    def in_sample(self, target: str) -> np.ndarray | None:
+        """Boolean mask of the cells ``target``'s model was fitted on (None if unrecorded)."""
+        return self.training_masks.get(target)
 
     @property
     def targets(self) -> tuple[str, ...]:
@@ -167,7 +174,8 @@ def _target_dir(target: str) -> str:
 def save_artifact(path: str | os.PathLike, *, models: Mapping[str, Any], featurizer: str,
                   model_name: str, model_params: Mapping[str, Any] | None = None,
                   noise: Any = None, targets_info: Mapping[str, Mapping[str, Any]] | None = None,
-                  extra: Mapping[str, Any] | None = None) -> Path:
+                  extra: Mapping[str, Any] | None = None,
+                  training_cells: Mapping[str, np.ndarray] | None = None) -> Path:
     """Write an artifact folder atomically and return its path.
 
     Parameters
@@ -188,6 +196,10 @@ def save_artifact(path: str | os.PathLike, *, models: Mapping[str, Any], featuri
         Per target: ``params`` (best Optuna params), ``data_sha256``, split sizes, ``metrics``.
     extra : mapping, optional
         More JSON-serialisable metadata (e.g. the training config).
+    training_cells : mapping of target to int array, optional
+        The cells each model was fitted on (stored as packed bit masks of the space in
+        ``training_cells.npz``): which cells are in sample, for the noise model's
+        out-of-sample model error and the fidelity report.
     """
     path = Path(path)
     for target in models:
@@ -208,6 +220,13 @@ def save_artifact(path: str | os.PathLike, *, models: Mapping[str, Any], featuri
             **dict(extra or {}),
         }
         write_json(tmp / _METADATA, meta, indent=2)
+        if training_cells:
+            masks = {}
+            for target, cells in training_cells.items():
+                mask = np.zeros(NUM_CELLS, dtype=bool)
+                mask[np.asarray(cells, dtype=np.int64)] = True
+                masks[target] = np.packbits(mask)
+            np.savez_compressed(tmp / _TRAINING_CELLS, **masks)
         write_json(tmp / _NOISE, noise.to_dict() if noise is not None else None, indent=1)
     return path
 
@@ -290,4 +309,17 @@ def load_artifact(path: str | os.PathLike | None = None, *,
             noise = NoiseModel.from_dict(data) if data is not None else None
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise ArtifactError(f"{noise_file} is not a valid noise model: {exc}") from exc
-    return Artifact(path=path, metadata=meta, models=models, noise=noise)
+    masks = {}
+    mask_file = path / _TRAINING_CELLS
+    if mask_file.is_file():
+        try:
+            with np.load(mask_file, allow_pickle=False) as data:
+                for target in data.files:
+                    bits = data[target]
+                    if bits.shape != ((NUM_CELLS + 7) // 8,) or bits.dtype != np.uint8:
+                        raise ValueError(f"mask of {target!r} has shape {bits.shape}")
+                    masks[target] = np.unpackbits(bits, count=NUM_CELLS).astype(bool)
+        except (OSError, ValueError, KeyError) as exc:
+            raise ArtifactError(f"{mask_file} is not a valid training-cell file: {exc}") from exc
+    return Artifact(path=path, metadata=meta, models=models, noise=noise, training_masks=masks)
+

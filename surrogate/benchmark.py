@@ -232,9 +232,29 @@ class SurrogateBenchmark(BaseBenchmark):
                 continue
             if self.noise:
                 u = u_time if metric == "training_time" else u_acc
-                mean = self.artifact.noise.perturb(target, mean, u)
+                mean = self.artifact.noise.perturb(target, mean, u,
+                                                   self._error_levels(target, indices))
             out[metric] = mean * factor if factor != 1.0 else mean
         return out
+
+    def _error_levels(self, target: str, indices: np.ndarray) -> np.ndarray | None:
+        """Per-cell model-error levels of noise rule 5: one level per cell and
+        ``noise_seed`` (shared by the cell's runs, and by every accuracy budget), NaN for the
+        cells the target's model was fitted on."""
+        if not self.artifact.noise.has_model_error(target):
+            return None
+        stream = "training_time" if target.startswith(("training_time", "halfway_training")) \
+            else "accuracy"
+        key = self._noise_keys.get((stream, 0))
+        if key is None:  # budget 0: the cell's own level, not one training's
+            key = np.random.SeedSequence([self.noise_seed, 0 if stream == "accuracy" else 1,
+                                          0]).generate_state(1, np.uint64)[0]
+            self._noise_keys[(stream, 0)] = key
+        u = uniform_levels(key, np.zeros(len(indices), dtype=np.int64), indices)
+        mask = self.artifact.in_sample(target)
+        if mask is not None:
+            u[mask[indices]] = np.nan
+        return u
 
     def _noise_levels(self, stream: str, epochs: int, repeat: np.ndarray,
                       indices: np.ndarray) -> np.ndarray:

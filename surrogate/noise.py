@@ -38,6 +38,18 @@ The rule (per target, estimated by :func:`estimate_noise` at training time):
    come out too good (measured on the multi-fidelity track: every optimizer +0.0007 to
    +0.0033 above the table, over 8 draws; after the mapping within +-0.0008).
 
+5. **Model error out of sample.** Held-out residuals are model error plus run noise, and rule
+   2 keeps only the run-noise part (``scale``). A real cell's runs share its true mean, which
+   differs from the model's prediction by the model error; a surrogate that adds run noise
+   only around its predictions is smoother than the table on cells it was not fitted on (the
+   cells it ranks best all are as good as predicted), and optimizers climb it too easily. So
+   a cell outside the training set of a target gets a fixed offset
+   ``sqrt(1 - scale**2) * Q_bin(u_cell)``: the rest of the residual spread, with the same
+   binned shape, at a level ``u_cell`` drawn once per cell (shared by all its runs and, for
+   accuracies, by all its budgets, as a cell's quality is). Cells the model was fitted on
+   get no offset (their prediction has seen the label). The offset enters before rule 4, and
+   rule 4's reference draw includes it.
+
 :class:`surrogate.SurrogateBenchmark` draws the levels of its ``num_repeats`` runs per cell
 and budget once from its ``noise_seed`` (its simulated table), and each query picks one of
 those runs with the benchmark's seeded generator, as the table picks a stored repeat.
@@ -52,7 +64,8 @@ from typing import Any
 import numpy as np
 
 __all__ = ["TargetNoise", "NoiseModel", "estimate_noise", "fit_transfer", "pooled_run_std",
-           "uniform_levels", "NUM_QUANTILES", "MARGINAL_LEVELS", "REFERENCE_KEY"]
+           "uniform_levels", "NUM_QUANTILES", "MARGINAL_LEVELS", "REFERENCE_KEY",
+           "REFERENCE_ERROR_KEY"]
 
 NUM_QUANTILES = 101
 #: Levels of the stored label quantiles: uniform steps of 0.001, plus tails down to 1e-6 on a
@@ -61,6 +74,8 @@ MARGINAL_LEVELS = np.unique(np.concatenate([
     np.linspace(0, 1, 1001), np.geomspace(1e-6, 1e-3, 61), 1 - np.geomspace(1e-6, 1e-3, 61)]))
 #: Key of the reference draw of the whole space that fits rule 4's transfer function.
 REFERENCE_KEY = np.uint64(0x6E6231303172756C)
+#: Key of the reference draw's per-cell model-error levels (rule 5).
+REFERENCE_ERROR_KEY = np.uint64(0x6D6F64656C657272)
 _MAX_BINS = 10
 _MIN_PER_BIN = 200
 _MAD_TO_STD = 1.4826
@@ -133,6 +148,8 @@ class TargetNoise:
     simulated : ndarray (len(MARGINAL_LEVELS),) or None
         Quantiles of the reference draw at the same levels (set by :func:`fit_transfer`); rule
         4 maps a run through ``interp(value, simulated, marginal)``.
+    model_error : bool
+        Rule 5: cells outside the training set get the fixed out-of-sample offset.
     """
 
     edges: np.ndarray
@@ -141,15 +158,31 @@ class TargetNoise:
     info: dict[str, Any]
     marginal: np.ndarray | None = None
     simulated: np.ndarray | None = None
+    model_error: bool = False
 
-    def offsets(self, mean: np.ndarray, u: np.ndarray) -> np.ndarray:
-        """Noise for predicted means ``mean`` at uniform levels ``u`` (same shape)."""
+    @property
+    def error_scale(self) -> float:
+        """Multiplier of the quantiles for the out-of-sample model error (rule 5)."""
+        return float(np.sqrt(max(0.0, 1.0 - self.scale ** 2))) if self.model_error else 0.0
+
+    def _quantile(self, mean: np.ndarray, u: np.ndarray) -> np.ndarray:
         bins = np.searchsorted(self.edges, mean, side="right")
         pos = np.clip(u, 0.0, 1.0) * (NUM_QUANTILES - 1)
         lo = np.minimum(pos.astype(np.int64), NUM_QUANTILES - 2)
         frac = pos - lo
         q = self.quantiles
-        return self.scale * (q[bins, lo] * (1 - frac) + q[bins, lo + 1] * frac)
+        return q[bins, lo] * (1 - frac) + q[bins, lo + 1] * frac
+
+    def offsets(self, mean: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Run noise for predicted means ``mean`` at uniform levels ``u`` (same shape)."""
+        return self.scale * self._quantile(mean, u)
+
+    def errors(self, mean: np.ndarray, u_cell: np.ndarray) -> np.ndarray:
+        """Rule 5's out-of-sample model error at per-cell levels ``u_cell`` (0 where NaN)."""
+        if not self.model_error:
+            return np.zeros(np.shape(mean))
+        out = self.error_scale * self._quantile(mean, np.nan_to_num(u_cell, nan=0.5))
+        return np.where(np.isnan(u_cell), 0.0, out)
 
     def to_dict(self) -> dict[str, Any]:
         out = {"edges": self.edges.tolist(), "quantiles": np.round(self.quantiles, 7).tolist(),
@@ -158,6 +191,8 @@ class TargetNoise:
             out["marginal"] = np.round(self.marginal, 7).tolist()
         if self.simulated is not None:
             out["simulated"] = np.round(self.simulated, 7).tolist()
+        if self.model_error:
+            out["model_error"] = True
         return out
 
     @classmethod
@@ -181,12 +216,13 @@ class TargetNoise:
                              "the reference draw's ('simulated'); one is missing (an artifact "
                              "of an older version: retrain it)")
         return cls(edges, quantiles, float(data["scale"]), dict(data.get("info", {})),
-                   levels["marginal"], levels["simulated"])
+                   levels["marginal"], levels["simulated"], bool(data.get("model_error", False)))
 
 
 def estimate_noise(predicted: np.ndarray, observed: np.ndarray,
                    runs: list[np.ndarray] | None = None,
-                   labels: np.ndarray | None = None) -> TargetNoise:
+                   labels: np.ndarray | None = None, *,
+                   model_error: bool = False) -> TargetNoise:
     """Estimate one target's noise (the module docstring gives the rule).
 
     Parameters
@@ -199,6 +235,8 @@ def estimate_noise(predicted: np.ndarray, observed: np.ndarray,
         Every label of the target the surrogate was given (a uniform sample of the space):
         their quantiles become the marginal of rule 4 (completed by :func:`fit_transfer`).
         None: no marginal mapping.
+    model_error : bool
+        Enable rule 5 (the out-of-sample model error).
     """
     predicted = np.asarray(predicted, dtype=np.float64).ravel()
     observed = np.asarray(observed, dtype=np.float64).ravel()
@@ -235,7 +273,7 @@ def estimate_noise(predicted: np.ndarray, observed: np.ndarray,
             raise ValueError("labels for the noise marginal are empty or all NaN")
         marginal = np.quantile(labels, MARGINAL_LEVELS)
         info["marginal_labels"] = int(len(labels))
-    return TargetNoise(edges, quantiles, scale, info, marginal)
+    return TargetNoise(edges, quantiles, scale, info, marginal, model_error=bool(model_error))
 
 
 class NoiseModel:
@@ -256,20 +294,27 @@ class NoiseModel:
         """Whether ``target``'s simulated runs are mapped onto the labels' marginal."""
         return target in self.targets and self.targets[target].simulated is not None
 
-    def perturb(self, target: str, mean: np.ndarray, u: np.ndarray) -> np.ndarray:
+    def perturb(self, target: str, mean: np.ndarray, u: np.ndarray,
+                u_cell: np.ndarray | None = None) -> np.ndarray:
         """One run of ``target`` around the predicted ``mean`` at uniform levels ``u`` (rules
-        1-4); targets without a noise entry come back unchanged."""
+        1-5; ``u_cell``: the per-cell model-error levels, NaN for cells in the training set);
+        targets without a noise entry come back unchanged."""
         if target not in self.targets:
             return mean
         noise = self.targets[target]
-        value = _unmapped_run(target, noise, mean, u)
+        value = _unmapped_run(target, noise, mean, u, u_cell)
         if noise.simulated is not None:
             value = np.interp(value, noise.simulated, noise.marginal)
         return value
 
+    def has_model_error(self, target: str) -> bool:
+        """Whether ``target`` adds the out-of-sample model error (rule 5)."""
+        return target in self.targets and self.targets[target].model_error
+
     def to_dict(self) -> dict[str, Any]:
-        # v2: with the labels' marginal (rule 4)
-        version = 2 if any(n.marginal is not None for n in self.targets.values()) else 1
+        # v2: with the labels' marginal (rule 4); v3: with the model error (rule 5)
+        version = 3 if any(n.model_error for n in self.targets.values()) else (
+            2 if any(n.marginal is not None for n in self.targets.values()) else 1)
         return {"rule": f"empirical-residual-quantiles-by-prediction-bin/v{version}",
                 "targets": {t: n.to_dict() for t, n in self.targets.items()}}
 
@@ -278,25 +323,35 @@ class NoiseModel:
         return cls({t: TargetNoise.from_dict(d) for t, d in data["targets"].items()})
 
 
-def _unmapped_run(target: str, noise: TargetNoise, mean: np.ndarray, u: np.ndarray
-                  ) -> np.ndarray:
-    """Rules 1-3: the run around ``mean`` at levels ``u``, clipped to the metric's range."""
+def _unmapped_run(target: str, noise: TargetNoise, mean: np.ndarray, u: np.ndarray,
+                  u_cell: np.ndarray | None = None) -> np.ndarray:
+    """Rules 1-3 and 5: the run around ``mean`` at levels ``u`` (model error at ``u_cell``),
+    clipped to the metric's range."""
     from nb101 import parse_target
     value = mean + noise.offsets(mean, u)
+    if u_cell is not None:
+        value = value + noise.errors(mean, u_cell)
     if parse_target(target)[0].endswith("accuracy"):
         return np.clip(value, 0.0, 1.0)
     return np.maximum(value, 0.0)
 
 
-def fit_transfer(target: str, noise: TargetNoise, predicted: np.ndarray) -> None:
+def fit_transfer(target: str, noise: TargetNoise, predicted: np.ndarray,
+                 in_sample: np.ndarray | None = None) -> None:
     """Fit rule 4's transfer function of ``target`` into ``noise``: ``predicted`` is the
-    model's prediction of every cell of the space (index order); one reference draw of runs
-    (rules 1-3, levels from :data:`REFERENCE_KEY`, the same for every ``noise_seed``) gives
-    the quantiles that the labels' quantiles are matched to."""
+    model's prediction of every cell of the space (index order), ``in_sample`` the mask of
+    the cells it was fitted on; one reference draw of runs (rules 1-3 and 5, levels from
+    :data:`REFERENCE_KEY` and :data:`REFERENCE_ERROR_KEY`, the same for every ``noise_seed``)
+    gives the quantiles that the labels' quantiles are matched to."""
     if noise.marginal is None:
         raise ValueError(f"target {target!r} has no labels' marginal to map onto")
     predicted = np.asarray(predicted, dtype=np.float64).ravel()
     cells = np.arange(len(predicted))
+    u_cell = None
+    if noise.model_error:
+        u_cell = uniform_levels(REFERENCE_ERROR_KEY, np.zeros_like(cells), cells)
+        if in_sample is not None:
+            u_cell[np.asarray(in_sample, dtype=bool)] = np.nan
     draw = _unmapped_run(target, noise, predicted,
-                         uniform_levels(REFERENCE_KEY, np.zeros_like(cells), cells))
+                         uniform_levels(REFERENCE_KEY, np.zeros_like(cells), cells), u_cell)
     noise.simulated = np.quantile(draw, MARGINAL_LEVELS)

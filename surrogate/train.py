@@ -47,7 +47,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -58,18 +58,20 @@ from nb101.cell_space import NUM_CELLS
 from nb101.real_data import real_table
 from nb101.table_file import Table, load_table
 
-if TYPE_CHECKING:
-    from nb101.table import Table
-
 from .artifact import data_digest, make_inputs, predict_cells, save_artifact
 
-__all__ = ["TrainConfig", "TargetData", "train", "target_data", "available_targets",
+__all__ = ["DEFAULT_RECIPE", "TrainConfig", "TargetData", "train", "target_data", "available_targets",
            "split_indices", "MAX_TEST", "DEFAULT_TARGETS"]
 
 _log = logging.getLogger(__name__)
 
 #: Largest test split per target.
 MAX_TEST = 100_000
+#: The recipe of the bundled default artifact (``TrainConfig`` fields), also used by the
+#: fidelity study to train the surrogates it evaluates.
+DEFAULT_RECIPE = {"model": "xgb", "features": "adjacency_compute",
+                  "model_params": {"n_estimators": 300, "learning_rate": 0.1},
+                  "model_error": True}
 #: The six targets of the real data.
 DEFAULT_TARGETS = ("test_accuracy@108", "validation_accuracy@4", "validation_accuracy@12",
                    "validation_accuracy@36", "validation_accuracy@108", "training_time@108")
@@ -105,6 +107,12 @@ class TrainConfig:
         Show tqdm bars.
     data_dir : path-like, optional
         Real-data folder used when ``table`` is None.
+    model_error : bool
+        Noise rule 5: cells outside a target's training set get a fixed out-of-sample
+        model-error offset (:mod:`surrogate.noise`).
+    exclude_cells : sequence of int, optional
+        Cell indices whose labels the surrogate must never see (not fitted on, not used for
+        its noise model): the evaluation cells of an out-of-sample study.
     """
 
     table: str | os.PathLike | None = None
@@ -119,6 +127,8 @@ class TrainConfig:
     out: str | os.PathLike = "surrogate_artifact"
     progress: bool = False
     data_dir: str | os.PathLike | None = None
+    exclude_cells: Sequence[int] | None = None
+    model_error: bool = True
 
 
 @dataclass
@@ -130,6 +140,18 @@ class TargetData:
     indices: np.ndarray
     labels: np.ndarray
     repeats: list[np.ndarray]
+    repeat_cells: np.ndarray | None = None
+
+    def without(self, cells: np.ndarray) -> "TargetData":
+        """The same data less ``cells`` (their labels and repeats)."""
+        keep = ~np.isin(self.indices, cells)
+        repeats = self.repeats
+        if self.repeat_cells is not None:
+            kept = ~np.isin(self.repeat_cells, cells)
+            repeats = [r for r, k in zip(self.repeats, kept) if k]
+            return TargetData(self.target, self.indices[keep], self.labels[keep], repeats,
+                              self.repeat_cells[kept])
+        return TargetData(self.target, self.indices[keep], self.labels[keep], repeats)
 
 
 def target_data(table: Table, target: str) -> TargetData:
@@ -142,19 +164,21 @@ def target_data(table: Table, target: str) -> TargetData:
     values = values[keep]
     repeat = runs["run_repeat"][keep].astype(np.int64)
     if len(cells) == 0:
-        return TargetData(target, np.zeros(0, np.int64), np.zeros(0), [])
+        return TargetData(target, np.zeros(0, np.int64), np.zeros(0), [],
+                          np.zeros(0, np.int64))
     order = np.argsort(cells, kind="stable")
     cells, values, repeat = cells[order], values[order], repeat[order]
     uniq, start, counts = np.unique(cells, return_index=True, return_counts=True)
     means = np.add.reduceat(values, start) / counts
-    repeats = []
+    repeats, repeat_cells = [], []
     for i in np.flatnonzero(counts > 1):
         sl = slice(start[i], start[i] + counts[i])
         known = repeat[sl] >= 0
         _, first = np.unique(repeat[sl][known], return_index=True)
         if len(first) >= 2:
             repeats.append(values[sl][known][first])
-    return TargetData(target, uniq, means, repeats)
+            repeat_cells.append(uniq[i])
+    return TargetData(target, uniq, means, repeats, np.array(repeat_cells, dtype=np.int64))
 
 
 def available_targets(table: Table) -> list[str]:
@@ -245,7 +269,7 @@ def train(config: TrainConfig) -> Path:
     if not targets:
         raise ValueError(f"table {table_path} has no target with enough labelled cells")
 
-    models, info, noise = {}, {}, {}
+    models, info, noise, fitted = {}, {}, {}, {}
     bar = None
     if config.progress:
         from tqdm import tqdm
@@ -254,6 +278,8 @@ def train(config: TrainConfig) -> Path:
         if bar is not None:
             bar.set_postfix_str(target)
         data = target_data(table, target)
+        if config.exclude_cells is not None:
+            data = data.without(np.asarray(config.exclude_cells, dtype=np.int64))
         if len(data.indices) < 3:
             raise ValueError(f"target {target!r} has {len(data.indices)} labelled cells in "
                              f"{table_path}, need at least 3; available: {available}")
@@ -282,10 +308,14 @@ def train(config: TrainConfig) -> Path:
             pred = model.predict(make_inputs(model, config.features, data.indices[te]))
             metrics = regression_metrics(data.labels[te], pred)
             # the marginal of noise rule 4: the labels the model was fitted on
-            noise[target] = estimate_noise(pred, data.labels[te], data.repeats, data.labels[tr])
+            noise[target] = estimate_noise(pred, data.labels[te], data.repeats, data.labels[tr],
+                                           model_error=config.model_error)
+            in_sample = np.zeros(NUM_CELLS, dtype=bool)
+            in_sample[data.indices[tr]] = True
             fit_transfer(target, noise[target], predict_cells(
-                model, config.features, np.arange(NUM_CELLS)))
+                model, config.features, np.arange(NUM_CELLS)), in_sample)
         models[target] = model
+        fitted[target] = data.indices[tr]
         info[target] = {
             "params": to_jsonable(params),
             "tuning": study_info,
@@ -307,11 +337,17 @@ def train(config: TrainConfig) -> Path:
         bar.close()
     missing_noise = [t for t in targets if t not in noise]
     noise_model = NoiseModel(noise) if not missing_noise else None
-    config_dict = to_jsonable({k: v for k, v in asdict(config).items() if k != "progress"})
+    config_dict = to_jsonable({k: v for k, v in asdict(config).items()
+                               if k not in ("progress", "exclude_cells")})
     config_dict["table"] = str(table_path)
+    if config.exclude_cells is not None:  # the cells themselves would bloat the metadata
+        excluded = np.unique(np.asarray(config.exclude_cells, dtype=np.int64))
+        config_dict["exclude_cells"] = {"count": int(len(excluded)), "sha256": data_digest(
+            excluded, np.zeros(0))}
     out = save_artifact(
         config.out, models=models, featurizer=config.features, model_name=config.model,
         model_params=to_jsonable(dict(config.model_params)), noise=noise_model, targets_info=info,
+        training_cells=fitted,
         extra={"data_sha256": _combined_digest(info),
                "training": {"config": config_dict, "table_source": table.source,
                             "seconds": round(time.perf_counter() - started, 1)}})

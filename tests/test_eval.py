@@ -189,12 +189,12 @@ def tiny_surrogate(tmp_path_factory):
     from surrogate.artifact import save_artifact
     from surrogate.noise import NoiseModel, estimate_noise
     from surrogate.registry import get_regressor
-    from eval.fidelity import TRACK_TARGETS
+    from eval.fidelity import track_targets
     arrays = real_data_arrays()
     feat = get_featurizer("adjacency")
     models, noise = {}, {}
     rng = np.random.default_rng(0)
-    for target in TRACK_TARGETS["full"] + TRACK_TARGETS["multifidelity"]:
+    for target in track_targets("full") + track_targets("multifidelity"):
         metric, epochs = target.split("@")
         y = arrays[(metric, int(epochs))]
         idx = rng.choice(np.flatnonzero(~np.isnan(y)), 600, replace=False)
@@ -243,57 +243,114 @@ def test_draw_consistency():
     assert np.isnan(one["a"]["t"]) and np.isnan(one["a"]["p"])
 
 
+def _strict_json(path):
+    def reject(token):
+        raise ValueError(f"{path} holds the non-standard JSON token {token}")
+    return json.loads(path.read_text(), parse_constant=reject)
+
+
 def test_fidelity_smoke_and_cache(tmp_path, tiny_surrogate):
     from eval.fidelity import main
+    from eval.report import LANDSCAPE_SIX
     out = tmp_path / "fid"
     argv = ["--smoke", "--surrogate", str(tiny_surrogate), "--out", str(out),
             "--seeds", "4", "--budget", "8", "--n-jobs", "2", "--backend", "threading",
             "--no-progress"]
     assert main(argv) == 0
-    report = json.loads((out / "fidelity.json").read_text())
+    report = _strict_json(out / "fidelity.json")
     assert report["timing"]["runs_computed"] == report["timing"]["runs_total"] > 0
+    assert report["verdict"].startswith("Verdict:")
     for t in ("full", "multifidelity"):
-        entry = report["tracks"][t]
-        assert "tiny" in entry["surrogates"]
-        assert len(entry["surrogates"]["tiny"]["kendall_tau"]) == 3
-        assert "kendall_tau" in entry["reference_seed_halves"]
-        # reference 2: the same surrogate with other draws of its simulated runs
-        realization = entry["reference_realizations"]
-        assert realization["surrogate"] == "tiny" and realization["noise_seeds"] == [0, 1, 2]
-        assert len(realization["pairs"]) == 3 and realization["mean_gap"] > 0
-        assert len(realization["kendall_tau"]) == 3
-        # every draw against the table; draw 0 is the surrogate's own row
-        over = entry["draws_vs_table"]
-        assert over["noise_seeds"] == [0, 1, 2] and len(over["draws"]) == 3
-        assert over["draws"][0]["kendall_tau"] == entry["surrogates"]["tiny"]["kendall_tau"]
-        taus = np.array([d["kendall_tau"] for d in over["draws"]], dtype=float)
-        np.testing.assert_allclose(over["kendall_tau"], np.nanmean(taus, axis=0))
-        final = over["consistency"][-1]
-        assert set(final) == set(entry["optimizers"])
-        assert all(c["draws"] == 3 for c in final.values())
-        for f in (f"curves_{t}.png", f"ranking_{t}.png"):
+        (study,) = report["tracks"][t]["studies"]
+        assert study["protocol"] == "given" and study["name"] == "all cells"
+        s = study["surrogates"]["tiny"]
+        m = s["mean_of_draws"]
+        assert len(m["kendall_tau"]) == len(m["kendall_tau_ci"]) == 3
+        for value, (low, high) in zip(m["kendall_tau"], m["kendall_tau_ci"]):
+            assert low is None or -1 <= low <= high <= 1
+        assert set(m["bias"]) == set(study["optimizers"])
+        assert m["sign_test"]["positive"] + m["sign_test"]["negative"] <= len(
+            study["optimizers"])
+        # two realizations (the smoke setting): every draw, their pairs, plausible draws
+        assert s["realizations"] == 2 and len(s["draws"]) == 2
+        assert len(s["plausible_draw"]["outside"]) == len(study["grid"])
+        assert "kendall_tau" in s["reference_realizations"]
+        assert s["training_share"] is None and s["protocol"] == "unknown"
+        assert set(LANDSCAPE_SIX) <= set(s["landscape"]["surrogate"])
+        assert 0 <= s["landscape"]["inside"] <= 6
+        assert "kendall_tau" in study["reference_seed_halves"]
+        for f in (f"curves_{t}.png", f"ranking_{t}.png", f"landscape_{t}.png"):
             assert (out / f).read_bytes()[:4] == b"\x89PNG"
     markdown = (out / "fidelity.md").read_text()
-    assert markdown.startswith("# Algorithm-ranking fidelity")
-    assert "| tiny, draws 0/1/2 (mean) |" in markdown
-    assert "plausible further draw of `tiny`" in markdown
-    # rerun: everything from the cache
+    assert markdown.startswith("# Algorithm-ranking fidelity\n\nVerdict:")
+    assert "| tiny (unknown), mean of 2 draws |" in markdown
+    # rerun: everything from the cache, the same statistics
     assert main(argv) == 0
-    again = json.loads((out / "fidelity.json").read_text())
+    again = _strict_json(out / "fidelity.json")
     assert again["timing"]["runs_computed"] == 0
-    assert again["tracks"]["full"]["surrogates"]["tiny"]["gap"] == \
-        report["tracks"]["full"]["surrogates"]["tiny"]["gap"]
+    assert again["tracks"]["full"]["studies"][0]["surrogates"]["tiny"]["mean_of_draws"] == \
+        report["tracks"]["full"]["studies"][0]["surrogates"]["tiny"]["mean_of_draws"]
+
+
+def test_out_of_sample_protocol(tmp_path):
+    """Each fold's surrogate never saw the fold's labels; both backends run on the fold."""
+    from eval.fidelity import FidelityConfig, collect, track_targets
+    from eval.report import build_report
+    from surrogate.artifact import load_artifact
+    cfg = FidelityConfig(tracks=("multifidelity",), protocol="both", folds=2,
+                         optimizers=("random", "hyperband"), seeds=2, budget=4,
+                         realizations=1, landscape=False, n_boot=20, n_jobs=1,
+                         backend="threading", out=tmp_path / "o",
+                         surrogate_recipe={"model_params": {"n_estimators": 5,
+                                                            "max_depth": 3}})
+    result = collect(cfg)
+    folds = [s for s in result.studies if s.protocol == "out-of-sample"]
+    inside = [s for s in result.studies if s.protocol == "in-sample"]
+    assert [s.name for s in folds] == ["fold 1/2", "fold 2/2"] and len(inside) == 1
+    assert sum(s.cells for s in folds) == inside[0].cells
+    for study in folds:
+        assert study.training_share["default"] == 0.0
+        assert study.surrogate_protocol["default"] == "out-of-sample"
+    assert inside[0].training_share["default"] > 0.5
+    for label, path in result.surrogates.items():
+        if "fold" in label:
+            art = load_artifact(path)
+            assert all(art.in_sample(t) is not None for t in track_targets("multifidelity"))
+    report = build_report(result)
+    summary = report["tracks"]["multifidelity"]["over_folds"]["default"]
+    assert len(summary["tau@1000"]["per_fold"]) == 2
+
+
+def test_dask_scheduler_matches_joblib(tmp_path, tiny_surrogate):
+    from dask.distributed import LocalCluster
+    from eval.fidelity import FidelityConfig, collect
+    base = dict(tracks=("multifidelity",), surrogates=(tiny_surrogate,),
+                optimizers=("random", "evolution"), seeds=2, budget=5, noise=False,
+                landscape=False, n_boot=20)
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                      dashboard_address=None) as cluster:
+        dask = collect(FidelityConfig(**base, out=tmp_path / "dask",
+                                      scheduler=cluster.scheduler_address))
+    joblib = collect(FidelityConfig(**base, out=tmp_path / "joblib", n_jobs=2,
+                                    backend="threading"))
+    assert dask.timing["runs_computed"] == joblib.timing["runs_computed"] > 0
+    for label, curves in joblib.studies[0].curves.items():
+        for name, values in curves.items():
+            np.testing.assert_array_equal(dask.studies[0].curves[label][name], values)
 
 
 def test_threading_backend_matches_loky(tmp_path, tiny_surrogate):
-    from eval.fidelity import FidelityConfig, run_fidelity
+    from eval.fidelity import FidelityConfig, collect
     res = {}
     for backend in ("loky", "threading"):
         cfg = FidelityConfig(tracks=("multifidelity",), surrogates=(tiny_surrogate,),
                              optimizers=("random", "hyperband"), seeds=2, budget=5,
-                             out=tmp_path / backend, n_jobs=2, backend=backend, noise=False)
-        res[backend] = run_fidelity(cfg)["tracks"]["multifidelity"]["curves"]
-    assert json.dumps(res["loky"]) == json.dumps(res["threading"])
+                             out=tmp_path / backend, n_jobs=2, backend=backend, noise=False,
+                             landscape=False)
+        res[backend] = collect(cfg).studies[0].curves
+    for label, curves in res["loky"].items():
+        for name, values in curves.items():
+            np.testing.assert_array_equal(res["threading"][label][name], values)
 
 
 # ------------------------------------------------------------------------- bad input
@@ -304,6 +361,8 @@ def test_threading_backend_matches_loky(tmp_path, tiny_surrogate):
     ({"budget": -3}, "budget must be a positive"),
     ({"seeds": 0}, "seeds must be a positive"),
     ({"realizations": 0}, "realizations must be a positive"),
+    ({"protocol": "sideways"}, "unknown protocol 'sideways'"),
+    ({"folds": 1}, "folds must be at least 2"),
     ({"tracks": ("full",), "optimizers": ("hyperband",)}, "only run on the multifidelity"),
 ])
 def test_bad_options(tmp_path, kwargs, match):
@@ -355,4 +414,68 @@ def test_cli_options_reach_the_config(tmp_path):
                             "3", "--no-noise", "--seeds", "5", "--out", str(tmp_path)])
     assert (cfg.tracks, cfg.realizations, cfg.surrogate_repeats, cfg.noise, cfg.seeds) == \
         (("full",), 1, 3, False, 5)
-    assert config_from_args(["--out", str(tmp_path)]).realizations == 3
+    default = config_from_args(["--out", str(tmp_path)])
+    assert (default.realizations, default.protocol, default.folds, default.scheduler) == \
+        (5, "out-of-sample", 3, None)
+    cfg = config_from_args(["--protocol", "both", "--scheduler", "tcp://127.0.0.1:1",
+                            "--folds", "4", "--out", str(tmp_path)])
+    assert (cfg.protocol, cfg.scheduler, cfg.folds) == ("both", "tcp://127.0.0.1:1", 4)
+
+
+# ------------------------------------------------------------- statistics, landscape
+def test_kendall_tau_b_matches_scipy():
+    from scipy.stats import kendalltau
+    from eval.stats import kendall_tau_b
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        x, y = rng.integers(0, 4, 7).astype(float), rng.integers(0, 5, 7).astype(float)
+        want = kendalltau(x, y).statistic
+        got = kendall_tau_b(x, y)
+        assert (np.isnan(want) and np.isnan(got)) or got == pytest.approx(want)
+    batch = rng.normal(size=(50, 6))
+    np.testing.assert_allclose(kendall_tau_b(batch, batch[::-1]),
+                               [kendalltau(a, b).statistic for a, b in zip(batch, batch[::-1])])
+
+
+def test_sign_test_and_compare_intervals():
+    from eval.report import compare
+    from eval.stats import sign_test
+    assert sign_test(np.array([0.1] * 7))["p"] == pytest.approx(2 / 2 ** 7)
+    assert sign_test(np.array([1, -1, 1, -1, np.nan, 0]))["p"] == pytest.approx(1.0)
+    rng = np.random.default_rng(0)
+    names = ["a", "b", "c"]
+    table = {n: (0.9 + 0.01 * k + 0.002 * rng.standard_normal((20, 4)))
+             for k, n in enumerate(names)}
+    shifted = {n: v + 0.001 for n, v in table.items()}
+    out = compare(shifted, table, names, [1, 3], n_boot=200)
+    assert out["kendall_tau"] == [1.0, 1.0]
+    assert out["mean_bias"] == pytest.approx(0.001)
+    assert out["sign_test"]["positive"] == 3
+    low, high = out["mean_bias_ci"]
+    assert low < 0.001 < high or low == pytest.approx(0.001)
+    assert out["mean_gap"] == pytest.approx(0.001)
+
+
+def test_landscape_statistics_on_a_line():
+    """A path graph 0-1-...-9 with increasing values: one local optimum (the end), climbs
+    walk to it, and a neighbour improves half the time."""
+    from eval.landscape import landscape_sample, landscape_stats
+    n = 10
+    cells = np.arange(n)
+
+    def neighbours(c):
+        return np.array([x for x in (c - 1, c + 1) if 0 <= x < n])
+
+    sample = landscape_sample(cells, neighbours, num_starts=n, num_walks=20, walk_length=30,
+                              seed=0)
+    values = np.arange(n, dtype=float)
+    stats = landscape_stats(sample, values, neighbours, n_boot=50)
+    assert stats["local_optima"]["value"] == pytest.approx(1 / n)
+    assert stats["climb_length"]["value"] == pytest.approx(np.mean(n - 1 - sample.starts))
+    assert stats["walk_autocorr_1"]["value"] > 0.5
+    assert stats["top1_mean"]["value"] == 9.0
+    for s in stats.values():
+        assert s["ci_low"] <= s["value"] + 1e-12 and s["value"] <= s["ci_high"] + 1e-12
+    shuffled = np.random.default_rng(0).permutation(values)
+    assert landscape_stats(sample, shuffled, neighbours)["neighbour_corr"]["value"] < \
+        stats["neighbour_corr"]["value"]

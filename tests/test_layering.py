@@ -28,10 +28,6 @@ SCRIPTS = {"train_surrogate": ("nb101", "features", "surrogate")}
 
 #: Two-module cycles in files that other branches own and are fixing; the cycle test is an
 #: expected failure while any of them remains, and a real failure for any other violation.
-KNOWN_CYCLES = {
-    frozenset({"surrogate.artifact", "surrogate.noise"}): "parse_target",
-    frozenset({"eval.fidelity", "eval.report"}): "runner and report reach into each other",
-}
 
 #: Distribution name -> import name where they differ beyond '-' vs '_'.
 _IMPORT_NAMES = {"scikit-learn": "sklearn", "xgboost-cpu": "xgboost"}
@@ -196,22 +192,9 @@ def test_no_module_imports_a_higher_layer(graph):
     assert upward_imports(graph) == []
 
 
-class KnownCycles(Exception):
-    """Only the cycles of :data:`KNOWN_CYCLES` remain (the xfail below expects this)."""
-
-
-@pytest.mark.xfail(
-    strict=False, raises=KnownCycles,
-    reason="known two-module cycles in files owned by other branches: "
-           + "; ".join(f"{' <-> '.join(sorted(pair))} ({why})"
-                       for pair, why in KNOWN_CYCLES.items()))
 def test_no_two_modules_import_each_other(graph):
-    cycles = two_module_cycles(graph)
-    unknown = sorted(" <-> ".join(sorted(pair)) for pair in cycles - set(KNOWN_CYCLES))
-    assert unknown == []
-    remaining = sorted(" <-> ".join(sorted(pair)) for pair in cycles & set(KNOWN_CYCLES))
-    if remaining:
-        raise KnownCycles(f"remaining known cycles: {remaining}")
+    cycles = sorted(" <-> ".join(sorted(pair)) for pair in two_module_cycles(graph))
+    assert cycles == []
 
 
 def test_third_party_imports_are_declared():

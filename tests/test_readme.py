@@ -8,7 +8,7 @@ import pytest
 
 from nb101 import convert_real_data, default_real_table_path
 from nb101.cli import main
-from nb101.tfrecord import write_records
+from nb101.records import write_runs
 
 from conftest import REPO
 from _specs import INCEPTION
@@ -31,10 +31,10 @@ def test_first_query_snippet_runs_verbatim(real_data_dir, space, tmp_path, monke
 
 def test_cli_paths_expand_the_home_folder(space, tmp_path, monkeypatch, capsys):
     from nb101 import trainable_parameters
-    from nb101.tfrecord import Run
+    from nb101.records import Run
     monkeypatch.setenv("HOME", str(tmp_path))
     spec = space.spec(0)
-    write_records(tmp_path / "one.tfrecord", [Run(
+    write_runs(tmp_path / "one.tfrecord", [Run(
         module_hash=space.hash(0), epochs=108, adjacency=spec.matrix, operations=spec.ops,
         trainable_parameters=trainable_parameters(spec), final_test_accuracy=0.5)])
     assert main(["convert", "--tfrecord", "~/one.tfrecord", "--out", "~/one.npz",

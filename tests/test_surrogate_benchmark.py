@@ -8,12 +8,10 @@ import shutil
 import numpy as np
 import pytest
 
+from features import get_featurizer
 from nb101 import (ArtifactError, ModelSpec, OutOfDomainError, TabularBenchmark, Target,
                    format_target, load_table, parse_target, write_table)
 from nb101.api import METRICS, RUN_FIELDS, BaseBenchmark, Benchmark
-from nb101.errors import ArtifactError, OutOfDomainError
-from nb101.table import TabularBenchmark
-from nb101.table_file import load_table, write_table
 from surrogate.artifact import (SCHEMA_VERSION, data_digest, load_artifact, make_inputs,
                                 save_artifact)
 from surrogate.benchmark import SurrogateBenchmark
@@ -374,7 +372,8 @@ def test_simulated_runs_are_fixed_seeded_and_centred(artifact_path, space, cover
 
 def test_simulated_runs_have_the_labels_marginal(artifact_path, space, covered):
     from scipy.stats import spearmanr
-    from surrogate.noise import MARGINAL_LEVELS, REFERENCE_KEY, uniform_levels
+    from surrogate.noise import (MARGINAL_LEVELS, REFERENCE_ERROR_KEY, REFERENCE_KEY,
+                                 uniform_levels)
     art = load_artifact(artifact_path)
     noise = art.noise.targets["test_accuracy@108"]
     assert noise.marginal is not None and noise.info["marginal_labels"] > 0
@@ -395,8 +394,11 @@ def test_simulated_runs_have_the_labels_marginal(artifact_path, space, covered):
     # the transfer function was fitted at training time on the reference draw of the
     # whole space, so a benchmark that never predicts the whole space applies the same one
     reference = uniform_levels(REFERENCE_KEY, np.zeros(len(cells)), cells)
+    errors = uniform_levels(REFERENCE_ERROR_KEY, np.zeros(len(cells)), cells)
+    assert noise.model_error                # rule 5 is in the reference draw, outside the
+    errors[art.in_sample("test_accuracy@108")] = np.nan   # training cells
     plain_draw = plain.noise.perturb("test_accuracy@108", art.predict("test_accuracy@108", cells),
-                                     reference)
+                                     reference, errors)
     np.testing.assert_allclose(np.quantile(plain_draw, MARGINAL_LEVELS), noise.simulated,
                                atol=1e-6)
     other = SurrogateBenchmark(art, seed=0, num_repeats=1, noise_seed=0, full_cache=False)
@@ -451,6 +453,50 @@ def test_noise_transfer_onto_the_labels_marginal():
     again.targets["test_accuracy@108"].simulated = None
     unmapped = again.perturb("test_accuracy@108", space_pred, u)
     assert np.all(np.diff(runs[np.argsort(unmapped)]) >= 0)
+
+
+def test_noise_model_error_out_of_sample(fitted, tmp_path, space):
+    """Rule 5: cells outside the training set get a fixed per-cell offset (shared by their
+    runs), cells in it none; the offsets widen the runs by the residuals' remaining spread."""
+    from surrogate.noise import fit_transfer
+    cells, y, model = fitted
+    rng = np.random.default_rng(2)
+    pred = rng.uniform(0.85, 0.95, 5000)
+    repeats = [0.9 + rng.normal(0, 0.003, 3) for _ in range(200)]
+    noise = estimate_noise(pred, pred + rng.normal(0, 0.01, 5000), repeats,
+                           model_error=True)
+    assert noise.error_scale == pytest.approx(np.sqrt(1 - noise.scale ** 2))
+    u_cell = rng.random(5000)
+    u_cell[:100] = np.nan                                  # in sample
+    errors = noise.errors(pred, u_cell)
+    assert np.all(errors[:100] == 0)
+    total = noise.offsets(pred, rng.random(5000)) + errors
+    assert total[100:].std() == pytest.approx(0.01, rel=0.15)
+    model_ = NoiseModel({"test_accuracy@108": noise})
+    again = NoiseModel.from_dict(json.loads(json.dumps(model_.to_dict())))
+    assert again.has_model_error("test_accuracy@108")
+    assert again.to_dict()["rule"].endswith("/v3")
+    # in a surrogate: the offset is fixed per cell and noise_seed, absent in sample
+    labels = rng.uniform(0.85, 0.95, 300)
+    target_noise = estimate_noise(model.predict(get_featurizer("adjacency").transform(
+        cells[:300])), y[:300], repeats, labels, model_error=True)
+    in_sample = np.zeros(len(space), dtype=bool)
+    in_sample[cells] = True
+    fit_transfer("test_accuracy@108", target_noise, rng.uniform(0.85, 0.95, len(space)),
+                 in_sample)
+    path = save_artifact(tmp_path / "err", models={"test_accuracy@108": model},
+                         featurizer="adjacency", model_name="xgb",
+                         noise=NoiseModel({"test_accuracy@108": target_noise}),
+                         training_cells={"test_accuracy@108": cells})
+    bench = SurrogateBenchmark(path, seed=0, noise_seed=3)
+    outside = np.setdiff1d(np.arange(5000), cells)[:50]
+    u = bench._error_levels("test_accuracy@108", np.concatenate([cells[:5], outside]))
+    assert np.isnan(u[:5]).all() and np.isfinite(u[5:]).all()
+    np.testing.assert_array_equal(u, bench._error_levels(
+        "test_accuracy@108", np.concatenate([cells[:5], outside])))
+    other = SurrogateBenchmark(path, seed=0, noise_seed=4)._error_levels("test_accuracy@108",
+                                                                         outside)
+    assert not np.allclose(other, u[5:])
 
 
 def test_noise_required_unless_disabled(fitted, tmp_path):

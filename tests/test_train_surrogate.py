@@ -10,7 +10,6 @@ import pytest
 
 from nb101 import write_table
 from nb101.api import RUN_FIELDS
-from nb101.table_file import write_table
 from surrogate.artifact import load_artifact
 from surrogate.benchmark import SurrogateBenchmark
 from surrogate.train import MAX_TEST, TrainConfig, split_indices
