@@ -58,7 +58,7 @@ from nb101 import ArtifactError, CellSpace, OutOfDomainError, format_target, par
 from nb101.api import EPOCHS, METRICS, BaseBenchmark
 
 from .artifact import PREDICT_CHUNK, Artifact, load_artifact
-from .noise import uniform_levels
+from .noise import error_levels, uniform_levels
 
 __all__ = ["SurrogateBenchmark"]
 
@@ -238,9 +238,9 @@ class SurrogateBenchmark(BaseBenchmark):
         return out
 
     def _error_levels(self, target: str, indices: np.ndarray) -> np.ndarray | None:
-        """Per-cell model-error levels of noise rule 5: one level per cell and
-        ``noise_seed`` (shared by the cell's runs, and by every accuracy budget), NaN for the
-        cells the target's model was fitted on."""
+        """Per-cell model-error levels of noise rule 5 (:func:`surrogate.noise.error_levels`):
+        one level per cell and ``noise_seed`` (shared by the cell's runs, and by every
+        accuracy budget), NaN for the cells the target's model was fitted on."""
         if not self.artifact.noise.has_model_error(target):
             return None
         stream = "training_time" if target.startswith(("training_time", "halfway_training")) \
@@ -250,7 +250,7 @@ class SurrogateBenchmark(BaseBenchmark):
             key = np.random.SeedSequence([self.noise_seed, 0 if stream == "accuracy" else 1,
                                           0]).generate_state(1, np.uint64)[0]
             self._noise_keys[(stream, 0)] = key
-        u = uniform_levels(key, np.zeros(len(indices), dtype=np.int64), indices)
+        u = error_levels(key, indices)
         mask = self.artifact.in_sample(target)
         if mask is not None:
             u[mask[indices]] = np.nan

@@ -45,10 +45,19 @@ The rule (per target, estimated by :func:`estimate_noise` at training time):
    cells it ranks best all are as good as predicted), and optimizers climb it too easily. So
    a cell outside the training set of a target gets a fixed offset
    ``sqrt(1 - scale**2) * Q_bin(u_cell)``: the rest of the residual spread, with the same
-   binned shape, at a level ``u_cell`` drawn once per cell (shared by all its runs and, for
-   accuracies, by all its budgets, as a cell's quality is). Cells the model was fitted on
-   get no offset (their prediction has seen the label). The offset enters before rule 4, and
-   rule 4's reference draw includes it.
+   binned shape, at a level ``u_cell`` fixed per cell (shared by all its runs and, for
+   accuracies, by all its budgets, as a cell's quality is). Model errors are not independent
+   across cells: held-out residuals of neighbouring cells (one edit apart) correlate, and
+   once their run-noise part is taken out the model errors of neighbours correlate about as
+   much as a random linear function of the path encoding does (~0.5). So ``u_cell`` is
+   ``Phi(z)`` with ``z`` such a function (:func:`error_levels`: Gaussian weights drawn from
+   the key, standardised over a fixed sample of the space): an error field as smooth as the
+   real one. Cells the model was fitted on get no offset (their prediction has seen the
+   label). The offset enters before rule 4, and rule 4's reference draw includes it.
+   Rule 5 is an option (``TrainConfig(model_error=True)``), off by default: measured out of
+   sample (:mod:`eval.fidelity`), the surrogate without it is already a little more rugged
+   than the table (its neighbours correlate less), and the offset, independent or smooth,
+   made it more so and every optimizer worse on the surrogate than on the table.
 
 :class:`surrogate.SurrogateBenchmark` draws the levels of its ``num_repeats`` runs per cell
 and budget once from its ``noise_seed`` (its simulated table), and each query picks one of
@@ -64,7 +73,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["TargetNoise", "NoiseModel", "estimate_noise", "fit_transfer", "pooled_run_std",
-           "uniform_levels", "NUM_QUANTILES", "MARGINAL_LEVELS", "REFERENCE_KEY",
+           "uniform_levels", "error_levels", "NUM_QUANTILES", "MARGINAL_LEVELS", "REFERENCE_KEY",
            "REFERENCE_ERROR_KEY"]
 
 NUM_QUANTILES = 101
@@ -92,6 +101,35 @@ def uniform_levels(key: np.uint64, repeat: np.ndarray, cells: np.ndarray) -> np.
     x *= np.uint64(0x94D049BB133111EB)
     x ^= x >> np.uint64(31)
     return (x >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
+
+
+#: Cells that standardise the error field (a fixed, seeded sample of the space).
+_FIELD_SAMPLE = 16384
+_FIELDS: dict[int, tuple[np.ndarray, float, float]] = {}
+
+
+def error_levels(key: np.uint64, cells: np.ndarray) -> np.ndarray:
+    """Rule 5's per-cell levels in (0, 1): ``Phi(z)``, ``z`` a random linear function of the
+    cells' path encoding with standard normal weights drawn from ``key``, standardised over a
+    fixed sample of the space (so ``z`` is about standard normal over the space and
+    neighbouring cells, which share most of their paths, get correlated levels)."""
+    from scipy.special import ndtr
+    from features import get_featurizer
+    paths = get_featurizer("path")
+    field = _FIELDS.get(int(key))
+    if field is None:
+        weights = np.random.default_rng(int(key)).standard_normal(paths.dim)
+        from nb101 import get_space
+        sample = np.random.default_rng(0).choice(len(get_space()), _FIELD_SAMPLE,
+                                                 replace=False)
+        z = paths.transform(np.sort(sample)) @ weights
+        field = _FIELDS[int(key)] = (weights, float(z.mean()), float(z.std()))
+    weights, mean, std = field
+    cells = np.asarray(cells, dtype=np.int64)
+    z = np.concatenate([np.zeros(0)] + [  # in chunks: the whole space's features are 0.6 GB
+        paths.transform(cells[start:start + 65536]) @ weights
+        for start in range(0, len(cells), 65536)])
+    return ndtr((z - mean) / std)
 
 
 def _robust_std(x: np.ndarray) -> float:
@@ -349,7 +387,7 @@ def fit_transfer(target: str, noise: TargetNoise, predicted: np.ndarray,
     cells = np.arange(len(predicted))
     u_cell = None
     if noise.model_error:
-        u_cell = uniform_levels(REFERENCE_ERROR_KEY, np.zeros_like(cells), cells)
+        u_cell = error_levels(REFERENCE_ERROR_KEY, cells)
         if in_sample is not None:
             u_cell[np.asarray(in_sample, dtype=bool)] = np.nan
     draw = _unmapped_run(target, noise, predicted,
