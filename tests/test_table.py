@@ -301,9 +301,71 @@ def test_corrupt_and_foreign_files(table_path, tmp_path):
         with pytest.raises(TableError) as info:
             TabularBenchmark(path)
         assert str(path) in str(info.value), name
-    with pytest.raises(TableError, match="Bad CRC-32 for file 'run_cell.npy'"):
+    with pytest.raises(TableError, match="array 'run_cell' fails its CRC-32 checksum"):
         TabularBenchmark(flipped)
     assert zipfile.is_zipfile(table_path)
+
+
+def _data_offset(path, name: str) -> int:
+    """Offset in the file of the first data byte of array ``name`` (after the zip local
+    header and the .npy header)."""
+    with zipfile.ZipFile(path) as archive:
+        member = archive.getinfo(f"{name}.npy")
+        with archive.open(member) as fh:
+            version = np.lib.format.read_magic(fh)
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            read_header(fh)
+            npy_header = fh.tell()
+    with open(path, "rb") as fh:
+        fh.seek(member.header_offset)
+        local = fh.read(30)
+    name_len = int.from_bytes(local[26:28], "little")
+    extra_len = int.from_bytes(local[28:30], "little")
+    return member.header_offset + 30 + name_len + extra_len + npy_header
+
+
+def test_checksum_names_the_corrupt_array(table_path, tmp_path):
+    """4 bytes overwritten inside final_test_accuracy (its CRC-32 left stale) are caught."""
+    corrupt = tmp_path / "corrupt.npz"
+    data = bytearray(table_path.read_bytes())
+    offset = _data_offset(table_path, "final_test_accuracy") + 8  # inside the third value
+    original = bytes(data[offset:offset + 4])
+    data[offset:offset + 4] = np.float32(0.5).tobytes() if original != np.float32(
+        0.5).tobytes() else np.float32(0.25).tobytes()  # a plausible accuracy, not garbage
+    corrupt.write_bytes(bytes(data))
+    with pytest.raises(TableError, match="array 'final_test_accuracy' fails its CRC-32") as info:
+        load_table(corrupt)
+    assert str(corrupt) in str(info.value)
+    load_table(table_path)  # the original is intact
+
+
+@pytest.mark.parametrize("name, value", [("final_test_accuracy", 1.5),
+                                         ("halfway_validation_accuracy", -0.25),
+                                         ("final_training_time", -3.0),
+                                         ("final_training_time", np.inf)])
+def test_value_ranges_at_write_and_load(table_path, tmp_path, name, value):
+    path = tmp_path / "bad.npz"
+    with pytest.raises(TableError) as info:  # write: the destination, the field, the value
+        write_table(path, run_cell=[5, 6], run_epochs=[108, 108], run_repeat=[0, 0],
+                    values={name: [0.5, value]}, source={})
+    assert str(path) in str(info.value) and repr(name) in str(info.value)
+    assert repr(float(value)) in str(info.value) and "run 1" in str(info.value)
+    assert not path.exists()
+    with np.load(table_path) as data:  # load: a file written by another writer
+        column = data[name].copy()
+    column[2] = value
+    _rewrite(table_path, path, **{name: column})
+    with pytest.raises(TableError, match=rf"{path}: array '{name}' holds {value!r} \(run 2\)"):
+        load_table(path)
+
+
+def test_missing_values_are_allowed(tmp_path, space):
+    path = write_table(tmp_path / "t.npz", run_cell=[5, 6], run_epochs=[108, 108],
+                       run_repeat=[0, 0], values={"final_test_accuracy": [np.nan, 1.0],
+                                                  "final_training_time": [0.0, None]},
+                       source={})
+    assert np.isnan(load_table(path).runs["final_test_accuracy"][0])
 
 
 def test_convert_rejects_unknown_hash(tmp_path, space):
