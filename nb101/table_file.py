@@ -9,8 +9,9 @@ per covered cell (ascending cell index = ascending module hash)
     order) and ``trainable_parameters`` int32 (-1 = missing);
 per run, sorted by (cell, epochs, repeat), the unknown repeats (-1) last in their group
     ``run_cell`` int32 (cell index), ``run_epochs`` int16, ``run_repeat`` int8 (-1 = unknown)
-    and the eight float32 columns of :data:`nb101.api.RUN_FIELDS` (NaN = missing; every
-    official value is a float32 widened to double, so float32 is exact); accuracies lie in
+    and the eight columns of :data:`nb101.api.RUN_FIELDS` (NaN = missing), each float32 when
+    every value of the column is exactly a float32 (the official files hold float32 values
+    widened to double) and float64 otherwise, so no value is ever rounded; accuracies lie in
     [0, 1] and training times are finite and >= 0, checked when a table is written and when
     it is loaded;
 lookup
@@ -77,6 +78,8 @@ _CELL_ARRAYS = {"cell_index": np.int32, "cell_hash": np.dtype("S32"), "num_verti
                 "bits": np.uint32, "codes": np.uint8, "trainable_parameters": np.int32}
 _RUN_ARRAYS = {"run_cell": np.int32, "run_epochs": np.int16, "run_repeat": np.int8,
                **{name: np.float32 for name in RUN_FIELDS}}
+#: The dtypes a run field may have: float32 where it holds it exactly, else float64.
+_FIELD_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _HEADER_ARRAYS = ("format", "kind", "source", "epochs", "run_start")
 
 
@@ -115,7 +118,8 @@ def write_table(path: str | os.PathLike, *, run_cell, run_epochs, run_repeat,
         Cell index (into the space, hash order), budget and repeat (-1 = unknown) of each run.
     values : mapping
         ``RUN_FIELDS`` name -> array-like (R,) of floats, NaN (or None) where missing; absent
-        fields are all missing. Every value must be exactly representable as float32.
+        fields are all missing. A column is stored as float32 when every value is exactly a
+        float32, else as float64 (never rounded).
     source : mapping
         JSON-serialisable description of the data (stored as ``source``).
     parameters : (cells, counts), optional
@@ -131,8 +135,8 @@ def write_table(path: str | os.PathLike, *, run_cell, run_epochs, run_repeat,
     Raises
     ------
     TableError
-        If an array breaks the rules (lengths, ranges, float32 exactness, two runs with the
-        same known repeat, parameters or graphs of cells without runs), or a value is out of
+        If an array breaks the rules (lengths, ranges, two runs with the same known repeat,
+        parameters or graphs of cells without runs), or a value is out of
         its range (accuracies in [0, 1], training times finite and >= 0; the message names
         the file, the field and the value).
     """
@@ -167,12 +171,8 @@ def write_table(path: str | os.PathLike, *, run_cell, run_epochs, run_repeat,
             raise TableError(f"run field {name!r} has {len(column)} values, expected {n}")
         _check_range(Path(path), name, column)
         narrow = column.astype(np.float32)
-        inexact = ~((narrow.astype(np.float64) == column) | np.isnan(column))
-        if inexact.any():
-            first = int(np.flatnonzero(inexact)[0])
-            raise TableError(f"run field {name!r}: value {column[first]!r} of run {first} is "
-                             f"not a float32 (the table stores float32 exactly)")
-        columns[name] = narrow
+        exact = ((narrow.astype(np.float64) == column) | np.isnan(column)).all()
+        columns[name] = narrow if exact else column  # float64 only where float32 would round
 
     order = np.lexsort((repeat & 0xFF, epochs, cell))  # unknown repeats (-1) last
     cell, epochs, repeat = cell[order], epochs[order], repeat[order]
@@ -277,8 +277,9 @@ def load_table(path: str | os.PathLike, space: CellSpace | None = None) -> Table
         raise fail(f"missing arrays {missing}")
     for name, dtype in {**_CELL_ARRAYS, **_RUN_ARRAYS, "epochs": np.int16,
                         "run_start": np.int64}.items():
-        if arrays[name].dtype != np.dtype(dtype) or arrays[name].ndim != 1:
-            raise fail(f"array {name!r} must be 1-D {np.dtype(dtype)}, got "
+        allowed = _FIELD_DTYPES if name in RUN_FIELDS else (np.dtype(dtype),)
+        if arrays[name].dtype not in allowed or arrays[name].ndim != 1:
+            raise fail(f"array {name!r} must be 1-D {' or '.join(map(str, allowed))}, got "
                        f"{arrays[name].ndim}-D {arrays[name].dtype}")
     try:
         source = json.loads(str(arrays["source"]))

@@ -239,9 +239,13 @@ def test_write_table_rules(tmp_path, space):
     assert bench.covered_indices(108).tolist() == [5]
     with pytest.raises(PartialTableError, match="partial"):
         bench.query(space.spec(3), epochs=108)
-    with pytest.raises(TableError, match="float32"):
-        write_table(path, run_cell=[5], run_epochs=[108], run_repeat=[0],
-                    values={"final_test_accuracy": [0.1]}, source={})
+    write_table(path, run_cell=[5, 6], run_epochs=[108, 108], run_repeat=[0, 0],
+                values={"final_test_accuracy": [0.1, 0.5], "final_validation_accuracy": [0.5, 0.25]},
+                source={})
+    runs = load_table(path).runs
+    assert runs["final_test_accuracy"].dtype == np.float64  # 0.1 is no float32
+    assert runs["final_test_accuracy"].tolist() == [0.1, 0.5]
+    assert runs["final_validation_accuracy"].dtype == np.float32  # exact in float32
     with pytest.raises(TableError, match="share repeat"):
         write_table(path, run_cell=[5, 5], run_epochs=[108, 108], run_repeat=[1, 1],
                     values={}, source={})
@@ -366,6 +370,29 @@ def test_missing_values_are_allowed(tmp_path, space):
                                                   "final_training_time": [0.0, None]},
                        source={})
     assert np.isnan(load_table(path).runs["final_test_accuracy"][0])
+
+
+def test_convert_keeps_doubles_that_are_no_float32(tmp_path, space):
+    """Writers other than the official one store doubles such as 0.1: kept exactly."""
+    runs = []
+    for index, (test, time) in enumerate([(0.1, 1234.5678901234), (0.5, 10.0)]):
+        spec = space.spec(index)
+        runs.append(Run(module_hash=space.hash(index), epochs=108, adjacency=spec.matrix,
+                        operations=spec.ops, final_test_accuracy=test,
+                        final_validation_accuracy=0.75, final_training_time=time))
+    write_runs(tmp_path / "doubles.tfrecord", runs)
+    path = convert_tfrecord(tmp_path / "doubles.tfrecord", tmp_path / "doubles.npz",
+                            progress=False)
+    table = load_table(path)
+    assert table.runs["final_test_accuracy"].dtype == np.float64
+    assert table.runs["final_training_time"].dtype == np.float64
+    assert table.runs["final_validation_accuracy"].dtype == np.float32
+    bench = TabularBenchmark(path, seed=0)
+    result = bench.query(space.spec(0))
+    assert result["test_accuracy"] == 0.1 and result["training_time"] == 1234.5678901234
+    batch = bench.query_batch(np.array([0, 1]))
+    assert batch["test_accuracy"].tolist() == [0.1, 0.5]
+    assert bench.get_metrics_from_hash(space.hash(0))[1][108][0]["final_test_accuracy"] == 0.1
 
 
 def test_convert_rejects_unknown_hash(tmp_path, space):
