@@ -6,7 +6,7 @@ Usage::
     nb101 convert --tfrecord nasbench_full.tfrecord --out nb101_full.npz
     nb101 convert --real-data [DIR] [--out OUT]
     nb101 space [--cache PATH]
-    nb101 summary TABLE
+    nb101 summary TABLE [--json]
     nb101 rank [--artifact DIR] [--top 10] [--metric test_accuracy] [--epochs 108]
 
 ``convert --real-data`` reads ``DIR`` (default ``$NB101_DATA``, else ``<repo>/../shared/data``)
@@ -37,7 +37,7 @@ from pathlib import Path
 
 from .paths import user_path
 
-__all__ = ["main", "COMMANDS", "build_parser", "plain_text"]
+__all__ = ["main", "COMMANDS", "build_parser", "plain_text", "format_summary"]
 
 _ROLE = re.compile(r":[a-z]+:`(~?)([^`<]*?)\s*(?:<[^`>]*>)?`")
 
@@ -162,17 +162,65 @@ def _add_space(sub) -> None:
     parser.set_defaults(func=_space)
 
 
+def format_summary(summary: dict) -> str:
+    """:meth:`nb101.TabularBenchmark.summary` as text: coverage per budget and field, runs
+    per cell, and how a query combines a cell's runs."""
+    def n(value: int) -> str:
+        return f"{value:,}"
+
+    def plural(count: int, word: str) -> str:
+        return f"{n(count)} {word}{'' if count == 1 else 's'}"
+
+    cells, space = summary["cells"], summary["space_cells"]
+    source = summary["source"]
+    lines = [f"table {summary['path']} (format {summary['format']})", "source:"]
+    lines += [f"  {key}: {value if isinstance(value, str) else json.dumps(value)}"
+              for key, value in (source.items() if isinstance(source, dict) else
+                                 [("description", source)])]
+    lines += [f"cells: {n(cells)} of the space's {n(space)}"
+             + ("" if cells == space else f" (partial: {n(space - cells)} cells have no run)")
+             + f"; runs: {n(summary['runs'])}; stored parameter counts: "
+               f"{n(summary['trainable_parameters'])} cells (the others: the exact formula)"]
+    if summary["partial"]:
+        lines.append("PARTIAL: not every cell has every field at every budget (below); a "
+                     "query of a missing cell or budget raises PartialTableError, a missing "
+                     "field is None")
+    else:
+        lines.append("complete: every cell has every field at every budget")
+    for epochs, info in summary["epochs"].items():
+        per_cell = ", ".join(f"{plural(k, 'run')}: {plural(c, 'cell')}"
+                             for k, c in info["runs_per_cell"].items())
+        repeats = ", ".join(f"{'unknown' if r == -1 else r}: {n(c)}"
+                            for r, c in info["repeats"].items())
+        lines += ["", f"{epochs} epochs: {plural(info['cells'], 'cell')}, "
+                      f"{plural(info['runs'], 'run')}; runs per cell: {per_cell}; runs per "
+                      f"repeat: {repeats}",
+                  f"  {'field':28s} {'cells':>9s} {'runs':>9s}"]
+        for name in summary["fields"]:
+            got = info["cells_with_field"].get(name, 0)
+            note = ("" if got == info["cells"] else
+                    f"  partial: {n(got)} of the {n(info['cells'])} cells")
+            lines.append(f"  {name:28s} {n(got):>9s} {n(info['fields'].get(name, 0)):>9s}{note}")
+    lines += ["", "query rule: " + summary["query_rule"] + "."]
+    return "\n".join(textwrap.fill(line, 100, subsequent_indent="      ")
+                     if len(line) > 100 else line for line in lines)
+
+
 def _summary(args: argparse.Namespace) -> int:
     from .table import TabularBenchmark
-    print(json.dumps(TabularBenchmark(args.table).summary(), indent=2))
+    summary = TabularBenchmark(args.table).summary()
+    print(json.dumps(summary, indent=2) if args.json else format_summary(summary))
     return 0
 
 
 def _add_summary(sub) -> None:
-    parser = sub.add_parser("summary", help="print what a table file holds",
-                            description="Print what a table file holds (cells, runs, budgets, "
-                                        "fields, source) as JSON.")
+    parser = sub.add_parser(
+        "summary", help="print what a table file holds",
+        description="Print what a table file holds: cells covered and runs per cell at each "
+                    "budget, the cells and runs that have each field (what is partial), the "
+                    "source, and the rule by which a query combines a cell's runs.")
     parser.add_argument("table", type=user_path, help="a table file (.npz)")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.set_defaults(func=_summary)
 
 

@@ -41,4 +41,4 @@ def test_cli_paths_expand_the_home_folder(space, tmp_path, monkeypatch, capsys):
                  "--no-progress"]) == 0
     assert (tmp_path / "one.npz").exists()
     assert main(["summary", "~/one.npz"]) == 0
-    assert '"cells": 1' in capsys.readouterr().out
+    assert "cells: 1 of the space's" in capsys.readouterr().out

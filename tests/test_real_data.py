@@ -138,6 +138,31 @@ def test_sample_values_exact(real_table_path, sample, space):
             assert np.isnan(out["test_accuracy"]).all()  # sample runs: repeat unknown
 
 
+def test_sample_cells_answer_every_field_they_have(real_table_path, real_data_dir, sample,
+                                                   space):
+    """A sample cell's two partial 108-epoch runs (test accuracy in repeat 0, validation
+    accuracy and time in a run of unknown repeat): every query returns all three."""
+    bench = TabularBenchmark(real_table_path, seed=0)
+    cells = space.indices_of_hashes(sample.hashes)
+    exhaustive = load_exhaustive(real_data_dir)
+    _, count, _ = bench._view((), False)
+    two = count.reshape(-1, 4)[cells, 3] == 2  # the sample's unmatched runs, not the records
+    assert two.sum() > 18_000
+    out = bench.query_batch(cells[two])
+    np.testing.assert_array_equal(out["test_accuracy"], exhaustive[cells[two]])
+    np.testing.assert_array_equal(out["validation_accuracy"],
+                                  sample.validation_accuracy[108][two])
+    np.testing.assert_array_equal(out["training_time"], sample.final_training_time[two])
+    assert np.isnan(out["train_accuracy"]).all()  # no run of these cells has it
+    for i in np.flatnonzero(two)[:100]:
+        result = bench.query(space.spec(int(cells[i])))
+        assert result["test_accuracy"] == exhaustive[cells[i]]
+        assert result["validation_accuracy"] == sample.validation_accuracy[108][i]
+        assert result["training_time"] == sample.final_training_time[i]
+    summary = bench.summary()
+    assert summary["partial"] and summary["epochs"][108]["runs_per_cell"][2] == int(two.sum())
+
+
 def test_parameters(real_table_path, sample, repeats, space):
     cells = space.indices_of_hashes(sample.hashes)
     np.testing.assert_array_equal(space.parameters(cells), sample.trainable_parameters)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import zipfile
 
 import numpy as np
@@ -189,13 +190,17 @@ def test_query_result_is_a_copy(bench):
     assert second["module_operations"][1] != "x"
 
 
-def test_query_batch_nan_for_missing(bench, records, space):
+def test_query_batch_fills_a_field_the_drawn_run_lacks(bench, records, space):
     cells = np.array([1] * 200 + [0, 1000])
     out = bench.query_batch(cells)
     values = out["validation_accuracy"][:200]
-    assert np.isnan(values).any() and not np.isnan(values).all()
-    expected = {records[(1, 108, r)].final_validation_accuracy for r in range(2)}
-    assert set(values[~np.isnan(values)].tolist()) <= expected
+    having = [records[(1, 108, r)].final_validation_accuracy for r in range(2)]  # not repeat 2
+    assert not np.isnan(values).any() and set(values.tolist()) == set(having)
+    tests = out["test_accuracy"][:200]
+    for r in range(3):  # repeat r drawn: its own value, else the (r mod 2)-th of those having it
+        drawn = tests == records[(1, 108, r)].final_test_accuracy
+        assert drawn.any()
+        np.testing.assert_array_equal(values[drawn], having[r] if r < 2 else having[r % 2])
     np.testing.assert_array_equal(out["index"], cells)
     np.testing.assert_array_equal(out["trainable_parameters"],
                                   space.parameters(cells).astype(float))
@@ -204,6 +209,37 @@ def test_query_batch_nan_for_missing(bench, records, space):
     by_hash = bench.query_batch([space.hash(0)], epochs=4, stop_halfway=True)
     assert by_hash["test_accuracy"][0] in {records[(0, 4, r)].halfway_test_accuracy
                                            for r in range(3)}
+    # a single query does the same
+    spec = space.spec(1)
+    for _ in range(60):
+        result = bench.query(spec)
+        r = next(r for r in range(3)
+                 if records[(1, 108, r)].final_test_accuracy == result["test_accuracy"])
+        assert result["validation_accuracy"] == having[r % 2]
+        assert result["training_time"] == records[(1, 108, r)].final_training_time
+    # the getters list the stored runs as they are
+    assert bench.get_metrics_from_hash(space.hash(1))[1][108][2][
+        "final_validation_accuracy"] is None
+
+
+def test_complete_table_answers_from_the_drawn_run(table_path, records, space):
+    """Every field of a result comes from the one run drawn by randint(0, n - 1)."""
+    import random
+    bench = TabularBenchmark(table_path, seed=7)
+    rng = random.Random(7)
+    for index in (space.index_of_spec(INCEPTION), 0, 1000):
+        for epochs in EPOCHS:
+            for halfway in (False, True):
+                result = bench.query(space.spec(index), epochs, stop_halfway=halfway)
+                run = records[(index, epochs, rng.randint(0, 2))]
+                when = "halfway" if halfway else "final"
+                assert {m: result[m] for m in METRICS} == {
+                    m: getattr(run, f"{when}_{m}") for m in METRICS}
+    batch = bench.query_batch(np.array([0, 1000] * 50), epochs=36)
+    runs = {index: [tuple(getattr(records[(index, 36, r)], f"final_{m}") for m in METRICS)
+                    for r in range(3)] for index in (0, 1000)}
+    for i, index in enumerate(batch["index"].tolist()):
+        assert tuple(batch[m][i] for m in METRICS) in runs[index]
 
 
 def test_require_hides_runs(table_path, records):
@@ -225,9 +261,37 @@ def test_coverage_and_summary(bench, space):
     assert list(bench.hash_iterator()) == [space.hash(i) for i in expected]
     summary = bench.summary()
     assert summary["cells"] == 5 and summary["partial"]
-    assert summary["epochs"][108]["runs"] == 15
-    assert summary["epochs"][108]["fields"]["final_validation_accuracy"] == 14
+    at108 = summary["epochs"][108]
+    assert at108["runs"] == 15 and at108["cells"] == 5 and at108["runs_per_cell"] == {3: 5}
+    assert at108["repeats"] == {0: 5, 1: 5, 2: 5}
+    assert at108["fields"]["final_validation_accuracy"] == 14
+    assert at108["cells_with_field"]["final_validation_accuracy"] == 5  # no field is partial
+    assert at108["partial_fields"] == []
     assert summary["source"]["records"] == 60
+    assert "r mod k" in summary["query_rule"]
+    json.dumps(summary)  # JSON-ready
+
+
+def test_summary_shows_what_is_partial(tmp_path, space, capsys):
+    path = write_table(tmp_path / "p.npz", run_cell=[5, 5, 6, 7], run_epochs=[108] * 4,
+                       run_repeat=[0, -1, 0, 0],
+                       values={"final_test_accuracy": [0.5, None, 0.25, 0.75],
+                               "final_validation_accuracy": [None, 0.5, None, None]},
+                       source={"kind": "test"})
+    summary = TabularBenchmark(path).summary()
+    at108 = summary["epochs"][108]
+    assert at108["runs_per_cell"] == {1: 2, 2: 1}
+    assert at108["cells_with_field"] == {"final_validation_accuracy": 1, "final_test_accuracy": 3}
+    assert at108["partial_fields"] == ["final_validation_accuracy"]
+    assert main(["summary", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert "PARTIAL" in text and "partial: 1 of the 3 cells" in text
+    assert "1 run: 2 cells, 2 runs: 1 cell" in text and "query rule:" in text
+    assert main(["summary", "--json", str(path)]) == 0
+    assert json.loads(capsys.readouterr().out)["epochs"]["108"]["partial_fields"] == [
+        "final_validation_accuracy"]
+    result = TabularBenchmark(path, seed=0).query(space.spec(5))
+    assert (result["test_accuracy"], result["validation_accuracy"]) == (0.5, 0.5)
 
 
 def test_write_table_rules(tmp_path, space):
@@ -411,7 +475,7 @@ def test_cli_convert_and_summary(records, tmp_path, capsys):
                  "--out", str(tmp_path / "cli.npz"), "--no-progress"]) == 0
     assert main(["summary", str(tmp_path / "cli.npz")]) == 0
     out = capsys.readouterr().out
-    assert '"cells": 1' in out
+    assert "cells: 1 of the space's 423,624 (partial" in out
 
 
 def test_convert_keeps_stored_graph_and_checks_it(tmp_path, space):
