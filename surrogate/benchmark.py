@@ -123,7 +123,7 @@ class SurrogateBenchmark(BaseBenchmark):
         if self.noise and self.artifact.noise is None:
             raise ArtifactError(f"surrogate artifact {self.artifact.path} has no noise model; "
                                 f"use noise=False")
-        self._targets = frozenset(self.artifact.models)
+        self._targets = frozenset(self.artifact.targets)
         self._epochs = frozenset(parse_target(t).epochs for t in self._targets)
         self._sources = {(metric, epochs, halfway): self._source(metric, epochs, halfway)
                          for metric in METRICS for epochs in EPOCHS for halfway in (False, True)}

@@ -233,6 +233,11 @@ def test_artifact_round_trip_identical_predictions(fitted, tmp_path):
                                   model.predict(make_inputs(model, "adjacency", probe)))
     meta = json.loads((path / "metadata.json").read_text())
     assert meta["schema_version"] == SCHEMA_VERSION and meta["featurizer"] == "adjacency"
+    assert meta["kind"] == "nb101-surrogate artifact"
+    assert meta["input_dims"] == {"test_accuracy@108": 36}
+    assert set(meta["files"]) == {"noise.json", "test_accuracy@108/metadata.json",
+                                  "test_accuracy@108/model.ubj"}
+    assert art.digest == load_artifact(path).digest and len(art.digest) == 64
     assert meta["model"]["name"] == "xgb" and meta["targets"] == ["test_accuracy@108"]
     assert set(meta["libraries"]) == {"numpy", "xgboost", "torch", "torch_geometric", "sklearn"}
     assert meta["target_info"]["test_accuracy@108"]["data_sha256"] == data_digest(cells, y)
@@ -296,6 +301,119 @@ def test_artifact_errors(fitted, tmp_path):
     (bad_json / "metadata.json").write_text("{not json")
     with pytest.raises(ArtifactError, match="JSON"):
         load_artifact(bad_json)
+
+
+def _rewrite_metadata(path, **changes):
+    meta = json.loads((path / "metadata.json").read_text())
+    for key, value in changes.items():
+        if value is None:
+            meta.pop(key, None)
+        else:
+            meta[key] = value
+    (path / "metadata.json").write_text(json.dumps(meta))
+    return meta
+
+
+def _reseal(path, name):
+    """Record the current sha256 of ``name`` in the metadata (a writer that checksummed a
+    corrupt file): the corruption is then only seen when the weights are parsed."""
+    from surrogate.artifact import file_sha256
+    meta = json.loads((path / "metadata.json").read_text())
+    meta["files"][name] = file_sha256(path / name)
+    (path / "metadata.json").write_text(json.dumps(meta))
+
+
+def test_artifact_checksums_catch_a_swapped_weights_file(tmp_path, space):
+    """Another target's model.ubj copied into the bundled artifact loaded before and
+    answered that target's values; every file's sha256 is now checked at load."""
+    from surrogate.artifact import DEFAULT_ARTIFACT
+    swapped = tmp_path / "swapped"
+    shutil.copytree(DEFAULT_ARTIFACT, swapped)
+    shutil.copyfile(swapped / "validation_accuracy@108" / "model.ubj",
+                    swapped / "test_accuracy@108" / "model.ubj")
+    for load in (load_artifact, lambda p: SurrogateBenchmark(p, noise=False)):
+        with pytest.raises(ArtifactError, match="corrupt or was replaced") as info:
+            load(swapped)
+        assert str(swapped / "test_accuracy@108" / "model.ubj") in str(info.value)
+        assert "\n" not in str(info.value)
+    # a truncated copy too, and a file the metadata does not list
+    truncated = tmp_path / "truncated"
+    shutil.copytree(DEFAULT_ARTIFACT, truncated)
+    weights = truncated / "training_time@108" / "model.ubj"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    with pytest.raises(ArtifactError, match="training_time@108/model.ubj is corrupt"):
+        load_artifact(truncated)
+    stray = tmp_path / "stray"
+    shutil.copytree(DEFAULT_ARTIFACT, stray)
+    (stray / "test_accuracy@108" / "weights.pt").write_bytes(b"x")
+    with pytest.raises(ArtifactError, match="weights.pt is not part of the surrogate artifact"):
+        load_artifact(stray)
+
+
+def test_corrupt_weights_give_one_line(fitted, tmp_path):
+    path = _save(tmp_path / "art", fitted)
+    weights = path / "test_accuracy@108" / "model.ubj"
+    weights.write_bytes(weights.read_bytes()[:len(weights.read_bytes()) // 2])
+    _reseal(path, "test_accuracy@108/model.ubj")
+    with pytest.raises(ArtifactError, match="corrupt weights") as info:
+        load_artifact(path)
+    message = str(info.value)
+    assert "\n" not in message and "Stack trace" not in message and str(path) in message
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    lazy = load_artifact(path, lazy=True)  # every check but the parse
+    with pytest.raises(ArtifactError, match="corrupt weights"):
+        lazy.predict("test_accuracy@108", np.arange(3))
+
+
+def test_not_an_artifact_and_old_schema(fitted, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("hello")
+    with pytest.raises(ArtifactError, match="is not a surrogate artifact: it has no metadata.json"):
+        load_artifact(empty)
+    braces = tmp_path / "braces"
+    braces.mkdir()
+    (braces / "metadata.json").write_text("{}")
+    with pytest.raises(ArtifactError, match="is not a surrogate artifact") as info:
+        SurrogateBenchmark(braces)
+    assert "schema" not in str(info.value).split(":")[0]
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "metadata.json").write_text('{"kind": "something else", "schema_version": 2}')
+    with pytest.raises(ArtifactError, match="is not a surrogate artifact.*'something else'"):
+        load_artifact(other)
+    old = _save(tmp_path / "old", fitted)
+    _rewrite_metadata(old, kind=None, schema_version=1)  # what schema 1 wrote
+    with pytest.raises(ArtifactError, match=r"older schema version: got 1, expected "
+                                            rf"{SCHEMA_VERSION}; retrain it") as info:
+        load_artifact(old)
+    assert "train_surrogate.py" in str(info.value)
+
+
+def test_featurizer_model_mismatch(fitted, tmp_path, monkeypatch):
+    path = _save(tmp_path / "art", fitted)
+    featurizer = get_featurizer("adjacency")
+    monkeypatch.setattr(featurizer, "dim", featurizer.dim + 2, raising=False)  # an edit
+    for load in (load_artifact, SurrogateBenchmark):
+        with pytest.raises(ArtifactError) as info:
+            load(path)
+        message = str(info.value)
+        assert "featurizer 'adjacency' gives 38 features" in message
+        assert "target 'test_accuracy@108' was fitted on 36 (n_features_in_)" in message
+    monkeypatch.undo()
+    edited = tmp_path / "edited"  # metadata that disagrees with the model it describes
+    shutil.copytree(path, edited)
+    meta = _rewrite_metadata(edited)
+    meta["input_dims"]["test_accuracy@108"] = 40
+    (edited / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(ArtifactError, match="gives 36 features per cell, but the model of "
+                                            "target 'test_accuracy@108' was fitted on 40"):
+        load_artifact(edited)
+    unknown = tmp_path / "unknown"
+    shutil.copytree(path, unknown)
+    _rewrite_metadata(unknown, featurizer="no_such_featurizer")
+    with pytest.raises(ArtifactError, match="uses the featurizer 'no_such_featurizer'"):
+        load_artifact(unknown)
 
 
 def test_target_names():
