@@ -38,27 +38,38 @@ What comes back (see :mod:`nb101.api`):
 - ``hash_iterator`` yields all 423,624 hashes in ascending order; ``valid_epochs`` are the
   budgets the artifact's targets cover.
 
-Predictions are cached per target for the whole space: with ``full_cache=True`` (default) the
-first query that needs a target predicts all 423,624 cells at once (a few seconds for a
-tree model on 2 cores, once per process), after which every query is a lookup (single query
-~0.1 ms, batches of millions of cells per second). With ``full_cache=False`` only the cells
-asked for are predicted (one model call per batch of new cells) and cached.
-:meth:`SurrogateBenchmark.precompute` fills the cache explicitly.
+Speed. Nothing is predicted at construction. By default (``full_cache=False``) a query
+predicts only the cells it asks for that were not predicted before (one model call per
+target for a batch; about 2 ms for a single fresh cell, the first one in a process also
+imports XGBoost, under a second). A whole-space prediction (:meth:`SurrogateBenchmark.
+precompute`, ``nb101 rank``, or ``full_cache=True``, which makes it on a target's first need;
+seconds per target, with a progress bar on a terminal) is written to the per-machine
+prediction cache (:mod:`surrogate.predictions`, ``<cache>/predictions-<artifact
+digest>.npz``), which every later benchmark of the same artifact reads at construction
+(``prediction_cache=True``, default): from then on a query is a lookup (single queries in
+microseconds, batches of millions of cells per second) and no model is loaded.
+``benchmarks/bench_surrogate.py`` measures both, cold and warm.
 """
 
 from __future__ import annotations
 
 import copy
+import logging
 import os
+import sys
 from collections.abc import Iterable, Iterator
 
 import numpy as np
 
 from nb101 import ArtifactError, CellSpace, OutOfDomainError, format_target, parse_target
 from nb101.api import EPOCHS, METRICS, BaseBenchmark
+from nb101.paths import user_path
 
 from .artifact import PREDICT_CHUNK, Artifact, load_artifact
 from .noise import uniform_levels
+from .predictions import PredictionCache
+
+_log = logging.getLogger(__name__)
 
 __all__ = ["SurrogateBenchmark"]
 
@@ -86,9 +97,14 @@ class SurrogateBenchmark(BaseBenchmark):
         a table's stored runs, so re-querying a cell never draws fresh noise.
     require_targets : iterable of str, optional
         Targets the caller needs; a missing one raises :class:`ArtifactError` at load.
-    full_cache : bool, default=True
-        Predict the whole space for a target the first time it is needed (else only the
-        cells asked for).
+    full_cache : bool, default=False
+        Predict the whole space for a target the first time it is needed (and write it to
+        the prediction cache), rather than only the cells asked for: for a caller that will
+        query most of the space anyway.
+    prediction_cache : bool or path-like, default=True
+        Read whole-space predictions of this artifact from the per-machine prediction cache
+        (:mod:`surrogate.predictions`) and write them there after a whole-space prediction;
+        a path is the folder to use instead of the project cache folder; False: neither.
     space : CellSpace, optional
 
     Raises
@@ -105,14 +121,15 @@ class SurrogateBenchmark(BaseBenchmark):
 
     def __init__(self, path: str | os.PathLike | Artifact | None = None,
                  seed: int | None = None, *, noise: bool = True, num_repeats: int = 3,
-                 noise_seed: int = 0, require_targets: Iterable[str] | None = None, full_cache: bool = True,
+                 noise_seed: int = 0, require_targets: Iterable[str] | None = None,
+                 full_cache: bool = False, prediction_cache: bool | str | os.PathLike = True,
                  space: CellSpace | None = None):
         super().__init__(seed=seed, space=space)
         if isinstance(path, Artifact):
             self.artifact = path
             path.require(require_targets)
         else:
-            self.artifact = load_artifact(path, require_targets=require_targets)
+            self.artifact = load_artifact(path, require_targets=require_targets, lazy=True)
         self.noise = bool(noise)
         if int(num_repeats) < 1:
             raise ValueError(f"num_repeats must be >= 1, got {num_repeats!r}")
@@ -124,9 +141,17 @@ class SurrogateBenchmark(BaseBenchmark):
             raise ArtifactError(f"surrogate artifact {self.artifact.path} has no noise model; "
                                 f"use noise=False")
         self._targets = frozenset(self.artifact.targets)
+        self.prediction_cache = None
+        if prediction_cache is not False:
+            folder = None if prediction_cache is True else user_path(prediction_cache)
+            self.prediction_cache = PredictionCache(self.artifact.digest, folder)
         self._epochs = frozenset(parse_target(t).epochs for t in self._targets)
         self._sources = {(metric, epochs, halfway): self._source(metric, epochs, halfway)
                          for metric in METRICS for epochs in EPOCHS for halfway in (False, True)}
+        self._needed = {(epochs, halfway): tuple(dict.fromkeys(
+            self._sources[(m, epochs, halfway)][0] for m in METRICS
+            if self._sources[(m, epochs, halfway)][0] is not None))
+            for epochs in EPOCHS for halfway in (False, True)}
         self._cache: dict[str, np.ndarray] = {}
 
     def __repr__(self) -> str:
@@ -152,44 +177,75 @@ class SurrogateBenchmark(BaseBenchmark):
             If the artifact has no model for ``target``.
         """
         indices = np.asarray(indices, dtype=np.int64)
-        cache = self._target_cache(target)
-        values = cache[indices]
-        missing = np.isnan(values)
-        if missing.any():
-            if self.full_cache:
-                self.precompute([target])
-            else:
-                new = np.unique(indices[missing])
-                cache[new] = self.artifact.predict(target, new)
-            values = cache[indices]
-        return values
+        self._fill((target,), indices)
+        return self._cache[target][indices]
+
+    def _fill(self, targets: Iterable[str], indices: np.ndarray) -> None:
+        """Predict the cells of ``indices`` that ``targets`` lack in the cache: those cells
+        only, the features made once for all targets (or the whole space with
+        ``full_cache``)."""
+        lacking = {}
+        for target in targets:
+            missing = np.isnan(self._target_cache(target)[indices])
+            if missing.any():
+                lacking[target] = missing
+        if not lacking:
+            return
+        if self.full_cache:
+            self.precompute(lacking)
+            return
+        cells = np.unique(indices[np.logical_or.reduce(list(lacking.values()))])
+        for target, values in self.artifact.predict_targets(lacking, cells).items():
+            cache = self._cache[target]
+            new = np.isnan(cache[cells])
+            cache[cells[new]] = values[new]
 
     def _target_cache(self, target: str) -> np.ndarray:
         cache = self._cache.get(target)
         if cache is None:
             if target not in self._targets:
                 raise KeyError(f"no model for target {target!r}; targets: {self.targets}")
-            cache = self._cache[target] = np.full(len(self.space), np.nan)
+            cached = (self.prediction_cache.load(target) if self.prediction_cache is not None
+                      else None)
+            cache = self._cache[target] = (cached if cached is not None
+                                           else np.full(len(self.space), np.nan))
         return cache
 
     def precompute(self, targets: Iterable[str] | None = None, *,
-                   progress: bool = False) -> None:
-        """Predict every cell of the space for ``targets`` (default all) into the cache,
-        with a tqdm bar over the cells when ``progress``."""
+                   progress: bool | None = None) -> None:
+        """Predict every cell of the space for ``targets`` (default all) into the cache and
+        write the new ones to the prediction cache (see the module docstring).
+
+        Parameters
+        ----------
+        targets : iterable of str, optional
+        progress : bool, optional
+            A tqdm bar over the cells; default: on a terminal.
+        """
         from tqdm.auto import tqdm
 
         targets = list(targets if targets is not None else self.targets)
+        todo = [t for t in targets if np.isnan(self._target_cache(t)).any()]
+        if not todo:
+            return
+        if progress is None:
+            progress = sys.stderr.isatty()
         cells = np.arange(len(self.space))
-        with tqdm(total=len(targets) * len(cells), unit=" cells", unit_scale=True,
-                  desc="predicting the space", disable=not progress) as bar:
-            for target in targets:
-                cache = self._target_cache(target)
-                for start in range(0, len(cells), PREDICT_CHUNK):
-                    chunk = cells[start:start + PREDICT_CHUNK]
-                    todo = chunk[np.isnan(cache[chunk])]
-                    if len(todo):
-                        cache[todo] = self.artifact.predict(target, todo)
-                    bar.update(len(chunk))
+        with tqdm(total=len(cells), unit=" cells", unit_scale=True,
+                  desc=f"predicting the space ({len(todo)} targets)",
+                  disable=not progress) as bar:
+            for start in range(0, len(cells), PREDICT_CHUNK):
+                chunk = cells[start:start + PREDICT_CHUNK]
+                for target, values in self.artifact.predict_targets(todo, chunk).items():
+                    cache = self._cache[target]  # values already given out stay as they are
+                    cache[chunk] = np.where(np.isnan(cache[chunk]), values, cache[chunk])
+                bar.update(len(chunk))
+        if self.prediction_cache is not None:
+            try:
+                self.prediction_cache.save({t: self._cache[t] for t in todo})
+            except OSError as exc:  # a read-only cache folder costs speed, not correctness
+                _log.warning("could not write the prediction cache %s: %s",
+                             self.prediction_cache.path, exc)
 
     def _source(self, metric: str, epochs: int, halfway: bool) -> tuple[str | None, float]:
         """The target whose prediction answers a metric at a budget, and the factor that
@@ -220,11 +276,13 @@ class SurrogateBenchmark(BaseBenchmark):
     def _runs(self, indices: np.ndarray, epochs: int, stop_halfway: bool
               ) -> dict[str, np.ndarray]:
         indices = np.asarray(indices, dtype=np.int64)
+        self._fill(self._needed[(epochs, stop_halfway)], indices)  # one featurization
         if self.noise:
             repeat = self._draw(np.full(len(indices), self.num_repeats))
             u_acc = self._noise_levels("accuracy", epochs, repeat, indices)
             u_time = self._noise_levels("training_time", epochs, repeat, indices)
         out = {}
+        cell_levels: dict[str, np.ndarray] = {}  # rule-5 levels, shared by a stream's targets
         for metric in METRICS:
             mean, target, factor = self._mean(metric, epochs, stop_halfway, indices)
             if mean is None:
@@ -232,27 +290,34 @@ class SurrogateBenchmark(BaseBenchmark):
                 continue
             if self.noise:
                 u = u_time if metric == "training_time" else u_acc
-                mean = self.artifact.noise.perturb(target, mean, u,
-                                                   self._error_levels(target, indices))
+                mean = self.artifact.noise.perturb(
+                    target, mean, u, self._error_levels(target, indices, cell_levels))
             out[metric] = mean * factor if factor != 1.0 else mean
         return out
 
-    def _error_levels(self, target: str, indices: np.ndarray) -> np.ndarray | None:
+    def _error_levels(self, target: str, indices: np.ndarray,
+                      cell_levels: dict[str, np.ndarray] | None = None) -> np.ndarray | None:
         """Per-cell model-error levels of noise rule 5: one level per cell and
         ``noise_seed`` (shared by the cell's runs, and by every accuracy budget), NaN for the
-        cells the target's model was fitted on."""
+        cells the target's model was fitted on. ``cell_levels`` keeps a stream's levels of
+        ``indices`` for the next target of the same query."""
         if not self.artifact.noise.has_model_error(target):
             return None
         stream = "training_time" if target.startswith(("training_time", "halfway_training")) \
             else "accuracy"
-        key = self._noise_keys.get((stream, 0))
-        if key is None:  # budget 0: the cell's own level, not one training's
-            key = np.random.SeedSequence([self.noise_seed, 0 if stream == "accuracy" else 1,
-                                          0]).generate_state(1, np.uint64)[0]
-            self._noise_keys[(stream, 0)] = key
-        u = uniform_levels(key, np.zeros(len(indices), dtype=np.int64), indices)
+        u = cell_levels.get(stream) if cell_levels is not None else None
+        if u is None:
+            key = self._noise_keys.get((stream, 0))
+            if key is None:  # budget 0: the cell's own level, not one training's
+                key = np.random.SeedSequence([self.noise_seed, 0 if stream == "accuracy" else 1,
+                                              0]).generate_state(1, np.uint64)[0]
+                self._noise_keys[(stream, 0)] = key
+            u = uniform_levels(key, np.zeros(len(indices), dtype=np.int64), indices)
+            if cell_levels is not None:
+                cell_levels[stream] = u
         mask = self.artifact.in_sample(target)
         if mask is not None:
+            u = u.copy()
             u[mask[indices]] = np.nan
         return u
 
@@ -293,6 +358,7 @@ class SurrogateBenchmark(BaseBenchmark):
         fixed = self._fixed(index)
         computed = {}
         idx = np.array([index])
+        self._fill(self.targets, idx)  # one featurization for every target
         for epochs in sorted(self.valid_epochs):
             run = {}
             for when in ("halfway", "final"):

@@ -39,7 +39,7 @@ def _rank(args: argparse.Namespace) -> int:
         raise SystemExit(f"nb101 rank: --epochs {args.epochs} not predicted by the artifact "
                          f"(valid: {sorted(bench.valid_epochs)})")
     cells = np.arange(len(bench.space))
-    bench.precompute(progress=args.progress)
+    bench.precompute(progress=None if args.progress else False)  # a bar on a terminal
     scores = bench.query_batch(cells, epochs=args.epochs)
     if np.isnan(scores[args.metric]).all():
         raise SystemExit(f"nb101 rank: the artifact predicts no {args.metric} at "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import zipfile
 
 import numpy as np
 import pytest
@@ -414,6 +415,60 @@ def test_featurizer_model_mismatch(fitted, tmp_path, monkeypatch):
     _rewrite_metadata(unknown, featurizer="no_such_featurizer")
     with pytest.raises(ArtifactError, match="uses the featurizer 'no_such_featurizer'"):
         load_artifact(unknown)
+
+
+# ----------------------------------------------------------------------- prediction cache
+def test_prediction_cache_answers_without_models(artifact_path, tmp_path, space, covered):
+    from surrogate.predictions import PredictionCache
+    cells = np.random.default_rng(0).permutation(len(space))[:500]
+    cold = SurrogateBenchmark(artifact_path, seed=0, noise=False, prediction_cache=tmp_path)
+    assert cold.artifact._models == {}  # nothing read at construction
+    asked = cold.query_batch(cells, epochs=108)  # predicts only these cells
+    assert not list(tmp_path.iterdir())  # no whole-space prediction, no file
+    cold.precompute(progress=False)
+    files = list(tmp_path.iterdir())
+    assert [f.name for f in files] == [f"predictions-{cold.artifact.digest}.npz"]
+    assert PredictionCache(cold.artifact.digest, tmp_path).targets() == set(cold.targets)
+    warm = SurrogateBenchmark(artifact_path, seed=0, noise=False, prediction_cache=tmp_path)
+    again = warm.query_batch(cells, epochs=108)
+    for name in METRICS:  # the same values, without reading a model
+        np.testing.assert_array_equal(again[name], asked[name])
+    assert warm.artifact._models == {}
+    spec = space.spec(int(covered[0]))
+    assert {m: warm.query(spec)[m] for m in METRICS} == {m: cold.query(spec)[m]
+                                                          for m in METRICS}
+    noisy = [SurrogateBenchmark(artifact_path, seed=3, prediction_cache=folder).query_batch(
+        cells, epochs=12) for folder in (tmp_path, False)]  # simulated runs: the same too
+    for name in METRICS:
+        np.testing.assert_array_equal(noisy[0][name], noisy[1][name])
+
+
+def test_prediction_cache_is_keyed_and_checked(artifact_path, fitted, tmp_path, caplog):
+    bench = SurrogateBenchmark(artifact_path, noise=False, full_cache=True,
+                               prediction_cache=tmp_path)
+    bench.query_batch(np.arange(5), epochs=108)  # full_cache: the whole space, then the file
+    file = bench.prediction_cache.path
+    assert file.is_file()
+    other = SurrogateBenchmark(_save(tmp_path / "other", fitted), noise=False,
+                               prediction_cache=tmp_path)
+    assert other.artifact.digest != bench.artifact.digest
+    assert other.prediction_cache.targets() == frozenset()  # never another artifact's values
+    data = bytearray(file.read_bytes())  # a corrupt array is ignored, then written anew
+    with zipfile.ZipFile(file) as archive:
+        member = archive.getinfo("test_accuracy@108.npy")
+    data[member.header_offset + 1000] ^= 0xFF
+    file.write_bytes(bytes(data))
+    fresh = SurrogateBenchmark(artifact_path, noise=False, prediction_cache=tmp_path)
+    with caplog.at_level("WARNING"):
+        values = fresh.predict("test_accuracy@108", np.arange(10))
+    assert "ignoring the prediction cache" in caplog.text
+    np.testing.assert_array_equal(values, bench.predict("test_accuracy@108", np.arange(10)))
+    fresh.precompute(["test_accuracy@108"], progress=False)
+    assert SurrogateBenchmark(artifact_path, noise=False, prediction_cache=tmp_path
+                              ).prediction_cache.targets() == {"test_accuracy@108"}
+    off = SurrogateBenchmark(artifact_path, noise=False, prediction_cache=False)
+    off.precompute(["test_accuracy@108"], progress=False)
+    assert off.prediction_cache is None
 
 
 def test_target_names():
