@@ -10,19 +10,33 @@ A drop-in replacement of :class:`nb101.table.TabularBenchmark`; switching is one
     batch = bench.query_batch(np.arange(1000), epochs=12)
     fixed, computed = bench.get_metrics_from_spec(spec)
 
-What comes back (see :mod:`nb101.api`):
+What comes back (see :mod:`nb101.api`): every cell of the space, but only the fields the
+artifact has models for. ``query`` returns ``module_adjacency``, ``module_operations`` (the
+canonical cell), ``trainable_parameters`` (exact, from the cell) and, per metric:
 
-- ``query`` returns ``module_adjacency``, ``module_operations`` (the canonical cell),
-  ``trainable_parameters`` (exact, computed from the cell) and the predicted
-  ``training_time``, ``train_accuracy``, ``validation_accuracy``, ``test_accuracy``. A metric
-  without a model for the budget is ``None`` (``train_accuracy`` always, with the real data;
-  ``test_accuracy`` at 4/12/36 epochs).
-- ``training_time``: the ``training_time@<epochs>`` model if the artifact has one, else the
+- an accuracy (``train_/validation_/test_accuracy``) at a budget: the prediction of the
+  ``<metric>@<epochs>`` target (``halfway_<metric>@<epochs>`` when ``stop_halfway``), else
+  ``None`` (NaN from ``query_batch``);
+- ``training_time``: the ``training_time@<epochs>`` target if the artifact has one, else the
   108-epoch prediction scaled by ``epochs / 108`` (training time is close to proportional to
-  the number of epochs: same network, same steps per epoch). ``stop_halfway=True`` uses a
-  ``halfway_training_time@<epochs>`` model if present, else half the final time.
-- Halfway accuracies come from ``halfway_*`` targets (only tables converted from official
-  full records have them); without one they are ``None``.
+  the number of epochs: same network, same steps per epoch); ``stop_halfway=True`` uses a
+  ``halfway_training_time@<epochs>`` target if present, else half the final time.
+
+The bundled default (trained on the real data, whose sample has no train accuracy, no
+halfway values and test accuracy only at 108 epochs) answers:
+
+===========================  =======================  ===========================
+field                        ``stop_halfway=False``   ``stop_halfway=True``
+===========================  =======================  ===========================
+``test_accuracy``            108 epochs only          ``None``
+``validation_accuracy``      4, 12, 36, 108 epochs    ``None``
+``training_time``            108 epochs; 4/12/36      half the final time
+                             scaled from 108
+``train_accuracy``           ``None``                 ``None``
+===========================  =======================  ===========================
+
+:meth:`SurrogateBenchmark.fields` lists where each field comes from for any artifact.
+
 - With ``noise=True`` (default) the surrogate holds ``num_repeats`` simulated training runs
   per cell and budget (3, as the official table), drawn once around the predicted mean by the
   artifact's noise model (:mod:`surrogate.noise`) from ``noise_seed``, and a query returns one
@@ -166,6 +180,25 @@ class SurrogateBenchmark(BaseBenchmark):
     @property
     def valid_epochs(self) -> frozenset[int]:
         return self._epochs
+
+    def fields(self) -> dict[str, dict[int, str | None]]:
+        """Where each answered field comes from: ``"[halfway_]<metric>"`` -> budget -> the
+        target predicting it (``"training_time@108 x 12/108"``, ``"training_time@108 / 2"``
+        where derived), or None where the answer is ``None``. Never predicts anything."""
+        out: dict[str, dict[int, str | None]] = {}
+        for halfway in (False, True):
+            for metric in METRICS:
+                row = {}
+                for epochs in EPOCHS:
+                    target, factor = self._sources[(metric, epochs, halfway)]
+                    if target is None or factor == 1.0:
+                        row[epochs] = target
+                        continue
+                    scaled = parse_target(target).epochs != epochs
+                    row[epochs] = (target + (f" x {epochs}/108" if scaled else "")
+                                   + (" / 2" if halfway else ""))
+                out[f"{'halfway_' if halfway else ''}{metric}"] = row
+        return out
 
     # ------------------------------------------------------------------- predictions
     def predict(self, target: str, indices: np.ndarray) -> np.ndarray:

@@ -21,6 +21,7 @@ from surrogate.registry import get_regressor
 from surrogate.train import TrainConfig, available_targets, target_data, train
 
 EPOCHS = (12, 108)
+EPOCHS_ALL = (4, 12, 36, 108)
 TINY_XGB = {"n_estimators": 15, "max_depth": 3, "n_jobs": 1}
 
 
@@ -715,3 +716,26 @@ def test_default_artifact_is_bundled_small_and_sane(space):
     assert result["validation_accuracy"] == pytest.approx(0.9376, abs=0.02)
     assert result["training_time"] == pytest.approx(1155.9, rel=0.25)
     assert bench.query(inception, epochs=4)["test_accuracy"] is None
+
+
+def test_bundled_surrogate_answers_the_documented_fields(space):
+    """The fields the README and the SurrogateBenchmark docstring list, and no others."""
+    bench = SurrogateBenchmark(seed=0, noise=False)
+    fields = bench.fields()
+    assert fields["test_accuracy"] == {4: None, 12: None, 36: None, 108: "test_accuracy@108"}
+    assert fields["validation_accuracy"] == {e: f"validation_accuracy@{e}" for e in EPOCHS_ALL}
+    assert fields["training_time"] == {4: "training_time@108 x 4/108",
+                                       12: "training_time@108 x 12/108",
+                                       36: "training_time@108 x 36/108",
+                                       108: "training_time@108"}
+    assert fields["halfway_training_time"][108] == "training_time@108 / 2"
+    for name in ("train_accuracy", "halfway_train_accuracy", "halfway_validation_accuracy",
+                 "halfway_test_accuracy"):
+        assert set(fields[name].values()) == {None}
+    spec = space.spec(1234)
+    for epochs in EPOCHS_ALL:
+        for halfway in (False, True):
+            result = bench.query(spec, epochs=epochs, stop_halfway=halfway)
+            key = "halfway_" if halfway else ""
+            for metric in METRICS:
+                assert (result[metric] is None) == (fields[key + metric][epochs] is None)
