@@ -7,6 +7,8 @@ Usage::
     nb101 convert --real-data [DIR] [--out OUT]
     nb101 space [--cache PATH]
     nb101 summary TABLE [--json]
+    nb101 query HASH | --matrix JSON --ops OPS  (--table PATH | --surrogate [ARTIFACT])
+                [--epochs 108] [--stop-halfway] [--seed 0]
     nb101 rank [--artifact DIR] [--top 10] [--metric test_accuracy] [--epochs 108]
 
 ``convert --real-data`` reads ``DIR`` (default ``$NB101_DATA``, else ``<repo>/../shared/data``)
@@ -224,9 +226,83 @@ def _add_summary(sub) -> None:
     parser.set_defaults(func=_summary)
 
 
+def _spec_of(args: argparse.Namespace):
+    """The cell asked on the command line: a hash, or ``--matrix`` with ``--ops``."""
+    from .cell_space import get_space
+    from .model_spec import INPUT, OUTPUT, ModelSpec
+    if args.hash is not None:
+        if args.matrix is not None or args.ops is not None:
+            raise SystemExit("nb101 query: give a module hash or --matrix with --ops, not both")
+        return get_space().spec_from_hash(args.hash)
+    if args.matrix is None or args.ops is None:
+        raise SystemExit("nb101 query: give a module hash, or --matrix and --ops")
+    try:
+        matrix = json.loads(args.matrix)
+    except json.JSONDecodeError as exc:
+        raise SystemExit(f"nb101 query: --matrix must be a JSON list of lists of 0/1, "
+                         f"e.g. '[[0, 1], [0, 0]]' ({exc})") from None
+    ops = [op.strip() for op in args.ops.split(",") if op.strip()]
+    if isinstance(matrix, list) and len(ops) == len(matrix) - 2:  # the interior ops alone
+        ops = [INPUT, *ops, OUTPUT]
+    try:
+        return ModelSpec(matrix, ops)
+    except ValueError as exc:  # the original's rules for a matrix and its ops
+        raise SystemExit(f"nb101 query: error: --matrix and --ops do not make a cell: {exc}"
+                         ) from None
+
+
+def _query(args: argparse.Namespace) -> int:
+    from ._io import to_jsonable
+    from .backends import open_benchmark
+    if args.table is not None:
+        bench = open_benchmark(args.table, seed=args.seed)
+    else:
+        source = "surrogate" if args.surrogate is True else f"surrogate:{args.surrogate}"
+        bench = open_benchmark(source, seed=args.seed)
+    spec = _spec_of(args)
+    result = bench.query(spec, epochs=args.epochs, stop_halfway=args.stop_halfway)
+    module_hash = bench.space.hash(bench.space.index_of_spec(spec))
+    fields = to_jsonable({"module_hash": module_hash, **result})
+    print("{\n" + ",\n".join(f"  {json.dumps(key)}: {json.dumps(value, allow_nan=False)}"
+                             for key, value in fields.items()) + "\n}")  # a field a line
+    return 0
+
+
+def _add_query(sub) -> None:
+    parser = sub.add_parser(
+        "query", help="print one query's result as JSON (table or surrogate)",
+        description="Query one cell, given by its module hash or by --matrix and --ops, on a "
+                    "table (--table) or a surrogate (--surrogate: the bundled one, or an "
+                    "artifact folder), as TabularBenchmark.query / SurrogateBenchmark.query "
+                    "do, and print the result as JSON (missing values are null).",
+        epilog="example: nb101 query --surrogate --matrix '[[0,1,1],[0,0,1],[0,0,0]]' "
+               "--ops conv3x3-bn-relu --epochs 36")
+    parser.add_argument("hash", nargs="?", default=None,
+                        help="module hash of the cell (32 hex digits)")
+    parser.add_argument("--matrix", default=None, metavar="JSON",
+                        help="adjacency matrix as JSON, e.g. '[[0,1,1],[0,0,1],[0,0,0]]'")
+    parser.add_argument("--ops", default=None, metavar="OPS",
+                        help="comma-separated ops, all of them (input,...,output) or the "
+                             "interior ones (conv3x3-bn-relu, conv1x1-bn-relu, maxpool3x3)")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--table", type=user_path, default=None, metavar="PATH",
+                        help="a table file or an official .tfrecord")
+    source.add_argument("--surrogate", nargs="?", const=True, default=None,
+                        type=lambda text: user_path(text), metavar="ARTIFACT",
+                        help="a surrogate: the bundled one, or the artifact folder given")
+    parser.add_argument("--epochs", type=int, default=108,
+                        help="training budget: 4, 12, 36 or 108 (default 108)")
+    parser.add_argument("--stop-halfway", action="store_true",
+                        help="the values at half the budget")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seeds which run (or simulated run) is drawn (default 0)")
+    parser.set_defaults(func=_query)
+
+
 #: Subcommands: name -> function that adds its subparser.
 COMMANDS: dict[str, Callable] = {"download": _add_download, "convert": _add_convert,
-                                 "space": _add_space, "summary": _add_summary}
+                                 "space": _add_space, "summary": _add_summary,
+                                 "query": _add_query}
 #: Entry-point group through which higher layers add commands (``nb101 rank`` comes from
 #: the surrogate package), so this layer never imports them.
 COMMAND_GROUP = "nb101.commands"
@@ -284,11 +360,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     from .download import DownloadError
-    from .errors import ArtifactError, OutOfDomainError, RecordError, TableError
+    from .errors import (ArtifactError, OutOfDomainError, PartialTableError, RecordError,
+                         TableError)
     try:
         return args.func(args)
     except (TableError, RecordError, OutOfDomainError, ArtifactError, DownloadError,
-            FileNotFoundError) as exc:
+            PartialTableError, FileNotFoundError) as exc:
         print(f"nb101 {args.command}: error: {exc}", file=sys.stderr)
         return 1
 

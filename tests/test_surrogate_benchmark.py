@@ -418,6 +418,55 @@ def test_featurizer_model_mismatch(fitted, tmp_path, monkeypatch):
         load_artifact(unknown)
 
 
+# ---------------------------------------------------------------------------- nb101 query
+def _strict_json(text: str) -> dict:
+    def no_constant(name):
+        raise AssertionError(f"not strict JSON: {name}")
+    return json.loads(text, parse_constant=no_constant)
+
+
+def test_cli_query_on_table_and_surrogate(table_path, artifact_path, covered, space, capsys):
+    from nb101.cli import main
+    index = int(covered[0])
+    spec, module_hash = space.spec(index), space.hash(index)
+    expected = TabularBenchmark(table_path, seed=5).query(spec, epochs=12, stop_halfway=True)
+    assert main(["query", module_hash, "--table", str(table_path), "--epochs", "12",
+                 "--stop-halfway", "--seed", "5"]) == 0
+    got = _strict_json(capsys.readouterr().out)
+    assert got["module_hash"] == module_hash
+    assert got["module_adjacency"] == expected["module_adjacency"].tolist()
+    assert {k: got[k] for k in METRICS} == {k: expected[k] for k in METRICS}
+    matrix = json.dumps(spec.matrix.tolist())
+    for ops in (",".join(spec.ops), ",".join(spec.ops[1:-1])):  # all ops, or the interior
+        assert main(["query", "--matrix", matrix, "--ops", ops, "--surrogate",
+                     str(artifact_path)]) == 0
+        got = _strict_json(capsys.readouterr().out)
+        want = SurrogateBenchmark(artifact_path, seed=0).query(spec)
+        assert got["module_hash"] == module_hash
+        assert {k: got[k] for k in METRICS} == {k: want[k] for k in METRICS}
+    assert main(["query", module_hash, "--surrogate", "--epochs", "4"]) == 0  # the bundled one
+    got = _strict_json(capsys.readouterr().out)
+    assert got["test_accuracy"] is None and got["validation_accuracy"] is not None
+    # bad input: one line on stderr, exit status 1
+    assert main(["query", "0" * 32, "--table", str(table_path)]) == 1
+    assert "is not a cell of NAS-Bench-101" in capsys.readouterr().err
+    assert main(["query", module_hash, "--table", str(table_path), "--epochs", "5"]) == 1
+    assert "invalid number of epochs" in capsys.readouterr().err
+    uncovered = space.hash(int(np.setdiff1d(np.arange(100), covered)[0]))
+    assert main(["query", uncovered, "--table", str(table_path)]) == 1
+    assert "partial" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="--matrix must be a JSON"):
+        main(["query", "--matrix", "[[0,1]", "--ops", "conv3x3-bn-relu", "--surrogate"])
+    with pytest.raises(SystemExit, match="upper triangular"):
+        main(["query", "--matrix", "[[0,1,0],[0,0,1],[1,0,0]]", "--ops", "conv3x3-bn-relu",
+              "--surrogate"])
+    with pytest.raises(SystemExit, match="length of ops"):
+        main(["query", "--matrix", "[[0,1],[0,0]]", "--ops", "input,maxpool3x3,output",
+              "--surrogate"])
+    with pytest.raises(SystemExit):
+        main(["query", module_hash])  # a source is required
+
+
 # ----------------------------------------------------------------------- prediction cache
 def test_prediction_cache_answers_without_models(artifact_path, tmp_path, space, covered):
     from surrogate.predictions import PredictionCache
