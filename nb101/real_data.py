@@ -52,6 +52,7 @@ from .api import EPOCHS, RUN_FIELDS
 from .errors import OutOfDomainError, TableError
 from .model_spec import ModelSpec
 from .cell_space import CellSpace, default_cache_path, get_space
+from .paths import user_path
 from .table_file import TABLE_FORMAT, write_table
 
 __all__ = ["Sample", "resolve_data_dir", "default_real_table_path", "real_table",
@@ -69,9 +70,9 @@ _REPO = Path(__file__).resolve().parents[1]
 def _data_dir_choice(data_dir: str | os.PathLike | None) -> tuple[Path, str]:
     """The real-data folder to use and how it was chosen (for messages)."""
     if data_dir is not None:
-        return Path(data_dir), "given"
+        return user_path(data_dir), "given"
     if os.environ.get("NB101_DATA"):
-        return Path(os.environ["NB101_DATA"]), "from $NB101_DATA"
+        return user_path(os.environ["NB101_DATA"]), "from $NB101_DATA"
     return _REPO.parent / "shared" / "data", "default <repo>/../shared/data"
 
 
@@ -258,7 +259,7 @@ def convert_real_data(data_dir: str | os.PathLike | None = None,
     started = time.perf_counter()
     space = space if space is not None else get_space()
     data = resolve_data_dir(data_dir)
-    out_path = Path(out_path) if out_path is not None else default_real_table_path()
+    out_path = user_path(out_path) if out_path is not None else default_real_table_path()
     exhaustive = load_exhaustive(data)
     sample = load_sample(data)
     repeats = load_repeats(data)

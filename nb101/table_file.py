@@ -64,6 +64,7 @@ from ._io import atomic_savez
 from .api import RUN_FIELDS
 from .cell_space import CellSpace, get_space
 from .errors import TableError
+from .paths import user_path
 
 __all__ = ["TABLE_FORMAT", "TABLE_KIND", "Table", "load_table", "write_table"]
 
@@ -140,6 +141,7 @@ def write_table(path: str | os.PathLike, *, run_cell, run_epochs, run_repeat,
         its range (accuracies in [0, 1], training times finite and >= 0; the message names
         the file, the field and the value).
     """
+    path = user_path(path)
     space = space if space is not None else get_space()
     cell = np.asarray(run_cell, dtype=np.int64).ravel()
     n = len(cell)
@@ -169,7 +171,7 @@ def write_table(path: str | os.PathLike, *, run_cell, run_epochs, run_repeat,
         column = column.astype(np.float64).ravel()
         if len(column) != n:
             raise TableError(f"run field {name!r} has {len(column)} values, expected {n}")
-        _check_range(Path(path), name, column)
+        _check_range(path, name, column)
         narrow = column.astype(np.float32)
         exact = ((narrow.astype(np.float64) == column) | np.isnan(column)).all()
         columns[name] = narrow if exact else column  # float64 only where float32 would round
@@ -229,7 +231,6 @@ def write_table(path: str | os.PathLike, *, run_cell, run_epochs, run_repeat,
         "run_repeat": repeat.astype(np.int8),
         **columns,
     }
-    path = Path(path)
     atomic_savez(path, **arrays)
     _log.info("wrote table %s: %d cells, %d runs", path, len(cells), n)
     return path
@@ -255,7 +256,7 @@ def load_table(path: str | os.PathLike, space: CellSpace | None = None) -> Table
         value range (the message names the array and the value) or corrupt (an array whose
         bytes fail the zip CRC-32; the message names it).
     """
-    path = Path(path)
+    path = user_path(path)
     space = space if space is not None else get_space()
     if not path.exists():
         raise TableError(f"{path}: no such table file")

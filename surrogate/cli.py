@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import time
 
+from nb101.paths import user_path
+
 __all__ = ["add_rank_command"]
 
 _SHORT_OPS = {"conv3x3-bn-relu": "conv3x3", "conv1x1-bn-relu": "conv1x1",
@@ -68,7 +70,7 @@ def _rank(args: argparse.Namespace) -> int:
 def add_rank_command(sub) -> None:
     """Add ``nb101 rank`` to the ``nb101`` subparsers."""
     parser = sub.add_parser("rank", help="rank all cells with a surrogate (default: bundled)")
-    parser.add_argument("--artifact", default=None,
+    parser.add_argument("--artifact", type=user_path, default=None,
                         help="surrogate artifact folder (default: the bundled one)")
     parser.add_argument("--top", type=_positive, default=10,
                         help="how many cells to print (a positive integer)")

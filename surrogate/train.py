@@ -55,6 +55,7 @@ from nb101 import Target, parse_target
 from nb101._io import to_jsonable
 from nb101.api import EPOCHS, METRICS
 from nb101.cell_space import NUM_CELLS
+from nb101.paths import user_path
 from nb101.real_data import real_table
 from nb101.table_file import Table, load_table
 
@@ -260,7 +261,8 @@ def train(config: TrainConfig) -> Path:
     input_kind = getattr(REGRESSORS[config.model](), "input_kind", "array")
     if input_kind == "array":
         get_featurizer(config.features)  # fail early on an unknown name
-    table_path = Path(config.table) if config.table is not None else real_table(config.data_dir)
+    table_path = (user_path(config.table) if config.table is not None
+                  else real_table(config.data_dir))
     table = load_table(table_path)
     available = available_targets(table)
     targets = list(config.targets) if config.targets else available

@@ -467,6 +467,32 @@ def test_cli_query_on_table_and_surrogate(table_path, artifact_path, covered, sp
         main(["query", module_hash])  # a source is required
 
 
+def test_surrogate_paths_expand_the_home_folder(artifact_path, table_path, fitted, tmp_path,
+                                               monkeypatch, capsys):
+    from nb101.cli import main
+    import train_surrogate
+    from eval.predictors.cli import _parser
+    monkeypatch.setenv("HOME", str(tmp_path))
+    shutil.copytree(artifact_path, tmp_path / "art")
+    shutil.copyfile(table_path, tmp_path / "t.npz")
+    assert load_artifact("~/art").path == tmp_path / "art"
+    assert SurrogateBenchmark("~/art", noise=False).artifact.path == tmp_path / "art"
+    assert _save("~/saved", fitted) == tmp_path / "saved"
+    assert load_artifact(tmp_path / "saved").targets == ("test_accuracy@108",)
+    assert main(["rank", "--artifact", "~/art", "--top", "2", "--no-progress"]) == 0
+    assert "ranked 423,624 cells" in capsys.readouterr().out
+    config = train_surrogate.parse_args(["--table", "~/t.npz", "--out", "~/new", "--quiet",
+                                         "--targets", "test_accuracy@108", "--train-size",
+                                         "100", "--params", json.dumps(TINY_XGB)])
+    assert config.table == tmp_path / "t.npz" and config.out == tmp_path / "new"
+    assert train(config) == tmp_path / "new"
+    assert train(TrainConfig(table="~/t.npz", targets=("test_accuracy@108",), train_size=100,
+                             model_params=TINY_XGB, out="~/new2")) == tmp_path / "new2"
+    args = _parser().parse_args(["--table", "~/t.npz", "--out", "~/results"])
+    assert args.table == tmp_path / "t.npz" and args.out == tmp_path / "results"
+    assert _parser().parse_args(["--table", "real"]).table == "real"
+
+
 # ----------------------------------------------------------------------- prediction cache
 def test_prediction_cache_answers_without_models(artifact_path, tmp_path, space, covered):
     from surrogate.predictions import PredictionCache

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from nb101 import CellSpace, get_space, parse_target
+from nb101.paths import user_path
 
 __all__ = ["TargetData", "Split", "load_target", "make_splits", "resolve_table",
            "STANDARD_SIZES", "DEFAULT_SIZES"]
@@ -69,7 +70,7 @@ def resolve_table(table: str | os.PathLike | None) -> Path:
     if table is None or str(table) == "real":
         path = default_real_table_path()
         return path if path.exists() else convert_real_data(out_path=path)
-    return Path(table)
+    return user_path(table)
 
 
 def load_target(table: str | os.PathLike | None, target: str, *,
