@@ -42,7 +42,7 @@ import numpy as np
 
 from .api import METRICS, RUN_FIELDS, BaseBenchmark
 from .cell_space import CellSpace
-from .errors import PartialTableError
+from .errors import OutOfDomainError, PartialTableError
 from .model_spec import OPS, matrix_from_bits
 from .table_file import TABLE_FORMAT, load_table
 
@@ -214,7 +214,7 @@ class TabularBenchmark(BaseBenchmark):
         n = int(count[key]) if slot >= 0 else 0
         if n == 0:
             raise self._partial(index, epochs, stop_halfway, 1)
-        drawn = int(self._draw((n,))[0])
+        drawn = self._rng.randint(0, n - 1)  # as _draw of one cell, without an array
         row = int(start[key]) + drawn
         if rows is not None:
             row = int(rows[row])
@@ -242,30 +242,27 @@ class TabularBenchmark(BaseBenchmark):
             f"(budgets {self._epochs}, {self.table.num_cells} cells in all)")
 
     def _fixed(self, index: int) -> dict[str, Any]:
-        cached = self._fixed_cache.get(index)
-        if cached is None:
-            slot = int(self._slot[index])
-            if slot < 0:
-                raise PartialTableError(
-                    f"the table {self.path} is partial there: it has no cell "
-                    f"{self.space.hash(index)} (index {index}); it covers "
-                    f"{self.table.num_cells} of {len(self.space)} cells")
-            cells = self.table.cells
-            n = int(cells["num_vertices"][slot])
-            code = int(cells["codes"][slot])
-            ops = []
-            for _ in range(n - 2):
-                code, digit = divmod(code, 3)
-                ops.append(OPS[digit])
-            ops = ("input", *reversed(ops), "output")
-            params = int(cells["trainable_parameters"][slot])
-            if params < 0:
-                params = int(self.space.parameters(np.array([index]))[0])
-            cached = (matrix_from_bits(int(cells["bits"][slot]), n), ops, params)
-            self._fixed_cache[index] = cached
-        matrix, ops, params = cached
-        return {"module_adjacency": matrix.copy(), "module_operations": list(ops),
-                "trainable_parameters": params}
+        """The table's stored graph of the cell and its parameter count (the table's, else
+        the space's exact one), as fresh copies: lookups in the space's tables of graphs and
+        parameters, nothing decoded or computed per cell."""
+        slot = int(self._slot[index])
+        if slot < 0:
+            raise PartialTableError(
+                f"the table {self.path} is partial there: it has no cell "
+                f"{self.space.hash(index)} (index {index}); it covers "
+                f"{self.table.num_cells} of {len(self.space)} cells")
+        cells = self.table.cells
+        n, bits, code = (int(cells["num_vertices"][slot]), int(cells["bits"][slot]),
+                         int(cells["codes"][slot]))
+        params = int(cells["trainable_parameters"][slot])
+        try:
+            matrix, ops = self.space.graph_of(n, bits, code)
+        except OutOfDomainError:  # a stored graph outside the space's tables (not pruned)
+            matrix, ops = matrix_from_bits(bits, n), [
+                "input", *(OPS[code // 3 ** (n - 3 - i) % 3] for i in range(n - 2)), "output"]
+        return {"module_adjacency": matrix, "module_operations": ops,
+                "trainable_parameters": params if params >= 0
+                else int(self.space.parameters()[index])}
 
     def parameters(self, indices: np.ndarray) -> np.ndarray:
         """Trainable parameters of cells (float64): the table's, else the exact formula's."""

@@ -459,6 +459,27 @@ def test_convert_keeps_doubles_that_are_no_float32(tmp_path, space):
     assert bench.get_metrics_from_hash(space.hash(0))[1][108][0]["final_test_accuracy"] == 0.1
 
 
+def test_fixed_statistics_are_the_stored_graph(table_path, tmp_path, space):
+    """query and the getters return the table's stored graph (looked up in the space's
+    tables, or decoded from its bits when it is no pruned cell) and parameter count."""
+    from nb101.model_spec import matrix_from_bits
+    bench = TabularBenchmark(table_path)
+    for index in bench.covered_indices().tolist():
+        fixed = bench.get_fixed_from_hash(space.hash(index))
+        matrix, ops = space.graph(index)
+        np.testing.assert_array_equal(fixed["module_adjacency"], matrix)
+        assert fixed["module_adjacency"].dtype == matrix.dtype
+        assert fixed["module_operations"] == ops
+        assert fixed["trainable_parameters"] == int(space.parameters()[index])
+    # a stored graph outside the space's tables: vertex 1 of 0->2 is cut off (not pruned)
+    path = write_table(tmp_path / "odd.npz", run_cell=[7], run_epochs=[108], run_repeat=[0],
+                       values={"final_test_accuracy": [0.5]}, source={},
+                       graphs=([7], [3], [1 << 1], [2]), space=space)
+    fixed = TabularBenchmark(path).get_fixed_from_hash(space.hash(7))
+    np.testing.assert_array_equal(fixed["module_adjacency"], matrix_from_bits(2, 3))
+    assert fixed["module_operations"] == ["input", "maxpool3x3", "output"]
+
+
 def test_convert_rejects_unknown_hash(tmp_path, space):
     spec = space.spec(0)
     run = Run(module_hash="f" * 32, epochs=108, adjacency=spec.matrix, operations=spec.ops,
