@@ -118,8 +118,8 @@ def real_table(data_dir: str | os.PathLike | None = None) -> Path:
     Raises
     ------
     FileNotFoundError
-        If the table is not converted yet and the data folder does not exist; the one-line
-        message names the folder and the ways to provide the data.
+        If the table is not converted yet and the data folder does not exist or lacks a
+        file; the one-line message names the folder and the ways to provide the data.
     TableError
         If the real data is inconsistent (see :func:`convert_real_data`).
     """
@@ -127,11 +127,18 @@ def real_table(data_dir: str | os.PathLike | None = None) -> Path:
     if path.exists():
         return path
     folder, how = _data_dir_choice(data_dir)
+    ways = ("pass a table file (--table), set NB101_DATA to the data folder, or fetch an "
+            "official file with `nb101 download` and pass the table it writes (--table)")
     if not folder.is_dir():
         raise FileNotFoundError(
             f"no real NAS-Bench-101 table: {path} is not converted yet and the data folder "
-            f"{folder} ({how}) does not exist; pass a table file (--table), set NB101_DATA to "
-            f"the data folder, or fetch it with `nb101 download`")
+            f"{folder} ({how}) does not exist; {ways}")
+    missing = [str(f) for f in (EXHAUSTIVE_FILE, SAMPLE_FILE, REPEATS_FILE)
+               if not (folder / f).is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"no real NAS-Bench-101 table: {path} is not converted yet and the data folder "
+            f"{folder} ({how}) lacks {', '.join(missing)}; {ways}")
     _log.info("converting the real data of %s into %s", folder, path)
     return convert_real_data(folder, path)
 

@@ -47,7 +47,9 @@ def test_real_table_reuses_the_cached_table(real_table_path, monkeypatch):
 
 def test_real_table_converts_on_first_use(tmp_path, monkeypatch):
     folder = tmp_path / "data"
-    folder.mkdir()
+    for name in (real_data.EXHAUSTIVE_FILE, real_data.SAMPLE_FILE, real_data.REPEATS_FILE):
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).touch()
     calls = []
 
     def convert(data_dir, out_path):
@@ -59,9 +61,12 @@ def test_real_table_converts_on_first_use(tmp_path, monkeypatch):
     assert calls == [(folder, tmp_path / "real.npz")]
 
 
+@pytest.mark.parametrize("empty", [False, True])
 @pytest.mark.parametrize("via_env", [False, True])
-def test_real_table_without_data_says_how_to_provide_it(tmp_path, monkeypatch, via_env):
+def test_real_table_without_data_says_how_to_provide_it(tmp_path, monkeypatch, via_env, empty):
     folder = tmp_path / "absent"
+    if empty:  # a folder without the files says the same, naming what it lacks
+        folder.mkdir()
     monkeypatch.setattr(real_data, "default_real_table_path", lambda: tmp_path / "real.npz")
     if via_env:
         monkeypatch.setenv("NB101_DATA", str(folder))

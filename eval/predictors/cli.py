@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -106,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                               plugin_featurizers=args.plugin_featurizer,
                               progress=not args.no_progress)
     except EvalConfigError as exc:
-        print(f"error: {exc}")
+        print(f"python -m eval.predictors: error: {exc}", file=sys.stderr)
         return 2
     paths = result.write(args.out)
     failed = sorted({r["predictor"] for r in result.rows if r["status"] != "ok"})
