@@ -157,7 +157,7 @@ def _add_space(sub) -> None:
     parser = sub.add_parser(
         "space", help="build or load the enumerated space",
         description="Build the enumerated space of 423,624 cells into its cache file (once, "
-                    "in about a minute), or load it, and print its counts per vertex count.")
+                    "about 30 s on 2 cores), or load it, and print its counts per vertex count.")
     parser.add_argument("--cache", type=user_path, default=None, metavar="FILE",
                         help=f"space cache file (default: <cache>/space-v{SPACE_FORMAT}.npz, "
                              f"<cache> being $NB101_CACHE or ~/.cache/nb101-surrogate)")

@@ -104,7 +104,7 @@ def real_table(data_dir: str | os.PathLike | None = None) -> Path:
 
     Returns :func:`default_real_table_path` if that file exists (whatever ``data_dir``; delete
     it, or call :func:`convert_real_data`, to rebuild it), else converts the real-data folder
-    into it first (:func:`convert_real_data`, a few seconds).
+    into it first (:func:`convert_real_data`, about a second).
 
     Parameters
     ----------
