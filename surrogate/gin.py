@@ -258,7 +258,7 @@ class GINModel(TorchWeights, SurrogateRegressor):
                         loss.backward()
                         opt.step()
                         sched.step()
-                        total, batches = total + float(loss), batches + 1
+                        total, batches = total + loss.item(), batches + 1
                     bar.set_postfix_str(f"loss {total / max(batches, 1):.4f}", refresh=False)
                     bar.update(1)
         module.eval()
