@@ -54,8 +54,8 @@ field                        ``stop_halfway=False``   ``stop_halfway=True``
 
 Speed. Nothing is predicted at construction. By default (``full_cache=False``) a query
 predicts only the cells it asks for that were not predicted before (one model call per
-target for a batch; about 2 ms for a single fresh cell, the first one in a process also
-imports XGBoost, under a second). A whole-space prediction (:meth:`SurrogateBenchmark.
+target for a batch; about 1 ms for a single fresh cell; the first one in a process also
+imports XGBoost, about a second). A whole-space prediction (:meth:`SurrogateBenchmark.
 precompute`, ``nb101 rank``, or ``full_cache=True``, which makes it on a target's first need;
 seconds per target, with a progress bar on a terminal) is written to the per-machine
 prediction cache (:mod:`surrogate.predictions`, ``<cache>/predictions-<artifact
