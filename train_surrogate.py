@@ -22,6 +22,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from nb101.paths import user_path
+
 __all__ = ["parse_args", "main"]
 
 
@@ -54,10 +56,10 @@ def _params(text: str) -> dict:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="nb101-train", description="Train a NAS-Bench-101 surrogate artifact.")
-    p.add_argument("--table", default=None,
+    p.add_argument("--table", type=user_path, default=None,
                    help="table file (.npz); default: the real data in ../shared/data, "
                         "converted on the fly into the user cache and reused")
-    p.add_argument("--data-dir", default=None,
+    p.add_argument("--data-dir", type=user_path, default=None,
                    help="real-data folder used without --table (default $NB101_DATA or "
                         "../shared/data)")
     p.add_argument("--features", default="adjacency_compute",
@@ -76,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tune-trials", type=int, default=0,
                    help="Optuna trials per target on a validation split (default 0)")
     p.add_argument("--tune-metric", default="kendall_tau")
-    p.add_argument("--out", required=True, help="artifact folder to write")
+    p.add_argument("--out", type=user_path, required=True, help="artifact folder to write")
     p.add_argument("--quiet", action="store_true", help="no progress bars or metric table")
     return p
 

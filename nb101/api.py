@@ -96,7 +96,6 @@ class BaseBenchmark(abc.ABC):
         self.space = space if space is not None else get_space()
         self.training_time_spent = 0.0
         self.total_epochs_spent = 0
-        self._fixed_cache: dict[int, tuple] = {}
 
     # ------------------------------------------------------------------ to implement
     @property

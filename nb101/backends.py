@@ -36,6 +36,7 @@ from typing import Any, Optional
 
 from .api import Benchmark
 from .errors import TableError
+from .paths import user_path
 
 __all__ = ["BACKEND_GROUP", "OPENERS", "Opener", "open_benchmark", "openers",
            "register_opener", "open_table", "open_tfrecord", "cache_folder",
@@ -54,7 +55,7 @@ _HASH_BLOCK = 8 << 20
 
 def _as_path(source: Any) -> Path | None:
     if isinstance(source, (str, os.PathLike)):
-        return Path(os.fspath(source)).expanduser()
+        return user_path(source)
     return None
 
 

@@ -6,7 +6,9 @@ Usage::
     nb101 convert --tfrecord nasbench_full.tfrecord --out nb101_full.npz
     nb101 convert --real-data [DIR] [--out OUT]
     nb101 space [--cache PATH]
-    nb101 summary TABLE
+    nb101 summary TABLE [--json]
+    nb101 query HASH | --matrix JSON --ops OPS  (--table PATH | --surrogate [ARTIFACT])
+                [--epochs 108] [--stop-halfway] [--seed 0]
     nb101 rank [--artifact DIR] [--top 10] [--metric test_accuracy] [--epochs 108]
 
 ``convert --real-data`` reads ``DIR`` (default ``$NB101_DATA``, else ``<repo>/../shared/data``)
@@ -37,7 +39,7 @@ from pathlib import Path
 
 from .paths import user_path
 
-__all__ = ["main", "COMMANDS", "build_parser", "plain_text"]
+__all__ = ["main", "COMMANDS", "build_parser", "plain_text", "format_summary"]
 
 _ROLE = re.compile(r":[a-z]+:`(~?)([^`<]*?)\s*(?:<[^`>]*>)?`")
 
@@ -155,30 +157,152 @@ def _add_space(sub) -> None:
     parser = sub.add_parser(
         "space", help="build or load the enumerated space",
         description="Build the enumerated space of 423,624 cells into its cache file (once, "
-                    "in about a minute), or load it, and print its counts per vertex count.")
+                    "about 30 s on 2 cores), or load it, and print its counts per vertex count.")
     parser.add_argument("--cache", type=user_path, default=None, metavar="FILE",
                         help=f"space cache file (default: <cache>/space-v{SPACE_FORMAT}.npz, "
                              f"<cache> being $NB101_CACHE or ~/.cache/nb101-surrogate)")
     parser.set_defaults(func=_space)
 
 
+def format_summary(summary: dict) -> str:
+    """:meth:`nb101.TabularBenchmark.summary` as text: coverage per budget and field, runs
+    per cell, and how a query combines a cell's runs."""
+    def n(value: int) -> str:
+        return f"{value:,}"
+
+    def plural(count: int, word: str) -> str:
+        return f"{n(count)} {word}{'' if count == 1 else 's'}"
+
+    cells, space = summary["cells"], summary["space_cells"]
+    source = summary["source"]
+    lines = [f"table {summary['path']} (format {summary['format']})", "source:"]
+    lines += [f"  {key}: {value if isinstance(value, str) else json.dumps(value)}"
+              for key, value in (source.items() if isinstance(source, dict) else
+                                 [("description", source)])]
+    lines += [f"cells: {n(cells)} of the space's {n(space)}"
+             + ("" if cells == space else f" (partial: {n(space - cells)} cells have no run)")
+             + f"; runs: {n(summary['runs'])}; stored parameter counts: "
+               f"{n(summary['trainable_parameters'])} cells (the others: the exact formula)"]
+    if summary["partial"]:
+        lines.append("PARTIAL: not every cell has every field at every budget (below); a "
+                     "query of a missing cell or budget raises PartialTableError, a missing "
+                     "field is None")
+    else:
+        lines.append("complete: every cell has every field at every budget")
+    for epochs, info in summary["epochs"].items():
+        per_cell = ", ".join(f"{plural(k, 'run')}: {plural(c, 'cell')}"
+                             for k, c in info["runs_per_cell"].items())
+        repeats = ", ".join(f"{'unknown' if r == -1 else r}: {n(c)}"
+                            for r, c in info["repeats"].items())
+        lines += ["", f"{epochs} epochs: {plural(info['cells'], 'cell')}, "
+                      f"{plural(info['runs'], 'run')}; runs per cell: {per_cell}; runs per "
+                      f"repeat: {repeats}",
+                  f"  {'field':28s} {'cells':>9s} {'runs':>9s}"]
+        for name in summary["fields"]:
+            got = info["cells_with_field"].get(name, 0)
+            note = ("" if got == info["cells"] else
+                    f"  partial: {n(got)} of the {n(info['cells'])} cells")
+            lines.append(f"  {name:28s} {n(got):>9s} {n(info['fields'].get(name, 0)):>9s}{note}")
+    lines += ["", "query rule: " + summary["query_rule"] + "."]
+    return "\n".join(textwrap.fill(line, 100, subsequent_indent="      ")
+                     if len(line) > 100 else line for line in lines)
+
+
 def _summary(args: argparse.Namespace) -> int:
     from .table import TabularBenchmark
-    print(json.dumps(TabularBenchmark(args.table).summary(), indent=2))
+    summary = TabularBenchmark(args.table).summary()
+    print(json.dumps(summary, indent=2) if args.json else format_summary(summary))
     return 0
 
 
 def _add_summary(sub) -> None:
-    parser = sub.add_parser("summary", help="print what a table file holds",
-                            description="Print what a table file holds (cells, runs, budgets, "
-                                        "fields, source) as JSON.")
+    parser = sub.add_parser(
+        "summary", help="print what a table file holds",
+        description="Print what a table file holds: cells covered and runs per cell at each "
+                    "budget, the cells and runs that have each field (what is partial), the "
+                    "source, and the rule by which a query combines a cell's runs.")
     parser.add_argument("table", type=user_path, help="a table file (.npz)")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.set_defaults(func=_summary)
+
+
+def _spec_of(args: argparse.Namespace):
+    """The cell asked on the command line: a hash, or ``--matrix`` with ``--ops``."""
+    from .cell_space import get_space
+    from .model_spec import INPUT, OUTPUT, ModelSpec
+    if args.hash is not None:
+        if args.matrix is not None or args.ops is not None:
+            raise SystemExit("nb101 query: give a module hash or --matrix with --ops, not both")
+        return get_space().spec_from_hash(args.hash)
+    if args.matrix is None or args.ops is None:
+        raise SystemExit("nb101 query: give a module hash, or --matrix and --ops")
+    try:
+        matrix = json.loads(args.matrix)
+    except json.JSONDecodeError as exc:
+        raise SystemExit(f"nb101 query: --matrix must be a JSON list of lists of 0/1, "
+                         f"e.g. '[[0, 1], [0, 0]]' ({exc})") from None
+    ops = [op.strip() for op in args.ops.split(",") if op.strip()]
+    if isinstance(matrix, list) and len(ops) == len(matrix) - 2:  # the interior ops alone
+        ops = [INPUT, *ops, OUTPUT]
+    try:
+        return ModelSpec(matrix, ops)
+    except ValueError as exc:  # the original's rules for a matrix and its ops
+        raise SystemExit(f"nb101 query: error: --matrix and --ops do not make a cell: {exc}"
+                         ) from None
+
+
+def _query(args: argparse.Namespace) -> int:
+    from ._io import to_jsonable
+    from .backends import open_benchmark
+    if args.table is not None:
+        bench = open_benchmark(args.table, seed=args.seed)
+    else:
+        source = "surrogate" if args.surrogate is True else f"surrogate:{args.surrogate}"
+        bench = open_benchmark(source, seed=args.seed)
+    spec = _spec_of(args)
+    result = bench.query(spec, epochs=args.epochs, stop_halfway=args.stop_halfway)
+    module_hash = bench.space.hash(bench.space.index_of_spec(spec))
+    fields = to_jsonable({"module_hash": module_hash, **result})
+    print("{\n" + ",\n".join(f"  {json.dumps(key)}: {json.dumps(value, allow_nan=False)}"
+                             for key, value in fields.items()) + "\n}")  # a field a line
+    return 0
+
+
+def _add_query(sub) -> None:
+    parser = sub.add_parser(
+        "query", help="print one query's result as JSON (table or surrogate)",
+        description="Query one cell, given by its module hash or by --matrix and --ops, on a "
+                    "table (--table) or a surrogate (--surrogate: the bundled one, or an "
+                    "artifact folder), as TabularBenchmark.query / SurrogateBenchmark.query "
+                    "do, and print the result as JSON (missing values are null).",
+        epilog="example: nb101 query --surrogate --matrix '[[0,1,1],[0,0,1],[0,0,0]]' "
+               "--ops conv3x3-bn-relu --epochs 36")
+    parser.add_argument("hash", nargs="?", default=None,
+                        help="module hash of the cell (32 hex digits)")
+    parser.add_argument("--matrix", default=None, metavar="JSON",
+                        help="adjacency matrix as JSON, e.g. '[[0,1,1],[0,0,1],[0,0,0]]'")
+    parser.add_argument("--ops", default=None, metavar="OPS",
+                        help="comma-separated ops, all of them (input,...,output) or the "
+                             "interior ones (conv3x3-bn-relu, conv1x1-bn-relu, maxpool3x3)")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--table", type=user_path, default=None, metavar="PATH",
+                        help="a table file or an official .tfrecord")
+    source.add_argument("--surrogate", nargs="?", const=True, default=None,
+                        type=lambda text: user_path(text), metavar="ARTIFACT",
+                        help="a surrogate: the bundled one, or the artifact folder given")
+    parser.add_argument("--epochs", type=int, default=108,
+                        help="training budget: 4, 12, 36 or 108 (default 108)")
+    parser.add_argument("--stop-halfway", action="store_true",
+                        help="the values at half the budget")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seeds which run (or simulated run) is drawn (default 0)")
+    parser.set_defaults(func=_query)
 
 
 #: Subcommands: name -> function that adds its subparser.
 COMMANDS: dict[str, Callable] = {"download": _add_download, "convert": _add_convert,
-                                 "space": _add_space, "summary": _add_summary}
+                                 "space": _add_space, "summary": _add_summary,
+                                 "query": _add_query}
 #: Entry-point group through which higher layers add commands (``nb101 rank`` comes from
 #: the surrogate package), so this layer never imports them.
 COMMAND_GROUP = "nb101.commands"
@@ -236,11 +360,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     from .download import DownloadError
-    from .errors import ArtifactError, OutOfDomainError, RecordError, TableError
+    from .errors import (ArtifactError, OutOfDomainError, PartialTableError, RecordError,
+                         TableError)
     try:
         return args.func(args)
     except (TableError, RecordError, OutOfDomainError, ArtifactError, DownloadError,
-            FileNotFoundError) as exc:
+            PartialTableError, FileNotFoundError) as exc:
         print(f"nb101 {args.command}: error: {exc}", file=sys.stderr)
         return 1
 

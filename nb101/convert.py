@@ -24,6 +24,7 @@ from .api import RUN_FIELDS
 from .cell_space import CellSpace, get_space
 from .errors import OutOfDomainError, RecordError
 from .model_spec import OPS, ModelSpec, edge_bits
+from .paths import user_path
 from .records import read_records
 from .table_file import write_table
 
@@ -65,7 +66,7 @@ def convert_tfrecord(tfrecord_path: str | os.PathLike, out_path: str | os.PathLi
         is not a cell of the space.
     """
     space = space if space is not None else get_space()
-    tfrecord_path = Path(tfrecord_path)
+    tfrecord_path, out_path = user_path(tfrecord_path), user_path(out_path)
     started = time.perf_counter()
     records: Iterable = read_records(tfrecord_path, verify=verify)
     bar = None

@@ -52,6 +52,7 @@ from .api import EPOCHS, RUN_FIELDS
 from .errors import OutOfDomainError, TableError
 from .model_spec import ModelSpec
 from .cell_space import CellSpace, default_cache_path, get_space
+from .paths import user_path
 from .table_file import TABLE_FORMAT, write_table
 
 __all__ = ["Sample", "resolve_data_dir", "default_real_table_path", "real_table",
@@ -69,9 +70,9 @@ _REPO = Path(__file__).resolve().parents[1]
 def _data_dir_choice(data_dir: str | os.PathLike | None) -> tuple[Path, str]:
     """The real-data folder to use and how it was chosen (for messages)."""
     if data_dir is not None:
-        return Path(data_dir), "given"
+        return user_path(data_dir), "given"
     if os.environ.get("NB101_DATA"):
-        return Path(os.environ["NB101_DATA"]), "from $NB101_DATA"
+        return user_path(os.environ["NB101_DATA"]), "from $NB101_DATA"
     return _REPO.parent / "shared" / "data", "default <repo>/../shared/data"
 
 
@@ -103,7 +104,7 @@ def real_table(data_dir: str | os.PathLike | None = None) -> Path:
 
     Returns :func:`default_real_table_path` if that file exists (whatever ``data_dir``; delete
     it, or call :func:`convert_real_data`, to rebuild it), else converts the real-data folder
-    into it first (:func:`convert_real_data`, a few seconds).
+    into it first (:func:`convert_real_data`, about a second).
 
     Parameters
     ----------
@@ -117,8 +118,8 @@ def real_table(data_dir: str | os.PathLike | None = None) -> Path:
     Raises
     ------
     FileNotFoundError
-        If the table is not converted yet and the data folder does not exist; the one-line
-        message names the folder and the ways to provide the data.
+        If the table is not converted yet and the data folder does not exist or lacks a
+        file; the one-line message names the folder and the ways to provide the data.
     TableError
         If the real data is inconsistent (see :func:`convert_real_data`).
     """
@@ -126,11 +127,18 @@ def real_table(data_dir: str | os.PathLike | None = None) -> Path:
     if path.exists():
         return path
     folder, how = _data_dir_choice(data_dir)
+    ways = ("pass a table file (--table), set NB101_DATA to the data folder, or fetch an "
+            "official file with `nb101 download` and pass the table it writes (--table)")
     if not folder.is_dir():
         raise FileNotFoundError(
             f"no real NAS-Bench-101 table: {path} is not converted yet and the data folder "
-            f"{folder} ({how}) does not exist; pass a table file (--table), set NB101_DATA to "
-            f"the data folder, or fetch it with `nb101 download`")
+            f"{folder} ({how}) does not exist; {ways}")
+    missing = [str(f) for f in (EXHAUSTIVE_FILE, SAMPLE_FILE, REPEATS_FILE)
+               if not (folder / f).is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"no real NAS-Bench-101 table: {path} is not converted yet and the data folder "
+            f"{folder} ({how}) lacks {', '.join(missing)}; {ways}")
     _log.info("converting the real data of %s into %s", folder, path)
     return convert_real_data(folder, path)
 
@@ -258,7 +266,7 @@ def convert_real_data(data_dir: str | os.PathLike | None = None,
     started = time.perf_counter()
     space = space if space is not None else get_space()
     data = resolve_data_dir(data_dir)
-    out_path = Path(out_path) if out_path is not None else default_real_table_path()
+    out_path = user_path(out_path) if out_path is not None else default_real_table_path()
     exhaustive = load_exhaustive(data)
     sample = load_sample(data)
     repeats = load_repeats(data)

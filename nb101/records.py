@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from .errors import RecordError
+from .paths import user_path
 from .tfrecord import PathLike, _where, iter_records, write_records
 
 __all__ = [
@@ -578,7 +579,7 @@ def read_records(path: PathLike, *, verify: bool = True) -> Iterator[Run]:
         On any framing or payload error; the message names the file, the record number and
         its byte offset.
     """
-    path = os.fspath(path)
+    path = os.fspath(user_path(path))
     index = 0
     offset = 0
     for payload in iter_records(path, verify=verify):
@@ -702,4 +703,4 @@ def write_runs(path: PathLike, runs: Iterable[Run]) -> int:
     int
         Number of records written.
     """
-    return write_records(path, (encode_run(run) for run in runs))
+    return write_records(user_path(path), (encode_run(run) for run in runs))

@@ -9,11 +9,27 @@ Usage
 {'module_adjacency': ..., 'module_operations': [...], 'trainable_parameters': ...,
  'training_time': ..., 'train_accuracy': ..., 'validation_accuracy': ..., 'test_accuracy': ...}
 
-``query`` draws one of the runs of (cell, epochs) uniformly with the benchmark's own seeded
-RNG, exactly as the official API draws one of the three repeats. A table built from the real
-data in ``../shared/data`` (:func:`nb101.real_data.real_table`) covers every cell but not
-every field: pass ``require=("validation_accuracy",)`` to see only runs that have one. The
-file format is :mod:`nb101.table_file`.
+Which run a query returns
+-------------------------
+``query`` draws one of the ``n`` runs of (cell, epochs) uniformly with the benchmark's own
+seeded RNG, ``r = randint(0, n - 1)``, exactly as the official API draws one of the three
+repeats, and returns that run's fields. A field the drawn run lacks (NaN in the table) comes
+from the cell's runs at that budget that have it: the ``(r mod k)``-th of those ``k`` runs, in
+table order (repeats 0, 1, 2, then the unknown repeats). So a query returns every field the
+table has for the cell and budget, never a value the table does not hold, and is ``None``
+only where no run of the cell at that budget has the field. On a complete table (the official
+files: every run has every field) every field comes from the one drawn run, as in the
+original.
+
+Partial tables need this: the real data (:func:`nb101.real_data.real_table`) holds, for each
+of its 18,760 sample cells, two partial 108-epoch runs that may be different trainings (the
+test accuracy of repeat 0, and the validation accuracy and training time of a run of unknown
+repeat); a query of such a cell returns all three, taken from those two runs. ``nb101
+summary TABLE`` shows what a table covers, per budget and field.
+
+``require=("validation_accuracy",)`` hides the runs lacking that field from queries, getters
+and coverage (and so from the rule above): a query then sees only cells and runs that have
+one. The file format is :mod:`nb101.table_file`.
 """
 
 from __future__ import annotations
@@ -26,7 +42,7 @@ import numpy as np
 
 from .api import METRICS, RUN_FIELDS, BaseBenchmark
 from .cell_space import CellSpace
-from .errors import PartialTableError
+from .errors import OutOfDomainError, PartialTableError
 from .model_spec import OPS, matrix_from_bits
 from .table_file import TABLE_FORMAT, load_table
 
@@ -72,6 +88,13 @@ class TabularBenchmark(BaseBenchmark):
 
     Notes
     -----
+    ``query`` and ``query_batch`` draw one run ``r`` of the cell's ``n`` usable runs at the
+    budget (``randint(0, n - 1)``, as the original) and return its fields; a field that run
+    lacks comes from the ``(r mod k)``-th of the ``k`` usable runs of the cell at that budget
+    that have it (table order), so every field the table holds for the cell and budget comes
+    back, and none is invented. On a complete table every field comes from the drawn run.
+    ``get_metrics_from_hash`` lists the stored runs as they are (None where missing).
+
     ``trainable_parameters`` comes from the table; where the table lacks it (-1) it is
     the exact formula's count (:meth:`nb101.cell_space.CellSpace.parameters`, equal to every official
     value checked).
@@ -95,6 +118,7 @@ class TabularBenchmark(BaseBenchmark):
         self._slot = np.full(len(self.space), -1, dtype=np.int64)
         self._slot[self.table.cells["cell_index"]] = np.arange(self.table.num_cells)
         self._views: dict[tuple, tuple] = {}
+        self._field_views: dict[tuple, tuple] = {}
         self._masks: dict[tuple, np.ndarray | None] = {}
         self._params: np.ndarray | None = None
 
@@ -139,6 +163,21 @@ class TabularBenchmark(BaseBenchmark):
             self._views[key] = view
         return self._views[key]
 
+    def _field_view(self, column: str, halfway: bool) -> tuple[np.ndarray, np.ndarray,
+                                                                np.ndarray]:
+        """``(start, count, rows)`` per (cell slot, epoch slot) group of the visible runs that
+        have ``column``: the j-th of them is row ``rows[start + j]``. Built on first need (a
+        complete table never needs it)."""
+        key = (self.require, halfway, column)
+        if key not in self._field_views:
+            has = ~np.isnan(self.table.runs[column])
+            visible = self._mask(self.require, halfway)
+            if visible is not None:
+                has &= visible
+            cum = np.concatenate([[0], np.cumsum(has, dtype=np.int64)])[self.table.run_start]
+            self._field_views[key] = (cum[:-1], np.diff(cum), np.flatnonzero(has))
+        return self._field_views[key]
+
     # ---------------------------------------------------------------------- lookups
     def _runs(self, indices: np.ndarray, epochs: int, stop_halfway: bool
               ) -> dict[str, np.ndarray]:
@@ -149,11 +188,24 @@ class TabularBenchmark(BaseBenchmark):
         if n.size and not n.all():
             bad = np.flatnonzero(n == 0)
             raise self._partial(int(indices[bad[0]]), epochs, stop_halfway, len(bad))
-        pick = start[keys] + self._draw(n) if n.size else np.zeros(0, np.int64)
+        drawn = self._draw(n) if n.size else np.zeros(0, np.int64)
+        pick = start[keys] + drawn
         if rows is not None:
             pick = rows[pick]
-        prefix = "halfway_" if stop_halfway else "final_"
-        return {m: self.table.runs[prefix + m][pick].astype(np.float64) for m in METRICS}
+        out = {}
+        for name, column in (_HALFWAY if stop_halfway else _FINAL):
+            values = self.table.runs[column]
+            got = values[pick].astype(np.float64)
+            lacking = np.flatnonzero(np.isnan(got))
+            if len(lacking):  # the field from the cell's runs that have it (module docstring)
+                f_start, f_count, f_rows = self._field_view(column, stop_halfway)
+                group = keys[lacking]
+                k = f_count[group]
+                has = k > 0
+                lacking, group, k = lacking[has], group[has], k[has]
+                got[lacking] = values[f_rows[f_start[group] + drawn[lacking] % k]]
+            out[name] = got
+        return out
 
     def _run(self, index: int, epochs: int, stop_halfway: bool) -> dict[str, float | None]:
         slot = int(self._slot[index])
@@ -162,13 +214,19 @@ class TabularBenchmark(BaseBenchmark):
         n = int(count[key]) if slot >= 0 else 0
         if n == 0:
             raise self._partial(index, epochs, stop_halfway, 1)
-        row = int(start[key]) + int(self._draw((n,))[0])
+        drawn = self._rng.randint(0, n - 1)  # as _draw of one cell, without an array
+        row = int(start[key]) + drawn
         if rows is not None:
             row = int(rows[row])
         runs = self.table.runs
         out = {}
         for name, column in (_HALFWAY if stop_halfway else _FINAL):
             value = float(runs[column][row])
+            if value != value:  # the field from the cell's runs that have it
+                f_start, f_count, f_rows = self._field_view(column, stop_halfway)
+                k = int(f_count[key])
+                if k:
+                    value = float(runs[column][f_rows[int(f_start[key]) + drawn % k]])
             out[name] = None if value != value else value
         return out
 
@@ -184,30 +242,27 @@ class TabularBenchmark(BaseBenchmark):
             f"(budgets {self._epochs}, {self.table.num_cells} cells in all)")
 
     def _fixed(self, index: int) -> dict[str, Any]:
-        cached = self._fixed_cache.get(index)
-        if cached is None:
-            slot = int(self._slot[index])
-            if slot < 0:
-                raise PartialTableError(
-                    f"the table {self.path} is partial there: it has no cell "
-                    f"{self.space.hash(index)} (index {index}); it covers "
-                    f"{self.table.num_cells} of {len(self.space)} cells")
-            cells = self.table.cells
-            n = int(cells["num_vertices"][slot])
-            code = int(cells["codes"][slot])
-            ops = []
-            for _ in range(n - 2):
-                code, digit = divmod(code, 3)
-                ops.append(OPS[digit])
-            ops = ("input", *reversed(ops), "output")
-            params = int(cells["trainable_parameters"][slot])
-            if params < 0:
-                params = int(self.space.parameters(np.array([index]))[0])
-            cached = (matrix_from_bits(int(cells["bits"][slot]), n), ops, params)
-            self._fixed_cache[index] = cached
-        matrix, ops, params = cached
-        return {"module_adjacency": matrix.copy(), "module_operations": list(ops),
-                "trainable_parameters": params}
+        """The table's stored graph of the cell and its parameter count (the table's, else
+        the space's exact one), as fresh copies: lookups in the space's tables of graphs and
+        parameters, nothing decoded or computed per cell."""
+        slot = int(self._slot[index])
+        if slot < 0:
+            raise PartialTableError(
+                f"the table {self.path} is partial there: it has no cell "
+                f"{self.space.hash(index)} (index {index}); it covers "
+                f"{self.table.num_cells} of {len(self.space)} cells")
+        cells = self.table.cells
+        n, bits, code = (int(cells["num_vertices"][slot]), int(cells["bits"][slot]),
+                         int(cells["codes"][slot]))
+        params = int(cells["trainable_parameters"][slot])
+        try:
+            matrix, ops = self.space.graph_of(n, bits, code)
+        except OutOfDomainError:  # a stored graph outside the space's tables (not pruned)
+            matrix, ops = matrix_from_bits(bits, n), [
+                "input", *(OPS[code // 3 ** (n - 3 - i) % 3] for i in range(n - 2)), "output"]
+        return {"module_adjacency": matrix, "module_operations": ops,
+                "trainable_parameters": params if params >= 0
+                else int(self.space.parameters()[index])}
 
     def parameters(self, indices: np.ndarray) -> np.ndarray:
         """Trainable parameters of cells (float64): the table's, else the exact formula's."""
@@ -295,20 +350,52 @@ class TabularBenchmark(BaseBenchmark):
         return self.table.cells["cell_index"][has].astype(np.int64)
 
     def summary(self) -> dict[str, Any]:
-        """What the table holds: cells, runs per budget, repeats and the fields present."""
+        """What the table holds (all its runs; ``require`` does not apply), as JSON-ready
+        values.
+
+        Returns
+        -------
+        dict
+            ``path``, ``format``, ``source``, ``cells`` (covered) and ``space_cells``,
+            ``runs``, ``trainable_parameters`` (cells with a stored count), ``fields`` (those
+            present anywhere), ``partial`` (some cell of the space, or some field at a budget,
+            is missing), ``query_rule`` (how a query combines a cell's runs, see the module
+            docstring) and ``epochs``: per budget, ``runs``, ``cells``, ``runs_per_cell``
+            (run count -> cells), ``repeats`` (repeat -> runs; -1 unknown), ``fields`` (field
+            -> runs that have it), ``cells_with_field`` (field -> cells with at least one run
+            that has it) and ``partial_fields`` (fields some covered cell lacks there).
+        """
         runs = self.table.runs
-        epochs = runs["run_epochs"]
+        num_epochs = len(self._epochs)
+        per_group = np.diff(self.table.run_start).reshape(self.table.num_cells, num_epochs)
+        with_field = {}
+        for name in RUN_FIELDS:
+            has = ~np.isnan(runs[name])
+            if has.any():
+                cum = np.concatenate([[0], np.cumsum(has, dtype=np.int64)])[self.table.run_start]
+                with_field[name] = np.diff(cum).reshape(self.table.num_cells, num_epochs)
         per_epochs = {}
-        for e in self._epochs:
-            sel = epochs == e
+        partial_fields = False
+        for j, e in enumerate(self._epochs):
+            sel = runs["run_epochs"] == e
             repeats, counts = np.unique(runs["run_repeat"][sel], return_counts=True)
+            group = per_group[:, j]
+            sizes, cells_of_size = np.unique(group[group > 0], return_counts=True)
+            covered = int(np.count_nonzero(group))
+            fields = {name: int(n[:, j].sum()) for name, n in with_field.items()
+                      if n[:, j].any()}
+            cells_with = {name: int(np.count_nonzero(with_field[name][:, j]))
+                          for name in fields}
+            lacking = [name for name, c in cells_with.items() if c < covered]
+            partial_fields |= bool(lacking)
             per_epochs[e] = {
                 "runs": int(sel.sum()),
-                "cells": int(len(self.covered_indices(e, require=()))),
+                "cells": covered,
+                "runs_per_cell": {int(k): int(c) for k, c in zip(sizes, cells_of_size)},
                 "repeats": {int(r): int(c) for r, c in zip(repeats, counts)},
-                "fields": {name: int(np.count_nonzero(~np.isnan(runs[name][sel])))
-                           for name in RUN_FIELDS
-                           if np.count_nonzero(~np.isnan(runs[name][sel]))},
+                "fields": fields,
+                "cells_with_field": cells_with,
+                "partial_fields": lacking,
             }
         return {
             "path": str(self.path),
@@ -316,14 +403,22 @@ class TabularBenchmark(BaseBenchmark):
             "source": self.table.source,
             "cells": self.table.num_cells,
             "space_cells": len(self.space),
-            "partial": self.table.num_cells < len(self.space),
+            "partial": self.table.num_cells < len(self.space) or partial_fields,
             "runs": self.table.num_runs,
             "epochs": per_epochs,
             "trainable_parameters": int(
                 np.count_nonzero(self.table.cells["trainable_parameters"] >= 0)),
-            "fields": [name for name in RUN_FIELDS
-                       if any(name in v["fields"] for v in per_epochs.values())],
+            "fields": [name for name in RUN_FIELDS if name in with_field],
+            "query_rule": QUERY_RULE,
         }
+
+
+#: How ``query`` combines the runs of a cell at a budget (module docstring), in words.
+QUERY_RULE = ("a query of a cell at a budget draws one of its n runs there, r = randint(0, "
+              "n - 1), and returns that run's fields; a field that run lacks comes from the "
+              "(r mod k)-th of the k runs of the cell at that budget that have it (repeats 0, "
+              "1, 2, then unknown repeats), so every field the table holds for the cell and "
+              "budget comes back; a field no run there has is None (NaN in query_batch)")
 
 
 _HALFWAY = tuple((m, f"halfway_{m}") for m in METRICS)

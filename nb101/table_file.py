@@ -9,8 +9,11 @@ per covered cell (ascending cell index = ascending module hash)
     order) and ``trainable_parameters`` int32 (-1 = missing);
 per run, sorted by (cell, epochs, repeat), the unknown repeats (-1) last in their group
     ``run_cell`` int32 (cell index), ``run_epochs`` int16, ``run_repeat`` int8 (-1 = unknown)
-    and the eight float32 columns of :data:`nb101.api.RUN_FIELDS` (NaN = missing; every
-    official value is a float32 widened to double, so float32 is exact);
+    and the eight columns of :data:`nb101.api.RUN_FIELDS` (NaN = missing), each float32 when
+    every value of the column is exactly a float32 (the official files hold float32 values
+    widened to double) and float64 otherwise, so no value is ever rounded; accuracies lie in
+    [0, 1] and training times are finite and >= 0, checked when a table is written and when
+    it is loaded;
 lookup
     ``epochs`` int16 (the budgets present) and ``run_start`` int64 of length
     ``cells * len(epochs) + 1``: the runs of covered cell ``c`` at budget ``epochs[e]`` are rows
@@ -20,7 +23,15 @@ header
     description of where the values come from.
 
 Runs that may be different trainings are never merged. The members are stored uncompressed
-so that loading is a plain read (``numpy.load``, which also checks each member's CRC-32).
+so that loading is a plain read.
+
+Checksums: every array is a member of the zip archive, and the zip format stores the CRC-32
+of each member's bytes (header and data) in its headers. ``numpy.load`` reads a member
+through :mod:`zipfile`, which computes the CRC-32 of the bytes as it reads them and compares
+it with the stored one at the member's end, so a changed byte anywhere in an array (a bad
+disk, a truncated copy, an edit) makes :func:`load_table` raise a :class:`TableError` that
+names the file and the array. The check costs one CRC-32 pass over the file as it is read
+(see ``benchmarks/bench_table.py``).
 
 Usage
 -----
@@ -53,6 +64,7 @@ from ._io import atomic_savez
 from .api import RUN_FIELDS
 from .cell_space import CellSpace, get_space
 from .errors import TableError
+from .paths import user_path
 
 __all__ = ["TABLE_FORMAT", "TABLE_KIND", "Table", "load_table", "write_table"]
 
@@ -67,6 +79,8 @@ _CELL_ARRAYS = {"cell_index": np.int32, "cell_hash": np.dtype("S32"), "num_verti
                 "bits": np.uint32, "codes": np.uint8, "trainable_parameters": np.int32}
 _RUN_ARRAYS = {"run_cell": np.int32, "run_epochs": np.int16, "run_repeat": np.int8,
                **{name: np.float32 for name in RUN_FIELDS}}
+#: The dtypes a run field may have: float32 where it holds it exactly, else float64.
+_FIELD_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _HEADER_ARRAYS = ("format", "kind", "source", "epochs", "run_start")
 
 
@@ -105,7 +119,8 @@ def write_table(path: str | os.PathLike, *, run_cell, run_epochs, run_repeat,
         Cell index (into the space, hash order), budget and repeat (-1 = unknown) of each run.
     values : mapping
         ``RUN_FIELDS`` name -> array-like (R,) of floats, NaN (or None) where missing; absent
-        fields are all missing. Every value must be exactly representable as float32.
+        fields are all missing. A column is stored as float32 when every value is exactly a
+        float32, else as float64 (never rounded).
     source : mapping
         JSON-serialisable description of the data (stored as ``source``).
     parameters : (cells, counts), optional
@@ -121,9 +136,12 @@ def write_table(path: str | os.PathLike, *, run_cell, run_epochs, run_repeat,
     Raises
     ------
     TableError
-        If an array breaks the rules (lengths, ranges, float32 exactness, two runs with the
-        same known repeat, parameters or graphs of cells without runs).
+        If an array breaks the rules (lengths, ranges, two runs with the same known repeat,
+        parameters or graphs of cells without runs), or a value is out of
+        its range (accuracies in [0, 1], training times finite and >= 0; the message names
+        the file, the field and the value).
     """
+    path = user_path(path)
     space = space if space is not None else get_space()
     cell = np.asarray(run_cell, dtype=np.int64).ravel()
     n = len(cell)
@@ -153,13 +171,10 @@ def write_table(path: str | os.PathLike, *, run_cell, run_epochs, run_repeat,
         column = column.astype(np.float64).ravel()
         if len(column) != n:
             raise TableError(f"run field {name!r} has {len(column)} values, expected {n}")
+        _check_range(path, name, column)
         narrow = column.astype(np.float32)
-        inexact = ~((narrow.astype(np.float64) == column) | np.isnan(column))
-        if inexact.any():
-            first = int(np.flatnonzero(inexact)[0])
-            raise TableError(f"run field {name!r}: value {column[first]!r} of run {first} is "
-                             f"not a float32 (the table stores float32 exactly)")
-        columns[name] = narrow
+        exact = ((narrow.astype(np.float64) == column) | np.isnan(column)).all()
+        columns[name] = narrow if exact else column  # float64 only where float32 would round
 
     order = np.lexsort((repeat & 0xFF, epochs, cell))  # unknown repeats (-1) last
     cell, epochs, repeat = cell[order], epochs[order], repeat[order]
@@ -216,7 +231,6 @@ def write_table(path: str | os.PathLike, *, run_cell, run_epochs, run_repeat,
         "run_repeat": repeat.astype(np.int8),
         **columns,
     }
-    path = Path(path)
     atomic_savez(path, **arrays)
     _log.info("wrote table %s: %d cells, %d runs", path, len(cells), n)
     return path
@@ -238,9 +252,11 @@ def load_table(path: str | os.PathLike, space: CellSpace | None = None) -> Table
     ------
     TableError
         If ``path`` is missing, a directory, not an uncompressed ``.npz``, of another format
-        version, or if its arrays are missing, of the wrong dtype or inconsistent.
+        version, or if its arrays are missing, of the wrong dtype, inconsistent, out of their
+        value range (the message names the array and the value) or corrupt (an array whose
+        bytes fail the zip CRC-32; the message names it).
     """
-    path = Path(path)
+    path = user_path(path)
     space = space if space is not None else get_space()
     if not path.exists():
         raise TableError(f"{path}: no such table file")
@@ -262,8 +278,9 @@ def load_table(path: str | os.PathLike, space: CellSpace | None = None) -> Table
         raise fail(f"missing arrays {missing}")
     for name, dtype in {**_CELL_ARRAYS, **_RUN_ARRAYS, "epochs": np.int16,
                         "run_start": np.int64}.items():
-        if arrays[name].dtype != np.dtype(dtype) or arrays[name].ndim != 1:
-            raise fail(f"array {name!r} must be 1-D {np.dtype(dtype)}, got "
+        allowed = _FIELD_DTYPES if name in RUN_FIELDS else (np.dtype(dtype),)
+        if arrays[name].dtype not in allowed or arrays[name].ndim != 1:
+            raise fail(f"array {name!r} must be 1-D {' or '.join(map(str, allowed))}, got "
                        f"{arrays[name].ndim}-D {arrays[name].dtype}")
     try:
         source = json.loads(str(arrays["source"]))
@@ -296,7 +313,39 @@ def load_table(path: str | os.PathLike, space: CellSpace | None = None) -> Table
             raise fail("run_epochs does not match run_start")
         if runs["run_repeat"].min() < -1:
             raise fail("run_repeat must be >= -1")
+    if num_cells and cells["trainable_parameters"].min() < -1:
+        raise fail("array 'trainable_parameters' holds "
+                   f"{int(cells['trainable_parameters'].min())}; counts are >= 0 (-1 = missing)")
+    for name in RUN_FIELDS:
+        _check_range(path, name, runs[name])
     return Table(path, source, epochs, run_start, cells, runs)
+
+
+def _check_range(path: Path, name: str, column: np.ndarray) -> None:
+    """The value rule of a run field, at write and at load: accuracies in [0, 1], training
+    times finite and >= 0, NaN (missing) allowed everywhere.
+
+    Raises
+    ------
+    TableError
+        Naming the file, the array, the first bad value and its run.
+    """
+    low, high = np.fmin.reduce(column), np.fmax.reduce(column)  # NaN ignored
+    if low != low:  # every value missing
+        return
+    if name.endswith("_accuracy"):
+        if 0 <= low and high <= 1:
+            return
+        bad = (column < 0) | (column > 1)
+        rule = "accuracies lie in [0, 1]"
+    else:
+        if 0 <= low and high < np.inf:
+            return
+        bad = (column < 0) | np.isinf(column)
+        rule = "training times are finite and >= 0"
+    run = int(np.flatnonzero(bad)[0])
+    raise TableError(f"{path}: array {name!r} holds {float(column[run])!r} (run {run}); "
+                     f"{rule} (NaN = missing)")
 
 
 
@@ -316,8 +365,17 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
             compressed = [m.filename for m in members if m.compress_type != zipfile.ZIP_STORED]
             if compressed:
                 raise fail(f"member {compressed[0]!r} is compressed")
-            return {m.filename[:-4]: data[m.filename[:-4]] for m in members
-                    if m.filename.endswith(".npy")}
+            arrays = {}
+            for member in members:
+                if not member.filename.endswith(".npy"):
+                    continue
+                name = member.filename[:-4]
+                try:  # zipfile checks the member's CRC-32 as numpy reads it to its end
+                    arrays[name] = data[name]
+                except zipfile.BadZipFile as exc:
+                    raise TableError(f"{path}: array {name!r} fails its CRC-32 checksum (the "
+                                     f"file is corrupt: {exc})") from exc
+            return arrays
     except TableError:
         raise
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as exc:

@@ -37,6 +37,7 @@ import google_crc32c
 
 from ._io import atomic_path
 from .errors import RecordError
+from .paths import user_path
 
 __all__ = ["RecordError", "crc32c", "masked_crc32c", "iter_records", "frame_record",
            "write_records"]
@@ -124,7 +125,7 @@ def iter_records(path: PathLike, *, verify: bool = True) -> Iterator[bytes]:
         On a bad length CRC, a bad data CRC, or a file that does not end at a record
         boundary ("truncated record").
     """
-    path = os.fspath(path)
+    path = os.fspath(user_path(path))
     crc = _crc32c_value
     unpack_header = _HEADER.unpack_from
     unpack_u32 = _U32_LE.unpack_from
@@ -234,7 +235,7 @@ def write_records(path: PathLike, payloads: Iterable[bytes]) -> int:
         If a payload is not bytes-like (the destination is then left as it was).
     """
     count = 0
-    with atomic_path(path) as tmp:
+    with atomic_path(user_path(path)) as tmp:
         with open(tmp, "wb", buffering=_CHUNK_SIZE) as f:
             for payload in payloads:
                 f.write(frame_record(payload))

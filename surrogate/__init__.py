@@ -6,6 +6,7 @@
   folder (``metadata.json``, ``noise.json``, portable weights per target).
 * :mod:`surrogate.train` -- ``TrainConfig`` and ``train(config) -> Path`` (CLI
   ``nb101-train``).
+* :mod:`surrogate.predictions` -- the per-machine cache of whole-space predictions.
 * :mod:`surrogate.noise` -- the run-to-run noise model.
 * :mod:`surrogate.registry` -- the regressors by name: :mod:`surrogate.xgb` (XGBoost, random
   forest), :mod:`surrogate.mlp`, :mod:`surrogate.ensemble`, :mod:`surrogate.gin`, all on

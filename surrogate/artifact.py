@@ -3,10 +3,13 @@
 Layout (schema :data:`SCHEMA_VERSION`)::
 
     <artifact>/
-        metadata.json            schema, package and library versions, featurizer, model name
-                                 and parameters (Optuna best included), targets, data digests,
-                                 split sizes and held-out metrics per target
+        metadata.json            kind and schema, package and library versions, featurizer
+                                 and the input width of each target's model, model name and
+                                 parameters (Optuna best included), targets, data digests,
+                                 split sizes, held-out metrics per target, and the sha256 of
+                                 every other file of the folder
         noise.json               the run-to-run noise model (:mod:`surrogate.noise`)
+        training_cells.npz       the cells each target's model was fitted on (packed bits)
         <target>/                one saved regressor per target (``model.save(dir)`` of
             metadata.json        :mod:`surrogate.base`: XGBoost ``model.ubj`` or a torch
             model.ubj | ...      ``state_dict``; never a pickle)
@@ -18,6 +21,26 @@ for the values at half the budget; see :func:`nb101.parse_target`.
 The folder is written atomically (:func:`nb101._io.atomic_folder`): everything goes into a
 temporary sibling folder which is renamed onto ``path`` at the end (an existing artifact there
 is replaced only then); the JSON files are strict (:func:`nb101._io.write_json`).
+
+What :func:`load_artifact` checks, each failure an :class:`nb101.ArtifactError` of one line
+that names the file:
+
+* ``metadata.json`` is this project's (``kind``; a folder without one, or with ``{}``, is
+  "not a surrogate artifact") and of this schema version (an older one says to retrain);
+* every file listed in ``files`` is there and has its recorded sha256, and no target folder
+  holds a file the list lacks: a file copied from another target or another artifact, or
+  truncated, is caught before any weights are read;
+* the featurizer is registered and gives as many features per cell as each array model was
+  fitted on (an edited featurizer is named with both widths);
+* the weights parse (a backend's error is cut to its first line: no C++ stack frames).
+
+The models themselves are read lazily, when a target is first predicted
+(:meth:`Artifact.model`), so that loading an artifact whose predictions are cached
+(:mod:`surrogate.predictions`) never imports XGBoost or torch; ``load_artifact(...,
+lazy=False)`` reads them all at once.
+
+:attr:`Artifact.digest` identifies what the models compute: a sha256 over the featurizer, and
+the targets with their files' sha256; the prediction cache is keyed by it.
 
 Example
 -------
@@ -40,14 +63,19 @@ import numpy as np
 from nb101 import ArtifactError, parse_target
 from nb101._io import atomic_folder, write_json
 from nb101.cell_space import NUM_CELLS
+from nb101.paths import user_path
 
 from .noise import NoiseModel
 
-__all__ = ["SCHEMA_VERSION", "Artifact", "save_artifact", "load_artifact", "data_digest",
-           "library_versions", "make_inputs", "predict_cells", "DEFAULT_ARTIFACT"]
+__all__ = ["SCHEMA_VERSION", "ARTIFACT_KIND", "Artifact", "save_artifact", "load_artifact",
+           "read_metadata", "data_digest", "file_sha256", "library_versions", "make_inputs",
+           "predict_cells", "DEFAULT_ARTIFACT"]
 
-#: Version of the folder layout and of ``metadata.json``.
-SCHEMA_VERSION = 1
+#: Version of the folder layout and of ``metadata.json`` (2: ``kind``, the sha256 of every
+#: file, the input width of each model).
+SCHEMA_VERSION = 2
+#: Marker in every artifact's ``metadata.json``.
+ARTIFACT_KIND = "nb101-surrogate artifact"
 #: The bundled default artifact.
 DEFAULT_ARTIFACT = Path(__file__).resolve().parent / "default"
 _METADATA = "metadata.json"
@@ -55,6 +83,8 @@ _NOISE = "noise.json"
 _TRAINING_CELLS = "training_cells.npz"
 #: Cells per model call when predicting many cells.
 PREDICT_CHUNK = 65536
+_RETRAIN = ("retrain it with this version: python train_surrogate.py ... --out {path} (the "
+            "README's 'Training a surrogate' gives the bundled default's command)")
 
 
 def data_digest(indices: np.ndarray, labels: np.ndarray) -> str:
@@ -63,6 +93,15 @@ def data_digest(indices: np.ndarray, labels: np.ndarray) -> str:
     h.update(np.ascontiguousarray(indices, dtype="<i8").tobytes())
     h.update(np.ascontiguousarray(labels, dtype="<f8").tobytes())
     return h.hexdigest()
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """sha256 hex digest of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def library_versions() -> dict[str, str | None]:
@@ -89,24 +128,24 @@ def _package_version() -> str:
 # ---------------------------------------------------------------------------- artifact
 @dataclass
 class Artifact:
-    """A loaded artifact: fitted models per target, featurizer and noise model.
+    """A loaded artifact: its metadata, noise model and training cells, and the fitted model
+    of every target (read on first need, see :meth:`model`).
 
     Attributes
     ----------
     path : Path
     metadata : dict
         The parsed ``metadata.json``.
-    models : dict of str to regressor
-        One fitted regressor per target.
     noise : surrogate.noise.NoiseModel or None
+    training_masks : dict of str to bool ndarray
+        Per target, the cells its model was fitted on (empty if unrecorded).
     """
 
     path: Path
     metadata: dict[str, Any]
-    models: dict[str, Any]
     noise: Any = None
-    _featurizer: Any = field(default=None, repr=False)
     training_masks: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    _models: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def in_sample(self, target: str) -> np.ndarray | None:
         """Boolean mask of the cells ``target``'s model was fitted on (None if unrecorded)."""
@@ -114,22 +153,76 @@ class Artifact:
 
     @property
     def targets(self) -> tuple[str, ...]:
-        return tuple(self.models)
+        return tuple(self.metadata["targets"])
 
     @property
     def featurizer(self) -> str:
         return self.metadata["featurizer"]
 
+    @property
+    def digest(self) -> str:
+        """sha256 of what the models compute: the featurizer, its width and, per target, the
+        sha256 of each of its files (weights and model metadata). Two artifacts with the same
+        digest predict the same values; the prediction cache is keyed by it."""
+        meta = self.metadata
+        lines = [f"featurizer {meta['featurizer']}"]
+        for target in self.targets:
+            lines.append(f"target {target} input {meta['input_dims'].get(target)}")
+            lines += [f"{name} {sha}" for name, sha in sorted(meta["files"].items())
+                      if name.startswith(f"{target}/")]
+        return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+    def model(self, target: str) -> Any:
+        """The fitted regressor of ``target``, read from its folder on first need.
+
+        Raises
+        ------
+        KeyError
+            If the artifact has no such target.
+        ArtifactError
+            If the weights do not parse, or the model's input width differs from the
+            featurizer's (one line, naming the folder).
+        """
+        model = self._models.get(target)
+        if model is None:
+            if target not in self.metadata["targets"]:
+                raise KeyError(f"artifact {self.path} has no target {target!r}; "
+                               f"targets: {list(self.targets)}")
+            model = self._models[target] = _load_target_model(self.path, self.metadata, target)
+        return model
+
+    @property
+    def models(self) -> dict[str, Any]:
+        """Every target's fitted regressor (all read now if not yet)."""
+        return {target: self.model(target) for target in self.targets}
+
     def inputs(self, target: str, indices: np.ndarray) -> Any:
         """Model input of cells ``indices`` for ``target`` (array or list of ``Data``)."""
-        return make_inputs(self.models[target], self.featurizer, indices)
+        return make_inputs(self.model(target), self.featurizer, indices)
 
     def predict(self, target: str, indices: np.ndarray) -> np.ndarray:
         """Predicted mean of ``target`` for cell indices, float64 (K,)."""
-        if target not in self.models:
-            raise KeyError(f"artifact {self.path} has no target {target!r}; "
-                           f"targets: {list(self.models)}")
-        return predict_cells(self.models[target], self.featurizer, indices)
+        return predict_cells(self.model(target), self.featurizer, indices)
+
+    def predict_targets(self, targets: Iterable[str], indices: np.ndarray
+                        ) -> dict[str, np.ndarray]:
+        """Predicted means of several targets for the same cells (float64 (K,) each), the
+        inputs made once per chunk of :data:`PREDICT_CHUNK` cells and input kind (the
+        targets share the featurizer): the same values as :meth:`predict` of each."""
+        targets = list(targets)
+        models = {target: self.model(target) for target in targets}
+        indices = np.asarray(indices, dtype=np.int64)
+        parts: dict[str, list[np.ndarray]] = {target: [np.zeros(0)] for target in targets}
+        for start in range(0, len(indices), PREDICT_CHUNK):
+            chunk = indices[start:start + PREDICT_CHUNK]
+            inputs: dict[str, Any] = {}
+            for target, model in models.items():
+                kind = getattr(model, "input_kind", "array")
+                if kind not in inputs:
+                    inputs[kind] = make_inputs(model, self.featurizer, chunk)
+                parts[target].append(np.asarray(model.predict(inputs[kind]),
+                                                dtype=np.float64).ravel())
+        return {target: np.concatenate(values) for target, values in parts.items()}
 
     def require(self, targets: Iterable[str] | None) -> None:
         """Raise :class:`ArtifactError` if the artifact lacks any of ``targets``."""
@@ -201,25 +294,17 @@ def save_artifact(path: str | os.PathLike, *, models: Mapping[str, Any], featuri
         ``training_cells.npz``): which cells are in sample, for the noise model's
         out-of-sample model error and the fidelity report.
     """
-    path = Path(path)
+    path = user_path(path)
     for target in models:
         _target_dir(target)
+    input_dims = {target: _input_dim(model) for target, model in models.items()}
+    if any(dim is not None for dim in input_dims.values()):
+        from features import get_featurizer
+        _check_input_dims(path, featurizer, get_featurizer(featurizer).dim, input_dims)
     with atomic_folder(path) as tmp:
         for target, model in models.items():
             model.save(tmp / _target_dir(target))
         info = {t: dict((targets_info or {}).get(t, {})) for t in models}
-        meta = {
-            "schema_version": SCHEMA_VERSION,
-            "package_version": _package_version(),
-            "featurizer": featurizer,
-            "model": {"name": model_name, "class": type(next(iter(models.values()))).__name__
-                      if models else None, "params": dict(model_params or {})},
-            "targets": list(models),
-            "target_info": info,
-            "libraries": library_versions(),
-            **dict(extra or {}),
-        }
-        write_json(tmp / _METADATA, meta, indent=2)
         if training_cells:
             masks = {}
             for target, cells in training_cells.items():
@@ -228,79 +313,202 @@ def save_artifact(path: str | os.PathLike, *, models: Mapping[str, Any], featuri
                 masks[target] = np.packbits(mask)
             np.savez_compressed(tmp / _TRAINING_CELLS, **masks)
         write_json(tmp / _NOISE, noise.to_dict() if noise is not None else None, indent=1)
+        files = {file.relative_to(tmp).as_posix(): file_sha256(file)
+                 for file in sorted(tmp.rglob("*")) if file.is_file()}
+        meta = {
+            "kind": ARTIFACT_KIND,
+            "schema_version": SCHEMA_VERSION,
+            "package_version": _package_version(),
+            "featurizer": featurizer,
+            "input_dims": input_dims,
+            "model": {"name": model_name, "class": type(next(iter(models.values()))).__name__
+                      if models else None, "params": dict(model_params or {})},
+            "targets": list(models),
+            "target_info": info,
+            "libraries": library_versions(),
+            **dict(extra or {}),
+            "files": files,
+        }
+        write_json(tmp / _METADATA, meta, indent=2)
     return path
 
 
-def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
-    """Parse and check ``<path>/metadata.json`` (schema version included).
+def _input_dim(model: Any) -> int | None:
+    """Features per cell an array model was fitted on; None for a graph model."""
+    if getattr(model, "input_kind", "array") == "graph":
+        return None
+    dim = getattr(model, "n_features_in_", None)
+    return None if dim is None else int(dim)
+
+
+def _check_input_dims(path: Path, featurizer: str, width: int,
+                      input_dims: Mapping[str, int | None]) -> None:
+    """The one check that the featurizer gives each array model the width it was fitted on.
 
     Raises
     ------
     ArtifactError
-        Missing folder or file, invalid JSON, or another schema version.
+        Naming the featurizer and its width, the target and its model's width.
     """
-    path = Path(path)
-    if not path.is_dir():
+    for target, dim in input_dims.items():
+        if dim is not None and dim != width:
+            raise ArtifactError(
+                f"surrogate artifact {path}: the featurizer {featurizer!r} gives {width} "
+                f"features per cell, but the model of target {target!r} was fitted on {dim} "
+                f"(n_features_in_); the featurizer changed since training (or the model was "
+                f"fitted on another one): restore it, or {_RETRAIN.format(path=path)}")
+
+
+def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
+    """Parse and check ``<path>/metadata.json`` (kind, schema version and keys); reads no
+    other file.
+
+    Raises
+    ------
+    ArtifactError
+        Missing folder, a folder that is not an artifact (no ``metadata.json``, or one without
+        this project's ``kind``), invalid JSON, another schema version (the message says to
+        retrain), or missing keys.
+    """
+    path = user_path(path)
+    if not path.exists():
         raise ArtifactError(f"surrogate artifact folder {path} does not exist")
+    if not path.is_dir():
+        raise ArtifactError(f"{path} is not a surrogate artifact: it is a file, not a folder")
     file = path / _METADATA
     if not file.is_file():
-        raise ArtifactError(f"surrogate artifact {path} is missing {file}")
+        raise ArtifactError(f"{path} is not a surrogate artifact: it has no {_METADATA} "
+                            f"(expected {file})")
     try:
         meta = json.loads(file.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ArtifactError(f"{file} is not valid JSON: {exc}") from exc
-    if not isinstance(meta, dict):
-        raise ArtifactError(f"{file} does not hold a JSON object")
+    if not isinstance(meta, dict) or ("kind" not in meta and "schema_version" not in meta):
+        raise ArtifactError(f"{path} is not a surrogate artifact: {file} has no 'kind': "
+                            f"{ARTIFACT_KIND!r} and no schema_version")
+    if "kind" in meta and meta["kind"] != ARTIFACT_KIND:
+        raise ArtifactError(f"{path} is not a surrogate artifact: {file} has kind "
+                            f"{meta['kind']!r}, expected {ARTIFACT_KIND!r}")
     got = meta.get("schema_version")
     if got != SCHEMA_VERSION:
-        raise ArtifactError(f"surrogate artifact {path} has a stale schema version: got "
-                            f"{got!r}, expected {SCHEMA_VERSION}; retrain it with nb101-train")
-    for key in ("featurizer", "model", "targets"):
+        older = isinstance(got, int) and got < SCHEMA_VERSION
+        raise ArtifactError(
+            f"surrogate artifact {path} has {'an older' if older else 'another'} schema "
+            f"version: got {got!r}, expected {SCHEMA_VERSION}; {_RETRAIN.format(path=path)}")
+    for key in ("featurizer", "model", "targets", "files", "input_dims"):
         if key not in meta:
             raise ArtifactError(f"{file} lacks the key {key!r}")
+    if not isinstance(meta["files"], dict) or not isinstance(meta["input_dims"], dict):
+        raise ArtifactError(f"{file}: 'files' and 'input_dims' must be JSON objects")
     return meta
 
 
+def _verify_files(path: Path, meta: Mapping[str, Any]) -> None:
+    """Every listed file has its recorded sha256; no target folder holds an unlisted file.
+
+    Raises
+    ------
+    ArtifactError
+        Naming the file that is missing, changed or unexpected.
+    """
+    files = meta["files"]
+    for name in files:
+        parts = Path(name).parts
+        if Path(name).is_absolute() or ".." in parts or name == _METADATA:
+            raise ArtifactError(f"{path / _METADATA}: 'files' lists {name!r}, which is not a "
+                                f"file inside the artifact")
+    for target in meta["targets"]:
+        folder = path / _target_dir(target)
+        if not folder.is_dir():
+            raise ArtifactError(f"surrogate artifact {path} is missing the model folder "
+                                f"{folder} of target {target!r}")
+        for file in sorted(folder.rglob("*")):
+            if file.is_file() and file.relative_to(path).as_posix() not in files:
+                raise ArtifactError(
+                    f"{file} is not part of the surrogate artifact {path}: its metadata.json "
+                    f"lists no such file (copied from elsewhere?); remove it or retrain")
+    for name, recorded in files.items():
+        file = path / name
+        if not file.is_file():
+            raise ArtifactError(f"surrogate artifact {path} is missing {file}")
+        got = file_sha256(file)
+        if got != recorded:
+            raise ArtifactError(
+                f"{file} is corrupt or was replaced: its sha256 is {got[:16]}..., the artifact "
+                f"recorded {str(recorded)[:16]}... (a file copied from another target or "
+                f"artifact, a truncated copy or an edit); restore the artifact or retrain it")
+
+
+def _first_line(exc: BaseException) -> str:
+    """An exception's message without what follows its first line (XGBoost appends C++
+    stack frames)."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}".strip()
+
+
+def _load_target_model(path: Path, meta: Mapping[str, Any], target: str) -> Any:
+    """Read and check the model of one target (see :meth:`Artifact.model`)."""
+    from .base import load_model
+
+    folder = path / _target_dir(target)
+    try:
+        model = load_model(folder)
+    except ArtifactError as exc:
+        raise ArtifactError(f"surrogate artifact {path}, target {target!r}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - any backend failure means corrupt weights
+        raise ArtifactError(f"surrogate artifact {path}: corrupt weights in {folder} "
+                            f"({_first_line(exc)})") from None
+    recorded = meta["input_dims"].get(target)
+    if _input_dim(model) != recorded:
+        raise ArtifactError(f"surrogate artifact {path}: the model of target {target!r} takes "
+                            f"{_input_dim(model)} features per cell, but metadata.json "
+                            f"records {recorded}; {_RETRAIN.format(path=path)}")
+    return model
+
+
 def load_artifact(path: str | os.PathLike | None = None, *,
-                  require_targets: Iterable[str] | None = None) -> Artifact:
+                  require_targets: Iterable[str] | None = None,
+                  lazy: bool = False) -> Artifact:
     """Load and check an artifact folder (default: the bundled one).
 
     Parameters
     ----------
     path : path-like, optional
-        The artifact folder; ``None`` is :data:`DEFAULT_ARTIFACT`.
+        The artifact folder (``~`` is the home folder); ``None`` is :data:`DEFAULT_ARTIFACT`.
     require_targets : iterable of str, optional
         Targets the caller needs.
+    lazy : bool, default=False
+        Read each target's weights on first need (:meth:`Artifact.model`) instead of now;
+        every other check (module docstring) is done now either way.
 
     Raises
     ------
     ArtifactError
-        If the folder or a file is missing, the schema version differs, weights are corrupt,
-        or a required target is not provided.
+        If the folder is not an artifact, of another schema version, misses a file, holds a
+        file that differs from its recorded sha256 or is unlisted, its featurizer does not
+        give its models' input width, weights do not parse (``lazy=False``), or a required
+        target is not provided. One line, naming the file.
     """
-    from .base import load_model
-
-    path = Path(path) if path is not None else DEFAULT_ARTIFACT
+    path = user_path(path) if path is not None else DEFAULT_ARTIFACT
     meta = read_metadata(path)
     targets = list(meta["targets"])
-    _check_provides(path, targets, require_targets)  # before loading any weights
-    models = {}
+    _check_provides(path, targets, require_targets)  # before reading any weights
     for target in targets:
         try:
             parse_target(target)
         except ValueError as exc:
             raise ArtifactError(f"{path / _METADATA}: {exc}") from exc
-        folder = path / _target_dir(target)
-        if not folder.is_dir():
-            raise ArtifactError(f"surrogate artifact {path} is missing the model folder "
-                                f"{folder} of target {target!r}")
+    _verify_files(path, meta)
+    dims = {t: meta["input_dims"].get(t) for t in targets}
+    if any(dim is not None for dim in dims.values()):
+        from features import get_featurizer
         try:
-            models[target] = load_model(folder)
-        except ArtifactError as exc:
-            raise ArtifactError(f"surrogate artifact {path}, target {target!r}: {exc}") from exc
-        except Exception as exc:  # noqa: BLE001 - any backend failure means corrupt weights
-            raise ArtifactError(f"surrogate artifact {path}: corrupt weights in {folder} "
-                                f"({type(exc).__name__}: {exc})") from exc
+            width = get_featurizer(meta["featurizer"]).dim
+        except ValueError as exc:
+            raise ArtifactError(f"surrogate artifact {path} uses the featurizer "
+                                f"{meta['featurizer']!r}: {exc} (register it before loading)"
+                                ) from None
+        _check_input_dims(path, meta["featurizer"], width, dims)
     noise = None
     noise_file = path / _NOISE
     if noise_file.is_file():
@@ -321,5 +529,8 @@ def load_artifact(path: str | os.PathLike | None = None, *,
                     masks[target] = np.unpackbits(bits, count=NUM_CELLS).astype(bool)
         except (OSError, ValueError, KeyError) as exc:
             raise ArtifactError(f"{mask_file} is not a valid training-cell file: {exc}") from exc
-    return Artifact(path=path, metadata=meta, models=models, noise=noise, training_masks=masks)
-
+    artifact = Artifact(path=path, metadata=meta, noise=noise, training_masks=masks)
+    if not lazy:
+        for target in targets:
+            artifact.model(target)
+    return artifact

@@ -21,8 +21,9 @@ Example
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
+
+from nb101.paths import user_path
 
 __all__ = ["DEFAULT_NAMES", "open_artifact"]
 
@@ -46,9 +47,9 @@ def open_artifact(source: Any, seed: int | None = None):
     if text in DEFAULT_NAMES:
         path = None
     elif text.startswith(_PREFIX):
-        path = Path(text[len(_PREFIX):]).expanduser()  # load_artifact names what is missing
+        path = user_path(text[len(_PREFIX):])  # load_artifact names what is missing
     else:
-        path = Path(text).expanduser()
+        path = user_path(text)
         if not (path.is_dir() and (path / "metadata.json").is_file()):
             return None
     from .benchmark import SurrogateBenchmark

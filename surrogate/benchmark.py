@@ -10,19 +10,33 @@ A drop-in replacement of :class:`nb101.table.TabularBenchmark`; switching is one
     batch = bench.query_batch(np.arange(1000), epochs=12)
     fixed, computed = bench.get_metrics_from_spec(spec)
 
-What comes back (see :mod:`nb101.api`):
+What comes back (see :mod:`nb101.api`): every cell of the space, but only the fields the
+artifact has models for. ``query`` returns ``module_adjacency``, ``module_operations`` (the
+canonical cell), ``trainable_parameters`` (exact, from the cell) and, per metric:
 
-- ``query`` returns ``module_adjacency``, ``module_operations`` (the canonical cell),
-  ``trainable_parameters`` (exact, computed from the cell) and the predicted
-  ``training_time``, ``train_accuracy``, ``validation_accuracy``, ``test_accuracy``. A metric
-  without a model for the budget is ``None`` (``train_accuracy`` always, with the real data;
-  ``test_accuracy`` at 4/12/36 epochs).
-- ``training_time``: the ``training_time@<epochs>`` model if the artifact has one, else the
+- an accuracy (``train_/validation_/test_accuracy``) at a budget: the prediction of the
+  ``<metric>@<epochs>`` target (``halfway_<metric>@<epochs>`` when ``stop_halfway``), else
+  ``None`` (NaN from ``query_batch``);
+- ``training_time``: the ``training_time@<epochs>`` target if the artifact has one, else the
   108-epoch prediction scaled by ``epochs / 108`` (training time is close to proportional to
-  the number of epochs: same network, same steps per epoch). ``stop_halfway=True`` uses a
-  ``halfway_training_time@<epochs>`` model if present, else half the final time.
-- Halfway accuracies come from ``halfway_*`` targets (only tables converted from official
-  full records have them); without one they are ``None``.
+  the number of epochs: same network, same steps per epoch); ``stop_halfway=True`` uses a
+  ``halfway_training_time@<epochs>`` target if present, else half the final time.
+
+The bundled default (trained on the real data, whose sample has no train accuracy, no
+halfway values and test accuracy only at 108 epochs) answers:
+
+===========================  =======================  ===========================
+field                        ``stop_halfway=False``   ``stop_halfway=True``
+===========================  =======================  ===========================
+``test_accuracy``            108 epochs only          ``None``
+``validation_accuracy``      4, 12, 36, 108 epochs    ``None``
+``training_time``            108 epochs; 4/12/36      half the final time
+                             scaled from 108
+``train_accuracy``           ``None``                 ``None``
+===========================  =======================  ===========================
+
+:meth:`SurrogateBenchmark.fields` lists where each field comes from for any artifact.
+
 - With ``noise=True`` (default) the surrogate holds ``num_repeats`` simulated training runs
   per cell and budget (3, as the official table), drawn once around the predicted mean by the
   artifact's noise model (:mod:`surrogate.noise`) from ``noise_seed``, and a query returns one
@@ -38,27 +52,38 @@ What comes back (see :mod:`nb101.api`):
 - ``hash_iterator`` yields all 423,624 hashes in ascending order; ``valid_epochs`` are the
   budgets the artifact's targets cover.
 
-Predictions are cached per target for the whole space: with ``full_cache=True`` (default) the
-first query that needs a target predicts all 423,624 cells at once (a few seconds for a
-tree model on 2 cores, once per process), after which every query is a lookup (single query
-~0.1 ms, batches of millions of cells per second). With ``full_cache=False`` only the cells
-asked for are predicted (one model call per batch of new cells) and cached.
-:meth:`SurrogateBenchmark.precompute` fills the cache explicitly.
+Speed. Nothing is predicted at construction. By default (``full_cache=False``) a query
+predicts only the cells it asks for that were not predicted before (one model call per
+target for a batch; about 1 ms for a single fresh cell; the first one in a process also
+imports XGBoost, about a second). A whole-space prediction (:meth:`SurrogateBenchmark.
+precompute`, ``nb101 rank``, or ``full_cache=True``, which makes it on a target's first need;
+seconds per target, with a progress bar on a terminal) is written to the per-machine
+prediction cache (:mod:`surrogate.predictions`, ``<cache>/predictions-<artifact
+digest>.npz``), which every later benchmark of the same artifact reads at construction
+(``prediction_cache=True``, default): from then on a query is a lookup (single queries in
+microseconds, batches of millions of cells per second) and no model is loaded.
+``benchmarks/bench_surrogate.py`` measures both, cold and warm.
 """
 
 from __future__ import annotations
 
 import copy
+import logging
 import os
+import sys
 from collections.abc import Iterable, Iterator
 
 import numpy as np
 
 from nb101 import ArtifactError, CellSpace, OutOfDomainError, format_target, parse_target
 from nb101.api import EPOCHS, METRICS, BaseBenchmark
+from nb101.paths import user_path
 
 from .artifact import PREDICT_CHUNK, Artifact, load_artifact
 from .noise import error_levels, uniform_levels
+from .predictions import PredictionCache
+
+_log = logging.getLogger(__name__)
 
 __all__ = ["SurrogateBenchmark"]
 
@@ -86,9 +111,14 @@ class SurrogateBenchmark(BaseBenchmark):
         a table's stored runs, so re-querying a cell never draws fresh noise.
     require_targets : iterable of str, optional
         Targets the caller needs; a missing one raises :class:`ArtifactError` at load.
-    full_cache : bool, default=True
-        Predict the whole space for a target the first time it is needed (else only the
-        cells asked for).
+    full_cache : bool, default=False
+        Predict the whole space for a target the first time it is needed (and write it to
+        the prediction cache), rather than only the cells asked for: for a caller that will
+        query most of the space anyway.
+    prediction_cache : bool or path-like, default=True
+        Read whole-space predictions of this artifact from the per-machine prediction cache
+        (:mod:`surrogate.predictions`) and write them there after a whole-space prediction;
+        a path is the folder to use instead of the project cache folder; False: neither.
     space : CellSpace, optional
 
     Raises
@@ -105,14 +135,15 @@ class SurrogateBenchmark(BaseBenchmark):
 
     def __init__(self, path: str | os.PathLike | Artifact | None = None,
                  seed: int | None = None, *, noise: bool = True, num_repeats: int = 3,
-                 noise_seed: int = 0, require_targets: Iterable[str] | None = None, full_cache: bool = True,
+                 noise_seed: int = 0, require_targets: Iterable[str] | None = None,
+                 full_cache: bool = False, prediction_cache: bool | str | os.PathLike = True,
                  space: CellSpace | None = None):
         super().__init__(seed=seed, space=space)
         if isinstance(path, Artifact):
             self.artifact = path
             path.require(require_targets)
         else:
-            self.artifact = load_artifact(path, require_targets=require_targets)
+            self.artifact = load_artifact(path, require_targets=require_targets, lazy=True)
         self.noise = bool(noise)
         if int(num_repeats) < 1:
             raise ValueError(f"num_repeats must be >= 1, got {num_repeats!r}")
@@ -123,10 +154,18 @@ class SurrogateBenchmark(BaseBenchmark):
         if self.noise and self.artifact.noise is None:
             raise ArtifactError(f"surrogate artifact {self.artifact.path} has no noise model; "
                                 f"use noise=False")
-        self._targets = frozenset(self.artifact.models)
+        self._targets = frozenset(self.artifact.targets)
+        self.prediction_cache = None
+        if prediction_cache is not False:
+            folder = None if prediction_cache is True else user_path(prediction_cache)
+            self.prediction_cache = PredictionCache(self.artifact.digest, folder)
         self._epochs = frozenset(parse_target(t).epochs for t in self._targets)
         self._sources = {(metric, epochs, halfway): self._source(metric, epochs, halfway)
                          for metric in METRICS for epochs in EPOCHS for halfway in (False, True)}
+        self._needed = {(epochs, halfway): tuple(dict.fromkeys(
+            self._sources[(m, epochs, halfway)][0] for m in METRICS
+            if self._sources[(m, epochs, halfway)][0] is not None))
+            for epochs in EPOCHS for halfway in (False, True)}
         self._cache: dict[str, np.ndarray] = {}
 
     def __repr__(self) -> str:
@@ -142,6 +181,25 @@ class SurrogateBenchmark(BaseBenchmark):
     def valid_epochs(self) -> frozenset[int]:
         return self._epochs
 
+    def fields(self) -> dict[str, dict[int, str | None]]:
+        """Where each answered field comes from: ``"[halfway_]<metric>"`` -> budget -> the
+        target predicting it (``"training_time@108 x 12/108"``, ``"training_time@108 / 2"``
+        where derived), or None where the answer is ``None``. Never predicts anything."""
+        out: dict[str, dict[int, str | None]] = {}
+        for halfway in (False, True):
+            for metric in METRICS:
+                row = {}
+                for epochs in EPOCHS:
+                    target, factor = self._sources[(metric, epochs, halfway)]
+                    if target is None or factor == 1.0:
+                        row[epochs] = target
+                        continue
+                    scaled = parse_target(target).epochs != epochs
+                    row[epochs] = (target + (f" x {epochs}/108" if scaled else "")
+                                   + (" / 2" if halfway else ""))
+                out[f"{'halfway_' if halfway else ''}{metric}"] = row
+        return out
+
     # ------------------------------------------------------------------- predictions
     def predict(self, target: str, indices: np.ndarray) -> np.ndarray:
         """Predicted mean of ``target`` for cell indices (cached; never charges the budget).
@@ -152,44 +210,75 @@ class SurrogateBenchmark(BaseBenchmark):
             If the artifact has no model for ``target``.
         """
         indices = np.asarray(indices, dtype=np.int64)
-        cache = self._target_cache(target)
-        values = cache[indices]
-        missing = np.isnan(values)
-        if missing.any():
-            if self.full_cache:
-                self.precompute([target])
-            else:
-                new = np.unique(indices[missing])
-                cache[new] = self.artifact.predict(target, new)
-            values = cache[indices]
-        return values
+        self._fill((target,), indices)
+        return self._cache[target][indices]
+
+    def _fill(self, targets: Iterable[str], indices: np.ndarray) -> None:
+        """Predict the cells of ``indices`` that ``targets`` lack in the cache: those cells
+        only, the features made once for all targets (or the whole space with
+        ``full_cache``)."""
+        lacking = {}
+        for target in targets:
+            missing = np.isnan(self._target_cache(target)[indices])
+            if missing.any():
+                lacking[target] = missing
+        if not lacking:
+            return
+        if self.full_cache:
+            self.precompute(lacking)
+            return
+        cells = np.unique(indices[np.logical_or.reduce(list(lacking.values()))])
+        for target, values in self.artifact.predict_targets(lacking, cells).items():
+            cache = self._cache[target]
+            new = np.isnan(cache[cells])
+            cache[cells[new]] = values[new]
 
     def _target_cache(self, target: str) -> np.ndarray:
         cache = self._cache.get(target)
         if cache is None:
             if target not in self._targets:
                 raise KeyError(f"no model for target {target!r}; targets: {self.targets}")
-            cache = self._cache[target] = np.full(len(self.space), np.nan)
+            cached = (self.prediction_cache.load(target) if self.prediction_cache is not None
+                      else None)
+            cache = self._cache[target] = (cached if cached is not None
+                                           else np.full(len(self.space), np.nan))
         return cache
 
     def precompute(self, targets: Iterable[str] | None = None, *,
-                   progress: bool = False) -> None:
-        """Predict every cell of the space for ``targets`` (default all) into the cache,
-        with a tqdm bar over the cells when ``progress``."""
+                   progress: bool | None = None) -> None:
+        """Predict every cell of the space for ``targets`` (default all) into the cache and
+        write the new ones to the prediction cache (see the module docstring).
+
+        Parameters
+        ----------
+        targets : iterable of str, optional
+        progress : bool, optional
+            A tqdm bar over the cells; default: on a terminal.
+        """
         from tqdm.auto import tqdm
 
         targets = list(targets if targets is not None else self.targets)
+        todo = [t for t in targets if np.isnan(self._target_cache(t)).any()]
+        if not todo:
+            return
+        if progress is None:
+            progress = sys.stderr.isatty()
         cells = np.arange(len(self.space))
-        with tqdm(total=len(targets) * len(cells), unit=" cells", unit_scale=True,
-                  desc="predicting the space", disable=not progress) as bar:
-            for target in targets:
-                cache = self._target_cache(target)
-                for start in range(0, len(cells), PREDICT_CHUNK):
-                    chunk = cells[start:start + PREDICT_CHUNK]
-                    todo = chunk[np.isnan(cache[chunk])]
-                    if len(todo):
-                        cache[todo] = self.artifact.predict(target, todo)
-                    bar.update(len(chunk))
+        with tqdm(total=len(cells), unit=" cells", unit_scale=True,
+                  desc=f"predicting the space ({len(todo)} targets)",
+                  disable=not progress) as bar:
+            for start in range(0, len(cells), PREDICT_CHUNK):
+                chunk = cells[start:start + PREDICT_CHUNK]
+                for target, values in self.artifact.predict_targets(todo, chunk).items():
+                    cache = self._cache[target]  # values already given out stay as they are
+                    cache[chunk] = np.where(np.isnan(cache[chunk]), values, cache[chunk])
+                bar.update(len(chunk))
+        if self.prediction_cache is not None:
+            try:
+                self.prediction_cache.save({t: self._cache[t] for t in todo})
+            except OSError as exc:  # a read-only cache folder costs speed, not correctness
+                _log.warning("could not write the prediction cache %s: %s",
+                             self.prediction_cache.path, exc)
 
     def _source(self, metric: str, epochs: int, halfway: bool) -> tuple[str | None, float]:
         """The target whose prediction answers a metric at a budget, and the factor that
@@ -220,11 +309,13 @@ class SurrogateBenchmark(BaseBenchmark):
     def _runs(self, indices: np.ndarray, epochs: int, stop_halfway: bool
               ) -> dict[str, np.ndarray]:
         indices = np.asarray(indices, dtype=np.int64)
+        self._fill(self._needed[(epochs, stop_halfway)], indices)  # one featurization
         if self.noise:
             repeat = self._draw(np.full(len(indices), self.num_repeats))
             u_acc = self._noise_levels("accuracy", epochs, repeat, indices)
             u_time = self._noise_levels("training_time", epochs, repeat, indices)
         out = {}
+        cell_levels: dict[str, np.ndarray] = {}  # rule-5 levels, shared by a stream's targets
         for metric in METRICS:
             mean, target, factor = self._mean(metric, epochs, stop_halfway, indices)
             if mean is None:
@@ -232,27 +323,34 @@ class SurrogateBenchmark(BaseBenchmark):
                 continue
             if self.noise:
                 u = u_time if metric == "training_time" else u_acc
-                mean = self.artifact.noise.perturb(target, mean, u,
-                                                   self._error_levels(target, indices))
+                mean = self.artifact.noise.perturb(
+                    target, mean, u, self._error_levels(target, indices, cell_levels))
             out[metric] = mean * factor if factor != 1.0 else mean
         return out
 
-    def _error_levels(self, target: str, indices: np.ndarray) -> np.ndarray | None:
-        """Per-cell model-error levels of noise rule 5 (:func:`surrogate.noise.error_levels`):
-        one level per cell and ``noise_seed`` (shared by the cell's runs, and by every
-        accuracy budget), NaN for the cells the target's model was fitted on."""
+    def _error_levels(self, target: str, indices: np.ndarray,
+                      cell_levels: dict[str, np.ndarray] | None = None) -> np.ndarray | None:
+        """Per-cell model-error levels of noise rule 5 (:func:`surrogate.noise.error_levels`): one level per cell and
+        ``noise_seed`` (shared by the cell's runs, and by every accuracy budget), NaN for the
+        cells the target's model was fitted on. ``cell_levels`` keeps a stream's levels of
+        ``indices`` for the next target of the same query."""
         if not self.artifact.noise.has_model_error(target):
             return None
         stream = "training_time" if target.startswith(("training_time", "halfway_training")) \
             else "accuracy"
-        key = self._noise_keys.get((stream, 0))
-        if key is None:  # budget 0: the cell's own level, not one training's
-            key = np.random.SeedSequence([self.noise_seed, 0 if stream == "accuracy" else 1,
-                                          0]).generate_state(1, np.uint64)[0]
-            self._noise_keys[(stream, 0)] = key
-        u = error_levels(key, indices)
+        u = cell_levels.get(stream) if cell_levels is not None else None
+        if u is None:
+            key = self._noise_keys.get((stream, 0))
+            if key is None:  # budget 0: the cell's own level, not one training's
+                key = np.random.SeedSequence([self.noise_seed, 0 if stream == "accuracy" else 1,
+                                              0]).generate_state(1, np.uint64)[0]
+                self._noise_keys[(stream, 0)] = key
+            u = error_levels(key, indices)
+            if cell_levels is not None:
+                cell_levels[stream] = u
         mask = self.artifact.in_sample(target)
         if mask is not None:
+            u = u.copy()
             u[mask[indices]] = np.nan
         return u
 
@@ -293,6 +391,7 @@ class SurrogateBenchmark(BaseBenchmark):
         fixed = self._fixed(index)
         computed = {}
         idx = np.array([index])
+        self._fill(self.targets, idx)  # one featurization for every target
         for epochs in sorted(self.valid_epochs):
             run = {}
             for when in ("halfway", "final"):

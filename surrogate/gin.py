@@ -29,6 +29,7 @@ Example
 
 from __future__ import annotations
 
+import sys
 from typing import Any, ClassVar
 
 import numpy as np
@@ -37,6 +38,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch import Tensor, nn
 from torch_geometric.data import Batch, Data
 from torch_geometric.nn import GINConv, global_add_pool, global_mean_pool
+from tqdm.auto import tqdm
 
 from .base import (SurrogateRegressor, TorchWeights, check_targets, seed_int, torch_loss,
                    torch_threads)
@@ -165,6 +167,9 @@ class GINModel(TorchWeights, SurrogateRegressor):
         (:func:`surrogate.base.clip_targets`); None or 0: no clipping.
     n_jobs : int or None, default=1
         Torch intra-op threads while fitting and predicting (None: leave torch's setting).
+    progress : bool or None, default=None
+        A tqdm bar over the training epochs (with the last epoch's mean loss) on stderr; None:
+        when stderr is a terminal. Training takes minutes on large sets.
     random_state : int or None, default=None
 
     Attributes
@@ -180,7 +185,7 @@ class GINModel(TorchWeights, SurrogateRegressor):
                  learning_rate: float = 2e-3, weight_decay: float = 1e-5, batch_size: int = 256,
                  epochs: int = 20, min_steps: int = 1500, loss: str = "huber",
                  huber_delta: float = 1.0, clip_quantile: float | None = 0.02,
-                 n_jobs: int | None = 1,
+                 n_jobs: int | None = 1, progress: bool | None = None,
                  random_state: int | None = None):
         self.hidden_channels = hidden_channels
         self.num_layers = num_layers
@@ -196,6 +201,7 @@ class GINModel(TorchWeights, SurrogateRegressor):
         self.huber_delta = huber_delta
         self.clip_quantile = clip_quantile
         self.n_jobs = n_jobs
+        self.progress = progress
         self.random_state = random_state
 
     def _build(self) -> GIN:
@@ -237,16 +243,24 @@ class GINModel(TorchWeights, SurrogateRegressor):
             gen = torch.Generator().manual_seed(seed)
             tt = torch.from_numpy(t.astype(np.float32))
             module.train()
-            for _ in range(epochs):
-                order = torch.randperm(n, generator=gen)
-                for start in range(0, n, batch_size):
-                    ids = order[start:start + batch_size]
-                    if len(ids) < 2:  # BatchNorm needs two graphs
-                        continue
-                    opt.zero_grad()
-                    loss_fn(module(data.gather(ids)), tt[ids]).backward()
-                    opt.step()
-                    sched.step()
+            show = sys.stderr.isatty() if self.progress is None else bool(self.progress)
+            with tqdm(total=epochs, desc=f"GIN on {n:,} cells", unit="epoch", leave=False,
+                      disable=not show) as bar:
+                for _ in range(epochs):
+                    order = torch.randperm(n, generator=gen)
+                    total, batches = 0.0, 0
+                    for start in range(0, n, batch_size):
+                        ids = order[start:start + batch_size]
+                        if len(ids) < 2:  # BatchNorm needs two graphs
+                            continue
+                        opt.zero_grad()
+                        loss = loss_fn(module(data.gather(ids)), tt[ids])
+                        loss.backward()
+                        opt.step()
+                        sched.step()
+                        total, batches = total + loss.item(), batches + 1
+                    bar.set_postfix_str(f"loss {total / max(batches, 1):.4f}", refresh=False)
+                    bar.update(1)
         module.eval()
         self.module_ = module
         self.n_epochs_ = epochs

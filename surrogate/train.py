@@ -55,6 +55,7 @@ from nb101 import Target, parse_target
 from nb101._io import to_jsonable
 from nb101.api import EPOCHS, METRICS
 from nb101.cell_space import NUM_CELLS
+from nb101.paths import user_path
 from nb101.real_data import real_table
 from nb101.table_file import Table, load_table
 
@@ -261,7 +262,8 @@ def train(config: TrainConfig) -> Path:
     input_kind = getattr(REGRESSORS[config.model](), "input_kind", "array")
     if input_kind == "array":
         get_featurizer(config.features)  # fail early on an unknown name
-    table_path = Path(config.table) if config.table is not None else real_table(config.data_dir)
+    table_path = (user_path(config.table) if config.table is not None
+                  else real_table(config.data_dir))
     table = load_table(table_path)
     available = available_targets(table)
     targets = list(config.targets) if config.targets else available
@@ -271,6 +273,9 @@ def train(config: TrainConfig) -> Path:
         raise ValueError(f"table {table_path} has no target with enough labelled cells")
 
     models, info, noise, fitted = {}, {}, {}, {}
+    # quiet: no per-epoch bars either (models with a progress parameter, e.g. the GIN)
+    quiet = ({"progress": False} if not config.progress
+             and "progress" in REGRESSORS[config.model]().get_params() else {})
     bar = None
     if config.progress:
         from tqdm import tqdm
@@ -295,13 +300,14 @@ def train(config: TrainConfig) -> Path:
             X_va = make_inputs(REGRESSORS[config.model](), config.features, data.indices[va])
             params, study = tune(config.model, X_tr, data.labels[tr], X_va, data.labels[va],
                                  n_trials=config.tune_trials, seed=config.seed,
-                                 metric=config.tune_metric, fixed_params=dict(params))
+                                 metric=config.tune_metric, fixed_params={**params, **quiet})
             study_info = {"trials": len(study.trials), "metric": config.tune_metric,
                           "best_value": float(study.best_value),
                           "best_params": dict(study.best_params)}
             tr = np.concatenate([tr, va])  # refit on the whole pool
         tr = np.sort(tr)
-        model = get_regressor(config.model, **{"random_state": config.seed, **params})
+        model = get_regressor(config.model, **{"random_state": config.seed, **params,
+                                                **quiet})
         X = make_inputs(model, config.features, data.indices[tr])
         model.fit(X, data.labels[tr])
         metrics = None

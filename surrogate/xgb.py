@@ -17,6 +17,7 @@ Example
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any, ClassVar
@@ -40,6 +41,9 @@ class _XGBBase(SurrogateRegressor):
     """
 
     _weights_file: ClassVar[str] = "model.ubj"
+    #: Up to this many rows, predict with one thread: a single cell's prediction is ~0.2 ms
+    #: on one thread but can take ~20 ms with two when the cores are busy (OpenMP waits).
+    _ONE_THREAD_ROWS: ClassVar[int] = 2048
 
     def _make(self):
         raise NotImplementedError
@@ -52,9 +56,15 @@ class _XGBBase(SurrogateRegressor):
             raise ValueError(f"n_jobs must be >= 1 or None, got {self.n_jobs}")
         self.seed_ = seed_int(self.random_state)
         self.model_ = self._make().fit(X, t)
+        self._one_thread = None
 
     def _predict_scaled(self, X: np.ndarray) -> np.ndarray:
-        return self.model_.predict(X)
+        if len(X) > self._ONE_THREAD_ROWS or self.n_jobs == 1:
+            return self.model_.predict(X)
+        one = getattr(self, "_one_thread", None)
+        if one is None:  # a copy of the fitted wrapper on one thread (same trees, same values)
+            one = self._one_thread = copy.deepcopy(self.model_).set_params(n_jobs=1)
+        return one.predict(X)
 
     def _fitted_state(self) -> dict[str, Any]:
         return {**super()._fitted_state(), "seed_": self.seed_}
@@ -68,6 +78,7 @@ class _XGBBase(SurrogateRegressor):
             raise ArtifactError(f"{path} lacks the weights file {self._weights_file}")
         self.model_ = self._make()
         self.model_.load_model(file)
+        self._one_thread = None
 
     def get_booster(self):
         """The native ``xgboost.Booster``."""

@@ -288,3 +288,19 @@ def test_cli_smoke_on_real_data_with_plugins(real_data_dir, tmp_path, monkeypatc
     assert rows[("NoMethods", 30)]["status"] == "failed"
     assert (out / "learning_curve_kendall_tau.png").is_file()
     assert main(["--smoke", "--trials", "0", "--out", str(out)]) == 2
+
+
+@pytest.mark.parametrize("folder", ["empty", "absent"])
+def test_smoke_without_data_ends_with_one_instruction(tmp_path, monkeypatch, capsys, folder):
+    """No real data and a fresh cache: one line that says how to provide a table."""
+    from eval.predictors.cli import main
+    data = tmp_path / "data"
+    if folder == "empty":
+        data.mkdir()
+    monkeypatch.setenv("NB101_DATA", str(data))
+    monkeypatch.setenv("NB101_CACHE", str(tmp_path / "cache"))
+    assert main(["--smoke", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.startswith("python -m eval.predictors: error: table:")
+    assert str(data) in err and "--table" in err and "NB101_DATA" in err
+    assert not (tmp_path / "out").exists()

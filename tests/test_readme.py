@@ -19,8 +19,13 @@ def _python_blocks() -> list[str]:
 
 
 def test_first_query_snippet_runs_verbatim(real_data_dir, space, tmp_path, monkeypatch):
-    monkeypatch.setenv("NB101_CACHE", str(tmp_path))
-    space.save(tmp_path / space.path.name)
+    """On a machine with the default cache folder (~/.cache/nb101-surrogate, here under a
+    temporary home folder) after ``nb101 convert --real-data``."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("NB101_CACHE", raising=False)
+    cache = tmp_path / ".cache" / "nb101-surrogate"
+    assert default_real_table_path() == cache / "real-v1.npz"
+    space.save(cache / space.path.name)
     convert_real_data(real_data_dir, default_real_table_path(), space=space)
     scope: dict = {}
     exec(compile(_python_blocks()[0], "README.md", "exec"), scope)
@@ -41,4 +46,45 @@ def test_cli_paths_expand_the_home_folder(space, tmp_path, monkeypatch, capsys):
                  "--no-progress"]) == 0
     assert (tmp_path / "one.npz").exists()
     assert main(["summary", "~/one.npz"]) == 0
-    assert '"cells": 1' in capsys.readouterr().out
+    assert "cells: 1 of the space's" in capsys.readouterr().out
+
+
+def test_bundled_surrogate_metrics_table_matches_its_metadata():
+    """The README's held-out metrics are the bundled artifact's (regenerate them with
+    ``python benchmarks/surrogate_card.py --update README.md`` after retraining)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("surrogate_card",
+                                                  REPO / "benchmarks" / "surrogate_card.py")
+    card = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(card)
+    readme = (REPO / "README.md").read_text()
+    block = readme.split(card.BEGIN)[1].split(card.END)[0].strip()
+    assert block == card.metrics_table()
+
+
+def test_python_paths_expand_the_home_folder(space, real_data_dir, tmp_path, monkeypatch):
+    """Every function that takes a user's path reads ``~`` as the home folder."""
+    from nb101 import TabularBenchmark, convert_tfrecord, load_table, write_table
+    from nb101.real_data import resolve_data_dir
+    from nb101.records import read_records
+    from nb101.tfrecord import iter_records, write_records
+    from nb101 import trainable_parameters
+    from nb101.records import Run
+    monkeypatch.setenv("HOME", str(tmp_path))
+    spec = space.spec(0)
+    run = Run(module_hash=space.hash(0), epochs=108, adjacency=spec.matrix, operations=spec.ops,
+              trainable_parameters=trainable_parameters(spec), final_test_accuracy=0.5)
+    assert write_runs("~/a.tfrecord", [run]) == 1
+    assert [r.module_hash for r in read_records("~/a.tfrecord")] == [space.hash(0)]
+    payloads = list(iter_records("~/a.tfrecord"))
+    assert write_records("~/b.tfrecord", payloads) == 1 and (tmp_path / "b.tfrecord").is_file()
+    convert_tfrecord("~/a.tfrecord", "~/a.npz", progress=False, space=space)
+    assert load_table("~/a.npz", space).num_runs == 1
+    assert TabularBenchmark("~/a.npz", space=space).query(spec)["test_accuracy"] == 0.5
+    write_table("~/w.npz", run_cell=[3], run_epochs=[108], run_repeat=[0],
+                values={"final_test_accuracy": [0.25]}, source={}, space=space)
+    assert (tmp_path / "w.npz").is_file()
+    (tmp_path / "data").symlink_to(real_data_dir)
+    assert resolve_data_dir("~/data") == tmp_path / "data"
+    monkeypatch.setenv("NB101_DATA", "~/data")
+    assert resolve_data_dir() == tmp_path / "data"

@@ -47,7 +47,9 @@ def test_real_table_reuses_the_cached_table(real_table_path, monkeypatch):
 
 def test_real_table_converts_on_first_use(tmp_path, monkeypatch):
     folder = tmp_path / "data"
-    folder.mkdir()
+    for name in (real_data.EXHAUSTIVE_FILE, real_data.SAMPLE_FILE, real_data.REPEATS_FILE):
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).touch()
     calls = []
 
     def convert(data_dir, out_path):
@@ -59,9 +61,12 @@ def test_real_table_converts_on_first_use(tmp_path, monkeypatch):
     assert calls == [(folder, tmp_path / "real.npz")]
 
 
+@pytest.mark.parametrize("empty", [False, True])
 @pytest.mark.parametrize("via_env", [False, True])
-def test_real_table_without_data_says_how_to_provide_it(tmp_path, monkeypatch, via_env):
+def test_real_table_without_data_says_how_to_provide_it(tmp_path, monkeypatch, via_env, empty):
     folder = tmp_path / "absent"
+    if empty:  # a folder without the files says the same, naming what it lacks
+        folder.mkdir()
     monkeypatch.setattr(real_data, "default_real_table_path", lambda: tmp_path / "real.npz")
     if via_env:
         monkeypatch.setenv("NB101_DATA", str(folder))
@@ -136,6 +141,31 @@ def test_sample_values_exact(real_table_path, sample, space):
             np.testing.assert_array_equal(out["training_time"],
                                           sample.final_training_time[slot_count == 1])
             assert np.isnan(out["test_accuracy"]).all()  # sample runs: repeat unknown
+
+
+def test_sample_cells_answer_every_field_they_have(real_table_path, real_data_dir, sample,
+                                                   space):
+    """A sample cell's two partial 108-epoch runs (test accuracy in repeat 0, validation
+    accuracy and time in a run of unknown repeat): every query returns all three."""
+    bench = TabularBenchmark(real_table_path, seed=0)
+    cells = space.indices_of_hashes(sample.hashes)
+    exhaustive = load_exhaustive(real_data_dir)
+    _, count, _ = bench._view((), False)
+    two = count.reshape(-1, 4)[cells, 3] == 2  # the sample's unmatched runs, not the records
+    assert two.sum() > 18_000
+    out = bench.query_batch(cells[two])
+    np.testing.assert_array_equal(out["test_accuracy"], exhaustive[cells[two]])
+    np.testing.assert_array_equal(out["validation_accuracy"],
+                                  sample.validation_accuracy[108][two])
+    np.testing.assert_array_equal(out["training_time"], sample.final_training_time[two])
+    assert np.isnan(out["train_accuracy"]).all()  # no run of these cells has it
+    for i in np.flatnonzero(two)[:100]:
+        result = bench.query(space.spec(int(cells[i])))
+        assert result["test_accuracy"] == exhaustive[cells[i]]
+        assert result["validation_accuracy"] == sample.validation_accuracy[108][i]
+        assert result["training_time"] == sample.final_training_time[i]
+    summary = bench.summary()
+    assert summary["partial"] and summary["epochs"][108]["runs_per_cell"][2] == int(two.sum())
 
 
 def test_parameters(real_table_path, sample, repeats, space):

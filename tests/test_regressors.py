@@ -152,6 +152,18 @@ def test_gin_module_embed_and_batch_input(data):
     assert GINModel.input_kind == "graph"
 
 
+def test_gin_shows_epoch_progress_when_asked(data, capsys):
+    graphs, y, _ = data["graph"]
+    _make("gin").fit(graphs, y)  # default: only on a terminal (pytest's stderr is not one)
+    assert "epoch" not in capsys.readouterr().err
+    model = _make("gin").set_params(progress=True).fit(graphs, y)
+    err = capsys.readouterr().err
+    assert f"GIN on {len(graphs):,} cells" in err and "/3 [" in err and "epoch" in err
+    quiet = _make("gin").set_params(progress=False).fit(graphs, y)
+    assert capsys.readouterr().err == ""
+    np.testing.assert_array_equal(model.predict(graphs), quiet.predict(graphs))
+
+
 def test_registry_errors():
     with pytest.raises(ValueError, match=r"unknown regressor 'xgbb'; choices: \['ensemble'"):
         get_regressor("xgbb")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import zipfile
 
 import numpy as np
 import pytest
@@ -20,6 +21,7 @@ from surrogate.registry import get_regressor
 from surrogate.train import TrainConfig, available_targets, target_data, train
 
 EPOCHS = (12, 108)
+EPOCHS_ALL = (4, 12, 36, 108)
 TINY_XGB = {"n_estimators": 15, "max_depth": 3, "n_jobs": 1}
 
 
@@ -233,6 +235,11 @@ def test_artifact_round_trip_identical_predictions(fitted, tmp_path):
                                   model.predict(make_inputs(model, "adjacency", probe)))
     meta = json.loads((path / "metadata.json").read_text())
     assert meta["schema_version"] == SCHEMA_VERSION and meta["featurizer"] == "adjacency"
+    assert meta["kind"] == "nb101-surrogate artifact"
+    assert meta["input_dims"] == {"test_accuracy@108": 36}
+    assert set(meta["files"]) == {"noise.json", "test_accuracy@108/metadata.json",
+                                  "test_accuracy@108/model.ubj"}
+    assert art.digest == load_artifact(path).digest and len(art.digest) == 64
     assert meta["model"]["name"] == "xgb" and meta["targets"] == ["test_accuracy@108"]
     assert set(meta["libraries"]) == {"numpy", "xgboost", "torch", "torch_geometric", "sklearn"}
     assert meta["target_info"]["test_accuracy@108"]["data_sha256"] == data_digest(cells, y)
@@ -296,6 +303,248 @@ def test_artifact_errors(fitted, tmp_path):
     (bad_json / "metadata.json").write_text("{not json")
     with pytest.raises(ArtifactError, match="JSON"):
         load_artifact(bad_json)
+
+
+def _rewrite_metadata(path, **changes):
+    meta = json.loads((path / "metadata.json").read_text())
+    for key, value in changes.items():
+        if value is None:
+            meta.pop(key, None)
+        else:
+            meta[key] = value
+    (path / "metadata.json").write_text(json.dumps(meta))
+    return meta
+
+
+def _reseal(path, name):
+    """Record the current sha256 of ``name`` in the metadata (a writer that checksummed a
+    corrupt file): the corruption is then only seen when the weights are parsed."""
+    from surrogate.artifact import file_sha256
+    meta = json.loads((path / "metadata.json").read_text())
+    meta["files"][name] = file_sha256(path / name)
+    (path / "metadata.json").write_text(json.dumps(meta))
+
+
+def test_artifact_checksums_catch_a_swapped_weights_file(tmp_path, space):
+    """Another target's model.ubj copied into the bundled artifact loaded before and
+    answered that target's values; every file's sha256 is now checked at load."""
+    from surrogate.artifact import DEFAULT_ARTIFACT
+    swapped = tmp_path / "swapped"
+    shutil.copytree(DEFAULT_ARTIFACT, swapped)
+    shutil.copyfile(swapped / "validation_accuracy@108" / "model.ubj",
+                    swapped / "test_accuracy@108" / "model.ubj")
+    for load in (load_artifact, lambda p: SurrogateBenchmark(p, noise=False)):
+        with pytest.raises(ArtifactError, match="corrupt or was replaced") as info:
+            load(swapped)
+        assert str(swapped / "test_accuracy@108" / "model.ubj") in str(info.value)
+        assert "\n" not in str(info.value)
+    # a truncated copy too, and a file the metadata does not list
+    truncated = tmp_path / "truncated"
+    shutil.copytree(DEFAULT_ARTIFACT, truncated)
+    weights = truncated / "training_time@108" / "model.ubj"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    with pytest.raises(ArtifactError, match="training_time@108/model.ubj is corrupt"):
+        load_artifact(truncated)
+    stray = tmp_path / "stray"
+    shutil.copytree(DEFAULT_ARTIFACT, stray)
+    (stray / "test_accuracy@108" / "weights.pt").write_bytes(b"x")
+    with pytest.raises(ArtifactError, match="weights.pt is not part of the surrogate artifact"):
+        load_artifact(stray)
+
+
+def test_corrupt_weights_give_one_line(fitted, tmp_path):
+    path = _save(tmp_path / "art", fitted)
+    weights = path / "test_accuracy@108" / "model.ubj"
+    weights.write_bytes(weights.read_bytes()[:len(weights.read_bytes()) // 2])
+    _reseal(path, "test_accuracy@108/model.ubj")
+    with pytest.raises(ArtifactError, match="corrupt weights") as info:
+        load_artifact(path)
+    message = str(info.value)
+    assert "\n" not in message and "Stack trace" not in message and str(path) in message
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    lazy = load_artifact(path, lazy=True)  # every check but the parse
+    with pytest.raises(ArtifactError, match="corrupt weights"):
+        lazy.predict("test_accuracy@108", np.arange(3))
+
+
+def test_not_an_artifact_and_old_schema(fitted, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("hello")
+    with pytest.raises(ArtifactError, match="is not a surrogate artifact: it has no metadata.json"):
+        load_artifact(empty)
+    braces = tmp_path / "braces"
+    braces.mkdir()
+    (braces / "metadata.json").write_text("{}")
+    with pytest.raises(ArtifactError, match="is not a surrogate artifact") as info:
+        SurrogateBenchmark(braces)
+    assert "schema" not in str(info.value).split(":")[0]
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "metadata.json").write_text('{"kind": "something else", "schema_version": 2}')
+    with pytest.raises(ArtifactError, match="is not a surrogate artifact.*'something else'"):
+        load_artifact(other)
+    old = _save(tmp_path / "old", fitted)
+    _rewrite_metadata(old, kind=None, schema_version=1)  # what schema 1 wrote
+    with pytest.raises(ArtifactError, match=r"older schema version: got 1, expected "
+                                            rf"{SCHEMA_VERSION}; retrain it") as info:
+        load_artifact(old)
+    assert "train_surrogate.py" in str(info.value)
+
+
+def test_featurizer_model_mismatch(fitted, tmp_path, monkeypatch):
+    path = _save(tmp_path / "art", fitted)
+    featurizer = get_featurizer("adjacency")
+    monkeypatch.setattr(featurizer, "dim", featurizer.dim + 2, raising=False)  # an edit
+    for load in (load_artifact, SurrogateBenchmark):
+        with pytest.raises(ArtifactError) as info:
+            load(path)
+        message = str(info.value)
+        assert "featurizer 'adjacency' gives 38 features" in message
+        assert "target 'test_accuracy@108' was fitted on 36 (n_features_in_)" in message
+    monkeypatch.undo()
+    edited = tmp_path / "edited"  # metadata that disagrees with the model it describes
+    shutil.copytree(path, edited)
+    meta = _rewrite_metadata(edited)
+    meta["input_dims"]["test_accuracy@108"] = 40
+    (edited / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(ArtifactError, match="gives 36 features per cell, but the model of "
+                                            "target 'test_accuracy@108' was fitted on 40"):
+        load_artifact(edited)
+    unknown = tmp_path / "unknown"
+    shutil.copytree(path, unknown)
+    _rewrite_metadata(unknown, featurizer="no_such_featurizer")
+    with pytest.raises(ArtifactError, match="uses the featurizer 'no_such_featurizer'"):
+        load_artifact(unknown)
+
+
+# ---------------------------------------------------------------------------- nb101 query
+def _strict_json(text: str) -> dict:
+    def no_constant(name):
+        raise AssertionError(f"not strict JSON: {name}")
+    return json.loads(text, parse_constant=no_constant)
+
+
+def test_cli_query_on_table_and_surrogate(table_path, artifact_path, covered, space, capsys):
+    from nb101.cli import main
+    index = int(covered[0])
+    spec, module_hash = space.spec(index), space.hash(index)
+    expected = TabularBenchmark(table_path, seed=5).query(spec, epochs=12, stop_halfway=True)
+    assert main(["query", module_hash, "--table", str(table_path), "--epochs", "12",
+                 "--stop-halfway", "--seed", "5"]) == 0
+    got = _strict_json(capsys.readouterr().out)
+    assert got["module_hash"] == module_hash
+    assert got["module_adjacency"] == expected["module_adjacency"].tolist()
+    assert {k: got[k] for k in METRICS} == {k: expected[k] for k in METRICS}
+    matrix = json.dumps(spec.matrix.tolist())
+    for ops in (",".join(spec.ops), ",".join(spec.ops[1:-1])):  # all ops, or the interior
+        assert main(["query", "--matrix", matrix, "--ops", ops, "--surrogate",
+                     str(artifact_path)]) == 0
+        got = _strict_json(capsys.readouterr().out)
+        want = SurrogateBenchmark(artifact_path, seed=0).query(spec)
+        assert got["module_hash"] == module_hash
+        assert {k: got[k] for k in METRICS} == {k: want[k] for k in METRICS}
+    assert main(["query", module_hash, "--surrogate", "--epochs", "4"]) == 0  # the bundled one
+    got = _strict_json(capsys.readouterr().out)
+    assert got["test_accuracy"] is None and got["validation_accuracy"] is not None
+    # bad input: one line on stderr, exit status 1
+    assert main(["query", "0" * 32, "--table", str(table_path)]) == 1
+    assert "is not a cell of NAS-Bench-101" in capsys.readouterr().err
+    assert main(["query", module_hash, "--table", str(table_path), "--epochs", "5"]) == 1
+    assert "invalid number of epochs" in capsys.readouterr().err
+    uncovered = space.hash(int(np.setdiff1d(np.arange(100), covered)[0]))
+    assert main(["query", uncovered, "--table", str(table_path)]) == 1
+    assert "partial" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="--matrix must be a JSON"):
+        main(["query", "--matrix", "[[0,1]", "--ops", "conv3x3-bn-relu", "--surrogate"])
+    with pytest.raises(SystemExit, match="upper triangular"):
+        main(["query", "--matrix", "[[0,1,0],[0,0,1],[1,0,0]]", "--ops", "conv3x3-bn-relu",
+              "--surrogate"])
+    with pytest.raises(SystemExit, match="length of ops"):
+        main(["query", "--matrix", "[[0,1],[0,0]]", "--ops", "input,maxpool3x3,output",
+              "--surrogate"])
+    with pytest.raises(SystemExit):
+        main(["query", module_hash])  # a source is required
+
+
+def test_surrogate_paths_expand_the_home_folder(artifact_path, table_path, fitted, tmp_path,
+                                               monkeypatch, capsys):
+    from nb101.cli import main
+    import train_surrogate
+    from eval.predictors.cli import _parser
+    monkeypatch.setenv("HOME", str(tmp_path))
+    shutil.copytree(artifact_path, tmp_path / "art")
+    shutil.copyfile(table_path, tmp_path / "t.npz")
+    assert load_artifact("~/art").path == tmp_path / "art"
+    assert SurrogateBenchmark("~/art", noise=False).artifact.path == tmp_path / "art"
+    assert _save("~/saved", fitted) == tmp_path / "saved"
+    assert load_artifact(tmp_path / "saved").targets == ("test_accuracy@108",)
+    assert main(["rank", "--artifact", "~/art", "--top", "2", "--no-progress"]) == 0
+    assert "ranked 423,624 cells" in capsys.readouterr().out
+    config = train_surrogate.parse_args(["--table", "~/t.npz", "--out", "~/new", "--quiet",
+                                         "--targets", "test_accuracy@108", "--train-size",
+                                         "100", "--params", json.dumps(TINY_XGB)])
+    assert config.table == tmp_path / "t.npz" and config.out == tmp_path / "new"
+    assert train(config) == tmp_path / "new"
+    assert train(TrainConfig(table="~/t.npz", targets=("test_accuracy@108",), train_size=100,
+                             model_params=TINY_XGB, out="~/new2")) == tmp_path / "new2"
+    args = _parser().parse_args(["--table", "~/t.npz", "--out", "~/results"])
+    assert args.table == tmp_path / "t.npz" and args.out == tmp_path / "results"
+    assert _parser().parse_args(["--table", "real"]).table == "real"
+
+
+# ----------------------------------------------------------------------- prediction cache
+def test_prediction_cache_answers_without_models(artifact_path, tmp_path, space, covered):
+    from surrogate.predictions import PredictionCache
+    cells = np.random.default_rng(0).permutation(len(space))[:500]
+    cold = SurrogateBenchmark(artifact_path, seed=0, noise=False, prediction_cache=tmp_path)
+    assert cold.artifact._models == {}  # nothing read at construction
+    asked = cold.query_batch(cells, epochs=108)  # predicts only these cells
+    assert not list(tmp_path.iterdir())  # no whole-space prediction, no file
+    cold.precompute(progress=False)
+    files = list(tmp_path.iterdir())
+    assert [f.name for f in files] == [f"predictions-{cold.artifact.digest}.npz"]
+    assert PredictionCache(cold.artifact.digest, tmp_path).targets() == set(cold.targets)
+    warm = SurrogateBenchmark(artifact_path, seed=0, noise=False, prediction_cache=tmp_path)
+    again = warm.query_batch(cells, epochs=108)
+    for name in METRICS:  # the same values, without reading a model
+        np.testing.assert_array_equal(again[name], asked[name])
+    assert warm.artifact._models == {}
+    spec = space.spec(int(covered[0]))
+    assert {m: warm.query(spec)[m] for m in METRICS} == {m: cold.query(spec)[m]
+                                                          for m in METRICS}
+    noisy = [SurrogateBenchmark(artifact_path, seed=3, prediction_cache=folder).query_batch(
+        cells, epochs=12) for folder in (tmp_path, False)]  # simulated runs: the same too
+    for name in METRICS:
+        np.testing.assert_array_equal(noisy[0][name], noisy[1][name])
+
+
+def test_prediction_cache_is_keyed_and_checked(artifact_path, fitted, tmp_path, caplog):
+    bench = SurrogateBenchmark(artifact_path, noise=False, full_cache=True,
+                               prediction_cache=tmp_path)
+    bench.query_batch(np.arange(5), epochs=108)  # full_cache: the whole space, then the file
+    file = bench.prediction_cache.path
+    assert file.is_file()
+    other = SurrogateBenchmark(_save(tmp_path / "other", fitted), noise=False,
+                               prediction_cache=tmp_path)
+    assert other.artifact.digest != bench.artifact.digest
+    assert other.prediction_cache.targets() == frozenset()  # never another artifact's values
+    data = bytearray(file.read_bytes())  # a corrupt array is ignored, then written anew
+    with zipfile.ZipFile(file) as archive:
+        member = archive.getinfo("test_accuracy@108.npy")
+    data[member.header_offset + 1000] ^= 0xFF
+    file.write_bytes(bytes(data))
+    fresh = SurrogateBenchmark(artifact_path, noise=False, prediction_cache=tmp_path)
+    with caplog.at_level("WARNING"):
+        values = fresh.predict("test_accuracy@108", np.arange(10))
+    assert "ignoring the prediction cache" in caplog.text
+    np.testing.assert_array_equal(values, bench.predict("test_accuracy@108", np.arange(10)))
+    fresh.precompute(["test_accuracy@108"], progress=False)
+    assert SurrogateBenchmark(artifact_path, noise=False, prediction_cache=tmp_path
+                              ).prediction_cache.targets() == {"test_accuracy@108"}
+    off = SurrogateBenchmark(artifact_path, noise=False, prediction_cache=False)
+    off.precompute(["test_accuracy@108"], progress=False)
+    assert off.prediction_cache is None
 
 
 def test_target_names():
@@ -543,3 +792,26 @@ def test_default_artifact_is_bundled_small_and_sane(space):
     assert result["validation_accuracy"] == pytest.approx(0.9376, abs=0.02)
     assert result["training_time"] == pytest.approx(1155.9, rel=0.25)
     assert bench.query(inception, epochs=4)["test_accuracy"] is None
+
+
+def test_bundled_surrogate_answers_the_documented_fields(space):
+    """The fields the README and the SurrogateBenchmark docstring list, and no others."""
+    bench = SurrogateBenchmark(seed=0, noise=False)
+    fields = bench.fields()
+    assert fields["test_accuracy"] == {4: None, 12: None, 36: None, 108: "test_accuracy@108"}
+    assert fields["validation_accuracy"] == {e: f"validation_accuracy@{e}" for e in EPOCHS_ALL}
+    assert fields["training_time"] == {4: "training_time@108 x 4/108",
+                                       12: "training_time@108 x 12/108",
+                                       36: "training_time@108 x 36/108",
+                                       108: "training_time@108"}
+    assert fields["halfway_training_time"][108] == "training_time@108 / 2"
+    for name in ("train_accuracy", "halfway_train_accuracy", "halfway_validation_accuracy",
+                 "halfway_test_accuracy"):
+        assert set(fields[name].values()) == {None}
+    spec = space.spec(1234)
+    for epochs in EPOCHS_ALL:
+        for halfway in (False, True):
+            result = bench.query(spec, epochs=epochs, stop_halfway=halfway)
+            key = "halfway_" if halfway else ""
+            for metric in METRICS:
+                assert (result[metric] is None) == (fields[key + metric][epochs] is None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import zipfile
 
 import numpy as np
@@ -189,13 +190,17 @@ def test_query_result_is_a_copy(bench):
     assert second["module_operations"][1] != "x"
 
 
-def test_query_batch_nan_for_missing(bench, records, space):
+def test_query_batch_fills_a_field_the_drawn_run_lacks(bench, records, space):
     cells = np.array([1] * 200 + [0, 1000])
     out = bench.query_batch(cells)
     values = out["validation_accuracy"][:200]
-    assert np.isnan(values).any() and not np.isnan(values).all()
-    expected = {records[(1, 108, r)].final_validation_accuracy for r in range(2)}
-    assert set(values[~np.isnan(values)].tolist()) <= expected
+    having = [records[(1, 108, r)].final_validation_accuracy for r in range(2)]  # not repeat 2
+    assert not np.isnan(values).any() and set(values.tolist()) == set(having)
+    tests = out["test_accuracy"][:200]
+    for r in range(3):  # repeat r drawn: its own value, else the (r mod 2)-th of those having it
+        drawn = tests == records[(1, 108, r)].final_test_accuracy
+        assert drawn.any()
+        np.testing.assert_array_equal(values[drawn], having[r] if r < 2 else having[r % 2])
     np.testing.assert_array_equal(out["index"], cells)
     np.testing.assert_array_equal(out["trainable_parameters"],
                                   space.parameters(cells).astype(float))
@@ -204,6 +209,37 @@ def test_query_batch_nan_for_missing(bench, records, space):
     by_hash = bench.query_batch([space.hash(0)], epochs=4, stop_halfway=True)
     assert by_hash["test_accuracy"][0] in {records[(0, 4, r)].halfway_test_accuracy
                                            for r in range(3)}
+    # a single query does the same
+    spec = space.spec(1)
+    for _ in range(60):
+        result = bench.query(spec)
+        r = next(r for r in range(3)
+                 if records[(1, 108, r)].final_test_accuracy == result["test_accuracy"])
+        assert result["validation_accuracy"] == having[r % 2]
+        assert result["training_time"] == records[(1, 108, r)].final_training_time
+    # the getters list the stored runs as they are
+    assert bench.get_metrics_from_hash(space.hash(1))[1][108][2][
+        "final_validation_accuracy"] is None
+
+
+def test_complete_table_answers_from_the_drawn_run(table_path, records, space):
+    """Every field of a result comes from the one run drawn by randint(0, n - 1)."""
+    import random
+    bench = TabularBenchmark(table_path, seed=7)
+    rng = random.Random(7)
+    for index in (space.index_of_spec(INCEPTION), 0, 1000):
+        for epochs in EPOCHS:
+            for halfway in (False, True):
+                result = bench.query(space.spec(index), epochs, stop_halfway=halfway)
+                run = records[(index, epochs, rng.randint(0, 2))]
+                when = "halfway" if halfway else "final"
+                assert {m: result[m] for m in METRICS} == {
+                    m: getattr(run, f"{when}_{m}") for m in METRICS}
+    batch = bench.query_batch(np.array([0, 1000] * 50), epochs=36)
+    runs = {index: [tuple(getattr(records[(index, 36, r)], f"final_{m}") for m in METRICS)
+                    for r in range(3)] for index in (0, 1000)}
+    for i, index in enumerate(batch["index"].tolist()):
+        assert tuple(batch[m][i] for m in METRICS) in runs[index]
 
 
 def test_require_hides_runs(table_path, records):
@@ -225,9 +261,37 @@ def test_coverage_and_summary(bench, space):
     assert list(bench.hash_iterator()) == [space.hash(i) for i in expected]
     summary = bench.summary()
     assert summary["cells"] == 5 and summary["partial"]
-    assert summary["epochs"][108]["runs"] == 15
-    assert summary["epochs"][108]["fields"]["final_validation_accuracy"] == 14
+    at108 = summary["epochs"][108]
+    assert at108["runs"] == 15 and at108["cells"] == 5 and at108["runs_per_cell"] == {3: 5}
+    assert at108["repeats"] == {0: 5, 1: 5, 2: 5}
+    assert at108["fields"]["final_validation_accuracy"] == 14
+    assert at108["cells_with_field"]["final_validation_accuracy"] == 5  # no field is partial
+    assert at108["partial_fields"] == []
     assert summary["source"]["records"] == 60
+    assert "r mod k" in summary["query_rule"]
+    json.dumps(summary)  # JSON-ready
+
+
+def test_summary_shows_what_is_partial(tmp_path, space, capsys):
+    path = write_table(tmp_path / "p.npz", run_cell=[5, 5, 6, 7], run_epochs=[108] * 4,
+                       run_repeat=[0, -1, 0, 0],
+                       values={"final_test_accuracy": [0.5, None, 0.25, 0.75],
+                               "final_validation_accuracy": [None, 0.5, None, None]},
+                       source={"kind": "test"})
+    summary = TabularBenchmark(path).summary()
+    at108 = summary["epochs"][108]
+    assert at108["runs_per_cell"] == {1: 2, 2: 1}
+    assert at108["cells_with_field"] == {"final_validation_accuracy": 1, "final_test_accuracy": 3}
+    assert at108["partial_fields"] == ["final_validation_accuracy"]
+    assert main(["summary", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert "PARTIAL" in text and "partial: 1 of the 3 cells" in text
+    assert "1 run: 2 cells, 2 runs: 1 cell" in text and "query rule:" in text
+    assert main(["summary", "--json", str(path)]) == 0
+    assert json.loads(capsys.readouterr().out)["epochs"]["108"]["partial_fields"] == [
+        "final_validation_accuracy"]
+    result = TabularBenchmark(path, seed=0).query(space.spec(5))
+    assert (result["test_accuracy"], result["validation_accuracy"]) == (0.5, 0.5)
 
 
 def test_write_table_rules(tmp_path, space):
@@ -239,9 +303,13 @@ def test_write_table_rules(tmp_path, space):
     assert bench.covered_indices(108).tolist() == [5]
     with pytest.raises(PartialTableError, match="partial"):
         bench.query(space.spec(3), epochs=108)
-    with pytest.raises(TableError, match="float32"):
-        write_table(path, run_cell=[5], run_epochs=[108], run_repeat=[0],
-                    values={"final_test_accuracy": [0.1]}, source={})
+    write_table(path, run_cell=[5, 6], run_epochs=[108, 108], run_repeat=[0, 0],
+                values={"final_test_accuracy": [0.1, 0.5], "final_validation_accuracy": [0.5, 0.25]},
+                source={})
+    runs = load_table(path).runs
+    assert runs["final_test_accuracy"].dtype == np.float64  # 0.1 is no float32
+    assert runs["final_test_accuracy"].tolist() == [0.1, 0.5]
+    assert runs["final_validation_accuracy"].dtype == np.float32  # exact in float32
     with pytest.raises(TableError, match="share repeat"):
         write_table(path, run_cell=[5, 5], run_epochs=[108, 108], run_repeat=[1, 1],
                     values={}, source={})
@@ -301,9 +369,115 @@ def test_corrupt_and_foreign_files(table_path, tmp_path):
         with pytest.raises(TableError) as info:
             TabularBenchmark(path)
         assert str(path) in str(info.value), name
-    with pytest.raises(TableError, match="Bad CRC-32 for file 'run_cell.npy'"):
+    with pytest.raises(TableError, match="array 'run_cell' fails its CRC-32 checksum"):
         TabularBenchmark(flipped)
     assert zipfile.is_zipfile(table_path)
+
+
+def _data_offset(path, name: str) -> int:
+    """Offset in the file of the first data byte of array ``name`` (after the zip local
+    header and the .npy header)."""
+    with zipfile.ZipFile(path) as archive:
+        member = archive.getinfo(f"{name}.npy")
+        with archive.open(member) as fh:
+            version = np.lib.format.read_magic(fh)
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            read_header(fh)
+            npy_header = fh.tell()
+    with open(path, "rb") as fh:
+        fh.seek(member.header_offset)
+        local = fh.read(30)
+    name_len = int.from_bytes(local[26:28], "little")
+    extra_len = int.from_bytes(local[28:30], "little")
+    return member.header_offset + 30 + name_len + extra_len + npy_header
+
+
+def test_checksum_names_the_corrupt_array(table_path, tmp_path):
+    """4 bytes overwritten inside final_test_accuracy (its CRC-32 left stale) are caught."""
+    corrupt = tmp_path / "corrupt.npz"
+    data = bytearray(table_path.read_bytes())
+    offset = _data_offset(table_path, "final_test_accuracy") + 8  # inside the third value
+    original = bytes(data[offset:offset + 4])
+    data[offset:offset + 4] = np.float32(0.5).tobytes() if original != np.float32(
+        0.5).tobytes() else np.float32(0.25).tobytes()  # a plausible accuracy, not garbage
+    corrupt.write_bytes(bytes(data))
+    with pytest.raises(TableError, match="array 'final_test_accuracy' fails its CRC-32") as info:
+        load_table(corrupt)
+    assert str(corrupt) in str(info.value)
+    load_table(table_path)  # the original is intact
+
+
+@pytest.mark.parametrize("name, value", [("final_test_accuracy", 1.5),
+                                         ("halfway_validation_accuracy", -0.25),
+                                         ("final_training_time", -3.0),
+                                         ("final_training_time", np.inf)])
+def test_value_ranges_at_write_and_load(table_path, tmp_path, name, value):
+    path = tmp_path / "bad.npz"
+    with pytest.raises(TableError) as info:  # write: the destination, the field, the value
+        write_table(path, run_cell=[5, 6], run_epochs=[108, 108], run_repeat=[0, 0],
+                    values={name: [0.5, value]}, source={})
+    assert str(path) in str(info.value) and repr(name) in str(info.value)
+    assert repr(float(value)) in str(info.value) and "run 1" in str(info.value)
+    assert not path.exists()
+    with np.load(table_path) as data:  # load: a file written by another writer
+        column = data[name].copy()
+    column[2] = value
+    _rewrite(table_path, path, **{name: column})
+    with pytest.raises(TableError, match=rf"{path}: array '{name}' holds {value!r} \(run 2\)"):
+        load_table(path)
+
+
+def test_missing_values_are_allowed(tmp_path, space):
+    path = write_table(tmp_path / "t.npz", run_cell=[5, 6], run_epochs=[108, 108],
+                       run_repeat=[0, 0], values={"final_test_accuracy": [np.nan, 1.0],
+                                                  "final_training_time": [0.0, None]},
+                       source={})
+    assert np.isnan(load_table(path).runs["final_test_accuracy"][0])
+
+
+def test_convert_keeps_doubles_that_are_no_float32(tmp_path, space):
+    """Writers other than the official one store doubles such as 0.1: kept exactly."""
+    runs = []
+    for index, (test, time) in enumerate([(0.1, 1234.5678901234), (0.5, 10.0)]):
+        spec = space.spec(index)
+        runs.append(Run(module_hash=space.hash(index), epochs=108, adjacency=spec.matrix,
+                        operations=spec.ops, final_test_accuracy=test,
+                        final_validation_accuracy=0.75, final_training_time=time))
+    write_runs(tmp_path / "doubles.tfrecord", runs)
+    path = convert_tfrecord(tmp_path / "doubles.tfrecord", tmp_path / "doubles.npz",
+                            progress=False)
+    table = load_table(path)
+    assert table.runs["final_test_accuracy"].dtype == np.float64
+    assert table.runs["final_training_time"].dtype == np.float64
+    assert table.runs["final_validation_accuracy"].dtype == np.float32
+    bench = TabularBenchmark(path, seed=0)
+    result = bench.query(space.spec(0))
+    assert result["test_accuracy"] == 0.1 and result["training_time"] == 1234.5678901234
+    batch = bench.query_batch(np.array([0, 1]))
+    assert batch["test_accuracy"].tolist() == [0.1, 0.5]
+    assert bench.get_metrics_from_hash(space.hash(0))[1][108][0]["final_test_accuracy"] == 0.1
+
+
+def test_fixed_statistics_are_the_stored_graph(table_path, tmp_path, space):
+    """query and the getters return the table's stored graph (looked up in the space's
+    tables, or decoded from its bits when it is no pruned cell) and parameter count."""
+    from nb101.model_spec import matrix_from_bits
+    bench = TabularBenchmark(table_path)
+    for index in bench.covered_indices().tolist():
+        fixed = bench.get_fixed_from_hash(space.hash(index))
+        matrix, ops = space.graph(index)
+        np.testing.assert_array_equal(fixed["module_adjacency"], matrix)
+        assert fixed["module_adjacency"].dtype == matrix.dtype
+        assert fixed["module_operations"] == ops
+        assert fixed["trainable_parameters"] == int(space.parameters()[index])
+    # a stored graph outside the space's tables: vertex 1 of 0->2 is cut off (not pruned)
+    path = write_table(tmp_path / "odd.npz", run_cell=[7], run_epochs=[108], run_repeat=[0],
+                       values={"final_test_accuracy": [0.5]}, source={},
+                       graphs=([7], [3], [1 << 1], [2]), space=space)
+    fixed = TabularBenchmark(path).get_fixed_from_hash(space.hash(7))
+    np.testing.assert_array_equal(fixed["module_adjacency"], matrix_from_bits(2, 3))
+    assert fixed["module_operations"] == ["input", "maxpool3x3", "output"]
 
 
 def test_convert_rejects_unknown_hash(tmp_path, space):
@@ -322,7 +496,7 @@ def test_cli_convert_and_summary(records, tmp_path, capsys):
                  "--out", str(tmp_path / "cli.npz"), "--no-progress"]) == 0
     assert main(["summary", str(tmp_path / "cli.npz")]) == 0
     out = capsys.readouterr().out
-    assert '"cells": 1' in out
+    assert "cells: 1 of the space's 423,624 (partial" in out
 
 
 def test_convert_keeps_stored_graph_and_checks_it(tmp_path, space):

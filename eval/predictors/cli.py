@@ -5,13 +5,22 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
+
+from nb101.paths import user_path
 
 from ..errors import EvalConfigError
 from .protocol import ProtocolConfig, list_predictors, run_protocol
 
 __all__ = ["main", "config_from_args"]
+
+
+def _table(text: str) -> str | Path:
+    """A table path with ``~`` expanded; the name ``real`` stays a name."""
+    return text if text == "real" else user_path(text)
 
 
 def _int_list(text: str) -> tuple[int, ...]:
@@ -29,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m eval.predictors",
         description="Performance-predictor protocol of White et al. (2021) on a NAS-Bench-101 "
                     "table: every featurizer x regressor pair, GIN and plug-ins.")
-    p.add_argument("--table", default=None,
+    p.add_argument("--table", type=_table, default=None,
                    help="table file (default: the real data's combined table)")
     p.add_argument("--target", default="validation_accuracy@108",
                    help="'[halfway_]<metric>@<epochs>' (default validation_accuracy@108: the "
@@ -55,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="an object with transform(indices), paired with every array "
                         "regressor; repeatable")
     p.add_argument("--model-defaults", choices=("fast", "library"), default="fast")
-    p.add_argument("--out", default="predictor_results", help="output folder")
+    p.add_argument("--out", type=user_path, default="predictor_results", help="output folder")
     p.add_argument("--smoke", action="store_true",
                    help="seconds-long configuration (2 sizes, 2 trials, 300 test cells)")
     p.add_argument("--list", action="store_true", help="list the predictors and exit")
@@ -98,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                               plugin_featurizers=args.plugin_featurizer,
                               progress=not args.no_progress)
     except EvalConfigError as exc:
-        print(f"error: {exc}")
+        print(f"python -m eval.predictors: error: {exc}", file=sys.stderr)
         return 2
     paths = result.write(args.out)
     failed = sorted({r["predictor"] for r in result.rows if r["status"] != "ok"})

@@ -18,6 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from nb101 import CellSpace, get_space, parse_target
+from nb101.paths import user_path
+
+from ..errors import EvalConfigError
 
 __all__ = ["TargetData", "Split", "load_target", "make_splits", "resolve_table",
            "STANDARD_SIZES", "DEFAULT_SIZES"]
@@ -64,12 +67,24 @@ class TargetData:
 
 def resolve_table(table: str | os.PathLike | None) -> Path:
     """The table file of ``table``: None or ``"real"`` is the real data's combined table
-    (built by :func:`nb101.real_data.convert_real_data` if it does not exist yet)."""
-    from nb101 import convert_real_data, default_real_table_path
+    (:func:`nb101.real_table`: converted on first use).
+
+    Raises
+    ------
+    EvalConfigError
+        If the real table is asked for and neither it nor the real data exists (one line that
+        says how to provide it), or the given table file does not exist.
+    """
+    from nb101 import real_table
     if table is None or str(table) == "real":
-        path = default_real_table_path()
-        return path if path.exists() else convert_real_data(out_path=path)
-    return Path(table)
+        try:
+            return real_table()
+        except FileNotFoundError as exc:
+            raise EvalConfigError(f"table: no --table given, and {exc}") from None
+    path = user_path(table)
+    if not path.exists():
+        raise EvalConfigError(f"table: {path} does not exist")
+    return path
 
 
 def load_target(table: str | os.PathLike | None, target: str, *,

@@ -23,6 +23,7 @@ import numpy as np
 from scipy import stats
 
 from nb101._io import to_jsonable
+from nb101.paths import user_path
 from surrogate.metrics import METRIC_RANGES as _SCORE_RANGES
 
 __all__ = ["METRICS", "TIMES", "METRIC_RANGES", "INTERVAL", "summarize", "write_outputs",
@@ -211,7 +212,7 @@ def write_outputs(rows: list[dict], trials: list[dict], meta: dict, out: str | P
     """Write ``leaderboard.md``, ``leaderboard.csv``, ``trials.json`` and the learning-curve
     PNGs (``learning_curve_kendall_tau.png``, ``learning_curve_standard_kendall_tau.png``)
     into folder ``out``; returns the paths written."""
-    out = Path(out)
+    out = user_path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"markdown": out / "leaderboard.md", "csv": out / "leaderboard.csv",
              "json": out / "trials.json"}
