@@ -52,6 +52,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from nb101 import ArtifactError
+from nb101._io import write_json
 
 __all__ = ["SurrogateRegressor", "load_model", "clip_targets", "check_targets", "seed_int",
            "MODEL_FORMAT", "TorchWeights", "torch_threads", "torch_loss"]
@@ -212,7 +213,7 @@ class SurrogateRegressor(RegressorMixin, BaseEstimator):
         """``<path>/metadata.json``: format, class, ``get_params()`` and fitted ``state``."""
         meta = {"format": MODEL_FORMAT, "class": type(self).__name__,
                 "params": _jsonable_params(self), "state": state}
-        (path / _METADATA).write_text(json.dumps(meta, indent=2, sort_keys=True))
+        write_json(path / _METADATA, meta, indent=2, sort_keys=True)
 
     @classmethod
     def _from_metadata(cls, path: Path) -> tuple["SurrogateRegressor", dict[str, Any]]:
