@@ -54,7 +54,7 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-from nb101 import ArtifactError, CellSpace, OutOfDomainError, format_target, parse_target
+from nb101 import ArtifactError, CellSpace, format_target, parse_target
 from nb101.api import EPOCHS, METRICS, BaseBenchmark
 
 from .artifact import PREDICT_CHUNK, Artifact, load_artifact
@@ -286,10 +286,7 @@ class SurrogateBenchmark(BaseBenchmark):
         OutOfDomainError
             If no cell of the space has this hash.
         """
-        try:
-            index = self.space.index_of_hash(module_hash)
-        except KeyError as exc:
-            raise OutOfDomainError(str(exc.args[0])) from exc
+        index = self.space.index_of_hash(module_hash)  # UnknownHashError: OutOfDomainError
         fixed = self._fixed(index)
         computed = {}
         idx = np.array([index])
