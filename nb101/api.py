@@ -225,10 +225,7 @@ class BaseBenchmark(abc.ABC):
         PartialTableError
             If a partial table does not cover the cell.
         """
-        try:
-            index = self.space.index_of_hash(module_hash)
-        except KeyError as exc:
-            raise OutOfDomainError(str(exc.args[0])) from exc
+        index = self.space.index_of_hash(module_hash)  # UnknownHashError: OutOfDomainError
         return self._fixed(index)
 
     def get_metrics_from_spec(self, model_spec: ModelSpec) -> tuple[dict, dict]:

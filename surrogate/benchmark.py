@@ -75,7 +75,7 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-from nb101 import ArtifactError, CellSpace, OutOfDomainError, format_target, parse_target
+from nb101 import ArtifactError, CellSpace, format_target, parse_target
 from nb101.api import EPOCHS, METRICS, BaseBenchmark
 from nb101.paths import user_path
 
@@ -330,10 +330,10 @@ class SurrogateBenchmark(BaseBenchmark):
 
     def _error_levels(self, target: str, indices: np.ndarray,
                       cell_levels: dict[str, np.ndarray] | None = None) -> np.ndarray | None:
-        """Per-cell model-error levels of noise rule 5 (:func:`surrogate.noise.error_levels`): one level per cell and
-        ``noise_seed`` (shared by the cell's runs, and by every accuracy budget), NaN for the
-        cells the target's model was fitted on. ``cell_levels`` keeps a stream's levels of
-        ``indices`` for the next target of the same query."""
+        """Per-cell model-error levels of noise rule 5 (:func:`surrogate.noise.error_levels`):
+        one level per cell and ``noise_seed`` (shared by the cell's runs, and by every
+        accuracy budget), NaN for the cells the target's model was fitted on. ``cell_levels``
+        keeps a stream's levels of ``indices`` for the next target of the same query."""
         if not self.artifact.noise.has_model_error(target):
             return None
         stream = "training_time" if target.startswith(("training_time", "halfway_training")) \
@@ -384,10 +384,7 @@ class SurrogateBenchmark(BaseBenchmark):
         OutOfDomainError
             If no cell of the space has this hash.
         """
-        try:
-            index = self.space.index_of_hash(module_hash)
-        except KeyError as exc:
-            raise OutOfDomainError(str(exc.args[0])) from exc
+        index = self.space.index_of_hash(module_hash)  # UnknownHashError: OutOfDomainError
         fixed = self._fixed(index)
         computed = {}
         idx = np.array([index])

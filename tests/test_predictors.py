@@ -97,6 +97,10 @@ def synthetic(space) -> TargetData:
                       full_space=False, repeat_cells=cells[:300], repeat_runs=list(runs))
 
 
+def _no_nan(token: str):
+    raise ValueError(f"non-standard JSON token {token}")
+
+
 def _smoke(**kw) -> ProtocolConfig:
     base = dict(sizes=(20, 60), trials=2, test_size=300, predictors=("adjacency+xgb",),
                 n_boot=10)
@@ -182,7 +186,7 @@ def test_protocol_with_plugins_and_outputs(synthetic, tmp_path):
     with open(paths["csv"]) as fh:
         rows = list(csv.DictReader(fh))
     assert {r["predictor"] for r in rows} == names
-    data = json.loads(paths["json"].read_text())
+    data = json.loads(paths["json"].read_text(), parse_constant=_no_nan)  # strict JSON
     assert len(data["trials"]) == len(result.trials) and data["noise_ceiling"]["method"]
     assert paths["plot_sample"].stat().st_size > 1000
 

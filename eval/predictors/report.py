@@ -14,7 +14,6 @@ mean.
 from __future__ import annotations
 
 import csv
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from nb101._io import to_jsonable
+from nb101._io import atomic_path, write_json
 from nb101.paths import user_path
 from surrogate.metrics import METRIC_RANGES as _SCORE_RANGES
 
@@ -202,7 +201,8 @@ def _plot(rows: list[dict], kind: str, path: Path, meta: dict, metric: str = "ke
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7, ncol=2, loc="lower right")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
     plt.close(fig)
     return True
 
@@ -216,20 +216,21 @@ def write_outputs(rows: list[dict], trials: list[dict], meta: dict, out: str | P
     out.mkdir(parents=True, exist_ok=True)
     paths = {"markdown": out / "leaderboard.md", "csv": out / "leaderboard.csv",
              "json": out / "trials.json"}
-    paths["markdown"].write_text(leaderboard_markdown(rows, meta), encoding="utf-8")
+    with atomic_path(paths["markdown"], suffix=".md") as tmp:
+        tmp.write_text(leaderboard_markdown(rows, meta), encoding="utf-8")
     fields = ["split", "size", "predictor", "origin", "status", "trials", "trials_ok",
               "test_size"]
     for key in (*METRICS, *TIMES):
         fields += [key, f"{key}_ci_low", f"{key}_ci_high"]
     fields.append("error")
-    with open(paths["csv"], "w", newline="", encoding="utf-8") as fh:
+    with atomic_path(paths["csv"], suffix=".csv") as tmp, \
+            open(tmp, "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()
         for row in rows:
             writer.writerow({k: ("" if isinstance(v, float) and not np.isfinite(v) else v)
                              for k, v in row.items()})
-    paths["json"].write_text(json.dumps(to_jsonable({**meta, "trials": trials}), indent=1),
-                             encoding="utf-8")
+    write_json(paths["json"], {**meta, "trials": trials}, indent=1)
     for kind, name in (("sample", "learning_curve_kendall_tau.png"),
                        ("standard", "learning_curve_standard_kendall_tau.png")):
         if _plot(rows, kind, out / name, meta):
