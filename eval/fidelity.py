@@ -60,6 +60,7 @@ import hashlib
 import json
 import logging
 import os
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -715,7 +716,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = config_from_args(argv)
         report = run_fidelity(config)
     except EvalConfigError as exc:
-        print(f"python -m eval.fidelity: error: {exc}")
+        print(f"python -m eval.fidelity: error: {exc}", file=sys.stderr)
         return 2
     out = user_path(config.out)
     print(f"wrote {out / 'fidelity.md'} and {out / 'fidelity.json'} "
