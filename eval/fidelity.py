@@ -60,6 +60,7 @@ import hashlib
 import json
 import logging
 import os
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -71,6 +72,7 @@ from typing import Any
 import numpy as np
 
 from nb101 import format_target
+from nb101.paths import user_path
 
 from .errors import EvalConfigError
 from .optimizers import OPTIMIZERS, RunResult, resolve_optimizer, run
@@ -296,7 +298,7 @@ def _validate(config: FidelityConfig) -> tuple[list[str], list[str]]:
 
 def _resolve_table(config: FidelityConfig) -> Path:
     if config.table is not None:
-        path = Path(config.table).expanduser()
+        path = user_path(config.table)
         if not path.exists():
             raise EvalConfigError(f"table: {path} does not exist")
         return path
@@ -427,7 +429,7 @@ def _studies(config: FidelityConfig, tracks: list[str], table: Path, out: Path,
         if config.surrogates:
             given = []
             for p in config.surrogates:
-                p = Path(p).expanduser()
+                p = user_path(p)
                 if not p.exists():
                     raise EvalConfigError(f"surrogate: {p} does not exist")
                 _check_surrogate(p, [t])
@@ -478,7 +480,7 @@ def run_fidelity(config: FidelityConfig) -> dict:
     from .report import build_report, write_report
     result = collect(config)
     report = build_report(result)
-    write_report(report, Path(config.out))
+    write_report(report, user_path(config.out))
     return report
 
 
@@ -486,7 +488,7 @@ def collect(config: FidelityConfig) -> FidelityResult:
     """Run (or load) every run of the study and collect the raw results (no statistics)."""
     t_start = time.perf_counter()
     tracks, names = _validate(config)
-    out = Path(config.out).expanduser()
+    out = user_path(config.out)
     table = _resolve_table(config)
     cells = {t: covered_cells(t, _backend("table", str(table), t)) for t in tracks}
     out.mkdir(parents=True, exist_ok=True)
@@ -714,9 +716,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = config_from_args(argv)
         report = run_fidelity(config)
     except EvalConfigError as exc:
-        print(f"python -m eval.fidelity: error: {exc}")
+        print(f"python -m eval.fidelity: error: {exc}", file=sys.stderr)
         return 2
-    out = Path(config.out)
+    out = user_path(config.out)
     print(f"wrote {out / 'fidelity.md'} and {out / 'fidelity.json'} "
           f"in {report['timing']['total_seconds']:.1f} s")
     print(report["verdict"])

@@ -35,8 +35,7 @@ The rule (per target, estimated by :func:`estimate_noise` at training time):
    the cells, the table the distribution of the values.
    Why: where the model has partly memorised its training labels (their run noise
    included), added run noise widens the distribution, and the best cells an optimizer finds
-   come out too good (measured on the multi-fidelity track: every optimizer +0.0007 to
-   +0.0033 above the table, over 8 draws; after the mapping within +-0.0008).
+   come out too good.
 
 5. **Model error out of sample.** Held-out residuals are model error plus run noise, and rule
    2 keeps only the run-noise part (``scale``). A real cell's runs share its true mean, which
