@@ -336,16 +336,11 @@ class SurrogateBenchmark(BaseBenchmark):
         keeps a stream's levels of ``indices`` for the next target of the same query."""
         if not self.artifact.noise.has_model_error(target):
             return None
-        stream = "training_time" if target.startswith(("training_time", "halfway_training")) \
-            else "accuracy"
+        stream = ("training_time" if parse_target(target).metric == "training_time"
+                  else "accuracy")
         u = cell_levels.get(stream) if cell_levels is not None else None
-        if u is None:
-            key = self._noise_keys.get((stream, 0))
-            if key is None:  # budget 0: the cell's own level, not one training's
-                key = np.random.SeedSequence([self.noise_seed, 0 if stream == "accuracy" else 1,
-                                              0]).generate_state(1, np.uint64)[0]
-                self._noise_keys[(stream, 0)] = key
-            u = error_levels(key, indices)
+        if u is None:  # budget 0: the cell's own level, not one training's
+            u = error_levels(self._noise_key(stream, 0), indices)
             if cell_levels is not None:
                 cell_levels[stream] = u
         mask = self.artifact.in_sample(target)
@@ -361,13 +356,18 @@ class SurrogateBenchmark(BaseBenchmark):
         a run never changes. One level per run for its accuracies (validation and test of
         one run move together) and one for its training time; separate budgets are separate
         trainings, so each gets its own levels."""
+        return uniform_levels(self._noise_key(stream, epochs), repeat, indices)
+
+    def _noise_key(self, stream: str, epochs: int) -> np.uint64:
+        """The key of a stream's levels at a budget, from ``noise_seed`` (derived once per
+        stream and budget, not on every query; budget 0 keys the per-cell levels)."""
         key = self._noise_keys.get((stream, epochs))
-        if key is None:  # derived once per stream and budget, not on every query
+        if key is None:
             stream_id = 0 if stream == "accuracy" else 1
             key = np.random.SeedSequence([self.noise_seed, stream_id, epochs]).generate_state(
                 1, np.uint64)[0]
             self._noise_keys[(stream, epochs)] = key
-        return uniform_levels(key, repeat, indices)
+        return key
 
     # --------------------------------------------------------------------- analysis
     def hash_iterator(self) -> Iterator[str]:
