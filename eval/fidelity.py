@@ -591,7 +591,7 @@ def _collect_study(config: FidelityConfig, table: Path, study: _Study, budget: f
         else:
             protocol[label] = "in-sample" if share[label] >= IN_SAMPLE_SHARE else \
                 "out-of-sample"
-    landscape = _landscape(config, study, truth, draws) if config.landscape else {}
+    landscape = _landscape(config, table, study, truth, draws) if config.landscape else {}
     return StudyResult(study.track, study.name, study.protocol, len(study.cells), budget,
                        unit, grid, rank_at, opt, curves, true_curves, draws, protocol, share,
                        landscape)
@@ -607,10 +607,10 @@ def _training_mask(path: Path, targets: Sequence[str]) -> np.ndarray | None:
     return np.logical_or.reduce(masks)
 
 
-def _landscape(config: FidelityConfig, study: _Study, truth: np.ndarray,
+def _landscape(config: FidelityConfig, table: Path, study: _Study, truth: np.ndarray,
                draws: dict[str, list[str]]) -> dict[str, dict]:
     from .landscape import landscape_sample, landscape_stats
-    table_bench = _backend("table", str(_resolve_table(config)), study.track)
+    table_bench = _backend("table", str(table), study.track)
     track = make_track(study.track, table_bench, cells=study.cells)
     sample = landscape_sample(study.cells, track.neighbours, seed=0)
     out = {"table": landscape_stats(sample, truth, track.neighbours, n_boot=config.n_boot)}

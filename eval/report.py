@@ -38,8 +38,8 @@ from typing import Any
 import numpy as np
 
 from .landscape import WALK_LAGS
-from .stats import (curve_gap, draw_consistency, kendall_tau_b, nanmean, sign_test,
-                    verdict_agreement)
+from .stats import (curve_gap, draw_consistency, kendall_tau_b, nanmean, rank_values,
+                    sign_test, verdict_agreement)
 
 __all__ = ["build_report", "write_report", "write_markdown", "TARGETS", "LANDSCAPE_SIX"]
 
@@ -63,10 +63,6 @@ def _resampled_means(curves: dict[str, np.ndarray], names: list[str],
     return np.stack([nanmean(curves[n][idx], axis=1) for n in names], axis=1)
 
 
-def _rank_values(means: np.ndarray) -> np.ndarray:
-    return np.where(np.isfinite(means), means, -1e300)
-
-
 def _interval(values: np.ndarray) -> list[float | None]:
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]
@@ -86,7 +82,7 @@ def compare(a: dict[str, np.ndarray], b: dict[str, np.ndarray], names: list[str]
     final = ma[:, -1] - mb[:, -1]
     out: dict[str, Any] = {
         "gap": gap, "mean_gap": float(np.nanmean(list(gap.values()))),
-        "kendall_tau": [float(kendall_tau_b(_rank_values(ma[:, i]), _rank_values(mb[:, i])))
+        "kendall_tau": [float(kendall_tau_b(rank_values(ma[:, i]), rank_values(mb[:, i])))
                         for i in rank_at],
         "agreement": [], "significant_pairs": [],
         "bias": {n: float(d) for n, d in zip(names, final)},
@@ -107,8 +103,8 @@ def compare(a: dict[str, np.ndarray], b: dict[str, np.ndarray], names: list[str]
     low, high = _interval(np.nanmean(gaps, axis=1))
     out["mean_gap_ci"] = [None, None] if low is None else [
         max(0.0, 2 * out["mean_gap"] - high), max(0.0, 2 * out["mean_gap"] - low)]
-    out["kendall_tau_ci"] = [_interval(kendall_tau_b(_rank_values(ba[:, :, i]),
-                                                     _rank_values(bb[:, :, i])))
+    out["kendall_tau_ci"] = [_interval(kendall_tau_b(rank_values(ba[:, :, i]),
+                                                     rank_values(bb[:, :, i])))
                              for i in rank_at]
     out["mean_bias_ci"] = _interval(np.nanmean(ba[:, :, -1] - bb[:, :, -1], axis=1))
     out["agreement_ci"] = [_agreement_interval(a, b, names, i, ia, ib) for i in rank_at]

@@ -22,12 +22,9 @@ import itertools
 import numpy as np
 
 __all__ = ["curve_gap", "ranking_tau", "verdicts", "verdict_agreement", "draw_consistency",
-           "sign_test", "kendall_tau_b", "nanmean", "ALPHA"]
+           "sign_test", "kendall_tau_b", "nanmean", "rank_values", "ALPHA"]
 
 ALPHA = 0.05
-#: The rank value of an optimizer without any result yet (below every result, tied with
-#: other such optimizers; -inf would make the differences NaN).
-_UNRANKED = -1e300
 
 
 def nanmean(x: np.ndarray, axis: int = 0) -> np.ndarray:
@@ -38,8 +35,6 @@ def nanmean(x: np.ndarray, axis: int = 0) -> np.ndarray:
         warnings.simplefilter("ignore", RuntimeWarning)
         return np.nanmean(x, axis=axis)
 
-
-_mean = nanmean
 
 
 def kendall_tau_b(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -69,20 +64,24 @@ def sign_test(differences: np.ndarray) -> dict[str, float]:
 
 def curve_gap(a: np.ndarray, b: np.ndarray) -> float:
     """Mean absolute difference of the seed-mean curves over grid points defined on both."""
-    d = np.abs(_mean(a) - _mean(b))
+    d = np.abs(nanmean(a) - nanmean(b))
     return float(np.nanmean(d)) if np.isfinite(d).any() else float("nan")
+
+
+def rank_values(means: np.ndarray) -> np.ndarray:
+    """Seed means as values to rank: an optimizer without any result yet ranks below every
+    result, tied with other such optimizers (-inf would make the differences NaN)."""
+    return np.where(np.isfinite(means), means, -1e300)
 
 
 def ranking_tau(a: dict[str, np.ndarray], b: dict[str, np.ndarray], at: int) -> float:
     """Kendall tau-b between the optimizers' seed means at grid index ``at``."""
     names = sorted(set(a) & set(b))
-    x = [np.nanmean(a[n][:, at]) if np.isfinite(a[n][:, at]).any() else _UNRANKED
-         for n in names]
-    y = [np.nanmean(b[n][:, at]) if np.isfinite(b[n][:, at]).any() else _UNRANKED
-         for n in names]
     if len(names) < 2:
         return float("nan")
-    return float(kendall_tau_b(np.array(x), np.array(y)))
+    x = rank_values(np.array([nanmean(a[n][:, at:at + 1])[0] for n in names]))
+    y = rank_values(np.array([nanmean(b[n][:, at:at + 1])[0] for n in names]))
+    return float(kendall_tau_b(x, y))
 
 
 def verdicts(curves: dict[str, np.ndarray], at: int, alpha: float = ALPHA
@@ -128,8 +127,8 @@ def draw_consistency(table: dict[str, np.ndarray], draws: list[dict[str, np.ndar
     from scipy.stats import t as student
     out = {}
     for n in sorted(table):
-        T = float(_mean(table[n][:, at:at + 1])[0])
-        D = np.array([_mean(d[n][:, at:at + 1])[0] for d in draws], dtype=float)
+        T = float(nanmean(table[n][:, at:at + 1])[0])
+        D = np.array([nanmean(d[n][:, at:at + 1])[0] for d in draws], dtype=float)
         D = D[np.isfinite(D)]
         k = len(D)
         sd = float(np.std(D, ddof=1)) if k >= 2 else float("nan")
