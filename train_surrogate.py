@@ -78,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tune-trials", type=int, default=0,
                    help="Optuna trials per target on a validation split (default 0)")
     p.add_argument("--tune-metric", default="kendall_tau")
+    p.add_argument("--members", type=int, default=1,
+                   help="fit each target as this many bootstrap members; a noisy surrogate's "
+                        "realization noise_seed runs around member noise_seed mod members "
+                        "(noise rule 6; default 1: one model)")
     p.add_argument("--out", type=user_path, required=True, help="artifact folder to write")
     p.add_argument("--quiet", action="store_true", help="no progress bars or metric table")
     return p
@@ -93,7 +97,7 @@ def parse_args(argv: Sequence[str] | None = None):
                        targets=targets, train_size=args.train_size, seed=args.seed,
                        tune_trials=args.tune_trials, tune_metric=args.tune_metric,
                        model_params=args.params, out=args.out, progress=not args.quiet,
-                       data_dir=args.data_dir)
+                       data_dir=args.data_dir, members=args.members)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

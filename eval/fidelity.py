@@ -377,8 +377,7 @@ def _backend(kind: str, path: str, track: str, noise: bool = True, repeats: int 
     while len(cache) > _KEEP_BACKENDS:
         cache.popitem(last=False)
     if kind != "table" and cells is not None and track != "full":
-        for target in track_targets(track):
-            hit.predict(target, cells)  # fill the prediction cache at once
+        hit.prefetch(cells, track_targets(track))  # fill the prediction cache at once
     return hit
 
 

@@ -204,11 +204,19 @@ class Artifact:
         """Predicted mean of ``target`` for cell indices, float64 (K,)."""
         return predict_cells(self.model(target), self.featurizer, indices)
 
-    def predict_targets(self, targets: Iterable[str], indices: np.ndarray
-                        ) -> dict[str, np.ndarray]:
+    def members(self, target: str) -> int:
+        """Ensemble members of ``target`` whose runs a noisy surrogate samples (noise rule 6,
+        :mod:`surrogate.noise`); 1 for a single model."""
+        noise = self.noise.targets.get(target) if self.noise is not None else None
+        return 1 if noise is None else noise.members
+
+    def predict_targets(self, targets: Iterable[str], indices: np.ndarray,
+                        member: int | None = None) -> dict[str, np.ndarray]:
         """Predicted means of several targets for the same cells (float64 (K,) each), the
         inputs made once per chunk of :data:`PREDICT_CHUNK` cells and input kind (the
-        targets share the featurizer): the same values as :meth:`predict` of each."""
+        targets share the featurizer): the same values as :meth:`predict` of each.
+        ``member``: the prediction of ensemble member ``member mod M`` of the targets with
+        ``M`` > 1 members (rule 6) instead of their mean."""
         targets = list(targets)
         models = {target: self.model(target) for target in targets}
         indices = np.asarray(indices, dtype=np.int64)
@@ -220,7 +228,10 @@ class Artifact:
                 kind = getattr(model, "input_kind", "array")
                 if kind not in inputs:
                     inputs[kind] = make_inputs(model, self.featurizer, chunk)
-                parts[target].append(np.asarray(model.predict(inputs[kind]),
+                one = model
+                if member is not None and self.members(target) > 1:
+                    one = model.members_[member % len(model.members_)]
+                parts[target].append(np.asarray(one.predict(inputs[kind]),
                                                 dtype=np.float64).ravel())
         return {target: np.concatenate(values) for target, values in parts.items()}
 
@@ -248,12 +259,19 @@ def make_inputs(model: Any, featurizer: str, indices: np.ndarray) -> Any:
     return get_featurizer(featurizer).transform(np.asarray(indices, dtype=np.int64))
 
 
-def predict_cells(model: Any, featurizer: str, indices: np.ndarray) -> np.ndarray:
+def predict_cells(model: Any, featurizer: str, indices: np.ndarray, *,
+                  members: bool = False) -> np.ndarray:
     """Predictions of ``model`` for cell indices, float64 (K,), in chunks of
-    :data:`PREDICT_CHUNK` cells (the features of the whole space never sit in memory)."""
+    :data:`PREDICT_CHUNK` cells (the features of the whole space never sit in memory);
+    ``members=True``: each member's prediction of an ensemble, (M, K)."""
     indices = np.asarray(indices, dtype=np.int64)
     chunks = [indices[start:start + PREDICT_CHUNK]
               for start in range(0, len(indices), PREDICT_CHUNK)]
+    if members:
+        width = len(model.members_)
+        return np.concatenate([np.zeros((width, 0))] + [
+            np.asarray(model.predict_members(make_inputs(model, featurizer, chunk)),
+                       dtype=np.float64).T for chunk in chunks], axis=1)
     return np.concatenate([np.zeros(0)] + [
         np.asarray(model.predict(make_inputs(model, featurizer, chunk)), dtype=np.float64).ravel()
         for chunk in chunks])

@@ -43,7 +43,10 @@ field                        ``stop_halfway=False``   ``stop_halfway=True``
   of them picked by the benchmark's own generator (seeded by ``seed``) exactly as the table
   picks a repeat; re-querying a cell never draws fresh noise. Where the noise model holds the
   labels' marginal (rule 4), the runs pass through the monotone map onto it that training
-  fitted on a reference draw of the whole space.
+  fitted on a reference draw of the whole space. An artifact trained with ``members=M``
+  (rule 6) draws the runs of realization ``noise_seed`` around its ensemble member
+  ``noise_seed mod M`` instead of the members' mean, so realizations differ by model
+  uncertainty as well as by run noise; :meth:`SurrogateBenchmark.predict` stays the mean.
   With ``noise=False`` the predicted means come back and queries are deterministic.
 - Budget counters charge the returned (predicted) training time and the epochs, as the table.
 - ``get_metrics_from_hash/spec`` return ``(fixed, computed)`` with ``computed = {epochs:
@@ -166,7 +169,8 @@ class SurrogateBenchmark(BaseBenchmark):
             self._sources[(m, epochs, halfway)][0] for m in METRICS
             if self._sources[(m, epochs, halfway)][0] is not None))
             for epochs in EPOCHS for halfway in (False, True)}
-        self._cache: dict[str, np.ndarray] = {}
+        # (target, ensemble member or None for the mean) -> predictions of every cell
+        self._cache: dict[tuple[str, int | None], np.ndarray] = {}
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}({str(self.artifact.path)!r}, seed={self.seed!r}, "
@@ -210,37 +214,63 @@ class SurrogateBenchmark(BaseBenchmark):
             If the artifact has no model for ``target``.
         """
         indices = np.asarray(indices, dtype=np.int64)
-        self._fill((target,), indices)
-        return self._cache[target][indices]
+        source = (target, None)
+        self._fill((source,), indices)
+        return self._cache[source][indices]
 
-    def _fill(self, targets: Iterable[str], indices: np.ndarray) -> None:
-        """Predict the cells of ``indices`` that ``targets`` lack in the cache: those cells
-        only, the features made once for all targets (or the whole space with
-        ``full_cache``)."""
+    def prefetch(self, indices: np.ndarray, targets: Iterable[str] | None = None) -> None:
+        """Predict now what queries of cells ``indices`` will need for ``targets`` (default
+        all): what their runs are drawn around (the mean, or the realization's ensemble
+        member), in one model call per target."""
+        targets = list(targets if targets is not None else self.targets)
+        self._fill([self._run_source(t) for t in targets],
+                   np.asarray(indices, dtype=np.int64))
+
+    def _run_source(self, target: str) -> tuple[str, int | None]:
+        """What a simulated run of ``target`` is drawn around: the mean, or with noise the
+        member ``noise_seed mod M`` of an ensemble of M > 1 members (noise rule 6)."""
+        if target not in self._targets:
+            raise KeyError(f"no model for target {target!r}; targets: {self.targets}")
+        members = self.artifact.members(target) if self.noise else 1
+        return target, (self.noise_seed % members if members > 1 else None)
+
+    def _fill(self, sources: Iterable[tuple[str, int | None]], indices: np.ndarray) -> None:
+        """Predict the cells of ``indices`` that ``sources`` ((target, member or None for
+        the mean)) lack in the cache: those cells only, the features made once for all of
+        them (or the whole space with ``full_cache``)."""
         lacking = {}
-        for target in targets:
-            missing = np.isnan(self._target_cache(target)[indices])
+        for source in sources:
+            missing = np.isnan(self._source_cache(source)[indices])
             if missing.any():
-                lacking[target] = missing
+                lacking[source] = missing
         if not lacking:
             return
         if self.full_cache:
-            self.precompute(lacking)
+            self._precompute(list(lacking))
             return
         cells = np.unique(indices[np.logical_or.reduce(list(lacking.values()))])
-        for target, values in self.artifact.predict_targets(lacking, cells).items():
-            cache = self._cache[target]
-            new = np.isnan(cache[cells])
-            cache[cells[new]] = values[new]
+        for member in {m for _, m in lacking}:
+            targets = [t for t, m in lacking if m == member]
+            for target, values in self.artifact.predict_targets(targets, cells,
+                                                                member).items():
+                cache = self._cache[(target, member)]
+                new = np.isnan(cache[cells])
+                cache[cells[new]] = values[new]
 
-    def _target_cache(self, target: str) -> np.ndarray:
-        cache = self._cache.get(target)
+    @staticmethod
+    def _cache_name(source: tuple[str, int | None]) -> str:
+        target, member = source
+        return target if member is None else f"{target}#member{member}"
+
+    def _source_cache(self, source: tuple[str, int | None]) -> np.ndarray:
+        cache = self._cache.get(source)
         if cache is None:
+            target = source[0]
             if target not in self._targets:
                 raise KeyError(f"no model for target {target!r}; targets: {self.targets}")
-            cached = (self.prediction_cache.load(target) if self.prediction_cache is not None
-                      else None)
-            cache = self._cache[target] = (cached if cached is not None
+            cached = (self.prediction_cache.load(self._cache_name(source))
+                      if self.prediction_cache is not None else None)
+            cache = self._cache[source] = (cached if cached is not None
                                            else np.full(len(self.space), np.nan))
         return cache
 
@@ -255,10 +285,16 @@ class SurrogateBenchmark(BaseBenchmark):
         progress : bool, optional
             A tqdm bar over the cells; default: on a terminal.
         """
+        targets = list(targets if targets is not None else self.targets)
+        sources = [(t, None) for t in targets] + [
+            self._run_source(t) for t in targets if self._run_source(t)[1] is not None]
+        self._precompute(sources, progress)
+
+    def _precompute(self, sources: list[tuple[str, int | None]],
+                    progress: bool | None = None) -> None:
         from tqdm.auto import tqdm
 
-        targets = list(targets if targets is not None else self.targets)
-        todo = [t for t in targets if np.isnan(self._target_cache(t)).any()]
+        todo = [s for s in sources if np.isnan(self._source_cache(s)).any()]
         if not todo:
             return
         if progress is None:
@@ -269,13 +305,17 @@ class SurrogateBenchmark(BaseBenchmark):
                   disable=not progress) as bar:
             for start in range(0, len(cells), PREDICT_CHUNK):
                 chunk = cells[start:start + PREDICT_CHUNK]
-                for target, values in self.artifact.predict_targets(todo, chunk).items():
-                    cache = self._cache[target]  # values already given out stay as they are
-                    cache[chunk] = np.where(np.isnan(cache[chunk]), values, cache[chunk])
+                for member in {m for _, m in todo}:
+                    targets = [t for t, m in todo if m == member]
+                    for target, values in self.artifact.predict_targets(targets, chunk,
+                                                                        member).items():
+                        # values already given out stay as they are
+                        cache = self._cache[(target, member)]
+                        cache[chunk] = np.where(np.isnan(cache[chunk]), values, cache[chunk])
                 bar.update(len(chunk))
         if self.prediction_cache is not None:
             try:
-                self.prediction_cache.save({t: self._cache[t] for t in todo})
+                self.prediction_cache.save({self._cache_name(s): self._cache[s] for s in todo})
             except OSError as exc:  # a read-only cache folder costs speed, not correctness
                 _log.warning("could not write the prediction cache %s: %s",
                              self.prediction_cache.path, exc)
@@ -297,19 +337,22 @@ class SurrogateBenchmark(BaseBenchmark):
             return base, factor * epochs / 108
         return None, 1.0
 
-    def _mean(self, metric: str, epochs: int, halfway: bool, indices: np.ndarray
-              ) -> tuple[np.ndarray | None, str | None, float]:
-        """Predicted mean of a metric, the target whose noise applies, and a factor that
-        scales the value after the noise (resolved once, at construction)."""
+    def _mean(self, metric: str, epochs: int, halfway: bool, indices: np.ndarray,
+              runs: bool = False) -> tuple[np.ndarray | None, str | None, float]:
+        """Predicted mean of a metric (``runs``: what its runs are drawn around), the target
+        whose noise applies, and a factor that scales the value after the noise (resolved
+        once, at construction). The cache must hold the cells."""
         target, factor = self._sources[(metric, epochs, halfway)]
         if target is None:
             return None, None, 1.0
-        return self.predict(target, indices), target, factor
+        source = self._run_source(target) if runs else (target, None)
+        return self._cache[source][indices], target, factor
 
     def _runs(self, indices: np.ndarray, epochs: int, stop_halfway: bool
               ) -> dict[str, np.ndarray]:
         indices = np.asarray(indices, dtype=np.int64)
-        self._fill(self._needed[(epochs, stop_halfway)], indices)  # one featurization
+        self._fill([self._run_source(t) for t in self._needed[(epochs, stop_halfway)]],
+                   indices)  # one featurization
         if self.noise:
             repeat = self._draw(np.full(len(indices), self.num_repeats))
             u_acc = self._noise_levels("accuracy", epochs, repeat, indices)
@@ -317,14 +360,15 @@ class SurrogateBenchmark(BaseBenchmark):
         out = {}
         cell_levels: dict[str, np.ndarray] = {}  # rule-5 levels, shared by a stream's targets
         for metric in METRICS:
-            mean, target, factor = self._mean(metric, epochs, stop_halfway, indices)
+            mean, target, factor = self._mean(metric, epochs, stop_halfway, indices, runs=True)
             if mean is None:
                 out[metric] = np.full(len(indices), np.nan)
                 continue
             if self.noise:
                 u = u_time if metric == "training_time" else u_acc
                 mean = self.artifact.noise.perturb(
-                    target, mean, u, self._error_levels(target, indices, cell_levels))
+                    target, mean, u, self._error_levels(target, indices, cell_levels),
+                    self._run_source(target)[1])
             out[metric] = mean * factor if factor != 1.0 else mean
         return out
 
@@ -388,7 +432,7 @@ class SurrogateBenchmark(BaseBenchmark):
         fixed = self._fixed(index)
         computed = {}
         idx = np.array([index])
-        self._fill(self.targets, idx)  # one featurization for every target
+        self._fill([(t, None) for t in self.targets], idx)  # one featurization for all
         for epochs in sorted(self.valid_epochs):
             run = {}
             for when in ("halfway", "final"):

@@ -58,6 +58,17 @@ The rule (per target, estimated by :func:`estimate_noise` at training time):
    than the table (its neighbours correlate less), and the offset, independent or smooth,
    made it more so and every optimizer worse on the surrogate than on the table.
 
+6. **Model uncertainty: one ensemble member per realization.** An artifact trained with
+   ``TrainConfig(members=M)`` holds, per target, ``M`` models fitted on bootstrap resamples of
+   the training cells (:class:`surrogate.EnsembleModel`); its mean is the prediction. A noisy
+   surrogate with ``noise_seed=k`` answers around member ``k mod M`` instead of the mean
+   (NAS-Bench-301's way of carrying model uncertainty into the runs), and rule 4 maps each
+   member through its own reference draw (``simulated`` has one row per member). Where the
+   model has not seen a cell, the members disagree, so the realizations disagree about it as
+   much as the model is unsure, and a study that averages over realizations averages over
+   plausible models, not over one model's errors. Rules 1-2 come from the mean's held-out
+   residuals, as for a single model.
+
 :class:`surrogate.SurrogateBenchmark` draws the levels of its ``num_repeats`` runs per cell
 and budget once from its ``noise_seed`` (its simulated table), and each query picks one of
 those runs with the benchmark's seeded generator, as the table picks a stored repeat.
@@ -182,9 +193,10 @@ class TargetNoise:
         ``sigma_resid``, ``sigma_run``, ``run_dof``, ``n_residuals``, ``source``.
     marginal : ndarray (len(MARGINAL_LEVELS),) or None
         Quantiles of the target's labels at :data:`MARGINAL_LEVELS` (rule 4); None: no mapping.
-    simulated : ndarray (len(MARGINAL_LEVELS),) or None
+    simulated : ndarray (len(MARGINAL_LEVELS),) or (M, len(MARGINAL_LEVELS)) or None
         Quantiles of the reference draw at the same levels (set by :func:`fit_transfer`); rule
-        4 maps a run through ``interp(value, simulated, marginal)``.
+        4 maps a run through ``interp(value, simulated, marginal)``. One row per ensemble
+        member (rule 6) where the runs come from members.
     model_error : bool
         Rule 5: cells outside the training set get the fixed out-of-sample offset.
     """
@@ -196,6 +208,11 @@ class TargetNoise:
     marginal: np.ndarray | None = None
     simulated: np.ndarray | None = None
     model_error: bool = False
+
+    @property
+    def members(self) -> int:
+        """Ensemble members with their own reference draw (rule 6); 1 for a single model."""
+        return 1 if self.simulated is None or self.simulated.ndim == 1 else len(self.simulated)
 
     @property
     def error_scale(self) -> float:
@@ -240,13 +257,17 @@ class TargetNoise:
             raise ValueError(f"noise quantiles must have shape ({len(edges) + 1}, "
                              f"{NUM_QUANTILES}), got {quantiles.shape}")
         levels = {}
-        for name in ("marginal", "simulated"):
+        for name, ndims in (("marginal", (1,)), ("simulated", (1, 2))):
             values = data.get(name)
             if values is not None:
                 values = np.asarray(values, dtype=np.float64)
-                if values.shape != MARGINAL_LEVELS.shape or np.any(np.diff(values) < 0):
+                # simulated: one row per ensemble member (rule 6)
+                if (values.ndim not in ndims or values.shape[-1] != len(MARGINAL_LEVELS)
+                        or np.any(np.diff(values, axis=-1) < 0)):
                     raise ValueError(f"noise {name} must be {len(MARGINAL_LEVELS)} "
-                                     f"non-decreasing quantiles, got shape {values.shape}")
+                                     f"non-decreasing quantiles"
+                                     f"{' (a row per member)' if len(ndims) > 1 else ''}, "
+                                     f"got shape {values.shape}")
             levels[name] = values
         if (levels["marginal"] is None) != (levels["simulated"] is None):
             raise ValueError("noise rule 4 needs both the labels' quantiles ('marginal') and "
@@ -332,16 +353,23 @@ class NoiseModel:
         return target in self.targets and self.targets[target].simulated is not None
 
     def perturb(self, target: str, mean: np.ndarray, u: np.ndarray,
-                u_cell: np.ndarray | None = None) -> np.ndarray:
+                u_cell: np.ndarray | None = None, member: int | None = None) -> np.ndarray:
         """One run of ``target`` around the predicted ``mean`` at uniform levels ``u`` (rules
         1-5; ``u_cell``: the per-cell model-error levels, NaN for cells in the training set);
-        targets without a noise entry come back unchanged."""
+        ``member``: the ensemble member ``mean`` comes from (rule 6; None: the mean of the
+        members). Targets without a noise entry come back unchanged."""
         if target not in self.targets:
             return mean
         noise = self.targets[target]
         value = _unmapped_run(target, noise, mean, u, u_cell)
         if noise.simulated is not None:
-            value = np.interp(value, noise.simulated, noise.marginal)
+            simulated = noise.simulated
+            if simulated.ndim == 2:
+                if member is None:
+                    raise ValueError(f"target {target!r} maps the runs of each of its "
+                                     f"{len(simulated)} ensemble members; say which member")
+                simulated = simulated[member % len(simulated)]
+            value = np.interp(value, simulated, noise.marginal)
         return value
 
     def has_model_error(self, target: str) -> bool:
@@ -349,9 +377,11 @@ class NoiseModel:
         return target in self.targets and self.targets[target].model_error
 
     def to_dict(self) -> dict[str, Any]:
-        # v2: with the labels' marginal (rule 4); v3: with the model error (rule 5)
-        version = 3 if any(n.model_error for n in self.targets.values()) else (
-            2 if any(n.marginal is not None for n in self.targets.values()) else 1)
+        # v2: with the labels' marginal (rule 4); v3: with the model error (rule 5); v4: with
+        # one transfer per ensemble member (rule 6)
+        version = (4 if any(n.members > 1 for n in self.targets.values()) else
+                   3 if any(n.model_error for n in self.targets.values()) else
+                   2 if any(n.marginal is not None for n in self.targets.values()) else 1)
         return {"rule": f"empirical-residual-quantiles-by-prediction-bin/v{version}",
                 "targets": {t: n.to_dict() for t, n in self.targets.items()}}
 
@@ -376,13 +406,22 @@ def _unmapped_run(target: str, noise: TargetNoise, mean: np.ndarray, u: np.ndarr
 def fit_transfer(target: str, noise: TargetNoise, predicted: np.ndarray,
                  in_sample: np.ndarray | None = None) -> None:
     """Fit rule 4's transfer function of ``target`` into ``noise``: ``predicted`` is the
-    model's prediction of every cell of the space (index order), ``in_sample`` the mask of
+    model's prediction of every cell of the space (index order; shape (M, cells) for the
+    members of an ensemble, rule 6: one transfer per member), ``in_sample`` the mask of
     the cells it was fitted on; one reference draw of runs (rules 1-3 and 5, levels from
     :data:`REFERENCE_KEY` and :data:`REFERENCE_ERROR_KEY`, the same for every ``noise_seed``)
     gives the quantiles that the labels' quantiles are matched to."""
     if noise.marginal is None:
         raise ValueError(f"target {target!r} has no labels' marginal to map onto")
-    predicted = np.asarray(predicted, dtype=np.float64).ravel()
+    predicted = np.asarray(predicted, dtype=np.float64)
+    if predicted.ndim == 2:
+        rows = []
+        for member in predicted:
+            fit_transfer(target, noise, member, in_sample)
+            rows.append(noise.simulated)
+        noise.simulated = np.stack(rows)
+        return
+    predicted = predicted.ravel()
     cells = np.arange(len(predicted))
     u_cell = None
     if noise.model_error:

@@ -112,6 +112,12 @@ class TrainConfig:
         Noise rule 5: cells outside a target's training set get a fixed out-of-sample
         model-error offset (:mod:`surrogate.noise`). Off by default: out of sample it made
         the surrogate's landscape more rugged than the table's.
+    members : int
+        Noise rule 6 (:mod:`surrogate.noise`): fit each target as an ensemble of ``members``
+        models of ``model`` on bootstrap resamples of the training cells
+        (:class:`surrogate.EnsembleModel`); the prediction is their mean, and a noisy
+        surrogate's realization ``noise_seed`` answers around member ``noise_seed mod
+        members``. 1: one model.
     exclude_cells : sequence of int, optional
         Cell indices whose labels the surrogate must never see (not fitted on, not used for
         its noise model): the evaluation cells of an out-of-sample study.
@@ -131,6 +137,7 @@ class TrainConfig:
     data_dir: str | os.PathLike | None = None
     exclude_cells: Sequence[int] | None = None
     model_error: bool = False
+    members: int = 1
 
 
 @dataclass
@@ -259,6 +266,12 @@ def train(config: TrainConfig) -> Path:
     started = time.perf_counter()
     if config.model not in REGRESSORS:
         raise ValueError(f"unknown regressor {config.model!r}; choices: {sorted(REGRESSORS)}")
+    if isinstance(config.members, bool) or not isinstance(config.members, int) \
+            or config.members < 1:
+        raise ValueError(f"members must be an integer >= 1, got {config.members!r}")
+    if config.members > 1 and config.model == "ensemble":
+        raise ValueError("members > 1 makes an ensemble of the model already; use a single "
+                         "model (e.g. model='xgb'), not model='ensemble'")
     input_kind = getattr(REGRESSORS[config.model](), "input_kind", "array")
     if input_kind == "array":
         get_featurizer(config.features)  # fail early on an unknown name
@@ -308,6 +321,10 @@ def train(config: TrainConfig) -> Path:
         tr = np.sort(tr)
         model = get_regressor(config.model, **{"random_state": config.seed, **params,
                                                 **quiet})
+        if config.members > 1:
+            from .ensemble import EnsembleModel
+            model = EnsembleModel(base=model, n_members=config.members, bootstrap=True,
+                                  random_state=config.seed)
         X = make_inputs(model, config.features, data.indices[tr])
         model.fit(X, data.labels[tr])
         metrics = None
@@ -320,7 +337,8 @@ def train(config: TrainConfig) -> Path:
             in_sample = np.zeros(NUM_CELLS, dtype=bool)
             in_sample[data.indices[tr]] = True
             fit_transfer(target, noise[target], predict_cells(
-                model, config.features, np.arange(NUM_CELLS)), in_sample)
+                model, config.features, np.arange(NUM_CELLS), members=config.members > 1),
+                in_sample)
         models[target] = model
         fitted[target] = data.indices[tr]
         info[target] = {

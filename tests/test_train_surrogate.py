@@ -108,3 +108,49 @@ def test_config_is_json_serialisable(small_table, tmp_path):
     meta = json.loads((path / "metadata.json").read_text())
     assert meta["training"]["config"]["table"] == str(small_table)
     assert meta["target_info"]["training_time@108"]["params"] == {"n_estimators": 5, "n_jobs": 1}
+
+
+def test_members_sample_one_ensemble_member_per_realization(small_table, tmp_path, space):
+    """Noise rule 6: ``members=3`` fits bootstrap members; realization ``noise_seed`` runs
+    around member ``noise_seed mod 3`` through that member's own rule-4 transfer; the
+    predicted mean, the deterministic answers and the fixed metrics use the members' mean."""
+    from surrogate.train import train
+    target = "validation_accuracy@108"
+    path = train(TrainConfig(table=small_table, out=tmp_path / "m", targets=(target,),
+                             model_params={"n_estimators": 20, "n_jobs": 1}, members=3))
+    artifact = load_artifact(path)
+    assert artifact.members(target) == 3
+    noise = json.loads((path / "noise.json").read_text())
+    assert noise["rule"].endswith("/v4")
+    assert np.array(noise["targets"][target]["simulated"]).shape[0] == 3
+    cells = np.arange(0, len(space), 997)
+    model = artifact.model(target)
+    members = model.predict_members(artifact.inputs(target, cells))
+    assert not np.allclose(members[:, 0], members[:, 1])         # bootstrap: members differ
+    mean = SurrogateBenchmark(path, seed=0, noise=False)
+    np.testing.assert_allclose(mean.predict(target, cells), members.mean(1), rtol=1e-6)
+    np.testing.assert_allclose(mean.query_batch(cells, 108)["validation_accuracy"],
+                               members.mean(1), rtol=1e-6)
+    runs = {}
+    for seed in (0, 1, 3):
+        bench = SurrogateBenchmark(path, seed=0, noise_seed=seed, prediction_cache=False)
+        np.testing.assert_allclose(bench.predict(target, cells), members.mean(1), rtol=1e-6)
+        runs[seed] = bench.query_batch(cells, 108)["validation_accuracy"]
+        u = bench._noise_levels("accuracy", 108, np.zeros(len(cells), dtype=np.int64), cells)
+        expected = artifact.noise.perturb(target, members[:, seed % 3], u, None, seed % 3)
+        np.testing.assert_allclose(
+            SurrogateBenchmark(path, seed=0, noise_seed=seed, num_repeats=1,
+                               prediction_cache=False).query_batch(cells, 108)[
+                "validation_accuracy"], expected, rtol=1e-6)
+    assert not np.allclose(runs[0], runs[1])
+    # a run's fixed metrics and get_metrics_from_hash stay on the mean
+    computed = SurrogateBenchmark(path, seed=0, noise_seed=1).get_metrics_from_hash(
+        space.hash(int(cells[0])))[1]
+    assert computed[108][0]["final_validation_accuracy"] == pytest.approx(
+        float(members[0].mean()), rel=1e-6)
+    with pytest.raises(ValueError, match="say which member"):
+        artifact.noise.perturb(target, members[:, 0], u)
+    with pytest.raises(ValueError, match="members must be an integer"):
+        train(TrainConfig(table=small_table, out=tmp_path / "bad", members=0))
+    with pytest.raises(ValueError, match="already"):
+        train(TrainConfig(table=small_table, out=tmp_path / "bad", model="ensemble", members=2))
