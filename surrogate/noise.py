@@ -67,7 +67,10 @@ The rule (per target, estimated by :func:`estimate_noise` at training time):
    model has not seen a cell, the members disagree, so the realizations disagree about it as
    much as the model is unsure, and a study that averages over realizations averages over
    plausible models, not over one model's errors. Rules 1-2 come from the mean's held-out
-   residuals, as for a single model.
+   residuals, as for a single model. An option (``TrainConfig(members=M)``), off by
+   default: measured out of sample at the default's footprint (:mod:`eval.fidelity`), it
+   changed the rankings only within the protocol's noise (better on one fold, worse on
+   another and on the full track) and left bias and curve gap where they were.
 
 :class:`surrogate.SurrogateBenchmark` draws the levels of its ``num_repeats`` runs per cell
 and budget once from its ``noise_seed`` (its simulated table), and each query picks one of
