@@ -22,8 +22,11 @@ else) and computes, per study (a track on one cell set: a fold, all cells) and p
 "Surrogate" means the mean of its realizations (curves averaged over the draws of its
 simulated runs, seed by seed); every draw against the table is reported too. Every interval
 is a 95 % percentile bootstrap over seeds (each backend's seeds resampled independently).
-References: two disjoint halves of the table's seeds (seed noise) and pairs of a surrogate's
-draws (run noise: the table is one draw). Out-of-sample studies of several folds get a
+References: two disjoint halves of the table's seeds (seed noise), pairs of a surrogate's
+draws (run noise: the table is one draw), and the *attainable* reference: each draw of a
+surrogate in the table's place against the mean of its other draws, i.e. what a surrogate
+that is exactly right would score, with the share of these cases that meet the tau, bias
+and gap targets (how attainable the targets are at the study's noise). Out-of-sample studies of several folds get a
 summary over folds (mean, min, max of each statistic). The report opens with a verdict
 against the targets of :data:`TARGETS`.
 """
@@ -216,6 +219,9 @@ def _study_report(study, config) -> dict[str, Any]:
             s["reference_realizations"] = {
                 key: nanmean(np.array([p[key] for p in pairs], dtype=float)).tolist()
                 for key in ("kendall_tau", "agreement", "mean_gap")}
+            attainable = _attainable(study.curves, draws, names, study.rank_at)
+            if attainable is not None:
+                s["attainable"] = attainable
         if study.landscape:
             s["landscape"] = _landscape_summary(study.landscape, draws)
         s["targets"] = _targets_met(s, study.track)
@@ -239,17 +245,46 @@ def _curve_summary(curves: dict[str, np.ndarray], names: list[str],
     return out
 
 
-def _targets_met(s: dict[str, Any], track: str) -> dict[str, Any]:
-    """Which targets a surrogate meets; the landscape is a target on the tracks of
-    ``TARGETS["landscape_tracks"]`` only (elsewhere it is reported, not judged)."""
-    m = s["mean_of_draws"]
+def _curve_targets(m: dict[str, Any]) -> dict[str, bool]:
+    """The tau, bias and gap targets of one comparison (:func:`compare`)."""
     taus = [m["kendall_tau"][i] for i in TARGETS["tau_at"]]
-    out = {
+    return {
         "tau": bool(all(np.isfinite(t) and t >= TARGETS["tau_min"] for t in taus)),
         "bias": bool(abs(m["mean_bias"]) <= TARGETS["abs_bias_max"]
                      and not m["sign_test"]["p"] < TARGETS["sign_alpha"]),
         "gap": bool(m["mean_gap"] <= TARGETS["gap_max"]),
     }
+
+
+def _attainable(curves: dict[str, dict[str, np.ndarray]], draws: list[str],
+                names: list[str], rank_at: list[int]) -> dict[str, Any] | None:
+    """What a surrogate that is exactly right would score: each draw in turn plays the
+    table (one draw of runs, as the table is) and the mean of the other draws the
+    surrogate. The share of these leave-one-draw-out cases meeting each target says how
+    attainable the targets are at this study's noise (seeds, one table draw); the mean of
+    K - 1 draws is a little noisier than the real comparison's mean of K."""
+    if len(draws) < 3:
+        return None
+    cases = []
+    for held in draws:
+        rest = [d for d in draws if d != held]
+        cases.append(compare(_mean_curves(curves, rest, names), curves[held], names, rank_at,
+                             n_boot=1))
+    met = [_curve_targets(c) for c in cases]
+    out: dict[str, Any] = {
+        key: nanmean(np.array([c[key] for c in cases], dtype=float)).tolist()
+        for key in ("kendall_tau", "agreement", "mean_gap")}
+    out["mean_abs_bias"] = float(np.mean([abs(c["mean_bias"]) for c in cases]))
+    out["cases"] = len(cases)
+    out["met"] = {key: float(np.mean([m[key] for m in met])) for key in met[0]}
+    out["met"]["all"] = float(np.mean([all(m.values()) for m in met]))
+    return out
+
+
+def _targets_met(s: dict[str, Any], track: str) -> dict[str, Any]:
+    """Which targets a surrogate meets; the landscape is a target on the tracks of
+    ``TARGETS["landscape_tracks"]`` only (elsewhere it is reported, not judged)."""
+    out = _curve_targets(s["mean_of_draws"])
     if "landscape" in s and track in TARGETS["landscape_tracks"]:
         out["landscape"] = bool(s["landscape"]["inside"] >= TARGETS["landscape_min"])
     out["all"] = all(out.values())
@@ -332,6 +367,11 @@ def _verdict(report: dict) -> str:
                        + (f", landscape {s['landscape']['inside']}/6 inside"
                           + ("" if "landscape" in met else " (not a target on this track)")
                           if "landscape" in s else ""))
+                if "attainable" in s:
+                    a = s["attainable"]
+                    why += (f"; an exactly right surrogate meets tau, bias and gap in "
+                            f"{a['met']['all'] * a['cases']:.0f} of {a['cases']} "
+                            f"leave-one-draw-out cases here")
                 verdict = "faithful" if met["all"] else f"not faithful ({', '.join(failed)})"
                 parts.append(f"{what}: {verdict}: {why}.")
     if not parts:
@@ -547,6 +587,12 @@ def _study_lines(study: dict) -> list[str]:
         if "reference_realizations" in s:
             rows.append((f"{label}: draw vs draw (reference)", s["reference_realizations"],
                          None))
+        if "attainable" in s:
+            a = s["attainable"]
+            rows.append((f"{label}: attainable (each draw as the table, the mean of the "
+                         f"others as the surrogate; tau, bias and gap targets met in "
+                         f"{a['met']['all'] * a['cases']:.0f} of {a['cases']}; bias column: "
+                         f"mean abs bias)", {**a, "mean_bias": a["mean_abs_bias"]}, None))
         for name, m, full in rows:
             tau = " / ".join(_f(v, 2) + _ci(c, 2) for v, c in
                              zip(m["kendall_tau"], m.get("kendall_tau_ci") or [None] * 3))

@@ -479,3 +479,24 @@ def test_landscape_statistics_on_a_line():
     shuffled = np.random.default_rng(0).permutation(values)
     assert landscape_stats(sample, shuffled, neighbours)["neighbour_corr"]["value"] < \
         stats["neighbour_corr"]["value"]
+
+
+def test_attainable_reference_leaves_one_draw_out():
+    """Each draw plays the table against the mean of the others: identical draws meet every
+    curve target in every case; too few draws give no reference."""
+    from eval.report import _attainable
+    rng = np.random.default_rng(0)
+    names = ["a", "b", "c", "d"]
+    grid = 8
+    base = {n: np.tile(np.linspace(0.9, 0.94 + 0.001 * i, grid), (5, 1))
+            for i, n in enumerate(names)}
+    curves = {f"s{k}": base for k in range(4)}
+    same = _attainable(curves, list(curves), names, [3, 5, 7])
+    assert same["cases"] == 4 and same["met"]["all"] == 1.0
+    assert same["mean_gap"] < 1e-12 and same["mean_abs_bias"] < 1e-12
+    assert same["kendall_tau"] == [1.0, 1.0, 1.0]
+    noisy = {f"s{k}": {n: c + rng.normal(0, 0.01, c.shape) for n, c in base.items()}
+             for k in range(4)}
+    far = _attainable(noisy, list(noisy), names, [3, 5, 7])
+    assert far["met"]["gap"] == 0.0 and far["mean_gap"] > 0.001
+    assert _attainable(curves, ["s0", "s1"], names, [3, 5, 7]) is None
