@@ -815,3 +815,28 @@ def test_bundled_surrogate_answers_the_documented_fields(space):
             key = "halfway_" if halfway else ""
             for metric in METRICS:
                 assert (result[metric] is None) == (fields[key + metric][epochs] is None)
+
+
+def test_marginal_upper_tail_extrapolates_beyond_the_sample():
+    """Rule 4's marginal: a sample's top is modelled (generalized Pareto over the top 1 %), so
+    levels above the sample's own reach beyond its maximum, towards the population's
+    quantiles; below the threshold the quantiles are the empirical ones."""
+    from scipy.stats import norm
+    from surrogate.noise import MARGINAL_LEVELS, label_quantiles
+    rng = np.random.default_rng(0)
+    errors_tail, errors_empirical = [], []
+    for _ in range(20):
+        labels = rng.normal(0.9, 0.01, 4000)
+        q = label_quantiles(labels, MARGINAL_LEVELS)
+        assert np.all(np.isfinite(q)) and np.all(np.diff(q) >= 0)
+        low = MARGINAL_LEVELS <= 0.98
+        np.testing.assert_allclose(q[low], np.quantile(labels, MARGINAL_LEVELS[low]))
+        top = 1 - 1e-5                                     # far above 1 / 4,000
+        truth = norm.ppf(top, 0.9, 0.01)
+        assert np.interp(top, MARGINAL_LEVELS, q) > labels.max()
+        errors_tail.append(abs(np.interp(top, MARGINAL_LEVELS, q) - truth))
+        errors_empirical.append(abs(labels.max() - truth))
+    assert np.mean(errors_tail) < 0.8 * np.mean(errors_empirical)
+    few = rng.normal(0.9, 0.01, 150)                       # too few labels: empirical
+    np.testing.assert_allclose(label_quantiles(few, MARGINAL_LEVELS),
+                               np.quantile(few, MARGINAL_LEVELS))
