@@ -26,9 +26,9 @@ References: two disjoint halves of the table's seeds (seed noise), pairs of a su
 draws (run noise: the table is one draw), and the *attainable* reference: each draw of a
 surrogate in the table's place against the mean of its other draws, i.e. what a surrogate
 that is exactly right would score, with the share of these cases that meet the tau, bias
-and gap targets (how attainable the targets are at the study's noise). Out-of-sample studies of several folds get a
-summary over folds (mean, min, max of each statistic). The report opens with a verdict
-against the targets of :data:`TARGETS`.
+and gap targets (how attainable the targets are at the study's noise). Out-of-sample
+studies of several folds get a summary over folds (mean, min, max of each statistic). The
+report opens with a verdict against the targets of :data:`TARGETS`.
 """
 
 from __future__ import annotations

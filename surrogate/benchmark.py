@@ -169,6 +169,9 @@ class SurrogateBenchmark(BaseBenchmark):
             self._sources[(m, epochs, halfway)][0] for m in METRICS
             if self._sources[(m, epochs, halfway)][0] is not None))
             for epochs in EPOCHS for halfway in (False, True)}
+        # the ensemble member the runs of a target come from (noise rule 6; absent: the mean)
+        self._members = {t: self.noise_seed % m for t in self._targets
+                         if self.noise and (m := self.artifact.members(t)) > 1}
         # (target, ensemble member or None for the mean) -> predictions of every cell
         self._cache: dict[tuple[str, int | None], np.ndarray] = {}
 
@@ -229,10 +232,18 @@ class SurrogateBenchmark(BaseBenchmark):
     def _run_source(self, target: str) -> tuple[str, int | None]:
         """What a simulated run of ``target`` is drawn around: the mean, or with noise the
         member ``noise_seed mod M`` of an ensemble of M > 1 members (noise rule 6)."""
-        if target not in self._targets:
-            raise KeyError(f"no model for target {target!r}; targets: {self.targets}")
-        members = self.artifact.members(target) if self.noise else 1
-        return target, (self.noise_seed % members if members > 1 else None)
+        return target, self._members.get(target)
+
+    def _predict_sources(self, sources: Iterable[tuple[str, int | None]], cells: np.ndarray
+                         ) -> Iterator[tuple[tuple[str, int | None], np.ndarray]]:
+        """``(source, predictions of cells)`` for each source: one featurization per member
+        (or the mean) for all the targets that need it."""
+        sources = list(sources)
+        for member in dict.fromkeys(m for _, m in sources):
+            targets = [t for t, m in sources if m == member]
+            for target, values in self.artifact.predict_targets(targets, cells,
+                                                                member).items():
+                yield (target, member), values
 
     def _fill(self, sources: Iterable[tuple[str, int | None]], indices: np.ndarray) -> None:
         """Predict the cells of ``indices`` that ``sources`` ((target, member or None for
@@ -249,13 +260,10 @@ class SurrogateBenchmark(BaseBenchmark):
             self._precompute(list(lacking))
             return
         cells = np.unique(indices[np.logical_or.reduce(list(lacking.values()))])
-        for member in {m for _, m in lacking}:
-            targets = [t for t, m in lacking if m == member]
-            for target, values in self.artifact.predict_targets(targets, cells,
-                                                                member).items():
-                cache = self._cache[(target, member)]
-                new = np.isnan(cache[cells])
-                cache[cells[new]] = values[new]
+        for source, values in self._predict_sources(lacking, cells):
+            cache = self._cache[source]
+            new = np.isnan(cache[cells])
+            cache[cells[new]] = values[new]
 
     @staticmethod
     def _cache_name(source: tuple[str, int | None]) -> str:
@@ -287,7 +295,7 @@ class SurrogateBenchmark(BaseBenchmark):
         """
         targets = list(targets if targets is not None else self.targets)
         sources = [(t, None) for t in targets] + [
-            self._run_source(t) for t in targets if self._run_source(t)[1] is not None]
+            self._run_source(t) for t in targets if t in self._members]
         self._precompute(sources, progress)
 
     def _precompute(self, sources: list[tuple[str, int | None]],
@@ -305,13 +313,9 @@ class SurrogateBenchmark(BaseBenchmark):
                   disable=not progress) as bar:
             for start in range(0, len(cells), PREDICT_CHUNK):
                 chunk = cells[start:start + PREDICT_CHUNK]
-                for member in {m for _, m in todo}:
-                    targets = [t for t, m in todo if m == member]
-                    for target, values in self.artifact.predict_targets(targets, chunk,
-                                                                        member).items():
-                        # values already given out stay as they are
-                        cache = self._cache[(target, member)]
-                        cache[chunk] = np.where(np.isnan(cache[chunk]), values, cache[chunk])
+                for source, values in self._predict_sources(todo, chunk):
+                    cache = self._cache[source]  # values already given out stay as they are
+                    cache[chunk] = np.where(np.isnan(cache[chunk]), values, cache[chunk])
                 bar.update(len(chunk))
         if self.prediction_cache is not None:
             try:
@@ -368,7 +372,7 @@ class SurrogateBenchmark(BaseBenchmark):
                 u = u_time if metric == "training_time" else u_acc
                 mean = self.artifact.noise.perturb(
                     target, mean, u, self._error_levels(target, indices, cell_levels),
-                    self._run_source(target)[1])
+                    self._members.get(target))
             out[metric] = mean * factor if factor != 1.0 else mean
         return out
 

@@ -460,20 +460,14 @@ def fit_transfer(target: str, noise: TargetNoise, predicted: np.ndarray,
     if noise.marginal is None:
         raise ValueError(f"target {target!r} has no labels' marginal to map onto")
     predicted = np.asarray(predicted, dtype=np.float64)
-    if predicted.ndim == 2:
-        rows = []
-        for member in predicted:
-            fit_transfer(target, noise, member, in_sample)
-            rows.append(noise.simulated)
-        noise.simulated = np.stack(rows)
-        return
-    predicted = predicted.ravel()
-    cells = np.arange(len(predicted))
+    rows = predicted.reshape(-1, predicted.shape[-1])  # one row per member, or the model
+    cells = np.arange(rows.shape[1])
+    u = uniform_levels(REFERENCE_KEY, np.zeros_like(cells), cells)
     u_cell = None
     if noise.model_error:
         u_cell = error_levels(REFERENCE_ERROR_KEY, cells)
         if in_sample is not None:
             u_cell[np.asarray(in_sample, dtype=bool)] = np.nan
-    draw = _unmapped_run(target, noise, predicted,
-                         uniform_levels(REFERENCE_KEY, np.zeros_like(cells), cells), u_cell)
-    noise.simulated = np.quantile(draw, MARGINAL_LEVELS)
+    simulated = np.stack([np.quantile(_unmapped_run(target, noise, row, u, u_cell),
+                                      MARGINAL_LEVELS) for row in rows])
+    noise.simulated = simulated if predicted.ndim == 2 else simulated[0]
