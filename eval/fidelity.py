@@ -72,6 +72,7 @@ from typing import Any
 import numpy as np
 
 from nb101 import format_target
+from nb101._io import atomic_savez, open_npz
 from nb101.paths import user_path
 
 from .errors import EvalConfigError
@@ -337,12 +338,11 @@ def _digest(path: Path) -> str:
 
 
 def _save_run(path: Path, result: RunResult, meta: dict) -> None:
-    from nb101._io import atomic_savez
     atomic_savez(path, meta=np.array(json.dumps(meta)), **result.to_arrays())
 
 
 def _load_run(path: Path) -> RunResult:
-    with np.load(path, allow_pickle=False) as data:
+    with open_npz(path) as data:
         return RunResult.from_arrays({k: data[k] for k in data.files})
 
 

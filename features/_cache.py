@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nb101._io import atomic_savez
+from nb101._io import atomic_savez, open_npz
 from nb101.cell_space import CellSpace, default_cache_path
 
 __all__ = ["FEATURES_FORMAT", "feature_cache_path", "full_table", "has_table",
@@ -90,7 +90,7 @@ def full_table(name: str, dim: int, space: CellSpace,
 
 def _load(path: Path, fingerprint: str, num_cells: int, dim: int) -> np.ndarray | None:
     try:
-        with np.load(path, allow_pickle=False) as data:
+        with open_npz(path) as data:
             ok = (int(data["format"]) == FEATURES_FORMAT and int(data["dim"]) == dim
                   and str(data["fingerprint"]) == fingerprint)
             table = data["table"] if ok else None

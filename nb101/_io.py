@@ -7,6 +7,10 @@
   a temporary sibling folder, which replaces an existing folder only at the end.
 * :func:`write_json` writes strict JSON (:func:`to_jsonable`, then no NaN/Infinity tokens)
   atomically.
+* :func:`open_npz` and :func:`load_npy` are the one way to read arrays (``np.load``, no pickle)
+  from several threads: numpy parses every ``.npy`` header with ``ast.literal_eval``, and
+  CPython 3.11 can raise ``SystemError: AST constructor recursion depth mismatch`` when two
+  threads build ASTs at once (python/cpython#106905), so these readers take one process lock.
 
 Temporary files and folders are created with ``os.open(..., 0o666)`` and ``os.mkdir(..., 0o777)``
 so the kernel applies the process umask: the result has the mode a plain ``open`` or ``mkdir``
@@ -20,6 +24,7 @@ import json
 import os
 import secrets
 import shutil
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,9 +32,11 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["atomic_path", "atomic_savez", "atomic_folder", "write_json", "to_jsonable"]
+__all__ = ["atomic_path", "atomic_savez", "atomic_folder", "write_json", "to_jsonable",
+           "open_npz", "load_npy"]
 
 _ATTEMPTS = 100
+_READ_LOCK = threading.RLock()   # see the module docstring (numpy headers, CPython 3.11)
 
 
 def _unique_sibling(path: Path, suffix: str, create: Callable[[Path], None]) -> Path:
@@ -166,3 +173,17 @@ def write_json(path: str | os.PathLike, obj: Any, **kwargs: Any) -> Path:
     with atomic_path(path, suffix=".json") as tmp:
         tmp.write_text(text, encoding="utf-8")
     return path
+
+
+@contextmanager
+def open_npz(path: str | os.PathLike) -> Iterator[Any]:
+    """``np.load(path, allow_pickle=False)`` of an ``.npz``, held open (and the read lock held)
+    for the block, so its members are read (and their headers parsed) one thread at a time."""
+    with _READ_LOCK, np.load(path, allow_pickle=False) as data:
+        yield data
+
+
+def load_npy(path: str | os.PathLike) -> np.ndarray:
+    """``np.load(path, allow_pickle=False)`` of one ``.npy`` array, under the read lock."""
+    with _READ_LOCK:
+        return np.load(path, allow_pickle=False)

@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._io import atomic_savez
+from ._io import atomic_savez, open_npz
 from .errors import OutOfDomainError, TableError, UnknownHashError
 from .hashing import hash_rows
 from .model_spec import INPUT, MAX_EDGES, NUM_VERTICES, OPS, OUTPUT, ModelSpec, check_spec
@@ -331,7 +331,7 @@ class CellSpace:
         """
         path = user_path(path)
         try:
-            with np.load(path, allow_pickle=False) as data:
+            with open_npz(path) as data:
                 arrays = {name: data[name] for name in data.files}
         except (OSError, ValueError) as exc:
             raise TableError(f"{path} is not a space cache file: {exc}") from exc

@@ -48,6 +48,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._io import load_npy
 from .api import EPOCHS, RUN_FIELDS
 from .errors import OutOfDomainError, TableError
 from .model_spec import ModelSpec
@@ -153,7 +154,7 @@ def _file(data_dir, relative: Path) -> Path:
 def load_exhaustive(data_dir: str | os.PathLike | None = None) -> np.ndarray:
     """108-epoch final test accuracy of repeat 0 of every cell (float64, space index order)."""
     path = _file(data_dir, EXHAUSTIVE_FILE)
-    values = np.load(path, allow_pickle=False)
+    values = load_npy(path)
     if values.shape != (423_624,) or values.dtype != np.float64:
         raise TableError(f"{path}: expected 423,624 float64 values, got {values.shape} "
                          f"{values.dtype}")

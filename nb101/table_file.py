@@ -60,7 +60,7 @@ from typing import Any
 
 import numpy as np
 
-from ._io import atomic_savez
+from ._io import atomic_savez, open_npz
 from .api import RUN_FIELDS
 from .cell_space import CellSpace, get_space
 from .errors import TableError
@@ -360,7 +360,7 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
                 single = fh.read(6) == b"\x93NUMPY"
             raise fail("it holds a single .npy array" if single
                        else "it is not a zip archive (truncated, or another kind of file)")
-        with np.load(path, allow_pickle=False) as data:
+        with open_npz(path) as data:
             members = data.zip.infolist()
             compressed = [m.filename for m in members if m.compress_type != zipfile.ZIP_STORED]
             if compressed:

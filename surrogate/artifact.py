@@ -61,7 +61,7 @@ from typing import Any
 import numpy as np
 
 from nb101 import ArtifactError, parse_target
-from nb101._io import atomic_folder, write_json
+from nb101._io import atomic_folder, open_npz, write_json
 from nb101.cell_space import NUM_CELLS
 from nb101.paths import user_path
 
@@ -539,7 +539,7 @@ def load_artifact(path: str | os.PathLike | None = None, *,
     mask_file = path / _TRAINING_CELLS
     if mask_file.is_file():
         try:
-            with np.load(mask_file, allow_pickle=False) as data:
+            with open_npz(mask_file) as data:
                 for target in data.files:
                     bits = data[target]
                     if bits.shape != ((NUM_CELLS + 7) // 8,) or bits.dtype != np.uint8:

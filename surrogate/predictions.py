@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nb101._io import atomic_savez
+from nb101._io import atomic_savez, open_npz
 from nb101.backends import cache_folder
 from nb101.cell_space import NUM_CELLS
 
@@ -71,7 +71,7 @@ class PredictionCache:
         if not self.path.is_file():
             return []
         try:
-            with np.load(self.path, allow_pickle=False) as data:
+            with open_npz(self.path) as data:
                 if int(data["format"]) != PREDICTIONS_FORMAT or str(data["digest"]) != self.digest:
                     raise ValueError("another format or artifact digest")
                 return [name for name in data.files if name not in ("format", "digest")]
@@ -84,7 +84,7 @@ class PredictionCache:
         if target not in self.targets():
             return None
         try:
-            with np.load(self.path, allow_pickle=False) as data:
+            with open_npz(self.path) as data:
                 values = data[target]
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             _log.warning("ignoring the prediction cache %s: %s", self.path, exc)
