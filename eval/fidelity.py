@@ -212,6 +212,9 @@ class StudyResult:
         set (None when the artifact does not record it).
     landscape : dict
         ``{"table": stats, "<draw label>": stats}`` (:func:`eval.landscape.landscape_stats`).
+    final_cells : dict
+        backend label -> optimizer -> the incumbent cell of each seed at the final budget
+        (-1 if none): where the seeds end shows how many cells a final value rests on.
     """
 
     track: str
@@ -229,6 +232,7 @@ class StudyResult:
     surrogate_protocol: dict[str, str]
     training_share: dict[str, float | None]
     landscape: dict[str, dict] = field(default_factory=dict)
+    final_cells: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
 
 
 @dataclass
@@ -559,20 +563,22 @@ def _collect_study(config: FidelityConfig, table: Path, study: _Study, budget: f
     truth = np.full(len(table_bench.space), np.nan)
     truth[study.cells] = table_bench.query_batch(study.cells, 108)[objective]
     table_bench.reset_budget_counters()
-    curves, true_curves = {}, {}
+    curves, true_curves, final_cells = {}, {}, {}
     visited: dict[str, list[np.ndarray]] = {}
     for kind, label, _, _ in backends:
-        curves[label] = {}
+        curves[label], final_cells[label] = {}, {}
         for n in opt:
-            vals, trues = [], []
+            vals, trues, finals = [], [], []
             for seed in range(config.seeds):
                 r = _load_run(files[(label, n, seed)])
                 v, c = r.curve(grid)
                 vals.append(v)
+                finals.append(c[-1])
                 trues.append(np.where(c >= 0, truth[np.maximum(c, 0)], np.nan))
                 if kind != "table":
                     visited.setdefault(label, []).append(r.cells)
             curves[label][n] = np.array(vals)
+            final_cells[label][n] = np.array(finals, dtype=np.int64)
             if kind != "table":
                 true_curves.setdefault(label, {})[n] = np.array(trues)
     draws = {label: [_draw_label(label, k) for k in range(int(config.realizations)
@@ -593,7 +599,7 @@ def _collect_study(config: FidelityConfig, table: Path, study: _Study, budget: f
     landscape = _landscape(config, table, study, truth, draws) if config.landscape else {}
     return StudyResult(study.track, study.name, study.protocol, len(study.cells), budget,
                        unit, grid, rank_at, opt, curves, true_curves, draws, protocol, share,
-                       landscape)
+                       landscape, final_cells)
 
 
 def _training_mask(path: Path, targets: Sequence[str]) -> np.ndarray | None:

@@ -17,7 +17,12 @@ else) and computes, per study (a track on one cell set: a fold, all cells) and p
   draw_consistency`); the count outside the 95 % prediction interval;
 * **landscape**: the six statistics of :mod:`eval.landscape` (the walk autocorrelation as
   the mean over lags 1-5), the table's bootstrap interval, the surrogate's value (mean over
-  its draws) and whether it lies inside.
+  its draws) and whether it lies inside;
+* **final cells**: per optimizer, how many distinct cells its seeds end on and the share of
+  seeds on the most common one (table; surrogate: mean over draws). Optimizers that converge
+  (REINFORCE, evolution) often end most seeds on one cell, and then their final value is one
+  draw of that cell's runs however many seeds there are; the intervals over seeds do not see
+  this, so the verdict names the optimizer behind a bias or gap miss and where it ends.
 
 "Surrogate" means the mean of its realizations (curves averaged over the draws of its
 simulated runs, seed by seed); every draw against the table is reported too. Every interval
@@ -226,7 +231,49 @@ def _study_report(study, config) -> dict[str, Any]:
             s["landscape"] = _landscape_summary(study.landscape, draws)
         s["targets"] = _targets_met(s, study.track)
         entry["surrogates"][label] = s
+    entry["final_cells"] = _final_cells(study, names)
+    for label, s in entry["surrogates"].items():
+        s["largest_difference"] = _largest_difference(entry, label)
     return entry
+
+
+def _concentration(cells: np.ndarray) -> dict[str, Any]:
+    """Distinct final incumbent cells of the seeds and the share of seeds on the commonest."""
+    cells = np.asarray(cells)
+    found = cells[cells >= 0]
+    if not len(found):
+        return {"distinct": 0, "top_share": None}
+    return {"distinct": int(len(np.unique(found))),
+            "top_share": float(np.unique(found, return_counts=True)[1].max() / len(cells))}
+
+
+def _final_cells(study, names: list[str]) -> dict[str, dict[str, dict]]:
+    """:func:`_concentration` per optimizer: the table's, and each surrogate's mean over its
+    draws (empty when the study did not record final cells)."""
+    if not study.final_cells:
+        return {}
+    out = {"table": {n: _concentration(study.final_cells["table"][n]) for n in names}}
+    for label, draws in study.draws.items():
+        out[label] = {}
+        for n in names:
+            per_draw = [_concentration(study.final_cells[d][n]) for d in draws]
+            shares = [c["top_share"] for c in per_draw if c["top_share"] is not None]
+            out[label][n] = {"distinct": float(np.mean([c["distinct"] for c in per_draw])),
+                             "top_share": float(np.mean(shares)) if shares else None}
+    return out
+
+
+def _largest_difference(study: dict, label: str) -> dict[str, Any] | None:
+    """The optimizer whose final value differs most between a surrogate and the table."""
+    curves = study["curves"]
+    diffs = {n: curves[label][n]["mean"][-1] - curves["table"][n]["mean"][-1]
+             for n in study["optimizers"]}
+    diffs = {n: d for n, d in diffs.items() if d is not None and np.isfinite(d)}
+    if not diffs:
+        return None
+    name = max(diffs, key=lambda n: abs(diffs[n]))
+    return {"optimizer": name, "difference": float(diffs[name]),
+            "table_final_cells": study.get("final_cells", {}).get("table", {}).get(name)}
 
 
 def _curve_summary(curves: dict[str, np.ndarray], names: list[str],
@@ -372,6 +419,14 @@ def _verdict(report: dict) -> str:
                     why += (f"; an exactly right surrogate meets tau, bias and gap in "
                             f"{a['met']['all'] * a['cases']:.0f} of {a['cases']} "
                             f"leave-one-draw-out cases here")
+                big = s.get("largest_difference")
+                if big and ("bias" in failed or "gap" in failed):
+                    why += (f"; largest final difference: {big['optimizer']} "
+                            f"{big['difference']:+.4f}")
+                    c = big["table_final_cells"]
+                    if c and c["top_share"] is not None:
+                        why += (f" (on the table its seeds end on {c['distinct']} distinct "
+                                f"cells, {100 * c['top_share']:.0f} % on one)")
                 verdict = "faithful" if met["all"] else f"not faithful ({', '.join(failed)})"
                 parts.append(f"{what}: {verdict}: {why}.")
     if not parts:
@@ -564,15 +619,26 @@ def write_markdown(report: dict, path: Path) -> None:
 def _study_lines(study: dict) -> list[str]:
     rb = " / ".join(f"{b:.3g}" for b in study["rank_budgets"])
     lines = [f"### {study['name']} ({study['protocol']}, {study['cells']:,} cells)", ""]
+    finals = study.get("final_cells") or {}
     head = "| optimizer | table final | " + " | ".join(
-        f"{label} final (true)" for label in study["surrogates"]) + " |"
-    lines += [head, "|" + "---|" * (2 + len(study["surrogates"]))]
+        f"{label} final (true)" for label in study["surrogates"]) + " |" + "".join(
+        f" final cells, {label} |" for label in finals)
+    lines += [head, "|" + "---|" * (2 + len(study["surrogates"]) + len(finals))]
     for n in study["optimizers"]:
         row = [n, _f(study["curves"]["table"][n]["mean"][-1], 4)]
         for label in study["surrogates"]:
             c = study["curves"][label][n]
             row.append(f"{_f(c['mean'][-1], 4)} ({_f(c['true_mean'][-1], 4)})")
+        for label in finals:
+            c = finals[label][n]
+            share = "" if c["top_share"] is None else f" ({100 * c['top_share']:.0f} % on one)"
+            row.append(f"{c['distinct']:.3g}{share}")
         lines.append("| " + " | ".join(row) + " |")
+    if finals:
+        lines += ["", "Final cells: the distinct cells the seeds' final incumbents are, and "
+                  "the share of seeds on the commonest (surrogates: mean over draws). A final "
+                  "value that rests on few cells is one draw of their runs, however many "
+                  "seeds."]
     lines += ["", f"| comparison | tau @ {rb} | agreement @ {rb} | mean gap | mean bias "
               f"(sign test) | landscape | plausible-draw outside (final) |",
               "|---|---|---|---|---|---|---|"]

@@ -279,11 +279,22 @@ def test_fidelity_smoke_and_cache(tmp_path, tiny_surrogate):
         assert set(LANDSCAPE_SIX) <= set(s["landscape"]["surrogate"])
         assert 0 <= s["landscape"]["inside"] <= 6
         assert "kendall_tau" in study["reference_seed_halves"]
+        # where the seeds end: at most one distinct cell per seed, shares in (0, 1]
+        for label in ("table", "tiny"):
+            for n in study["optimizers"]:
+                c = study["final_cells"][label][n]
+                assert 1 <= c["distinct"] <= 4 and 0.25 <= c["top_share"] <= 1
+        big = s["largest_difference"]
+        diffs = [abs(study["curves"]["tiny"][n]["mean"][-1]
+                     - study["curves"]["table"][n]["mean"][-1]) for n in study["optimizers"]]
+        assert abs(big["difference"]) == pytest.approx(max(diffs))
+        assert big["table_final_cells"] == study["final_cells"]["table"][big["optimizer"]]
         for f in (f"curves_{t}.png", f"ranking_{t}.png", f"landscape_{t}.png"):
             assert (out / f).read_bytes()[:4] == b"\x89PNG"
     markdown = (out / "fidelity.md").read_text()
     assert markdown.startswith("# Algorithm-ranking fidelity\n\nVerdict:")
     assert "| tiny (unknown), mean of 2 draws |" in markdown
+    assert "| final cells, table | final cells, tiny |" in markdown
     # rerun: everything from the cache, the same statistics
     assert main(argv) == 0
     again = _strict_json(out / "fidelity.json")
