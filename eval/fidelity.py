@@ -9,7 +9,9 @@ runs every optimizer for N seeds on the table and on surrogates, on each track
 Protocols (``--protocol``)
 --------------------------
 ``out-of-sample`` (default)
-    *Multi-fidelity track*: the covered cells are split into ``folds`` seeded folds; for each
+    *Multi-fidelity track*: the covered cells are split into ``folds`` folds (a permutation
+    seeded by ``--split-seed``, 0 by default; other seeds repeat the protocol on other
+    splits, since one split certifies little); for each
     fold a surrogate is trained with the default recipe (:data:`surrogate.train.
     DEFAULT_RECIPE`) on the other folds only (``TrainConfig.exclude_cells``), and the table
     and the surrogate both run on the held-out fold. Every statistic is reported per fold and
@@ -80,7 +82,7 @@ from .optimizers import OPTIMIZERS, RunResult, resolve_optimizer, run
 from .tracks import TRACKS, covered_cells, make_track, resolve_track
 
 __all__ = ["FidelityConfig", "FidelityResult", "StudyResult", "run_fidelity", "collect",
-           "main", "SURROGATE_FRACTIONS", "SMOKE", "PROTOCOLS", "track_targets"]
+           "main", "SURROGATE_FRACTIONS", "SMOKE", "PROTOCOLS", "track_targets", "split_folds"]
 
 _log = logging.getLogger(__name__)
 
@@ -116,6 +118,9 @@ class FidelityConfig:
     protocol : {"out-of-sample", "in-sample", "both"}
     folds : int
         Folds of the multi-fidelity track's out-of-sample protocol.
+    split_seed : int
+        Seed of the permutation that splits the covered cells into folds (studies of
+        another seed are named ``"fold i/k, split s"``).
     table : path-like, optional
         Table file (default: the real-data table, converted on first use).
     surrogates : tuple of path-like
@@ -154,6 +159,7 @@ class FidelityConfig:
     tracks: tuple[str, ...] = ("full", "multifidelity")
     protocol: str = "out-of-sample"
     folds: int = 3
+    split_seed: int = 0
     table: str | os.PathLike | None = None
     surrogates: tuple[str | os.PathLike, ...] = ()
     optimizers: tuple[str, ...] | None = None
@@ -258,7 +264,7 @@ class _Study:
     @property
     def slug(self) -> str:
         digest = hashlib.sha1(np.ascontiguousarray(self.cells, dtype=np.int64)).hexdigest()
-        return f"{self.name.replace(' ', '_').replace('/', 'of')}-{digest[:8]}"
+        return f"{self.name.replace(',', '').replace(' ', '_').replace('/', 'of')}-{digest[:8]}"
 
 
 # ------------------------------------------------------------------------- validation
@@ -277,6 +283,10 @@ def _validate(config: FidelityConfig) -> tuple[list[str], list[str]]:
         value = getattr(config, name)
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise EvalConfigError(f"{name} must be a positive integer, got {value!r}")
+    if (isinstance(config.split_seed, bool)
+            or not isinstance(config.split_seed, (int, np.integer)) or config.split_seed < 0):
+        raise EvalConfigError(f"split_seed must be a non-negative integer, got "
+                              f"{config.split_seed!r}")
     if config.folds < 2 and config.protocol != "in-sample" and not config.surrogates:
         raise EvalConfigError(f"folds must be at least 2 for the out-of-sample protocol, got "
                               f"{config.folds}")
@@ -421,6 +431,13 @@ def _train(config: FidelityConfig, table: Path, out: Path, label: str, targets: 
     return folder
 
 
+def split_folds(cells: np.ndarray, folds: int, split_seed: int = 0) -> list[np.ndarray]:
+    """The out-of-sample protocol's folds: ``cells`` permuted by ``split_seed``, cut into
+    ``folds`` parts of (nearly) equal size, each sorted."""
+    order = np.random.default_rng(int(split_seed)).permutation(np.asarray(cells, np.int64))
+    return [np.sort(f) for f in np.array_split(order, int(folds))]
+
+
 def _studies(config: FidelityConfig, tracks: list[str], table: Path, out: Path,
              cells: dict[str, np.ndarray]) -> list[_Study]:
     """The (track, cell set, surrogates) units the protocol asks for."""
@@ -449,12 +466,12 @@ def _studies(config: FidelityConfig, tracks: list[str], table: Path, out: Path,
                 studies.append(_Study(t, "all cells", "mixed", cells[t], chosen))
             continue
         if "out-of-sample" in protocols:
-            order = np.random.default_rng(0).permutation(cells[t])
-            folds = [np.sort(f) for f in np.array_split(order, int(config.folds))]
+            folds = split_folds(cells[t], config.folds, config.split_seed)
+            split = f", split {config.split_seed}" if config.split_seed else ""
             for i, fold in enumerate(folds):
                 path = _train(config, table, out, f"fold{i + 1}of{len(folds)}", targets,
                               exclude=fold)
-                studies.append(_Study(t, f"fold {i + 1}/{len(folds)}", "out-of-sample",
+                studies.append(_Study(t, f"fold {i + 1}/{len(folds)}{split}", "out-of-sample",
                                       fold, (("default", path, "out-of-sample"),)))
         if "in-sample" in protocols:
             path = _train(config, table, out, "in-sample", targets)
@@ -667,6 +684,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="out-of-sample (default), in-sample, or both side by side")
     p.add_argument("--folds", type=int, default=3,
                    help="folds of the out-of-sample multi-fidelity study (default 3)")
+    p.add_argument("--split-seed", type=int, default=0,
+                   help="seed of the split into folds (default 0); another seed repeats the "
+                        "out-of-sample study on another split")
     p.add_argument("--table", default=None, help="table file (default: the real-data table)")
     p.add_argument("--surrogate", nargs="+", default=(), metavar="ARTIFACT",
                    help="surrogate artifact folder(s) to evaluate instead of trained ones")
@@ -706,6 +726,7 @@ def config_from_args(argv: Sequence[str] | None = None) -> FidelityConfig:
     if not args.smoke or args.folds != 3:
         kw["folds"] = args.folds
     return FidelityConfig(tracks=tracks, protocol=args.protocol, table=args.table,
+                          split_seed=args.split_seed,
                           surrogates=tuple(args.surrogate),
                           optimizers=tuple(args.optimizers) if args.optimizers else None,
                           out=args.out, n_jobs=args.n_jobs, backend=args.backend,

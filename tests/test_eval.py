@@ -332,6 +332,18 @@ def test_out_of_sample_protocol(tmp_path):
     assert len(summary["tau@1000"]["per_fold"]) == 2
 
 
+def test_split_folds_partition_the_cells_by_seed():
+    from eval.fidelity import config_from_args, split_folds
+    cells = np.arange(100, 200)
+    for seed in (0, 1):
+        folds = split_folds(cells, 3, seed)
+        assert [len(f) for f in folds] == [34, 33, 33]
+        np.testing.assert_array_equal(np.sort(np.concatenate(folds)), cells)
+        assert all(np.all(np.diff(f) > 0) for f in folds)
+    assert not np.array_equal(split_folds(cells, 3, 0)[0], split_folds(cells, 3, 1)[0])
+    assert config_from_args(["--split-seed", "2"]).split_seed == 2
+
+
 def test_dask_scheduler_matches_joblib(tmp_path, tiny_surrogate):
     from dask.distributed import LocalCluster
     from eval.fidelity import FidelityConfig, collect
@@ -374,6 +386,7 @@ def test_threading_backend_matches_loky(tmp_path, tiny_surrogate):
     ({"realizations": 0}, "realizations must be a positive"),
     ({"protocol": "sideways"}, "unknown protocol 'sideways'"),
     ({"folds": 1}, "folds must be at least 2"),
+    ({"split_seed": -1}, "split_seed must be a non-negative integer"),
     ({"tracks": ("full",), "optimizers": ("hyperband",)}, "only run on the multifidelity"),
 ])
 def test_bad_options(tmp_path, kwargs, match):
