@@ -22,7 +22,8 @@ else) and computes, per study (a track on one cell set: a fold, all cells) and p
   seeds on the most common one (table; surrogate: mean over draws). Optimizers that converge
   (REINFORCE, evolution) often end most seeds on one cell, and then their final value is one
   draw of that cell's runs however many seeds there are; the intervals over seeds do not see
-  this, so the verdict names the optimizer behind a bias or gap miss and where it ends.
+  this, so the verdict names the optimizer behind a bias or gap miss (largest final
+  difference, largest curve gap) and where its table seeds end.
 
 "Surrogate" means the mean of its realizations (curves averaged over the draws of its
 simulated runs, seed by seed); every draw against the table is reported too. Every interval
@@ -233,7 +234,7 @@ def _study_report(study, config) -> dict[str, Any]:
         entry["surrogates"][label] = s
     entry["final_cells"] = _final_cells(study, names)
     for label, s in entry["surrogates"].items():
-        s["largest_difference"] = _largest_difference(entry, label)
+        s["largest_contributors"] = _largest_contributors(entry, label)
     return entry
 
 
@@ -263,17 +264,22 @@ def _final_cells(study, names: list[str]) -> dict[str, dict[str, dict]]:
     return out
 
 
-def _largest_difference(study: dict, label: str) -> dict[str, Any] | None:
-    """The optimizer whose final value differs most between a surrogate and the table."""
+def _largest_contributors(study: dict, label: str) -> dict[str, dict[str, Any]]:
+    """The optimizer behind each of a surrogate's bias and gap: the largest |final difference|
+    (surrogate - table) and the largest curve gap, each with where its table seeds end."""
     curves = study["curves"]
-    diffs = {n: curves[label][n]["mean"][-1] - curves["table"][n]["mean"][-1]
-             for n in study["optimizers"]}
-    diffs = {n: d for n, d in diffs.items() if d is not None and np.isfinite(d)}
-    if not diffs:
-        return None
-    name = max(diffs, key=lambda n: abs(diffs[n]))
-    return {"optimizer": name, "difference": float(diffs[name]),
-            "table_final_cells": study.get("final_cells", {}).get("table", {}).get(name)}
+    finals = {n: curves[label][n]["mean"][-1] - curves["table"][n]["mean"][-1]
+              for n in study["optimizers"]}
+    gaps = study["surrogates"][label]["mean_of_draws"]["gap"]
+    out = {}
+    for key, values in (("bias", finals), ("gap", gaps)):
+        values = {n: v for n, v in values.items() if v is not None and np.isfinite(v)}
+        if values:
+            name = max(values, key=lambda n: abs(values[n]))
+            out[key] = {"optimizer": name, "value": float(values[name]),
+                        "table_final_cells": study.get("final_cells", {}).get("table", {})
+                        .get(name)}
+    return out
 
 
 def _curve_summary(curves: dict[str, np.ndarray], names: list[str],
@@ -419,10 +425,13 @@ def _verdict(report: dict) -> str:
                     why += (f"; an exactly right surrogate meets tau, bias and gap in "
                             f"{a['met']['all'] * a['cases']:.0f} of {a['cases']} "
                             f"leave-one-draw-out cases here")
-                big = s.get("largest_difference")
-                if big and ("bias" in failed or "gap" in failed):
-                    why += (f"; largest final difference: {big['optimizer']} "
-                            f"{big['difference']:+.4f}")
+                for key, name in (("bias", "final difference"), ("gap", "curve gap")):
+                    big = s.get("largest_contributors", {}).get(key)
+                    if key not in failed or not big:
+                        continue
+                    value = big["value"]
+                    why += (f"; largest {name}: {big['optimizer']} "
+                            + (f"{value:+.4f}" if key == "bias" else f"{value:.4f}"))
                     c = big["table_final_cells"]
                     if c and c["top_share"] is not None:
                         why += (f" (on the table its seeds end on {c['distinct']} distinct "
@@ -621,14 +630,15 @@ def _study_lines(study: dict) -> list[str]:
     lines = [f"### {study['name']} ({study['protocol']}, {study['cells']:,} cells)", ""]
     finals = study.get("final_cells") or {}
     head = "| optimizer | table final | " + " | ".join(
-        f"{label} final (true)" for label in study["surrogates"]) + " |" + "".join(
-        f" final cells, {label} |" for label in finals)
-    lines += [head, "|" + "---|" * (2 + len(study["surrogates"]) + len(finals))]
+        f"{label} final (true) | {label} curve gap" for label in study["surrogates"]) + " |" \
+        + "".join(f" final cells, {label} |" for label in finals)
+    lines += [head, "|" + "---|" * (2 + 2 * len(study["surrogates"]) + len(finals))]
     for n in study["optimizers"]:
         row = [n, _f(study["curves"]["table"][n]["mean"][-1], 4)]
-        for label in study["surrogates"]:
+        for label, s in study["surrogates"].items():
             c = study["curves"][label][n]
             row.append(f"{_f(c['mean'][-1], 4)} ({_f(c['true_mean'][-1], 4)})")
+            row.append(_f(s["mean_of_draws"]["gap"][n], 4))
         for label in finals:
             c = finals[label][n]
             share = "" if c["top_share"] is None else f" ({100 * c['top_share']:.0f} % on one)"

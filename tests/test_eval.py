@@ -284,17 +284,21 @@ def test_fidelity_smoke_and_cache(tmp_path, tiny_surrogate):
             for n in study["optimizers"]:
                 c = study["final_cells"][label][n]
                 assert 1 <= c["distinct"] <= 4 and 0.25 <= c["top_share"] <= 1
-        big = s["largest_difference"]
+        big = s["largest_contributors"]
         diffs = [abs(study["curves"]["tiny"][n]["mean"][-1]
                      - study["curves"]["table"][n]["mean"][-1]) for n in study["optimizers"]]
-        assert abs(big["difference"]) == pytest.approx(max(diffs))
-        assert big["table_final_cells"] == study["final_cells"]["table"][big["optimizer"]]
+        assert abs(big["bias"]["value"]) == pytest.approx(max(diffs))
+        assert big["gap"]["value"] == max(m["gap"].values())
+        for key in ("bias", "gap"):
+            assert big[key]["table_final_cells"] == \
+                study["final_cells"]["table"][big[key]["optimizer"]]
         for f in (f"curves_{t}.png", f"ranking_{t}.png", f"landscape_{t}.png"):
             assert (out / f).read_bytes()[:4] == b"\x89PNG"
     markdown = (out / "fidelity.md").read_text()
     assert markdown.startswith("# Algorithm-ranking fidelity\n\nVerdict:")
     assert "| tiny (unknown), mean of 2 draws |" in markdown
-    assert "| final cells, table | final cells, tiny |" in markdown
+    assert "| tiny final (true) | tiny curve gap | final cells, table | final cells, tiny |" \
+        in markdown
     # rerun: everything from the cache, the same statistics
     assert main(argv) == 0
     again = _strict_json(out / "fidelity.json")
