@@ -10,8 +10,8 @@ Protocols (``--protocol``)
 --------------------------
 ``out-of-sample`` (default)
     *Multi-fidelity track*: the covered cells are split into ``folds`` folds (a permutation
-    seeded by ``--split-seed``, 0 by default; other seeds repeat the protocol on other
-    splits, since one split certifies little); for each
+    seeded by ``--split-seeds``, 0 by default; several seeds repeat the protocol on several
+    splits in one report, since one split certifies little); for each
     fold a surrogate is trained with the default recipe (:data:`surrogate.train.
     DEFAULT_RECIPE`) on the other folds only (``TrainConfig.exclude_cells``), and the table
     and the surrogate both run on the held-out fold. Every statistic is reported per fold and
@@ -118,9 +118,9 @@ class FidelityConfig:
     protocol : {"out-of-sample", "in-sample", "both"}
     folds : int
         Folds of the multi-fidelity track's out-of-sample protocol.
-    split_seed : int
-        Seed of the permutation that splits the covered cells into folds (studies of
-        another seed are named ``"fold i/k, split s"``).
+    split_seeds : tuple of int
+        Seeds of the permutations that split the covered cells into folds, one split each
+        (studies of a seed other than 0 are named ``"fold i/k, split s"``).
     table : path-like, optional
         Table file (default: the real-data table, converted on first use).
     surrogates : tuple of path-like
@@ -159,7 +159,7 @@ class FidelityConfig:
     tracks: tuple[str, ...] = ("full", "multifidelity")
     protocol: str = "out-of-sample"
     folds: int = 3
-    split_seed: int = 0
+    split_seeds: tuple[int, ...] = (0,)
     table: str | os.PathLike | None = None
     surrogates: tuple[str | os.PathLike, ...] = ()
     optimizers: tuple[str, ...] | None = None
@@ -283,10 +283,11 @@ def _validate(config: FidelityConfig) -> tuple[list[str], list[str]]:
         value = getattr(config, name)
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise EvalConfigError(f"{name} must be a positive integer, got {value!r}")
-    if (isinstance(config.split_seed, bool)
-            or not isinstance(config.split_seed, (int, np.integer)) or config.split_seed < 0):
-        raise EvalConfigError(f"split_seed must be a non-negative integer, got "
-                              f"{config.split_seed!r}")
+    seeds = tuple(config.split_seeds)
+    if not seeds or len(set(seeds)) != len(seeds) or any(
+            isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < 0 for x in seeds):
+        raise EvalConfigError(f"split_seeds must be distinct non-negative integers, got "
+                              f"{config.split_seeds!r}")
     if config.folds < 2 and config.protocol != "in-sample" and not config.surrogates:
         raise EvalConfigError(f"folds must be at least 2 for the out-of-sample protocol, got "
                               f"{config.folds}")
@@ -466,13 +467,15 @@ def _studies(config: FidelityConfig, tracks: list[str], table: Path, out: Path,
                 studies.append(_Study(t, "all cells", "mixed", cells[t], chosen))
             continue
         if "out-of-sample" in protocols:
-            folds = split_folds(cells[t], config.folds, config.split_seed)
-            split = f", split {config.split_seed}" if config.split_seed else ""
-            for i, fold in enumerate(folds):
-                path = _train(config, table, out, f"fold{i + 1}of{len(folds)}", targets,
-                              exclude=fold)
-                studies.append(_Study(t, f"fold {i + 1}/{len(folds)}{split}", "out-of-sample",
-                                      fold, (("default", path, "out-of-sample"),)))
+            for seed in config.split_seeds:
+                folds = split_folds(cells[t], config.folds, seed)
+                split = f", split {seed}" if seed else ""
+                for i, fold in enumerate(folds):
+                    path = _train(config, table, out, f"fold{i + 1}of{len(folds)}", targets,
+                                  exclude=fold)
+                    studies.append(_Study(t, f"fold {i + 1}/{len(folds)}{split}",
+                                          "out-of-sample", fold,
+                                          (("default", path, "out-of-sample"),)))
         if "in-sample" in protocols:
             path = _train(config, table, out, "in-sample", targets)
             studies.append(_Study(t, "in-sample", "in-sample", cells[t],
@@ -684,9 +687,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="out-of-sample (default), in-sample, or both side by side")
     p.add_argument("--folds", type=int, default=3,
                    help="folds of the out-of-sample multi-fidelity study (default 3)")
-    p.add_argument("--split-seed", type=int, default=0,
-                   help="seed of the split into folds (default 0); another seed repeats the "
-                        "out-of-sample study on another split")
+    p.add_argument("--split-seeds", type=int, nargs="+", default=[0], metavar="SEED",
+                   help="seeds of the splits into folds (default 0); several seeds repeat "
+                        "the out-of-sample study on several splits, summarised together")
     p.add_argument("--table", default=None, help="table file (default: the real-data table)")
     p.add_argument("--surrogate", nargs="+", default=(), metavar="ARTIFACT",
                    help="surrogate artifact folder(s) to evaluate instead of trained ones")
@@ -726,7 +729,7 @@ def config_from_args(argv: Sequence[str] | None = None) -> FidelityConfig:
     if not args.smoke or args.folds != 3:
         kw["folds"] = args.folds
     return FidelityConfig(tracks=tracks, protocol=args.protocol, table=args.table,
-                          split_seed=args.split_seed,
+                          split_seeds=tuple(args.split_seeds),
                           surrogates=tuple(args.surrogate),
                           optimizers=tuple(args.optimizers) if args.optimizers else None,
                           out=args.out, n_jobs=args.n_jobs, backend=args.backend,

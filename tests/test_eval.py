@@ -313,6 +313,7 @@ def test_out_of_sample_protocol(tmp_path):
     from eval.report import build_report
     from surrogate.artifact import load_artifact
     cfg = FidelityConfig(tracks=("multifidelity",), protocol="both", folds=2,
+                         split_seeds=(0, 3),
                          optimizers=("random", "hyperband"), seeds=2, budget=4,
                          realizations=1, landscape=False, n_boot=20, n_jobs=1,
                          backend="threading", out=tmp_path / "o",
@@ -321,8 +322,9 @@ def test_out_of_sample_protocol(tmp_path):
     result = collect(cfg)
     folds = [s for s in result.studies if s.protocol == "out-of-sample"]
     inside = [s for s in result.studies if s.protocol == "in-sample"]
-    assert [s.name for s in folds] == ["fold 1/2", "fold 2/2"] and len(inside) == 1
-    assert sum(s.cells for s in folds) == inside[0].cells
+    assert [s.name for s in folds] == ["fold 1/2", "fold 2/2", "fold 1/2, split 3",
+                                       "fold 2/2, split 3"] and len(inside) == 1
+    assert sum(s.cells for s in folds[:2]) == sum(s.cells for s in folds[2:]) == inside[0].cells
     for study in folds:
         assert study.training_share["default"] == 0.0
         assert study.surrogate_protocol["default"] == "out-of-sample"
@@ -333,7 +335,8 @@ def test_out_of_sample_protocol(tmp_path):
             assert all(art.in_sample(t) is not None for t in track_targets("multifidelity"))
     report = build_report(result)
     summary = report["tracks"]["multifidelity"]["over_folds"]["default"]
-    assert len(summary["tau@1000"]["per_fold"]) == 2
+    assert len(summary["tau@1000"]["per_fold"]) == len(summary["gap_met"]["per_fold"]) == 4
+    assert "Over the 4 out-of-sample folds of the multifidelity track" in report["verdict"]
 
 
 def test_split_folds_partition_the_cells_by_seed():
@@ -345,7 +348,7 @@ def test_split_folds_partition_the_cells_by_seed():
         np.testing.assert_array_equal(np.sort(np.concatenate(folds)), cells)
         assert all(np.all(np.diff(f) > 0) for f in folds)
     assert not np.array_equal(split_folds(cells, 3, 0)[0], split_folds(cells, 3, 1)[0])
-    assert config_from_args(["--split-seed", "2"]).split_seed == 2
+    assert config_from_args(["--split-seeds", "0", "2"]).split_seeds == (0, 2)
 
 
 def test_dask_scheduler_matches_joblib(tmp_path, tiny_surrogate):
@@ -390,7 +393,9 @@ def test_threading_backend_matches_loky(tmp_path, tiny_surrogate):
     ({"realizations": 0}, "realizations must be a positive"),
     ({"protocol": "sideways"}, "unknown protocol 'sideways'"),
     ({"folds": 1}, "folds must be at least 2"),
-    ({"split_seed": -1}, "split_seed must be a non-negative integer"),
+    ({"split_seeds": (-1,)}, "split_seeds must be distinct non-negative"),
+    ({"split_seeds": (1, 1)}, "split_seeds must be distinct non-negative"),
+    ({"split_seeds": ()}, "split_seeds must be distinct non-negative"),
     ({"tracks": ("full",), "optimizers": ("hyperband",)}, "only run on the multifidelity"),
 ])
 def test_bad_options(tmp_path, kwargs, match):
