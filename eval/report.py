@@ -544,45 +544,55 @@ def _plot_curves(track: dict, name: str, path: Path) -> None:
 
 
 def _plot_ranking(track: dict, name: str, path: Path) -> None:
+    """One row per comparison (a surrogate, or the table's seed halves as the reference),
+    one marker per ranking budget with its bootstrap interval: readable for any number of
+    folds and splits."""
     plt = _pyplot()
     rows = []
     for study in track["studies"]:
         for label, s in study["surrogates"].items():
-            rows.append((f"{study['name']}: {label}", s["mean_of_draws"]))
+            rows.append((f"{study['name']}: {label}", s["mean_of_draws"], False))
         if "reference_seed_halves" in study:
             rows.append((f"{study['name']}: table seed halves",
-                         study["reference_seed_halves"]))
+                         study["reference_seed_halves"], True))
     budgets = [f"{b:.3g}" for b in track["studies"][0]["rank_budgets"]]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.4))
-    width = 0.8 / max(1, len(rows))
-    x = np.arange(len(budgets))
+    colors = ("tab:blue", "tab:orange", "tab:green")
+    fig, axes = plt.subplots(1, 2, figsize=(11, 1.4 + 0.32 * len(rows)), sharey=True)
     for ax, key, title, low in ((axes[0], "kendall_tau", "Kendall tau of rankings", -1),
                                 (axes[1], "agreement", "pairwise verdict agreement", 0)):
         empty = True
-        for k, (label, s) in enumerate(rows):
+        for y, (label, s, reference) in enumerate(rows):
             vals = np.array(s[key], dtype=float)
             cis = s.get(f"{key}_ci") or [[None, None]] * len(vals)
-            lo = np.array([np.nan if c[0] is None else c[0] for c in cis], dtype=float)
-            hi = np.array([np.nan if c[1] is None else c[1] for c in cis], dtype=float)
-            err = np.array([np.clip(vals - lo, 0, None), np.clip(hi - vals, 0, None)])
-            ok = np.isfinite(vals)
-            empty &= not ok.any()
-            ax.bar((x + k * width)[ok], vals[ok], width, label=label,
-                   yerr=np.nan_to_num(err[:, ok]), capsize=2)
-        ax.set_xticks(x + width * (len(rows) - 1) / 2, budgets)
-        ax.set_xlabel("budget (full trainings)")
-        ax.set_ylim(low, 1)
-        ax.set_title(title)
-        ax.grid(alpha=0.3, axis="y")
+            for j, (v, c) in enumerate(zip(vals, cis)):
+                if not np.isfinite(v):
+                    continue
+                empty = False
+                err = None if c[0] is None else [[max(v - c[0], 0)], [max(c[1] - v, 0)]]
+                ax.errorbar([v], [y + (j - 1) * 0.22], xerr=err, capsize=2,
+                            fmt="o" if not reference else "d", ms=4,
+                            color="gray" if reference else colors[j % len(colors)],
+                            label=(f"budget {budgets[j]}" if not reference else
+                                   "table seed halves (reference; budgets in the same order)"))
+        if key == "kendall_tau":
+            ax.axvline(TARGETS["tau_min"], color="black", lw=0.8, ls="--")
+        ax.set_xlim(low, 1)
+        ax.set_title(title, fontsize=9)
+        ax.grid(alpha=0.3, axis="x")
         if empty:
             ax.text(0.5, 0.5, "no optimizer pair differs significantly\n(Mann-Whitney, "
                     "alpha 0.05) on either backend:\nno verdict to agree on" if key ==
                     "agreement" else "no ranking (fewer than two optimizers)",
                     ha="center", va="center", transform=ax.transAxes, fontsize=8)
-    fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=7)
-    fig.suptitle(f"track {name}: ranking agreement with the table (error bars: 95 % "
-                 f"bootstrap over seeds)")
-    fig.tight_layout(rect=(0, 0.06 * ((len(rows) + 2) // 3) + 0.02, 1, 1))
+    axes[0].set_yticks(range(len(rows)), [r[0] for r in rows], fontsize=7)
+    axes[0].invert_yaxis()
+    handles, labels = axes[0].get_legend_handles_labels()
+    unique = dict(zip(labels, handles))
+    fig.legend(unique.values(), unique.keys(), loc="lower center", ncol=4, fontsize=7)
+    fig.suptitle(f"track {name}: ranking agreement with the table at each budget (full "
+                 f"trainings; bars: 95 % bootstrap over seeds; dashed: the tau target)",
+                 fontsize=9)
+    fig.tight_layout(rect=(0, 0.45 / (1.4 + 0.32 * len(rows)), 1, 1))
     _save(fig, path)
 
 
