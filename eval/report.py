@@ -539,7 +539,7 @@ def _plot_curves(track: dict, name: str, path: Path) -> None:
         axes[0][0].set_ylim(bottom=min(lows))
     axes[0][0].legend(fontsize=7, loc="lower right")
     fig.suptitle(f"track {name}: mean incumbent over seeds (band: 95 % interval)")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))  # room for the title
     _save(fig, path)
 
 
