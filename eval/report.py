@@ -328,6 +328,7 @@ def _attainable(curves: dict[str, dict[str, np.ndarray]], draws: list[str],
         key: nanmean(np.array([c[key] for c in cases], dtype=float)).tolist()
         for key in ("kendall_tau", "agreement", "mean_gap")}
     out["mean_abs_bias"] = float(np.mean([abs(c["mean_bias"]) for c in cases]))
+    out["gap"] = {n: float(np.nanmean([c["gap"][n] for c in cases])) for n in names}
     out["cases"] = len(cases)
     out["met"] = {key: float(np.mean([m[key] for m in met])) for key in met[0]}
     out["met"]["all"] = float(np.mean([all(m.values()) for m in met]))
@@ -380,8 +381,21 @@ def _over_folds(studies: list[dict]) -> dict[str, Any]:
                             "mean": float(np.nanmean(v)) if np.isfinite(v).any() else None,
                             "min": float(np.nanmin(v)) if np.isfinite(v).any() else None,
                             "max": float(np.nanmax(v)) if np.isfinite(v).any() else None}
+        names = folds[0]["optimizers"]
+        summary["gap_by_optimizer"] = {
+            n: {"surrogate": float(np.nanmean([f["surrogates"][label]["mean_of_draws"]["gap"][n]
+                                               for f in folds])),
+                "attainable": _nanmean_or_none(
+                    [f["surrogates"][label].get("attainable", {}).get("gap", {}).get(n)
+                     for f in folds])}
+            for n in names}
         out[label] = summary
     return out
+
+
+def _nanmean_or_none(values: list) -> float | None:
+    v = np.array([np.nan if x is None else float(x) for x in values])
+    return float(np.nanmean(v)) if np.isfinite(v).any() else None
 
 
 def build_report(result) -> dict[str, Any]:
@@ -645,11 +659,20 @@ def write_markdown(report: dict, path: Path) -> None:
                       "per fold |", "|---|---|---|---|---|---|"]
             for label, summary in track["over_folds"].items():
                 for key, v in summary.items():
+                    if key == "gap_by_optimizer":
+                        continue
                     per = ", ".join(_f(x, 4) if isinstance(x, float) else str(x)
                                     for x in v["per_fold"])
                     lines.append(f"| {label} | {key} | {_f(v['mean'], 4)} | {_f(v['min'], 4)}"
                                  f" | {_f(v['max'], 4)} | {per} |")
             lines.append("")
+            for label, summary in track["over_folds"].items():
+                lines += [f"Curve gap by optimizer over folds ({label}; attainable: an exactly "
+                          f"right surrogate, leave one draw out)", "",
+                          "| optimizer | surrogate | attainable |", "|---|---|---|"]
+                for n, g in summary["gap_by_optimizer"].items():
+                    lines.append(f"| {n} | {_f(g['surrogate'], 4)} | {_f(g['attainable'], 4)} |")
+                lines.append("")
     lines += ["Surrogate = the mean of its realizations (draws of its simulated runs). "
               "Intervals: 95 % bootstrap over seeds. Gap: mean over the log-spaced grid of "
               "|surrogate - table| seed-mean curves. Agreement: share of optimizer pairs "
@@ -666,16 +689,19 @@ def _study_lines(study: dict) -> list[str]:
     rb = " / ".join(f"{b:.3g}" for b in study["rank_budgets"])
     lines = [f"### {study['name']} ({study['protocol']}, {study['cells']:,} cells)", ""]
     finals = study.get("final_cells") or {}
-    head = "| optimizer | table final | " + " | ".join(
-        f"{label} final (true) | {label} curve gap" for label in study["surrogates"]) + " |" \
-        + "".join(f" final cells, {label} |" for label in finals)
+    head = ("| optimizer | table final | "
+            + " | ".join(f"{label} final (true) | {label} curve gap (attainable)"
+                         for label in study["surrogates"])
+            + " |" + "".join(f" final cells, {label} |" for label in finals))
     lines += [head, "|" + "---|" * (2 + 2 * len(study["surrogates"]) + len(finals))]
     for n in study["optimizers"]:
         row = [n, _f(study["curves"]["table"][n]["mean"][-1], 4)]
         for label, s in study["surrogates"].items():
             c = study["curves"][label][n]
             row.append(f"{_f(c['mean'][-1], 4)} ({_f(c['true_mean'][-1], 4)})")
-            row.append(_f(s["mean_of_draws"]["gap"][n], 4))
+            attainable = s.get("attainable", {}).get("gap", {}).get(n)
+            row.append(_f(s["mean_of_draws"]["gap"][n], 4)
+                       + ("" if attainable is None else f" ({_f(attainable, 4)})"))
         for label in finals:
             c = finals[label][n]
             share = "" if c["top_share"] is None else f" ({100 * c['top_share']:.0f} % on one)"

@@ -297,8 +297,8 @@ def test_fidelity_smoke_and_cache(tmp_path, tiny_surrogate):
     markdown = (out / "fidelity.md").read_text()
     assert markdown.startswith("# Algorithm-ranking fidelity\n\nVerdict:")
     assert "| tiny (unknown), mean of 2 draws |" in markdown
-    assert "| tiny final (true) | tiny curve gap | final cells, table | final cells, tiny |" \
-        in markdown
+    assert ("| tiny final (true) | tiny curve gap (attainable) | final cells, table | "
+            "final cells, tiny |") in markdown
     # rerun: everything from the cache, the same statistics
     assert main(argv) == 0
     again = _strict_json(out / "fidelity.json")
@@ -337,6 +337,12 @@ def test_out_of_sample_protocol(tmp_path):
     summary = report["tracks"]["multifidelity"]["over_folds"]["default"]
     assert len(summary["tau@1000"]["per_fold"]) == len(summary["gap_met"]["per_fold"]) == 4
     assert "Over the 4 out-of-sample folds of the multifidelity track" in report["verdict"]
+    gaps = summary["gap_by_optimizer"]
+    assert set(gaps) == {"random", "hyperband"} and gaps["random"]["attainable"] is None
+    assert gaps["random"]["surrogate"] == pytest.approx(np.mean(
+        [s["surrogates"]["default"]["mean_of_draws"]["gap"]["random"]
+         for s in report["tracks"]["multifidelity"]["studies"]
+         if s["protocol"] == "out-of-sample"]))
 
 
 def test_split_folds_partition_the_cells_by_seed():
@@ -532,4 +538,7 @@ def test_attainable_reference_leaves_one_draw_out():
              for k in range(4)}
     far = _attainable(noisy, list(noisy), names, [3, 5, 7])
     assert far["met"]["gap"] == 0.0 and far["mean_gap"] > 0.001
+    # per optimizer: the mean over cases, whose mean over optimizers is the mean gap
+    assert set(far["gap"]) == set(names) and all(same["gap"][n] < 1e-12 for n in names)
+    assert np.mean(list(far["gap"].values())) == pytest.approx(far["mean_gap"])
     assert _attainable(curves, ["s0", "s1"], names, [3, 5, 7]) is None
