@@ -283,7 +283,7 @@ def _validate(config: FidelityConfig) -> tuple[list[str], list[str]]:
         value = getattr(config, name)
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise EvalConfigError(f"{name} must be a positive integer, got {value!r}")
-    seeds = tuple(config.split_seeds)
+    seeds = tuple(config.split_seeds) if isinstance(config.split_seeds, (tuple, list)) else ()
     if not seeds or len(set(seeds)) != len(seeds) or any(
             isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < 0 for x in seeds):
         raise EvalConfigError(f"split_seeds must be distinct non-negative integers, got "

@@ -402,6 +402,7 @@ def test_threading_backend_matches_loky(tmp_path, tiny_surrogate):
     ({"split_seeds": (-1,)}, "split_seeds must be distinct non-negative"),
     ({"split_seeds": (1, 1)}, "split_seeds must be distinct non-negative"),
     ({"split_seeds": ()}, "split_seeds must be distinct non-negative"),
+    ({"split_seeds": 2}, "split_seeds must be distinct non-negative"),
     ({"tracks": ("full",), "optimizers": ("hyperband",)}, "only run on the multifidelity"),
 ])
 def test_bad_options(tmp_path, kwargs, match):
