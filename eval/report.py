@@ -244,8 +244,8 @@ def _concentration(cells: np.ndarray) -> dict[str, Any]:
     found = cells[cells >= 0]
     if not len(found):
         return {"distinct": 0, "top_share": None}
-    return {"distinct": int(len(np.unique(found))),
-            "top_share": float(np.unique(found, return_counts=True)[1].max() / len(cells))}
+    counts = np.unique(found, return_counts=True)[1]
+    return {"distinct": int(len(counts)), "top_share": float(counts.max() / len(cells))}
 
 
 def _final_cells(study, names: list[str]) -> dict[str, dict[str, dict]]:
@@ -374,28 +374,27 @@ def _over_folds(studies: list[dict]) -> dict[str, Any]:
                 rows[f"{key}_met"].append(s["targets"].get(key))
             for key in ("all", "tau", "bias", "gap"):
                 rows[f"attainable_{key}"].append(s.get("attainable", {}).get("met", {}).get(key))
-        summary = {}
-        for key, values in rows.items():
-            v = np.array([np.nan if x is None else float(x) for x in values])
-            summary[key] = {"per_fold": values,
-                            "mean": float(np.nanmean(v)) if np.isfinite(v).any() else None,
-                            "min": float(np.nanmin(v)) if np.isfinite(v).any() else None,
-                            "max": float(np.nanmax(v)) if np.isfinite(v).any() else None}
-        names = folds[0]["optimizers"]
+        summary = {key: _fold_summary(values) for key, values in rows.items()}
         summary["gap_by_optimizer"] = {
-            n: {"surrogate": float(np.nanmean([f["surrogates"][label]["mean_of_draws"]["gap"][n]
-                                               for f in folds])),
-                "attainable": _nanmean_or_none(
+            n: {"surrogate": _fold_summary(
+                    [f["surrogates"][label]["mean_of_draws"]["gap"][n] for f in folds])["mean"],
+                "attainable": _fold_summary(
                     [f["surrogates"][label].get("attainable", {}).get("gap", {}).get(n)
-                     for f in folds])}
-            for n in names}
+                     for f in folds])["mean"]}
+            for n in folds[0]["optimizers"]}
         out[label] = summary
     return out
 
 
-def _nanmean_or_none(values: list) -> float | None:
+def _fold_summary(values: list) -> dict[str, Any]:
+    """The values per fold and their mean, min and max over the folds that have one (None
+    where no fold has)."""
     v = np.array([np.nan if x is None else float(x) for x in values])
-    return float(np.nanmean(v)) if np.isfinite(v).any() else None
+    has = bool(np.isfinite(v).any())
+    return {"per_fold": values,
+            "mean": float(np.nanmean(v)) if has else None,
+            "min": float(np.nanmin(v)) if has else None,
+            "max": float(np.nanmax(v)) if has else None}
 
 
 def build_report(result) -> dict[str, Any]:
