@@ -82,6 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fit each target as this many bootstrap members; a noisy surrogate's "
                         "realization noise_seed runs around member noise_seed mod members "
                         "(noise rule 6; default 1: one model)")
+    p.add_argument("--stack-on", default=None, metavar="TARGET",
+                   help="stacking: every other accuracy target's model also takes this target's "
+                        "prediction as input, e.g. test_accuracy@108 (labelled on every cell "
+                        "of the exhaustive table); default: none")
     p.add_argument("--out", type=user_path, required=True, help="artifact folder to write")
     p.add_argument("--quiet", action="store_true", help="no progress bars or metric table")
     return p
@@ -97,7 +101,8 @@ def parse_args(argv: Sequence[str] | None = None):
                        targets=targets, train_size=args.train_size, seed=args.seed,
                        tune_trials=args.tune_trials, tune_metric=args.tune_metric,
                        model_params=args.params, out=args.out, progress=not args.quiet,
-                       data_dir=args.data_dir, members=args.members)
+                       data_dir=args.data_dir, members=args.members,
+                       stack_on=args.stack_on)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

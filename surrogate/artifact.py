@@ -14,6 +14,12 @@ Layout (schema :data:`SCHEMA_VERSION`)::
             metadata.json        :mod:`surrogate.base`: XGBoost ``model.ubj`` or a torch
             model.ubj | ...      ``state_dict``; never a pickle)
 
+**Stacking** (``stacked_on`` in ``metadata.json``, target to target): the model of a stacked
+target takes the featurizer's features plus, as one last column, the prediction of another
+target's model for the same cell (:func:`make_inputs`). The bundled default stacks every
+target on ``test_accuracy@108``, the one target labelled on every cell of the space, so that
+targets labelled on a sample (validation accuracies, training time) learn from it.
+
 Target names are ``"<metric>@<epochs>"`` for final values (``"test_accuracy@108"``,
 ``"validation_accuracy@12"``, ``"training_time@108"``) and ``"halfway_<metric>@<epochs>"``
 for the values at half the budget; see :func:`nb101.parse_target`.
@@ -69,11 +75,13 @@ from .noise import NoiseModel
 
 __all__ = ["SCHEMA_VERSION", "ARTIFACT_KIND", "Artifact", "save_artifact", "load_artifact",
            "read_metadata", "data_digest", "file_sha256", "library_versions", "make_inputs",
-           "predict_cells", "DEFAULT_ARTIFACT"]
+           "predict_cells", "DEFAULT_ARTIFACT", "READABLE_SCHEMAS"]
 
 #: Version of the folder layout and of ``metadata.json`` (2: ``kind``, the sha256 of every
-#: file, the input width of each model).
-SCHEMA_VERSION = 2
+#: file, the input width of each model; 3: ``stacked_on``).
+SCHEMA_VERSION = 3
+#: Schema versions :func:`read_metadata` accepts (a version-2 artifact is one without stacking).
+READABLE_SCHEMAS = (2, 3)
 #: Marker in every artifact's ``metadata.json``.
 ARTIFACT_KIND = "nb101-surrogate artifact"
 #: The bundled default artifact.
@@ -160,12 +168,24 @@ class Artifact:
         return self.metadata["featurizer"]
 
     @property
+    def stacked_on(self) -> dict[str, str]:
+        """Stacked target -> the target whose prediction its model takes as last input."""
+        return dict(self.metadata.get("stacked_on") or {})
+
+    def base_model(self, target: str) -> Any:
+        """The model whose prediction ``target``'s model takes as last input (None if the
+        target is not stacked)."""
+        base = self.stacked_on.get(target)
+        return None if base is None else self.model(base)
+
+    @property
     def digest(self) -> str:
         """sha256 of what the models compute: the featurizer, its width and, per target, the
         sha256 of each of its files (weights and model metadata). Two artifacts with the same
         digest predict the same values; the prediction cache is keyed by it."""
         meta = self.metadata
         lines = [f"featurizer {meta['featurizer']}"]
+        lines += [f"stacked {t} on {b}" for t, b in sorted(self.stacked_on.items())]
         for target in self.targets:
             lines.append(f"target {target} input {meta['input_dims'].get(target)}")
             lines += [f"{name} {sha}" for name, sha in sorted(meta["files"].items())
@@ -198,11 +218,13 @@ class Artifact:
 
     def inputs(self, target: str, indices: np.ndarray) -> Any:
         """Model input of cells ``indices`` for ``target`` (array or list of ``Data``)."""
-        return make_inputs(self.model(target), self.featurizer, indices)
+        return make_inputs(self.model(target), self.featurizer, indices,
+                           base=self.base_model(target))
 
     def predict(self, target: str, indices: np.ndarray) -> np.ndarray:
         """Predicted mean of ``target`` for cell indices, float64 (K,)."""
-        return predict_cells(self.model(target), self.featurizer, indices)
+        return predict_cells(self.model(target), self.featurizer, indices,
+                             base=self.base_model(target))
 
     def members(self, target: str) -> int:
         """Ensemble members of ``target`` whose runs a noisy surrogate samples (noise rule 6,
@@ -218,21 +240,34 @@ class Artifact:
         ``member``: the prediction of ensemble member ``member mod M`` of the targets with
         ``M`` > 1 members (rule 6) instead of their mean."""
         targets = list(targets)
-        models = {target: self.model(target) for target in targets}
+        stacked = self.stacked_on
+        # unstacked targets first: a base predicted as a target is reused as the stacked input
+        models = {target: self.model(target) for target in sorted(targets,
+                                                                 key=lambda t: t in stacked)}
         indices = np.asarray(indices, dtype=np.int64)
         parts: dict[str, list[np.ndarray]] = {target: [np.zeros(0)] for target in targets}
         for start in range(0, len(indices), PREDICT_CHUNK):
             chunk = indices[start:start + PREDICT_CHUNK]
             inputs: dict[str, Any] = {}
+            means: dict[str, np.ndarray] = {}  # this chunk's mean predictions, for stacking
             for target, model in models.items():
                 kind = getattr(model, "input_kind", "array")
                 if kind not in inputs:
                     inputs[kind] = make_inputs(model, self.featurizer, chunk)
+                X = inputs[kind]
+                if target in stacked:  # the base's mean prediction, once per chunk and base
+                    key = f"stacked on {stacked[target]}"
+                    if key not in inputs:
+                        base = stacked[target]
+                        inputs[key] = _with_column(X, means[base] if base in means
+                                                   else self.model(base).predict(X))
+                    X = inputs[key]
                 one = model
                 if member is not None and self.members(target) > 1:
                     one = model.members_[member % len(model.members_)]
-                parts[target].append(np.asarray(one.predict(inputs[kind]),
-                                                dtype=np.float64).ravel())
+                parts[target].append(np.asarray(one.predict(X), dtype=np.float64).ravel())
+                if one is model:
+                    means[target] = parts[target][-1]
         return {target: np.concatenate(values) for target, values in parts.items()}
 
     def require(self, targets: Iterable[str] | None) -> None:
@@ -249,32 +284,43 @@ def _check_provides(path: Path, provided: Sequence[str], required: Iterable[str]
                             f"it provides {list(provided)}")
 
 
-def make_inputs(model: Any, featurizer: str, indices: np.ndarray) -> Any:
+def make_inputs(model: Any, featurizer: str, indices: np.ndarray, *, base: Any = None) -> Any:
     """Features of cells for ``model``: a float32 array for array models, PyG ``Data`` for
-    graph models (a ``Batch`` of the canonical cells; the featurizer is then unused)."""
+    graph models (a ``Batch`` of the canonical cells; the featurizer is then unused).
+    ``base``: a fitted array model on the same featurizer whose prediction is appended as
+    the last column (stacking, module docstring)."""
     if getattr(model, "input_kind", "array") == "graph":
+        if base is not None:
+            raise ValueError("a graph model cannot be stacked on another model's prediction")
         from features import cells_to_batch
         return cells_to_batch(np.asarray(indices, dtype=np.int64))
     from features import get_featurizer
-    return get_featurizer(featurizer).transform(np.asarray(indices, dtype=np.int64))
+    X = get_featurizer(featurizer).transform(np.asarray(indices, dtype=np.int64))
+    return X if base is None else _with_column(X, base.predict(X))
+
+
+def _with_column(X: np.ndarray, column: np.ndarray) -> np.ndarray:
+    """``X`` with ``column`` appended (float32, the features' dtype)."""
+    return np.hstack([X, np.asarray(column, dtype=np.float32).reshape(-1, 1)])
 
 
 def predict_cells(model: Any, featurizer: str, indices: np.ndarray, *,
-                  members: bool = False) -> np.ndarray:
+                  members: bool = False, base: Any = None) -> np.ndarray:
     """Predictions of ``model`` for cell indices, float64 (K,), in chunks of
     :data:`PREDICT_CHUNK` cells (the features of the whole space never sit in memory);
-    ``members=True``: each member's prediction of an ensemble, (M, K)."""
+    ``members=True``: each member's prediction of an ensemble, (M, K); ``base``: see
+    :func:`make_inputs`."""
     indices = np.asarray(indices, dtype=np.int64)
     chunks = [indices[start:start + PREDICT_CHUNK]
               for start in range(0, len(indices), PREDICT_CHUNK)]
     if members:
         width = len(model.members_)
         return np.concatenate([np.zeros((width, 0))] + [
-            np.asarray(model.predict_members(make_inputs(model, featurizer, chunk)),
+            np.asarray(model.predict_members(make_inputs(model, featurizer, chunk, base=base)),
                        dtype=np.float64).T for chunk in chunks], axis=1)
     return np.concatenate([np.zeros(0)] + [
-        np.asarray(model.predict(make_inputs(model, featurizer, chunk)), dtype=np.float64).ravel()
-        for chunk in chunks])
+        np.asarray(model.predict(make_inputs(model, featurizer, chunk, base=base)),
+                   dtype=np.float64).ravel() for chunk in chunks])
 
 
 def _target_dir(target: str) -> str:
@@ -286,7 +332,8 @@ def save_artifact(path: str | os.PathLike, *, models: Mapping[str, Any], featuri
                   model_name: str, model_params: Mapping[str, Any] | None = None,
                   noise: Any = None, targets_info: Mapping[str, Mapping[str, Any]] | None = None,
                   extra: Mapping[str, Any] | None = None,
-                  training_cells: Mapping[str, np.ndarray] | None = None) -> Path:
+                  training_cells: Mapping[str, np.ndarray] | None = None,
+                  stacked_on: Mapping[str, str] | None = None) -> Path:
     """Write an artifact folder atomically and return its path.
 
     Parameters
@@ -311,14 +358,20 @@ def save_artifact(path: str | os.PathLike, *, models: Mapping[str, Any], featuri
         The cells each model was fitted on (stored as packed bit masks of the space in
         ``training_cells.npz``): which cells are in sample, for the noise model's
         out-of-sample model error and the fidelity report.
+    stacked_on : mapping of target to target, optional
+        Stacked targets and the target whose prediction each one's model takes as last input
+        (module docstring); the base must be an unstacked target of ``models``.
     """
     path = user_path(path)
     for target in models:
         _target_dir(target)
+    stacked_on = dict(stacked_on or {})
+    _check_stacking(path, list(models), stacked_on)
     input_dims = {target: _input_dim(model) for target, model in models.items()}
     if any(dim is not None for dim in input_dims.values()):
         from features import get_featurizer
-        _check_input_dims(path, featurizer, get_featurizer(featurizer).dim, input_dims)
+        _check_input_dims(path, featurizer, get_featurizer(featurizer).dim, input_dims,
+                          stacked_on)
     with atomic_folder(path) as tmp:
         for target, model in models.items():
             model.save(tmp / _target_dir(target))
@@ -342,6 +395,7 @@ def save_artifact(path: str | os.PathLike, *, models: Mapping[str, Any], featuri
             "model": {"name": model_name, "class": type(next(iter(models.values()))).__name__
                       if models else None, "params": dict(model_params or {})},
             "targets": list(models),
+            "stacked_on": stacked_on,
             "target_info": info,
             "libraries": library_versions(),
             **dict(extra or {}),
@@ -359,9 +413,28 @@ def _input_dim(model: Any) -> int | None:
     return None if dim is None else int(dim)
 
 
+def _check_stacking(path: Path, targets: Sequence[str], stacked_on: Mapping[str, str]) -> None:
+    """Every stacked target and its base are targets of the artifact; a base is not stacked.
+
+    Raises
+    ------
+    ArtifactError
+        Naming the target and the rule it breaks.
+    """
+    for target, base in stacked_on.items():
+        if target not in targets or base not in targets:
+            raise ArtifactError(f"surrogate artifact {path}: stacked_on maps {target!r} to "
+                                f"{base!r}, but its targets are {list(targets)}")
+        if base in stacked_on:
+            raise ArtifactError(f"surrogate artifact {path}: target {target!r} is stacked on "
+                                f"{base!r}, which is stacked itself (one level only)")
+
+
 def _check_input_dims(path: Path, featurizer: str, width: int,
-                      input_dims: Mapping[str, int | None]) -> None:
-    """The one check that the featurizer gives each array model the width it was fitted on.
+                      input_dims: Mapping[str, int | None],
+                      stacked_on: Mapping[str, str] | None = None) -> None:
+    """The one check that the featurizer gives each array model the width it was fitted on
+    (one more column for a stacked target).
 
     Raises
     ------
@@ -369,7 +442,7 @@ def _check_input_dims(path: Path, featurizer: str, width: int,
         Naming the featurizer and its width, the target and its model's width.
     """
     for target, dim in input_dims.items():
-        if dim is not None and dim != width:
+        if dim is not None and dim != width + (target in (stacked_on or {})):
             raise ArtifactError(
                 f"surrogate artifact {path}: the featurizer {featurizer!r} gives {width} "
                 f"features per cell, but the model of target {target!r} was fitted on {dim} "
@@ -408,7 +481,7 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
         raise ArtifactError(f"{path} is not a surrogate artifact: {file} has kind "
                             f"{meta['kind']!r}, expected {ARTIFACT_KIND!r}")
     got = meta.get("schema_version")
-    if got != SCHEMA_VERSION:
+    if got not in READABLE_SCHEMAS:
         older = isinstance(got, int) and got < SCHEMA_VERSION
         raise ArtifactError(
             f"surrogate artifact {path} has {'an older' if older else 'another'} schema "
@@ -416,8 +489,10 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
     for key in ("featurizer", "model", "targets", "files", "input_dims"):
         if key not in meta:
             raise ArtifactError(f"{file} lacks the key {key!r}")
-    if not isinstance(meta["files"], dict) or not isinstance(meta["input_dims"], dict):
-        raise ArtifactError(f"{file}: 'files' and 'input_dims' must be JSON objects")
+    if not isinstance(meta["files"], dict) or not isinstance(meta["input_dims"], dict) \
+            or not isinstance(meta.get("stacked_on", {}), dict):
+        raise ArtifactError(f"{file}: 'files', 'input_dims' and 'stacked_on' must be JSON "
+                            f"objects")
     return meta
 
 
@@ -517,6 +592,8 @@ def load_artifact(path: str | os.PathLike | None = None, *,
         except ValueError as exc:
             raise ArtifactError(f"{path / _METADATA}: {exc}") from exc
     _verify_files(path, meta)
+    stacked_on = meta.get("stacked_on") or {}
+    _check_stacking(path, targets, stacked_on)
     dims = {t: meta["input_dims"].get(t) for t in targets}
     if any(dim is not None for dim in dims.values()):
         from features import get_featurizer
@@ -526,7 +603,7 @@ def load_artifact(path: str | os.PathLike | None = None, *,
             raise ArtifactError(f"surrogate artifact {path} uses the featurizer "
                                 f"{meta['featurizer']!r}: {exc} (register it before loading)"
                                 ) from None
-        _check_input_dims(path, meta["featurizer"], width, dims)
+        _check_input_dims(path, meta["featurizer"], width, dims, stacked_on)
     noise = None
     noise_file = path / _NOISE
     if noise_file.is_file():

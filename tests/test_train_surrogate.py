@@ -154,3 +154,61 @@ def test_members_sample_one_ensemble_member_per_realization(small_table, tmp_pat
         train(TrainConfig(table=small_table, out=tmp_path / "bad", members=0))
     with pytest.raises(ValueError, match="already"):
         train(TrainConfig(table=small_table, out=tmp_path / "bad", model="ensemble", members=2))
+
+
+def test_stack_on_feeds_the_base_prediction_to_the_accuracy_targets(small_table, tmp_path,
+                                                                    space):
+    """``stack_on``: the base target is added and fitted first; every other accuracy target's
+    model takes the base's prediction as its last input (training time does not), in
+    training, through the artifact's one-target and many-target paths, and in the fixed
+    benchmark answers; the metadata records it and load checks it."""
+    from surrogate.artifact import READABLE_SCHEMAS, SCHEMA_VERSION, make_inputs
+    from surrogate.train import train
+    base, stacked = "test_accuracy@108", "validation_accuracy@12"
+    path = train(TrainConfig(table=small_table, out=tmp_path / "s",
+                             targets=(stacked, "training_time@108"), stack_on=base,
+                             model_params={"n_estimators": 20, "n_jobs": 1}))
+    artifact = load_artifact(path)
+    assert artifact.targets == (base, stacked, "training_time@108")
+    assert artifact.stacked_on == {stacked: base}
+    meta = artifact.metadata
+    assert meta["schema_version"] == SCHEMA_VERSION == READABLE_SCHEMAS[-1]
+    assert meta["input_dims"] == {base: 48, stacked: 49, "training_time@108": 48}
+    cells = np.arange(0, len(space), 1009)
+    features = make_inputs(artifact.model(base), "adjacency_compute", cells)
+    with_base = np.hstack([features, artifact.predict(base, cells)[:, None].astype(np.float32)])
+    np.testing.assert_array_equal(artifact.inputs(stacked, cells), with_base)
+    expected = artifact.model(stacked).predict(with_base)
+    np.testing.assert_allclose(artifact.predict(stacked, cells), expected, rtol=1e-6)
+    both = artifact.predict_targets([stacked, "training_time@108", base], cells)
+    np.testing.assert_allclose(both[stacked], expected, rtol=1e-6)
+    np.testing.assert_allclose(both[base], artifact.predict(base, cells), rtol=1e-6)
+    bench = SurrogateBenchmark(path, seed=0, noise=False, prediction_cache=False)
+    np.testing.assert_allclose(bench.query_batch(cells, 12)["validation_accuracy"], expected,
+                               rtol=1e-6)
+
+
+def test_stack_on_errors(small_table, tmp_path):
+    from nb101 import ArtifactError
+    from surrogate.train import train
+    kwargs = dict(table=small_table, targets=("validation_accuracy@12",),
+                  model_params={"n_estimators": 5, "n_jobs": 1})
+    with pytest.raises(ValueError, match="stack_on: target 'test_accuracy@4' has too few"):
+        train(TrainConfig(out=tmp_path / "a", stack_on="test_accuracy@4", **kwargs))
+    with pytest.raises(ValueError, match="stack_on needs an array model"):
+        train(TrainConfig(out=tmp_path / "a", stack_on="test_accuracy@108", model="gin",
+                          **kwargs))
+    assert not (tmp_path / "a").exists()
+    path = train(TrainConfig(out=tmp_path / "b", stack_on="test_accuracy@108", **kwargs))
+    meta = json.loads((path / "metadata.json").read_text())
+    meta["stacked_on"] = {"validation_accuracy@12": "validation_accuracy@36"}
+    (path / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(ArtifactError, match="stacked_on maps 'validation_accuracy@12' to "
+                                            "'validation_accuracy@36'"):
+        load_artifact(path)
+    meta["stacked_on"] = {}  # the stacked model's extra column is then caught
+    (path / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(ArtifactError, match="fitted on 49"):
+        load_artifact(path)
+    assert train_surrogate.parse_args(["--out", "x", "--stack-on", "test_accuracy@108"]
+                                      ).stack_on == "test_accuracy@108"
