@@ -82,7 +82,8 @@ from .optimizers import OPTIMIZERS, RunResult, resolve_optimizer, run
 from .tracks import TRACKS, covered_cells, make_track, resolve_track
 
 __all__ = ["FidelityConfig", "FidelityResult", "StudyResult", "run_fidelity", "collect",
-           "main", "SURROGATE_FRACTIONS", "SMOKE", "PROTOCOLS", "track_targets", "split_folds"]
+           "main", "SURROGATE_FRACTIONS", "SMOKE", "PROTOCOLS", "track_targets", "split_folds",
+           "surrogate_recipe"]
 
 _log = logging.getLogger(__name__)
 
@@ -414,11 +415,27 @@ def _job(job: dict) -> dict:
 
 
 # --------------------------------------------------------------------------- driver
+def surrogate_recipe(config: FidelityConfig, table: Path) -> dict:
+    """The ``TrainConfig`` fields of the surrogates the study trains on ``table``: the bundled
+    default's recipe updated by ``config.surrogate_recipe``. A stacking base the table lacks
+    (too few ``test_accuracy@108`` labels, say) is dropped with a warning, so that the study
+    runs on any table with the track's data."""
+    from nb101.table_file import load_table
+    from surrogate.train import DEFAULT_RECIPE, available_targets
+    recipe = {**DEFAULT_RECIPE, **(config.surrogate_recipe or {})}
+    base = recipe.get("stack_on")
+    if base is not None and base not in available_targets(load_table(table)):
+        _log.warning("table %s has too few %s labels to stack on: its surrogates are trained "
+                     "without stacking", table, base)
+        recipe["stack_on"] = None
+    return recipe
+
+
 def _train(config: FidelityConfig, table: Path, out: Path, label: str, targets: list[str],
            train_size: int | float | None = None, exclude: np.ndarray | None = None) -> Path:
     """A surrogate of the default recipe, cached by its settings in ``out/surrogates``."""
-    from surrogate.train import DEFAULT_RECIPE, TrainConfig, train
-    recipe = {**DEFAULT_RECIPE, **(config.surrogate_recipe or {})}
+    from surrogate.train import TrainConfig, train
+    recipe = surrogate_recipe(config, table)
     excluded = None if exclude is None else hashlib.sha1(
         np.ascontiguousarray(exclude, dtype=np.int64)).hexdigest()
     tag = hashlib.sha256(json.dumps([targets, train_size, recipe, _digest(table), excluded],

@@ -309,7 +309,7 @@ def test_fidelity_smoke_and_cache(tmp_path, tiny_surrogate):
 
 def test_out_of_sample_protocol(tmp_path):
     """Each fold's surrogate never saw the fold's labels; both backends run on the fold."""
-    from eval.fidelity import FidelityConfig, collect, track_targets
+    from eval.fidelity import FidelityConfig, collect, split_folds, track_targets
     from eval.report import build_report
     from surrogate.artifact import load_artifact
     cfg = FidelityConfig(tracks=("multifidelity",), protocol="both", folds=2,
@@ -329,10 +329,20 @@ def test_out_of_sample_protocol(tmp_path):
         assert study.training_share["default"] == 0.0
         assert study.surrogate_protocol["default"] == "out-of-sample"
     assert inside[0].training_share["default"] > 0.5
+    from eval.tracks import covered_cells
+    from nb101 import TabularBenchmark
+    from nb101.real_data import real_table
+    covered = covered_cells("multifidelity", TabularBenchmark(real_table()))
+    held_out = [f for seed in (0, 3) for f in split_folds(covered, 2, seed)]
     for label, path in result.surrogates.items():
         if "fold" in label:
             art = load_artifact(path)
             assert all(art.in_sample(t) is not None for t in track_targets("multifidelity"))
+            # the default recipe's stack: its base never saw the held-out fold's labels either
+            assert art.stacked_on["validation_accuracy@108"] == "test_accuracy@108"
+            base_cells = art.in_sample("test_accuracy@108")
+            assert sum(not base_cells[fold].any() for fold in held_out) == 1
+            assert base_cells.sum() > 300_000
     report = build_report(result)
     summary = report["tracks"]["multifidelity"]["over_folds"]["default"]
     assert len(summary["tau@1000"]["per_fold"]) == len(summary["gap_met"]["per_fold"]) == 4
@@ -343,6 +353,27 @@ def test_out_of_sample_protocol(tmp_path):
         [s["surrogates"]["default"]["mean_of_draws"]["gap"]["random"]
          for s in report["tracks"]["multifidelity"]["studies"]
          if s["protocol"] == "out-of-sample"]))
+
+
+def test_surrogate_recipe_drops_a_stacking_base_the_table_lacks(tmp_path, space, caplog):
+    """A table without 108-epoch test accuracies still gets its study: the recipe's stack is
+    dropped, with a warning; a table with them keeps it."""
+    from eval.fidelity import FidelityConfig, surrogate_recipe
+    from nb101 import write_table
+    from nb101.api import RUN_FIELDS
+    from nb101.real_data import real_table
+    cells = np.arange(0, len(space), 211)
+    values = {name: np.full(len(cells), np.nan) for name in RUN_FIELDS}
+    values["final_validation_accuracy"] = np.linspace(0.8, 0.9, len(cells))
+    table = write_table(tmp_path / "no_test.npz", run_cell=cells,
+                        run_epochs=np.full(len(cells), 108), run_repeat=np.zeros(len(cells), int),
+                        values=values, source={"kind": "test"}, space=space)
+    config = FidelityConfig(surrogate_recipe={"model_params": {"n_estimators": 5}})
+    with caplog.at_level("WARNING", logger="eval.fidelity"):
+        recipe = surrogate_recipe(config, table)
+    assert recipe["stack_on"] is None and recipe["model_params"] == {"n_estimators": 5}
+    assert "too few test_accuracy@108 labels to stack on" in caplog.text
+    assert surrogate_recipe(config, real_table())["stack_on"] == "test_accuracy@108"
 
 
 def test_split_folds_partition_the_cells_by_seed():
