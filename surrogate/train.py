@@ -72,7 +72,7 @@ MAX_TEST = 100_000
 #: fidelity study to train the surrogates it evaluates.
 DEFAULT_RECIPE = {"model": "xgb", "features": "adjacency_compute",
                   "model_params": {"n_estimators": 300, "learning_rate": 0.1},
-                  "model_error": False}
+                  "model_error": False, "stack_on": "test_accuracy@108"}
 #: The six targets of the real data.
 DEFAULT_TARGETS = ("test_accuracy@108", "validation_accuracy@4", "validation_accuracy@12",
                    "validation_accuracy@36", "validation_accuracy@108", "training_time@108")
