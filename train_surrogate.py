@@ -47,9 +47,9 @@ def _params(text: str) -> dict:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise argparse.ArgumentTypeError(f"--params must be a JSON object: {exc}") from None
+        raise argparse.ArgumentTypeError(f"must be a JSON object: {exc}") from None
     if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError(f"--params must be a JSON object, got {text!r}")
+        raise argparse.ArgumentTypeError(f"must be a JSON object, got {text!r}")
     return value
 
 
@@ -86,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stacking: every other accuracy target's model also takes this target's "
                         "prediction as input, e.g. test_accuracy@108 (labelled on every cell "
                         "of the exhaustive table); default: none")
+    p.add_argument("--stack-params", type=_params, default={},
+                   help="JSON constructor parameters of the --stack-on target's model, over "
+                        '--params, e.g. \'{"max_depth": 8}\'')
     p.add_argument("--out", type=user_path, required=True, help="artifact folder to write")
     p.add_argument("--quiet", action="store_true", help="no progress bars or metric table")
     return p
@@ -102,7 +105,7 @@ def parse_args(argv: Sequence[str] | None = None):
                        tune_trials=args.tune_trials, tune_metric=args.tune_metric,
                        model_params=args.params, out=args.out, progress=not args.quiet,
                        data_dir=args.data_dir, members=args.members,
-                       stack_on=args.stack_on)
+                       stack_on=args.stack_on, stack_params=args.stack_params)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -128,6 +128,10 @@ class TrainConfig:
         than the others: ``test_accuracy@108`` covers every cell of the exhaustive table, the
         validation accuracies only a sample. Training time keeps its own inputs (stacked,
         its held-out error grew by 12 %). Array models only.
+    stack_params : mapping
+        Constructor parameters of the ``stack_on`` target's model, over ``model_params``: a
+        base fitted on 20 times more cells than the targets stacked on it can use deeper
+        trees (e.g. ``{"max_depth": 8}``).
     """
 
     table: str | os.PathLike | None = None
@@ -146,6 +150,7 @@ class TrainConfig:
     model_error: bool = False
     members: int = 1
     stack_on: str | None = None
+    stack_params: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -293,6 +298,8 @@ def train(config: TrainConfig) -> Path:
     if not targets:
         raise ValueError(f"table {table_path} has no target with enough labelled cells")
     stacked_on = {}
+    if config.stack_params and config.stack_on is None:
+        raise ValueError("stack_params needs stack_on (the target whose model they set)")
     if config.stack_on is not None:
         parse_target(config.stack_on)
         if input_kind != "array":
@@ -326,6 +333,8 @@ def train(config: TrainConfig) -> Path:
         tr, va, te = split_indices(len(data.indices), config.train_size, config.seed,
                                    validation=config.tune_trials > 0)
         params = dict(config.model_params)
+        if target == config.stack_on:
+            params.update(config.stack_params)
         study_info = None
         base = models[stacked_on[target]] if target in stacked_on else None
         if config.tune_trials > 0:

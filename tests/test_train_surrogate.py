@@ -167,8 +167,10 @@ def test_stack_on_feeds_the_base_prediction_to_the_accuracy_targets(small_table,
     base, stacked = "test_accuracy@108", "validation_accuracy@12"
     path = train(TrainConfig(table=small_table, out=tmp_path / "s",
                              targets=(stacked, "training_time@108"), stack_on=base,
-                             model_params={"n_estimators": 20, "n_jobs": 1}))
+                             model_params={"n_estimators": 20, "n_jobs": 1},
+                             stack_params={"max_depth": 3}))
     artifact = load_artifact(path)
+    assert artifact.model(base).max_depth == 3 and artifact.model(stacked).max_depth == 6
     assert artifact.targets == (base, stacked, "training_time@108")
     assert artifact.stacked_on == {stacked: base}
     meta = artifact.metadata
@@ -198,6 +200,8 @@ def test_stack_on_errors(small_table, tmp_path):
     with pytest.raises(ValueError, match="stack_on needs an array model"):
         train(TrainConfig(out=tmp_path / "a", stack_on="test_accuracy@108", model="gin",
                           **kwargs))
+    with pytest.raises(ValueError, match="stack_params needs stack_on"):
+        train(TrainConfig(out=tmp_path / "a", stack_params={"max_depth": 8}, **kwargs))
     assert not (tmp_path / "a").exists()
     path = train(TrainConfig(out=tmp_path / "b", stack_on="test_accuracy@108", **kwargs))
     meta = json.loads((path / "metadata.json").read_text())
@@ -210,5 +214,6 @@ def test_stack_on_errors(small_table, tmp_path):
     (path / "metadata.json").write_text(json.dumps(meta))
     with pytest.raises(ArtifactError, match="fitted on 49"):
         load_artifact(path)
-    assert train_surrogate.parse_args(["--out", "x", "--stack-on", "test_accuracy@108"]
-                                      ).stack_on == "test_accuracy@108"
+    config = train_surrogate.parse_args(["--out", "x", "--stack-on", "test_accuracy@108",
+                                         "--stack-params", '{"max_depth": 8}'])
+    assert config.stack_on == "test_accuracy@108" and config.stack_params == {"max_depth": 8}
