@@ -431,11 +431,12 @@ def surrogate_recipe(config: FidelityConfig, table: Path) -> dict:
     return recipe
 
 
-def _train(config: FidelityConfig, table: Path, out: Path, label: str, targets: list[str],
-           train_size: int | float | None = None, exclude: np.ndarray | None = None) -> Path:
-    """A surrogate of the default recipe, cached by its settings in ``out/surrogates``."""
+def _train(config: FidelityConfig, recipe: dict, table: Path, out: Path, label: str,
+           targets: list[str], train_size: int | float | None = None,
+           exclude: np.ndarray | None = None) -> Path:
+    """A surrogate of ``recipe`` (:func:`surrogate_recipe`), cached by its settings in
+    ``out/surrogates``."""
     from surrogate.train import TrainConfig, train
-    recipe = surrogate_recipe(config, table)
     excluded = None if exclude is None else hashlib.sha1(
         np.ascontiguousarray(exclude, dtype=np.int64)).hexdigest()
     tag = hashlib.sha256(json.dumps([targets, train_size, recipe, _digest(table), excluded],
@@ -462,6 +463,7 @@ def _studies(config: FidelityConfig, tracks: list[str], table: Path, out: Path,
     protocols = ("out-of-sample", "in-sample") if config.protocol == "both" else (
         config.protocol,)
     studies = []
+    recipe = None if config.surrogates else surrogate_recipe(config, table)
     for t in tracks:
         targets = list(track_targets(t))
         if config.surrogates:
@@ -476,7 +478,7 @@ def _studies(config: FidelityConfig, tracks: list[str], table: Path, out: Path,
             continue
         if t == "full":
             chosen = tuple(
-                (label, _train(config, table, out, label, targets, size),
+                (label, _train(config, recipe, table, out, label, targets, size),
                  _FRACTION_PROTOCOL.get(label, "out-of-sample"))
                 for label, size in config.surrogate_fractions.items()
                 if _FRACTION_PROTOCOL.get(label, "out-of-sample") in protocols)
@@ -488,13 +490,13 @@ def _studies(config: FidelityConfig, tracks: list[str], table: Path, out: Path,
                 folds = split_folds(cells[t], config.folds, seed)
                 split = f", split {seed}" if seed else ""
                 for i, fold in enumerate(folds):
-                    path = _train(config, table, out, f"fold{i + 1}of{len(folds)}", targets,
-                                  exclude=fold)
+                    path = _train(config, recipe, table, out, f"fold{i + 1}of{len(folds)}",
+                                  targets, exclude=fold)
                     studies.append(_Study(t, f"fold {i + 1}/{len(folds)}{split}",
                                           "out-of-sample", fold,
                                           (("default", path, "out-of-sample"),)))
         if "in-sample" in protocols:
-            path = _train(config, table, out, "in-sample", targets)
+            path = _train(config, recipe, table, out, "in-sample", targets)
             studies.append(_Study(t, "in-sample", "in-sample", cells[t],
                                   (("default", path, "in-sample"),)))
     return studies
