@@ -16,9 +16,9 @@ Layout (schema :data:`SCHEMA_VERSION`)::
 
 **Stacking** (``stacked_on`` in ``metadata.json``, target to target): the model of a stacked
 target takes the featurizer's features plus, as one last column, the prediction of another
-target's model for the same cell (:func:`make_inputs`). The bundled default stacks every
-target on ``test_accuracy@108``, the one target labelled on every cell of the space, so that
-targets labelled on a sample (validation accuracies, training time) learn from it.
+target's model for the same cell (:func:`make_inputs`). The bundled default stacks its
+validation accuracies on ``test_accuracy@108``, the one target labelled on every cell of the
+space, so that targets labelled on a sample learn from it (training time is not stacked).
 
 Target names are ``"<metric>@<epochs>"`` for final values (``"test_accuracy@108"``,
 ``"validation_accuracy@12"``, ``"training_time@108"``) and ``"halfway_<metric>@<epochs>"``
@@ -250,18 +250,18 @@ class Artifact:
             chunk = indices[start:start + PREDICT_CHUNK]
             inputs: dict[str, Any] = {}
             means: dict[str, np.ndarray] = {}  # this chunk's mean predictions, for stacking
+            stacked_inputs: dict[str, np.ndarray] = {}  # per base: features + its prediction
             for target, model in models.items():
                 kind = getattr(model, "input_kind", "array")
                 if kind not in inputs:
                     inputs[kind] = make_inputs(model, self.featurizer, chunk)
                 X = inputs[kind]
-                if target in stacked:  # the base's mean prediction, once per chunk and base
-                    key = f"stacked on {stacked[target]}"
-                    if key not in inputs:
-                        base = stacked[target]
-                        inputs[key] = _with_column(X, means[base] if base in means
-                                                   else self.model(base).predict(X))
-                    X = inputs[key]
+                base = stacked.get(target)
+                if base is not None:  # the base's mean prediction, once per chunk and base
+                    if base not in stacked_inputs:
+                        stacked_inputs[base] = _with_column(
+                            X, means[base] if base in means else self.model(base).predict(X))
+                    X = stacked_inputs[base]
                 one = model
                 if member is not None and self.members(target) > 1:
                     one = model.members_[member % len(model.members_)]
