@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import zipfile
@@ -16,7 +17,7 @@ from nb101.api import METRICS, RUN_FIELDS, BaseBenchmark, Benchmark
 from surrogate.artifact import (SCHEMA_VERSION, data_digest, load_artifact, make_inputs,
                                 save_artifact)
 from surrogate.benchmark import SurrogateBenchmark
-from surrogate.noise import NoiseModel, estimate_noise, pooled_run_std
+from surrogate.noise import NoiseModel, estimate_noise, pooled_run_std, uniform_levels
 from surrogate.registry import get_regressor
 from surrogate.train import TrainConfig, available_targets, target_data, train
 
@@ -621,8 +622,7 @@ def test_simulated_runs_are_fixed_seeded_and_centred(artifact_path, space, cover
 
 def test_simulated_runs_have_the_labels_marginal(artifact_path, space, covered):
     from scipy.stats import spearmanr
-    from surrogate.noise import (MARGINAL_LEVELS, REFERENCE_ERROR_KEY, REFERENCE_KEY,
-                                 error_levels, uniform_levels)
+    from surrogate.noise import MARGINAL_LEVELS, REFERENCE_ERROR_KEY, REFERENCE_KEY
     art = load_artifact(artifact_path)
     noise = art.noise.targets["test_accuracy@108"]
     assert noise.marginal is not None and noise.info["marginal_labels"] > 0
@@ -644,8 +644,9 @@ def test_simulated_runs_have_the_labels_marginal(artifact_path, space, covered):
     # whole space, so a benchmark that never predicts the whole space applies the same one
     reference = uniform_levels(REFERENCE_KEY, np.zeros(len(cells)), cells)
     errors = None
-    if noise.model_error:                   # rule 5 is in the reference draw, outside the
-        errors = error_levels(REFERENCE_ERROR_KEY, cells)  # training cells
+    if noise.model_error:  # rule 5 is in the reference draw outside the training cells, at
+        # independent levels (one field would tilt the transfer)
+        errors = uniform_levels(REFERENCE_ERROR_KEY, np.zeros(len(cells)), cells)
         errors[art.in_sample("test_accuracy@108")] = np.nan
     plain_draw = plain.noise.perturb("test_accuracy@108", art.predict("test_accuracy@108", cells),
                                      reference, errors)
@@ -732,8 +733,21 @@ def test_noise_model_error_out_of_sample(fitted, tmp_path, space):
         cells[:300])), y[:300], repeats, labels, model_error=True)
     in_sample = np.zeros(len(space), dtype=bool)
     in_sample[cells] = True
-    fit_transfer("test_accuracy@108", target_noise, rng.uniform(0.85, 0.95, len(space)),
-                 in_sample)
+    space_pred = rng.uniform(0.85, 0.95, len(space))
+    fit_transfer("test_accuracy@108", target_noise, space_pred, in_sample)
+    # the transfer's reference draw: the model error at independent per-cell levels (one
+    # field's regional offset would tilt the transfer), none in sample
+    from surrogate.noise import MARGINAL_LEVELS, REFERENCE_ERROR_KEY, REFERENCE_KEY
+    everything = np.arange(len(space))
+    u_cell = uniform_levels(REFERENCE_ERROR_KEY, np.zeros(len(space)), everything)
+    u_cell[in_sample] = np.nan
+    unmapped = NoiseModel({"test_accuracy@108": dataclasses.replace(
+        target_noise, marginal=None, simulated=None)})
+    reference = unmapped.perturb("test_accuracy@108", space_pred,
+                                 uniform_levels(REFERENCE_KEY, np.zeros(len(space)), everything),
+                                 u_cell)
+    np.testing.assert_allclose(np.quantile(reference, MARGINAL_LEVELS), target_noise.simulated,
+                               atol=1e-9)
     path = save_artifact(tmp_path / "err", models={"test_accuracy@108": model},
                          featurizer="adjacency", model_name="xgb",
                          noise=NoiseModel({"test_accuracy@108": target_noise}),
@@ -747,6 +761,45 @@ def test_noise_model_error_out_of_sample(fitted, tmp_path, space):
     other = SurrogateBenchmark(path, seed=0, noise_seed=4)._error_levels("test_accuracy@108",
                                                                          outside)
     assert not np.allclose(other, u[5:])
+
+
+def test_noise_model_error_share():
+    """Rule 5 with a given share: the field carries that share of the residual variance,
+    the run noise at most the rest; the share survives a round trip and is validated."""
+    rng = np.random.default_rng(3)
+    pred = rng.uniform(0.85, 0.95, 5000)
+    observed = pred + rng.normal(0, 0.01, 5000)
+    repeats = [0.9 + rng.normal(0, 0.01, 3) for _ in range(200)]  # scale about 1
+    noise = estimate_noise(pred, observed, repeats, model_error=True, error_share=0.3)
+    assert noise.error_share == 0.3 and noise.error_scale == pytest.approx(np.sqrt(0.3))
+    assert noise.scale == pytest.approx(np.sqrt(0.7))
+    total = noise.offsets(pred, rng.random(5000)) + noise.errors(pred, rng.random(5000))
+    assert total.std() == pytest.approx(0.01, rel=0.1)
+    # a scale below the cap stays: the repeats leave more room for model error
+    small = estimate_noise(pred, observed, [0.9 + rng.normal(0, 0.003, 3) for _ in range(200)],
+                           model_error=True, error_share=0.3)
+    assert small.scale < 0.5 and small.error_scale == pytest.approx(np.sqrt(0.3))
+    model = NoiseModel({"test_accuracy@108": noise})
+    data = json.loads(json.dumps(model.to_dict()))
+    assert data["rule"].endswith("/v5")
+    assert NoiseModel.from_dict(data).targets["test_accuracy@108"].error_share == 0.3
+    data["targets"]["test_accuracy@108"]["error_share"] = 1.5
+    with pytest.raises(ValueError, match="error_share"):
+        NoiseModel.from_dict(data)
+    # without model_error the share is not recorded (rule 5 is off)
+    assert estimate_noise(pred, observed, error_share=0.3).error_share is None
+
+
+@pytest.mark.parametrize("shares, match", [
+    ({"validation_accuracy@108": 1.0}, r"\[0, 1\)"),
+    ({"validation_accuracy@108": True}, r"\[0, 1\)"),
+    ({"nonsense@108": 0.3}, "target"),
+    ({"validation_accuracy@36": 0.3}, "not trained"),
+])
+def test_train_rejects_bad_error_shares(table_path, tmp_path, shares, match):
+    with pytest.raises(ValueError, match=match):
+        train(TrainConfig(table=table_path, targets=["validation_accuracy@108"],
+                          error_share=shares, out=tmp_path / "a"))
 
 
 def test_noise_required_unless_disabled(fitted, tmp_path):
