@@ -23,8 +23,9 @@ not fitted on (``--table``; default: the real-data table), it prints:
   cells beat the surrogate's predictions by more than its noise explains.
 * **neighbour correlation** (Spearman) of the PIT values over pairs of held-out cells one edit
   apart: the table's (model error is shared by neighbours) against the draw's (run noise
-  alone is independent across cells: about 0; noise rule 5's field is shared). The PIT, not the raw deviation, because
-  it is uniform for every cell however skewed its noise, so independent runs give 0.
+  alone is independent across cells: about 0; noise rule 5's field is shared). The PIT, not
+  the raw deviation, because it is uniform for every cell however skewed its noise, so
+  independent runs give 0.
 
 Measured on the nine folds of ``python -m eval.fidelity --track multifidelity --split-seeds
 0 1 2`` (stacked default recipe, ``validation_accuracy@108``, 7,510 held-out cells each):

@@ -114,9 +114,8 @@ from typing import Any
 import numpy as np
 
 __all__ = ["TargetNoise", "NoiseModel", "estimate_noise", "fit_transfer", "pooled_run_std",
-           "uniform_levels", "error_levels", "label_quantiles", "NUM_QUANTILES",
-           "MARGINAL_LEVELS", "TAIL_MIN", "REFERENCE_KEY",
-           "REFERENCE_ERROR_KEY"]
+           "uniform_levels", "error_levels", "label_quantiles", "check_error_share",
+           "NUM_QUANTILES", "MARGINAL_LEVELS", "TAIL_MIN", "REFERENCE_KEY", "REFERENCE_ERROR_KEY"]
 
 NUM_QUANTILES = 101
 #: Levels of the stored label quantiles: uniform steps of 0.001, plus tails down to 1e-6 on a
@@ -317,11 +316,17 @@ class TargetNoise:
                              "the reference draw's ('simulated'); one is missing (an artifact "
                              "of an older version: retrain it)")
         share = data.get("error_share")
-        if share is not None and not (isinstance(share, (int, float)) and 0 <= share < 1):
-            raise ValueError(f"noise error_share must be a number in [0, 1), got {share!r}")
         return cls(edges, quantiles, float(data["scale"]), dict(data.get("info", {})),
                    levels["marginal"], levels["simulated"], bool(data.get("model_error", False)),
-                   None if share is None else float(share))
+                   None if share is None else check_error_share(share, "noise error_share"))
+
+
+def check_error_share(share: Any, what: str = "error_share") -> float:
+    """``share`` as rule 5's model-error share: a number in [0, 1) (not a bool), else a
+    ``ValueError`` naming ``what``."""
+    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share < 1:
+        raise ValueError(f"{what} must be a number in [0, 1), got {share!r}")
+    return float(share)
 
 
 def estimate_noise(predicted: np.ndarray, observed: np.ndarray,
@@ -373,7 +378,10 @@ def estimate_noise(predicted: np.ndarray, observed: np.ndarray,
         source = "residuals scaled to within-cell repeats"
     else:
         scale, source = 1.0, "residuals (upper bound)"
-    if model_error and error_share is not None:
+    if not model_error:
+        error_share = None  # rule 5 is off: no share to record
+    elif error_share is not None:
+        error_share = check_error_share(error_share)
         scale = min(scale, float(np.sqrt(1.0 - error_share)))
     info = {"sigma_resid": sigma_resid, "sigma_run": None if dof == 0 else sigma_run,
             "run_dof": dof, "n_residuals": int(len(resid)), "source": source}
@@ -386,8 +394,7 @@ def estimate_noise(predicted: np.ndarray, observed: np.ndarray,
         marginal = label_quantiles(labels, MARGINAL_LEVELS)
         info["marginal_labels"] = int(len(labels))
     return TargetNoise(edges, quantiles, scale, info, marginal, model_error=bool(model_error),
-                       error_share=None if not model_error or error_share is None
-                       else float(error_share))
+                       error_share=error_share)
 
 
 def label_quantiles(labels: np.ndarray, levels: np.ndarray) -> np.ndarray:

@@ -281,7 +281,7 @@ def train(config: TrainConfig) -> Path:
     """
     from features import get_featurizer
     from .metrics import regression_metrics
-    from .noise import NoiseModel, estimate_noise, fit_transfer
+    from .noise import NoiseModel, check_error_share, estimate_noise, fit_transfer
     from .registry import REGRESSORS, get_regressor
 
     started = time.perf_counter()
@@ -296,10 +296,7 @@ def train(config: TrainConfig) -> Path:
     shares = dict(config.error_share or {})
     for target, share in shares.items():
         parse_target(target)
-        if isinstance(share, bool) or not isinstance(share, (int, float)) \
-                or not 0 <= share < 1:
-            raise ValueError(f"error_share of {target!r} must be a number in [0, 1), got "
-                             f"{share!r}")
+        shares[target] = check_error_share(share, f"error_share of {target!r}")
     input_kind = getattr(REGRESSORS[config.model](), "input_kind", "array")
     if input_kind == "array":
         get_featurizer(config.features)  # fail early on an unknown name
