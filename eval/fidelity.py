@@ -29,8 +29,8 @@ of ``--table`` (any table, any artifact) and their training share is reported wh
 artifact records its training cells.
 
 Each surrogate runs as ``realizations`` draws of its simulated runs (``noise_seed`` 0, 1,
-...): the table holds one draw of the training noise, so a surrogate is judged by the mean of
-its draws (and by whether the table is a plausible further draw). The statistics, their
+...; ``--first-noise-seed`` replicates a study with fresh draws): the table holds one draw of
+the training noise, so a surrogate is judged by the mean of its draws (and by whether the table is a plausible further draw). The statistics, their
 bootstrap intervals over seeds and the landscape comparison are described in
 :mod:`eval.report`.
 
@@ -149,7 +149,11 @@ class FidelityConfig:
         Simulated runs per cell (``SurrogateBenchmark(num_repeats=...)``); 1 mirrors the real
         table, which holds one run per cell and budget.
     realizations : int
-        Draws of every surrogate's simulated runs (``noise_seed`` 0 to ``realizations - 1``).
+        Draws of every surrogate's simulated runs (``noise_seed`` ``first_noise_seed`` to
+        ``first_noise_seed + realizations - 1``).
+    first_noise_seed : int
+        ``noise_seed`` of the first draw; another value than 0 replicates a study with fresh
+        draws (the table's runs and the trained surrogates are reused from the cache).
     landscape : bool
         Compare the landscapes (:mod:`eval.landscape`).
     n_boot : int
@@ -175,6 +179,7 @@ class FidelityConfig:
     noise: bool = True
     surrogate_repeats: int = 1
     realizations: int = 5
+    first_noise_seed: int = 0
     landscape: bool = True
     n_boot: int = 1000
     progress: bool = False
@@ -284,6 +289,9 @@ def _validate(config: FidelityConfig) -> tuple[list[str], list[str]]:
         value = getattr(config, name)
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise EvalConfigError(f"{name} must be a positive integer, got {value!r}")
+    first = config.first_noise_seed
+    if isinstance(first, bool) or not isinstance(first, (int, np.integer)) or first < 0:
+        raise EvalConfigError(f"first_noise_seed must be a non-negative integer, got {first!r}")
     seeds = tuple(config.split_seeds) if isinstance(config.split_seeds, (tuple, list)) else ()
     if not seeds or len(set(seeds)) != len(seeds) or any(
             isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < 0 for x in seeds):
@@ -502,8 +510,16 @@ def _studies(config: FidelityConfig, tracks: list[str], table: Path, out: Path,
     return studies
 
 
-def _draw_label(label: str, k: int) -> str:
-    return label if k == 0 else f"{label}@noise_seed={k}"
+def _noise_seeds(config: FidelityConfig) -> range:
+    """The ``noise_seed`` of each draw of a surrogate (one draw, seed 0, without noise)."""
+    if not config.noise:
+        return range(1)
+    return range(int(config.first_noise_seed),
+                 int(config.first_noise_seed) + int(config.realizations))
+
+
+def _draw_label(label: str, noise_seed: int) -> str:
+    return label if noise_seed == 0 else f"{label}@noise_seed={noise_seed}"
 
 
 def run_fidelity(config: FidelityConfig) -> dict:
@@ -535,7 +551,6 @@ def collect(config: FidelityConfig) -> FidelityResult:
     cells = {t: covered_cells(t, _backend("table", str(table), t)) for t in tracks}
     out.mkdir(parents=True, exist_ok=True)
     studies = _studies(config, tracks, table, out, cells)
-    draws_per = int(config.realizations) if config.noise else 1
     answers = f"n{int(config.noise)}r{int(config.surrogate_repeats)}"
     digests: dict[Path, str] = {}
 
@@ -552,7 +567,7 @@ def collect(config: FidelityConfig) -> FidelityResult:
                                  cells=study.cells).mean_time108
         backends = [("table", "table", table, 0)] + [
             ("surrogate", _draw_label(label, k), path, k)
-            for label, path, _ in study.surrogates for k in range(draws_per)]
+            for label, path, _ in study.surrogates for k in _noise_seeds(config)]
         opt = [n for n in names
                if not OPTIMIZERS[n].multi_fidelity or study.track == "multifidelity"]
         files = {}
@@ -620,8 +635,7 @@ def _collect_study(config: FidelityConfig, table: Path, study: _Study, budget: f
             final_cells[label][n] = np.array(finals, dtype=np.int64)
             if kind != "table":
                 true_curves.setdefault(label, {})[n] = np.array(trues)
-    draws = {label: [_draw_label(label, k) for k in range(int(config.realizations)
-                                                        if config.noise else 1)]
+    draws = {label: [_draw_label(label, k) for k in _noise_seeds(config)]
              for label, _, _ in study.surrogates}
     share, protocol = {}, {}
     for label, path, proto in study.surrogates:
@@ -660,7 +674,7 @@ def _landscape(config: FidelityConfig, table: Path, study: _Study, truth: np.nda
     out = {"table": landscape_stats(sample, truth, track.neighbours, n_boot=config.n_boot)}
     objective = resolve_track(study.track).objective
     for label, path, _ in study.surrogates:
-        for k, draw in enumerate(draws[label]):
+        for k, draw in zip(_noise_seeds(config), draws[label]):
             bench = _backend("surrogate", str(path), study.track, config.noise,
                              int(config.surrogate_repeats), k, study.cells)
             values = np.full(len(truth), np.nan)
@@ -727,6 +741,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="simulated runs per cell of the surrogates (1 = like the real table)")
     p.add_argument("--realizations", type=int, default=None,
                    help="draws of every surrogate's simulated runs (default 5)")
+    p.add_argument("--first-noise-seed", type=int, default=0, metavar="SEED",
+                   help="noise_seed of the first draw (default 0); another value replicates "
+                        "the study with fresh draws")
     p.add_argument("--no-landscape", action="store_true", help="skip the landscape statistics")
     p.add_argument("--smoke", action="store_true", help="a small, quick configuration")
     p.add_argument("--no-progress", action="store_true")
@@ -754,7 +771,7 @@ def config_from_args(argv: Sequence[str] | None = None) -> FidelityConfig:
                           out=args.out, n_jobs=args.n_jobs, backend=args.backend,
                           scheduler=args.scheduler, noise=not args.no_noise,
                           surrogate_repeats=args.surrogate_repeats,
-                          landscape=not args.no_landscape,
+                          first_noise_seed=args.first_noise_seed, landscape=not args.no_landscape,
                           progress=not args.no_progress, **kw)
 
 

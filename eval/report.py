@@ -644,7 +644,9 @@ def write_markdown(report: dict, path: Path) -> None:
     cfg = report["config"]
     lines = ["# Algorithm-ranking fidelity", "", report["verdict"], "",
              f"Table: `{report['table']}`; protocol: {cfg['protocol']}; seeds: {cfg['seeds']}; "
-             f"budget: {cfg['budget']} full trainings; realizations: {cfg['realizations']}; "
+             f"budget: {cfg['budget']} full trainings; realizations: {cfg['realizations']}"
+             + (f" (noise_seed from {cfg['first_noise_seed']})" if cfg.get("first_noise_seed")
+                else "") + "; "
              f"timing: {report.get('timing', {})}.", ""]
     for t, track in report["tracks"].items():
         lines += [f"## Track `{t}`", "", f"![curves](curves_{t}.png)", "",

@@ -305,6 +305,15 @@ def test_fidelity_smoke_and_cache(tmp_path, tiny_surrogate):
     assert again["timing"]["runs_computed"] == 0
     assert again["tracks"]["full"]["studies"][0]["surrogates"]["tiny"]["mean_of_draws"] == \
         report["tracks"]["full"]["studies"][0]["surrogates"]["tiny"]["mean_of_draws"]
+    # a replicate with fresh draws: the table's runs come from the cache, the surrogate's are
+    # new (noise_seed 2 and 3), and its statistics differ
+    assert main(argv + ["--first-noise-seed", "2"]) == 0
+    replicate = _strict_json(out / "fidelity.json")
+    assert 0 < replicate["timing"]["runs_computed"] < replicate["timing"]["runs_total"]
+    assert (out / "runs" / "full").is_dir() and any(
+        p.name.startswith("tiny@noise_seed=3") for p in (out / "runs" / "full").rglob("*"))
+    assert replicate["tracks"]["full"]["studies"][0]["surrogates"]["tiny"]["mean_of_draws"] != \
+        report["tracks"]["full"]["studies"][0]["surrogates"]["tiny"]["mean_of_draws"]
 
 
 def test_out_of_sample_protocol(tmp_path):
@@ -434,6 +443,8 @@ def test_threading_backend_matches_loky(tmp_path, tiny_surrogate):
     ({"split_seeds": (1, 1)}, "split_seeds must be distinct non-negative"),
     ({"split_seeds": ()}, "split_seeds must be distinct non-negative"),
     ({"split_seeds": 2}, "split_seeds must be distinct non-negative"),
+    ({"first_noise_seed": -1}, "first_noise_seed must be a non-negative"),
+    ({"first_noise_seed": True}, "first_noise_seed must be a non-negative"),
     ({"tracks": ("full",), "optimizers": ("hyperband",)}, "only run on the multifidelity"),
 ])
 def test_bad_options(tmp_path, kwargs, match):
