@@ -13,8 +13,10 @@ Protocols (``--protocol``)
     seeded by ``--split-seeds``, 0 by default; several seeds repeat the protocol on several
     splits in one report, since one split certifies little); for each
     fold a surrogate is trained with the default recipe (:data:`surrogate.train.
-    DEFAULT_RECIPE`) on the other folds only (``TrainConfig.exclude_cells``), and the table
-    and the surrogate both run on the held-out fold. Every statistic is reported per fold and
+    DEFAULT_RECIPE`) on the other folds only (``TrainConfig.exclude_cells``: every label of
+    a held-out cell is hidden, its exhaustive test accuracy too, since for many cells that is
+    the run of its validation label: ``benchmarks/bench_same_run.py``), and the table and
+    the surrogate both run on the held-out fold. Every statistic is reported per fold and
     over folds. *Full track*: surrogates trained on 10 % and 1 % of the exhaustive table;
     the report gives, per surrogate, the share of the cells the optimizers visited that were
     in its training set.
