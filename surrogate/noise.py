@@ -83,8 +83,9 @@ The rule (per target, estimated by :func:`estimate_noise` at training time):
    standard deviations for three keys, though pairs inside that region do not correlate), so
    realizations differ more than without it (random search's final value over five
    realizations spans up to 0.003, against up to 0.0018). Between pairs its shape is near
-   the table's: correlation 0.61 at one edit, 0.45 at two, 0.00 for random pairs, where the
-   table's PIT correlates 0.18, 0.10 and 0.01 (held-out cells of a fold). Fields hashed from
+   the table's: correlation 0.49-0.61 at one edit, 0.45 at two, 0.00 for random pairs,
+   where the table's PIT correlates 0.18, 0.10 and 0.01 (held-out cells of a fold; the full
+   track's held-out residuals 0.18 at one edit). Fields hashed from
    random subsets of the path set or of Weisfeiler-Lehman vertex hashes, short-ranged by
    construction, reach at most 0.24 at one edit: too little for any plausible share.
    On the full track (the 10 % surrogate, share ``1 - scale**2`` = 0.28 of the test
