@@ -52,7 +52,9 @@ LEVELS = 400
 TOP = 0.01
 
 
-def _artifacts(paths: list[str]) -> list[Path]:
+def find_artifacts(paths: list[str]) -> list[Path]:
+    """The artifacts given, or those under ``FIDELITY_OUT/surrogates`` that record their
+    training cells; exits with a message when there are none."""
     found = []
     for p in map(Path, paths):
         if (p / "metadata.json").exists():
@@ -151,7 +153,7 @@ def main(argv: list[str] | None = None) -> None:
     from nb101.real_data import real_table
     from nb101.table_file import load_table
     table = load_table(args.table if args.table else real_table())
-    for path in _artifacts(args.paths):
+    for path in find_artifacts(args.paths):
         print(report(path, table, args.target), flush=True)
 
 

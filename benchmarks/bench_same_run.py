@@ -26,18 +26,17 @@ accuracy has seen part of its validation label. This script measures it:
 Measured on the real data (nine folds of ``--split-seeds 0 1 2``, stacked default recipe):
 within a run the deviations correlate 0.87; the spread is 0.0030 for the same run, 0.0042
 for another run (8 cells) and 0.0028 in the sample; held-out residuals correlate 0.57-0.59,
-and the blend lifts the held-out Kendall tau from 0.855-0.860 to 0.880-0.885. So the sample's validation run is
-the exhaustive table's run for a large share of cells, which is why the out-of-sample protocol
-of :mod:`eval.fidelity` hides every label of a held-out cell, its test accuracy included
-(``TrainConfig.exclude_cells``), the stacking base's too.
+and the blend lifts the held-out Kendall tau from 0.855-0.860 to 0.880-0.885. So the sample's
+validation run is the exhaustive table's run for a large share of cells, which is why the
+out-of-sample protocol of :mod:`eval.fidelity` hides every label of a held-out cell, its test
+accuracy included (``TrainConfig.exclude_cells``), the stacking base's too.
 
-Seeded (no randomness); nothing is timed.
+Deterministic (nothing is drawn); nothing is timed.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -73,37 +72,33 @@ def repeats_report() -> str:
             f"test >= 0.93)")
 
 
-def sample_report(table) -> str:
+def paired_labels(table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The cells labelled with both targets: indices, ``TARGET`` labels, ``BASE`` labels."""
     from surrogate.train import target_data
     val, test = target_data(table, TARGET), target_data(table, BASE)
-    where = np.searchsorted(test.indices, val.indices)
-    found = (where < len(test.indices)) & (test.indices[np.minimum(
-        where, len(test.indices) - 1)] == val.indices)
-    t = test.labels[where[found]]
-    v = val.labels[found]
-    band = (t >= 0.93) & (t <= 0.95)
-    return (f"sample: {TARGET} - {BASE} spread {robust_sd(v[band] - t[band]):.4f} "
+    both, at_val, at_test = np.intersect1d(val.indices, test.indices, return_indices=True)
+    return both, val.labels[at_val], test.labels[at_test]
+
+
+def sample_report(val: np.ndarray, test: np.ndarray) -> str:
+    band = (test >= 0.93) & (test <= 0.95)
+    return (f"sample: {TARGET} - {BASE} spread {robust_sd(val[band] - test[band]):.4f} "
             f"({int(band.sum()):,} cells with test in [0.93, 0.95])")
 
 
-def held_out_report(path: Path, table) -> str:
+def held_out_report(path: Path, cells: np.ndarray, val: np.ndarray, test: np.ndarray) -> str:
     from scipy.stats import kendalltau
     from sklearn.linear_model import LinearRegression
 
     from surrogate import load_artifact
-    from surrogate.train import target_data
     artifact = load_artifact(path)
     if TARGET not in artifact.targets or BASE not in artifact.targets:
         return f"{path.name}: needs models of {TARGET} and {BASE}"
     fitted = artifact.in_sample(TARGET)
     if fitted is None:
         return f"{path.name}: records no training cells"
-    val, test = target_data(table, TARGET), target_data(table, BASE)
-    lookup = np.full(fitted.shape, np.nan)
-    lookup[test.indices] = test.labels
-    with np.errstate(invalid="ignore"):  # no collapsed runs (NaN: no test accuracy)
-        keep = (lookup[val.indices] > 0.8) & (val.labels > 0.8)
-    cells, y, t = val.indices[keep], val.labels[keep], lookup[val.indices[keep]]
+    keep = (test > 0.8) & (val > 0.8)  # no collapsed runs
+    cells, y, t = cells[keep], val[keep], test[keep]
     predicted = artifact.predict_targets([TARGET, BASE], cells)
     p, b = predicted[TARGET], predicted[BASE]
     held = ~fitted[cells]
@@ -121,19 +116,16 @@ def main(argv: list[str] | None = None) -> None:
                         help="eval.fidelity output folders or artifacts (optional)")
     parser.add_argument("--table", default=None, help="table file (default: real-data table)")
     args = parser.parse_args(argv)
+    from bench_calibration import find_artifacts
+
     from nb101.real_data import real_table
     from nb101.table_file import load_table
     table = load_table(args.table if args.table else real_table())
+    cells, val, test = paired_labels(table)
     print(repeats_report(), flush=True)
-    print(sample_report(table), flush=True)
-    for p in map(Path, args.paths):
-        found = [p] if (p / "metadata.json").exists() else sorted(
-            d for d in (p / "surrogates").glob("*") if (d / "training_cells.npz").exists())
-        if not found:
-            sys.exit(f"{p}: neither an artifact nor an eval.fidelity output folder with "
-                     f"trained surrogates")
-        for path in found:
-            print(held_out_report(path, table), flush=True)
+    print(sample_report(val, test), flush=True)
+    for path in find_artifacts(args.paths) if args.paths else []:
+        print(held_out_report(path, cells, val, test), flush=True)
 
 
 if __name__ == "__main__":
