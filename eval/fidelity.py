@@ -32,9 +32,9 @@ artifact records its training cells.
 
 Each surrogate runs as ``realizations`` draws of its simulated runs (``noise_seed`` 0, 1,
 ...; ``--first-noise-seed`` replicates a study with fresh draws): the table holds one draw of
-the training noise, so a surrogate is judged by the mean of its draws (and by whether the table is a plausible further draw). The statistics, their
-bootstrap intervals over seeds and the landscape comparison are described in
-:mod:`eval.report`.
+the training noise, so a surrogate is judged by the mean of its draws (and by whether the
+table is a plausible further draw). The statistics, their bootstrap intervals over seeds and
+the landscape comparison are described in :mod:`eval.report`.
 
 Budgets: ``--budget`` is in full trainings. Full track: that many 108-epoch queries.
 Multi-fidelity track: that many times the mean 108-epoch training time of the track's cells on

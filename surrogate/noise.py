@@ -85,9 +85,9 @@ The rule (per target, estimated by :func:`estimate_noise` at training time):
    realizations spans up to 0.003, against up to 0.0018). Between pairs its shape is near
    the table's: correlation 0.49-0.61 at one edit, 0.45 at two, 0.00 for random pairs,
    where the table's PIT correlates 0.18, 0.10 and 0.01 (held-out cells of a fold; the full
-   track's held-out residuals 0.18 at one edit). Fields hashed from
-   random subsets of the path set or of Weisfeiler-Lehman vertex hashes, short-ranged by
-   construction, reach at most 0.24 at one edit: too little for any plausible share.
+   track's held-out residuals 0.18 at one edit). Fields hashed from random subsets of the
+   path set or of Weisfeiler-Lehman vertex hashes, short-ranged by construction, reach at
+   most 0.24 at one edit: too little for any plausible share.
    On the full track (the 10 % surrogate, share ``1 - scale**2`` = 0.28 of the test
    accuracy) it makes the landscape rougher (neighbour correlation 0.48 against the table's
    0.69; 0.61 without it) and every optimizer pessimistic (bias -0.0026): there the offset
