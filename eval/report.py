@@ -33,8 +33,11 @@ draws (run noise: the table is one draw), and the *attainable* reference: each d
 surrogate in the table's place against the mean of its other draws, i.e. what a surrogate
 that is exactly right would score, with the share of these cases that meet the tau, bias
 and gap targets (how attainable the targets are at the study's noise). Out-of-sample
-studies of several folds get a summary over folds (mean, min, max of each statistic). The
-report opens with a verdict against the targets of :data:`TARGETS`.
+studies of several folds get a summary over folds (mean, min, max of each statistic), with
+the number of folds on which an exactly right surrogate would meet the tau, bias and gap
+targets (the sum of its per-fold rates) and its chance of meeting them on every fold (their
+product: the folds hold disjoint cells). The report opens with a verdict against the targets
+of :data:`TARGETS`.
 """
 
 from __future__ import annotations
@@ -375,6 +378,12 @@ def _over_folds(studies: list[dict]) -> dict[str, Any]:
             for key in ("all", "tau", "bias", "gap"):
                 rows[f"attainable_{key}"].append(s.get("attainable", {}).get("met", {}).get(key))
         summary = {key: _fold_summary(values) for key, values in rows.items()}
+        rates = rows["attainable_all"]
+        if all(r is not None for r in rates):
+            # the folds are disjoint cells, so their cases are independent: how many folds an
+            # exactly right surrogate would meet, and how likely it would meet all of them
+            summary["attainable_folds"] = {"expected": float(np.sum(rates)),
+                                           "every_fold": float(np.prod(rates))}
         summary["gap_by_optimizer"] = {
             n: {"surrogate": _fold_summary(
                     [f["surrogates"][label]["mean_of_draws"]["gap"][n] for f in folds])["mean"],
@@ -423,6 +432,11 @@ def _ci(ci, digits=3) -> str:
     return "" if not ci or ci[0] is None else f" [{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
 
 
+def _percent(p: float) -> str:
+    """A probability as a percentage, two significant digits (``0.0002`` -> ``0.02 %``)."""
+    return f"{np.format_float_positional(100 * p, precision=2, fractional=False, trim='-')} %"
+
+
 def _verdict(report: dict) -> str:
     """One paragraph: faithful or not, where, and why."""
     parts = []
@@ -468,6 +482,7 @@ def _verdict(report: dict) -> str:
             met = {k: sum(bool(x) for x in o[f"{k}_met"]["per_fold"])
                    for k in ("tau", "bias", "gap", "landscape")}
             ref = {k: o[f"attainable_{k}"]["mean"] for k in ("all", "tau", "bias", "gap")}
+            folds = o.get("attainable_folds")
             per_target = ", ".join(
                 f"{k} {met[k]}" + (f" ({100 * ref[k]:.0f} %)" if ref.get(k) is not None else "")
                 for k in ("tau", "bias", "gap", "landscape")
@@ -476,7 +491,10 @@ def _verdict(report: dict) -> str:
                 f"Over the {n} out-of-sample folds of the {t} track, surrogate {label} meets "
                 f"every target on {sum(bool(x) for x in o['targets_met']['per_fold'])}"
                 + (f" (an exactly right surrogate: {100 * ref['all']:.0f} % of its "
-                   f"leave-one-draw-out cases)" if ref["all"] is not None else "")
+                   f"leave-one-draw-out cases" if ref["all"] is not None else "")
+                + (f"; {folds['expected']:.1f} of {n} folds expected, every fold with "
+                   f"probability {_percent(folds['every_fold'])}" if folds else "")
+                + (")" if ref["all"] is not None else "")
                 + f"; folds meeting each target (exactly right surrogate): {per_target}.")
     if not parts:
         return "No surrogate was compared."
@@ -660,7 +678,7 @@ def write_markdown(report: dict, path: Path) -> None:
                       "per fold |", "|---|---|---|---|---|---|"]
             for label, summary in track["over_folds"].items():
                 for key, v in summary.items():
-                    if key == "gap_by_optimizer":
+                    if key in ("gap_by_optimizer", "attainable_folds"):
                         continue
                     per = ", ".join(_f(x, 4) if isinstance(x, float) else str(x)
                                     for x in v["per_fold"])
@@ -668,6 +686,13 @@ def write_markdown(report: dict, path: Path) -> None:
                                  f" | {_f(v['max'], 4)} | {per} |")
             lines.append("")
             for label, summary in track["over_folds"].items():
+                folds = summary.get("attainable_folds")
+                if folds:
+                    n = len(summary["targets_met"]["per_fold"])
+                    lines += [f"An exactly right surrogate ({label}'s leave-one-draw-out "
+                              f"cases) would meet tau, bias and gap on {folds['expected']:.1f} "
+                              f"of {n} folds on average, and on every fold with probability "
+                              f"{_percent(folds['every_fold'])}.", ""]
                 lines += [f"Curve gap by optimizer over folds ({label}; attainable: an exactly "
                           f"right surrogate, leave one draw out)", "",
                           "| optimizer | surrogate | attainable |", "|---|---|---|"]

@@ -585,3 +585,37 @@ def test_attainable_reference_leaves_one_draw_out():
     assert set(far["gap"]) == set(names) and all(same["gap"][n] < 1e-12 for n in names)
     assert np.mean(list(far["gap"].values())) == pytest.approx(far["mean_gap"])
     assert _attainable(curves, ["s0", "s1"], names, [3, 5, 7]) is None
+
+
+def test_over_folds_gives_the_attainable_reference_per_fold_count():
+    """The verdict reads a per-fold count against what an exactly right surrogate would
+    reach: the sum of its per-fold rates (folds expected) and their product (every fold)."""
+    from eval.report import _over_folds, _verdict
+
+    def fold(k: int, rate: float, met: bool) -> dict:
+        stats = {"kendall_tau": [0.6, 0.6, 0.6], "agreement": [0.5, 0.5, 0.5],
+                 "mean_bias": 0.0, "mean_gap": 0.0005, "gap": {"a": 0.0005, "b": 0.0005},
+                 "sign_test": {"positive": 1, "negative": 1, "p": 1.0}}
+        surrogate = {"protocol": "out-of-sample", "training_share": 0.0,
+                     "mean_of_draws": stats, "landscape": {"inside": 5},
+                     "targets": {"tau": met, "bias": True, "gap": True, "landscape": True,
+                                 "all": met},
+                     "attainable": {"cases": 5, "met": {"all": rate, "tau": rate, "bias": 1.0,
+                                                        "gap": 1.0},
+                                    "gap": {"a": 0.0004, "b": 0.0004}}}
+        return {"name": f"fold {k}/3", "protocol": "out-of-sample", "optimizers": ["a", "b"],
+                "surrogates": {"default": surrogate}}
+
+    studies = [fold(1, 0.2, True), fold(2, 0.4, False), fold(3, 0.6, True)]
+    summary = _over_folds(studies)["default"]
+    assert summary["attainable_folds"]["expected"] == pytest.approx(1.2)
+    assert summary["attainable_folds"]["every_fold"] == pytest.approx(0.048)
+    report = {"tracks": {"multifidelity": {"studies": studies,
+                                           "over_folds": {"default": summary}}}}
+    verdict = _verdict(report)
+    assert ("meets every target on 2 (an exactly right surrogate: 40 % of its "
+            "leave-one-draw-out cases; 1.2 of 3 folds expected, every fold with probability "
+            "4.8 %)") in verdict
+    # a fold without a reference (one realization): no expectation is claimed
+    studies[1]["surrogates"]["default"].pop("attainable")
+    assert "attainable_folds" not in _over_folds(studies)["default"]
