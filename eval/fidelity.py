@@ -539,6 +539,7 @@ def run_fidelity(config: FidelityConfig) -> dict:
     """
     from .report import build_report, write_report
     result = collect(config)
+    _log.info("bootstrap intervals, verdict and figures of %d studies", len(result.studies))
     report = build_report(result)
     write_report(report, user_path(config.out))
     return report
@@ -593,8 +594,11 @@ def collect(config: FidelityConfig) -> FidelityResult:
     if jobs:
         _execute(jobs, config)
     run_seconds = time.perf_counter() - t_runs
+    from tqdm.auto import tqdm
+    # reading the runs back and measuring the landscapes takes minutes on a large study
     results = [_collect_study(config, table, study, budget, backends, opt, files)
-               for study, budget, backends, opt, files in plan]
+               for study, budget, backends, opt, files in tqdm(
+                   plan, desc="fidelity studies", unit="study", disable=not config.progress)]
     surrogates = {f"{s.track}/{s.name}/{label}": str(path)
                   for s in studies for label, path, _ in s.surrogates}
     return FidelityResult(config, str(table), results, surrogates, timing={
