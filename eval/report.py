@@ -241,22 +241,28 @@ def _study_report(study, config) -> dict[str, Any]:
     return entry
 
 
-def _concentration(cells: np.ndarray) -> dict[str, Any]:
-    """Distinct final incumbent cells of the seeds and the share of seeds on the commonest."""
+def _concentration(cells: np.ndarray, space=None) -> dict[str, Any]:
+    """Distinct final incumbent cells of the seeds and the share of seeds on the commonest;
+    with ``space``, also the commonest cell's hash (folds that share it share its runs)."""
     cells = np.asarray(cells)
     found = cells[cells >= 0]
     if not len(found):
         return {"distinct": 0, "top_share": None}
-    counts = np.unique(found, return_counts=True)[1]
-    return {"distinct": int(len(counts)), "top_share": float(counts.max() / len(cells))}
+    values, counts = np.unique(found, return_counts=True)
+    out = {"distinct": int(len(counts)), "top_share": float(counts.max() / len(cells))}
+    if space is not None:
+        out["top_cell"] = space.hash(int(values[np.argmax(counts)]))
+    return out
 
 
 def _final_cells(study, names: list[str]) -> dict[str, dict[str, dict]]:
-    """:func:`_concentration` per optimizer: the table's, and each surrogate's mean over its
-    draws (empty when the study did not record final cells)."""
+    """:func:`_concentration` per optimizer: the table's (with its commonest cell), and each
+    surrogate's mean over its draws (empty when the study did not record final cells)."""
     if not study.final_cells:
         return {}
-    out = {"table": {n: _concentration(study.final_cells["table"][n]) for n in names}}
+    from nb101 import get_space
+    space = get_space()
+    out = {"table": {n: _concentration(study.final_cells["table"][n], space) for n in names}}
     for label, draws in study.draws.items():
         out[label] = {}
         for n in names:
@@ -472,7 +478,9 @@ def _verdict(report: dict) -> str:
                     c = big["table_final_cells"]
                     if c and c["top_share"] is not None:
                         why += (f" (on the table its seeds end on {c['distinct']} distinct "
-                                f"cells, {100 * c['top_share']:.0f} % on one)")
+                                f"cells, {100 * c['top_share']:.0f} % on one"
+                                + (f", {c['top_cell'][:8]}" if c.get("top_cell") else "")
+                                + ")")
                 verdict = "faithful" if met["all"] else f"not faithful ({', '.join(failed)})"
                 parts.append(f"{what}: {verdict}: {why}.")
     summaries = []
@@ -730,12 +738,15 @@ def _study_lines(study: dict) -> list[str]:
                        + ("" if attainable is None else f" ({_f(attainable, 4)})"))
         for label in finals:
             c = finals[label][n]
-            share = "" if c["top_share"] is None else f" ({100 * c['top_share']:.0f} % on one)"
+            share = "" if c["top_share"] is None else (
+                f" ({100 * c['top_share']:.0f} % on one"
+                + (f", {c['top_cell'][:8]}" if c.get("top_cell") else "") + ")")
             row.append(f"{c['distinct']:.3g}{share}")
         lines.append("| " + " | ".join(row) + " |")
     if finals:
         lines += ["", "Final cells: the distinct cells the seeds' final incumbents are, and "
-                  "the share of seeds on the commonest (surrogates: mean over draws). A final "
+                  "the share of seeds on the commonest, with the first 8 characters of its "
+                  "hash on the table (surrogates: mean over draws). A final "
                   "value that rests on few cells is one draw of their runs, however many "
                   "seeds."]
     lines += ["", f"| comparison | tau @ {rb} | agreement @ {rb} | mean gap | mean bias "

@@ -284,6 +284,10 @@ def test_fidelity_smoke_and_cache(tmp_path, tiny_surrogate):
             for n in study["optimizers"]:
                 c = study["final_cells"][label][n]
                 assert 1 <= c["distinct"] <= 4 and 0.25 <= c["top_share"] <= 1
+                # the table's commonest final cell is named by its hash
+                assert ("top_cell" in c) == (label == "table")
+                if label == "table":
+                    assert len(c["top_cell"]) == 32 and int(c["top_cell"], 16) >= 0
         big = s["largest_contributors"]
         diffs = [abs(study["curves"]["tiny"][n]["mean"][-1]
                      - study["curves"]["table"][n]["mean"][-1]) for n in study["optimizers"]]
@@ -299,6 +303,8 @@ def test_fidelity_smoke_and_cache(tmp_path, tiny_surrogate):
     assert "| tiny (unknown), mean of 2 draws |" in markdown
     assert ("| tiny final (true) | tiny curve gap (attainable) | final cells, table | "
             "final cells, tiny |") in markdown
+    top = study["final_cells"]["table"][study["optimizers"][0]]["top_cell"]
+    assert f"on one, {top[:8]})" in markdown
     # rerun: everything from the cache, the same statistics
     assert main(argv) == 0
     again = _strict_json(out / "fidelity.json")
