@@ -478,7 +478,8 @@ def _verdict(report: dict) -> str:
                     c = big["table_final_cells"]
                     if c and c["top_share"] is not None:
                         why += (f" (on the table its seeds end on {c['distinct']} distinct "
-                                f"cells, {100 * c['top_share']:.0f} % on one"
+                                f"cell{'' if c['distinct'] == 1 else 's'}, "
+                                f"{100 * c['top_share']:.0f} % on one"
                                 + (f", {c['top_cell'][:8]}" if c.get("top_cell") else "")
                                 + ")")
                 verdict = "faithful" if met["all"] else f"not faithful ({', '.join(failed)})"
