@@ -438,6 +438,13 @@ def _ci(ci, digits=3) -> str:
     return "" if not ci or ci[0] is None else f" [{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
 
 
+def _on_one(c: dict[str, Any]) -> str:
+    """The share of seeds on the commonest final cell, with the first 8 characters of its hash
+    where :func:`_concentration` recorded it."""
+    return (f"{100 * c['top_share']:.0f} % on one"
+            + (f", {c['top_cell'][:8]}" if c.get("top_cell") else ""))
+
+
 def _percent(p: float) -> str:
     """A probability as a percentage, two significant digits (``0.0002`` -> ``0.02 %``)."""
     return f"{np.format_float_positional(100 * p, precision=2, fractional=False, trim='-')} %"
@@ -478,10 +485,7 @@ def _verdict(report: dict) -> str:
                     c = big["table_final_cells"]
                     if c and c["top_share"] is not None:
                         why += (f" (on the table its seeds end on {c['distinct']} distinct "
-                                f"cell{'' if c['distinct'] == 1 else 's'}, "
-                                f"{100 * c['top_share']:.0f} % on one"
-                                + (f", {c['top_cell'][:8]}" if c.get("top_cell") else "")
-                                + ")")
+                                f"cell{'' if c['distinct'] == 1 else 's'}, {_on_one(c)})")
                 verdict = "faithful" if met["all"] else f"not faithful ({', '.join(failed)})"
                 parts.append(f"{what}: {verdict}: {why}.")
     summaries = []
@@ -496,14 +500,17 @@ def _verdict(report: dict) -> str:
                 f"{k} {met[k]}" + (f" ({100 * ref[k]:.0f} %)" if ref.get(k) is not None else "")
                 for k in ("tau", "bias", "gap", "landscape")
                 if k != "landscape" or t in TARGETS["landscape_tracks"])
+            reference = []
+            if ref["all"] is not None:
+                reference.append(f"an exactly right surrogate: {100 * ref['all']:.0f} % of "
+                                 f"its leave-one-draw-out cases")
+            if folds:
+                reference.append(f"{folds['expected']:.1f} of {n} folds expected, every fold "
+                                 f"with probability {_percent(folds['every_fold'])}")
             summaries.append(
                 f"Over the {n} out-of-sample folds of the {t} track, surrogate {label} meets "
                 f"every target on {sum(bool(x) for x in o['targets_met']['per_fold'])}"
-                + (f" (an exactly right surrogate: {100 * ref['all']:.0f} % of its "
-                   f"leave-one-draw-out cases" if ref["all"] is not None else "")
-                + (f"; {folds['expected']:.1f} of {n} folds expected, every fold with "
-                   f"probability {_percent(folds['every_fold'])}" if folds else "")
-                + (")" if ref["all"] is not None else "")
+                + (f" ({'; '.join(reference)})" if reference else "")
                 + f"; folds meeting each target (exactly right surrogate): {per_target}.")
     if not parts:
         return "No surrogate was compared."
@@ -739,9 +746,7 @@ def _study_lines(study: dict) -> list[str]:
                        + ("" if attainable is None else f" ({_f(attainable, 4)})"))
         for label in finals:
             c = finals[label][n]
-            share = "" if c["top_share"] is None else (
-                f" ({100 * c['top_share']:.0f} % on one"
-                + (f", {c['top_cell'][:8]}" if c.get("top_cell") else "") + ")")
+            share = "" if c["top_share"] is None else f" ({_on_one(c)})"
             row.append(f"{c['distinct']:.3g}{share}")
         lines.append("| " + " | ".join(row) + " |")
     if finals:
