@@ -29,7 +29,9 @@ Fidelity ``epochs`` in 4, 12, 36, 108 (those of the backend); objectives
 ``test_error`` (NaN where the backend lacks them, e.g. the bundled surrogate's test accuracy
 below 108 epochs) and ``elapsed_time``: the training time of the run at that budget. In
 NAS-Bench-101 every budget is a separate training, and the original API charges a query at a
-budget with that budget's training time; ``support_checkpointing=False`` makes the simulation
+budget with that budget's training time (a table lacking it at a budget, like the real
+data below 108 epochs: the 108-epoch time scaled by ``epochs / 108``, as the surrogate and the
+multi-fidelity track derive it); ``support_checkpointing=False`` makes the simulation
 charge exactly that (a trial resumed from 4 to 12 epochs costs both trainings), the default
 ``True`` charges only the difference, as if training continued.
 
@@ -154,11 +156,15 @@ def _table_class():
         def _rows(self, cell: int, seed: int) -> list[tuple[float, ...]]:
             module_hash = self.space.hash(cell)
             _, computed = self.table.get_metrics_from_hash(module_hash)
+            full = computed.get(108)
+            time_108 = _pick(full, seed, "final_training_time") if full else None
             rows = []
             for epochs in self._epochs:
                 runs = computed.get(epochs)
                 validation = _pick(runs, seed, "final_validation_accuracy") if runs else None
                 time = _pick(runs, seed, "final_training_time") if runs else None
+                if time is None and time_108 is not None:  # the surrogate's and tracks' rule
+                    time = time_108 * epochs / 108
                 if validation is None or time is None:
                     raise PartialTableError(
                         f"the table {getattr(self.table, 'path', '')} has no "
@@ -281,7 +287,7 @@ def simulate(blackbox, scheduler, *, n_workers: int = 4,
     support_checkpointing : bool, default=False
         False charges every budget's full training, as the original API.
     folder : path-like, optional
-        Where Syne Tune writes its files (default: a new temporary folder).
+        Where Syne Tune writes its files (default: a temporary folder, removed afterwards).
     verbose : bool, default=False
         Let Syne Tune print its progress (errors are printed either way).
     count_scheduler_time : bool, default=False
@@ -302,7 +308,14 @@ def simulate(blackbox, scheduler, *, n_workers: int = 4,
 
     if max_num_trials_started is None and max_wallclock_time is None:
         raise ValueError("simulate needs max_num_trials_started or max_wallclock_time")
-    folder = Path(tempfile.mkdtemp(prefix="nb101-syne-") if folder is None else folder)
+    if folder is None:
+        with tempfile.TemporaryDirectory(prefix="nb101-syne-") as scratch:
+            return simulate(blackbox, scheduler, n_workers=n_workers,
+                            max_num_trials_started=max_num_trials_started,
+                            max_wallclock_time=max_wallclock_time, seed=seed,
+                            support_checkpointing=support_checkpointing, folder=scratch,
+                            verbose=verbose, count_scheduler_time=count_scheduler_time)
+    folder = Path(folder)
     backend_class = UserBlackboxBackend if count_scheduler_time else _training_time_only(
         UserBlackboxBackend)
     backend = backend_class(blackbox=blackbox, elapsed_time_attr="elapsed_time", seed=seed,
