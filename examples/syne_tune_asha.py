@@ -7,8 +7,8 @@
 ASHA (grace period 4 epochs, reduction factor 3: rungs at 4, 12, 36, 108 epochs) with 4
 workers; every budget a trial reaches is a separate training charged in full, as the original
 API charges it. Both backends answer the same cells (those the table covers at every budget:
-a config's cell is mapped onto them). Prints, per backend, the trials run, the best validation error found and the
-table's test accuracy of that cell.
+a config's cell is mapped onto them). Prints, per backend, the trials run, the best
+validation error found and the table's test accuracy of that cell.
 """
 
 from __future__ import annotations

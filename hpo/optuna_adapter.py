@@ -19,9 +19,11 @@ the config's ``metric`` (validation accuracy by default; direction ``maximize``)
 Multi-fidelity (``multi_fidelity=True``, the default when a pruner is given): the config is
 queried at every budget of the backend up to ``epochs`` in turn (4, 12, 36, 108), each query
 charging that budget's training time as the original API charges it (every budget is a
-separate training in NAS-Bench-101); the validation accuracy at each budget is reported with
-``trial.report(value, step=epochs)`` and the trial is pruned (``optuna.TrialPruned``) when
-the pruner says so. Pruners step in epochs: ``"hyperband"`` and ``"sha"`` use
+separate training in NAS-Bench-101; a backend without a budget's training time, like the
+real table below 108 epochs, charges 0 s for it, as :mod:`nb101.api` says: pass a track of
+:mod:`eval.tracks` as the backend to charge the 108-epoch time scaled instead); the validation
+accuracy at each budget is reported with ``trial.report(value, step=epochs)`` and the trial is
+pruned (``optuna.TrialPruned``) when the pruner says so. Pruners step in epochs: ``"hyperband"`` and ``"sha"`` use
 ``min_resource=4``, ``reduction_factor=3``, so their rungs are the budgets themselves.
 
 User attributes of every trial: ``cell`` (the cell index evaluated, None if invalid),

@@ -179,3 +179,34 @@ def test_other_schedulers_run_on_a_blackbox(table, cell_map, tmp_path):
         assert set(frame["epochs"]) == {4, 12, 36, 108}
     with pytest.raises(ValueError, match="max_num_trials_started"):
         simulate(blackbox, scheduler)
+
+
+def test_table_blackbox_derives_a_missing_budgets_time_from_108_epochs(space, tmp_path):
+    from nb101 import write_table
+
+    path = write_table(tmp_path / "t.npz", run_cell=[7, 7], run_epochs=[4, 108],
+                       run_repeat=[0, 0], source={"kind": "test"}, space=space,
+                       values={"final_validation_accuracy": [0.5, 0.9],
+                               "final_training_time": [float("nan"), 540.0]})
+    blackbox = TableBlackbox(TabularBenchmark(path, space=space))
+    rows = blackbox.objective_function(get_encoding("A").from_index(7, space), seed=2)
+    assert rows[:, 4].tolist() == [20.0, 540.0] and rows[:, 0].tolist() == [0.5, 0.9]
+    assert np.isnan(rows[:, 2]).all()  # no test accuracy stored
+
+
+def test_syne_tune_and_xgboost_cpu_install_side_by_side():
+    """syne-tune comes without its `xgboost` requirement (see examples/README.md), so only
+    one distribution provides `import xgboost`."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    import syne_tune
+
+    def installed(name: str) -> bool:
+        try:
+            distribution(name)
+        except PackageNotFoundError:
+            return False
+        return True
+
+    assert syne_tune.__version__
+    assert not (installed("xgboost") and installed("xgboost-cpu"))
