@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import os
 import tempfile
 from collections.abc import Callable, Mapping
@@ -216,7 +217,7 @@ def _surrogate_class():
                 run = bench.query_batch(index, epochs=epochs)
                 values = [float(run[m][0]) for m in ("validation_accuracy", "test_accuracy",
                                                      "training_time")]
-                rows.append(_row(*(None if v != v else v for v in values)))
+                rows.append(_row(*(None if math.isnan(v) else v for v in values)))
             return rows
 
     return SurrogateBlackbox
@@ -258,7 +259,7 @@ _SURROGATE_DOC = """A Syne Tune ``Blackbox`` over a surrogate artifact.
 def __getattr__(name: str):  # the classes need Syne Tune: build them on first use
     if name in ("TableBlackbox", "SurrogateBlackbox"):
         cls = (_table_class if name == "TableBlackbox" else _surrogate_class)()
-        cls.__module__ = __name__
+        cls.__module__, cls.__qualname__ = __name__, name  # picklable, readable repr
         globals()[name] = cls
         return cls
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
