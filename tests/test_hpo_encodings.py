@@ -3,6 +3,10 @@ invalid-config rule, malformed configs, and the spaces for ConfigSpace, Optuna, 
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -229,3 +233,11 @@ def test_syne_tune_space(space, name):
     for _ in range(10):
         config = {k: d.sample(random_state=rs) for k, d in st.items()}
         enc.check(config)
+
+
+def test_the_libraries_load_only_when_needed():
+    code = ("import sys, hpo, hpo.optuna_adapter, hpo.syne_tune_adapter; "
+            "print(sorted({'optuna', 'syne_tune', 'ConfigSpace'} & set(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parents[1])
+    assert out.stdout.strip() == "[]"
