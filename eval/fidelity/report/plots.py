@@ -34,6 +34,8 @@ def plot_curves(track: dict, name: str, path: Path) -> None:
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), sharey=True,
                              squeeze=False)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    if max(len(study["optimizers"]) for study in track["studies"]) > len(colors):
+        colors = [plt.get_cmap("tab20")(i) for i in range(20)]  # project + external ones
     lows = []
     for ax, (study, label) in zip(axes.ravel(), panels):
         grid = np.array(study["grid"])
@@ -41,7 +43,8 @@ def plot_curves(track: dict, name: str, path: Path) -> None:
             c = study["curves"][label][n]
             m, s = np.array(c["mean"], dtype=float), np.array(c["sem"], dtype=float)
             col = colors[k % len(colors)]
-            ax.plot(grid, m, label=n, color=col)
+            ax.plot(grid, m, label=n + (" (ext.)" if n in study.get("external", ()) else ""),
+                    color=col)
             ax.fill_between(grid, m - 1.96 * s, m + 1.96 * s, color=col, alpha=0.2)
             if "true_mean" in c:
                 ax.plot(grid, np.array(c["true_mean"], dtype=float), color=col, ls="--", lw=0.8)
