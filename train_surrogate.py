@@ -89,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stack-params", type=_params, default={},
                    help="JSON constructor parameters of the --stack-on target's model, over "
                         '--params, e.g. \'{"max_depth": 8}\'')
+    p.add_argument("--no-predictions", dest="predictions", action="store_false",
+                   help="do not store the models' predictions of the whole space in the "
+                        "artifact (its models then answer every query)")
     p.add_argument("--out", type=user_path, required=True, help="artifact folder to write")
     p.add_argument("--quiet", action="store_true", help="no progress bars or metric table")
     return p
@@ -105,7 +108,8 @@ def parse_args(argv: Sequence[str] | None = None):
                        tune_trials=args.tune_trials, tune_metric=args.tune_metric,
                        model_params=args.params, out=args.out, progress=not args.quiet,
                        data_dir=args.data_dir, members=args.members,
-                       stack_on=args.stack_on, stack_params=args.stack_params)
+                       stack_on=args.stack_on, stack_params=args.stack_params,
+                       predictions=args.predictions)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
