@@ -41,7 +41,8 @@ that names the file:
   "not a surrogate artifact") and of a readable schema version (another one says to retrain);
 * every file listed in ``files`` is there and has its recorded sha256, and no target folder
   holds a file the list lacks: a file copied from another target or another artifact, or
-  truncated, is caught before any weights or predictions are read;
+  truncated, is caught before it is read (with ``lazy=True``, as ``SurrogateBenchmark``
+  loads, the weights and predictions are checked when first read, not at load);
 * the featurizer is registered and gives as many features per cell as each array model was
   fitted on (an edited featurizer is named with both widths);
 * the weights parse (a backend's error is cut to its first line: no C++ stack frames).
@@ -80,11 +81,12 @@ from nb101._io import open_npz
 from nb101.cell_space import NUM_CELLS
 from nb101.paths import user_path
 
-from .artifact_save import (_METADATA, _NOISE, _RETRAIN, _TRAINING_CELLS, ARTIFACT_KIND,
-                            DEFAULT_ARTIFACT, GZIP_SUFFIX, READABLE_SCHEMAS, SCHEMA_VERSION,
-                            _check_input_dims, _check_provides, _check_stacking, _input_dim,
-                            _target_dir, data_digest, file_sha256, library_versions,
-                            save_artifact)
+from .artifact_checks import (_METADATA, _RETRAIN, _check_featurizer, _check_provides,
+                              _check_stacking, _target_dir, _verify_file, _verify_files,
+                              file_sha256)
+from .artifact_save import (_NOISE, _TRAINING_CELLS, ARTIFACT_KIND, DEFAULT_ARTIFACT,
+                            GZIP_SUFFIX, READABLE_SCHEMAS, SCHEMA_VERSION, _input_dim,
+                            data_digest, library_versions, save_artifact)
 from .inputs import PREDICT_CHUNK, make_inputs, predict_cells, with_column
 from .noise import NoiseModel
 from .quantized import StoredPredictions
@@ -118,6 +120,8 @@ class Artifact:
     training_masks: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     predictions: StoredPredictions | None = field(default=None, repr=False)
     _models: dict[str, Any] = field(default_factory=dict, repr=False)
+    _unverified: set[str] = field(default_factory=set, repr=False)  # checked on first read
+    _featurizer_checked: bool = field(default=True, repr=False)
 
     def in_sample(self, target: str) -> np.ndarray | None:
         """Boolean mask of the cells ``target``'s model was fitted on (None if unrecorded)."""
@@ -172,6 +176,13 @@ class Artifact:
             if target not in self.metadata["targets"]:
                 raise KeyError(f"artifact {self.path} has no target {target!r}; "
                                f"targets: {list(self.targets)}")
+            if not self._featurizer_checked:
+                _check_featurizer(self.path, self.metadata)
+                self._featurizer_checked = True
+            for name in sorted(self._unverified):
+                if name.startswith(f"{_target_dir(target)}/"):
+                    _verify_file(self.path, name, self.metadata["files"][name])
+                    self._unverified.discard(name)
             model = self._models[target] = _load_target_model(self.path, self.metadata, target)
         return model
 
@@ -285,42 +296,6 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
     return meta
 
 
-def _verify_files(path: Path, meta: Mapping[str, Any]) -> None:
-    """Every listed file has its recorded sha256; no target folder holds an unlisted file.
-
-    Raises
-    ------
-    ArtifactError
-        Naming the file that is missing, changed or unexpected.
-    """
-    files = meta["files"]
-    for name in files:
-        parts = Path(name).parts
-        if Path(name).is_absolute() or ".." in parts or name == _METADATA:
-            raise ArtifactError(f"{path / _METADATA}: 'files' lists {name!r}, which is not a "
-                                f"file inside the artifact")
-    for target in meta["targets"]:
-        folder = path / _target_dir(target)
-        if not folder.is_dir():
-            raise ArtifactError(f"surrogate artifact {path} is missing the model folder "
-                                f"{folder} of target {target!r}")
-        for file in sorted(folder.rglob("*")):
-            if file.is_file() and file.relative_to(path).as_posix() not in files:
-                raise ArtifactError(
-                    f"{file} is not part of the surrogate artifact {path}: its metadata.json "
-                    f"lists no such file (copied from elsewhere?); remove it or retrain")
-    for name, recorded in files.items():
-        file = path / name
-        if not file.is_file():
-            raise ArtifactError(f"surrogate artifact {path} is missing {file}")
-        got = file_sha256(file)
-        if got != recorded:
-            raise ArtifactError(
-                f"{file} is corrupt or was replaced: its sha256 is {got[:16]}..., the artifact "
-                f"recorded {str(recorded)[:16]}... (a file copied from another target or "
-                f"artifact, a truncated copy or an edit); restore the artifact or retrain it")
-
-
 def _first_line(exc: BaseException) -> str:
     """An exception's message without what follows its first line (XGBoost appends C++
     stack frames)."""
@@ -391,8 +366,9 @@ def load_artifact(path: str | os.PathLike | None = None, *,
     require_targets : iterable of str, optional
         Targets the caller needs.
     lazy : bool, default=False
-        Read each target's weights on first need (:meth:`Artifact.model`) instead of now;
-        every other check (module docstring) is done now either way.
+        Read each target's weights on first need (:meth:`Artifact.model`) instead of now,
+        and check the sha256 of the weights and of the stored predictions when they are
+        first read; every other check (module docstring) is done now either way.
 
     Raises
     ------
@@ -411,19 +387,17 @@ def load_artifact(path: str | os.PathLike | None = None, *,
             parse_target(target)
         except ValueError as exc:
             raise ArtifactError(f"{path / _METADATA}: {exc}") from exc
-    _verify_files(path, meta)
-    stacked_on = meta.get("stacked_on") or {}
-    _check_stacking(path, targets, stacked_on)
-    dims = {t: meta["input_dims"].get(t) for t in targets}
-    if any(dim is not None for dim in dims.values()):
-        from features import get_featurizer
-        try:
-            width = get_featurizer(meta["featurizer"]).dim
-        except ValueError as exc:
-            raise ArtifactError(f"surrogate artifact {path} uses the featurizer "
-                                f"{meta['featurizer']!r}: {exc} (register it before loading)"
-                                ) from None
-        _check_input_dims(path, meta["featurizer"], width, dims, stacked_on)
+    # lazy: the weights and the predictions are checked when first read (most processes
+    # read a few prediction arrays and no weights); the small files now
+    deferred = frozenset(name for name in meta["files"] if lazy and (
+        "/" in name or name == (meta.get("predictions") or {}).get("file")))
+    _verify_files(path, meta, deferred)
+    _check_stacking(path, targets, meta.get("stacked_on") or {})
+    # the featurizer matters to the models only: checked when the first one is read where
+    # stored predictions answer (so a query never imports the featurizers)
+    featurizer_checked = not (lazy and meta.get("predictions") is not None)
+    if featurizer_checked:
+        _check_featurizer(path, meta)
     noise = None
     noise_file = path / _NOISE
     if noise_file.is_file():
@@ -448,14 +422,18 @@ def load_artifact(path: str | os.PathLike | None = None, *,
     section = meta.get("predictions")
     if section is not None:
         try:
-            predictions = StoredPredictions(path / section["file"], section, NUM_CELLS)
-            if section["file"] not in meta["files"]:
-                raise ValueError(f"its file {section['file']!r} is not listed in 'files'")
+            name = section["file"]
+            if name not in meta["files"]:
+                raise ValueError(f"its file {name!r} is not listed in 'files'")
+            check = (lambda raw: _verify_file(path, name, meta["files"][name], raw)) \
+                if name in deferred else (lambda raw: None)
+            predictions = StoredPredictions(path / name, section, NUM_CELLS, check)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ArtifactError(f"{path / _METADATA}: invalid 'predictions' section "
                                 f"({type(exc).__name__}: {exc})") from None
     artifact = Artifact(path=path, metadata=meta, noise=noise, training_masks=masks,
-                        predictions=predictions)
+                        predictions=predictions, _unverified=set(deferred),
+                        _featurizer_checked=featurizer_checked)
     if not lazy:
         for target in targets:
             artifact.model(target)

@@ -12,17 +12,19 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from nb101 import ArtifactError, parse_target
+from nb101 import ArtifactError
 from nb101._io import atomic_folder, write_json
 from nb101.cell_space import NUM_CELLS
 from nb101.paths import user_path
 
+from .artifact_checks import (_METADATA, _check_input_dims, _check_stacking, _target_dir,
+                              file_sha256)
 from .quantized import write_npz, write_predictions
 
 __all__ = ["SCHEMA_VERSION", "READABLE_SCHEMAS", "ARTIFACT_KIND", "DEFAULT_ARTIFACT",
@@ -39,13 +41,10 @@ READABLE_SCHEMAS = (2, 3, 4)
 ARTIFACT_KIND = "nb101-surrogate artifact"
 #: The bundled default artifact.
 DEFAULT_ARTIFACT = Path(__file__).resolve().parent / "default"
-_METADATA = "metadata.json"
 _NOISE = "noise.json"
 _TRAINING_CELLS = "training_cells.npz"
 #: Suffix of a gzip-compressed weight file.
 GZIP_SUFFIX = ".gz"
-_RETRAIN = ("retrain it with this version: python train_surrogate.py ... --out {path} (the "
-            "README's 'Training a surrogate' gives the bundled default's command)")
 
 
 def data_digest(indices: np.ndarray, labels: np.ndarray) -> str:
@@ -54,15 +53,6 @@ def data_digest(indices: np.ndarray, labels: np.ndarray) -> str:
     h.update(np.ascontiguousarray(indices, dtype="<i8").tobytes())
     h.update(np.ascontiguousarray(labels, dtype="<f8").tobytes())
     return h.hexdigest()
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """sha256 hex digest of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def library_versions() -> dict[str, str | None]:
@@ -84,20 +74,6 @@ def _package_version() -> str:
         return md.version("nb101-surrogate")
     except md.PackageNotFoundError:
         return "unknown"
-
-
-def _check_provides(path: Path, provided: Sequence[str], required: Iterable[str] | None
-                    ) -> None:
-    """The one check that an artifact has the targets a caller needs."""
-    missing = [t for t in (required or ()) if t not in provided]
-    if missing:
-        raise ArtifactError(f"surrogate artifact {path} lacks the required targets {missing}; "
-                            f"it provides {list(provided)}")
-
-
-def _target_dir(target: str) -> str:
-    parse_target(target)
-    return target  # "test_accuracy@108": portable file-name characters
 
 
 def save_artifact(path: str | os.PathLike, *, models: Mapping[str, Any], featurizer: str,
@@ -238,42 +214,5 @@ def _input_dim(model: Any) -> int | None:
         return None
     dim = getattr(model, "n_features_in_", None)
     return None if dim is None else int(dim)
-
-
-def _check_stacking(path: Path, targets: Sequence[str], stacked_on: Mapping[str, str]) -> None:
-    """Every stacked target and its base are targets of the artifact; a base is not stacked.
-
-    Raises
-    ------
-    ArtifactError
-        Naming the target and the rule it breaks.
-    """
-    for target, base in stacked_on.items():
-        if target not in targets or base not in targets:
-            raise ArtifactError(f"surrogate artifact {path}: stacked_on maps {target!r} to "
-                                f"{base!r}, but its targets are {list(targets)}")
-        if base in stacked_on:
-            raise ArtifactError(f"surrogate artifact {path}: target {target!r} is stacked on "
-                                f"{base!r}, which is stacked itself (one level only)")
-
-
-def _check_input_dims(path: Path, featurizer: str, width: int,
-                      input_dims: Mapping[str, int | None],
-                      stacked_on: Mapping[str, str] | None = None) -> None:
-    """The one check that the featurizer gives each array model the width it was fitted on
-    (one more column for a stacked target).
-
-    Raises
-    ------
-    ArtifactError
-        Naming the featurizer and its width, the target and its model's width.
-    """
-    for target, dim in input_dims.items():
-        if dim is not None and dim != width + (target in (stacked_on or {})):
-            raise ArtifactError(
-                f"surrogate artifact {path}: the featurizer {featurizer!r} gives {width} "
-                f"features per cell, but the model of target {target!r} was fitted on {dim} "
-                f"(n_features_in_); the featurizer changed since training (or the model was "
-                f"fitted on another one): restore it, or {_RETRAIN.format(path=path)}")
 
 

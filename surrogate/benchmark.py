@@ -55,19 +55,12 @@ field                        ``stop_halfway=False``   ``stop_halfway=True``
 - ``hash_iterator`` yields all 423,624 hashes in ascending order; ``valid_epochs`` are the
   budgets the artifact's targets cover.
 
-Speed. An artifact that carries its predictions of the whole space (schema 4, the bundled
-default included; :mod:`surrogate.quantized`) is a table: a query looks up the stored
-predictions of the cells it asks for (read per target on first need) and never loads a model,
-so it imports neither XGBoost nor torch. The answers are the models' within the stored
-resolution. For an artifact without them (schema 2 and 3, or trained with
-``--no-predictions``) the models answer: by default (``full_cache=False``) a query predicts
-only the cells it asks for that were not predicted before (one model call per target for a
-batch); a whole-space prediction (:meth:`SurrogateBenchmark.precompute`, ``nb101 rank``, or
-``full_cache=True``, which makes it on a target's first need; a progress bar on a terminal)
-is written to the per-machine prediction cache (:mod:`surrogate.predictions`,
-``<cache>/predictions-<artifact digest>.npz``), which every later benchmark of the same
-artifact reads at construction (``prediction_cache=True``, default): from then on such an
-artifact answers by lookup too. ``benchmarks/bench_surrogate.py`` measures both kinds.
+Speed. An artifact storing its whole-space predictions (schema 4; :mod:`surrogate.quantized`)
+is a table: queries look them up, never load a model nor import XGBoost or torch, and answer
+the models' values within the stored resolution. Without them (schema 2 and 3, or
+``--no-predictions``) the models answer, and whole-space predictions (``precompute``, ``nb101
+rank``, ``full_cache=True``) go to the prediction cache (:mod:`surrogate.predictions`).
+``benchmarks/bench_surrogate.py`` measures both.
 """
 
 from __future__ import annotations
@@ -77,9 +70,9 @@ import logging
 import os
 import sys
 from collections.abc import Iterable, Iterator
-from typing import Any
 
 import numpy as np
+from numpy.random import SeedSequence  # with the module: the first query's key needs it
 
 from nb101 import ArtifactError, CellSpace, format_target, parse_target
 from nb101.api import EPOCHS, METRICS, BaseBenchmark
@@ -187,6 +180,7 @@ class SurrogateBenchmark(BaseBenchmark):
         self._cache: dict[tuple[str, int | None], np.ndarray] = {}
         self._complete: set[tuple[str, int | None]] = set()
         self._single: dict | bool | None = None  # see _run
+        self._plans: dict[tuple[int, bool], tuple] = {}
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}({str(self.artifact.path)!r}, seed={self.seed!r}, "
@@ -288,14 +282,7 @@ class SurrogateBenchmark(BaseBenchmark):
             target = source[0]
             if target not in self._targets:
                 raise KeyError(f"no model for target {target!r}; targets: {self.targets}")
-            stored = None
-            if self._store is not None:
-                try:
-                    stored = self._store.load(member_name(*source))
-                except (OSError, ValueError, KeyError) as exc:
-                    raise ArtifactError(f"surrogate artifact {self.artifact.path}: the stored "
-                                        f"predictions of {member_name(*source)!r} do not read "
-                                        f"({type(exc).__name__}: {exc})") from None
+            stored = self._store.load(member_name(*source)) if self._store is not None else None
             if stored is not None:
                 self._complete.add(source)
             cache = self._cache[source] = (stored if stored is not None
@@ -320,13 +307,11 @@ class SurrogateBenchmark(BaseBenchmark):
 
     def _precompute(self, sources: list[tuple[str, int | None]],
                     progress: bool | None = None) -> None:
-        from tqdm.auto import tqdm
-
-        for source in sources:
-            self._source_cache(source)  # the stored predictions, where there are
-        todo = [s for s in sources if s not in self._complete and np.isnan(self._cache[s]).any()]
+        todo = [s for s in sources  # _source_cache: the stored predictions, where there are
+                if np.isnan(self._source_cache(s)).any()]
         if not todo:
             return
+        from tqdm.auto import tqdm
         if progress is None:
             progress = sys.stderr.isatty()
         cells = np.arange(len(self.space))
@@ -376,32 +361,45 @@ class SurrogateBenchmark(BaseBenchmark):
         return self._cache[source][indices], target, factor
 
     def _run(self, index: int, epochs: int, stop_halfway: bool) -> dict[str, float | None]:
-        """One run of one cell on Python floats (:mod:`surrogate.single`: the same values as
-        :meth:`_runs`) where its predictions are all at hand and no rule-5 model error
-        applies; else through :meth:`_runs`."""
-        needed = self._needed[(epochs, stop_halfway)]
-        if not self._single or any(self._run_source(t) not in self._complete for t in needed):
+        """One run of one cell on Python floats (:mod:`surrogate.single`), the values of
+        :meth:`_runs` (which answers where predictions are missing or rule 5 applies)."""
+        plan = self._plans.get((epochs, stop_halfway))
+        if plan is None:
             if self._single is None:  # decided once: the noise model must allow it
                 self._single = run_functions(self.artifact.noise if self.noise else None,
                                              self.targets, self._run_source)
-            return super()._run(index, epochs, stop_halfway)
+            needed = self._needed[(epochs, stop_halfway)]
+            if not self._single or any(self._run_source(t) not in self._complete
+                                       for t in needed):
+                return super()._run(index, epochs, stop_halfway)  # loads the predictions
+            plan = self._plans[(epochs, stop_halfway)] = self._plan(epochs, stop_halfway)
         if self.noise:
             repeat = self._rng.randint(0, self.num_repeats - 1)  # as _draw does for one cell
-            u_acc = uniform_level(int(self._noise_key("accuracy", epochs)), repeat, index)
-            u_time = uniform_level(int(self._noise_key("training_time", epochs)), repeat, index)
+            u_acc = uniform_level(plan[0][0], repeat, index)
+            u_time = uniform_level(plan[0][1], repeat, index)
         out: dict[str, float | None] = {}
-        for metric in METRICS:
-            target, factor = self._sources[(metric, epochs, stop_halfway)]
-            if target is None:
+        for metric, values, run, time, factor in plan[1]:
+            if values is None:
                 out[metric] = None
                 continue
-            source = self._run_source(target)
-            value = float(self._cache[source][index])
-            if self.noise:
-                value = self._single[source](value,
-                                             u_time if metric == "training_time" else u_acc)
+            value = float(values[index])
+            if run is not None:
+                value = run(value, u_time if time else u_acc)
             out[metric] = value * factor if factor != 1.0 else value
         return out
+
+    def _plan(self, epochs: int, halfway: bool) -> tuple:
+        """:meth:`_run`'s streams' keys, and per metric: predictions, noise, stream, factor."""
+        keys = (int(self._noise_key("accuracy", epochs)),
+                int(self._noise_key("training_time", epochs))) if self.noise else None
+        rows = []
+        for metric in METRICS:
+            target, factor = self._sources[(metric, epochs, halfway)]
+            source = None if target is None else self._run_source(target)
+            rows.append((metric, None if source is None else self._cache[source],
+                         self._single.get(source) if self.noise else None,
+                         metric == "training_time", factor))
+        return keys, rows
 
     def _runs(self, indices: np.ndarray, epochs: int, stop_halfway: bool
               ) -> dict[str, np.ndarray]:
@@ -451,10 +449,8 @@ class SurrogateBenchmark(BaseBenchmark):
     def _noise_levels(self, stream: str, epochs: int, repeat: np.ndarray,
                       indices: np.ndarray) -> np.ndarray:
         """Uniform level of simulated run ``repeat`` of each cell at one budget: a fixed
-        function of (``noise_seed``, stream, epochs, repeat, cell), so nothing is stored and
-        a run never changes. One level per run for its accuracies (validation and test of
-        one run move together) and one for its training time; separate budgets are separate
-        trainings, so each gets its own levels."""
+        function of (``noise_seed``, stream, epochs, repeat, cell). One level per run for its
+        accuracies (they move together), one for its training time; one per budget."""
         return uniform_levels(self._noise_key(stream, epochs), repeat, indices)
 
     def _noise_key(self, stream: str, epochs: int) -> np.uint64:
@@ -463,7 +459,7 @@ class SurrogateBenchmark(BaseBenchmark):
         key = self._noise_keys.get((stream, epochs))
         if key is None:
             stream_id = 0 if stream == "accuracy" else 1
-            key = np.random.SeedSequence([self.noise_seed, stream_id, epochs]).generate_state(
+            key = SeedSequence([self.noise_seed, stream_id, epochs]).generate_state(
                 1, np.uint64)[0]
             self._noise_keys[(stream, epochs)] = key
         return key

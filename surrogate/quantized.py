@@ -22,9 +22,10 @@ on the same side of every edge as the model's prediction; a noisy run from the s
 predictions then differs from the model's run by at most ``step`` before noise rule 4's
 monotone map, and by at most ``step`` times that map's steepest slope after it.
 
-The file is written deterministically (fixed zip timestamps, deflate), so retraining with the
-same seed gives the same bytes; like every file of the artifact it is checksummed in
-``metadata.json``.
+The file is written deterministically (fixed zip time stamps; not deflated: the codes of
+scattered values barely compress, and plain members read without inflating), so retraining
+with the same seed gives the same bytes; like every file of the artifact it is checksummed in
+``metadata.json`` (checked before the first array is read).
 """
 
 from __future__ import annotations
@@ -32,13 +33,13 @@ from __future__ import annotations
 import io
 import os
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from nb101._io import open_npz
+from nb101 import ArtifactError
 
 __all__ = ["LEVELS", "PREDICTIONS_FILE", "quantize", "dequantize", "write_predictions",
            "StoredPredictions", "member_name", "write_npz"]
@@ -108,19 +109,23 @@ def write_predictions(folder: Path, predictions: Mapping[str, np.ndarray],
         target = name.split("#", 1)[0]
         arrays[name], low, step = quantize(predictions[name], (edges or {}).get(target))
         section["arrays"][name] = {"low": low, "step": step}
-    write_npz(folder / PREDICTIONS_FILE, arrays)
+    # not deflated: 16-bit codes of scattered values barely compress, and a plain member
+    # reads without inflating
+    write_npz(folder / PREDICTIONS_FILE, arrays, compress=False)
     return section
 
 
-def write_npz(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
-    """A deflated ``.npz`` of ``arrays`` whose bytes depend on the arrays only (``np.savez``
-    stamps the current time into the zip), so a retrained artifact's checksums repeat."""
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+def write_npz(path: Path, arrays: Mapping[str, np.ndarray], compress: bool = True) -> None:
+    """An ``.npz`` of ``arrays`` (deflated if ``compress``) whose bytes depend on the arrays
+    only (``np.savez`` stamps the current time into the zip), so a retrained artifact's
+    checksums repeat."""
+    method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+    with zipfile.ZipFile(path, "w", method, compresslevel=9 if compress else None) as zf:
         for name, array in arrays.items():
             buffer = io.BytesIO()
             np.lib.format.write_array(buffer, np.asarray(array), allow_pickle=False)
             info = zipfile.ZipInfo(f"{name}.npy", _ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
+            info.compress_type = method
             zf.writestr(info, buffer.getvalue())
 
 
@@ -135,13 +140,19 @@ class StoredPredictions:
         The ``"predictions"`` section of the artifact's ``metadata.json``.
     cells : int
         Cells of the space (the length of every array).
+    check : callable, optional
+        Called once with the file's bytes before any array is taken from them (the
+        artifact's checksum of the file).
     """
 
-    def __init__(self, path: str | os.PathLike, section: Mapping[str, Any], cells: int):
+    def __init__(self, path: str | os.PathLike, section: Mapping[str, Any], cells: int,
+                 check: Callable[[bytes], None] | None = None):
         self.path = Path(path)
         self.arrays = {str(name): (float(a["low"]), float(a["step"]))
                        for name, a in section["arrays"].items()}
         self.cells = int(cells)
+        self._check = check
+        self._file: Any = None  # the file's bytes as an open npz, read once
 
     def targets(self) -> frozenset[str]:
         """The names of the stored predictions."""
@@ -157,14 +168,23 @@ class StoredPredictions:
 
         Raises
         ------
-        ValueError
-            If the stored array is not one uint16 code per cell.
+        ArtifactError
+            If the file's checksum differs from the artifact's record, or the array does not
+            read or is not one uint16 code per cell.
         """
         if name not in self.arrays:
             return None
-        with open_npz(self.path) as data:
-            codes = data[name]
+        try:
+            if self._file is None:
+                raw = self.path.read_bytes()
+                if self._check is not None:
+                    self._check(raw)
+                self._file = np.load(io.BytesIO(raw), allow_pickle=False)
+            codes = self._file[name]
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+            raise ArtifactError(f"{self.path}: the stored predictions of {name!r} do not read "
+                                f"({type(exc).__name__}: {exc})") from None
         if codes.shape != (self.cells,) or codes.dtype != np.uint16:
-            raise ValueError(f"{self.path}: {name!r} has shape {codes.shape} and dtype "
-                             f"{codes.dtype}, expected ({self.cells},) uint16")
+            raise ArtifactError(f"{self.path}: {name!r} has shape {codes.shape} and dtype "
+                                f"{codes.dtype}, expected ({self.cells},) uint16")
         return dequantize(codes, *self.arrays[name])

@@ -5,9 +5,10 @@ A query of one cell through the array path (:meth:`SurrogateBenchmark._runs`) sp
 its time in NumPy's per-call overhead on one-element arrays. Here the same operations run on
 Python numbers, in the same order, so they give the same float64 values bit for bit (Python
 floats are IEEE doubles; the integer hash wraps at 64 bits as NumPy's ``uint64`` does; the
-rule-4 map calls ``np.interp`` itself). ``tests/test_stored_predictions.py`` checks the two
-paths against each other. Noise rule 5 (model error out of sample) is not done here: a
-benchmark with it answers single queries through the array path.
+rule-4 map takes ``np.interp``'s steps: the last knot at or below the value, then its
+slope). ``tests/test_stored_predictions.py`` checks the two paths against each other. Noise
+rule 5 (model error out of sample) is not done here: a benchmark with it answers single
+queries through the array path.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from typing import Any
-
-import numpy as np
 
 from nb101 import parse_target
 
@@ -58,8 +57,9 @@ def run_function(target: str, noise: TargetNoise | None, member: int | None
             raise ValueError(f"target {target!r} maps the runs of each of its ensemble "
                              f"members; say which member")
         simulated = simulated[member % len(simulated)]
-    marginal = noise.marginal
-    interp = np.interp
+    xs = None if simulated is None else simulated.tolist()
+    ys = None if simulated is None else noise.marginal.tolist()
+    last = None if xs is None else len(xs) - 1
 
     def run(mean: float, u: float) -> float:
         row = quantiles[bisect_right(edges, mean)]
@@ -68,8 +68,15 @@ def run_function(target: str, noise: TargetNoise | None, member: int | None
         frac = pos - lo
         value = mean + scale * (row[lo] * (1 - frac) + row[lo + 1] * frac)
         value = (min(max(value, 0.0), 1.0) if accuracy else max(value, 0.0))
-        if simulated is not None:
-            value = float(interp(value, simulated, marginal))
+        if xs is not None:  # np.interp(value, xs, ys), its steps on one value
+            j = bisect_right(xs, value) - 1
+            if j < 0:
+                value = ys[0]
+            elif j >= last or xs[j] == value:
+                value = ys[min(j, last)]
+            else:
+                slope = (ys[j + 1] - ys[j]) / (xs[j + 1] - xs[j])
+                value = slope * (value - xs[j]) + ys[j]
             value = (min(max(value, 0.0), 1.0) if accuracy else max(value, 0.0))
         return value
 

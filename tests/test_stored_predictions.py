@@ -200,3 +200,20 @@ def test_single_query_path_gives_the_array_paths_values(ensemble_path, space):
                     args = (int(cell), epochs, halfway)
                     assert fast._run(*args) == BaseBenchmark._run(slow, *args)
         assert fast._single and fast.artifact._models == {}
+
+
+def test_stored_predictions_are_checked_before_they_are_read(tmp_path):
+    """A lazily loaded artifact (as SurrogateBenchmark loads it) checks the predictions'
+    sha256 when it first reads them; a full load checks it at once."""
+    from nb101 import ArtifactError
+    from surrogate.artifact import DEFAULT_ARTIFACT
+    copy = tmp_path / "art"
+    shutil.copytree(DEFAULT_ARTIFACT, copy)
+    data = bytearray((copy / "predictions.npz").read_bytes())
+    data[len(data) // 2] ^= 1
+    (copy / "predictions.npz").write_bytes(bytes(data))
+    with pytest.raises(ArtifactError, match="predictions.npz is corrupt"):
+        load_artifact(copy)
+    bench = SurrogateBenchmark(copy, noise=False)
+    with pytest.raises(ArtifactError, match="predictions.npz is corrupt"):
+        bench.query_batch(np.arange(3))
