@@ -152,7 +152,7 @@ class StoredPredictions:
                        for name, a in section["arrays"].items()}
         self.cells = int(cells)
         self._check = check
-        self._file: Any = None  # the file's bytes as an open npz, read once
+        self._file: Any = None  # the file's bytes and its zip directory, read once
 
     def targets(self) -> frozenset[str]:
         """The names of the stored predictions."""
@@ -179,8 +179,8 @@ class StoredPredictions:
                 raw = self.path.read_bytes()
                 if self._check is not None:
                     self._check(raw)
-                self._file = np.load(io.BytesIO(raw), allow_pickle=False)
-            codes = self._file[name]
+                self._file = (raw, zipfile.ZipFile(io.BytesIO(raw)))
+            codes = _stored_member(*self._file, f"{name}.npy")
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             raise ArtifactError(f"{self.path}: the stored predictions of {name!r} do not read "
                                 f"({type(exc).__name__}: {exc})") from None
@@ -188,3 +188,28 @@ class StoredPredictions:
             raise ArtifactError(f"{self.path}: {name!r} has shape {codes.shape} and dtype "
                                 f"{codes.dtype}, expected ({self.cells},) uint16")
         return dequantize(codes, *self.arrays[name])
+
+
+def _stored_member(raw: bytes, archive: zipfile.ZipFile, member: str) -> np.ndarray:
+    """The array of an uncompressed ``.npy`` member of the zip ``raw``, as a view of those
+    bytes (no copy; its checksum was checked on the whole file). A deflated member (an
+    artifact written otherwise) is read through the zip module."""
+    info = archive.getinfo(member)
+    if info.compress_type != zipfile.ZIP_STORED:
+        with archive.open(info) as fh:
+            return np.lib.format.read_array(fh, allow_pickle=False)
+    local = raw[info.header_offset:info.header_offset + 30]
+    if local[:4] != b"PK\x03\x04":
+        raise ValueError(f"bad local header of {member!r}")
+    start = (info.header_offset + 30 + int.from_bytes(local[26:28], "little")
+             + int.from_bytes(local[28:30], "little"))
+    fh = io.BytesIO(raw[start:start + 256])  # the .npy header
+    version = np.lib.format.read_magic(fh)
+    if version not in ((1, 0), (2, 0)):
+        raise ValueError(f"{member!r} has .npy format {version}")
+    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                   else np.lib.format.read_array_header_2_0)
+    shape, fortran, dtype = read_header(fh)
+    if fortran or dtype.hasobject or len(shape) != 1:
+        raise ValueError(f"{member!r} is not a 1-d array")
+    return np.frombuffer(raw, dtype=dtype, count=shape[0], offset=start + fh.tell())
