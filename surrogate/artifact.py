@@ -109,7 +109,8 @@ class Artifact:
         The parsed ``metadata.json``.
     noise : surrogate.noise.NoiseModel or None
     training_masks : dict of str to bool ndarray
-        Per target, the cells its model was fitted on (empty if unrecorded).
+        Per target, the cells its model was fitted on (empty if unrecorded; read on first
+        need).
     predictions : surrogate.quantized.StoredPredictions or None
         The models' predictions of every cell (None: the models answer).
     """
@@ -117,11 +118,19 @@ class Artifact:
     path: Path
     metadata: dict[str, Any]
     noise: Any = None
-    training_masks: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    _masks: dict[str, np.ndarray] | None = field(default=None, repr=False)  # read on need
     predictions: StoredPredictions | None = field(default=None, repr=False)
     _models: dict[str, Any] = field(default_factory=dict, repr=False)
     _unverified: set[str] = field(default_factory=set, repr=False)  # checked on first read
     _featurizer_checked: bool = field(default=True, repr=False)
+
+    @property
+    def training_masks(self) -> dict[str, np.ndarray]:
+        """Per target, the cells its model was fitted on (empty if unrecorded); read on
+        first need."""
+        if self._masks is None:
+            self._masks = _read_masks(self.path / _TRAINING_CELLS)
+        return self._masks
 
     def in_sample(self, target: str) -> np.ndarray | None:
         """Boolean mask of the cells ``target``'s model was fitted on (None if unrecorded)."""
@@ -354,6 +363,28 @@ class _uncompressed:
             self._tmp.cleanup()
 
 
+def _read_masks(file: Path) -> dict[str, np.ndarray]:
+    """The training cells of each target from ``training_cells.npz`` (empty without it).
+
+    Raises
+    ------
+    ArtifactError
+        If the file does not read or holds a mask of another size.
+    """
+    masks = {}
+    if file.is_file():
+        try:
+            with open_npz(file) as data:
+                for target in data.files:
+                    bits = data[target]
+                    if bits.shape != ((NUM_CELLS + 7) // 8,) or bits.dtype != np.uint8:
+                        raise ValueError(f"mask of {target!r} has shape {bits.shape}")
+                    masks[target] = np.unpackbits(bits, count=NUM_CELLS).astype(bool)
+        except (OSError, ValueError, KeyError) as exc:
+            raise ArtifactError(f"{file} is not a valid training-cell file: {exc}") from exc
+    return masks
+
+
 def load_artifact(path: str | os.PathLike | None = None, *,
                   require_targets: Iterable[str] | None = None,
                   lazy: bool = False) -> Artifact:
@@ -406,18 +437,7 @@ def load_artifact(path: str | os.PathLike | None = None, *,
             noise = NoiseModel.from_dict(data) if data is not None else None
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise ArtifactError(f"{noise_file} is not a valid noise model: {exc}") from exc
-    masks = {}
-    mask_file = path / _TRAINING_CELLS
-    if mask_file.is_file():
-        try:
-            with open_npz(mask_file) as data:
-                for target in data.files:
-                    bits = data[target]
-                    if bits.shape != ((NUM_CELLS + 7) // 8,) or bits.dtype != np.uint8:
-                        raise ValueError(f"mask of {target!r} has shape {bits.shape}")
-                    masks[target] = np.unpackbits(bits, count=NUM_CELLS).astype(bool)
-        except (OSError, ValueError, KeyError) as exc:
-            raise ArtifactError(f"{mask_file} is not a valid training-cell file: {exc}") from exc
+    masks = None if lazy else _read_masks(path / _TRAINING_CELLS)
     predictions = None
     section = meta.get("predictions")
     if section is not None:
@@ -431,7 +451,7 @@ def load_artifact(path: str | os.PathLike | None = None, *,
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ArtifactError(f"{path / _METADATA}: invalid 'predictions' section "
                                 f"({type(exc).__name__}: {exc})") from None
-    artifact = Artifact(path=path, metadata=meta, noise=noise, training_masks=masks,
+    artifact = Artifact(path=path, metadata=meta, noise=noise, _masks=masks,
                         predictions=predictions, _unverified=set(deferred),
                         _featurizer_checked=featurizer_checked)
     if not lazy:
