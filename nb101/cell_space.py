@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._io import atomic_savez, open_npz
+from .io import atomic_savez, open_npz
 from .errors import OutOfDomainError, TableError, UnknownHashError
 from .hashing import hash_rows
 from .model_spec import INPUT, MAX_EDGES, NUM_VERTICES, OPS, OUTPUT, ModelSpec, check_spec
