@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nb101._io import atomic_savez, open_npz
+from nb101.io import atomic_savez, open_npz
 from nb101.cell_space import CellSpace, default_cache_path
 
 __all__ = ["FEATURES_FORMAT", "feature_cache_path", "full_table", "has_table",

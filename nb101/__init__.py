@@ -6,9 +6,11 @@ What a user types comes from here::
     bench = TabularBenchmark(real_table(), seed=0)
 
 The modules: :mod:`~nb101.model_spec` (``ModelSpec``, validity, parameters),
-:mod:`~nb101.hashing`, :mod:`~nb101.cell_space` (the enumerated space),
-:mod:`~nb101.tfrecord` (framing of the official files) and :mod:`~nb101.records` (their
-runs), :mod:`~nb101.table_file` (the table file), :mod:`~nb101.convert` (official file ->
+:mod:`~nb101.hashing`, :mod:`~nb101.cell_space` (the enumerated space, from
+:mod:`~nb101.space_enumeration`, cached by :mod:`~nb101.space_file`), :mod:`~nb101.tfrecord`
+(framing of the official files), :mod:`~nb101.run_records` (their runs) and
+:mod:`~nb101.model_metrics` (a run's protobuf metrics), :mod:`~nb101.io` (atomic writes, strict
+JSON), :mod:`~nb101.table_file` (the table file), :mod:`~nb101.convert` (official file ->
 table), :mod:`~nb101.real_data` (the real data and its table), :mod:`~nb101.api` (the
 ``Benchmark`` protocol) and :mod:`~nb101.table` (``TabularBenchmark``).
 """

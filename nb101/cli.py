@@ -252,7 +252,7 @@ def _spec_of(args: argparse.Namespace):
 
 
 def _query(args: argparse.Namespace) -> int:
-    from ._io import to_jsonable
+    from .io import to_jsonable
     from .backends import open_benchmark
     if args.table is not None:
         bench = open_benchmark(args.table, seed=args.seed)

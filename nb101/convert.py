@@ -25,7 +25,7 @@ from .cell_space import CellSpace, get_space
 from .errors import OutOfDomainError, RecordError
 from .model_spec import OPS, ModelSpec, edge_bits
 from .paths import user_path
-from .records import read_records
+from .run_records import read_records
 from .table_file import write_table
 
 __all__ = ["convert_tfrecord"]
@@ -41,7 +41,7 @@ def convert_tfrecord(tfrecord_path: str | os.PathLike, out_path: str | os.PathLi
                      verify: bool = True) -> Path:
     """Convert an official dataset file (``nasbench_full`` / ``only108``) into a table.
 
-    Streams the records with :func:`nb101.records.read_records`; the repeat index of a
+    Streams the records with :func:`nb101.run_records.read_records`; the repeat index of a
     run is its order of appearance among the records of its (hash, epochs), as in the
     official API; the first record of a hash gives its stored graph and parameter count.
 

@@ -48,7 +48,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._io import load_npy
+from .io import load_npy
 from .api import EPOCHS, RUN_FIELDS
 from .errors import OutOfDomainError, TableError
 from .model_spec import ModelSpec

@@ -52,7 +52,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from nb101 import ArtifactError
-from nb101._io import write_json
+from nb101.io import write_json
 
 __all__ = ["SurrogateRegressor", "load_model", "clip_targets", "check_targets", "seed_int",
            "MODEL_FORMAT", "TorchWeights", "torch_threads", "torch_loss"]

@@ -16,7 +16,7 @@ from nb101.cli import main
 from nb101.download import (OFFICIAL_FILES, ChecksumError, DownloadError, default_table_path,
                             download, fetch, resolve_official_file)
 from nb101.model_spec import trainable_parameters
-from nb101.records import Run, encode_run
+from nb101.run_records import Run, encode_run
 from nb101.tfrecord import frame_record
 
 

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from nb101._io import atomic_path, write_json
+from nb101.io import atomic_path, write_json
 from nb101.paths import user_path
 from surrogate.metrics import METRIC_RANGES as _SCORE_RANGES
 
