@@ -14,9 +14,14 @@ Example
 from __future__ import annotations
 
 import numpy as np
-import torch
 
+from nb101._optional import MissingDependencyError
 from nb101.cell_space import CellSpace, get_space
+
+try:
+    import torch
+except ModuleNotFoundError as exc:  # the gnn extra; this module is imported on first use
+    raise MissingDependencyError(exc.name or "torch", "gnn", "GNN embeddings") from exc
 
 from .featurizers import Featurizer, check_indices
 from .graph import cells_to_batch

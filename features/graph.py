@@ -29,15 +29,20 @@ import weakref
 from collections.abc import Sequence
 
 import numpy as np
-import torch
-from torch_geometric.data import Batch, Data
-from torch_geometric.data.storage import GlobalStorage
 
+from nb101._optional import MissingDependencyError
 from nb101.model_spec import CONV1X1, CONV3X3, INPUT, MAXPOOL3X3, OUTPUT, ModelSpec
 from nb101.cell_space import CellSpace, get_space
 
 from .encodings import spec_to_dense
 from .featurizers import check_indices
+
+try:
+    import torch
+    from torch_geometric.data import Batch, Data
+    from torch_geometric.data.storage import GlobalStorage
+except ModuleNotFoundError as exc:  # the gnn extra; this module is imported on first use
+    raise MissingDependencyError(exc.name or "torch", "gnn", "graph inputs") from exc
 
 __all__ = ["NODE_TYPES", "NUM_NODE_FEATURES", "spec_to_data", "specs_to_data",
            "cells_to_data", "cells_to_batch", "dense_to_data", "dense_to_batch"]

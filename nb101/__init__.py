@@ -15,6 +15,7 @@ table), :mod:`~nb101.real_data` (the real data and its table), :mod:`~nb101.api`
 
 from .errors import (ArtifactError, OutOfDomainError, PartialTableError, RecordError,
                      TableError, UnknownHashError)
+from ._optional import MissingDependencyError
 from .hashing import hash_module
 from .model_spec import (CONV1X1, CONV3X3, INPUT, MAX_EDGES, MAXPOOL3X3, NUM_VERTICES, OPS,
                          OUTPUT, ModelSpec, check_spec, is_valid_spec, trainable_parameters)
@@ -27,9 +28,12 @@ from .convert import convert_tfrecord
 from .real_data import convert_real_data, default_real_table_path, real_table
 from .backends import open_benchmark
 
+#: The package version (pyproject.toml reads it from here).
+__version__ = "0.1.0"
+
 __all__ = [
     "ArtifactError", "OutOfDomainError", "PartialTableError", "RecordError", "TableError",
-    "UnknownHashError",
+    "UnknownHashError", "MissingDependencyError",
     "hash_module", "CONV1X1", "CONV3X3", "INPUT", "MAX_EDGES", "MAXPOOL3X3", "NUM_VERTICES",
     "OPS", "OUTPUT", "ModelSpec", "check_spec", "is_valid_spec", "trainable_parameters",
     "CellSpace", "build_space", "get_space", "hash_of", "spec_from_hash",

@@ -33,12 +33,18 @@ import sys
 from typing import Any, ClassVar
 
 import numpy as np
-import torch
 from sklearn.utils.validation import check_is_fitted
-from torch import Tensor, nn
-from torch_geometric.data import Batch, Data
-from torch_geometric.nn import GINConv, global_add_pool, global_mean_pool
 from tqdm.auto import tqdm
+
+from nb101._optional import MissingDependencyError
+
+try:
+    import torch
+    from torch import Tensor, nn
+    from torch_geometric.data import Batch, Data
+    from torch_geometric.nn import GINConv, global_add_pool, global_mean_pool
+except ModuleNotFoundError as exc:  # the gnn extra; this module is imported on first use
+    raise MissingDependencyError(exc.name or "torch", "gnn", "the GIN regressor") from exc
 
 from .base import (SurrogateRegressor, TorchWeights, check_targets, seed_int, torch_loss,
                    torch_threads)

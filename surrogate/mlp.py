@@ -18,9 +18,13 @@ from typing import Any
 
 import numpy as np
 
+from nb101._optional import require
+
 from .base import SurrogateRegressor, TorchWeights, seed_int, torch_loss, torch_threads
 
 __all__ = ["MLPModel"]
+
+_FEATURE = "the MLP regressor"
 
 
 class _MLPNet:
@@ -28,8 +32,8 @@ class _MLPNet:
 
     @staticmethod
     def build(n_in: int, hidden: tuple[int, ...], dropout: float):
-        import torch
-        from torch import nn
+        torch = require("torch", "gnn", _FEATURE)
+        nn = torch.nn
 
         class MLPNet(nn.Module):
             def __init__(self):
@@ -110,7 +114,7 @@ class MLPModel(TorchWeights, SurrogateRegressor):
                              float(self.dropout))
 
     def _fit_scaled(self, X: np.ndarray, t: np.ndarray) -> None:
-        import torch
+        torch = require("torch", "gnn", _FEATURE)
         if not 0 <= self.validation_fraction < 1:
             raise ValueError(f"validation_fraction must be in [0, 1), got "
                              f"{self.validation_fraction}")
@@ -166,7 +170,7 @@ class MLPModel(TorchWeights, SurrogateRegressor):
         self.n_epochs_ = epochs
 
     def _predict_scaled(self, X: np.ndarray) -> np.ndarray:
-        import torch
+        torch = require("torch", "gnn", _FEATURE)
         with torch.no_grad(), torch_threads(self.n_jobs):
             return self.module_(torch.from_numpy(X)).numpy()
 
