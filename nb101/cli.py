@@ -9,18 +9,33 @@ Usage::
     nb101 summary TABLE [--json]
     nb101 query HASH | --matrix JSON --ops OPS  (--table PATH | --surrogate [ARTIFACT])
                 [--epochs 108] [--stop-halfway] [--seed 0]
-    nb101 rank [--artifact DIR] [--top 10] [--metric test_accuracy] [--epochs 108]
+    nb101 paths [NAME]
+    nb101 rank [--surrogate ARTIFACT] [--top 10] [--metric test_accuracy] [--epochs 108]
+    nb101 train ARGS...         (train_surrogate.main: nb101 train --help)
+    nb101 fidelity ARGS...      (eval.fidelity.main)
+    nb101 predictors ARGS...    (eval.predictors.main)
 
 ``convert --real-data`` reads ``DIR`` (default ``$NB101_DATA``, else ``<repo>/../shared/data``)
 and writes the combined real table to ``--out``, by default
 :func:`nb101.real_data.default_real_table_path` (``real-v1.npz`` in the user cache beside
 the space: ``$NB101_CACHE`` or ``~/.cache/nb101-surrogate``), where every tool of the project
 finds it. ``--tfrecord`` needs ``--out``. ``download`` is :func:`nb101.download.download`.
+``paths`` prints where every file goes (the cache folder follows ``$NB101_CACHE``);
+``nb101 paths real`` prints one path alone, for the shell: ``--table "$(nb101 paths real)"``.
+A surrogate is ``--surrogate ARTIFACT`` in every command (``--artifact`` is accepted too).
+
+Exit status: 0 on success; 2 when the command line is wrong (as argparse does: an unknown or
+missing option, a malformed value, options that conflict, a hash that is not 32 hexadecimal
+digits or no cell of the space, a matrix and ops that make no cell, a budget outside
+4/12/36/108); 1 when a well-formed command fails (a missing or corrupt file, a failed
+download, a missing optional dependency, a cell or budget that a partial table lacks).
+Errors print one line, ``nb101 COMMAND: error: ...``, on stderr.
 
 Subcommands of this layer are in :data:`COMMANDS` (name -> function adding a subparser that
 sets ``func``). Higher layers add theirs through the entry-point group
-:data:`COMMAND_GROUP` (``nb101 rank`` comes from :mod:`surrogate.cli`), so this layer never
-imports them.
+:data:`COMMAND_GROUP` (``nb101 rank`` comes from :mod:`surrogate.cli`; ``train``,
+``fidelity`` and ``predictors`` hand their arguments to a module's ``main(argv)`` through
+:func:`add_forwarded_command`), so this layer never imports them.
 Help texts are plain text: every command's help and description go through
 :func:`plain_text`, and a command without a description gets its one-line help as one.
 """
@@ -30,6 +45,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import re
 import sys
 import textwrap
@@ -39,7 +55,8 @@ from pathlib import Path
 
 from .paths import user_path
 
-__all__ = ["main", "COMMANDS", "build_parser", "plain_text", "format_summary"]
+__all__ = ["main", "COMMANDS", "build_parser", "plain_text", "format_summary", "UsageError",
+           "module_hash_arg", "add_forwarded_command"]
 
 _ROLE = re.compile(r":[a-z]+:`(~?)([^`<]*?)\s*(?:<[^`>]*>)?`")
 
@@ -56,11 +73,29 @@ def plain_text(text: str | None) -> str | None:
     return re.sub(r"(\S)::$", r"\1:", text, flags=re.M)
 
 
+class UsageError(Exception):
+    """A command line that argparse accepts but that is still wrong (exit status 2)."""
+
+
+_HASH = re.compile(r"[0-9a-f]{32}")
+
+
+def module_hash_arg(text: str) -> str:
+    """A module hash from the command line: blanks around it dropped, lower-cased, and checked
+    to be 32 hexadecimal digits (an argparse ``type``)."""
+    value = text.strip().lower()
+    if not _HASH.fullmatch(value):
+        raise argparse.ArgumentTypeError(
+            f"a module hash is 32 hexadecimal digits (0-9, a-f), got {text!r} "
+            f"({len(value)} characters)")
+    return value
+
+
 def _convert(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     if args.tfrecord is not None:
         if args.out is None:
-            raise SystemExit("nb101 convert: --tfrecord needs --out")
+            raise UsageError("--tfrecord needs --out")
         from .convert import convert_tfrecord
         path = convert_tfrecord(args.tfrecord, args.out, progress=args.progress)
     else:
@@ -232,30 +267,29 @@ def _spec_of(args: argparse.Namespace):
     from .model_spec import INPUT, OUTPUT, ModelSpec
     if args.hash is not None:
         if args.matrix is not None or args.ops is not None:
-            raise SystemExit("nb101 query: give a module hash or --matrix with --ops, not both")
+            raise UsageError("give a module hash or --matrix with --ops, not both")
         return get_space().spec_from_hash(args.hash)
     if args.matrix is None or args.ops is None:
-        raise SystemExit("nb101 query: give a module hash, or --matrix and --ops")
+        raise UsageError("give a module hash, or --matrix and --ops")
     try:
         matrix = json.loads(args.matrix)
     except json.JSONDecodeError as exc:
-        raise SystemExit(f"nb101 query: --matrix must be a JSON list of lists of 0/1, "
-                         f"e.g. '[[0, 1], [0, 0]]' ({exc})") from None
+        raise UsageError(f"--matrix must be a JSON list of lists of 0/1, e.g. "
+                         f"'[[0, 1], [0, 0]]' ({exc})") from None
     ops = [op.strip() for op in args.ops.split(",") if op.strip()]
     if isinstance(matrix, list) and len(ops) == len(matrix) - 2:  # the interior ops alone
         ops = [INPUT, *ops, OUTPUT]
     try:
         return ModelSpec(matrix, ops)
     except ValueError as exc:  # the original's rules for a matrix and its ops
-        raise SystemExit(f"nb101 query: error: --matrix and --ops do not make a cell: {exc}"
-                         ) from None
+        raise UsageError(f"--matrix and --ops do not make a cell: {exc}") from None
 
 
 def _query(args: argparse.Namespace) -> int:
     from ._io import to_jsonable
     from .backends import open_benchmark
     if args.table is not None:
-        bench = open_benchmark(args.table, seed=args.seed)
+        bench = open_benchmark(str(args.table), seed=args.seed)  # messages show the path
     else:
         source = "surrogate" if args.surrogate is True else f"surrogate:{args.surrogate}"
         bench = open_benchmark(source, seed=args.seed)
@@ -277,8 +311,8 @@ def _add_query(sub) -> None:
                     "do, and print the result as JSON (missing values are null).",
         epilog="example: nb101 query --surrogate --matrix '[[0,1,1],[0,0,1],[0,0,0]]' "
                "--ops conv3x3-bn-relu --epochs 36")
-    parser.add_argument("hash", nargs="?", default=None,
-                        help="module hash of the cell (32 hex digits)")
+    parser.add_argument("hash", nargs="?", default=None, type=module_hash_arg,
+                        help="module hash of the cell (32 hexadecimal digits)")
     parser.add_argument("--matrix", default=None, metavar="JSON",
                         help="adjacency matrix as JSON, e.g. '[[0,1,1],[0,0,1],[0,0,0]]'")
     parser.add_argument("--ops", default=None, metavar="OPS",
@@ -290,6 +324,8 @@ def _add_query(sub) -> None:
     source.add_argument("--surrogate", nargs="?", const=True, default=None,
                         type=lambda text: user_path(text), metavar="ARTIFACT",
                         help="a surrogate: the bundled one, or the artifact folder given")
+    source.add_argument("--artifact", dest="surrogate", type=user_path,
+                        help=argparse.SUPPRESS)  # nb101 rank's former spelling
     parser.add_argument("--epochs", type=int, default=108,
                         help="training budget: 4, 12, 36 or 108 (default 108)")
     parser.add_argument("--stop-halfway", action="store_true",
@@ -299,10 +335,71 @@ def _add_query(sub) -> None:
     parser.set_defaults(func=_query)
 
 
+def _known_paths() -> dict[str, tuple[Path, str]]:
+    """Name -> (path, how it was chosen and what writes or reads it) for ``nb101 paths``."""
+    from .cell_space import default_cache_path
+    from .download import OFFICIAL_FILES, default_table_path
+    from .real_data import _data_dir_choice, default_real_table_path
+    space = default_cache_path()
+    how = "from $NB101_CACHE" if os.environ.get("NB101_CACHE") else "default; set NB101_CACHE"
+    out = {"cache": (space.parent, f"the cache folder, {how}"),
+           "space": (space, "the enumerated space: nb101 space, or built on first use"),
+           "real": (default_real_table_path(), "the real-data table: nb101 convert --real-data")}
+    for which in OFFICIAL_FILES:
+        out[which] = (default_table_path(which), f"an official table: nb101 download {which}")
+    folder, chosen = _data_dir_choice(None)
+    out["data"] = (folder, f"the real-data folder ({chosen}), read by nb101 convert --real-data")
+    return out
+
+
+def _paths(args: argparse.Namespace) -> int:
+    known = _known_paths()
+    if args.name is not None:
+        print(known[args.name][0])
+        return 0
+    width = max(map(len, known))
+    for name, (path, what) in known.items():
+        state = "present" if path.exists() else "absent"
+        print(f"{name:{width}}  {path}\n{'':{width}}  {state}; {what}")
+    return 0
+
+
+def _add_paths(sub) -> None:
+    parser = sub.add_parser(
+        "paths", help="print where the cache, the space, the tables and the data are",
+        description="Print the cache folder ($NB101_CACHE, else ~/.cache/nb101-surrogate), the "
+                    "files the commands write there and the real-data folder, each with "
+                    "whether it exists. With NAME, print that path alone, for the shell: "
+                    "nb101 query HASH --table \"$(nb101 paths real)\".")
+    parser.add_argument("name", nargs="?", default=None,
+                        choices=["cache", "space", "real", "only108", "full", "data"],
+                        help="print only this path")
+    parser.set_defaults(func=_paths)
+
+
+def add_forwarded_command(sub, name: str, target: str, help: str) -> argparse.ArgumentParser:
+    """Add ``nb101 NAME ARGS...``, which hands ``ARGS`` untouched to ``target``, a
+    ``"module:function"`` taking ``argv`` and returning the exit status (a module's
+    ``main``). The module is imported only when the command runs; ``nb101 NAME --help``
+    prints its own help."""
+    parser = sub.add_parser(name, help=help, add_help=False, prefix_chars="\0",
+                            description=f"{help[:1].upper()}{help[1:]}: the arguments go to "
+                                        f"{target.replace(':', '.')}; see nb101 {name} --help.")
+    parser.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+
+    def run(args: argparse.Namespace) -> int:
+        import importlib
+        module, _, function = target.partition(":")
+        return getattr(importlib.import_module(module), function)(args.args)
+
+    parser.set_defaults(func=run)
+    return parser
+
+
 #: Subcommands: name -> function that adds its subparser.
 COMMANDS: dict[str, Callable] = {"download": _add_download, "convert": _add_convert,
                                  "space": _add_space, "summary": _add_summary,
-                                 "query": _add_query}
+                                 "query": _add_query, "paths": _add_paths}
 #: Entry-point group through which higher layers add commands (``nb101 rank`` comes from
 #: the surrogate package), so this layer never imports them.
 COMMAND_GROUP = "nb101.commands"
@@ -359,15 +456,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    from ._optional import MissingDependencyError
     from .download import DownloadError
     from .errors import (ArtifactError, OutOfDomainError, PartialTableError, RecordError,
                          TableError)
     try:
         return args.func(args)
-    except (TableError, RecordError, OutOfDomainError, ArtifactError, DownloadError,
-            PartialTableError, FileNotFoundError) as exc:
-        print(f"nb101 {args.command}: error: {exc}", file=sys.stderr)
-        return 1
+    except (UsageError, OutOfDomainError) as exc:  # what was typed is wrong: as argparse
+        status, message = 2, exc
+    except (TableError, RecordError, ArtifactError, DownloadError, PartialTableError,
+            MissingDependencyError, OSError) as exc:  # a well-formed command failed
+        status, message = 1, exc
+    print(f"nb101 {args.command}: error: {message}", file=sys.stderr)
+    return status
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -88,9 +88,10 @@ def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
     """
     path, how = _data_dir_choice(data_dir)
     if not path.is_dir():
-        raise FileNotFoundError(f"real NAS-Bench-101 data folder {path} ({how}) does not exist; "
-                                f"pass a folder, set NB101_DATA, or fetch it with "
-                                f"`nb101 download`")
+        raise FileNotFoundError(
+            f"real NAS-Bench-101 data folder {path} ({how}) does not exist; pass the folder or "
+            f"set NB101_DATA (no command downloads it: `nb101 download` fetches an official "
+            f"file instead and writes a table that --table takes)")
     return path
 
 
