@@ -14,11 +14,16 @@ __all__ = ["add_fidelity_command", "add_predictors_command"]
 
 def add_fidelity_command(sub) -> None:
     """Add ``nb101 fidelity`` (:func:`eval.fidelity.main`) to the ``nb101`` subparsers."""
-    add_forwarded_command(sub, "fidelity", "eval.fidelity:main",
-                          help="algorithm-ranking fidelity study of surrogates")
+    add_forwarded_command(
+        sub, "fidelity", "eval.fidelity:main", help="algorithm-ranking fidelity study of surrogates"
+    )
 
 
 def add_predictors_command(sub) -> None:
     """Add ``nb101 predictors`` (:func:`eval.predictors.main`) to the ``nb101`` subparsers."""
-    add_forwarded_command(sub, "predictors", "eval.predictors.cli:main",
-                          help="performance-predictor protocol on a table")
+    add_forwarded_command(
+        sub,
+        "predictors",
+        "eval.predictors.cli:main",
+        help="performance-predictor protocol on a table",
+    )

@@ -17,8 +17,11 @@ from types import ModuleType
 __all__ = ["MissingDependencyError", "require"]
 
 #: Import name -> the name pip installs it by, where they differ.
-_PIP_NAMES = {"torch_geometric": "torch-geometric", "distributed": "dask[distributed]",
-              "sklearn": "scikit-learn"}
+_PIP_NAMES = {
+    "torch_geometric": "torch-geometric",
+    "distributed": "dask[distributed]",
+    "sklearn": "scikit-learn",
+}
 
 
 class MissingDependencyError(ImportError):
@@ -32,8 +35,11 @@ class MissingDependencyError(ImportError):
         top = module.split(".")[0]
         self.extra = extra
         self.feature = feature
-        super().__init__(f"{_PIP_NAMES.get(top, top)} is needed for {feature}: "
-                         f"pip install 'nb101-surrogate[{extra}]'", name=top)
+        super().__init__(
+            f"{_PIP_NAMES.get(top, top)} is needed for {feature}: "
+            f"pip install 'nb101-surrogate[{extra}]'",
+            name=top,
+        )
 
 
 def require(module: str, extra: str, feature: str) -> ModuleType:

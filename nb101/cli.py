@@ -55,8 +55,16 @@ from pathlib import Path
 
 from .paths import user_path
 
-__all__ = ["main", "COMMANDS", "build_parser", "plain_text", "format_summary", "UsageError",
-           "module_hash_arg", "add_forwarded_command"]
+__all__ = [
+    "main",
+    "COMMANDS",
+    "build_parser",
+    "plain_text",
+    "format_summary",
+    "UsageError",
+    "module_hash_arg",
+    "add_forwarded_command",
+]
 
 _ROLE = re.compile(r":[a-z]+:`(~?)([^`<]*?)\s*(?:<[^`>]*>)?`")
 
@@ -66,8 +74,7 @@ def plain_text(text: str | None) -> str | None:
     :func:`a.b` becomes a.b (:func:`~a.b` becomes b), and a closing "::" a ":"."""
     if text is None:
         return None
-    text = _ROLE.sub(lambda m: m.group(2).rsplit(".", 1)[-1] if m.group(1) else m.group(2),
-                     text)
+    text = _ROLE.sub(lambda m: m.group(2).rsplit(".", 1)[-1] if m.group(1) else m.group(2), text)
     text = re.sub(r"``(.+?)``", r"\1", text, flags=re.S)
     text = re.sub(r"`([^`]+)`", r"\1", text)
     return re.sub(r"(\S)::$", r"\1:", text, flags=re.M)
@@ -87,7 +94,8 @@ def module_hash_arg(text: str) -> str:
     if not _HASH.fullmatch(value):
         raise argparse.ArgumentTypeError(
             f"a module hash is 32 hexadecimal digits (0-9, a-f), got {text!r} "
-            f"({len(value)} characters)")
+            f"({len(value)} characters)"
+        )
     return value
 
 
@@ -97,10 +105,12 @@ def _convert(args: argparse.Namespace) -> int:
         if args.out is None:
             raise UsageError("--tfrecord needs --out")
         from .convert import convert_tfrecord
+
         path = convert_tfrecord(args.tfrecord, args.out, progress=args.progress)
     else:
-        from .real_data import convert_real_data
         from .cell_space import get_space
+        from .real_data import convert_real_data
+
         get_space(progress=args.progress)
         path = convert_real_data(args.real_data, args.out)
     print(f"wrote {path} in {time.perf_counter() - start:.1f} s")
@@ -109,34 +119,60 @@ def _convert(args: argparse.Namespace) -> int:
 
 def _add_convert(sub) -> None:
     parser = sub.add_parser(
-        "convert", help="convert official or real data into a table file",
+        "convert",
+        help="convert official or real data into a table file",
         description="Convert an official dataset file (--tfrecord, with --out) or this "
-                    "project's real data folder (--real-data) into a table file, the input "
-                    "of TabularBenchmark. The real-data table goes by default where every "
-                    "tool of the project finds it: <cache>/real-v1.npz, <cache> being "
-                    "$NB101_CACHE or ~/.cache/nb101-surrogate.")
+        "project's real data folder (--real-data) into a table file, the input "
+        "of TabularBenchmark. The real-data table goes by default where every "
+        "tool of the project finds it: <cache>/real-v1.npz, <cache> being "
+        "$NB101_CACHE or ~/.cache/nb101-surrogate.",
+    )
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--tfrecord", type=user_path, metavar="FILE",
-                        help="official dataset file (nasbench_full / nasbench_only108)")
-    source.add_argument("--real-data", nargs="?", const=None, default=False, metavar="DIR",
-                        type=user_path,
-                        help="real data folder (default $NB101_DATA or <repo>/../shared/data)")
-    parser.add_argument("--out", type=user_path, default=None, metavar="TABLE",
-                        help="table file to write (real data default: <cache>/real-v1.npz)")
-    parser.add_argument("--no-progress", dest="progress", action="store_false",
-                        help="no progress bars")
+    source.add_argument(
+        "--tfrecord",
+        type=user_path,
+        metavar="FILE",
+        help="official dataset file (nasbench_full / nasbench_only108)",
+    )
+    source.add_argument(
+        "--real-data",
+        nargs="?",
+        const=None,
+        default=False,
+        metavar="DIR",
+        type=user_path,
+        help="real data folder (default $NB101_DATA or <repo>/../shared/data)",
+    )
+    parser.add_argument(
+        "--out",
+        type=user_path,
+        default=None,
+        metavar="TABLE",
+        help="table file to write (real data default: <cache>/real-v1.npz)",
+    )
+    parser.add_argument(
+        "--no-progress", dest="progress", action="store_false", help="no progress bars"
+    )
     parser.set_defaults(func=_convert)
 
 
 def _download(args: argparse.Namespace) -> int:
     from .download import OFFICIAL_FILES, download
+
     official = OFFICIAL_FILES[args.which]
-    print(f"downloading {official.name} ({official.size}) from {args.url or official.url}",
-          file=sys.stderr)
-    tfrecord, table = download(args.which, url=args.url, sha256=args.sha256,
-                               download_dir=args.download_dir, out=args.out,
-                               convert=args.convert,
-                               progress=args.progress and sys.stderr.isatty())
+    print(
+        f"downloading {official.name} ({official.size}) from {args.url or official.url}",
+        file=sys.stderr,
+    )
+    tfrecord, table = download(
+        args.which,
+        url=args.url,
+        sha256=args.sha256,
+        download_dir=args.download_dir,
+        out=args.out,
+        convert=args.convert,
+        progress=args.progress and sys.stderr.isatty(),
+    )
     print(f"dataset file: {tfrecord} (SHA256 checked)")
     if table is not None:
         print(f"table: {table}")
@@ -147,41 +183,80 @@ def _download(args: argparse.Namespace) -> int:
 def _add_download(sub) -> None:
     from .download import OFFICIAL_FILES
     from .table import TABLE_FORMAT
+
     files = " or ".join(f"{k} ({f.name}, {f.size})" for k, f in OFFICIAL_FILES.items())
     parser = sub.add_parser(
-        "download", help="download an official dataset file and convert it into a table",
+        "download",
+        help="download an official dataset file and convert it into a table",
         description=f"Download an official NAS-Bench-101 file: {files}. An interrupted "
-                    f"download resumes when run again; the size and the SHA256 are checked; "
-                    f"then the file is converted into a table in the cache folder "
-                    f"($NB101_CACHE, else ~/.cache/nb101-surrogate), whose path is printed.")
-    parser.add_argument("which", nargs="?", default="only108", choices=sorted(OFFICIAL_FILES),
-                        help="which file (default: only108)")
-    parser.add_argument("--url", default=None, metavar="URL",
-                        help="download from this address instead (a mirror; file:// works)")
-    parser.add_argument("--sha256", default=None, metavar="HEX",
-                        help="expected SHA256 of the file at --url (default: the official one)")
-    parser.add_argument("--out", type=user_path, default=None, metavar="TABLE",
-                        help=f"table file to write (default: <cache>/nasbench_WHICH-v{TABLE_FORMAT}.npz)")
-    parser.add_argument("--download-dir", type=user_path, default=None, metavar="DIR",
-                        help="folder of the downloaded .tfrecord (default: the cache folder)")
-    parser.add_argument("--no-convert", dest="convert", action="store_false",
-                        help="only download and check the file")
-    parser.add_argument("--no-progress", dest="progress", action="store_false",
-                        help="no progress bars (there are none when stderr is not a terminal)")
+        f"download resumes when run again; the size and the SHA256 are checked; "
+        f"then the file is converted into a table in the cache folder "
+        f"($NB101_CACHE, else ~/.cache/nb101-surrogate), whose path is printed.",
+    )
+    parser.add_argument(
+        "which",
+        nargs="?",
+        default="only108",
+        choices=sorted(OFFICIAL_FILES),
+        help="which file (default: only108)",
+    )
+    parser.add_argument(
+        "--url",
+        default=None,
+        metavar="URL",
+        help="download from this address instead (a mirror; file:// works)",
+    )
+    parser.add_argument(
+        "--sha256",
+        default=None,
+        metavar="HEX",
+        help="expected SHA256 of the file at --url (default: the official one)",
+    )
+    parser.add_argument(
+        "--out",
+        type=user_path,
+        default=None,
+        metavar="TABLE",
+        help=f"table file to write (default: <cache>/nasbench_WHICH-v{TABLE_FORMAT}.npz)",
+    )
+    parser.add_argument(
+        "--download-dir",
+        type=user_path,
+        default=None,
+        metavar="DIR",
+        help="folder of the downloaded .tfrecord (default: the cache folder)",
+    )
+    parser.add_argument(
+        "--no-convert",
+        dest="convert",
+        action="store_false",
+        help="only download and check the file",
+    )
+    parser.add_argument(
+        "--no-progress",
+        dest="progress",
+        action="store_false",
+        help="no progress bars (there are none when stderr is not a terminal)",
+    )
     parser.set_defaults(func=_download)
 
 
 def _space(args: argparse.Namespace) -> int:
     from .cell_space import NUM_CELLS, default_cache_path, get_space
+
     path = args.cache if args.cache is not None else default_cache_path()
     existed = Path(path).exists()
     start = time.perf_counter()
     space = get_space(path, progress=True)
     elapsed = time.perf_counter() - start
     import numpy as np
-    values, counts = np.unique(space.num_vertices, return_counts=True)
-    print(f"{'loaded' if existed else 'wrote'} {space.path} in {elapsed:.2f} s: "
-          f"{len(space)} cells (expected {NUM_CELLS})")
+
+    vertices: np.ndarray = space.num_vertices  # type: ignore[attr-defined]  # set by name
+    values, counts = np.unique(vertices, return_counts=True)
+    print(
+        f"{'loaded' if existed else 'wrote'} {space.path} in {elapsed:.2f} s: "
+        f"{len(space)} cells (expected {NUM_CELLS})"
+    )
     for v, c in zip(values.tolist(), counts.tolist()):
         print(f"  {v} vertices: {c}")
     return 0
@@ -189,19 +264,28 @@ def _space(args: argparse.Namespace) -> int:
 
 def _add_space(sub) -> None:
     from .cell_space import SPACE_FORMAT
+
     parser = sub.add_parser(
-        "space", help="build or load the enumerated space",
+        "space",
+        help="build or load the enumerated space",
         description="Build the enumerated space of 423,624 cells into its cache file (once, "
-                    "about 30 s on 2 cores), or load it, and print its counts per vertex count.")
-    parser.add_argument("--cache", type=user_path, default=None, metavar="FILE",
-                        help=f"space cache file (default: <cache>/space-v{SPACE_FORMAT}.npz, "
-                             f"<cache> being $NB101_CACHE or ~/.cache/nb101-surrogate)")
+        "about 30 s on 2 cores), or load it, and print its counts per vertex count.",
+    )
+    parser.add_argument(
+        "--cache",
+        type=user_path,
+        default=None,
+        metavar="FILE",
+        help=f"space cache file (default: <cache>/space-v{SPACE_FORMAT}.npz, "
+        f"<cache> being $NB101_CACHE or ~/.cache/nb101-surrogate)",
+    )
     parser.set_defaults(func=_space)
 
 
 def format_summary(summary: dict) -> str:
     """:meth:`nb101.TabularBenchmark.summary` as text: coverage per budget and field, runs
     per cell, and how a query combines a cell's runs."""
+
     def n(value: int) -> str:
         return f"{value:,}"
 
@@ -211,40 +295,58 @@ def format_summary(summary: dict) -> str:
     cells, space = summary["cells"], summary["space_cells"]
     source = summary["source"]
     lines = [f"table {summary['path']} (format {summary['format']})", "source:"]
-    lines += [f"  {key}: {value if isinstance(value, str) else json.dumps(value)}"
-              for key, value in (source.items() if isinstance(source, dict) else
-                                 [("description", source)])]
-    lines += [f"cells: {n(cells)} of the space's {n(space)}"
-             + ("" if cells == space else f" (partial: {n(space - cells)} cells have no run)")
-             + f"; runs: {n(summary['runs'])}; stored parameter counts: "
-               f"{n(summary['trainable_parameters'])} cells (the others: the exact formula)"]
+    lines += [
+        f"  {key}: {value if isinstance(value, str) else json.dumps(value)}"
+        for key, value in (
+            source.items() if isinstance(source, dict) else [("description", source)]
+        )
+    ]
+    lines += [
+        f"cells: {n(cells)} of the space's {n(space)}"
+        + ("" if cells == space else f" (partial: {n(space - cells)} cells have no run)")
+        + f"; runs: {n(summary['runs'])}; stored parameter counts: "
+        f"{n(summary['trainable_parameters'])} cells (the others: the exact formula)"
+    ]
     if summary["partial"]:
-        lines.append("PARTIAL: not every cell has every field at every budget (below); a "
-                     "query of a missing cell or budget raises PartialTableError, a missing "
-                     "field is None")
+        lines.append(
+            "PARTIAL: not every cell has every field at every budget (below); a "
+            "query of a missing cell or budget raises PartialTableError, a missing "
+            "field is None"
+        )
     else:
         lines.append("complete: every cell has every field at every budget")
     for epochs, info in summary["epochs"].items():
-        per_cell = ", ".join(f"{plural(k, 'run')}: {plural(c, 'cell')}"
-                             for k, c in info["runs_per_cell"].items())
-        repeats = ", ".join(f"{'unknown' if r == -1 else r}: {n(c)}"
-                            for r, c in info["repeats"].items())
-        lines += ["", f"{epochs} epochs: {plural(info['cells'], 'cell')}, "
-                      f"{plural(info['runs'], 'run')}; runs per cell: {per_cell}; runs per "
-                      f"repeat: {repeats}",
-                  f"  {'field':28s} {'cells':>9s} {'runs':>9s}"]
+        per_cell = ", ".join(
+            f"{plural(k, 'run')}: {plural(c, 'cell')}" for k, c in info["runs_per_cell"].items()
+        )
+        repeats = ", ".join(
+            f"{'unknown' if r == -1 else r}: {n(c)}" for r, c in info["repeats"].items()
+        )
+        lines += [
+            "",
+            f"{epochs} epochs: {plural(info['cells'], 'cell')}, "
+            f"{plural(info['runs'], 'run')}; runs per cell: {per_cell}; runs per "
+            f"repeat: {repeats}",
+            f"  {'field':28s} {'cells':>9s} {'runs':>9s}",
+        ]
         for name in summary["fields"]:
             got = info["cells_with_field"].get(name, 0)
-            note = ("" if got == info["cells"] else
-                    f"  partial: {n(got)} of the {n(info['cells'])} cells")
+            note = (
+                ""
+                if got == info["cells"]
+                else f"  partial: {n(got)} of the {n(info['cells'])} cells"
+            )
             lines.append(f"  {name:28s} {n(got):>9s} {n(info['fields'].get(name, 0)):>9s}{note}")
     lines += ["", "query rule: " + summary["query_rule"] + "."]
-    return "\n".join(textwrap.fill(line, 100, subsequent_indent="      ")
-                     if len(line) > 100 else line for line in lines)
+    return "\n".join(
+        textwrap.fill(line, 100, subsequent_indent="      ") if len(line) > 100 else line
+        for line in lines
+    )
 
 
 def _summary(args: argparse.Namespace) -> int:
     from .table import TabularBenchmark
+
     summary = TabularBenchmark(args.table).summary()
     print(json.dumps(summary, indent=2) if args.json else format_summary(summary))
     return 0
@@ -252,10 +354,12 @@ def _summary(args: argparse.Namespace) -> int:
 
 def _add_summary(sub) -> None:
     parser = sub.add_parser(
-        "summary", help="print what a table file holds",
+        "summary",
+        help="print what a table file holds",
         description="Print what a table file holds: cells covered and runs per cell at each "
-                    "budget, the cells and runs that have each field (what is partial), the "
-                    "source, and the rule by which a query combines a cell's runs.")
+        "budget, the cells and runs that have each field (what is partial), the "
+        "source, and the rule by which a query combines a cell's runs.",
+    )
     parser.add_argument("table", type=user_path, help="a table file (.npz)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.set_defaults(func=_summary)
@@ -265,6 +369,7 @@ def _spec_of(args: argparse.Namespace):
     """The cell asked on the command line: a hash, or ``--matrix`` with ``--ops``."""
     from .cell_space import get_space
     from .model_spec import INPUT, OUTPUT, ModelSpec
+
     if args.hash is not None:
         if args.matrix is not None or args.ops is not None:
             raise UsageError("give a module hash or --matrix with --ops, not both")
@@ -274,8 +379,9 @@ def _spec_of(args: argparse.Namespace):
     try:
         matrix = json.loads(args.matrix)
     except json.JSONDecodeError as exc:
-        raise UsageError(f"--matrix must be a JSON list of lists of 0/1, e.g. "
-                         f"'[[0, 1], [0, 0]]' ({exc})") from None
+        raise UsageError(
+            f"--matrix must be a JSON list of lists of 0/1, e.g. '[[0, 1], [0, 0]]' ({exc})"
+        ) from None
     ops = [op.strip() for op in args.ops.split(",") if op.strip()]
     if isinstance(matrix, list) and len(ops) == len(matrix) - 2:  # the interior ops alone
         ops = [INPUT, *ops, OUTPUT]
@@ -288,6 +394,7 @@ def _spec_of(args: argparse.Namespace):
 def _query(args: argparse.Namespace) -> int:
     from ._io import to_jsonable
     from .backends import open_benchmark
+
     if args.table is not None:
         bench = open_benchmark(str(args.table), seed=args.seed)  # messages show the path
     else:
@@ -295,43 +402,80 @@ def _query(args: argparse.Namespace) -> int:
         bench = open_benchmark(source, seed=args.seed)
     spec = _spec_of(args)
     result = bench.query(spec, epochs=args.epochs, stop_halfway=args.stop_halfway)
-    module_hash = bench.space.hash(bench.space.index_of_spec(spec))
+    module_hash = spec.hash_spec()  # the cell's hash, whatever matrix and ops gave it
     fields = to_jsonable({"module_hash": module_hash, **result})
-    print("{\n" + ",\n".join(f"  {json.dumps(key)}: {json.dumps(value, allow_nan=False)}"
-                             for key, value in fields.items()) + "\n}")  # a field a line
+    print(
+        "{\n"
+        + ",\n".join(
+            f"  {json.dumps(key)}: {json.dumps(value, allow_nan=False)}"
+            for key, value in fields.items()
+        )
+        + "\n}"
+    )  # a field a line
     return 0
 
 
 def _add_query(sub) -> None:
     parser = sub.add_parser(
-        "query", help="print one query's result as JSON (table or surrogate)",
+        "query",
+        help="print one query's result as JSON (table or surrogate)",
         description="Query one cell, given by its module hash or by --matrix and --ops, on a "
-                    "table (--table) or a surrogate (--surrogate: the bundled one, or an "
-                    "artifact folder), as TabularBenchmark.query / SurrogateBenchmark.query "
-                    "do, and print the result as JSON (missing values are null).",
+        "table (--table) or a surrogate (--surrogate: the bundled one, or an "
+        "artifact folder), as TabularBenchmark.query / SurrogateBenchmark.query "
+        "do, and print the result as JSON (missing values are null).",
         epilog="example: nb101 query --surrogate --matrix '[[0,1,1],[0,0,1],[0,0,0]]' "
-               "--ops conv3x3-bn-relu --epochs 36")
-    parser.add_argument("hash", nargs="?", default=None, type=module_hash_arg,
-                        help="module hash of the cell (32 hexadecimal digits)")
-    parser.add_argument("--matrix", default=None, metavar="JSON",
-                        help="adjacency matrix as JSON, e.g. '[[0,1,1],[0,0,1],[0,0,0]]'")
-    parser.add_argument("--ops", default=None, metavar="OPS",
-                        help="comma-separated ops, all of them (input,...,output) or the "
-                             "interior ones (conv3x3-bn-relu, conv1x1-bn-relu, maxpool3x3)")
+        "--ops conv3x3-bn-relu --epochs 36",
+    )
+    parser.add_argument(
+        "hash",
+        nargs="?",
+        default=None,
+        type=module_hash_arg,
+        help="module hash of the cell (32 hexadecimal digits)",
+    )
+    parser.add_argument(
+        "--matrix",
+        default=None,
+        metavar="JSON",
+        help="adjacency matrix as JSON, e.g. '[[0,1,1],[0,0,1],[0,0,0]]'",
+    )
+    parser.add_argument(
+        "--ops",
+        default=None,
+        metavar="OPS",
+        help="comma-separated ops, all of them (input,...,output) or the "
+        "interior ones (conv3x3-bn-relu, conv1x1-bn-relu, maxpool3x3)",
+    )
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--table", type=user_path, default=None, metavar="PATH",
-                        help="a table file or an official .tfrecord")
-    source.add_argument("--surrogate", nargs="?", const=True, default=None,
-                        type=lambda text: user_path(text), metavar="ARTIFACT",
-                        help="a surrogate: the bundled one, or the artifact folder given")
-    source.add_argument("--artifact", dest="surrogate", type=user_path,
-                        help=argparse.SUPPRESS)  # nb101 rank's former spelling
-    parser.add_argument("--epochs", type=int, default=108,
-                        help="training budget: 4, 12, 36 or 108 (default 108)")
-    parser.add_argument("--stop-halfway", action="store_true",
-                        help="the values at half the budget")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="seeds which run (or simulated run) is drawn (default 0)")
+    source.add_argument(
+        "--table",
+        type=user_path,
+        default=None,
+        metavar="PATH",
+        help="a table file or an official .tfrecord",
+    )
+    source.add_argument(
+        "--surrogate",
+        nargs="?",
+        const=True,
+        default=None,
+        type=lambda text: user_path(text),
+        metavar="ARTIFACT",
+        help="a surrogate: the bundled one, or the artifact folder given",
+    )
+    source.add_argument(
+        "--artifact", dest="surrogate", type=user_path, help=argparse.SUPPRESS
+    )  # nb101 rank's former spelling
+    parser.add_argument(
+        "--epochs", type=int, default=108, help="training budget: 4, 12, 36 or 108 (default 108)"
+    )
+    parser.add_argument("--stop-halfway", action="store_true", help="the values at half the budget")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seeds which run (or simulated run) is drawn (default 0)",
+    )
     parser.set_defaults(func=_query)
 
 
@@ -340,11 +484,14 @@ def _known_paths() -> dict[str, tuple[Path, str]]:
     from .cell_space import default_cache_path
     from .download import OFFICIAL_FILES, default_table_path
     from .real_data import _data_dir_choice, default_real_table_path
+
     space = default_cache_path()
     how = "from $NB101_CACHE" if os.environ.get("NB101_CACHE") else "default; set NB101_CACHE"
-    out = {"cache": (space.parent, f"the cache folder, {how}"),
-           "space": (space, "the enumerated space: nb101 space, or built on first use"),
-           "real": (default_real_table_path(), "the real-data table: nb101 convert --real-data")}
+    out = {
+        "cache": (space.parent, f"the cache folder, {how}"),
+        "space": (space, "the enumerated space: nb101 space, or built on first use"),
+        "real": (default_real_table_path(), "the real-data table: nb101 convert --real-data"),
+    }
     for which in OFFICIAL_FILES:
         out[which] = (default_table_path(which), f"an official table: nb101 download {which}")
     folder, chosen = _data_dir_choice(None)
@@ -366,14 +513,20 @@ def _paths(args: argparse.Namespace) -> int:
 
 def _add_paths(sub) -> None:
     parser = sub.add_parser(
-        "paths", help="print where the cache, the space, the tables and the data are",
+        "paths",
+        help="print where the cache, the space, the tables and the data are",
         description="Print the cache folder ($NB101_CACHE, else ~/.cache/nb101-surrogate), the "
-                    "files the commands write there and the real-data folder, each with "
-                    "whether it exists. With NAME, print that path alone, for the shell: "
-                    "nb101 query HASH --table \"$(nb101 paths real)\".")
-    parser.add_argument("name", nargs="?", default=None,
-                        choices=["cache", "space", "real", "only108", "full", "data"],
-                        help="print only this path")
+        "files the commands write there and the real-data folder, each with "
+        "whether it exists. With NAME, print that path alone, for the shell: "
+        'nb101 query HASH --table "$(nb101 paths real)".',
+    )
+    parser.add_argument(
+        "name",
+        nargs="?",
+        default=None,
+        choices=["cache", "space", "real", "only108", "full", "data"],
+        help="print only this path",
+    )
     parser.set_defaults(func=_paths)
 
 
@@ -382,13 +535,19 @@ def add_forwarded_command(sub, name: str, target: str, help: str) -> argparse.Ar
     ``"module:function"`` taking ``argv`` and returning the exit status (a module's
     ``main``). The module is imported only when the command runs; ``nb101 NAME --help``
     prints its own help."""
-    parser = sub.add_parser(name, help=help, add_help=False, prefix_chars="\0",
-                            description=f"{help[:1].upper()}{help[1:]}: the arguments go to "
-                                        f"{target.replace(':', '.')}; see nb101 {name} --help.")
+    parser = sub.add_parser(
+        name,
+        help=help,
+        add_help=False,
+        prefix_chars="\0",
+        description=f"{help[:1].upper()}{help[1:]}: the arguments go to "
+        f"{target.replace(':', '.')}; see nb101 {name} --help.",
+    )
     parser.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
 
     def run(args: argparse.Namespace) -> int:
         import importlib
+
         module, _, function = target.partition(":")
         return getattr(importlib.import_module(module), function)(args.args)
 
@@ -397,9 +556,14 @@ def add_forwarded_command(sub, name: str, target: str, help: str) -> argparse.Ar
 
 
 #: Subcommands: name -> function that adds its subparser.
-COMMANDS: dict[str, Callable] = {"download": _add_download, "convert": _add_convert,
-                                 "space": _add_space, "summary": _add_summary,
-                                 "query": _add_query, "paths": _add_paths}
+COMMANDS: dict[str, Callable] = {
+    "download": _add_download,
+    "convert": _add_convert,
+    "space": _add_space,
+    "summary": _add_summary,
+    "query": _add_query,
+    "paths": _add_paths,
+}
 #: Entry-point group through which higher layers add commands (``nb101 rank`` comes from
 #: the surrogate package), so this layer never imports them.
 COMMAND_GROUP = "nb101.commands"
@@ -407,6 +571,7 @@ COMMAND_GROUP = "nb101.commands"
 
 def _plugin_commands() -> dict[str, Callable]:
     from importlib.metadata import entry_points
+
     return {ep.name: ep.load() for ep in entry_points(group=COMMAND_GROUP)}
 
 
@@ -434,15 +599,18 @@ _EPILOG = (
     "cache folder, $NB101_CACHE (default ~/.cache/nb101-surrogate). The data: 'nb101 "
     "download' fetches an official file and converts it into a table; on this project's "
     "machines 'nb101 convert --real-data' converts the shared real data ($NB101_DATA). "
-    "'nb101 rank' needs no data (the surrogate is bundled).")
+    "'nb101 rank' needs no data (the surrogate is bundled)."
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``nb101`` parser with every command (:data:`COMMANDS` and the plugins)."""
     parser = argparse.ArgumentParser(
-        prog="nb101", description=plain_text(__doc__.split("\n\n")[0]),
+        prog="nb101",
+        description=plain_text(__doc__.split("\n\n")[0]),
         epilog="\n".join(textwrap.wrap(_EPILOG, 78)),
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress messages")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands = _Commands(sub)
@@ -454,18 +622,29 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``nb101`` console script; returns the exit status."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     from ._optional import MissingDependencyError
     from .download import DownloadError
-    from .errors import (ArtifactError, OutOfDomainError, PartialTableError, RecordError,
-                         TableError)
+    from .errors import ArtifactError, OutOfDomainError, PartialTableError, RecordError, TableError
+
+    status: int
+    message: Exception
     try:
         return args.func(args)
     except (UsageError, OutOfDomainError) as exc:  # what was typed is wrong: as argparse
         status, message = 2, exc
-    except (TableError, RecordError, ArtifactError, DownloadError, PartialTableError,
-            MissingDependencyError, OSError) as exc:  # a well-formed command failed
+    except (
+        TableError,
+        RecordError,
+        ArtifactError,
+        DownloadError,
+        PartialTableError,
+        MissingDependencyError,
+        OSError,
+    ) as exc:  # a well-formed command failed
         status, message = 1, exc
     print(f"nb101 {args.command}: error: {message}", file=sys.stderr)
     return status

@@ -12,8 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from nb101.cli import (COMMANDS, add_forwarded_command, build_parser, main, module_hash_arg,
-                       plain_text)
+from nb101.cli import (
+    COMMANDS,
+    add_forwarded_command,
+    build_parser,
+    main,
+    module_hash_arg,
+    plain_text,
+)
 
 _MARKUP = re.compile(r"`|:[a-z]+:`|::\s*$", re.M)
 
@@ -52,10 +58,14 @@ def test_program_help_names_the_data_commands(capsys):
 
 def test_plain_text():
     assert plain_text("The ``nb101`` command line.") == "The nb101 command line."
-    assert plain_text("see :func:`nb101.real_data.default_real_table_path`") == \
-        "see nb101.real_data.default_real_table_path"
-    assert plain_text(":meth:`~nb101.CellSpace.parameters` and :data:`COMMANDS`") == \
-        "parameters and COMMANDS"
+    assert (
+        plain_text("see :func:`nb101.real_data.default_real_table_path`")
+        == "see nb101.real_data.default_real_table_path"
+    )
+    assert (
+        plain_text(":meth:`~nb101.CellSpace.parameters` and :data:`COMMANDS`")
+        == "parameters and COMMANDS"
+    )
     assert plain_text("Usage::\n\n    x") == "Usage:\n\n    x"
     assert plain_text("`emph` and :class:`Table <nb101.table.Table>`") == "emph and Table"
     assert plain_text(None) is None
@@ -99,16 +109,30 @@ def test_an_upper_case_hash_queries_the_cell(space, capsys):
 
 
 # -------------------------------------------------------------------------- exit status
-@pytest.mark.parametrize("argv, message", [
-    (["query", "0" * 32, "--matrix", "[[0]]", "--ops", "x", "--surrogate"], "not both"),
-    (["query", "--surrogate"], "give a module hash"),
-    (["query", "--matrix", "[[0,1]", "--ops", "conv3x3-bn-relu", "--surrogate"],
-     "--matrix must be a JSON"),
-    (["query", "--matrix", "[[0,1,0],[0,0,1],[1,0,0]]", "--ops", "conv3x3-bn-relu",
-      "--surrogate"], "upper triangular"),
-    (["query", "f" * 32, "--surrogate"], "is not a cell of NAS-Bench-101"),
-    (["convert", "--tfrecord", "x.tfrecord"], "--tfrecord needs --out"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["query", "0" * 32, "--matrix", "[[0]]", "--ops", "x", "--surrogate"], "not both"),
+        (["query", "--surrogate"], "give a module hash"),
+        (
+            ["query", "--matrix", "[[0,1]", "--ops", "conv3x3-bn-relu", "--surrogate"],
+            "--matrix must be a JSON",
+        ),
+        (
+            [
+                "query",
+                "--matrix",
+                "[[0,1,0],[0,0,1],[1,0,0]]",
+                "--ops",
+                "conv3x3-bn-relu",
+                "--surrogate",
+            ],
+            "upper triangular",
+        ),
+        (["query", "f" * 32, "--surrogate"], "is not a cell of NAS-Bench-101"),
+        (["convert", "--tfrecord", "x.tfrecord"], "--tfrecord needs --out"),
+    ],
+)
 def test_a_wrong_command_line_exits_2_with_one_line(argv, message, space, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
@@ -127,8 +151,19 @@ def test_a_failing_command_exits_1_and_prints_paths_as_typed(tmp_path, capsys):
 
 
 def test_convert_real_data_without_data_does_not_send_to_download(tmp_path, capsys):
-    assert main(["convert", "--real-data", str(tmp_path / "absent"), "--out",
-                 str(tmp_path / "t.npz"), "--no-progress"]) == 1
+    assert (
+        main(
+            [
+                "convert",
+                "--real-data",
+                str(tmp_path / "absent"),
+                "--out",
+                str(tmp_path / "t.npz"),
+                "--no-progress",
+            ]
+        )
+        == 1
+    )
     err = capsys.readouterr().err
     assert str(tmp_path / "absent") in err and "NB101_DATA" in err
     assert "fetch it with" not in err and "no command downloads it" in err
@@ -136,6 +171,7 @@ def test_convert_real_data_without_data_does_not_send_to_download(tmp_path, caps
 
 def test_the_module_docstring_documents_the_exit_status():
     import nb101.cli
+
     assert "Exit status: 0 on success; 2 when the command line is wrong" in nb101.cli.__doc__
 
 
@@ -144,6 +180,7 @@ def test_paths_follow_the_cache_variable(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("NB101_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("NB101_DATA", str(tmp_path / "data"))
     from nb101 import default_real_table_path
+
     assert main(["paths", "real"]) == 0
     assert capsys.readouterr().out == f"{default_real_table_path()}\n"
     assert default_real_table_path().parent == tmp_path / "cache"
@@ -159,6 +196,7 @@ def test_paths_follow_the_cache_variable(tmp_path, monkeypatch, capsys):
 # ---------------------------------------------------------------- forwarded commands
 def _pyproject_commands() -> dict[str, str]:
     import tomllib
+
     text = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
     return tomllib.loads(text)["project"]["entry-points"]["nb101.commands"]
 
@@ -183,21 +221,26 @@ def declared_commands(monkeypatch):
 def test_train_fidelity_and_predictors_are_nb101_commands(declared_commands, capsys):
     assert {"rank", "train", "fidelity", "predictors"} <= set(declared_commands)
     assert {"train", "fidelity", "predictors"} <= set(_commands())
-    for command, usage in [("train", "nb101-train"), ("fidelity", "python -m eval.fidelity"),
-                           ("predictors", "python -m eval.predictors")]:
+    for command, usage in [
+        ("train", "nb101-train"),
+        ("fidelity", "python -m eval.fidelity"),
+        ("predictors", "python -m eval.predictors"),
+    ]:
         assert f"    {command} " in _help(capsys)
         assert _help(capsys, command).startswith(f"usage: {usage}")  # the module's own help
 
 
 def test_a_forwarded_command_hands_its_arguments_over_untouched(monkeypatch, capsys):
     import types
+
     seen = []
     module = types.ModuleType("_nb101_forward_target")
     module.main = lambda argv: seen.append(list(argv)) or 3
     monkeypatch.setitem(sys.modules, module.__name__, module)
     parser = argparse.ArgumentParser(prog="nb101")
-    add_forwarded_command(parser.add_subparsers(dest="command"), "echo",
-                          f"{module.__name__}:main", help="echo")
+    add_forwarded_command(
+        parser.add_subparsers(dest="command"), "echo", f"{module.__name__}:main", help="echo"
+    )
     argv = ["--table", "t.npz", "-h", "--", "x", "--seed=1"]
     args = parser.parse_args(["echo", *argv])
     assert args.func(args) == 3 and seen == [argv]

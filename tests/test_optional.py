@@ -18,8 +18,15 @@ from nb101._optional import require
 
 REPO = Path(__file__).resolve().parents[1]
 #: Import names of the extras' dependencies (gnn, train, eval, viz).
-EXTRA_MODULES = ("torch", "torch_geometric", "optuna", "dask", "distributed", "matplotlib",
-                 "graphviz")
+EXTRA_MODULES = (
+    "torch",
+    "torch_geometric",
+    "optuna",
+    "dask",
+    "distributed",
+    "matplotlib",
+    "graphviz",
+)
 
 #: Run first in a subprocess: importing any of EXTRA_MODULES fails as if it were absent.
 _ABSENT = textwrap.dedent(f"""
@@ -34,15 +41,25 @@ _ABSENT = textwrap.dedent(f"""
 
 
 def _run_without_extras(code: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", _ABSENT + textwrap.dedent(code)],
-                          capture_output=True, text=True, cwd=REPO, env=os.environ.copy(),
-                          timeout=600)
+    return subprocess.run(
+        [sys.executable, "-c", _ABSENT + textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=os.environ.copy(),
+        timeout=600,
+    )
 
 
 def test_table_surrogate_and_rank_run_without_the_extras(space, tmp_path):
-    table = write_table(tmp_path / "t.npz", run_cell=[5, 6], run_epochs=[108, 108],
-                        run_repeat=[0, 0], values={"final_test_accuracy": [0.5, 0.75]},
-                        source={"kind": "test"})
+    table = write_table(
+        tmp_path / "t.npz",
+        run_cell=[5, 6],
+        run_epochs=[108, 108],
+        run_repeat=[0, 0],
+        values={"final_test_accuracy": [0.5, 0.75]},
+        source={"kind": "test"},
+    )
     done = _run_without_extras(f"""
         import sys
         import numpy as np
@@ -63,14 +80,20 @@ def test_table_surrogate_and_rank_run_without_the_extras(space, tmp_path):
     assert lines[-1] == "[]"
 
 
-@pytest.mark.parametrize("code, extra", [
-    ("from surrogate.registry import REGRESSORS; REGRESSORS['gin']", "gnn"),
-    ("from surrogate.registry import get_regressor; import numpy as np;"
-     "get_regressor('mlp').fit(np.zeros((8, 2)), np.arange(8.0))", "gnn"),
-    ("from features import cells_to_batch", "gnn"),
-    ("from features import GNNEmbedding", "gnn"),
-    ("from eval.predictors.report import _plot; _plot([], 'x', None, {})", "eval"),
-])
+@pytest.mark.parametrize(
+    "code, extra",
+    [
+        ("from surrogate.registry import REGRESSORS; REGRESSORS['gin']", "gnn"),
+        (
+            "from surrogate.registry import get_regressor; import numpy as np;"
+            "get_regressor('mlp').fit(np.zeros((8, 2)), np.arange(8.0))",
+            "gnn",
+        ),
+        ("from features import cells_to_batch", "gnn"),
+        ("from features import GNNEmbedding", "gnn"),
+        ("from eval.predictors.report import _plot; _plot([], 'x', None, {})", "eval"),
+    ],
+)
 def test_a_feature_without_its_extra_names_the_extra(code, extra):
     done = _run_without_extras(code)
     assert done.returncode == 1
@@ -81,8 +104,11 @@ def test_a_feature_without_its_extra_names_the_extra(code, extra):
 
 def test_require():
     assert require("json", "eval", "x").dumps([1]) == "[1]"
-    with pytest.raises(MissingDependencyError, match=r"^not_a_module_nb101 is needed for the "
-                       r"moon: pip install 'nb101-surrogate\[eval\]'$") as info:
+    with pytest.raises(
+        MissingDependencyError,
+        match=r"^not_a_module_nb101 is needed for the "
+        r"moon: pip install 'nb101-surrogate\[eval\]'$",
+    ) as info:
         require("not_a_module_nb101.sub", "eval", "the moon")
     assert isinstance(info.value, ImportError) and info.value.extra == "eval"
     with pytest.raises(MissingDependencyError, match="^torch-geometric is needed"):
