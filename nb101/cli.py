@@ -80,7 +80,7 @@ def add_forwarded_command(sub, name: str, target: str, help: str) -> argparse.Ar
     ``"module:function"`` taking ``argv`` and returning the exit status (a module's
     ``main``). The module is imported only when the command runs; ``nb101 NAME --help``
     prints its own help."""
-    parser = sub.add_parser(
+    parser = sub.add_parser(  # no option of its own: every argument, -h included, goes on
         name,
         help=help,
         add_help=False,
