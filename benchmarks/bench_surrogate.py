@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> None:
         return
 
     from nb101 import get_space
-    from nb101._io import write_json
+    from nb101.io import write_json
     from surrogate.artifact import DEFAULT_ARTIFACT
     space = get_space()  # build it once, outside the children
     path = Path(args.artifact) if args.artifact else DEFAULT_ARTIFACT

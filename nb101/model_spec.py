@@ -122,8 +122,8 @@ class ModelSpec:
                     stack.append(w)
         extraneous = set(range(n)) - (forward & backward)
         if len(extraneous) > n - 2:
-            self.matrix = None
-            self.ops = None
+            self.matrix = None  # type: ignore[assignment]  # the original's invalid spec
+            self.ops = None  # type: ignore[assignment]
             self.valid_spec = False
             return
         keep = [v for v in range(n) if v not in extraneous]

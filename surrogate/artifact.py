@@ -77,7 +77,7 @@ from typing import Any
 import numpy as np
 
 from nb101 import ArtifactError, parse_target
-from nb101._io import open_npz
+from nb101.io import open_npz
 from nb101.cell_space import NUM_CELLS
 from nb101.paths import user_path
 

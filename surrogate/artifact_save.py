@@ -1,9 +1,9 @@
 """Writing a surrogate artifact, and the layout facts that writing and loading share.
 
 :func:`save_artifact` writes the folder described in :mod:`surrogate.artifact` atomically
-(:func:`nb101._io.atomic_folder`): everything goes into a temporary sibling folder which is
+(:func:`nb101.io.atomic_folder`): everything goes into a temporary sibling folder which is
 renamed onto ``path`` at the end (an existing artifact there is replaced only then); the JSON
-files are strict (:func:`nb101._io.write_json`). Model weights are stored gzip-compressed
+files are strict (:func:`nb101.io.write_json`). Model weights are stored gzip-compressed
 (``<file>.gz``, deterministic: no time stamp), the models' ``metadata.json`` as they are.
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from nb101 import ArtifactError
-from nb101._io import atomic_folder, write_json
+from nb101.io import atomic_folder, write_json
 from nb101.cell_space import NUM_CELLS
 from nb101.paths import user_path
 

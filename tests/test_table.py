@@ -14,7 +14,7 @@ from nb101.api import METRICS, RUN_FIELDS, Benchmark
 from nb101.cli import main
 from nb101.convert import convert_tfrecord
 from nb101.model_spec import trainable_parameters
-from nb101.records import Run, write_runs
+from nb101.run_records import Run, write_runs
 from nb101.table import TabularBenchmark
 from nb101.table_file import TABLE_FORMAT, load_table, write_table
 
