@@ -1,0 +1,98 @@
+"""Run a measuring command and keep its JSON, stamped, as a docs results data file.
+
+The command writes strict JSON somewhere (a benchmark script's ``--json PATH``, an entry
+point's output folder); this script gives it a fresh temporary place, reads the JSON back,
+adds a ``_stamp`` (git commit, whether the tree had uncommitted changes, the bundled
+artifact's digest, the command, the date and the machine) and writes it atomically to
+``docs/results/data/NAME.json``, from which ``docs/generate_results.py`` renders the page.
+
+In the command, ``{json}`` stands for a temporary JSON path and ``{out}`` for a temporary
+folder; ``--take`` says which file to keep (default ``{json}``). Run it from the repository
+root, with the environment the measurement needs (e.g. ``NB101_CACHE``)::
+
+    python docs/measure.py surrogate_card -- python benchmarks/surrogate_card.py --json {json}
+    python docs/measure.py fidelity_smoke --take {out}/fidelity.json -- \\
+        python -m eval.fidelity --smoke --out {out}
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+DOCS = Path(__file__).resolve().parent
+REPO = DOCS.parent
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def artifact_digest() -> str | None:
+    """The bundled surrogate's digest (what its predictions depend on), None if unreadable."""
+    sys.path.insert(0, str(REPO))
+    try:
+        from surrogate.artifact import DEFAULT_ARTIFACT, load_artifact
+        return load_artifact(DEFAULT_ARTIFACT).digest
+    except Exception:  # noqa: BLE001 - a stamp without the digest beats no measurement
+        return None
+
+
+def stamp(command: list[str]) -> dict:
+    """Where and on what a measurement ran."""
+    return {"commit": _git("rev-parse", "HEAD"),
+            "dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
+            "artifact_digest": artifact_digest(),
+            "command": shlex.join(command),
+            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "machine": f"{os.cpu_count()} CPUs, {platform.system()} {platform.machine()}, "
+                       f"Python {platform.python_version()}"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     usage="%(prog)s NAME [--take PATH] -- COMMAND ...")
+    parser.add_argument("name", help="data file name: docs/results/data/NAME.json")
+    parser.add_argument("--take", default="{json}",
+                        help="the JSON file the command writes (default {json})")
+    parser.add_argument("command", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        parser.error("give the command after --")
+    with tempfile.TemporaryDirectory(prefix="nb101-measure-") as tmp:
+        places = {"json": str(Path(tmp) / "out.json"), "out": str(Path(tmp) / "out")}
+        run = [part.format(**places) for part in command]
+        print("$", shlex.join(run), flush=True)
+        code = subprocess.call(run, cwd=REPO)
+        if code != 0:
+            print(f"measure.py: the command exited with {code}; nothing written",
+                  file=sys.stderr)
+            return code
+        taken = Path(args.take.format(**places))
+        data = json.loads(taken.read_text())
+    if not isinstance(data, dict):
+        print(f"measure.py: {taken.name} holds {type(data).__name__}, not a JSON object",
+              file=sys.stderr)
+        return 2
+    data["_stamp"] = stamp(command)
+    target = DOCS / "results" / "data" / f"{args.name}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp_target = target.with_suffix(".json.tmp")
+    tmp_target.write_text(json.dumps(data, indent=1, allow_nan=False) + "\n")
+    os.replace(tmp_target, target)
+    print(f"wrote {target.relative_to(REPO)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
