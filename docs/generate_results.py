@@ -245,7 +245,9 @@ def stamp_lines(data: dict, head: str | None) -> list[str]:
     lines = [f"Measured on commit `{commit[:12]}`{dirty}, bundled artifact digest "
              f"`{str(stamp.get('artifact_digest'))[:16]}`, {stamp.get('date', 'date unknown')}, "
              f"{stamp.get('machine', 'machine unknown')}.", "",
-             f"Command: `{stamp.get('command', '?')}`", ""]
+             f"Command: `{stamp.get('command', '?')}`"
+             + (" (its output, stamped afterwards)" if stamp.get("stamped_existing_output")
+                else ""), ""]
     if head and not head.startswith(commit):
         lines.append(f"*The docs were built at commit `{head[:12]}`: these numbers are from an "
                      f"earlier commit.*")

@@ -13,6 +13,13 @@ root, with the environment the measurement needs (e.g. ``NB101_CACHE``)::
     python docs/measure.py surrogate_card -- python benchmarks/surrogate_card.py --json {json}
     python docs/measure.py fidelity_smoke --take {out}/fidelity.json -- \\
         python -m eval.fidelity --smoke --out {out}
+
+A long run made without this script (e.g. the default fidelity experiment, run once into its
+own folder) is stamped afterwards with ``--existing FILE``: nothing is run, and the command
+after ``--`` is recorded as the one that made FILE (run it on the commit being stamped)::
+
+    python docs/measure.py fidelity --existing results/fidelity/fidelity.json -- \\
+        python -m eval.fidelity --out results/fidelity
 """
 
 from __future__ import annotations
@@ -58,33 +65,48 @@ def stamp(command: list[str]) -> dict:
                        f"Python {platform.python_version()}"}
 
 
+def _run(command: list[str], take: str) -> tuple[Path, dict | None]:
+    """Run the command with its placeholders filled; the JSON it wrote (None if it failed)."""
+    with tempfile.TemporaryDirectory(prefix="nb101-measure-") as tmp:
+        places = {"json": str(Path(tmp) / "out.json"), "out": str(Path(tmp) / "out")}
+        run = [part.format(**places) for part in command]
+        print("$", shlex.join(run), flush=True)
+        code = subprocess.call(run, cwd=REPO)
+        taken = Path(take.format(**places))
+        if code != 0:
+            print(f"measure.py: the command exited with {code}; nothing written",
+                  file=sys.stderr)
+            return taken, None
+        return taken, json.loads(taken.read_text())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      usage="%(prog)s NAME [--take PATH] -- COMMAND ...")
     parser.add_argument("name", help="data file name: docs/results/data/NAME.json")
     parser.add_argument("--take", default="{json}",
                         help="the JSON file the command writes (default {json})")
+    parser.add_argument("--existing", type=Path, default=None, metavar="FILE",
+                        help="stamp this output of the command instead of running it")
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         parser.error("give the command after --")
-    with tempfile.TemporaryDirectory(prefix="nb101-measure-") as tmp:
-        places = {"json": str(Path(tmp) / "out.json"), "out": str(Path(tmp) / "out")}
-        run = [part.format(**places) for part in command]
-        print("$", shlex.join(run), flush=True)
-        code = subprocess.call(run, cwd=REPO)
-        if code != 0:
-            print(f"measure.py: the command exited with {code}; nothing written",
-                  file=sys.stderr)
-            return code
-        taken = Path(args.take.format(**places))
+    if args.existing is not None:
+        taken = args.existing
         data = json.loads(taken.read_text())
+    else:
+        taken, data = _run(command, args.take)
+        if data is None:
+            return 1
     if not isinstance(data, dict):
         print(f"measure.py: {taken.name} holds {type(data).__name__}, not a JSON object",
               file=sys.stderr)
         return 2
     data["_stamp"] = stamp(command)
+    if args.existing is not None:
+        data["_stamp"]["stamped_existing_output"] = True
     target = DOCS / "results" / "data" / f"{args.name}.json"
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp_target = target.with_suffix(".json.tmp")
