@@ -20,6 +20,7 @@ import importlib.util
 import json
 import math
 import subprocess
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -145,10 +146,11 @@ def render_fidelity(data: dict) -> list[str]:
     rows = []
     for track_name, track in (data.get("tracks") or {}).items():
         for study in track.get("studies", []):
-            budgets = "/".join(f"{b:g}" for b in study.get("rank_budgets", []))
+            budgets = " / ".join(f"{b:.3g}" for b in study.get("rank_budgets", []))
             for label, s in (study.get("surrogates") or {}).items():
                 m = s.get("mean_of_draws") or {}
-                taus = " / ".join(fmt(x) for x in m.get("kendall_tau", []))
+                taus = " / ".join(f"{x:.2f}" if isinstance(x, float) else fmt(x)
+                                  for x in m.get("kendall_tau", []))
                 land = s.get("landscape", {}).get("inside")
                 met = s.get("targets") or {}
                 missed = [k for k, ok in met.items() if k != "all" and not ok]
@@ -157,10 +159,11 @@ def render_fidelity(data: dict) -> list[str]:
                              m.get("mean_bias"), m.get("mean_gap"), land,
                              ", ".join(missed) or "none"])
     lines += table(["track", "cells", "surrogate", "Kendall tau @ full trainings",
-                    "bias", "curve gap", "landscape inside", "targets missed"], rows)
+                    "bias", "curve gap", "landscape statistics inside (of 6)",
+                    "targets missed"], rows)
     if data.get("verdict"):
-        lines += ["**Verdict** (as the report writes it):", "", "```text",
-                  str(data["verdict"]), "```", ""]
+        text = "\n".join(textwrap.fill(part, 100) for part in str(data["verdict"]).split("\n"))
+        lines += ["**Verdict** (as the report writes it):", "", "```text", text, "```", ""]
     return lines
 
 

@@ -88,9 +88,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="the JSON file the command writes (default {json})")
     parser.add_argument("--existing", type=Path, default=None, metavar="FILE",
                         help="stamp this output of the command instead of running it")
-    parser.add_argument("command", nargs=argparse.REMAINDER)
-    args = parser.parse_args(argv)
-    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--" not in argv:
+        parser.error("give the command after --")
+    split = argv.index("--")
+    args, command = parser.parse_args(argv[:split]), argv[split + 1:]
     if not command:
         parser.error("give the command after --")
     if args.existing is not None:
