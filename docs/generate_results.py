@@ -62,7 +62,7 @@ def fmt(value: Any) -> str:
     if isinstance(value, float):
         if not math.isfinite(value):
             return "–"
-        return f"{value:.4g}" if abs(value) < 1e5 else f"{value:,.0f}"
+        return f"{value:.4g}" if abs(value) < 1e3 else f"{value:,.0f}"
     if isinstance(value, (list, tuple)) and all(isinstance(v, (int, float)) for v in value):
         return ", ".join(fmt(v) for v in value)
     return str(value).replace("|", "\\|").replace("\n", " ")
@@ -247,7 +247,9 @@ def stamp_lines(data: dict, head: str | None) -> list[str]:
     dirty = " (with uncommitted changes)" if stamp.get("dirty") else ""
     lines = [f"Measured on commit `{commit[:12]}`{dirty}, bundled artifact digest "
              f"`{str(stamp.get('artifact_digest'))[:16]}`, {stamp.get('date', 'date unknown')}, "
-             f"{stamp.get('machine', 'machine unknown')}.", "",
+             f"{stamp.get('machine', 'machine unknown')}"
+             + (f", load average {stamp['load_average']:.1f} at the start"
+                if isinstance(stamp.get("load_average"), (int, float)) else "") + ".", "",
              f"Command: `{stamp.get('command', '?')}`"
              + (" (its output, stamped afterwards)" if stamp.get("stamped_existing_output")
                 else ""), ""]

@@ -54,15 +54,17 @@ def artifact_digest() -> str | None:
         return None
 
 
-def stamp(command: list[str]) -> dict:
-    """Where and on what a measurement ran."""
+def stamp(command: list[str], load_average: float | None = None) -> dict:
+    """Where and on what a measurement ran (``load_average``: the machine's at the start;
+    timings on a shared machine are comparable only at similar load)."""
     return {"commit": _git("rev-parse", "HEAD"),
             "dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
             "artifact_digest": artifact_digest(),
             "command": shlex.join(command),
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "machine": f"{os.cpu_count()} CPUs, {platform.system()} {platform.machine()}, "
-                       f"Python {platform.python_version()}"}
+                       f"Python {platform.python_version()}",
+            "load_average": load_average}
 
 
 def _run(command: list[str], take: str) -> tuple[Path, dict | None]:
@@ -95,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     args, command = parser.parse_args(argv[:split]), argv[split + 1:]
     if not command:
         parser.error("give the command after --")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     if args.existing is not None:
         taken = args.existing
         data = json.loads(taken.read_text())
@@ -106,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"measure.py: {taken.name} holds {type(data).__name__}, not a JSON object",
               file=sys.stderr)
         return 2
-    data["_stamp"] = stamp(command)
+    data["_stamp"] = stamp(command, None if args.existing is not None else load)
     if args.existing is not None:
         data["_stamp"]["stamped_existing_output"] = True
     target = DOCS / "results" / "data" / f"{args.name}.json"
