@@ -21,9 +21,10 @@ import json
 import math
 import subprocess
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 DOCS = Path(__file__).resolve().parent
 REPO = DOCS.parent
@@ -222,8 +223,10 @@ PAGES = (
     Page("bench_tfrecord", "TFRecord reader throughput", "`benchmarks/bench_tfrecord.py`.",
          f"{_M} bench_tfrecord -- python benchmarks/bench_tfrecord.py --json {{json}}"),
     Page("bench_features", "Featurizer speed", "`benchmarks/bench_features.py`: every "
-         "featurizer over all cells, cold, from disk and from memory.",
-         f"{_M} bench_features -- python benchmarks/bench_features.py --json {{json}}"),
+         "featurizer over all cells, cold, from disk and from memory (without the PyG inputs, "
+         "which `--no-graphs` leaves out).",
+         f"{_M} bench_features -- python benchmarks/bench_features.py --no-graphs --json "
+         "{json}"),
     Page("bench_predictors", "Predictor protocol cost", "`benchmarks/bench_predictors.py`: "
          "fit and query time per predictor.",
          f"{_M} bench_predictors -- python benchmarks/bench_predictors.py --quick --json "
