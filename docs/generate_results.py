@@ -241,8 +241,20 @@ PAGES = (
 )
 
 
-def stamp_lines(data: dict, head: str | None) -> list[str]:
-    """Where and on what a file's numbers were measured."""
+def current_artifact_digest() -> str | None:
+    """The bundled surrogate's digest in this checkout (None if it cannot be read)."""
+    import sys
+    sys.path.insert(0, str(REPO))
+    try:
+        from surrogate.artifact import DEFAULT_ARTIFACT, load_artifact
+        return load_artifact(DEFAULT_ARTIFACT).digest
+    except Exception:  # noqa: BLE001 - the pages still build, without this check
+        return None
+
+
+def stamp_lines(data: dict, head: str | None, digest: str | None = None) -> list[str]:
+    """Where and on what a file's numbers were measured; says so when the checkout has moved
+    on (another commit, or another bundled artifact than the one measured)."""
     stamp = data.get("_stamp") or {}
     commit = stamp.get("commit")
     if not commit:
@@ -256,6 +268,10 @@ def stamp_lines(data: dict, head: str | None) -> list[str]:
              f"Command: `{stamp.get('command', '?')}`"
              + (" (its output, stamped afterwards)" if stamp.get("stamped_existing_output")
                 else ""), ""]
+    measured_digest = stamp.get("artifact_digest")
+    if digest and measured_digest and digest != measured_digest:
+        lines += [f"**The bundled artifact has changed since** (now `{digest[:16]}`): numbers "
+                  f"that depend on it describe the earlier one.", ""]
     if head and not head.startswith(commit):
         lines.append(f"*The docs were built at commit `{head[:12]}`: these numbers are from an "
                      f"earlier commit.*")
@@ -263,7 +279,8 @@ def stamp_lines(data: dict, head: str | None) -> list[str]:
     return lines
 
 
-def render_page(page: Page, data_dir: Path = DATA, head: str | None = None) -> str:
+def render_page(page: Page, data_dir: Path = DATA, head: str | None = None,
+                digest: str | None = None) -> str:
     """The Markdown of one results page."""
     lines = [f"# {page.title}", "", page.about, ""]
     path = data_dir / f"{page.name}.json"
@@ -272,7 +289,7 @@ def render_page(page: Page, data_dir: Path = DATA, head: str | None = None) -> s
                   page.command, "```", ""]
         return "\n".join(lines)
     data = json.loads(path.read_text())
-    lines += stamp_lines(data, head)
+    lines += stamp_lines(data, head, digest)
     try:
         lines += page.render(data)
     except (KeyError, TypeError, ValueError, AttributeError) as error:
@@ -287,11 +304,11 @@ def write_pages(docs: Path = DOCS) -> list[Path]:
     text changes, so incremental builds stay incremental)."""
     out = docs / "results" / "generated"
     out.mkdir(parents=True, exist_ok=True)
-    head = head_commit()
+    head, digest = head_commit(), current_artifact_digest()
     written = []
     for page in PAGES:
         path = out / f"{page.name}.md"
-        text = render_page(page, docs / "results" / "data", head)
+        text = render_page(page, docs / "results" / "data", head, digest)
         if not path.is_file() or path.read_text() != text:
             path.write_text(text)
         written.append(path)

@@ -35,9 +35,13 @@ def test_committed_measurements_are_stamped_and_render(tmp_path):
         data = json.loads(path.read_text())
         stamp = data["_stamp"]
         assert len(stamp["commit"]) == 40 and stamp["artifact_digest"]
-        text = gen.render_page(names[path.stem], gen.DATA, head=stamp["commit"])
+        text = gen.render_page(names[path.stem], gen.DATA, head=stamp["commit"],
+                               digest=stamp["artifact_digest"])
         assert "not one this page can render" not in text
         assert stamp["commit"][:12] in text and "earlier commit" not in text
+        assert "has changed since" not in text
+        moved = gen.render_page(names[path.stem], gen.DATA, head="f" * 40, digest="0" * 64)
+        assert "earlier commit" in moved and "has changed since" in moved
 
 
 def test_the_card_renders_from_json_as_from_the_artifact():
