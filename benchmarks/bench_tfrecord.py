@@ -7,7 +7,7 @@ of full decoding (:func:`nb101.run_records.read_records`).
 
 Usage::
 
-    python benchmarks/bench_tfrecord.py [--records 1000000] [--seed 0]
+    python benchmarks/bench_tfrecord.py [--records 1000000] [--seed 0] [--json PATH]
 """
 
 from __future__ import annotations
@@ -98,6 +98,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", type=Path, default=None, metavar="PATH",
+                        help="also write the numbers here as strict JSON")
     args = parser.parse_args()
     templates = _templates(np.random.default_rng(args.seed))
 
@@ -119,13 +121,22 @@ def main() -> None:
                 c += 1
             return c
 
-        _timed("framing only, verify=True", n, lambda: count(tfrecord.iter_records(path)))
-        _timed("framing only, verify=False", n,
-               lambda: count(tfrecord.iter_records(path, verify=False)))
-        _timed("full decode (read_records), verify=True", n,
-               lambda: count(run_records.read_records(path)))
-        _timed("full decode (read_records), verify=False", n,
-               lambda: count(run_records.read_records(path, verify=False)))
+        rate = {"framing_verified": _timed("framing only, verify=True", n,
+                                           lambda: count(tfrecord.iter_records(path))),
+                "framing_unverified": _timed(
+                    "framing only, verify=False", n,
+                    lambda: count(tfrecord.iter_records(path, verify=False))),
+                "decode_verified": _timed("full decode (read_records), verify=True", n,
+                                          lambda: count(run_records.read_records(path))),
+                "decode_unverified": _timed(
+                    "full decode (read_records), verify=False", n,
+                    lambda: count(run_records.read_records(path, verify=False)))}
+    if args.json is not None:
+        from nb101.io import write_json
+        write_json(args.json, {"script": "benchmarks/bench_tfrecord.py", "args": vars(args),
+                               "records": n, "file_mib": size / 2**20,
+                               "crc32c_implementation": google_crc32c.implementation,
+                               "records_per_s": rate}, indent=1)
 
 
 if __name__ == "__main__":

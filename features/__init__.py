@@ -11,7 +11,9 @@
 Example
 -------
 >>> from features import get_featurizer
->>> X = get_featurizer("adjacency_path").transform(None)   # all 423,624 cells, (N, 400)
+>>> X = get_featurizer("adjacency_path").transform([0, 1, 2])   # None: all 423,624 cells
+>>> X.shape
+(3, 400)
 """
 
 from __future__ import annotations

@@ -6,9 +6,15 @@ not import the surrogates. Cells are fed as :func:`features.graph.cells_to_batch
 
 Example
 -------
->>> emb = GNNEmbedding(gin)                      # gin: a trained surrogate.gin.GIN
->>> X = emb.transform(space.sample(1000, seed=0))  # (1000, d) float32
->>> register_featurizer("gin", emb)
+>>> import torch
+>>> from nb101 import get_space
+>>> class NodeCounts(torch.nn.Module):          # stands for a trained GNN, e.g. surrogate.gin.GIN
+...     def embed(self, batch):                 # (num_graphs, d): here the node-type counts
+...         out = torch.zeros(batch.num_graphs, batch.x.shape[1])
+...         return out.index_add_(0, batch.batch, batch.x)
+>>> emb = GNNEmbedding(NodeCounts())
+>>> emb.transform(get_space().sample(1000, seed=0)).shape   # float32; register_featurizer
+(1000, 5)
 """
 
 from __future__ import annotations

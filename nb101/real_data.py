@@ -33,7 +33,7 @@ Example
 -------
 >>> from nb101 import TabularBenchmark
 >>> from nb101.real_data import real_table
->>> path = real_table()                     # doctest: +SKIP  (converted on first use)
+>>> path = real_table()                     # doctest: +SKIP
 >>> bench = TabularBenchmark(path, seed=0, require=("validation_accuracy",))  # doctest: +SKIP
 """
 

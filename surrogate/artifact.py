@@ -57,8 +57,9 @@ stored predictions (:mod:`surrogate.predictions`) is keyed by it.
 
 Example
 -------
->>> art = load_artifact("surrogate/default", require_targets=["test_accuracy@108"])
->>> art.predict("test_accuracy@108", np.arange(10))        # cell indices
+>>> art = load_artifact(DEFAULT_ARTIFACT, require_targets=["test_accuracy@108"])
+>>> art.predict("test_accuracy@108", np.arange(10)).shape   # cell indices
+(10,)
 """
 
 from __future__ import annotations

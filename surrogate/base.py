@@ -32,10 +32,15 @@ are identical.
 
 Example
 -------
+>>> import numpy as np
+>>> rng = np.random.default_rng(0)
+>>> X_train, y_train, X_test = rng.random((200, 36)), rng.random(200), rng.random((100, 36))
 >>> from surrogate.xgb import XGBRegressorModel
->>> model = XGBRegressorModel(n_estimators=200, random_state=0).fit(X_train, y_train)
->>> model.save("artifacts/xgb")
+>>> model = XGBRegressorModel(n_estimators=20, random_state=0).fit(X_train, y_train)
+>>> path = model.save("artifacts/xgb")
 >>> same = load_model("artifacts/xgb")
+>>> bool((same.predict(X_test) == model.predict(X_test)).all())
+True
 """
 
 from __future__ import annotations

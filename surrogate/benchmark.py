@@ -131,8 +131,10 @@ class SurrogateBenchmark(BaseBenchmark):
 
     Examples
     --------
+    >>> from nb101 import get_space
     >>> bench = SurrogateBenchmark(seed=0, noise=False)
-    >>> bench.query(spec, epochs=108)["test_accuracy"]
+    >>> 0 < bench.query(get_space().spec(0), epochs=108)["test_accuracy"] < 1
+    True
     """
 
     def __init__(self, path: str | os.PathLike | Artifact | None = None,

@@ -21,7 +21,14 @@ as made by the ``features`` package.
 
 Example
 -------
->>> model = GINModel(epochs=60, random_state=0).fit(graphs_train, y_train)
+>>> import numpy as np
+>>> from torch_geometric.data import Batch
+>>> from nb101 import get_space
+>>> from features import cells_to_data
+>>> cells = get_space().sample(300, seed=0)
+>>> graphs_train, graphs_test = cells_to_data(cells[:200]), cells_to_data(cells[200:])
+>>> y_train = np.random.default_rng(0).random(200)
+>>> model = GINModel(epochs=2, min_steps=10, random_state=0).fit(graphs_train, y_train)
 >>> model.predict(graphs_test).shape
 (100,)
 >>> emb = model.module_.embed(Batch.from_data_list(graphs_test))   # (100, hidden)

@@ -7,6 +7,9 @@ module; the weights are a ``state_dict`` (:class:`surrogate.base.TorchWeights`).
 
 Example
 -------
+>>> import numpy as np
+>>> rng = np.random.default_rng(0)
+>>> X_train, y_train, X_test = rng.random((200, 36)), rng.random(200), rng.random((100, 36))
 >>> model = MLPModel(hidden_layer_sizes=(128, 128), random_state=0).fit(X_train, y_train)
 >>> model.predict(X_test).shape
 (100,)

@@ -1,8 +1,9 @@
 """Train a surrogate artifact from a table: one regressor per target, held-out metrics, noise.
 
 >>> from surrogate.train import TrainConfig, train
->>> path = train(TrainConfig(model="xgb", features="adjacency_compute", out="my_artifact", seed=0))
->>> bench = SurrogateBenchmark(path, seed=0)
+>>> path = train(TrainConfig(model="xgb", features="adjacency_compute", out="my_artifact",
+...                          seed=0))                                # doctest: +SKIP
+>>> bench = SurrogateBenchmark(path, seed=0)                         # doctest: +SKIP
 
 Data
 ----

@@ -1,6 +1,12 @@
 """Optuna tuning of a registered regressor on a validation split (never the test split).
 
->>> best, study = tune("xgb", X_tr, y_tr, X_val, y_val, n_trials=30, seed=0)
+>>> import numpy as np
+>>> from surrogate import get_regressor
+>>> rng = np.random.default_rng(0)
+>>> X_tr, y_tr = rng.random((200, 36)), rng.random(200)
+>>> X_val, y_val = rng.random((50, 36)), rng.random(50)
+>>> best, study = tune("xgb", X_tr, y_tr, X_val, y_val, n_trials=3, seed=0,   # e.g. 30 trials
+...                    fixed_params={"n_estimators": 20})
 >>> model = get_regressor("xgb", **best, random_state=0).fit(X_tr, y_tr)
 
 Each trial draws parameters from the class's ``search_space(trial)``, fits on the training
