@@ -129,6 +129,14 @@ class BaseBenchmark(abc.ABC):
               stop_halfway: bool = False) -> dict[str, Any]:
         """Train ``model_spec`` for ``epochs`` by lookup or prediction and charge the budget.
 
+        The budget grows as the original's: ``training_time_spent`` by the returned
+        ``training_time`` and ``total_epochs_spent`` by ``epochs`` (``epochs // 2`` with
+        ``stop_halfway``). A run without a training time (the real data's exhaustive test
+        accuracies have none) charges 0 s and its epochs: the original, whose files time
+        every run, has no rule for it, and a guessed time would put into the counters a
+        value no run holds. So on such a table ``total_epochs_spent`` is exact and a budget
+        in seconds undercounts; ``nb101 summary`` shows which budgets have training times.
+
         Raises
         ------
         OutOfDomainError

@@ -242,7 +242,8 @@ class NASBench:
 
         Each call draws one of the runs of the cell (the original's ``num_repeats`` = 3
         repeats), so repeated or isomorphic queries may return identical metrics. The budget
-        grows by the returned ``training_time`` and by ``epochs`` (``epochs // 2`` with
+        grows by the returned ``training_time`` (0 s where it is None, see
+        :meth:`nb101.api.BaseBenchmark.query`) and by ``epochs`` (``epochs // 2`` with
         ``stop_halfway``).
 
         Parameters
