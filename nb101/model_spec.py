@@ -89,18 +89,21 @@ class ModelSpec:
             raise ValueError(
                 f"length of ops must match matrix dimensions, got {len(ops)} ops "
                 f"for a {n}x{n} matrix")
-        self._init_flat(flat, n, [str(op) for op in ops], data_format)
+        self._init_flat(flat, n, list(map(str, ops)), data_format)
 
     @classmethod
-    def _from_flat(cls, flat: bytes, ops: Sequence[str]) -> ModelSpec:
+    def _from_flat(cls, flat: bytes, ops: Sequence[str], pruned: bool = False) -> ModelSpec:
         """The spec of a checked 0/1 matrix given as :func:`binary_matrix` bytes and of as
-        many op names (``nb101.compat`` turns its validated specs into this class so)."""
+        many op names (``nb101.compat`` turns its validated specs into this class so);
+        ``pruned``: the bytes are known to be a pruned valid matrix (nothing to prune)."""
         spec = cls.__new__(cls)
-        spec._init_flat(flat, len(ops), list(ops), "channels_last")
+        spec._init_flat(flat, len(ops), list(ops), "channels_last", pruned)
         return spec
 
-    def _init_flat(self, flat: bytes, n: int, ops: list[str], data_format: str) -> None:
-        keep = prune_flat(flat, n)  # raises ValueError unless upper-triangular
+    def _init_flat(self, flat: bytes, n: int, ops: list[str], data_format: str,
+                   pruned: bool = False) -> None:
+        # raises ValueError unless upper-triangular
+        keep = tuple(range(n)) if pruned else prune_flat(flat, n)
         self.original_matrix = _int8_matrix(flat, n)
         self.original_ops = ops
         self.data_format = data_format

@@ -200,6 +200,11 @@ class TabularBenchmark(BaseBenchmark):
         its ``k`` visible runs that have a value in ``values`` (table order); NaN where k = 0.
         Reads only these groups' runs (a few each), never a whole column."""
         start, count, rows = self._view(self.require, halfway)
+        out = np.full(len(keys), np.nan)
+        several = np.flatnonzero(count[keys] > 1)  # a lone run lacking the field: NaN
+        if not len(several):
+            return out
+        keys, drawn = keys[several], drawn[several]
         first, size = start[keys], count[keys]
         j = np.arange(int(size.max()))
         inside = j < size[:, None]
@@ -211,7 +216,8 @@ class TabularBenchmark(BaseBenchmark):
         k = has.sum(axis=1)
         target = drawn % np.maximum(k, 1)
         chosen = (has & (np.cumsum(has, axis=1) - 1 == target[:, None])).argmax(axis=1)
-        return np.where(k > 0, group[np.arange(len(keys)), chosen], np.nan)
+        out[several] = np.where(k > 0, group[np.arange(len(keys)), chosen], np.nan)
+        return out
 
     def _run(self, index: int, epochs: int, stop_halfway: bool) -> dict[str, float | None]:
         """:meth:`_runs` of one cell in plain Python: a few scalar reads of the cell's runs
@@ -232,6 +238,12 @@ class TabularBenchmark(BaseBenchmark):
             raise self._partial(index, epochs, stop_halfway, 1)
         drawn = self._rng.randint(0, n - 1)  # as _draw of one cell, without an array
         out = {}
+        if n == 1:  # the one run: a field it lacks, no run of the cell has
+            row = group.start if type(group) is slice else group[0]
+            for name, column in (_HALFWAY if stop_halfway else _FINAL):
+                value = self._columns[column][row]
+                out[name] = None if value != value else value
+            return out
         for name, column in (_HALFWAY if stop_halfway else _FINAL):
             values = self._columns[column]
             if type(group) is slice:

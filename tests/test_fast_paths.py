@@ -246,3 +246,17 @@ def _bench_stub(space):
         def get_metrics_from_hash(self, h): ...
         def get_metrics_from_spec(self, s): ...
     return Stub()
+
+
+def test_compat_spec_changed_after_construction_is_pruned_again(space):
+    """The compat query reuses the spec's own pruning only while its matrix holds exactly
+    the pruned bytes; a matrix changed by the caller is pruned again, as before."""
+    nb = api.NASBench(_bench_stub(space))
+    matrix = [[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]]
+    ops = ["input", "conv3x3-bn-relu", "maxpool3x3", "output"]
+    spec = api.ModelSpec(matrix, ops)
+    assert nb._project_spec(spec).matrix.tolist() == matrix
+    spec.matrix[0, 2] = 0  # vertex 2 is now off every path
+    project = nb._project_spec(spec)
+    assert project.matrix.tolist() == [[0, 1, 0], [0, 0, 1], [0, 0, 0]]
+    assert project.ops == ["input", "conv3x3-bn-relu", "output"]

@@ -337,7 +337,8 @@ class NASBench:
 
         Returns :func:`nb101.model_spec.binary_matrix` of the pruned matrix (None unless it
         is a plain 0/1 integer matrix), for :meth:`_project_spec`."""
-        if not all(hasattr(model_spec, a) for a in ("valid_spec", "matrix", "ops")):
+        if not (hasattr(model_spec, "valid_spec") and hasattr(model_spec, "matrix")
+                and hasattr(model_spec, "ops")):
             raise TypeError(f"expected a ModelSpec, got {type(model_spec).__name__}")
         if not model_spec.valid_spec:
             raise OutOfDomainError("invalid spec, provided graph is disconnected.")
@@ -362,7 +363,9 @@ class NASBench:
         if isinstance(model_spec, _ProjectSpec):
             return model_spec
         if flat is not None and len(flat) == len(model_spec.ops) ** 2:  # as below, faster
-            return _ProjectSpec._from_flat(flat, model_spec.ops)  # ops: checked names
+            # the bytes the spec's own pruning produced are pruned (pruning is idempotent)
+            pruned = flat == getattr(model_spec, "_pruned_flat", None)
+            return _ProjectSpec._from_flat(flat, model_spec.ops, pruned=pruned)
         return _ProjectSpec(np.asarray(model_spec.matrix).astype(np.int8),
                             [str(op) for op in model_spec.ops])
 

@@ -123,6 +123,7 @@ class ModelSpec:
         self.matrix: np.ndarray | None = None
         self.ops: list | None = None
         self.valid_spec = True
+        self._pruned_flat: bytes | None = None  # the 0/1 bytes of the pruned matrix, if any
         if flat is None:
             self._prune()
         elif keep is None:
@@ -150,15 +151,16 @@ class ModelSpec:
         original = self.original_matrix
         if len(keep) == original.shape[0]:
             self.matrix = original.copy()
+            self._pruned_flat = flat
         elif flat is not None:
-            self.matrix = np.frombuffer(pick_flat(flat, original.shape[0], tuple(keep)),
-                                        dtype=np.uint8).astype(original.dtype).reshape(
-                                            len(keep), len(keep))
+            self._pruned_flat = pick_flat(flat, original.shape[0], tuple(keep))
+            self.matrix = np.frombuffer(self._pruned_flat, dtype=np.uint8).astype(
+                original.dtype).reshape(len(keep), len(keep))
         else:
             self.matrix = original[np.ix_(keep, keep)].copy()
         ops = self.original_ops
-        if all(type(op) is str for op in ops):
-            self.ops = [ops[v] for v in keep]  # nothing to copy in a str
+        if set(map(type, ops)) <= _STR:  # nothing to copy in a str
+            self.ops = list(ops) if len(keep) == len(ops) else [ops[v] for v in keep]
         else:
             self.ops = [copy.deepcopy(ops[v]) for v in keep]
 
@@ -221,9 +223,12 @@ class ModelSpec:
                 f"ops={self.original_ops!r})")
 
 
+_STR = frozenset((str,))
+
+
 def _copy_labels(ops: Sequence) -> Sequence:
     """``copy.deepcopy(ops)``, without its cost for a list or tuple of str."""
-    if type(ops) is list and all(type(op) is str for op in ops):
+    if type(ops) is list and set(map(type, ops)) <= _STR:
         return ops.copy()
     return copy.deepcopy(ops)
 
