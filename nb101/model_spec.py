@@ -78,6 +78,12 @@ class ModelSpec:
     ``['1', '2', '4']``), so every spec of this package is a cell-like object of one shape.
     :class:`nb101.compat.model_spec.ModelSpec` is the faithful mirror (ops kept as given, the
     input's dtype kept, ``visualize``) for code written against ``nasbench.api``.
+
+    A matrix written as nested lists of integers or as an integer ndarray (the way external
+    code writes cells) is checked and pruned as bytes and bit masks
+    (:func:`binary_matrix`, :func:`prune_flat`), without numpy's per-call costs; anything
+    else goes through ``np.array`` and is accepted or rejected as always. Both give the same
+    spec (``tests/test_fast_paths.py``).
     """
 
     def __init__(self, matrix, ops: Sequence[str], data_format: str = "channels_last"):

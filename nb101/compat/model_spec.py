@@ -227,7 +227,7 @@ _STR = frozenset((str,))
 
 
 def _copy_labels(ops: Sequence) -> Sequence:
-    """``copy.deepcopy(ops)``, without its cost for a list or tuple of str."""
+    """``copy.deepcopy(ops)``, without its cost for a list of str (a str is immutable)."""
     if type(ops) is list and set(map(type, ops)) <= _STR:
         return ops.copy()
     return copy.deepcopy(ops)
