@@ -18,8 +18,9 @@ topological order of its vertices), so neither the spec nor its pruning is prepa
   (``get_metrics_from_hash``), and its ``hash_module`` reads the matrix one numpy element at
   a time; these variants are measured apart, and the ratios use the cheapest path.
 
-The three paths are timed alternately on the same specs, so they see the same machine load;
-all queries of the fresh instances count, the first ones included. Then ``query_batch`` of
+The paths are timed in turn on the same specs (blocks of :data:`BLOCK` cells each), so they
+see the same machine load; all queries of the fresh instances count, the first ones
+included. Then ``query_batch`` of
 hashes and of cell indices: the first call of a fresh benchmark, and repeated calls.
 
 The table is the real-data table (``nb101.real_data.convert_real_data`` into the cache, made
@@ -65,6 +66,7 @@ from nb101._io import write_json  # noqa: E402
 from nb101.compat import api  # noqa: E402
 
 SEED = 0
+BLOCK = 50  # cells per turn of each path (see _child_single)
 
 
 def _table_path(given: Path | None) -> tuple[Path, str]:
@@ -245,24 +247,29 @@ def _child_single(path: Path, epochs: int, queries: int) -> dict:
     clock = time.perf_counter_ns
     times: dict[str, list[int]] = {"ours": [], "compat": [], "original": [],
                                    "original_copies": [], "original_faithful": []}
-    for (matrix, ops), cell in zip(written, cells):  # alternate: the same machine load
-        t = clock()
-        answer = ours.query(ModelSpec(matrix, ops), epochs)
-        times["ours"].append(clock() - t)
-        t = clock()
-        compat.query(api.ModelSpec(matrix, ops), epochs)
-        times["compat"].append(clock() - t)
-        t = clock()
-        expected = original.query(_OriginalSpec(matrix, ops), epochs)
-        times["original"].append(clock() - t)
-        t = clock()
-        original.query(_OriginalSpec(matrix, ops), epochs, deep_copies=True)
-        times["original_copies"].append(clock() - t)
-        t = clock()
-        original.query(_OriginalSpec(matrix, ops), epochs, deep_copies=True, numpy_hash=True)
-        times["original_faithful"].append(clock() - t)
-        if answer["module_operations"] != expected["module_operations"]:
-            raise RuntimeError(f"cell {cell}: the paths answer different cells")
+    paths = {
+        "ours": lambda m, o: ours.query(ModelSpec(m, o), epochs),
+        "compat": lambda m, o: compat.query(api.ModelSpec(m, o), epochs),
+        "original": lambda m, o: original.query(_OriginalSpec(m, o), epochs),
+        "original_copies": lambda m, o: original.query(_OriginalSpec(m, o), epochs,
+                                                       deep_copies=True),
+        "original_faithful": lambda m, o: original.query(_OriginalSpec(m, o), epochs,
+                                                         deep_copies=True, numpy_hash=True),
+    }
+    answers: dict[str, list] = {"ours": [], "original": []}
+    # alternate in blocks of BLOCK cells, each path in turn on the same cells: all see the
+    # same machine load, and none pays for the caches another path's query left cold
+    for first in range(0, len(written), BLOCK):
+        block = written[first:first + BLOCK]
+        for name, query in paths.items():
+            for matrix, ops in block:
+                t = clock()
+                answer = query(matrix, ops)
+                times[name].append(clock() - t)
+                if name in answers:
+                    answers[name].append(answer["module_operations"])
+    if answers["ours"] != answers["original"]:
+        raise RuntimeError("the paths answer different cells")
     for matrix, ops in written[:50]:  # the two hash computations of the original agree
         spec = _OriginalSpec(matrix, ops)
         if spec.hash_spec(list(OPS), True) != spec.hash_spec(list(OPS)):
