@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 from nb101.paths import user_path
 
-__all__ = ["parse_args", "main"]
+__all__ = ["parse_args", "main", "add_train_command"]
 
 
 def _train_size(text: str) -> int | float:
@@ -131,6 +131,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         row = " ".join(f"{m[n]:12.4f}" if m.get(n) is not None else f"{'-':>12s}" for n in names)
         print(f"{target:28s} {info['train_cells']:7d} {info['test_cells']:7d} {row}")
     return 0
+
+
+def add_train_command(sub) -> None:
+    """Add ``nb101 train`` (this :func:`main`) to the ``nb101`` subparsers (entry point)."""
+    from nb101.cli import add_forwarded_command
+    add_forwarded_command(sub, "train", "train_surrogate:main", help="train a surrogate artifact")
 
 
 if __name__ == "__main__":

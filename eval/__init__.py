@@ -11,11 +11,41 @@
 """
 
 from .errors import EvalConfigError
-from .optimizers import (OPTIMIZERS, Ask, Optimizer, Problem, RunResult, make_optimizer,
-                         resolve_optimizer, run)
-from .tracks import (TRACKS, FullTrack, MultiFidelityTrack, Track, covered_cells, make_track,
-                     resolve_track)
+from .optimizers import (
+    OPTIMIZERS,
+    Ask,
+    Optimizer,
+    Problem,
+    RunResult,
+    make_optimizer,
+    resolve_optimizer,
+    run,
+)
+from .tracks import (
+    TRACKS,
+    FullTrack,
+    MultiFidelityTrack,
+    Track,
+    covered_cells,
+    make_track,
+    resolve_track,
+)
 
-__all__ = ["EvalConfigError", "OPTIMIZERS", "Ask", "Optimizer", "Problem", "RunResult",
-           "make_optimizer", "resolve_optimizer", "run", "TRACKS", "FullTrack",
-           "MultiFidelityTrack", "Track", "covered_cells", "make_track", "resolve_track"]
+__all__ = [
+    "EvalConfigError",
+    "OPTIMIZERS",
+    "Ask",
+    "Optimizer",
+    "Problem",
+    "RunResult",
+    "make_optimizer",
+    "resolve_optimizer",
+    "run",
+    "TRACKS",
+    "FullTrack",
+    "MultiFidelityTrack",
+    "Track",
+    "covered_cells",
+    "make_track",
+    "resolve_track",
+]

@@ -76,7 +76,7 @@ from typing import Any
 import numpy as np
 
 from nb101 import format_target
-from nb101._io import atomic_savez, open_npz
+from nb101.io import atomic_savez, open_npz
 from nb101.paths import user_path
 
 from .errors import EvalConfigError

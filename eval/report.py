@@ -527,7 +527,7 @@ def _verdict(report: dict) -> str:
 # ------------------------------------------------------------------------- rendering
 def write_report(report: dict, out: Path) -> None:
     """Write ``fidelity.json`` (strict JSON), ``fidelity.md`` and the figures into ``out``."""
-    from nb101._io import write_json
+    from nb101.io import write_json
     out = Path(out)
     for t, track in report["tracks"].items():
         _plot_curves(track, t, out / f"curves_{t}.png")
@@ -540,7 +540,7 @@ def write_report(report: dict, out: Path) -> None:
 
 def _save(fig, path: Path) -> None:
     import matplotlib.pyplot as plt
-    from nb101._io import atomic_path
+    from nb101.io import atomic_path
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
@@ -674,7 +674,7 @@ def _plot_landscape(track: dict, name: str, path: Path) -> None:
 
 
 def write_markdown(report: dict, path: Path) -> None:
-    from nb101._io import atomic_path
+    from nb101.io import atomic_path
     cfg = report["config"]
     lines = ["# Algorithm-ranking fidelity", "", report["verdict"], "",
              f"Table: `{report['table']}`; protocol: {cfg['protocol']}; seeds: {cfg['seeds']}; "

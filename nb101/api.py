@@ -30,15 +30,15 @@ from __future__ import annotations
 
 import abc
 import random
-from dataclasses import dataclass
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from .cell_space import CellSpace, get_space
 from .errors import OutOfDomainError
 from .model_spec import ModelSpec, check_spec, is_valid_spec
-from .cell_space import CellSpace, get_space
 
 __all__ = ["Benchmark", "BaseBenchmark", "METRICS", "RUN_FIELDS", "EPOCHS"]
 

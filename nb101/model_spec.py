@@ -86,6 +86,13 @@ class ModelSpec:
     spec (``tests/test_fast_paths.py``).
     """
 
+    original_matrix: np.ndarray
+    original_ops: list[str]
+    matrix: np.ndarray  # None (as in the original) when not valid_spec
+    ops: list[str]
+    valid_spec: bool
+    data_format: str
+
     def __init__(self, matrix, ops: Sequence[str], data_format: str = "channels_last"):
         flat = binary_matrix(matrix)
         if flat is None:  # anything else (other dtypes, bad values): numpy checks it
@@ -114,8 +121,8 @@ class ModelSpec:
         self.original_ops = ops
         self.data_format = data_format
         if keep is None:
-            self.matrix = None
-            self.ops = None
+            self.matrix = None  # type: ignore[assignment]  # the original's invalid spec
+            self.ops = None  # type: ignore[assignment]
             self.valid_spec = False
             return
         self.valid_spec = True

@@ -96,8 +96,8 @@ class TabularBenchmark(BaseBenchmark):
     ``get_metrics_from_hash`` lists the stored runs as they are (None where missing).
 
     ``trainable_parameters`` comes from the table; where the table lacks it (-1) it is
-    the exact formula's count (:meth:`nb101.cell_space.CellSpace.parameters`, equal to every official
-    value checked).
+    the exact formula's count (:meth:`nb101.cell_space.CellSpace.parameters`, equal to every
+    official value checked).
 
     Raises
     ------

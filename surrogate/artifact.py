@@ -67,7 +67,7 @@ from typing import Any
 import numpy as np
 
 from nb101 import ArtifactError, parse_target
-from nb101._io import atomic_folder, open_npz, write_json
+from nb101.io import atomic_folder, open_npz, write_json
 from nb101.cell_space import NUM_CELLS
 from nb101.paths import user_path
 

@@ -1,8 +1,8 @@
 """The surrogate's commands of the ``nb101`` command line, registered through the
 ``nb101.commands`` entry-point group (the exact layer never imports this package).
 
-``nb101 rank [--artifact DIR] [--top 10] [--metric test_accuracy] [--epochs 108]`` ranks all
-423,624 cells by a surrogate's predicted mean.
+``nb101 rank [--surrogate ARTIFACT] [--top 10] [--metric test_accuracy] [--epochs 108]``
+ranks all 423,624 cells by a surrogate's predicted mean.
 """
 
 from __future__ import annotations
@@ -76,8 +76,10 @@ def add_rank_command(sub) -> None:
                     "the whole space (about 9 s on 2 cores, a progress bar on a terminal) and "
                     "keeps the predictions in the cache folder ($NB101_CACHE, else "
                     "~/.cache/nb101-surrogate); later runs read them (about 0.5 s).")
-    parser.add_argument("--artifact", type=user_path, default=None,
+    parser.add_argument("--surrogate", dest="artifact", nargs="?", default=None,
+                        type=user_path, metavar="ARTIFACT",
                         help="surrogate artifact folder (default: the bundled one)")
+    parser.add_argument("--artifact", type=user_path, help=argparse.SUPPRESS)  # former name
     parser.add_argument("--top", type=_positive, default=10,
                         help="how many cells to print (a positive integer)")
     parser.add_argument("--metric", default="test_accuracy",

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nb101._io import atomic_savez, open_npz
+from nb101.io import atomic_savez, open_npz
 from nb101.backends import cache_folder
 from nb101.cell_space import NUM_CELLS
 

@@ -12,12 +12,15 @@ is a seeded ``TPESampler``; the study lives in memory; optuna's logging is silen
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import optuna
+from nb101._optional import require
 
 from .metrics import METRIC_NAMES, regression_metrics
 from .registry import REGRESSORS, get_regressor
+
+if TYPE_CHECKING:
+    import optuna
 
 __all__ = ["tune"]
 
@@ -55,6 +58,7 @@ def tune(name: str, X_train: Any, y_train: Any, X_val: Any, y_val: Any, n_trials
         raise ValueError(f"unknown metric {metric!r}; choices: {list(METRIC_NAMES)}")
     if n_trials < 1:
         raise ValueError(f"n_trials must be >= 1, got {n_trials}")
+    optuna = require("optuna", "train", "hyperparameter tuning (--tune-trials)")
     cls = REGRESSORS[name]
     fixed = dict(fixed_params or {})
 

@@ -164,10 +164,10 @@ def test_random_unpruned_matrices_and_labelings_agree_with_the_reference(space):
         expected = _outcome(_reference_index, space, matrix.tolist(), ops)
         for given in (matrix.tolist(), matrix, matrix.astype(np.int32),
                       [tuple(r) for r in matrix.tolist()]):
-            got = _outcome(lambda m: space.index_of_spec(ModelSpec(m, ops)), given)
+            got = _outcome(lambda m, o=ops: space.index_of_spec(ModelSpec(m, o)), given)
             assert got == expected, (matrix.tolist(), ops)
         if trial % 97:  # (compat takes other values, then rejects them as out of the space)
-            compat = _outcome(lambda m: nb._project_spec(api.ModelSpec(m, ops)),
+            compat = _outcome(lambda m, o=ops: nb._project_spec(api.ModelSpec(m, o)),
                               matrix.tolist())
             if isinstance(expected, int):
                 assert space.index_of_spec(compat) == expected

@@ -8,7 +8,7 @@ import pytest
 
 from nb101 import convert_real_data, default_real_table_path
 from nb101.cli import main
-from nb101.records import write_runs
+from nb101.run_records import write_runs
 
 from conftest import REPO
 from _specs import INCEPTION
@@ -36,7 +36,7 @@ def test_first_query_snippet_runs_verbatim(real_data_dir, space, tmp_path, monke
 
 def test_cli_paths_expand_the_home_folder(space, tmp_path, monkeypatch, capsys):
     from nb101 import trainable_parameters
-    from nb101.records import Run
+    from nb101.run_records import Run
     monkeypatch.setenv("HOME", str(tmp_path))
     spec = space.spec(0)
     write_runs(tmp_path / "one.tfrecord", [Run(
@@ -66,10 +66,10 @@ def test_python_paths_expand_the_home_folder(space, real_data_dir, tmp_path, mon
     """Every function that takes a user's path reads ``~`` as the home folder."""
     from nb101 import TabularBenchmark, convert_tfrecord, load_table, write_table
     from nb101.real_data import resolve_data_dir
-    from nb101.records import read_records
+    from nb101.run_records import read_records
     from nb101.tfrecord import iter_records, write_records
     from nb101 import trainable_parameters
-    from nb101.records import Run
+    from nb101.run_records import Run
     monkeypatch.setenv("HOME", str(tmp_path))
     spec = space.spec(0)
     run = Run(module_hash=space.hash(0), epochs=108, adjacency=spec.matrix, operations=spec.ops,

@@ -8,17 +8,16 @@ import zipfile
 
 import numpy as np
 import pytest
+from _specs import INCEPTION
 
 from nb101 import ModelSpec, OutOfDomainError, PartialTableError, TableError
 from nb101.api import METRICS, RUN_FIELDS, Benchmark
 from nb101.cli import main
 from nb101.convert import convert_tfrecord
 from nb101.model_spec import trainable_parameters
-from nb101.records import Run, write_runs
+from nb101.run_records import Run, write_runs
 from nb101.table import TabularBenchmark
 from nb101.table_file import TABLE_FORMAT, load_table, write_table
-
-from _specs import INCEPTION
 
 EPOCHS = (4, 12, 36, 108)
 
@@ -304,7 +303,8 @@ def test_write_table_rules(tmp_path, space):
     with pytest.raises(PartialTableError, match="partial"):
         bench.query(space.spec(3), epochs=108)
     write_table(path, run_cell=[5, 6], run_epochs=[108, 108], run_repeat=[0, 0],
-                values={"final_test_accuracy": [0.1, 0.5], "final_validation_accuracy": [0.5, 0.25]},
+                values={"final_test_accuracy": [0.1, 0.5],
+                        "final_validation_accuracy": [0.5, 0.25]},
                 source={})
     runs = load_table(path).runs
     assert runs["final_test_accuracy"].dtype == np.float64  # 0.1 is no float32

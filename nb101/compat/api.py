@@ -114,7 +114,7 @@ class _Statistics(Mapping):
     """``fixed_statistics`` / ``computed_statistics``: hash -> the original layout, read
     lazily from the backend (fresh copies on every access; never charges the budget)."""
 
-    def __init__(self, nasbench: "NASBench", part: int, name: str):
+    def __init__(self, nasbench: NASBench, part: int, name: str):
         self._nasbench = nasbench
         self._part = part
         self._name = name
