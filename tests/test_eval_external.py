@@ -7,12 +7,20 @@ import importlib.util
 
 import numpy as np
 import pytest
-
 from _eval import make_tiny_surrogate, requires_real_data, strict_json
+
 from eval._testing import real_data_benchmark
 from eval.errors import EvalConfigError
-from eval.optimizers import (ALL_OPTIMIZERS, EXTERNAL_OPTIMIZERS, OPTIMIZERS, ExternalOptimizer,
-                             ExternalOptimizerError, expand_optimizers, resolve_optimizer, run)
+from eval.optimizers import (
+    ALL_OPTIMIZERS,
+    EXTERNAL_OPTIMIZERS,
+    OPTIMIZERS,
+    ExternalOptimizer,
+    ExternalOptimizerError,
+    expand_optimizers,
+    resolve_optimizer,
+    run,
+)
 from eval.tracks import make_track
 
 pytestmark = requires_real_data

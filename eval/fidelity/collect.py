@@ -18,8 +18,16 @@ from nb101.paths import user_path
 
 from ..optimizers import is_external, resolve_optimizer
 from ..tracks import covered_cells, make_track, resolve_track
-from .config import (GRID_POINTS, IN_SAMPLE_SHARE, RANK_AT, RUN_FORMAT, FidelityConfig,
-                     resolve_table, track_targets, validate)
+from .config import (
+    GRID_POINTS,
+    IN_SAMPLE_SHARE,
+    RANK_AT,
+    RUN_FORMAT,
+    FidelityConfig,
+    resolve_table,
+    track_targets,
+    validate,
+)
 from .execute import execute
 from .plan import StudyPlan, draw_label, noise_seeds, plan_studies
 from .results import FidelityResult, StudyResult

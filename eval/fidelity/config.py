@@ -169,7 +169,8 @@ def validate(config: FidelityConfig) -> tuple[list[str], list[str]]:
     try:
         budget = float(config.budget)
     except (TypeError, ValueError):
-        raise EvalConfigError(f"budget must be a positive number, got {config.budget!r}")
+        raise EvalConfigError(f"budget must be a positive number, got {config.budget!r}") \
+            from None
     if not budget > 0 or not np.isfinite(budget):
         raise EvalConfigError(f"budget must be a positive number of full trainings, got "
                               f"{config.budget!r}")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nb101._io import atomic_savez, open_npz
+from nb101.io import atomic_savez, open_npz
 
 from ..optimizers import ExternalOptimizerError, RunResult, resolve_optimizer, run
 from ..tracks import make_track

@@ -7,6 +7,7 @@ are in :data:`EXTERNAL_OPTIMIZERS` (:mod:`eval.optimizers.external`); the names 
 and ``all`` stand for groups (:func:`expand_optimizers`).
 """
 
+from ..errors import EvalConfigError
 from .bananas import Bananas
 from .base import Ask, Optimizer, Problem, RunResult, run
 from .bohb import BOHB
@@ -16,7 +17,6 @@ from .hyperband import Hyperband
 from .local_search import LocalSearch
 from .random_search import RandomSearch
 from .reinforce import Reinforce
-from ..errors import EvalConfigError
 
 __all__ = ["Ask", "Optimizer", "Problem", "RunResult", "run", "OPTIMIZERS",
            "EXTERNAL_OPTIMIZERS", "ALL_OPTIMIZERS", "OPTIMIZER_GROUPS", "resolve_optimizer",

@@ -12,7 +12,7 @@ __all__ = ["write_markdown"]
 
 def write_markdown(report: dict, path: Path) -> None:
     """Write the verdict, the settings and every study's tables to ``path`` (atomically)."""
-    from nb101._io import atomic_path
+    from nb101.io import atomic_path
     cfg = report["config"]
     lines = ["# Algorithm-ranking fidelity", "", report["verdict"], "",
              f"Table: `{report['table']}`; protocol: {cfg['protocol']}; seeds: {cfg['seeds']}; "

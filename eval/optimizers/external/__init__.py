@@ -22,8 +22,7 @@ name                      optimizer                                     extra
 
 from .base import ExternalOptimizer, ExternalOptimizerError
 from .optuna_samplers import OptunaRandom, OptunaTPE
-from .syne_tune_schedulers import (SyneASHA, SyneBOHB, SyneBORE, SyneRandomSearch, SyneREA,
-                                   SyneTPE)
+from .syne_tune_schedulers import SyneASHA, SyneBOHB, SyneBORE, SyneRandomSearch, SyneREA, SyneTPE
 
 __all__ = ["ExternalOptimizer", "ExternalOptimizerError", "EXTERNAL_OPTIMIZERS", "OptunaTPE",
            "OptunaRandom", "SyneRandomSearch", "SyneREA", "SyneTPE", "SyneBORE", "SyneASHA",
