@@ -50,7 +50,7 @@ the table (seconds), the same for the table and the surrogate runs.
 
 Execution: every (study, backend, optimizer, seed) run is one job, cached as
 ``OUT/runs/<track>/<study>/<backend>-<digest>/<optimizer>/...npz`` (atomic writes), so a
-rerun computes only what is missing. Jobs run on joblib (``--n-jobs``, ``--backend`` loky or
+rerun computes only what is missing. Jobs run on joblib (``--n-jobs``, ``--joblib-backend`` loky or
 threading) or, given ``--scheduler ADDRESS``, on a Dask cluster (``dask.distributed``).
 
 Usage::

@@ -45,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="budget in full trainings (default 1000)")
     p.add_argument("--out", default="fidelity_out", help="output folder")
     p.add_argument("--n-jobs", type=int, default=-1, help="joblib n_jobs (default -1)")
-    p.add_argument("--backend", default="loky", help="joblib backend (default loky)")
+    p.add_argument("--joblib-backend", default="loky", help="joblib backend: loky (processes, default) or threading")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="Dask scheduler address: submit the runs to that cluster")
     p.add_argument("--no-noise", action="store_true", help="surrogates return means")
@@ -80,7 +80,7 @@ def config_from_args(argv: Sequence[str] | None = None) -> FidelityConfig:
                           split_seeds=tuple(args.split_seeds),
                           surrogates=tuple(args.surrogate),
                           optimizers=tuple(args.optimizers) if args.optimizers else None,
-                          out=args.out, n_jobs=args.n_jobs, backend=args.backend,
+                          out=args.out, n_jobs=args.n_jobs, joblib_backend=args.joblib_backend,
                           scheduler=args.scheduler, noise=not args.no_noise,
                           surrogate_repeats=args.surrogate_repeats,
                           first_noise_seed=args.first_noise_seed, landscape=not args.no_landscape,

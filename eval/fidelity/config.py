@@ -73,7 +73,7 @@ class FidelityConfig:
     out : path-like
     n_jobs : int
         joblib ``n_jobs`` (-1 = all cores).
-    backend : str
+    joblib_backend : str
         joblib backend name (``loky`` or ``threading``).
     scheduler : str, optional
         Address of a Dask scheduler; the runs are submitted to it instead of joblib.
@@ -114,7 +114,7 @@ class FidelityConfig:
     budget: float = 1000.0
     out: str | os.PathLike = "fidelity_out"
     n_jobs: int = -1
-    backend: str = "loky"
+    joblib_backend: str = "loky"
     scheduler: str | None = None
     surrogate_recipe: dict | None = None
     surrogate_fractions: dict = field(default_factory=lambda: dict(SURROGATE_FRACTIONS))

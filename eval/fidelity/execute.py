@@ -30,7 +30,7 @@ def execute(jobs: list[dict], config: FidelityConfig) -> list[dict]:
                     bar.update(1)
             return done
         from joblib import Parallel, delayed
-        parallel = Parallel(n_jobs=config.n_jobs, backend=config.backend,
+        parallel = Parallel(n_jobs=config.n_jobs, backend=config.joblib_backend,
                             return_as="generator_unordered")
         for out in parallel(delayed(run_job)(j) for j in jobs):
             done.append(out)

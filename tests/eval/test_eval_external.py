@@ -201,7 +201,7 @@ def test_study_with_two_external_optimizers(tmp_path, tiny_surrogate):
     out = tmp_path / "fid"
     argv = ["--smoke", "--track", "multifidelity", "--surrogate", str(tiny_surrogate),
             "--optimizers", "random", "hyperband", "optuna-tpe", "syne-asha", "--seeds", "3",
-            "--budget", "6", "--n-jobs", "1", "--backend", "threading", "--no-landscape",
+            "--budget", "6", "--n-jobs", "1", "--joblib-backend", "threading", "--no-landscape",
             "--out", str(out), "--no-progress"]
     assert main(argv) == 0
     report = strict_json(out / "fidelity.json")
@@ -233,7 +233,7 @@ def test_a_failed_run_is_reported_and_the_others_kept(tmp_path, tiny_surrogate, 
     cfg = FidelityConfig(tracks=("multifidelity",), surrogates=(tiny_surrogate,),
                          optimizers=("random", "evolution", "failing"), seeds=2, budget=4,
                          noise=False, landscape=False, n_boot=20, n_jobs=1,
-                         backend="threading", out=tmp_path / "o")
+                         joblib_backend="threading", out=tmp_path / "o")
     report = run_fidelity(cfg)
     failed = report["failed_runs"]
     assert len(failed) == 4 and {f["optimizer"] for f in failed} == {"failing"}

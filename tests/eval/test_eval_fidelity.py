@@ -23,7 +23,7 @@ def test_fidelity_smoke_and_cache(tmp_path, tiny_surrogate):
     from eval.fidelity.report import LANDSCAPE_SIX
     out = tmp_path / "fid"
     argv = ["--smoke", "--surrogate", str(tiny_surrogate), "--out", str(out),
-            "--seeds", "4", "--budget", "8", "--n-jobs", "2", "--backend", "threading",
+            "--seeds", "4", "--budget", "8", "--n-jobs", "2", "--joblib-backend", "threading",
             "--no-progress"]
     assert main(argv) == 0
     report = strict_json(out / "fidelity.json")
@@ -110,7 +110,7 @@ def test_out_of_sample_protocol(tmp_path):
                          split_seeds=(0, 3),
                          optimizers=("random", "hyperband"), seeds=2, budget=4,
                          realizations=1, landscape=False, n_boot=20, n_jobs=1,
-                         backend="threading", out=tmp_path / "o",
+                         joblib_backend="threading", out=tmp_path / "o",
                          surrogate_recipe={"model_params": {"n_estimators": 5,
                                                             "max_depth": 3}})
     result = collect(cfg)
@@ -186,7 +186,7 @@ def test_dask_scheduler_matches_joblib(tmp_path, tiny_surrogate):
         dask = collect(FidelityConfig(**base, out=tmp_path / "dask",
                                       scheduler=cluster.scheduler_address))
     joblib = collect(FidelityConfig(**base, out=tmp_path / "joblib", n_jobs=2,
-                                    backend="threading"))
+                                    joblib_backend="threading"))
     assert dask.timing["runs_computed"] == joblib.timing["runs_computed"] > 0
     for label, curves in joblib.studies[0].curves.items():
         for name, values in curves.items():
@@ -199,7 +199,7 @@ def test_threading_backend_matches_loky(tmp_path, tiny_surrogate):
     for backend in ("loky", "threading"):
         cfg = FidelityConfig(tracks=("multifidelity",), surrogates=(tiny_surrogate,),
                              optimizers=("random", "hyperband"), seeds=2, budget=5,
-                             out=tmp_path / backend, n_jobs=2, backend=backend, noise=False,
+                             out=tmp_path / backend, n_jobs=2, joblib_backend=backend, noise=False,
                              landscape=False)
         res[backend] = collect(cfg).studies[0].curves
     for label, curves in res["loky"].items():
