@@ -39,7 +39,7 @@ import numpy as np
 
 from .landscape import LandscapeSample, _bootstrap, _corr
 
-__all__ = ["TOP_FRACTIONS", "TOP_STATS", "top_cells", "top_structure_stats",
+__all__ = ["TOP_FRACTIONS", "TOP_STATS", "top_cells", "top_structure_stats", "top_over_folds",
            "top_structure_summary", "concentration", "final_cells_plausibility"]
 
 #: Fraction of the cells -> the suffix of its statistics.
@@ -219,3 +219,41 @@ def final_cells_plausibility(final_cells: Mapping[str, Mapping[str, np.ndarray]]
         entry["inside"] = inside
         out["optimizers"][name] = entry
     return out
+
+
+# ------------------------------------------------------------------- over studies (folds)
+def top_over_folds(studies: Sequence[Mapping[str, Any]], label: str) -> dict[str, Any]:
+    """Counts over the studies (folds) of a report: per optimizer, on how many folds the
+    table's final cells lie inside the range of the surrogate ``label``'s draws; per top
+    statistic, on how many folds the mean of the draws lies inside the table's interval,
+    and the means over folds of both values. Each study entry holds the surrogate's
+    ``"final_cells_plausible"`` (:func:`final_cells_plausibility`) and ``"top_structure"``
+    (:func:`top_structure_summary`) where measured; studies without them are skipped."""
+    entries = [s["surrogates"][label] for s in studies if label in s.get("surrogates", {})]
+    finals = [e["final_cells_plausible"] for e in entries if e.get("final_cells_plausible")]
+    tops = [e["top_structure"] for e in entries if e.get("top_structure")]
+    out: dict[str, Any] = {"final_cells": {}, "top_structure": {}}
+    if finals:
+        names = list(finals[0]["optimizers"])
+        for n in names:
+            inside = [f["optimizers"][n]["inside"] for f in finals]
+            out["final_cells"][n] = {"inside": sum(bool(x) for x in inside),
+                                     "of": sum(x is not None for x in inside)}
+        out["final_cells_inside"] = sum(f["inside"] for f in finals)
+        out["final_cells_of"] = sum(f["of"] for f in finals)
+    if tops:
+        for name in tops[0]["surrogate"]:
+            table = [t["table"][name]["value"] for t in tops]
+            surrogate = [t["surrogate"][name]["value"] for t in tops]
+            out["top_structure"][name] = {
+                "inside": sum(bool(t["surrogate"][name]["inside"]) for t in tops),
+                "of": len(tops), "table_mean": _nanmean(table),
+                "surrogate_mean": _nanmean(surrogate)}
+        out["top_structure_inside"] = sum(t["inside"] for t in tops)
+        out["top_structure_of"] = sum(t["of"] for t in tops)
+    return out
+
+
+def _nanmean(values: Sequence[float | None]) -> float | None:
+    v = np.array([np.nan if x is None else float(x) for x in values])
+    return float(np.nanmean(v)) if np.isfinite(v).any() else None

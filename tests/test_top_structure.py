@@ -101,3 +101,22 @@ def test_final_cells_plausibility_against_the_range_of_draws():
     assert rs["distinct_range"] == [6, 12] and rs["share_range"] == [0.1, 0.75]
     assert rs["inside"] is True
     assert (out["inside"], out["of"]) == (1, 2)
+
+
+def test_top_over_folds_counts_folds_and_skips_unmeasured():
+    from eval.top_structure import top_over_folds
+    seeds = np.arange(20)
+    finals = {"table": {"evo": seeds % 12}, "d0": {"evo": seeds % 2}, "d1": {"evo": seeds % 3}}
+    plausible = final_cells_plausibility(finals, ["d0", "d1"], ["evo"])
+    table = {"climb_success_top01": {"value": 0.1, "ci_low": 0.05, "ci_high": 0.15}}
+    top = top_structure_summary({"table": table, "d0": {"climb_success_top01": {"value": 0.1}}},
+                                ["d0"])
+    studies = [{"surrogates": {"s": {"final_cells_plausible": plausible, "top_structure": top}}},
+               {"surrogates": {"s": {"final_cells_plausible": plausible}}},
+               {"surrogates": {"other": {}}}]
+    out = top_over_folds(studies, "s")
+    assert out["final_cells"]["evo"] == {"inside": 0, "of": 2}
+    assert (out["final_cells_inside"], out["final_cells_of"]) == (0, 2)
+    assert out["top_structure"]["climb_success_top01"]["inside"] == 1
+    assert out["top_structure"]["climb_success_top01"]["table_mean"] == pytest.approx(0.1)
+    assert top_over_folds([], "s") == {"final_cells": {}, "top_structure": {}}
