@@ -1,0 +1,140 @@
+"""What a study runs: the (track, cell set, surrogates) units of the protocol, the folds of
+the out-of-sample protocol and the surrogates trained for them (cached by their settings).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nb101.paths import user_path
+
+from ..errors import EvalConfigError
+from .config import FRACTION_PROTOCOL, FidelityConfig, check_surrogate, track_targets
+from .runs import file_digest
+
+__all__ = ["StudyPlan", "surrogate_recipe", "trained_surrogate", "split_folds", "plan_studies",
+           "noise_seeds", "draw_label"]
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StudyPlan:
+    """One study to run: a track on one cell set, with its surrogates
+    ``(label, artifact, protocol)``."""
+
+    track: str
+    name: str
+    protocol: str
+    cells: np.ndarray
+    surrogates: tuple[tuple[str, Path, str], ...]   # (label, artifact, protocol)
+
+    @property
+    def slug(self) -> str:
+        digest = hashlib.sha1(np.ascontiguousarray(self.cells, dtype=np.int64)).hexdigest()
+        return f"{self.name.replace(',', '').replace(' ', '_').replace('/', 'of')}-{digest[:8]}"
+
+
+def surrogate_recipe(config: FidelityConfig, table: Path) -> dict:
+    """The ``TrainConfig`` fields of the surrogates the study trains on ``table``: the bundled
+    default's recipe updated by ``config.surrogate_recipe``. A stacking base the table lacks
+    (too few ``test_accuracy@108`` labels, say) is dropped with a warning, so that the study
+    runs on any table with the track's data."""
+    from nb101.table_file import load_table
+    from surrogate.train import DEFAULT_RECIPE, available_targets
+    recipe = {**DEFAULT_RECIPE, **(config.surrogate_recipe or {})}
+    base = recipe.get("stack_on")
+    if base is not None and base not in available_targets(load_table(table)):
+        _log.warning("table %s has too few %s labels to stack on: its surrogates are trained "
+                     "without stacking", table, base)
+        recipe["stack_on"] = None
+    return recipe
+
+
+def trained_surrogate(config: FidelityConfig, recipe: dict, table: Path, out: Path,
+                      label: str, targets: list[str], train_size: int | float | None = None,
+                      exclude: np.ndarray | None = None) -> Path:
+    """A surrogate of ``recipe`` (:func:`surrogate_recipe`), cached by its settings in
+    ``out/surrogates``."""
+    from surrogate.train import TrainConfig, train
+    excluded = None if exclude is None else hashlib.sha1(
+        np.ascontiguousarray(exclude, dtype=np.int64)).hexdigest()
+    tag = hashlib.sha256(json.dumps([targets, train_size, recipe, file_digest(table), excluded],
+                                    sort_keys=True, default=str).encode()).hexdigest()[:8]
+    folder = out / "surrogates" / f"{label}-{tag}"
+    if not (folder / "metadata.json").exists():
+        _log.info("training surrogate %s into %s", label, folder)
+        train(TrainConfig(table=table, targets=targets, train_size=train_size, seed=0,
+                          out=folder, progress=config.progress, exclude_cells=exclude,
+                          **recipe))
+    return folder
+
+
+def split_folds(cells: np.ndarray, folds: int, split_seed: int = 0) -> list[np.ndarray]:
+    """The out-of-sample protocol's folds: ``cells`` permuted by ``split_seed``, cut into
+    ``folds`` parts of (nearly) equal size, each sorted."""
+    order = np.random.default_rng(int(split_seed)).permutation(np.asarray(cells, np.int64))
+    return [np.sort(f) for f in np.array_split(order, int(folds))]
+
+
+def plan_studies(config: FidelityConfig, tracks: list[str], table: Path, out: Path,
+                 cells: dict[str, np.ndarray]) -> list[StudyPlan]:
+    """The (track, cell set, surrogates) units the protocol asks for."""
+    protocols = ("out-of-sample", "in-sample") if config.protocol == "both" else (
+        config.protocol,)
+    studies = []
+    recipe = None if config.surrogates else surrogate_recipe(config, table)
+    for t in tracks:
+        targets = list(track_targets(t))
+        if config.surrogates:
+            given = []
+            for p in config.surrogates:
+                p = user_path(p)
+                if not p.exists():
+                    raise EvalConfigError(f"surrogate: {p} does not exist")
+                check_surrogate(p, [t])
+                given.append((p.name, p, "given"))
+            studies.append(StudyPlan(t, "all cells", "given", cells[t], tuple(given)))
+            continue
+        if t == "full":
+            chosen = tuple(
+                (label, trained_surrogate(config, recipe, table, out, label, targets, size),
+                 FRACTION_PROTOCOL.get(label, "out-of-sample"))
+                for label, size in config.surrogate_fractions.items()
+                if FRACTION_PROTOCOL.get(label, "out-of-sample") in protocols)
+            if chosen:
+                studies.append(StudyPlan(t, "all cells", "mixed", cells[t], chosen))
+            continue
+        if "out-of-sample" in protocols:
+            for seed in config.split_seeds:
+                folds = split_folds(cells[t], config.folds, seed)
+                split = f", split {seed}" if seed else ""
+                for i, fold in enumerate(folds):
+                    path = trained_surrogate(config, recipe, table, out,
+                                             f"fold{i + 1}of{len(folds)}", targets, exclude=fold)
+                    studies.append(StudyPlan(t, f"fold {i + 1}/{len(folds)}{split}",
+                                             "out-of-sample", fold,
+                                             (("default", path, "out-of-sample"),)))
+        if "in-sample" in protocols:
+            path = trained_surrogate(config, recipe, table, out, "in-sample", targets)
+            studies.append(StudyPlan(t, "in-sample", "in-sample", cells[t],
+                                     (("default", path, "in-sample"),)))
+    return studies
+
+
+def noise_seeds(config: FidelityConfig) -> range:
+    """The ``noise_seed`` of each draw of a surrogate (one draw, seed 0, without noise)."""
+    if not config.noise:
+        return range(1)
+    return range(int(config.first_noise_seed),
+                 int(config.first_noise_seed) + int(config.realizations))
+
+
+def draw_label(label: str, noise_seed: int) -> str:
+    return label if noise_seed == 0 else f"{label}@noise_seed={noise_seed}"

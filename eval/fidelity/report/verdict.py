@@ -1,0 +1,145 @@
+"""The verdict: which comparisons meet the fidelity targets, where and why.
+
+Markdown in short lines: a count, a smoke-run warning where it applies, the targets at the
+ranking budgets the study used, then one bullet per comparison (a sub-bullet per statistic)
+and one per summary over the out-of-sample folds.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any
+
+from .targets import TARGETS
+from .text import budget, fmt, on_one, percent
+
+__all__ = ["verdict_text"]
+
+WIDTH = 100
+
+
+def verdict_text(report: dict) -> str:
+    """The verdict of a report (:func:`eval.fidelity.report.build_report`)."""
+    comparisons = [_comparison(t, study, label, s)
+                   for t, track in report["tracks"].items() for study in track["studies"]
+                   for label, s in study["surrogates"].items()]
+    if not comparisons:
+        return "No surrogate was compared."
+    summaries = [_over_folds(t, label, o) for t, track in report["tracks"].items()
+                 for label, o in (track.get("over_folds") or {}).items()]
+    faithful = sum(met for met, _ in comparisons)
+    paragraphs = [f"Verdict: {faithful} of {len(comparisons)} comparisons meet every target."]
+    smoke = _smoke(report.get("config") or {})
+    if smoke:
+        paragraphs.append(smoke)
+    paragraphs.append(_targets(report))
+    failed = report.get("failed_runs") or []
+    if failed:
+        paragraphs.append(_failed(failed))
+    bullets = [lines for _, lines in comparisons] + summaries
+    return "\n\n".join([textwrap.fill(p, WIDTH) for p in paragraphs] + ["\n".join(bullets)])
+
+
+def _smoke(config: dict[str, Any]) -> str:
+    if not config.get("smoke"):
+        return ""
+    return (f"Smoke run (--smoke: {config['seeds']} seeds, a budget of "
+            f"{budget(float(config['budget']))} full trainings, {config['realizations']} "
+            f"realizations per surrogate): it checks that the study runs end to end; its "
+            f"numbers are no evidence of fidelity.")
+
+
+def _tau_budgets(report: dict) -> str:
+    """The ranking budgets of the tau target, in full trainings, as the studies used them."""
+    for track in report["tracks"].values():
+        for study in track["studies"]:
+            if study.get("rank_budgets"):
+                b = [budget(study["rank_budgets"][i]) for i in TARGETS["tau_at"]]
+                return " and ".join(b) + " full trainings"
+    return "the ranking budgets " + " and ".join(str(i + 1) for i in TARGETS["tau_at"])
+
+
+def _targets(report: dict) -> str:
+    return (f"Targets: tau >= {TARGETS['tau_min']} at {_tau_budgets(report)}; |bias| <= "
+            f"{TARGETS['abs_bias_max']} without a significant sign pattern; mean curve gap <= "
+            f"{TARGETS['gap_max']}; on the {', '.join(TARGETS['landscape_tracks'])} track also "
+            f"at least {TARGETS['landscape_min']} of 6 landscape statistics inside the table's "
+            f"interval.")
+
+
+def _failed(failed: list[dict]) -> str:
+    runs = "; ".join(f"{f['optimizer']} on {f['backend']}, {f['track']} track, {f['study']}, "
+                     f"seed {f['seed']}" for f in failed)
+    names = sorted({f["optimizer"] for f in failed})
+    return (f"{len(failed)} run{'' if len(failed) == 1 else 's'} failed and "
+            f"{'is' if len(failed) == 1 else 'are'} left out, with "
+            f"{'its optimizer' if len(names) == 1 else 'their optimizers'} ({', '.join(names)}) "
+            f"in the studies where they failed (errors: fidelity.json, failed_runs): {runs}.")
+
+
+def _comparison(t: str, study: dict, label: str, s: dict) -> tuple[bool, str]:
+    """``(meets every target, bullet lines)`` of one surrogate in one study."""
+    met = s["targets"]
+    failed = [k for k, v in met.items() if k != "all" and not v]
+    m = s["mean_of_draws"]
+    share = s["training_share"]
+    verdict = "faithful" if met["all"] else f"not faithful ({', '.join(failed)})"
+    at = "/".join(budget(study["rank_budgets"][i]) for i in TARGETS["tau_at"]) \
+        if study.get("rank_budgets") else "/".join(str(i + 1) for i in TARGETS["tau_at"])
+    sign = m["sign_test"]
+    lines = [f"- {t} track, {study['name']}, surrogate {label}: {verdict}",
+             f"  - {s['protocol']}" + (f", {100 * share:.0f} % of the visited cells in its "
+                                       f"training set" if share is not None else ""),
+             f"  - tau@{at}: " + "/".join(fmt(m["kendall_tau"][i], 2)
+                                          for i in TARGETS["tau_at"]),
+             f"  - bias {fmt(m['mean_bias'], 4)} ({sign['positive']} of "
+             f"{sign['positive'] + sign['negative']} optimizers better on the surrogate, sign "
+             f"test p {fmt(sign['p'], 2)})",
+             f"  - gap {fmt(m['mean_gap'], 4)}"]
+    if "landscape" in s:
+        lines.append(f"  - landscape {s['landscape']['inside']}/6 inside"
+                     + ("" if "landscape" in met else " (not a target on this track)"))
+    if "attainable" in s:
+        a = s["attainable"]
+        lines.append(f"  - an exactly right surrogate meets tau, bias and gap in "
+                     f"{a['met']['all'] * a['cases']:.0f} of {a['cases']} leave-one-draw-out "
+                     f"cases here")
+    for key, name in (("bias", "final difference"), ("gap", "curve gap")):
+        big = s.get("largest_contributors", {}).get(key)
+        if key not in failed or not big:
+            continue
+        value = big["value"]
+        line = (f"  - largest {name}: {big['optimizer']} "
+                + (f"{value:+.4f}" if key == "bias" else f"{value:.4f}"))
+        c = big["table_final_cells"]
+        if c and c["top_share"] is not None:
+            line += (f" (its table seeds end on {c['distinct']} "
+                     f"cell{'' if c['distinct'] == 1 else 's'}, {on_one(c)})")
+        lines.append(line)
+    return bool(met["all"]), "\n".join(lines)
+
+
+def _over_folds(t: str, label: str, o: dict) -> str:
+    """The bullet of one surrogate's summary over the out-of-sample folds of a track."""
+    n = len(o["targets_met"]["per_fold"])
+    met = {k: sum(bool(x) for x in o[f"{k}_met"]["per_fold"])
+           for k in ("tau", "bias", "gap", "landscape")}
+    ref = {k: o[f"attainable_{k}"]["mean"] for k in ("all", "tau", "bias", "gap")}
+    folds = o.get("attainable_folds")
+    per_target = ", ".join(
+        f"{k} {met[k]}" + (f" ({100 * ref[k]:.0f} %)" if ref.get(k) is not None else "")
+        for k in ("tau", "bias", "gap", "landscape")
+        if k != "landscape" or t in TARGETS["landscape_tracks"])
+    reference = []
+    if ref["all"] is not None:
+        reference.append(f"an exactly right surrogate: {100 * ref['all']:.0f} % of its "
+                         f"leave-one-draw-out cases")
+    if folds:
+        reference.append(f"{folds['expected']:.1f} of {n} folds expected, every fold with "
+                         f"probability {percent(folds['every_fold'])}")
+    lines = [f"- Over the {n} out-of-sample folds of the {t} track, surrogate {label} meets "
+             f"every target on {sum(bool(x) for x in o['targets_met']['per_fold'])}"]
+    if reference:
+        lines.append(f"  - {'; '.join(reference)}")
+    lines.append(f"  - folds meeting each target (exactly right surrogate): {per_target}")
+    return "\n".join(lines)
