@@ -114,7 +114,8 @@ def analyse(folder: Path, track_name: str, n_boot: int | None = None) -> dict:
     from nb101.table import TabularBenchmark
     from surrogate.benchmark import SurrogateBenchmark
 
-    from eval.fidelity import TABLE_REQUIRE, collect, track_targets
+    from eval.fidelity import collect, track_targets
+    from eval.fidelity.config import TABLE_REQUIRE
     from eval.landscape import landscape_sample
     from eval.top_structure import (final_cells_plausibility, top_structure_stats,
                                     top_structure_summary)
