@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 from nb101.paths import user_path
 
-__all__ = ["parse_args", "main"]
+__all__ = ["parse_args", "main", "add_train_command"]
 
 
 def _train_size(text: str) -> int | float:
@@ -89,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stack-params", type=_params, default={},
                    help="JSON constructor parameters of the --stack-on target's model, over "
                         '--params, e.g. \'{"max_depth": 8}\'')
+    p.add_argument("--no-predictions", dest="predictions", action="store_false",
+                   help="do not store the models' predictions of the whole space in the "
+                        "artifact (its models then answer every query)")
     p.add_argument("--out", type=user_path, required=True, help="artifact folder to write")
     p.add_argument("--quiet", action="store_true", help="no progress bars or metric table")
     return p
@@ -105,7 +108,8 @@ def parse_args(argv: Sequence[str] | None = None):
                        tune_trials=args.tune_trials, tune_metric=args.tune_metric,
                        model_params=args.params, out=args.out, progress=not args.quiet,
                        data_dir=args.data_dir, members=args.members,
-                       stack_on=args.stack_on, stack_params=args.stack_params)
+                       stack_on=args.stack_on, stack_params=args.stack_params,
+                       predictions=args.predictions)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -131,6 +135,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         row = " ".join(f"{m[n]:12.4f}" if m.get(n) is not None else f"{'-':>12s}" for n in names)
         print(f"{target:28s} {info['train_cells']:7d} {info['test_cells']:7d} {row}")
     return 0
+
+
+def add_train_command(sub) -> None:
+    """Add ``nb101 train`` (this :func:`main`) to the ``nb101`` subparsers (entry point)."""
+    from nb101.cli import add_forwarded_command
+    add_forwarded_command(sub, "train", "train_surrogate:main", help="train a surrogate artifact")
 
 
 if __name__ == "__main__":

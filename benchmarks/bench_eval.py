@@ -5,13 +5,14 @@ Runs against the real-data table (``TabularBenchmark``; falls back to the in-mem
 fidelity experiment (20 seeds, budget 1,000 full trainings, table + 3 surrogates, 2 cores),
 assuming surrogate queries cost what table queries cost (both are array lookups).
 
-    python benchmarks/bench_eval.py [--budget 1000] [--seeds 2]
+    python benchmarks/bench_eval.py [--budget 1000] [--seeds 2] [--json PATH]
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -20,6 +21,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--budget", type=float, default=1000)
     ap.add_argument("--seeds", type=int, default=2)
+    ap.add_argument("--json", type=Path, default=None, metavar="PATH",
+                    help="also write the numbers here as strict JSON")
     args = ap.parse_args()
 
     from eval.cells import get_codec
@@ -42,20 +45,24 @@ def main() -> None:
 
     t0 = time.perf_counter()
     codec = get_codec()
-    print(f"codec build: {time.perf_counter() - t0:.2f} s")
+    numbers = {"codec_build_s": time.perf_counter() - t0}
+    print(f"codec build: {numbers['codec_build_s']:.2f} s")
     rng = np.random.default_rng(0)
     e, lab = codec.encode(rng.integers(0, codec.num_cells, 1000), rng)
     t0 = time.perf_counter()
     for i in range(1000):
         codec.mutate(e[i:i + 1], lab[i:i + 1], rng)
-    print(f"mutate (one genotype): {(time.perf_counter() - t0):.3f} ms")
+    numbers["mutate_ms"] = time.perf_counter() - t0   # 1000 mutations: seconds = ms each
+    print(f"mutate (one genotype): {numbers['mutate_ms']:.3f} ms")
     t0 = time.perf_counter()
     for i in range(300):
         codec._neighbours.__wrapped__(codec, int(i * 1000))
-    print(f"neighbours (uncached): {(time.perf_counter() - t0) / 300 * 1e3:.3f} ms")
+    numbers["neighbours_uncached_ms"] = (time.perf_counter() - t0) / 300 * 1e3
+    print(f"neighbours (uncached): {numbers['neighbours_uncached_ms']:.3f} ms")
 
     tracks = {t: make_track(t, b) for t, b in tables.items()}
     total = 0.0
+    rows = []
     print(f"\nbackend {kind}, budget {args.budget:g} full trainings, {args.seeds} seeds")
     print(f"{'optimizer':10s} {'track':14s} {'queries':>8s} {'s/run':>7s} {'us/query':>9s}")
     for name, cls in OPTIMIZERS.items():
@@ -71,12 +78,20 @@ def main() -> None:
                 queries.append(len(r.cells))
             sec = float(np.mean(times))
             total += sec
+            rows.append({"optimizer": name, "track": tname, "queries": float(np.mean(queries)),
+                         "s_per_run": sec, "us_per_query": sec / np.mean(queries) * 1e6})
             print(f"{name:10s} {tname:14s} {np.mean(queries):8.0f} {sec:7.2f} "
                   f"{sec / np.mean(queries) * 1e6:9.1f}")
     runs_per_seed_backend = total
     estimate = runs_per_seed_backend * 20 * 4 / 2
     print(f"\none seed of every (optimizer, track): {total:.1f} s; default experiment "
           f"(20 seeds x 4 backends on 2 cores), runs only: ~{estimate / 60:.1f} min")
+    if args.json is not None:
+        from nb101.io import write_json
+        write_json(args.json, {"script": "benchmarks/bench_eval.py", "args": vars(args),
+                               "backend": kind, **numbers, "one_seed_every_run_s": total,
+                               "default_experiment_estimate_min": estimate / 60,
+                               "runs": rows}, indent=1)
 
 
 if __name__ == "__main__":

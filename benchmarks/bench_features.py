@@ -12,7 +12,7 @@ Then the PyG inputs of all cells: one ``Batch`` (``cells_to_batch``) and a ``Dat
 
 Usage::
 
-    python benchmarks/bench_features.py [--repeat 1] [--no-graphs]
+    python benchmarks/bench_features.py [--repeat 1] [--no-graphs] [--json PATH]
 """
 
 from __future__ import annotations
@@ -43,11 +43,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=1, help="best of N runs (default: 1)")
     parser.add_argument("--no-graphs", action="store_true", help="skip the PyG inputs")
+    parser.add_argument("--json", type=Path, default=None, metavar="PATH",
+                        help="also write the numbers here as strict JSON")
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
     space = get_space()
-    print(f"space: {len(space):,} cells loaded in {time.perf_counter() - start:.2f} s")
+    numbers = {"cells": len(space), "space_load_s": time.perf_counter() - start,
+               "featurizers": []}
+    print(f"space: {len(space):,} cells loaded in {numbers['space_load_s']:.2f} s")
     print(f"{'featurizer':<16}{'dim':>5}{'cold s':>9}{'disk s':>9}{'memory s':>10}  shape")
     previous = os.environ.get(DISK_CACHE_ENV)
     for name, featurizer in FEATURIZERS.items():
@@ -66,6 +70,9 @@ def main(argv: list[str] | None = None) -> None:
         featurizer.transform(None, space)  # writes the disk cache if missing
         t_disk, _ = _best(disk, args.repeat)
         t_memory, _ = _best(lambda: featurizer.transform(None, space), args.repeat)
+        numbers["featurizers"].append({"featurizer": name, "dim": featurizer.dim,
+                                       "cold_s": t_cold, "disk_s": t_disk,
+                                       "memory_s": t_memory})
         print(f"{name:<16}{featurizer.dim:>5}{t_cold:>9.2f}{t_disk:>9.2f}{t_memory:>10.2f}  "
               f"{X.shape} {X.dtype}")
         del X
@@ -76,10 +83,16 @@ def main(argv: list[str] | None = None) -> None:
 
     if not args.no_graphs:
         t_batch, batch = _best(lambda: cells_to_batch(None, space), args.repeat)
+        numbers["cells_to_batch_all_s"] = t_batch
         print(f"cells_to_batch (all cells): {t_batch:.2f} s  {batch}")
         del batch
         t_list, data = _best(lambda: cells_to_data(None, space), args.repeat)
+        numbers["cells_to_data_all_s"] = t_list
         print(f"cells_to_data  (all cells): {t_list:.2f} s  {len(data):,} Data")
+    if args.json is not None:
+        from nb101.io import write_json
+        write_json(args.json, {"script": "benchmarks/bench_features.py", "args": vars(args),
+                               **numbers}, indent=1)
 
 
 if __name__ == "__main__":

@@ -258,7 +258,7 @@ def main(argv: list[str] | None = None) -> None:
     res = analyse(folder, args.track, args.n_boot)
     print(render(res), flush=True)
     if args.json:
-        from nb101._io import write_json
+        from nb101.io import write_json
         write_json(args.json, {"script": "bench_fidelity_top", "args": vars(args), **res},
                    indent=1)
 

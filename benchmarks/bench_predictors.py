@@ -10,7 +10,7 @@ comparable at similar load.
 Usage::
 
     python benchmarks/bench_predictors.py [--quick] [--target validation_accuracy@108]
-        [--predictors "path+xgb,gin"] [--trials 5] [--out /tmp/bench_predictors]
+        [--predictors "path+xgb,gin"] [--trials 5] [--out /tmp/bench_predictors] [--json PATH]
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ def main() -> None:
     p.add_argument("--predictors", default=None)
     p.add_argument("--trials", type=int, default=None)
     p.add_argument("--out", default=None, help="also write the leaderboard here")
+    p.add_argument("--json", type=Path, default=None, metavar="PATH",
+                   help="also write the numbers here as strict JSON")
     args = p.parse_args()
     kw = {"target": args.target}
     if args.quick:
@@ -58,9 +60,18 @@ def main() -> None:
     print(f"{len(result.trials)} trials, wall {wall:.1f} s "
           f"(fits + queries {model_s:.1f} s, the rest {wall - model_s:.1f} s)")
     print(f"{'predictor':28s} {'fit s':>8s} {'query s':>8s}  tau@{largest}")
+    rows = []
     for name in sorted(fit, key=lambda n: -(fit[n] + query[n])):
         tau = result.row(name, largest)["kendall_tau"]
+        rows.append({"predictor": name, "fit_s": fit[name], "query_s": query[name],
+                     f"kendall_tau@{largest}": tau})
         print(f"{name:28s} {fit[name]:8.1f} {query[name]:8.1f}  {tau:.3f}")
+    if args.json is not None:
+        from nb101.io import write_json
+        write_json(args.json, {"script": "benchmarks/bench_predictors.py", "args": vars(args),
+                               "cpus": os.cpu_count(), "load_average_at_start": load,
+                               "trials": len(result.trials), "wall_s": wall,
+                               "fits_and_queries_s": model_s, "predictors": rows}, indent=1)
     if args.out:
         print(result.write(args.out)["markdown"])
 

@@ -12,7 +12,7 @@ Baselines: plain XGBoost (800 trees, depth 6, no target clipping) on the adjacen
 adjacency + path encodings. Uses the protocol of :mod:`eval.predictors` (one trial per size
 unless ``--trials``). Takes ~15-30 min on 2 cores, mostly the GIN at 42,362 cells.
 
-Usage: python benchmarks/bench_surrogate_quality.py [--trials 1] [--out DIR] [--quick]
+Usage: python benchmarks/bench_surrogate_quality.py [--trials 1] [--out DIR] [--quick] [--json PATH]
 """
 
 from __future__ import annotations
@@ -78,6 +78,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("results/surrogate_quality"))
     parser.add_argument("--quick", action="store_true",
                         help="skip the 42,362-cell split (the slowest)")
+    parser.add_argument("--json", type=Path, default=None, metavar="PATH",
+                        help="also write the rows here as strict JSON")
     args = parser.parse_args()
     start = time.perf_counter()
     common = dict(trials=args.trials, model_defaults="library")
@@ -106,7 +108,15 @@ def main() -> None:
 
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "summary.json").write_text(json.dumps(all_rows, indent=1, default=float))
-    print(f"\nwall time {time.perf_counter() - start:.0f} s; details in {args.out}")
+    wall = time.perf_counter() - start
+    print(f"\nwall time {wall:.0f} s; details in {args.out}")
+    if args.json is not None:
+        from nb101.io import write_json
+        columns = ("table", "predictor", "size", "kendall_tau", "spearman", "r2", "fit_s")
+        write_json(args.json, {"script": "benchmarks/bench_surrogate_quality.py",
+                               "args": vars(args), "wall_s": wall,
+                               "rows": [{k: r.get(k) for k in columns} for r in all_rows]},
+                   indent=1)
 
 
 if __name__ == "__main__":

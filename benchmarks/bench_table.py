@@ -11,7 +11,7 @@ off in the child (``zipfile`` patched), which gives the cost of the verification
 
 Usage::
 
-    python benchmarks/bench_table.py [--out /tmp/nb101_synthetic_full.npz] [--keep]
+    python benchmarks/bench_table.py [--out /tmp/nb101_synthetic_full.npz] [--keep] [--json PATH]
 """
 
 from __future__ import annotations
@@ -82,6 +82,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--keep", action="store_true", help="keep the table file")
+    parser.add_argument("--json", type=Path, default=None, metavar="PATH",
+                        help="also write the numbers here as strict JSON")
     args = parser.parse_args()
     path = args.out or Path(tempfile.gettempdir()) / "nb101_synthetic_full.npz"
     start = time.perf_counter()
@@ -110,6 +112,17 @@ def main() -> None:
           f"[target <= 1536 MiB]")
     print(f"tracemalloc peak during load: "
           f"{max(r['tracemalloc_peak_mib'] for r in results):.0f} MiB")
+    if args.json is not None:
+        from nb101.io import write_json
+        write_json(args.json, {
+            "script": "benchmarks/bench_table.py", "args": vars(args),
+            "runs": results[0]["runs"], "file_mib": path.stat().st_size / 2**20,
+            "space_load_median_s": statistics.median(r["space_s"] for r in results),
+            "table_load_median_s": with_crc, "table_load_unverified_median_s": without,
+            "table_load_s": [r["load_s"] for r in results],
+            "peak_rss_mib": max(r["peak_rss_mib"] for r in results),
+            "rss_before_table_mib": max(r["rss_before_mib"] for r in results),
+            "tracemalloc_peak_mib": max(r["tracemalloc_peak_mib"] for r in results)}, indent=1)
     if not args.keep:
         os.unlink(path)
 

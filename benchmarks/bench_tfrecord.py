@@ -3,11 +3,11 @@
 Writes ``--records`` realistic records (~400-byte payloads, the official text style) with
 :func:`nb101.tfrecord.write_records` into a temporary folder, then times one pass of
 framing only (:func:`nb101.tfrecord.iter_records`, with and without CRC checks) and one pass
-of full decoding (:func:`nb101.records.read_records`).
+of full decoding (:func:`nb101.run_records.read_records`).
 
 Usage::
 
-    python benchmarks/bench_tfrecord.py [--records 1000000] [--seed 0]
+    python benchmarks/bench_tfrecord.py [--records 1000000] [--seed 0] [--json PATH]
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import google_crc32c  # noqa: E402
 
-from nb101 import records, tfrecord  # noqa: E402
+from nb101 import model_metrics, run_records, tfrecord  # noqa: E402
 
 _CELLS = [
     (
@@ -67,12 +67,12 @@ def _templates(rng: np.random.Generator) -> list[tuple[bytes, bytes]]:
                  "train_accuracy": acc[6], "validation_accuracy": acc[7],
                  "test_accuracy": acc[8]},
             ]
-            metrics = records.encode_model_metrics(
+            metrics = model_metrics.encode_model_metrics(
                 data,
                 trainable_parameters=int(rng.integers(227_274, 49_979_274)),
                 total_time=float(times[1] * 1.3),
             )
-            payload = records.encode_payload(_HASH_SLOT, epochs, matrix, ops, metrics)
+            payload = run_records.encode_payload(_HASH_SLOT, epochs, matrix, ops, metrics)
             prefix, suffix = payload.split(_HASH_SLOT.encode())
             out.append((prefix, suffix))
     return out
@@ -98,6 +98,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", type=Path, default=None, metavar="PATH",
+                        help="also write the numbers here as strict JSON")
     args = parser.parse_args()
     templates = _templates(np.random.default_rng(args.seed))
 
@@ -119,13 +121,22 @@ def main() -> None:
                 c += 1
             return c
 
-        _timed("framing only, verify=True", n, lambda: count(tfrecord.iter_records(path)))
-        _timed("framing only, verify=False", n,
-               lambda: count(tfrecord.iter_records(path, verify=False)))
-        _timed("full decode (read_records), verify=True", n,
-               lambda: count(records.read_records(path)))
-        _timed("full decode (read_records), verify=False", n,
-               lambda: count(records.read_records(path, verify=False)))
+        rate = {"framing_verified": _timed("framing only, verify=True", n,
+                                           lambda: count(tfrecord.iter_records(path))),
+                "framing_unverified": _timed(
+                    "framing only, verify=False", n,
+                    lambda: count(tfrecord.iter_records(path, verify=False))),
+                "decode_verified": _timed("full decode (read_records), verify=True", n,
+                                          lambda: count(run_records.read_records(path))),
+                "decode_unverified": _timed(
+                    "full decode (read_records), verify=False", n,
+                    lambda: count(run_records.read_records(path, verify=False)))}
+    if args.json is not None:
+        from nb101.io import write_json
+        write_json(args.json, {"script": "benchmarks/bench_tfrecord.py", "args": vars(args),
+                               "records": n, "file_mib": size / 2**20,
+                               "crc32c_implementation": google_crc32c.implementation,
+                               "records_per_s": rate}, indent=1)
 
 
 if __name__ == "__main__":

@@ -18,11 +18,17 @@ from pathlib import Path
 
 import numpy as np
 
-from nb101._io import atomic_savez, open_npz
+from nb101.io import atomic_savez, open_npz
 from nb101.cell_space import CellSpace, default_cache_path
 
-__all__ = ["FEATURES_FORMAT", "feature_cache_path", "full_table", "has_table",
-           "clear_feature_cache", "unpack"]
+__all__ = [
+    "FEATURES_FORMAT",
+    "feature_cache_path",
+    "full_table",
+    "has_table",
+    "clear_feature_cache",
+    "unpack",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -47,8 +53,11 @@ def _fingerprint(space: CellSpace) -> str:
 def feature_cache_path(name: str, space: CellSpace | None = None) -> Path:
     """Disk cache file of table ``name``: beside the space cache (``space.path``), else in the
     folder of :func:`nb101.cell_space.default_cache_path`."""
-    folder = (space.path.parent if space is not None and space.path is not None
-              else default_cache_path().parent)
+    folder = (
+        space.path.parent
+        if space is not None and space.path is not None
+        else default_cache_path().parent
+    )
     return folder / f"features-v{FEATURES_FORMAT}-{name}.npz"
 
 
@@ -56,8 +65,9 @@ def _disk_cache_enabled() -> bool:
     return os.environ.get(DISK_CACHE_ENV, "1").strip().lower() not in ("0", "false", "no")
 
 
-def full_table(name: str, dim: int, space: CellSpace,
-               compute: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
+def full_table(
+    name: str, dim: int, space: CellSpace, compute: Callable[[np.ndarray, np.ndarray], np.ndarray]
+) -> np.ndarray:
     """Packed-bit table ``name`` of all cells of ``space``, shape (N, ceil(dim / 8)) uint8.
 
     Looked up in memory, then on disk, else ``compute(adjacency, labels)`` (dense arrays of
@@ -75,13 +85,19 @@ def full_table(name: str, dim: int, space: CellSpace,
         adjacency, labels = space.dense()
         bits = compute(adjacency, labels)
         if bits.shape != (len(space), dim):
-            raise RuntimeError(f"table {name!r} has shape {bits.shape}, "
-                               f"expected {(len(space), dim)}")
+            raise RuntimeError(
+                f"table {name!r} has shape {bits.shape}, expected {(len(space), dim)}"
+            )
         table = np.packbits(bits, axis=1)
         if use_disk:
             try:
-                atomic_savez(path, format=np.array(FEATURES_FORMAT), dim=np.array(dim),
-                             fingerprint=np.array(key[0]), table=table)
+                atomic_savez(
+                    path,
+                    format=np.array(FEATURES_FORMAT),
+                    dim=np.array(dim),
+                    fingerprint=np.array(key[0]),
+                    table=table,
+                )
             except OSError as exc:  # a read-only cache folder only costs the recomputation
                 _log.warning("could not write the feature cache %s: %s", path, exc)
     _TABLES[key] = table
@@ -91,8 +107,11 @@ def full_table(name: str, dim: int, space: CellSpace,
 def _load(path: Path, fingerprint: str, num_cells: int, dim: int) -> np.ndarray | None:
     try:
         with open_npz(path) as data:
-            ok = (int(data["format"]) == FEATURES_FORMAT and int(data["dim"]) == dim
-                  and str(data["fingerprint"]) == fingerprint)
+            ok = (
+                int(data["format"]) == FEATURES_FORMAT
+                and int(data["dim"]) == dim
+                and str(data["fingerprint"]) == fingerprint
+            )
             table = data["table"] if ok else None
     except (OSError, ValueError, KeyError) as exc:
         _log.warning("ignoring unreadable feature cache %s: %s", path, exc)
@@ -108,8 +127,9 @@ def has_table(name: str, space: CellSpace) -> bool:
     return (_fingerprint(space), name) in _TABLES
 
 
-def unpack(table: np.ndarray, indices: np.ndarray | None, count: int,
-           out: np.ndarray | None = None) -> np.ndarray:
+def unpack(
+    table: np.ndarray, indices: np.ndarray | None, count: int, out: np.ndarray | None = None
+) -> np.ndarray:
     """The first ``count`` features of rows ``indices`` (all if None) as float32, written into
     ``out`` (shape (K, count)) when given."""
     width = (count + 7) // 8

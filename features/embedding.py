@@ -6,17 +6,28 @@ not import the surrogates. Cells are fed as :func:`features.graph.cells_to_batch
 
 Example
 -------
->>> emb = GNNEmbedding(gin)                      # gin: a trained surrogate.gin.GIN
->>> X = emb.transform(space.sample(1000, seed=0))  # (1000, d) float32
->>> register_featurizer("gin", emb)
+>>> import torch
+>>> from nb101 import get_space
+>>> class NodeCounts(torch.nn.Module):          # stands for a trained GNN, e.g. surrogate.gin.GIN
+...     def embed(self, batch):                 # (num_graphs, d): here the node-type counts
+...         out = torch.zeros(batch.num_graphs, batch.x.shape[1])
+...         return out.index_add_(0, batch.batch, batch.x)
+>>> emb = GNNEmbedding(NodeCounts())
+>>> emb.transform(get_space().sample(1000, seed=0)).shape   # float32; register_featurizer
+(1000, 5)
 """
 
 from __future__ import annotations
 
 import numpy as np
-import torch
 
+from nb101._optional import MissingDependencyError
 from nb101.cell_space import CellSpace, get_space
+
+try:
+    import torch
+except ModuleNotFoundError as exc:  # the gnn extra; this module is imported on first use
+    raise MissingDependencyError(exc.name or "torch", "gnn", "GNN embeddings") from exc
 
 from .featurizers import Featurizer, check_indices
 from .graph import cells_to_batch
@@ -42,11 +53,18 @@ class GNNEmbedding(Featurizer):
         Registry name (default: ``"gnn_embedding"``).
     """
 
-    def __init__(self, model: torch.nn.Module, *, batch_size: int = 4096,
-                 device: str | torch.device | None = None, name: str = "gnn_embedding"):
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        *,
+        batch_size: int = 4096,
+        device: str | torch.device | None = None,
+        name: str = "gnn_embedding",
+    ):
         if not callable(getattr(model, "embed", None)):
-            raise TypeError(f"model must expose embed(batch) -> Tensor, "
-                            f"got {type(model).__name__} without it")
+            raise TypeError(
+                f"model must expose embed(batch) -> Tensor, got {type(model).__name__} without it"
+            )
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
         self.model = model
@@ -65,8 +83,9 @@ class GNNEmbedding(Featurizer):
     def _device(self) -> torch.device:
         if self.device is not None:
             return torch.device(self.device)
-        parameter = next(iter(self.model.parameters()), None) if hasattr(
-            self.model, "parameters") else None
+        parameter = (
+            next(iter(self.model.parameters()), None) if hasattr(self.model, "parameters") else None
+        )
         return parameter.device if parameter is not None else torch.device("cpu")
 
     def transform(self, indices: np.ndarray | None, space: CellSpace | None = None) -> np.ndarray:
@@ -80,11 +99,13 @@ class GNNEmbedding(Featurizer):
         try:
             with torch.no_grad():
                 for start in range(0, len(indices), self.batch_size):
-                    batch = cells_to_batch(indices[start:start + self.batch_size], space)
+                    batch = cells_to_batch(indices[start : start + self.batch_size], space)
                     out = self.model.embed(batch.to(device))
                     if out.ndim != 2 or out.shape[0] != batch.num_graphs:
-                        raise ValueError(f"model.embed must return (num_graphs, d) = "
-                                         f"({batch.num_graphs}, d), got {tuple(out.shape)}")
+                        raise ValueError(
+                            f"model.embed must return (num_graphs, d) = "
+                            f"({batch.num_graphs}, d), got {tuple(out.shape)}"
+                        )
                     chunks.append(out.detach().to("cpu", torch.float32).numpy())
         finally:
             if was_training and hasattr(self.model, "train"):

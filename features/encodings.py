@@ -60,10 +60,20 @@ import numpy as np
 from nb101.model_spec import NUM_VERTICES, OPS, ModelSpec, check_spec, labeling_of
 
 __all__ = [
-    "ADJACENCY_DIM", "PATH_DIM", "PATH_TRUNC_DEFAULT", "MAX_PATH_LENGTH",
-    "encode_adjacency", "encode_path", "encode_adjacency_path",
-    "adjacency_dense", "path_dense", "path_index", "path_ops", "spec_to_dense",
-    "COST_DIM", "cost_dense",
+    "ADJACENCY_DIM",
+    "PATH_DIM",
+    "PATH_TRUNC_DEFAULT",
+    "MAX_PATH_LENGTH",
+    "encode_adjacency",
+    "encode_path",
+    "encode_adjacency_path",
+    "adjacency_dense",
+    "path_dense",
+    "path_index",
+    "path_ops",
+    "spec_to_dense",
+    "COST_DIM",
+    "cost_dense",
 ]
 
 _NUM_OPS = len(OPS)
@@ -73,7 +83,7 @@ _NUM_INTERIOR = NUM_VERTICES - 2
 MAX_PATH_LENGTH = _NUM_INTERIOR
 _TRIU_ROWS, _TRIU_COLS = np.triu_indices(NUM_VERTICES, 1)
 ADJACENCY_DIM = len(_TRIU_ROWS) + _NUM_INTERIOR * _NUM_OPS  # 21 + 15 = 36
-PATH_DIM = sum(_NUM_OPS ** length for length in range(MAX_PATH_LENGTH + 1))  # 364
+PATH_DIM = sum(_NUM_OPS**length for length in range(MAX_PATH_LENGTH + 1))  # 364
 PATH_TRUNC_DEFAULT = 40
 COST_DIM = 11
 _LABEL_ABSENT = -3
@@ -81,7 +91,7 @@ _LABEL_ABSENT = -3
 
 def _length_offset(length: int) -> int:
     """Index of the first path with ``length`` ops: 3**0 + ... + 3**(length-1)."""
-    return (_NUM_OPS ** length - 1) // (_NUM_OPS - 1)
+    return (_NUM_OPS**length - 1) // (_NUM_OPS - 1)
 
 
 def path_index(ops: list[str] | tuple[str, ...] | list[int]) -> int:
@@ -119,13 +129,15 @@ def path_ops(index: int) -> tuple[str, ...]:
 
 
 # ------------------------------------------------------------------------ vectorised cores
-def _check_dense(adjacency: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray,
-                                                                      np.ndarray]:
+def _check_dense(
+    adjacency: np.ndarray, labels: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     adjacency = np.asarray(adjacency)
     labels = np.asarray(labels)
     if adjacency.ndim != 3 or adjacency.shape[1:] != (NUM_VERTICES, NUM_VERTICES):
-        raise ValueError(f"adjacency must have shape (K, {NUM_VERTICES}, {NUM_VERTICES}), "
-                         f"got {adjacency.shape}")
+        raise ValueError(
+            f"adjacency must have shape (K, {NUM_VERTICES}, {NUM_VERTICES}), got {adjacency.shape}"
+        )
     if labels.shape != adjacency.shape[:2]:
         raise ValueError(f"labels must have shape {adjacency.shape[:2]}, got {labels.shape}")
     num_vertices = np.count_nonzero(labels != _LABEL_ABSENT, axis=1)
@@ -134,8 +146,10 @@ def _check_dense(adjacency: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray,
 
 def _padding_permutation(num_vertices: int) -> np.ndarray:
     """Source vertex of each padded position: 0..V-2, then the absent ones, the output last."""
-    return np.array([*range(num_vertices - 1), *range(num_vertices, NUM_VERTICES),
-                     num_vertices - 1], dtype=np.int64)
+    return np.array(
+        [*range(num_vertices - 1), *range(num_vertices, NUM_VERTICES), num_vertices - 1],
+        dtype=np.int64,
+    )
 
 
 def adjacency_dense(adjacency: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -155,10 +169,10 @@ def adjacency_dense(adjacency: np.ndarray, labels: np.ndarray) -> np.ndarray:
         rows = np.flatnonzero(num_vertices == n)
         perm = _padding_permutation(n)
         padded = adjacency[rows][:, perm][:, :, perm]
-        out[rows, :len(_TRIU_ROWS)] = padded[:, _TRIU_ROWS, _TRIU_COLS] != 0
+        out[rows, : len(_TRIU_ROWS)] = padded[:, _TRIU_ROWS, _TRIU_COLS] != 0
         interior = labels[rows][:, perm[1:-1]]  # (R, 5)
         onehot = interior[:, :, None] == np.arange(_NUM_OPS)[None, None, :]
-        out[rows, len(_TRIU_ROWS):] = onehot.reshape(len(rows), -1)
+        out[rows, len(_TRIU_ROWS) :] = onehot.reshape(len(rows), -1)
     return out
 
 
@@ -219,15 +233,28 @@ def cost_dense(adjacency: np.ndarray, labels: np.ndarray, channels: int = 128) -
         fill = interior[:, v] & ~feeds[:, v]
         vc[fill, v] = best[fill]
     conv3, conv1, pool = ((labels == op) & interior for op in range(_NUM_OPS))
-    madds = ((9 * vc * vc * conv3).sum(axis=1) + (vc * vc * conv1).sum(axis=1)
-             + channels * (vc * from_input).sum(axis=1)
-             + channels * channels * input_to_output)
+    madds = (
+        (9 * vc * vc * conv3).sum(axis=1)
+        + (vc * vc * conv1).sum(axis=1)
+        + channels * (vc * from_input).sum(axis=1)
+        + channels * channels * input_to_output
+    )
     depth = np.zeros((k, NUM_VERTICES), dtype=np.int64)  # longest path from the input
     for v in range(1, NUM_VERTICES):
         depth[:, v] = np.where(adj[:, :v, v], depth[:, :v] + 1, 0).max(axis=1)
-    columns = [np.log1p(madds), (vc * pool).sum(axis=1), conv3.sum(axis=1),
-               conv1.sum(axis=1), pool.sum(axis=1), adj.sum(axis=(1, 2)), num_vertices,
-               num_feeders, from_input.sum(axis=1), input_to_output, depth[rows, out_vertex]]
+    columns = [
+        np.log1p(madds),
+        (vc * pool).sum(axis=1),
+        conv3.sum(axis=1),
+        conv1.sum(axis=1),
+        pool.sum(axis=1),
+        adj.sum(axis=(1, 2)),
+        num_vertices,
+        num_feeders,
+        from_input.sum(axis=1),
+        input_to_output,
+        depth[rows, out_vertex],
+    ]
     return np.stack(columns, axis=1).astype(np.float32)
 
 
@@ -282,8 +309,9 @@ def encode_path(spec: ModelSpec, k: int | None = None) -> np.ndarray:
 def encode_adjacency_path(spec: ModelSpec) -> np.ndarray:
     """Adjacency then path encoding of a valid spec, shape (400,) float32."""
     adjacency, labels = spec_to_dense(spec)
-    return np.concatenate([adjacency_dense(adjacency, labels)[0],
-                           path_dense(adjacency, labels)[0]]).astype(np.float32)
+    return np.concatenate(
+        [adjacency_dense(adjacency, labels)[0], path_dense(adjacency, labels)[0]]
+    ).astype(np.float32)
 
 
 def _check_k(k: int | None) -> int:

@@ -42,16 +42,32 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from nb101.model_spec import ModelSpec
 from nb101.cell_space import CellSpace, get_space
+from nb101.model_spec import ModelSpec
 
 from ._cache import full_table, has_table, unpack
-from .encodings import (ADJACENCY_DIM, COST_DIM, PATH_DIM, PATH_TRUNC_DEFAULT, _check_k,
-                        adjacency_dense, cost_dense, path_dense)
+from .encodings import (
+    ADJACENCY_DIM,
+    COST_DIM,
+    PATH_DIM,
+    PATH_TRUNC_DEFAULT,
+    _check_k,
+    adjacency_dense,
+    cost_dense,
+    path_dense,
+)
 
-__all__ = ["Featurizer", "AdjacencyEncoding", "PathEncoding", "AdjacencyPathEncoding",
-           "AdjacencyComputeEncoding", "FEATURIZERS", "get_featurizer", "register_featurizer",
-           "check_indices"]
+__all__ = [
+    "Featurizer",
+    "AdjacencyEncoding",
+    "PathEncoding",
+    "AdjacencyPathEncoding",
+    "AdjacencyComputeEncoding",
+    "FEATURIZERS",
+    "get_featurizer",
+    "register_featurizer",
+    "check_indices",
+]
 
 
 def check_indices(indices: np.ndarray | Iterable[int] | None, space: CellSpace) -> np.ndarray:
@@ -64,8 +80,9 @@ def check_indices(indices: np.ndarray | Iterable[int] | None, space: CellSpace) 
     if array.size == 0:
         return np.zeros(0, dtype=np.int64)
     if array.ndim != 1 or not np.issubdtype(array.dtype, np.integer):
-        raise ValueError(f"indices must be a 1-D integer array, got shape {array.shape} "
-                         f"and dtype {array.dtype}")
+        raise ValueError(
+            f"indices must be a 1-D integer array, got shape {array.shape} and dtype {array.dtype}"
+        )
     low, high = int(array.min()), int(array.max())
     if low < 0 or high >= len(space):
         bad = low if low < 0 else high
@@ -87,8 +104,9 @@ class Featurizer(abc.ABC):
         """Features of cells ``indices`` of ``space`` (default :func:`nb101.get_space`;
         None means all cells), shape (K, dim) float32."""
 
-    def transform_specs(self, specs: Iterable[ModelSpec],
-                        space: CellSpace | None = None) -> np.ndarray:
+    def transform_specs(
+        self, specs: Iterable[ModelSpec], space: CellSpace | None = None
+    ) -> np.ndarray:
         """Features of arbitrary valid specs: the same values as :meth:`transform` of their
         cell indices (isomorphic specs map to one cell).
 
@@ -118,12 +136,13 @@ class _TableFeaturizer(Featurizer):
             adjacency, labels = space.dense(indices)
             return np.concatenate(
                 [_COMPUTE[table](adjacency, labels)[:, :keep] for table, _, keep in self._parts],
-                axis=1).astype(np.float32)
+                axis=1,
+            ).astype(np.float32)
         out = np.empty((len(indices), self.dim), dtype=np.float32)
         start = 0
         for table, dim, keep in self._parts:
             packed = full_table(table, dim, space, _COMPUTE[table])
-            unpack(packed, None if whole else indices, keep, out=out[:, start:start + keep])
+            unpack(packed, None if whole else indices, keep, out=out[:, start : start + keep])
             start += keep
         return out
 
@@ -154,8 +173,13 @@ class PathEncoding(_TableFeaturizer):
     def __init__(self, *, k: int | None = None):
         self.k = k
         self.dim = _check_k(k)
-        self.name = "path" if k is None else "path_trunc" if k == PATH_TRUNC_DEFAULT \
+        self.name = (
+            "path"
+            if k is None
+            else "path_trunc"
+            if k == PATH_TRUNC_DEFAULT
             else f"path_trunc{self.dim}"
+        )
         self._parts = (("path", PATH_DIM, self.dim),)
 
 
@@ -184,7 +208,7 @@ class AdjacencyComputeEncoding(Featurizer):
         out = np.empty((len(indices), self.dim), dtype=np.float32)
         out[:, :ADJACENCY_DIM] = _ADJACENCY.transform(indices, space)
         out[:, ADJACENCY_DIM] = np.log(space.parameters(indices).astype(np.float64))
-        out[:, ADJACENCY_DIM + 1:] = cost_dense(*space.dense(indices))
+        out[:, ADJACENCY_DIM + 1 :] = cost_dense(*space.dense(indices))
         return out
 
 
@@ -228,11 +252,13 @@ def register_featurizer(name: str, featurizer: Featurizer, *, overwrite: bool = 
         If ``name`` is empty or already taken and ``overwrite`` is False.
     """
     if not isinstance(featurizer, Featurizer):
-        raise TypeError(f"featurizer must be a Featurizer instance, "
-                        f"got {type(featurizer).__name__}")
+        raise TypeError(
+            f"featurizer must be a Featurizer instance, got {type(featurizer).__name__}"
+        )
     if not isinstance(name, str) or not name:
         raise ValueError(f"name must be a non-empty str, got {name!r}")
     if name in FEATURIZERS and not overwrite:
-        raise ValueError(f"featurizer {name!r} is already registered; pass overwrite=True "
-                         f"to replace it")
+        raise ValueError(
+            f"featurizer {name!r} is already registered; pass overwrite=True to replace it"
+        )
     FEATURIZERS[name] = featurizer

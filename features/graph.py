@@ -29,18 +29,31 @@ import weakref
 from collections.abc import Sequence
 
 import numpy as np
-import torch
-from torch_geometric.data import Batch, Data
-from torch_geometric.data.storage import GlobalStorage
 
-from nb101.model_spec import CONV1X1, CONV3X3, INPUT, MAXPOOL3X3, OUTPUT, ModelSpec
+from nb101._optional import MissingDependencyError
 from nb101.cell_space import CellSpace, get_space
+from nb101.model_spec import CONV1X1, CONV3X3, INPUT, MAXPOOL3X3, OUTPUT, ModelSpec
 
 from .encodings import spec_to_dense
 from .featurizers import check_indices
 
-__all__ = ["NODE_TYPES", "NUM_NODE_FEATURES", "spec_to_data", "specs_to_data",
-           "cells_to_data", "cells_to_batch", "dense_to_data", "dense_to_batch"]
+try:
+    import torch
+    from torch_geometric.data import Batch, Data
+    from torch_geometric.data.storage import GlobalStorage
+except ModuleNotFoundError as exc:  # the gnn extra; this module is imported on first use
+    raise MissingDependencyError(exc.name or "torch", "gnn", "graph inputs") from exc
+
+__all__ = [
+    "NODE_TYPES",
+    "NUM_NODE_FEATURES",
+    "spec_to_data",
+    "specs_to_data",
+    "cells_to_data",
+    "cells_to_batch",
+    "dense_to_data",
+    "dense_to_batch",
+]
 
 #: Column order of the node features.
 NODE_TYPES = (INPUT, OUTPUT, CONV3X3, CONV1X1, MAXPOOL3X3)
@@ -78,8 +91,9 @@ def _check_y(y, num_graphs: int) -> torch.Tensor | None:
         return None
     values = np.asarray(y, dtype=np.float32)
     if values.shape != (num_graphs,):
-        raise ValueError(f"y must have shape ({num_graphs},), one target per cell, "
-                         f"got {values.shape}")
+        raise ValueError(
+            f"y must have shape ({num_graphs},), one target per cell, got {values.shape}"
+        )
     return torch.from_numpy(values.copy())
 
 
@@ -110,8 +124,10 @@ def dense_to_data(adjacency: np.ndarray, labels: np.ndarray, y=None) -> list[Dat
     adjacency = np.asarray(adjacency) != 0
     labels = np.asarray(labels)
     if adjacency.ndim != 3 or labels.shape != adjacency.shape[:2]:
-        raise ValueError(f"adjacency (K, 7, 7) and labels (K, 7) do not match, got "
-                         f"{adjacency.shape} and {labels.shape}")
+        raise ValueError(
+            f"adjacency (K, 7, 7) and labels (K, 7) do not match, got "
+            f"{adjacency.shape} and {labels.shape}"
+        )
     targets = _check_y(y, len(labels))
     num_vertices = np.count_nonzero(labels != -3, axis=1)
     num_edges = adjacency.sum(axis=(1, 2))
@@ -137,7 +153,7 @@ def _fill_data(out, key, adjacency, labels, targets, lookup) -> None:
         columns = lookup[labels[rows, :n].astype(np.int64) + 3]  # (G, n)
         x = np.zeros((len(rows), n, NUM_NODE_FEATURES), dtype=np.float32)
         np.put_along_axis(x, columns[:, :, None], 1.0, axis=2)
-        _, source, target = np.nonzero(adjacency[rows])   # row-major within each cell
+        _, source, target = np.nonzero(adjacency[rows])  # row-major within each cell
         edges = np.stack([source.reshape(len(rows), m), target.reshape(len(rows), m)], axis=1)
         xs = torch.from_numpy(x).unbind(0)
         es = torch.from_numpy(edges.astype(np.int64)).unbind(0)
@@ -161,14 +177,17 @@ def dense_to_batch(adjacency: np.ndarray, labels: np.ndarray, y=None) -> Batch:
     batch.x = torch.from_numpy(x)
     batch.edge_index = torch.from_numpy(edges + node_ptr[cell])
     slices = {"x": node_ptr_t, "edge_index": torch.from_numpy(edge_ptr)}
-    increments = {"x": torch.zeros(num_graphs, dtype=torch.int64),
-                  "edge_index": node_ptr_t[:-1].clone()}
+    increments = {
+        "x": torch.zeros(num_graphs, dtype=torch.int64),
+        "edge_index": node_ptr_t[:-1].clone(),
+    }
     if targets is not None:
         batch.y = targets
         slices["y"] = torch.arange(num_graphs + 1)
         increments["y"] = torch.zeros(num_graphs, dtype=torch.int64)
-    batch.batch = torch.repeat_interleave(torch.arange(num_graphs),
-                                          torch.from_numpy(np.diff(node_ptr)))
+    batch.batch = torch.repeat_interleave(
+        torch.arange(num_graphs), torch.from_numpy(np.diff(node_ptr))
+    )
     batch.ptr = node_ptr_t
     batch._num_graphs = num_graphs
     batch._slice_dict = slices
@@ -197,8 +216,9 @@ def specs_to_data(specs: Sequence[ModelSpec], y=None) -> list[Data]:
     return dense_to_data(adjacency, labels, y)
 
 
-def cells_to_data(indices: np.ndarray | None = None, space: CellSpace | None = None,
-                  y=None) -> list[Data]:
+def cells_to_data(
+    indices: np.ndarray | None = None, space: CellSpace | None = None, y=None
+) -> list[Data]:
     """One :class:`Data` per cell ``indices`` of ``space`` (None: all cells), canonical form.
 
     Parameters
@@ -215,8 +235,9 @@ def cells_to_data(indices: np.ndarray | None = None, space: CellSpace | None = N
     return dense_to_data(*space.dense(indices), y=y)
 
 
-def cells_to_batch(indices: np.ndarray | None = None, space: CellSpace | None = None,
-                   y=None) -> Batch:
+def cells_to_batch(
+    indices: np.ndarray | None = None, space: CellSpace | None = None, y=None
+) -> Batch:
     """Cells ``indices`` as one :class:`Batch`, equal to
     ``Batch.from_data_list(cells_to_data(indices, space, y))`` but vectorised."""
     space = space if space is not None else get_space()

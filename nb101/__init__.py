@@ -6,36 +6,100 @@ What a user types comes from here::
     bench = TabularBenchmark(real_table(), seed=0)
 
 The modules: :mod:`~nb101.model_spec` (``ModelSpec``, validity, parameters),
-:mod:`~nb101.hashing`, :mod:`~nb101.cell_space` (the enumerated space),
-:mod:`~nb101.tfrecord` (framing of the official files) and :mod:`~nb101.records` (their
-runs), :mod:`~nb101.table_file` (the table file), :mod:`~nb101.convert` (official file ->
+:mod:`~nb101.hashing`, :mod:`~nb101.cell_space` (the enumerated space, from
+:mod:`~nb101.space_enumeration`, cached by :mod:`~nb101.space_file`), :mod:`~nb101.tfrecord`
+(framing of the official files), :mod:`~nb101.run_records` (their runs) and
+:mod:`~nb101.model_metrics` (a run's protobuf metrics), :mod:`~nb101.io` (atomic writes, strict
+JSON), :mod:`~nb101.table_file` (the table file), :mod:`~nb101.convert` (official file ->
 table), :mod:`~nb101.real_data` (the real data and its table), :mod:`~nb101.api` (the
 ``Benchmark`` protocol) and :mod:`~nb101.table` (``TabularBenchmark``).
 """
 
-from .errors import (ArtifactError, OutOfDomainError, PartialTableError, RecordError,
-                     TableError, UnknownHashError)
-from .hashing import hash_module
-from .model_spec import (CONV1X1, CONV3X3, INPUT, MAX_EDGES, MAXPOOL3X3, NUM_VERTICES, OPS,
-                         OUTPUT, ModelSpec, check_spec, is_valid_spec, trainable_parameters)
-from .cell_space import CellSpace, build_space, get_space
-from .api import (EPOCHS, METRICS, RUN_FIELDS, BaseBenchmark, Benchmark, Target, format_target,
-                  parse_target)
-from .table_file import load_table, write_table
-from .table import TabularBenchmark
-from .convert import convert_tfrecord
-from .real_data import convert_real_data, default_real_table_path, real_table
+from ._optional import MissingDependencyError
+from .api import (
+    EPOCHS,
+    METRICS,
+    RUN_FIELDS,
+    BaseBenchmark,
+    Benchmark,
+    Target,
+    format_target,
+    parse_target,
+)
 from .backends import open_benchmark
+from .cell_space import CellSpace, build_space, get_space
+from .convert import convert_tfrecord
+from .errors import (
+    ArtifactError,
+    OutOfDomainError,
+    PartialTableError,
+    RecordError,
+    TableError,
+    UnknownHashError,
+)
+from .hashing import hash_module
+from .model_spec import (
+    CONV1X1,
+    CONV3X3,
+    INPUT,
+    MAX_EDGES,
+    MAXPOOL3X3,
+    NUM_VERTICES,
+    OPS,
+    OUTPUT,
+    ModelSpec,
+    check_spec,
+    is_valid_spec,
+    trainable_parameters,
+)
+from .real_data import convert_real_data, default_real_table_path, real_table
+from .table import TabularBenchmark
+from .table_file import load_table, write_table
+
+#: The package version (pyproject.toml reads it from here).
+__version__ = "0.1.0"
 
 __all__ = [
-    "ArtifactError", "OutOfDomainError", "PartialTableError", "RecordError", "TableError",
+    "ArtifactError",
+    "OutOfDomainError",
+    "PartialTableError",
+    "RecordError",
+    "TableError",
     "UnknownHashError",
-    "hash_module", "CONV1X1", "CONV3X3", "INPUT", "MAX_EDGES", "MAXPOOL3X3", "NUM_VERTICES",
-    "OPS", "OUTPUT", "ModelSpec", "check_spec", "is_valid_spec", "trainable_parameters",
-    "CellSpace", "build_space", "get_space", "hash_of", "spec_from_hash",
-    "Benchmark", "BaseBenchmark", "METRICS", "EPOCHS", "RUN_FIELDS",
-    "TabularBenchmark", "convert_tfrecord", "load_table", "write_table", "convert_real_data",
-    "default_real_table_path", "real_table", "open_benchmark", "Target", "parse_target",
+    "MissingDependencyError",
+    "hash_module",
+    "CONV1X1",
+    "CONV3X3",
+    "INPUT",
+    "MAX_EDGES",
+    "MAXPOOL3X3",
+    "NUM_VERTICES",
+    "OPS",
+    "OUTPUT",
+    "ModelSpec",
+    "check_spec",
+    "is_valid_spec",
+    "trainable_parameters",
+    "CellSpace",
+    "build_space",
+    "get_space",
+    "hash_of",
+    "spec_from_hash",
+    "Benchmark",
+    "BaseBenchmark",
+    "METRICS",
+    "EPOCHS",
+    "RUN_FIELDS",
+    "TabularBenchmark",
+    "convert_tfrecord",
+    "load_table",
+    "write_table",
+    "convert_real_data",
+    "default_real_table_path",
+    "real_table",
+    "open_benchmark",
+    "Target",
+    "parse_target",
     "format_target",
 ]
 

@@ -1,25 +1,12 @@
-"""The exhaustively enumerated NAS-Bench-101 space: 423,624 cells, sorted by module hash.
+"""The enumerated NAS-Bench-101 space: 423,624 cells, sorted by module hash.
 
-``generate_graphs.py`` walks V = 2..7, every edge-bit pattern in ascending order and every
-labeling in ``itertools.product`` order, and keeps the first graph met for each hash as its
-canonical representative. Hashing all 1,293,208 labelled graphs that way takes minutes in
-pure Python, so :func:`build_space` hashes only one graph per isomorphism class:
-
-* a matrix isomorphic to an earlier one adds no new hash (each of its labelings is isomorphic
-  to a labeling of the earlier matrix), so only the first matrix of each unlabelled class is
-  labelled;
-* two labelings of one matrix related by an automorphism are isomorphic, so only the smallest
-  labeling of each orbit is hashed.
-
-The first graph met of every class is one of those hashed, so the representatives are the
-official ones. The build also stores, for every labelled graph of the enumeration (that is,
-every pruned valid cell as a user may write it), the index of its cell. Looking a cell up is
-then an exact table lookup instead of an md5 fingerprint. The exact trainable parameter
-count of every cell is computed once at build time (vectorised) and stored with the space,
-so no query ever computes one.
-
-The cache file is ``space-v{SPACE_FORMAT}.npz``; a cache of an older format found beside it
-(format 1 lacks the parameter counts) is upgraded instead of rebuilt.
+:class:`CellSpace` holds every cell as arrays (from :mod:`nb101.space_enumeration`) and answers
+the space's questions: the cell of a hash or of a spec (an exact table lookup, no md5), the
+canonical representative of a cell, exact parameter counts, samples and neighbours.
+:func:`get_space` loads it from its cache file (:mod:`nb101.space_file`), building it first
+with :func:`build_space` where there is none (or upgrading the cache of an older format). The
+exact trainable parameter count of every cell is computed once at build time
+(:func:`cell_parameters`) and stored with the space, so no query ever computes one.
 
 Example
 -------
@@ -31,100 +18,27 @@ Example
 
 from __future__ import annotations
 
-import itertools
 import logging
 import os
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
 
-from ._io import atomic_savez, open_npz
 from .errors import OutOfDomainError, TableError, UnknownHashError
-from .hashing import hash_rows
-from .model_spec import INPUT, MAX_EDGES, NUM_VERTICES, OPS, OUTPUT, ModelSpec, check_spec
+from .model_spec import (INPUT, MAX_EDGES, MAXPOOL3X3, NUM_VERTICES, OPS, OUTPUT, ModelSpec,
+                         check_spec, trainable_parameters)
 from .paths import user_path
+from .space_enumeration import (EXPECTED_CELLS, NUM_CELLS, dense_cells, dense_matrices,
+                                enumerate_space, interior_labelings)
+from .space_file import (SPACE_ARRAYS, SPACE_FORMAT, UPGRADABLE_FORMATS, cache_name,
+                         default_cache_path, read_space_file, write_space_file)
 
-__all__ = ["CellSpace", "build_space", "get_space", "default_cache_path", "SPACE_FORMAT",
-           "UPGRADABLE_FORMATS"]
+__all__ = ["CellSpace", "build_space", "get_space", "cell_parameters", "default_cache_path",
+           "SPACE_FORMAT", "UPGRADABLE_FORMATS", "NUM_CELLS", "EXPECTED_CELLS"]
 
 _log = logging.getLogger(__name__)
-
-SPACE_FORMAT = 2
-#: Older cache formats that are upgraded on load (format 1: no parameter counts).
-UPGRADABLE_FORMATS = (1,)
-#: Unique cells per vertex count (facts section 4); the build checks them.
-EXPECTED_CELLS = {2: 1, 3: 6, 4: 84, 5: 2441, 6: 62010, 7: 359082}
-NUM_CELLS = 423_624
-
-
-def default_cache_path() -> Path:
-    """``$NB101_CACHE`` or ``~/.cache/nb101-surrogate``, then ``space-v{SPACE_FORMAT}.npz``."""
-    root = os.environ.get("NB101_CACHE") or Path.home() / ".cache" / "nb101-surrogate"
-    return user_path(root) / _cache_name(SPACE_FORMAT)
-
-
-def _cache_name(space_format: int) -> str:
-    return f"space-v{space_format}.npz"
-
-
-def _bit_index(x: int, y: int) -> int:
-    return x + y * (y - 1) // 2  # official gen_is_edge_fn bit of edge x -> y
-
-
-def _full_dag_matrices(n: int) -> np.ndarray:
-    """Ascending edge bits of all full DAGs on n vertices with at most MAX_EDGES edges."""
-    num_bits = n * (n - 1) // 2
-    bits = np.arange(1 << num_bits, dtype=np.uint32)
-    popcount = np.zeros(bits.shape, dtype=np.uint8)
-    for b in range(num_bits):
-        popcount += ((bits >> b) & 1).astype(np.uint8)
-    keep = popcount <= MAX_EDGES
-    for v in range(n - 1):  # every row but the output's has an out-edge
-        mask = sum(1 << _bit_index(v, w) for w in range(v + 1, n))
-        keep &= (bits & mask) != 0
-    for w in range(1, n):  # every column but the input's has an in-edge
-        mask = sum(1 << _bit_index(v, w) for v in range(w))
-        keep &= (bits & mask) != 0
-    return bits[keep]
-
-
-def _interior_permutations(n: int) -> np.ndarray:
-    """All vertex permutations that keep the input first and the output last, shape (P, n)."""
-    perms = [(0, *p, n - 1) for p in itertools.permutations(range(1, n - 1))]
-    return np.array(perms, dtype=np.int64).reshape(-1, n)
-
-
-def _permute_bits(bits: np.ndarray, perm: np.ndarray, n: int) -> np.ndarray:
-    """Bits of each matrix relabelled by ``perm`` (old v -> new perm[v]); -1 where the image
-    is not upper-triangular (so not part of the enumeration)."""
-    out = np.zeros(bits.shape, dtype=np.int64)
-    bad = np.zeros(bits.shape, dtype=bool)
-    for y in range(1, n):
-        for x in range(y):
-            present = ((bits >> _bit_index(x, y)) & 1).astype(bool)
-            a, b = perm[x], perm[y]
-            if a < b:
-                out[present] |= 1 << _bit_index(a, b)
-            else:
-                bad |= present
-    out[bad] = -1
-    return out
-
-
-def _labelings(n: int) -> np.ndarray:
-    """Interior labelings in ``itertools.product`` order, shape (3**(n-2), n-2)."""
-    return np.array(list(itertools.product(range(len(OPS)), repeat=n - 2)),
-                    dtype=np.int64).reshape(len(OPS) ** (n - 2), n - 2)
-
-
-def _codes(labelings: np.ndarray) -> np.ndarray:
-    """Position of each labeling in ``itertools.product`` order (base 3, first digit high)."""
-    weights = len(OPS) ** np.arange(labelings.shape[1] - 1, -1, -1)
-    return labelings @ weights
 
 
 _HEX_DIGIT = np.zeros(256, dtype=np.uint8)  # hex digit value of an ASCII byte (else 0)
@@ -139,68 +53,10 @@ def _hex_prefixes(text: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(pairs).view(">u8").ravel().astype(np.uint64)
 
 
-def _rows(bits: int, n: int) -> list[list[int]]:
-    return [[(bits >> _bit_index(x, y)) & 1 if x < y else 0 for y in range(n)] for x in range(n)]
-
-
-def _hash_chunk(args: tuple[int, list[tuple[int, int]]]) -> list[str]:
-    n, items = args
-    labelings = _labelings(n).tolist()
-    return [hash_rows(_rows(bits, n), [-1, *labelings[code], -2]) for bits, code in items]
-
-
-@dataclass
-class _VertexCountPlan:
-    n: int
-    bits: np.ndarray          # (M,) ascending full-DAG matrices
-    cell_of: np.ndarray       # (M, 3**(n-2)) provisional cell id of every labelled graph
-    new_cells: list[tuple[int, int]]  # (bits, labeling code) of each class's first graph
-
-
-def _plan_vertex_count(n: int, first_cell: int) -> _VertexCountPlan:
-    bits = _full_dag_matrices(n)
-    num_labelings = len(OPS) ** (n - 2)
-    perms = _interior_permutations(n)
-    permuted = np.stack([_permute_bits(bits, p, n) for p in perms])  # (P, M)
-    valid = permuted >= 0
-    canonical = np.where(valid, permuted, np.iinfo(np.int64).max).min(axis=0)
-    labelings = _labelings(n)
-    identity = np.arange(num_labelings)
-    cell_of = np.full((len(bits), num_labelings), -1, dtype=np.int64)
-    representative: dict[int, tuple[int, int]] = {}  # canonical bits -> (row, perm to canon)
-    new_cells: list[tuple[int, int]] = []
-    next_cell = first_cell
-    for row in range(len(bits)):
-        to_canon = int(np.argmax(permuted[:, row] == canonical[row]))
-        key = int(canonical[row])
-        if key not in representative:
-            representative[key] = (row, to_canon)
-            # Automorphisms: relabellings that give back the same matrix.
-            autos = perms[permuted[:, row] == bits[row]]
-            orbit_min = identity.copy()
-            for auto in autos:
-                inverse = np.argsort(auto)
-                image = labelings[:, inverse[1:-1] - 1]  # label of new vertex u = L[auto^-1(u)]
-                orbit_min = np.minimum(orbit_min, _codes(image))
-            firsts = np.flatnonzero(orbit_min == identity)
-            ids = np.full(num_labelings, -1, dtype=np.int64)
-            ids[firsts] = np.arange(next_cell, next_cell + len(firsts))
-            cell_of[row] = ids[orbit_min]
-            new_cells.extend((int(bits[row]), int(code)) for code in firsts)
-            next_cell += len(firsts)
-        else:
-            # Map this matrix onto the class representative: v -> rep^-1(canon(v)).
-            rep_row, rep_perm = representative[key]
-            q = np.argsort(perms[rep_perm])[perms[to_canon]]
-            qinv = np.argsort(q)
-            image = labelings[:, qinv[1:-1] - 1]
-            cell_of[row] = cell_of[rep_row][_codes(image)]
-    return _VertexCountPlan(n, bits, cell_of, new_cells)
-
-
 def build_space(path: str | os.PathLike | None = None, *, processes: int | None = None,
                 progress: bool = False) -> "CellSpace":
-    """Enumerate the space exactly as ``generate_graphs.py`` and save it to ``path``.
+    """Enumerate the space exactly as ``generate_graphs.py`` (:func:`enumerate_space`), count
+    the parameters of every cell and save it to ``path``.
 
     Parameters
     ----------
@@ -212,59 +68,14 @@ def build_space(path: str | os.PathLike | None = None, *, processes: int | None 
         Show a tqdm progress bar.
     """
     start = time.perf_counter()
-    plans, offset = [], 0
-    for n in range(2, NUM_VERTICES + 1):
-        plan = _plan_vertex_count(n, offset)
-        if len(plan.new_cells) != EXPECTED_CELLS[n]:
-            raise RuntimeError(f"enumeration found {len(plan.new_cells)} cells with {n} vertices, "
-                               f"expected {EXPECTED_CELLS[n]}")
-        plans.append(plan)
-        offset += len(plan.new_cells)
-    jobs = []
-    for plan in plans:
-        for i in range(0, len(plan.new_cells), 4096):
-            jobs.append((plan.n, plan.new_cells[i:i + 4096]))
-    processes = processes or os.cpu_count() or 1
-    if processes > 1:
-        with get_context("fork" if os.name == "posix" else "spawn").Pool(processes) as pool:
-            results = pool.imap(_hash_chunk, jobs)
-            hashes = _collect(results, len(jobs), progress)
-    else:
-        hashes = _collect(map(_hash_chunk, jobs), len(jobs), progress)
-    if len(set(hashes)) != len(hashes):
-        raise RuntimeError("hash collision between non-isomorphic cells")
-    hash_array = np.array(hashes, dtype="S32")
-    order = np.argsort(hash_array, kind="stable")
-    rank = np.empty_like(order)
-    rank[order] = np.arange(len(order))  # provisional id -> sorted position
-    num_vertices = np.concatenate([np.full(len(p.new_cells), p.n, np.uint8) for p in plans])
-    cell_bits = np.array([b for p in plans for b, _ in p.new_cells], dtype=np.uint32)
-    codes = np.array([c for p in plans for _, c in p.new_cells], dtype=np.uint8)
-    arrays = dict(
-        format=np.array(SPACE_FORMAT),
-        hashes=hash_array[order],
-        num_vertices=num_vertices[order],
-        bits=cell_bits[order],
-        codes=codes[order],
-        enumeration_rank=np.argsort(order).astype(np.int32),
-        lookup_num_vertices=np.concatenate([np.full(len(p.bits), p.n, np.uint8) for p in plans]),
-        lookup_bits=np.concatenate([p.bits for p in plans]).astype(np.uint32),
-        lookup_cells=np.concatenate([rank[p.cell_of.ravel()] for p in plans]).astype(np.int32),
-    )
-    arrays["parameters"] = _cell_parameters(arrays["num_vertices"], arrays["bits"],
-                                            arrays["codes"])
-    path = user_path(path) if path is not None else default_cache_path()
-    atomic_savez(path, **arrays)
-    _log.info("built the space (%d cells) in %.1f s into %s", len(hashes),
+    arrays = enumerate_space(processes=processes, progress=progress)
+    arrays["parameters"] = cell_parameters(arrays["num_vertices"], arrays["bits"],
+                                           arrays["codes"])
+    path = write_space_file(user_path(path) if path is not None else default_cache_path(),
+                            arrays)
+    _log.info("built the space (%d cells) in %.1f s into %s", len(arrays["hashes"]),
               time.perf_counter() - start, path)
     return CellSpace(arrays, path)
-
-
-def _collect(results: Iterable[list[str]], total: int, progress: bool) -> list[str]:
-    if progress:
-        from tqdm import tqdm
-        results = tqdm(results, total=total, desc="hashing cells", unit="chunk")
-    return [h for chunk in results for h in chunk]
 
 
 class CellSpace:
@@ -281,8 +92,7 @@ class CellSpace:
         position in ``itertools.product(range(3), repeat=V-2)`` order.
     """
 
-    _ARRAYS = ("hashes", "num_vertices", "bits", "codes", "enumeration_rank",
-               "lookup_num_vertices", "lookup_bits", "lookup_cells", "parameters")
+    _ARRAYS = SPACE_ARRAYS
 
     def __init__(self, arrays: dict[str, np.ndarray], path: Path | None = None):
         self.path = path
@@ -302,7 +112,7 @@ class CellSpace:
         for n in range(2, NUM_VERTICES + 1):
             block = self.lookup_bits[self.lookup_num_vertices == n]
             self._lookup_start[n] = (first, len(block))
-            matrices = _dense_matrices(block)[:, :n, :n]
+            matrices = dense_matrices(block)[:, :n, :n]
             stride = len(OPS) ** (n - 2)
             for i, (b, matrix) in enumerate(zip(block.tolist(), matrices)):
                 matrix = np.ascontiguousarray(matrix)
@@ -315,7 +125,7 @@ class CellSpace:
         self._op_code: dict[tuple[str, ...], int] = {}       # op list -> labeling code
         for n in range(2, NUM_VERTICES + 1):
             self._ops_of[n] = [(INPUT, *(OPS[i] for i in labeling), OUTPUT)
-                               for labeling in _labelings(n).tolist()]
+                               for labeling in interior_labelings(n).tolist()]
             for code, ops in enumerate(self._ops_of[n]):
                 self._op_code[ops] = code
         self._prefixes: np.ndarray | None = None  # see _hash_prefixes
@@ -330,34 +140,19 @@ class CellSpace:
             If the file is not a space cache of a known format.
         """
         path = user_path(path)
-        try:
-            with open_npz(path) as data:
-                arrays = {name: data[name] for name in data.files}
-        except (OSError, ValueError) as exc:
-            raise TableError(f"{path} is not a space cache file: {exc}") from exc
-        space_format = int(arrays.get("format", -1))
-        needed = [name for name in cls._ARRAYS
-                  if name != "parameters" or space_format == SPACE_FORMAT]
-        if space_format not in (SPACE_FORMAT, *UPGRADABLE_FORMATS) or not all(
-                name in arrays for name in needed):
-            raise TableError(f"{path} is not a space cache of format {SPACE_FORMAT} "
-                             f"(or an upgradable one: {list(UPGRADABLE_FORMATS)})")
-        if len(arrays["hashes"]) != NUM_CELLS:
-            raise TableError(f"{path} holds {len(arrays['hashes'])} cells, expected {NUM_CELLS}")
+        arrays, space_format = read_space_file(path)
         if space_format != SPACE_FORMAT:
             _log.info("upgrading the space cache %s from format %d to %d", path, space_format,
                       SPACE_FORMAT)
-            arrays["parameters"] = _cell_parameters(arrays["num_vertices"], arrays["bits"],
-                                                    arrays["codes"])
+            arrays["parameters"] = cell_parameters(arrays["num_vertices"], arrays["bits"],
+                                                   arrays["codes"])
         return cls(arrays, path)
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the space as a cache file of the current format (atomically)."""
-        path = user_path(path)
-        atomic_savez(path, format=np.array(SPACE_FORMAT),
-                     **{name: (self._parameters if name == "parameters" else getattr(self, name))
-                        for name in self._ARRAYS})
-        return path
+        return write_space_file(path, {name: (self._parameters if name == "parameters"
+                                              else getattr(self, name))
+                                       for name in self._ARRAYS})
 
     def __len__(self) -> int:
         return len(self.hashes)
@@ -484,8 +279,9 @@ class CellSpace:
 
     def parameters(self, indices: np.ndarray | None = None) -> np.ndarray:
         """Exact trainable parameter counts (int64) of cells: the formula of
-        :func:`nb101.model_spec.trainable_parameters`, stored with the space (computed once,
-        vectorised, when the space is built). All cells (read-only) if ``indices`` is None."""
+        :func:`nb101.model_spec.trainable_parameters`, stored with the space (computed once by
+        :func:`cell_parameters` when the space is built). All cells (read-only) if ``indices``
+        is None."""
         return self._parameters if indices is None else self._parameters[np.asarray(indices)]
 
     def spec_from_hash(self, module_hash: str) -> ModelSpec:
@@ -495,7 +291,7 @@ class CellSpace:
         """Canonical cells as arrays: adjacency (K, 7, 7) int8 in the top-left V x V block, and
         labels (K, 7) int8 with -1 input, -2 output, 0/1/2 = ``OPS`` index, -3 absent."""
         idx = np.arange(len(self)) if indices is None else np.asarray(indices)
-        return _dense(self.num_vertices[idx], self.bits[idx], self.codes[idx])
+        return dense_cells(self.num_vertices[idx], self.bits[idx], self.codes[idx])
 
     # ------------------------------------------------------------ sampling, neighbours
     def sample(self, size: int, seed: int | np.random.Generator | None = None,
@@ -539,82 +335,38 @@ class CellSpace:
             pass
 
 
-def _dense_matrices(bits: np.ndarray) -> np.ndarray:
-    """(K, 7, 7) int8 upper-triangular adjacency of official edge bits."""
-    bits = np.asarray(bits).astype(np.int64)
-    adjacency = np.zeros((len(bits), NUM_VERTICES, NUM_VERTICES), dtype=np.int8)
-    for y in range(1, NUM_VERTICES):
-        for x in range(y):
-            adjacency[:, x, y] = (bits >> _bit_index(x, y)) & 1
-    return adjacency
+def cell_parameters(num_vertices: np.ndarray, bits: np.ndarray, codes: np.ndarray
+                    ) -> np.ndarray:
+    """Exact trainable parameter counts of cells (int64 array), by the one formula,
+    :func:`nb101.model_spec.trainable_parameters`.
 
-
-def _dense(num_vertices: np.ndarray, bits: np.ndarray, codes: np.ndarray
-           ) -> tuple[np.ndarray, np.ndarray]:
-    """Dense adjacency and labels of cells (see :meth:`CellSpace.dense`)."""
-    nv = np.asarray(num_vertices).astype(np.int64)
-    adjacency = _dense_matrices(bits)
-    labels = np.full((len(nv), NUM_VERTICES), -3, dtype=np.int8)
-    labels[:, 0] = -1
-    codes = np.asarray(codes).astype(np.int64)
-    for n in range(2, NUM_VERTICES + 1):
-        sel = nv == n
-        if not sel.any():
-            continue
-        rest = codes[sel].copy()
-        block = np.empty((int(sel.sum()), n - 2), dtype=np.int8)
-        for pos in range(n - 3, -1, -1):
-            block[:, pos] = rest % 3
-            rest //= 3
-        labels[np.ix_(np.flatnonzero(sel), np.arange(1, n - 1))] = block
-        labels[sel, n - 1] = -2
-    return adjacency, labels
-
-
-def _conv(kernel: int, cin, cout):
-    return kernel * kernel * cin * cout + 2 * cout
-
-
-def _cell_parameters(num_vertices: np.ndarray, bits: np.ndarray, codes: np.ndarray
-                     ) -> np.ndarray:
-    """Exact trainable parameter counts of cells, vectorised (int64 array).
-
-    The formula of :func:`nb101.model_spec.trainable_parameters` (facts section 6.4)
-    applied to the canonical representatives as arrays, so that no :class:`ModelSpec` is
-    built: counting the whole space takes about a second.
+    The formula is evaluated per distinct matrix, not per cell: the vertex channels depend on
+    the matrix only, and each interior op adds its own convolution's parameters at its vertex
+    (a max-pool adds none). So a cell's count is its matrix's count with max-pools everywhere
+    plus, per convolution, what that convolution adds at its vertex, which takes 1 + 2 (V - 2)
+    evaluations per matrix (a few thousand matrices) instead of one per cell.
     """
-    adjacency, labels = _dense(num_vertices, bits, codes)
-    adj = adjacency.astype(bool)
-    k = len(adj)
-    rows = np.arange(k)
-    out_vertex = np.asarray(num_vertices).astype(np.int64) - 1
-    vertex = np.arange(adj.shape[1])
-    interior = (vertex[None, :] >= 1) & (vertex[None, :] < out_vertex[:, None])
-    feeds = adj[rows, :, out_vertex] & interior               # interior -> output
-    from_input = adj[:, 0, :] & interior                       # input -> interior
-    input_to_output = adj[rows, 0, out_vertex]
-    conv3 = (labels == 0) & interior
-    conv1 = (labels == 1) & interior
-    num_feeders = feeds.sum(axis=1)
-    rank = np.cumsum(feeds, axis=1) - 1                        # extra channels go first
-    total = np.full(k, _conv(3, 3, 128) + 512 * 10 + 10, dtype=np.int64)
-    for cout, modules in ((128, ((128, 3),)), (256, ((128, 1), (256, 2))),
-                          (512, ((256, 1), (512, 2)))):
-        # vertex channels depend on cout only (facts 6.3)
-        share, extra = np.divmod(cout, np.maximum(num_feeders, 1))
-        vc = np.where(feeds, share[:, None] + (rank < extra[:, None]), 0).astype(np.int64)
-        for v in range(adj.shape[1] - 2, 0, -1):  # non-feeders: max of interior successors
-            best = np.where(adj[:, v, :] & interior, vc, 0).max(axis=1)
-            fill = interior[:, v] & ~feeds[:, v]
-            vc[fill, v] = best[fill]
-        ops_part = (np.where(conv3, _conv(3, vc, vc), 0)
-                    + np.where(conv1, _conv(1, vc, vc), 0)).sum(axis=1)
-        projected = np.where(from_input, vc, 0).sum(axis=1)    # sum of vc[t] over 0 -> t
-        for cin, count in modules:
-            module_total = (ops_part + cin * projected + 2 * projected
-                            + np.where(input_to_output, _conv(1, cin, cout), 0))
-            total += count * module_total
-    return total
+    num_vertices = np.asarray(num_vertices).astype(np.int64)
+    bits = np.asarray(bits).astype(np.int64)
+    _, labels = dense_cells(num_vertices, bits, codes)
+    matrices, which = np.unique(np.stack([num_vertices, bits], axis=1), axis=0,
+                                return_inverse=True)
+    base = np.zeros(len(matrices), dtype=np.int64)
+    gain = np.zeros((len(matrices), NUM_VERTICES, len(OPS)), dtype=np.int64)  # op i at v
+    for j, (n, b) in enumerate(matrices.tolist()):
+        matrix = dense_matrices(np.array([b]))[0, :n, :n]
+        ops = [INPUT, *[MAXPOOL3X3] * (n - 2), OUTPUT]
+        base[j] = trainable_parameters(ModelSpec(matrix, ops))
+        for v in range(1, n - 1):
+            for i, op in enumerate(OPS):
+                if op != MAXPOOL3X3:
+                    one = trainable_parameters(ModelSpec(matrix, [*ops[:v], op, *ops[v + 1:]]))
+                    gain[j, v, i] = one - base[j]
+    which = which.reshape(-1)
+    interior = labels >= 0  # -1 input, -2 output, -3 absent
+    per_vertex = np.take_along_axis(gain[which], np.where(interior, labels, 0)[..., None],
+                                    axis=2)[..., 0]
+    return base[which] + np.where(interior, per_vertex, 0).sum(axis=1)
 
 
 _OP_INDEX = {op: i for i, op in enumerate(OPS)}
@@ -640,10 +392,10 @@ def _upgrade_older_cache(path: Path) -> CellSpace | None:
     """The space of an older cache file beside ``path`` (``space-v1.npz`` for
     ``space-v2.npz``), upgraded and saved to ``path``; None if there is none. The old file
     stays (older checkouts sharing the cache folder still read it)."""
-    if path.name != _cache_name(SPACE_FORMAT):
+    if path.name != cache_name(SPACE_FORMAT):
         return None
     for old_format in sorted(UPGRADABLE_FORMATS, reverse=True):
-        old = path.with_name(_cache_name(old_format))
+        old = path.with_name(cache_name(old_format))
         if not old.exists():
             continue
         try:

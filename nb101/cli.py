@@ -9,18 +9,33 @@ Usage::
     nb101 summary TABLE [--json]
     nb101 query HASH | --matrix JSON --ops OPS  (--table PATH | --surrogate [ARTIFACT])
                 [--epochs 108] [--stop-halfway] [--seed 0]
-    nb101 rank [--artifact DIR] [--top 10] [--metric test_accuracy] [--epochs 108]
+    nb101 paths [NAME]
+    nb101 rank [--surrogate ARTIFACT] [--top 10] [--metric test_accuracy] [--epochs 108]
+    nb101 train ARGS...         (train_surrogate.main: nb101 train --help)
+    nb101 fidelity ARGS...      (eval.fidelity.main)
+    nb101 predictors ARGS...    (eval.predictors.main)
 
 ``convert --real-data`` reads ``DIR`` (default ``$NB101_DATA``, else ``<repo>/../shared/data``)
 and writes the combined real table to ``--out``, by default
 :func:`nb101.real_data.default_real_table_path` (``real-v1.npz`` in the user cache beside
 the space: ``$NB101_CACHE`` or ``~/.cache/nb101-surrogate``), where every tool of the project
 finds it. ``--tfrecord`` needs ``--out``. ``download`` is :func:`nb101.download.download`.
+``paths`` prints where every file goes (the cache folder follows ``$NB101_CACHE``);
+``nb101 paths real`` prints one path alone, for the shell: ``--table "$(nb101 paths real)"``.
+A surrogate is ``--surrogate ARTIFACT`` in every command (``--artifact`` is accepted too).
+
+Exit status: 0 on success; 2 when the command line is wrong (as argparse does: an unknown or
+missing option, a malformed value, options that conflict, a hash that is not 32 hexadecimal
+digits or no cell of the space, a matrix and ops that make no cell, a budget outside
+4/12/36/108); 1 when a well-formed command fails (a missing or corrupt file, a failed
+download, a missing optional dependency, a cell or budget that a partial table lacks).
+Errors print one line, ``nb101 COMMAND: error: ...``, on stderr.
 
 Subcommands of this layer are in :data:`COMMANDS` (name -> function adding a subparser that
-sets ``func``). Higher layers add theirs through the entry-point group
-:data:`COMMAND_GROUP` (``nb101 rank`` comes from :mod:`surrogate.cli`), so this layer never
-imports them.
+sets ``func``; they live in :mod:`nb101.cli_commands`). Higher layers add theirs through the
+entry-point group :data:`COMMAND_GROUP` (``nb101 rank`` comes from :mod:`surrogate.cli`;
+``train``, ``fidelity`` and ``predictors`` hand their arguments to a module's ``main(argv)``
+through :func:`add_forwarded_command`), so this layer never imports them.
 Help texts are plain text: every command's help and description go through
 :func:`plain_text`, and a command without a description gets its one-line help as one.
 """
@@ -28,18 +43,23 @@ Help texts are plain text: every command's help and description go through
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import re
 import sys
-import textwrap
-import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
-from .paths import user_path
+from .cli_commands import COMMANDS, UsageError, format_summary, module_hash_arg
 
-__all__ = ["main", "COMMANDS", "build_parser", "plain_text", "format_summary"]
+__all__ = [
+    "main",
+    "COMMANDS",
+    "build_parser",
+    "plain_text",
+    "format_summary",
+    "UsageError",
+    "module_hash_arg",
+    "add_forwarded_command",
+]
 
 _ROLE = re.compile(r":[a-z]+:`(~?)([^`<]*?)\s*(?:<[^`>]*>)?`")
 
@@ -49,260 +69,37 @@ def plain_text(text: str | None) -> str | None:
     :func:`a.b` becomes a.b (:func:`~a.b` becomes b), and a closing "::" a ":"."""
     if text is None:
         return None
-    text = _ROLE.sub(lambda m: m.group(2).rsplit(".", 1)[-1] if m.group(1) else m.group(2),
-                     text)
+    text = _ROLE.sub(lambda m: m.group(2).rsplit(".", 1)[-1] if m.group(1) else m.group(2), text)
     text = re.sub(r"``(.+?)``", r"\1", text, flags=re.S)
     text = re.sub(r"`([^`]+)`", r"\1", text)
     return re.sub(r"(\S)::$", r"\1:", text, flags=re.M)
 
 
-def _convert(args: argparse.Namespace) -> int:
-    start = time.perf_counter()
-    if args.tfrecord is not None:
-        if args.out is None:
-            raise SystemExit("nb101 convert: --tfrecord needs --out")
-        from .convert import convert_tfrecord
-        path = convert_tfrecord(args.tfrecord, args.out, progress=args.progress)
-    else:
-        from .real_data import convert_real_data
-        from .cell_space import get_space
-        get_space(progress=args.progress)
-        path = convert_real_data(args.real_data, args.out)
-    print(f"wrote {path} in {time.perf_counter() - start:.1f} s")
-    return 0
+def add_forwarded_command(sub, name: str, target: str, help: str) -> argparse.ArgumentParser:
+    """Add ``nb101 NAME ARGS...``, which hands ``ARGS`` untouched to ``target``, a
+    ``"module:function"`` taking ``argv`` and returning the exit status (a module's
+    ``main``). The module is imported only when the command runs; ``nb101 NAME --help``
+    prints its own help."""
+    parser = sub.add_parser(  # no option of its own: every argument, -h included, goes on
+        name,
+        help=help,
+        add_help=False,
+        prefix_chars="\0",
+        description=f"{help[:1].upper()}{help[1:]}: the arguments go to "
+        f"{target.replace(':', '.')}; see nb101 {name} --help.",
+    )
+    parser.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+
+    def run(args: argparse.Namespace) -> int:
+        import importlib
+
+        module, _, function = target.partition(":")
+        return getattr(importlib.import_module(module), function)(args.args)
+
+    parser.set_defaults(func=run)
+    return parser
 
 
-def _add_convert(sub) -> None:
-    parser = sub.add_parser(
-        "convert", help="convert official or real data into a table file",
-        description="Convert an official dataset file (--tfrecord, with --out) or this "
-                    "project's real data folder (--real-data) into a table file, the input "
-                    "of TabularBenchmark. The real-data table goes by default where every "
-                    "tool of the project finds it: <cache>/real-v1.npz, <cache> being "
-                    "$NB101_CACHE or ~/.cache/nb101-surrogate.")
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--tfrecord", type=user_path, metavar="FILE",
-                        help="official dataset file (nasbench_full / nasbench_only108)")
-    source.add_argument("--real-data", nargs="?", const=None, default=False, metavar="DIR",
-                        type=user_path,
-                        help="real data folder (default $NB101_DATA or <repo>/../shared/data)")
-    parser.add_argument("--out", type=user_path, default=None, metavar="TABLE",
-                        help="table file to write (real data default: <cache>/real-v1.npz)")
-    parser.add_argument("--no-progress", dest="progress", action="store_false",
-                        help="no progress bars")
-    parser.set_defaults(func=_convert)
-
-
-def _download(args: argparse.Namespace) -> int:
-    from .download import OFFICIAL_FILES, download
-    official = OFFICIAL_FILES[args.which]
-    print(f"downloading {official.name} ({official.size}) from {args.url or official.url}",
-          file=sys.stderr)
-    tfrecord, table = download(args.which, url=args.url, sha256=args.sha256,
-                               download_dir=args.download_dir, out=args.out,
-                               convert=args.convert,
-                               progress=args.progress and sys.stderr.isatty())
-    print(f"dataset file: {tfrecord} (SHA256 checked)")
-    if table is not None:
-        print(f"table: {table}")
-        print(f"query it: TabularBenchmark({str(table)!r}, seed=0)")
-    return 0
-
-
-def _add_download(sub) -> None:
-    from .download import OFFICIAL_FILES
-    from .table import TABLE_FORMAT
-    files = " or ".join(f"{k} ({f.name}, {f.size})" for k, f in OFFICIAL_FILES.items())
-    parser = sub.add_parser(
-        "download", help="download an official dataset file and convert it into a table",
-        description=f"Download an official NAS-Bench-101 file: {files}. An interrupted "
-                    f"download resumes when run again; the size and the SHA256 are checked; "
-                    f"then the file is converted into a table in the cache folder "
-                    f"($NB101_CACHE, else ~/.cache/nb101-surrogate), whose path is printed.")
-    parser.add_argument("which", nargs="?", default="only108", choices=sorted(OFFICIAL_FILES),
-                        help="which file (default: only108)")
-    parser.add_argument("--url", default=None, metavar="URL",
-                        help="download from this address instead (a mirror; file:// works)")
-    parser.add_argument("--sha256", default=None, metavar="HEX",
-                        help="expected SHA256 of the file at --url (default: the official one)")
-    parser.add_argument("--out", type=user_path, default=None, metavar="TABLE",
-                        help=f"table file to write (default: <cache>/nasbench_WHICH-v{TABLE_FORMAT}.npz)")
-    parser.add_argument("--download-dir", type=user_path, default=None, metavar="DIR",
-                        help="folder of the downloaded .tfrecord (default: the cache folder)")
-    parser.add_argument("--no-convert", dest="convert", action="store_false",
-                        help="only download and check the file")
-    parser.add_argument("--no-progress", dest="progress", action="store_false",
-                        help="no progress bars (there are none when stderr is not a terminal)")
-    parser.set_defaults(func=_download)
-
-
-def _space(args: argparse.Namespace) -> int:
-    from .cell_space import NUM_CELLS, default_cache_path, get_space
-    path = args.cache if args.cache is not None else default_cache_path()
-    existed = Path(path).exists()
-    start = time.perf_counter()
-    space = get_space(path, progress=True)
-    elapsed = time.perf_counter() - start
-    import numpy as np
-    values, counts = np.unique(space.num_vertices, return_counts=True)
-    print(f"{'loaded' if existed else 'wrote'} {space.path} in {elapsed:.2f} s: "
-          f"{len(space)} cells (expected {NUM_CELLS})")
-    for v, c in zip(values.tolist(), counts.tolist()):
-        print(f"  {v} vertices: {c}")
-    return 0
-
-
-def _add_space(sub) -> None:
-    from .cell_space import SPACE_FORMAT
-    parser = sub.add_parser(
-        "space", help="build or load the enumerated space",
-        description="Build the enumerated space of 423,624 cells into its cache file (once, "
-                    "about 30 s on 2 cores), or load it, and print its counts per vertex count.")
-    parser.add_argument("--cache", type=user_path, default=None, metavar="FILE",
-                        help=f"space cache file (default: <cache>/space-v{SPACE_FORMAT}.npz, "
-                             f"<cache> being $NB101_CACHE or ~/.cache/nb101-surrogate)")
-    parser.set_defaults(func=_space)
-
-
-def format_summary(summary: dict) -> str:
-    """:meth:`nb101.TabularBenchmark.summary` as text: coverage per budget and field, runs
-    per cell, and how a query combines a cell's runs."""
-    def n(value: int) -> str:
-        return f"{value:,}"
-
-    def plural(count: int, word: str) -> str:
-        return f"{n(count)} {word}{'' if count == 1 else 's'}"
-
-    cells, space = summary["cells"], summary["space_cells"]
-    source = summary["source"]
-    lines = [f"table {summary['path']} (format {summary['format']})", "source:"]
-    lines += [f"  {key}: {value if isinstance(value, str) else json.dumps(value)}"
-              for key, value in (source.items() if isinstance(source, dict) else
-                                 [("description", source)])]
-    lines += [f"cells: {n(cells)} of the space's {n(space)}"
-             + ("" if cells == space else f" (partial: {n(space - cells)} cells have no run)")
-             + f"; runs: {n(summary['runs'])}; stored parameter counts: "
-               f"{n(summary['trainable_parameters'])} cells (the others: the exact formula)"]
-    if summary["partial"]:
-        lines.append("PARTIAL: not every cell has every field at every budget (below); a "
-                     "query of a missing cell or budget raises PartialTableError, a missing "
-                     "field is None")
-    else:
-        lines.append("complete: every cell has every field at every budget")
-    for epochs, info in summary["epochs"].items():
-        per_cell = ", ".join(f"{plural(k, 'run')}: {plural(c, 'cell')}"
-                             for k, c in info["runs_per_cell"].items())
-        repeats = ", ".join(f"{'unknown' if r == -1 else r}: {n(c)}"
-                            for r, c in info["repeats"].items())
-        lines += ["", f"{epochs} epochs: {plural(info['cells'], 'cell')}, "
-                      f"{plural(info['runs'], 'run')}; runs per cell: {per_cell}; runs per "
-                      f"repeat: {repeats}",
-                  f"  {'field':28s} {'cells':>9s} {'runs':>9s}"]
-        for name in summary["fields"]:
-            got = info["cells_with_field"].get(name, 0)
-            note = ("" if got == info["cells"] else
-                    f"  partial: {n(got)} of the {n(info['cells'])} cells")
-            lines.append(f"  {name:28s} {n(got):>9s} {n(info['fields'].get(name, 0)):>9s}{note}")
-    lines += ["", "query rule: " + summary["query_rule"] + "."]
-    return "\n".join(textwrap.fill(line, 100, subsequent_indent="      ")
-                     if len(line) > 100 else line for line in lines)
-
-
-def _summary(args: argparse.Namespace) -> int:
-    from .table import TabularBenchmark
-    summary = TabularBenchmark(args.table).summary()
-    print(json.dumps(summary, indent=2) if args.json else format_summary(summary))
-    return 0
-
-
-def _add_summary(sub) -> None:
-    parser = sub.add_parser(
-        "summary", help="print what a table file holds",
-        description="Print what a table file holds: cells covered and runs per cell at each "
-                    "budget, the cells and runs that have each field (what is partial), the "
-                    "source, and the rule by which a query combines a cell's runs.")
-    parser.add_argument("table", type=user_path, help="a table file (.npz)")
-    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
-    parser.set_defaults(func=_summary)
-
-
-def _spec_of(args: argparse.Namespace):
-    """The cell asked on the command line: a hash, or ``--matrix`` with ``--ops``."""
-    from .cell_space import get_space
-    from .model_spec import INPUT, OUTPUT, ModelSpec
-    if args.hash is not None:
-        if args.matrix is not None or args.ops is not None:
-            raise SystemExit("nb101 query: give a module hash or --matrix with --ops, not both")
-        return get_space().spec_from_hash(args.hash)
-    if args.matrix is None or args.ops is None:
-        raise SystemExit("nb101 query: give a module hash, or --matrix and --ops")
-    try:
-        matrix = json.loads(args.matrix)
-    except json.JSONDecodeError as exc:
-        raise SystemExit(f"nb101 query: --matrix must be a JSON list of lists of 0/1, "
-                         f"e.g. '[[0, 1], [0, 0]]' ({exc})") from None
-    ops = [op.strip() for op in args.ops.split(",") if op.strip()]
-    if isinstance(matrix, list) and len(ops) == len(matrix) - 2:  # the interior ops alone
-        ops = [INPUT, *ops, OUTPUT]
-    try:
-        return ModelSpec(matrix, ops)
-    except ValueError as exc:  # the original's rules for a matrix and its ops
-        raise SystemExit(f"nb101 query: error: --matrix and --ops do not make a cell: {exc}"
-                         ) from None
-
-
-def _query(args: argparse.Namespace) -> int:
-    from ._io import to_jsonable
-    from .backends import open_benchmark
-    if args.table is not None:
-        bench = open_benchmark(args.table, seed=args.seed)
-    else:
-        source = "surrogate" if args.surrogate is True else f"surrogate:{args.surrogate}"
-        bench = open_benchmark(source, seed=args.seed)
-    spec = _spec_of(args)
-    result = bench.query(spec, epochs=args.epochs, stop_halfway=args.stop_halfway)
-    module_hash = bench.space.hash(bench.space.index_of_spec(spec))
-    fields = to_jsonable({"module_hash": module_hash, **result})
-    print("{\n" + ",\n".join(f"  {json.dumps(key)}: {json.dumps(value, allow_nan=False)}"
-                             for key, value in fields.items()) + "\n}")  # a field a line
-    return 0
-
-
-def _add_query(sub) -> None:
-    parser = sub.add_parser(
-        "query", help="print one query's result as JSON (table or surrogate)",
-        description="Query one cell, given by its module hash or by --matrix and --ops, on a "
-                    "table (--table) or a surrogate (--surrogate: the bundled one, or an "
-                    "artifact folder), as TabularBenchmark.query / SurrogateBenchmark.query "
-                    "do, and print the result as JSON (missing values are null).",
-        epilog="example: nb101 query --surrogate --matrix '[[0,1,1],[0,0,1],[0,0,0]]' "
-               "--ops conv3x3-bn-relu --epochs 36")
-    parser.add_argument("hash", nargs="?", default=None,
-                        help="module hash of the cell (32 hex digits)")
-    parser.add_argument("--matrix", default=None, metavar="JSON",
-                        help="adjacency matrix as JSON, e.g. '[[0,1,1],[0,0,1],[0,0,0]]'")
-    parser.add_argument("--ops", default=None, metavar="OPS",
-                        help="comma-separated ops, all of them (input,...,output) or the "
-                             "interior ones (conv3x3-bn-relu, conv1x1-bn-relu, maxpool3x3)")
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--table", type=user_path, default=None, metavar="PATH",
-                        help="a table file or an official .tfrecord")
-    source.add_argument("--surrogate", nargs="?", const=True, default=None,
-                        type=lambda text: user_path(text), metavar="ARTIFACT",
-                        help="a surrogate: the bundled one, or the artifact folder given")
-    parser.add_argument("--epochs", type=int, default=108,
-                        help="training budget: 4, 12, 36 or 108 (default 108)")
-    parser.add_argument("--stop-halfway", action="store_true",
-                        help="the values at half the budget")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="seeds which run (or simulated run) is drawn (default 0)")
-    parser.set_defaults(func=_query)
-
-
-#: Subcommands: name -> function that adds its subparser.
-COMMANDS: dict[str, Callable] = {"download": _add_download, "convert": _add_convert,
-                                 "space": _add_space, "summary": _add_summary,
-                                 "query": _add_query}
 #: Entry-point group through which higher layers add commands (``nb101 rank`` comes from
 #: the surrogate package), so this layer never imports them.
 COMMAND_GROUP = "nb101.commands"
@@ -310,6 +107,7 @@ COMMAND_GROUP = "nb101.commands"
 
 def _plugin_commands() -> dict[str, Callable]:
     from importlib.metadata import entry_points
+
     return {ep.name: ep.load() for ep in entry_points(group=COMMAND_GROUP)}
 
 
@@ -332,20 +130,26 @@ class _Commands:
         return getattr(self._action, name)
 
 
-_EPILOG = (
-    "Run 'nb101 COMMAND --help' for the options of a command. Every file goes into the "
-    "cache folder, $NB101_CACHE (default ~/.cache/nb101-surrogate). The data: 'nb101 "
-    "download' fetches an official file and converts it into a table; on this project's "
-    "machines 'nb101 convert --real-data' converts the shared real data ($NB101_DATA). "
-    "'nb101 rank' needs no data (the surrogate is bundled).")
+#: The program help's closing lines (laid out by hand: commands stay on one line).
+_EPILOG = """\
+Run 'nb101 COMMAND --help' for the options of a command.
+Files go into the cache folder, $NB101_CACHE (default ~/.cache/nb101-surrogate);
+'nb101 paths' prints where each file is.
+The data: 'nb101 download' fetches an official file and converts it into a
+table; on this project's machines 'nb101 convert --real-data' converts the
+shared real data ($NB101_DATA). 'nb101 rank' needs no data (the surrogate is
+bundled).
+Exit status: 2 for a wrong command line, 1 for a command that failed."""
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``nb101`` parser with every command (:data:`COMMANDS` and the plugins)."""
     parser = argparse.ArgumentParser(
-        prog="nb101", description=plain_text(__doc__.split("\n\n")[0]),
-        epilog="\n".join(textwrap.wrap(_EPILOG, 78)),
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        prog="nb101",
+        description=plain_text(__doc__.split("\n\n")[0]),
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress messages")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands = _Commands(sub)
@@ -357,17 +161,32 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``nb101`` console script; returns the exit status."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    from ._optional import MissingDependencyError
     from .download import DownloadError
-    from .errors import (ArtifactError, OutOfDomainError, PartialTableError, RecordError,
-                         TableError)
+    from .errors import ArtifactError, OutOfDomainError, PartialTableError, RecordError, TableError
+
+    status: int
+    message: Exception
     try:
         return args.func(args)
-    except (TableError, RecordError, OutOfDomainError, ArtifactError, DownloadError,
-            PartialTableError, FileNotFoundError) as exc:
-        print(f"nb101 {args.command}: error: {exc}", file=sys.stderr)
-        return 1
+    except (UsageError, OutOfDomainError) as exc:  # what was typed is wrong: as argparse
+        status, message = 2, exc
+    except (
+        TableError,
+        RecordError,
+        ArtifactError,
+        DownloadError,
+        PartialTableError,
+        MissingDependencyError,
+        OSError,
+    ) as exc:  # a well-formed command failed
+        status, message = 1, exc
+    print(f"nb101 {args.command}: error: {message}", file=sys.stderr)
+    return status
 
 
 if __name__ == "__main__":  # pragma: no cover

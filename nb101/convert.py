@@ -25,7 +25,7 @@ from .cell_space import CellSpace, get_space
 from .errors import OutOfDomainError, RecordError
 from .model_spec import OPS, ModelSpec, edge_bits
 from .paths import user_path
-from .records import read_records
+from .run_records import read_records
 from .table_file import write_table
 
 __all__ = ["convert_tfrecord"]
@@ -36,12 +36,17 @@ _log = logging.getLogger(__name__)
 _CHUNK = 1 << 16
 
 
-def convert_tfrecord(tfrecord_path: str | os.PathLike, out_path: str | os.PathLike,
-                     progress: bool = True, *, space: CellSpace | None = None,
-                     verify: bool = True) -> Path:
+def convert_tfrecord(
+    tfrecord_path: str | os.PathLike,
+    out_path: str | os.PathLike,
+    progress: bool = True,
+    *,
+    space: CellSpace | None = None,
+    verify: bool = True,
+) -> Path:
     """Convert an official dataset file (``nasbench_full`` / ``only108``) into a table.
 
-    Streams the records with :func:`nb101.records.read_records`; the repeat index of a
+    Streams the records with :func:`nb101.run_records.read_records`; the repeat index of a
     run is its order of appearance among the records of its (hash, epochs), as in the
     official API; the first record of a hash gives its stored graph and parameter count.
 
@@ -72,6 +77,7 @@ def convert_tfrecord(tfrecord_path: str | os.PathLike, out_path: str | os.PathLi
     bar = None
     if progress:
         from tqdm import tqdm
+
         bar = tqdm(unit=" records", unit_scale=True, desc=f"converting {tfrecord_path.name}")
     cells, epochs, values = [], [], []
     fixed: dict[str, tuple] = {}
@@ -92,12 +98,17 @@ def convert_tfrecord(tfrecord_path: str | os.PathLike, out_path: str | os.PathLi
                 except OutOfDomainError:
                     raise RecordError(
                         f"{tfrecord_path}: record {count - len(chunk_hashes) + i}: module hash "
-                        f"{h!r} is not a cell of NAS-Bench-101") from None
+                        f"{h!r} is not a cell of NAS-Bench-101"
+                    ) from None
         epochs.append(np.array(chunk_epochs, dtype=np.int64))
-        values.append(np.array([[np.nan if v is None else v for v in row]
-                                for row in chunk_values], dtype=np.float64)
-                      if any(None in row for row in chunk_values)
-                      else np.array(chunk_values, dtype=np.float64))
+        values.append(
+            np.array(
+                [[np.nan if v is None else v for v in row] for row in chunk_values],
+                dtype=np.float64,
+            )
+            if any(None in row for row in chunk_values)
+            else np.array(chunk_values, dtype=np.float64)
+        )
         chunk_hashes.clear()
         chunk_epochs.clear()
         chunk_values.clear()
@@ -106,10 +117,18 @@ def convert_tfrecord(tfrecord_path: str | os.PathLike, out_path: str | os.PathLi
         h = run.module_hash
         chunk_hashes.append(h)
         chunk_epochs.append(run.epochs)
-        chunk_values.append((run.halfway_training_time, run.halfway_train_accuracy,
-                             run.halfway_validation_accuracy, run.halfway_test_accuracy,
-                             run.final_training_time, run.final_train_accuracy,
-                             run.final_validation_accuracy, run.final_test_accuracy))
+        chunk_values.append(
+            (
+                run.halfway_training_time,
+                run.halfway_train_accuracy,
+                run.halfway_validation_accuracy,
+                run.halfway_test_accuracy,
+                run.final_training_time,
+                run.final_train_accuracy,
+                run.final_validation_accuracy,
+                run.final_test_accuracy,
+            )
+        )
         if h not in fixed:
             fixed[h] = (count, run.adjacency, run.operations, run.trainable_parameters)
         count += 1
@@ -130,7 +149,8 @@ def convert_tfrecord(tfrecord_path: str | os.PathLike, out_path: str | os.PathLi
     order = np.lexsort((np.arange(count), epoch, cell))
     group_start = np.ones(count, dtype=bool)
     group_start[1:] = (cell[order][1:] != cell[order][:-1]) | (
-        epoch[order][1:] != epoch[order][:-1])
+        epoch[order][1:] != epoch[order][:-1]
+    )
     position = np.arange(count) - np.maximum.accumulate(np.where(group_start, np.arange(count), 0))
     repeat = np.empty(count, dtype=np.int64)
     repeat[order] = position
@@ -147,21 +167,29 @@ def convert_tfrecord(tfrecord_path: str | os.PathLike, out_path: str | os.PathLi
                 code = code * 3 + op_index[op]
             bits = edge_bits(adjacency)
         except (KeyError, IndexError, TypeError) as exc:
-            raise RecordError(f"{tfrecord_path}: record {first}: the stored graph of {h} is "
-                              f"not a cell of NAS-Bench-101 (bad op {exc})") from exc
-        if (n, bits, code) != (int(space.num_vertices[index]), int(space.bits[index]),
-                               int(space.codes[index])):
+            raise RecordError(
+                f"{tfrecord_path}: record {first}: the stored graph of {h} is "
+                f"not a cell of NAS-Bench-101 (bad op {exc})"
+            ) from exc
+        if (n, bits, code) != (
+            int(space.num_vertices[index]),
+            int(space.bits[index]),
+            int(space.codes[index]),
+        ):
             # not the canonical representative: still a pruned graph of this cell?
             try:
                 spec = ModelSpec(adjacency, operations)
-                same = (space.index_of_spec(spec) == index
-                        and spec.matrix.shape == adjacency.shape)
+                same = space.index_of_spec(spec) == index and spec.matrix.shape == adjacency.shape
             except (ValueError, KeyError) as exc:
-                raise RecordError(f"{tfrecord_path}: record {first}: the stored graph of {h} "
-                                  f"is not a cell of NAS-Bench-101 ({exc})") from exc
+                raise RecordError(
+                    f"{tfrecord_path}: record {first}: the stored graph of {h} "
+                    f"is not a cell of NAS-Bench-101 ({exc})"
+                ) from exc
             if not same:
-                raise RecordError(f"{tfrecord_path}: record {first}: the stored graph is not "
-                                  f"a pruned graph of the cell {h}")
+                raise RecordError(
+                    f"{tfrecord_path}: record {first}: the stored graph is not "
+                    f"a pruned graph of the cell {h}"
+                )
         graph_cells.append(index)
         nv.append(n)
         graph_bits.append(bits)
@@ -169,14 +197,26 @@ def convert_tfrecord(tfrecord_path: str | os.PathLike, out_path: str | os.PathLi
         if params is not None:
             p_cells.append(index)
             p_values.append(params)
-    source = {"kind": "tfrecord", "file": tfrecord_path.name,
-              "size": os.path.getsize(tfrecord_path), "records": count,
-              "repeat": "order of appearance per (hash, epochs)",
-              "fixed": "first record of each hash"}
-    out = write_table(out_path, run_cell=cell, run_epochs=epoch, run_repeat=repeat,
-                      values={name: value[:, j] for j, name in enumerate(RUN_FIELDS)},
-                      source=source, parameters=(p_cells, p_values),
-                      graphs=(graph_cells, nv, graph_bits, codes), space=space)
-    _log.info("converted %d records of %s in %.1f s", count, tfrecord_path,
-              time.perf_counter() - started)
+    source = {
+        "kind": "tfrecord",
+        "file": tfrecord_path.name,
+        "size": os.path.getsize(tfrecord_path),
+        "records": count,
+        "repeat": "order of appearance per (hash, epochs)",
+        "fixed": "first record of each hash",
+    }
+    out = write_table(
+        out_path,
+        run_cell=cell,
+        run_epochs=epoch,
+        run_repeat=repeat,
+        values={name: value[:, j] for j, name in enumerate(RUN_FIELDS)},
+        source=source,
+        parameters=(p_cells, p_values),
+        graphs=(graph_cells, nv, graph_bits, codes),
+        space=space,
+    )
+    _log.info(
+        "converted %d records of %s in %.1f s", count, tfrecord_path, time.perf_counter() - started
+    )
     return out

@@ -43,8 +43,16 @@ from typing import Any
 from .cell_space import default_cache_path
 from .paths import user_path
 
-__all__ = ["OfficialFile", "OFFICIAL_FILES", "DownloadError", "ChecksumError", "fetch",
-           "download", "default_table_path", "resolve_official_file"]
+__all__ = [
+    "OfficialFile",
+    "OFFICIAL_FILES",
+    "DownloadError",
+    "ChecksumError",
+    "fetch",
+    "download",
+    "default_table_path",
+    "resolve_official_file",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -66,11 +74,15 @@ OFFICIAL_FILES = {
     "only108": OfficialFile(
         "nasbench_only108.tfrecord",
         "https://storage.googleapis.com/nasbench/nasbench_only108.tfrecord",
-        "4c39c3936e36a85269881d659e44e61a245babcb72cb374eacacf75d0e5f4fd1", "~499 MB"),
+        "4c39c3936e36a85269881d659e44e61a245babcb72cb374eacacf75d0e5f4fd1",
+        "~499 MB",
+    ),
     "full": OfficialFile(
         "nasbench_full.tfrecord",
         "https://storage.googleapis.com/nasbench/nasbench_full.tfrecord",
-        "3d64db8180fb1b0207212f9032205064312b6907a3bbc81eabea10db2f5c7e9c", "~1.95 GB"),
+        "3d64db8180fb1b0207212f9032205064312b6907a3bbc81eabea10db2f5c7e9c",
+        "~1.95 GB",
+    ),
 }
 
 
@@ -82,10 +94,11 @@ class ChecksumError(DownloadError):
     """A file whose SHA256 is not the expected one."""
 
     def __init__(self, path: Path, expected: str, got: str, *, deleted: bool):
-        what = ("the download was deleted" if deleted
-                else "delete it to download it again")
-        super().__init__(f"{path}: SHA256 mismatch: expected {expected}, got {got}; {what} "
-                         f"(a mirror with another file? give its --sha256)")
+        what = "the download was deleted" if deleted else "delete it to download it again"
+        super().__init__(
+            f"{path}: SHA256 mismatch: expected {expected}, got {got}; {what} "
+            f"(a mirror with another file? give its --sha256)"
+        )
         self.path, self.expected, self.got = path, expected, got
 
 
@@ -100,13 +113,15 @@ def resolve_official_file(which: str) -> OfficialFile:
     try:
         return OFFICIAL_FILES[which]
     except KeyError:
-        raise ValueError(f"unknown official file {which!r}; choices: "
-                         f"{sorted(OFFICIAL_FILES)}") from None
+        raise ValueError(
+            f"unknown official file {which!r}; choices: {sorted(OFFICIAL_FILES)}"
+        ) from None
 
 
 def default_table_path(which: str) -> Path:
     """``<cache>/nasbench_<which>-v<TABLE_FORMAT>.npz``, where :func:`download` writes."""
     from .table import TABLE_FORMAT
+
     resolve_official_file(which)
     return default_cache_path().parent / f"nasbench_{which}-v{TABLE_FORMAT}.npz"
 
@@ -138,16 +153,29 @@ def _unlink(path: Path) -> None:
 
 
 #: Failures after which the next attempt may succeed (resuming the part file).
-_TRANSIENT = (TimeoutError, ConnectionResetError, ConnectionAbortedError, BrokenPipeError,
-              http.client.IncompleteRead)
+_TRANSIENT = (
+    TimeoutError,
+    ConnectionResetError,
+    ConnectionAbortedError,
+    BrokenPipeError,
+    http.client.IncompleteRead,
+)
 
 
 class _Interrupted(Exception):
     """An attempt that ended early; the next one resumes the ``.part`` file."""
 
 
-def fetch(url: str, dest: str | os.PathLike, sha256: str, *, progress: bool = False,
-          timeout: float = 60.0, retries: int = 5, backoff: float = 1.0) -> Path:
+def fetch(
+    url: str,
+    dest: str | os.PathLike,
+    sha256: str,
+    *,
+    progress: bool = False,
+    timeout: float = 60.0,
+    retries: int = 5,
+    backoff: float = 1.0,
+) -> Path:
     """Download ``url`` to ``dest``, resuming ``dest.part``, and check size and SHA256.
 
     Parameters
@@ -196,6 +224,7 @@ def fetch(url: str, dest: str | os.PathLike, sha256: str, *, progress: bool = Fa
     bar = None
     if progress:
         from tqdm import tqdm
+
         bar = tqdm(unit="B", unit_scale=True, unit_divisor=1024, desc=dest.name)
     try:
         failures = 0
@@ -207,11 +236,18 @@ def fetch(url: str, dest: str | os.PathLike, sha256: str, *, progress: bool = Fa
             except _Interrupted as exc:
                 failures = 0 if _size(part) > before else failures + 1
                 if failures > retries or attempt == _MAX_ATTEMPTS:
-                    raise DownloadError(f"{url}: gave up after {attempt} attempts ({exc}); "
-                                        f"run again to resume {part}") from exc
+                    raise DownloadError(
+                        f"{url}: gave up after {attempt} attempts ({exc}); "
+                        f"run again to resume {part}"
+                    ) from exc
                 wait = min(backoff * 2 ** max(failures - 1, 0), 60.0)
-                _log.warning("%s: interrupted at byte %d (%s); resuming in %.0f s", url,
-                             _size(part), exc, wait)
+                _log.warning(
+                    "%s: interrupted at byte %d (%s); resuming in %.0f s",
+                    url,
+                    _size(part),
+                    exc,
+                    wait,
+                )
                 time.sleep(wait)
     finally:
         if bar is not None:
@@ -235,16 +271,16 @@ def _open(url: str, part: Path, timeout: float):
     if offset:
         headers["Range"] = f"bytes={offset}-"
     try:
-        return urllib.request.urlopen(urllib.request.Request(url, headers=headers),
-                                      timeout=timeout)
+        return urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout)
     except urllib.error.HTTPError as exc:
         if exc.code == 416 and offset:  # nothing left to send, or the part is too long
             match = _CONTENT_RANGE.fullmatch((exc.headers.get("Content-Range") or "").strip())
             if match and int(match.group(3)) == offset:
                 return None
             _unlink(part)
-            raise _Interrupted(f"HTTP 416: {part} ({offset} bytes) is longer than the "
-                               f"file; starting again") from exc
+            raise _Interrupted(
+                f"HTTP 416: {part} ({offset} bytes) is longer than the file; starting again"
+            ) from exc
         if exc.code in (408, 429) or exc.code >= 500:
             raise _Interrupted(f"HTTP {exc.code} {exc.reason}") from exc
         raise DownloadError(f"{url}: HTTP {exc.code} {exc.reason}") from exc
@@ -276,8 +312,10 @@ def _attempt(url: str, part: Path, timeout: float, bar) -> Any:
             content_range = (response.headers.get("Content-Range") or "").strip()
             match = _CONTENT_RANGE.fullmatch(content_range)
             if not match or match.group(1) is None or int(match.group(1)) != offset:
-                raise DownloadError(f"{url}: answered a request from byte {offset} with "
-                                    f"Content-Range {content_range!r}")
+                raise DownloadError(
+                    f"{url}: answered a request from byte {offset} with "
+                    f"Content-Range {content_range!r}"
+                )
             total, hasher, mode = int(match.group(3)), _file_sha256(part), "ab"
         else:  # the whole file: nothing to resume, or a server that ignores ranges
             if offset:
@@ -313,11 +351,18 @@ def _attempt(url: str, part: Path, timeout: float, bar) -> Any:
     return hasher
 
 
-def download(which: str = "only108", *, url: str | None = None, sha256: str | None = None,
-             download_dir: str | os.PathLike | None = None,
-             out: str | os.PathLike | None = None, convert: bool = True,
-             progress: bool = False, retries: int = 5, backoff: float = 1.0
-             ) -> tuple[Path, Path | None]:
+def download(
+    which: str = "only108",
+    *,
+    url: str | None = None,
+    sha256: str | None = None,
+    download_dir: str | os.PathLike | None = None,
+    out: str | os.PathLike | None = None,
+    convert: bool = True,
+    progress: bool = False,
+    retries: int = 5,
+    backoff: float = 1.0,
+) -> tuple[Path, Path | None]:
     """Fetch an official file (:data:`OFFICIAL_FILES`) and convert it into a table.
 
     Parameters
@@ -344,9 +389,14 @@ def download(which: str = "only108", *, url: str | None = None, sha256: str | No
     """
     official = resolve_official_file(which)
     folder = user_path(download_dir) if download_dir is not None else default_cache_path().parent
-    tfrecord = fetch(url or official.url, folder / official.name,
-                     sha256 if sha256 is not None else official.sha256,
-                     progress=progress, retries=retries, backoff=backoff)
+    tfrecord = fetch(
+        url or official.url,
+        folder / official.name,
+        sha256 if sha256 is not None else official.sha256,
+        progress=progress,
+        retries=retries,
+        backoff=backoff,
+    )
     if not convert:
         return tfrecord, None
     table = user_path(out) if out is not None else default_table_path(which)
@@ -354,4 +404,5 @@ def download(which: str = "only108", *, url: str | None = None, sha256: str | No
         _log.info("%s is already there; delete it to convert again", table)
         return tfrecord, table
     from . import convert_tfrecord
+
     return tfrecord, convert_tfrecord(tfrecord, table, progress=progress)

@@ -33,7 +33,7 @@ Example
 -------
 >>> from nb101 import TabularBenchmark
 >>> from nb101.real_data import real_table
->>> path = real_table()                     # doctest: +SKIP  (converted on first use)
+>>> path = real_table()                     # doctest: +SKIP
 >>> bench = TabularBenchmark(path, seed=0, require=("validation_accuracy",))  # doctest: +SKIP
 """
 
@@ -48,17 +48,27 @@ from pathlib import Path
 
 import numpy as np
 
-from ._io import load_npy
+from .io import load_npy
 from .api import EPOCHS, RUN_FIELDS
+from .cell_space import CellSpace, default_cache_path, get_space
 from .errors import OutOfDomainError, TableError
 from .model_spec import ModelSpec
-from .cell_space import CellSpace, default_cache_path, get_space
 from .paths import user_path
 from .table_file import TABLE_FORMAT, write_table
 
-__all__ = ["Sample", "resolve_data_dir", "default_real_table_path", "real_table",
-           "load_exhaustive", "load_sample", "load_repeats", "convert_real_data",
-           "EXHAUSTIVE_FILE", "SAMPLE_FILE", "REPEATS_FILE"]
+__all__ = [
+    "Sample",
+    "resolve_data_dir",
+    "default_real_table_path",
+    "real_table",
+    "load_exhaustive",
+    "load_sample",
+    "load_repeats",
+    "convert_real_data",
+    "EXHAUSTIVE_FILE",
+    "SAMPLE_FILE",
+    "REPEATS_FILE",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -88,9 +98,11 @@ def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
     """
     path, how = _data_dir_choice(data_dir)
     if not path.is_dir():
-        raise FileNotFoundError(f"real NAS-Bench-101 data folder {path} ({how}) does not exist; "
-                                f"pass a folder, set NB101_DATA, or fetch it with "
-                                f"`nb101 download`")
+        raise FileNotFoundError(
+            f"real NAS-Bench-101 data folder {path} ({how}) does not exist; pass the folder or "
+            f"set NB101_DATA (no command downloads it: `nb101 download` fetches an official "
+            f"file instead and writes a table that --table takes)"
+        )
     return path
 
 
@@ -128,18 +140,23 @@ def real_table(data_dir: str | os.PathLike | None = None) -> Path:
     if path.exists():
         return path
     folder, how = _data_dir_choice(data_dir)
-    ways = ("pass a table file (--table), set NB101_DATA to the data folder, or fetch an "
-            "official file with `nb101 download` and pass the table it writes (--table)")
+    ways = (
+        "pass a table file (--table), set NB101_DATA to the data folder, or fetch an "
+        "official file with `nb101 download` and pass the table it writes (--table)"
+    )
     if not folder.is_dir():
         raise FileNotFoundError(
             f"no real NAS-Bench-101 table: {path} is not converted yet and the data folder "
-            f"{folder} ({how}) does not exist; {ways}")
-    missing = [str(f) for f in (EXHAUSTIVE_FILE, SAMPLE_FILE, REPEATS_FILE)
-               if not (folder / f).is_file()]
+            f"{folder} ({how}) does not exist; {ways}"
+        )
+    missing = [
+        str(f) for f in (EXHAUSTIVE_FILE, SAMPLE_FILE, REPEATS_FILE) if not (folder / f).is_file()
+    ]
     if missing:
         raise FileNotFoundError(
             f"no real NAS-Bench-101 table: {path} is not converted yet and the data folder "
-            f"{folder} ({how}) lacks {', '.join(missing)}; {ways}")
+            f"{folder} ({how}) lacks {', '.join(missing)}; {ways}"
+        )
     _log.info("converting the real data of %s into %s", folder, path)
     return convert_real_data(folder, path)
 
@@ -156,8 +173,9 @@ def load_exhaustive(data_dir: str | os.PathLike | None = None) -> np.ndarray:
     path = _file(data_dir, EXHAUSTIVE_FILE)
     values = load_npy(path)
     if values.shape != (423_624,) or values.dtype != np.float64:
-        raise TableError(f"{path}: expected 423,624 float64 values, got {values.shape} "
-                         f"{values.dtype}")
+        raise TableError(
+            f"{path}: expected 423,624 float64 values, got {values.shape} {values.dtype}"
+        )
     return values
 
 
@@ -193,15 +211,19 @@ def load_sample(data_dir: str | os.PathLike | None = None) -> Sample:
         hashes = np.array(raw["key"], dtype=str)
         sample = Sample(
             hashes=hashes,
-            validation_accuracy={e: np.array(raw[f"{e}_final_validation_accuracy"],
-                                             dtype=np.float64) for e in EPOCHS},
+            validation_accuracy={
+                e: np.array(raw[f"{e}_final_validation_accuracy"], dtype=np.float64) for e in EPOCHS
+            },
             final_training_time=np.array(raw["final_training_time"], dtype=np.float64),
             trainable_parameters=np.array(raw["trainable_parameters"], dtype=np.int64),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise TableError(f"{path}: not the sample layout of its README ({exc})") from exc
-    columns = [sample.final_training_time, sample.trainable_parameters,
-               *sample.validation_accuracy.values()]
+    columns = [
+        sample.final_training_time,
+        sample.trainable_parameters,
+        *sample.validation_accuracy.values(),
+    ]
     if any(len(c) != len(hashes) for c in columns):
         raise TableError(f"{path}: columns differ in length")
     if len(set(hashes.tolist())) != len(hashes):
@@ -220,28 +242,34 @@ def load_repeats(data_dir: str | os.PathLike | None = None) -> dict[str, tuple[d
         for h, record in raw.items():
             fixed = dict(record["fixed"])
             fixed["module_adjacency"] = np.array(fixed["module_adjacency"], dtype=np.int8)
-            computed = {int(e): [{name: run[name] for name in RUN_FIELDS} for run in runs]
-                        for e, runs in record["computed"].items()}
+            computed = {
+                int(e): [{name: run[name] for name in RUN_FIELDS} for run in runs]
+                for e, runs in record["computed"].items()
+            }
             out[h] = (fixed, computed)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise TableError(f"{path}: not the records layout of its README ({exc})") from exc
     return out
 
 
-def _check_parameters(what: str, indices: np.ndarray, counts: np.ndarray,
-                      space: CellSpace) -> None:
+def _check_parameters(what: str, indices: np.ndarray, counts: np.ndarray, space: CellSpace) -> None:
     expected = space.parameters(indices)
     bad = np.flatnonzero(expected != counts)
     if len(bad):
         i = int(bad[0])
-        raise TableError(f"{what}: cell {space.hash(int(indices[i]))} has "
-                         f"{int(counts[i])} trainable parameters, the exact formula gives "
-                         f"{int(expected[i])} ({len(bad)} mismatches)")
+        raise TableError(
+            f"{what}: cell {space.hash(int(indices[i]))} has "
+            f"{int(counts[i])} trainable parameters, the exact formula gives "
+            f"{int(expected[i])} ({len(bad)} mismatches)"
+        )
 
 
-def convert_real_data(data_dir: str | os.PathLike | None = None,
-                      out_path: str | os.PathLike | None = None, *,
-                      space: CellSpace | None = None) -> Path:
+def convert_real_data(
+    data_dir: str | os.PathLike | None = None,
+    out_path: str | os.PathLike | None = None,
+    *,
+    space: CellSpace | None = None,
+) -> Path:
     """Combine the real data into ONE table of the whole space (module docstring).
 
     Parameters
@@ -290,11 +318,13 @@ def convert_real_data(data_dir: str | os.PathLike | None = None,
                     if test != exhaustive[index]:
                         raise TableError(
                             f"{data / REPEATS_FILE}: repeat 0 of {h} at 108 epochs has test "
-                            f"accuracy {test!r}, the exhaustive file {exhaustive[index]!r}")
+                            f"accuracy {test!r}, the exhaustive file {exhaustive[index]!r}"
+                        )
                 known[(index, epochs, r)] = fields
     record_cells = np.array([space.index_of_hash(h) for h in repeats], dtype=np.int64)
-    record_params = np.array([repeats[h][0]["trainable_parameters"] for h in repeats],
-                             dtype=np.int64)
+    record_params = np.array(
+        [repeats[h][0]["trainable_parameters"] for h in repeats], dtype=np.int64
+    )
     _check_parameters(str(data / REPEATS_FILE), record_cells, record_params, space)
 
     try:
@@ -311,15 +341,17 @@ def convert_real_data(data_dir: str | os.PathLike | None = None,
     valid108 = sample.validation_accuracy[108]
     unmatched = np.ones(len(sample), dtype=bool)
     by_cell: dict[int, list[int]] = {}
-    for (index, epochs, r) in known:
+    for index, epochs, r in known:
         if epochs == 108:
             by_cell.setdefault(index, []).append(r)
     for k in np.flatnonzero(np.isin(sample_cells, list(by_cell))).tolist():
         index = int(sample_cells[k])
         for r in by_cell[index]:
             fields = known[(index, 108, r)]
-            if (fields.get("final_validation_accuracy") == valid108[k]
-                    and fields.get("final_training_time") == sample.final_training_time[k]):
+            if (
+                fields.get("final_validation_accuracy") == valid108[k]
+                and fields.get("final_training_time") == sample.final_training_time[k]
+            ):
                 unmatched[k] = False
                 break
     merged = int((~unmatched).sum())
@@ -335,8 +367,11 @@ def convert_real_data(data_dir: str | os.PathLike | None = None,
         epochs_col.append(np.full(size, e, dtype=np.int64) if np.isscalar(e) else np.asarray(e))
         repeat_col.append(np.full(size, r, dtype=np.int64) if np.isscalar(r) else np.asarray(r))
         for name in RUN_FIELDS:
-            cols[name].append(np.asarray(fields[name], dtype=np.float64) if name in fields
-                              else np.full(size, np.nan))
+            cols[name].append(
+                np.asarray(fields[name], dtype=np.float64)
+                if name in fields
+                else np.full(size, np.nan)
+            )
 
     exhaustive_fields = {"final_test_accuracy": exhaustive.copy()}
     for (index, epochs, r), fields in known.items():
@@ -346,9 +381,12 @@ def convert_real_data(data_dir: str | os.PathLike | None = None,
     add(np.arange(n_cells), 108, 0, exhaustive_fields)
     others = [(key, f) for key, f in known.items() if key[1:] != (108, 0)]
     if others:
-        add([k[0] for k, _ in others], np.array([k[1] for k, _ in others]),
+        add(
+            [k[0] for k, _ in others],
+            np.array([k[1] for k, _ in others]),
             np.array([k[2] for k, _ in others]),
-            {name: [f.get(name, np.nan) for _, f in others] for name in RUN_FIELDS})
+            {name: [f.get(name, np.nan) for _, f in others] for name in RUN_FIELDS},
+        )
     for e in EPOCHS:
         keep = unmatched if e == 108 else np.ones(len(sample), dtype=bool)
         fields = {"final_validation_accuracy": sample.validation_accuracy[e][keep]}
@@ -362,18 +400,23 @@ def convert_real_data(data_dir: str | os.PathLike | None = None,
         "files": [str(EXHAUSTIVE_FILE), str(SAMPLE_FILE), str(REPEATS_FILE)],
         "exhaustive": "run (cell, 108, repeat 0): final_test_accuracy of all 423,624 cells",
         "repeats": f"{len(repeats)} cells, every repeat (halfway and final); repeat 0 at 108 "
-                   f"epochs merged into the exhaustive run after an exact test accuracy check",
+        f"epochs merged into the exhaustive run after an exact test accuracy check",
         "sample": f"{len(sample)} cells: final_validation_accuracy at 4/12/36/108 epochs and "
-                  f"final_training_time at 108, repeat unknown (-1); {merged} 108-epoch runs "
-                  f"matched a known repeat exactly (validation accuracy and training time) "
-                  f"and were merged",
+        f"final_training_time at 108, repeat unknown (-1); {merged} 108-epoch runs "
+        f"matched a known repeat exactly (validation accuracy and training time) "
+        f"and were merged",
         "trainable_parameters": "sample and records only (-1 elsewhere), each checked "
-                                "against the exact formula",
+        "against the exact formula",
     }
-    path = write_table(out_path, run_cell=np.concatenate(cells),
-                       run_epochs=np.concatenate(epochs_col),
-                       run_repeat=np.concatenate(repeat_col),
-                       values={name: np.concatenate(c) for name, c in cols.items()},
-                       source=source, parameters=(p_cells, p_values), space=space)
+    path = write_table(
+        out_path,
+        run_cell=np.concatenate(cells),
+        run_epochs=np.concatenate(epochs_col),
+        run_repeat=np.concatenate(repeat_col),
+        values={name: np.concatenate(c) for name, c in cols.items()},
+        source=source,
+        parameters=(p_cells, p_values),
+        space=space,
+    )
     _log.info("built the real table %s in %.1f s", path, time.perf_counter() - started)
     return path

@@ -60,7 +60,7 @@ from typing import Any
 
 import numpy as np
 
-from ._io import atomic_savez, open_npz
+from .io import atomic_savez, open_npz
 from .api import RUN_FIELDS
 from .cell_space import CellSpace, get_space
 from .errors import TableError

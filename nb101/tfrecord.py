@@ -7,7 +7,7 @@ concatenation of frames::
     | payload | uint32 LE masked_crc32c(payload)
 
 This module reads and writes frames only; what a payload holds (one training run) is
-:mod:`nb101.records`, whose :func:`~nb101.records.read_records` decodes a whole file.
+:mod:`nb101.run_records`, whose :func:`~nb101.run_records.read_records` decodes a whole file.
 
 Usage
 -----
@@ -35,7 +35,7 @@ from typing import Any, Union
 
 import google_crc32c
 
-from ._io import atomic_path
+from .io import atomic_path
 from .errors import RecordError
 from .paths import user_path
 
@@ -196,13 +196,14 @@ def frame_record(payload: bytes) -> bytes:
     Raises
     ------
     TypeError
-        If ``payload`` is not bytes-like (a :class:`nb101.records.Run` is encoded by
-        :func:`nb101.records.encode_run` first, or written by :func:`nb101.records.write_runs`).
+        If ``payload`` is not bytes-like (a :class:`nb101.run_records.Run` is encoded by
+        :func:`nb101.run_records.encode_run` first, or written by
+        :func:`nb101.run_records.write_runs`).
     """
     if not isinstance(payload, (bytes, bytearray, memoryview)):
         raise TypeError(f"a record payload must be bytes, got {type(payload).__name__}; "
-                        f"encode runs with nb101.records.encode_run (or write them with "
-                        f"nb101.records.write_runs)")
+                        f"encode runs with nb101.run_records.encode_run (or write them with "
+                        f"nb101.run_records.write_runs)")
     payload = bytes(payload)
     length = _U64_LE.pack(len(payload))
     return (
@@ -214,15 +215,15 @@ def frame_record(payload: bytes) -> bytes:
 
 
 def write_records(path: PathLike, payloads: Iterable[bytes]) -> int:
-    """Write payloads as a TFRecord file, atomically (:func:`nb101._io.atomic_path`).
+    """Write payloads as a TFRecord file, atomically (:func:`nb101.io.atomic_path`).
 
     Parameters
     ----------
     path : str or os.PathLike
         Destination; replaced only once every record is written and synced to disk.
     payloads : iterable of bytes
-        Record payloads, written as they are (see :func:`nb101.records.write_runs` for
-        :class:`~nb101.records.Run` objects).
+        Record payloads, written as they are (see :func:`nb101.run_records.write_runs` for
+        :class:`~nb101.run_records.Run` objects).
 
     Returns
     -------

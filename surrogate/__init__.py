@@ -27,9 +27,19 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["SurrogateBenchmark", "Artifact", "load_artifact", "save_artifact",
-           "DEFAULT_ARTIFACT", "TrainConfig", "NoiseModel", "REGRESSORS", "get_regressor",
-           "regression_metrics", "tune"]
+__all__ = [
+    "SurrogateBenchmark",
+    "Artifact",
+    "load_artifact",
+    "save_artifact",
+    "DEFAULT_ARTIFACT",
+    "TrainConfig",
+    "NoiseModel",
+    "REGRESSORS",
+    "get_regressor",
+    "regression_metrics",
+    "tune",
+]
 
 _LAZY = {
     "SurrogateBenchmark": "benchmark",

@@ -1,4 +1,5 @@
-"""The surrogate artifact: one folder with the fitted models of every target.
+"""The surrogate artifact: one folder with the fitted models of every target, and their
+predictions of the whole space.
 
 Layout (schema :data:`SCHEMA_VERSION`)::
 
@@ -6,60 +7,70 @@ Layout (schema :data:`SCHEMA_VERSION`)::
         metadata.json            kind and schema, package and library versions, featurizer
                                  and the input width of each target's model, model name and
                                  parameters (Optuna best included), targets, data digests,
-                                 split sizes, held-out metrics per target, and the sha256 of
-                                 every other file of the folder
+                                 split sizes, held-out metrics per target, the stored
+                                 predictions' resolution, and the sha256 of every other file
         noise.json               the run-to-run noise model (:mod:`surrogate.noise`)
         training_cells.npz       the cells each target's model was fitted on (packed bits)
+        predictions.npz          the models' predictions of all 423,624 cells, 16 bits each
+                                 (:mod:`surrogate.quantized`; absent: the models answer)
         <target>/                one saved regressor per target (``model.save(dir)`` of
             metadata.json        :mod:`surrogate.base`: XGBoost ``model.ubj`` or a torch
-            model.ubj | ...      ``state_dict``; never a pickle)
+            model.ubj.gz | ...   ``state_dict``, gzip-compressed; never a pickle)
+
+**A surrogate on a finite space is a table.** Queries read ``predictions.npz`` (written at
+training time) and never load a model, so they import neither XGBoost nor torch. The models
+stay in the artifact (provenance, retraining, re-prediction) and answer where the predictions
+are absent: artifacts of schema 2 and 3, and ones trained with ``--no-predictions``.
 
 **Stacking** (``stacked_on`` in ``metadata.json``, target to target): the model of a stacked
 target takes the featurizer's features plus, as one last column, the prediction of another
-target's model for the same cell (:func:`make_inputs`). The bundled default stacks its
-validation accuracies on ``test_accuracy@108``, the one target labelled on every cell of the
-space, so that targets labelled on a sample learn from it (training time is not stacked).
+target's model for the same cell (:func:`surrogate.inputs.make_inputs`). The bundled default
+stacks its validation accuracies on ``test_accuracy@108``, the one target labelled on every
+cell of the space, so that targets labelled on a sample learn from it (training time is not
+stacked).
 
 Target names are ``"<metric>@<epochs>"`` for final values (``"test_accuracy@108"``,
 ``"validation_accuracy@12"``, ``"training_time@108"``) and ``"halfway_<metric>@<epochs>"``
-for the values at half the budget; see :func:`nb101.parse_target`.
-
-The folder is written atomically (:func:`nb101._io.atomic_folder`): everything goes into a
-temporary sibling folder which is renamed onto ``path`` at the end (an existing artifact there
-is replaced only then); the JSON files are strict (:func:`nb101._io.write_json`).
+for the values at half the budget; see :func:`nb101.parse_target`. Writing:
+:func:`surrogate.artifact_save.save_artifact`.
 
 What :func:`load_artifact` checks, each failure an :class:`nb101.ArtifactError` of one line
 that names the file:
 
 * ``metadata.json`` is this project's (``kind``; a folder without one, or with ``{}``, is
-  "not a surrogate artifact") and of this schema version (an older one says to retrain);
+  "not a surrogate artifact") and of a readable schema version (another one says to retrain);
 * every file listed in ``files`` is there and has its recorded sha256, and no target folder
   holds a file the list lacks: a file copied from another target or another artifact, or
-  truncated, is caught before any weights are read;
+  truncated, is caught before it is read (with ``lazy=True``, as ``SurrogateBenchmark``
+  loads, the weights and predictions are checked when first read, not at load);
 * the featurizer is registered and gives as many features per cell as each array model was
   fitted on (an edited featurizer is named with both widths);
 * the weights parse (a backend's error is cut to its first line: no C++ stack frames).
 
-The models themselves are read lazily, when a target is first predicted
-(:meth:`Artifact.model`), so that loading an artifact whose predictions are cached
-(:mod:`surrogate.predictions`) never imports XGBoost or torch; ``load_artifact(...,
+The models themselves are read lazily, when a target is first predicted (:meth:`Artifact.model`),
+so that an artifact with predictions never imports XGBoost or torch; ``load_artifact(...,
 lazy=False)`` reads them all at once.
 
 :attr:`Artifact.digest` identifies what the models compute: a sha256 over the featurizer, and
-the targets with their files' sha256; the prediction cache is keyed by it.
+the targets with their files' sha256; the per-machine prediction cache of artifacts without
+stored predictions (:mod:`surrogate.predictions`) is keyed by it.
 
 Example
 -------
->>> art = load_artifact("surrogate/default", require_targets=["test_accuracy@108"])
->>> art.predict("test_accuracy@108", np.arange(10))        # cell indices
+>>> art = load_artifact(DEFAULT_ARTIFACT, require_targets=["test_accuracy@108"])
+>>> art.predict("test_accuracy@108", np.arange(10)).shape   # cell indices
+(10,)
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+import shutil
+import tempfile
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,77 +78,30 @@ from typing import Any
 import numpy as np
 
 from nb101 import ArtifactError, parse_target
-from nb101._io import atomic_folder, open_npz, write_json
+from nb101.io import open_npz
 from nb101.cell_space import NUM_CELLS
 from nb101.paths import user_path
 
+from .artifact_checks import (_METADATA, _RETRAIN, _check_featurizer, _check_provides,
+                              _check_stacking, _target_dir, _verify_file, _verify_files,
+                              file_sha256)
+from .artifact_save import (_NOISE, _TRAINING_CELLS, ARTIFACT_KIND, DEFAULT_ARTIFACT,
+                            GZIP_SUFFIX, READABLE_SCHEMAS, SCHEMA_VERSION, _input_dim,
+                            data_digest, library_versions, save_artifact)
+from .inputs import PREDICT_CHUNK, make_inputs, predict_cells, with_column
 from .noise import NoiseModel
+from .quantized import StoredPredictions
 
 __all__ = ["SCHEMA_VERSION", "ARTIFACT_KIND", "Artifact", "save_artifact", "load_artifact",
            "read_metadata", "data_digest", "file_sha256", "library_versions", "make_inputs",
-           "predict_cells", "DEFAULT_ARTIFACT", "READABLE_SCHEMAS"]
-
-#: Version of the folder layout and of ``metadata.json`` (2: ``kind``, the sha256 of every
-#: file, the input width of each model; 3: ``stacked_on``).
-SCHEMA_VERSION = 3
-#: Schema versions :func:`read_metadata` accepts (a version-2 artifact is one without stacking).
-READABLE_SCHEMAS = (2, 3)
-#: Marker in every artifact's ``metadata.json``.
-ARTIFACT_KIND = "nb101-surrogate artifact"
-#: The bundled default artifact.
-DEFAULT_ARTIFACT = Path(__file__).resolve().parent / "default"
-_METADATA = "metadata.json"
-_NOISE = "noise.json"
-_TRAINING_CELLS = "training_cells.npz"
-#: Cells per model call when predicting many cells.
-PREDICT_CHUNK = 65536
-_RETRAIN = ("retrain it with this version: python train_surrogate.py ... --out {path} (the "
-            "README's 'Training a surrogate' gives the bundled default's command)")
-
-
-def data_digest(indices: np.ndarray, labels: np.ndarray) -> str:
-    """sha256 of the training data: cell indices (int64 LE) then labels (float64 LE)."""
-    h = hashlib.sha256()
-    h.update(np.ascontiguousarray(indices, dtype="<i8").tobytes())
-    h.update(np.ascontiguousarray(labels, dtype="<f8").tobytes())
-    return h.hexdigest()
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """sha256 hex digest of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def library_versions() -> dict[str, str | None]:
-    """Versions of the numeric libraries an artifact depends on (None if not installed)."""
-    from importlib import metadata as md
-    out: dict[str, str | None] = {}
-    for name, dist in (("numpy", "numpy"), ("xgboost", "xgboost"), ("torch", "torch"),
-                       ("torch_geometric", "torch-geometric"), ("sklearn", "scikit-learn")):
-        try:
-            out[name] = md.version(dist)
-        except md.PackageNotFoundError:
-            out[name] = None
-    return out
-
-
-def _package_version() -> str:
-    from importlib import metadata as md
-    try:
-        return md.version("nb101-surrogate")
-    except md.PackageNotFoundError:
-        return "unknown"
+           "predict_cells", "DEFAULT_ARTIFACT", "READABLE_SCHEMAS", "PREDICT_CHUNK"]
 
 
 # ---------------------------------------------------------------------------- artifact
 @dataclass
 class Artifact:
-    """A loaded artifact: its metadata, noise model and training cells, and the fitted model
-    of every target (read on first need, see :meth:`model`).
+    """A loaded artifact: its metadata, noise model, training cells and stored predictions,
+    and the fitted model of every target (read on first need, see :meth:`model`).
 
     Attributes
     ----------
@@ -146,14 +110,28 @@ class Artifact:
         The parsed ``metadata.json``.
     noise : surrogate.noise.NoiseModel or None
     training_masks : dict of str to bool ndarray
-        Per target, the cells its model was fitted on (empty if unrecorded).
+        Per target, the cells its model was fitted on (empty if unrecorded; read on first
+        need).
+    predictions : surrogate.quantized.StoredPredictions or None
+        The models' predictions of every cell (None: the models answer).
     """
 
     path: Path
     metadata: dict[str, Any]
     noise: Any = None
-    training_masks: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    _masks: dict[str, np.ndarray] | None = field(default=None, repr=False)  # read on need
+    predictions: StoredPredictions | None = field(default=None, repr=False)
     _models: dict[str, Any] = field(default_factory=dict, repr=False)
+    _unverified: set[str] = field(default_factory=set, repr=False)  # checked on first read
+    _featurizer_checked: bool = field(default=True, repr=False)
+
+    @property
+    def training_masks(self) -> dict[str, np.ndarray]:
+        """Per target, the cells its model was fitted on (empty if unrecorded); read on
+        first need."""
+        if self._masks is None:
+            self._masks = _read_masks(self.path / _TRAINING_CELLS)
+        return self._masks
 
     def in_sample(self, target: str) -> np.ndarray | None:
         """Boolean mask of the cells ``target``'s model was fitted on (None if unrecorded)."""
@@ -208,6 +186,13 @@ class Artifact:
             if target not in self.metadata["targets"]:
                 raise KeyError(f"artifact {self.path} has no target {target!r}; "
                                f"targets: {list(self.targets)}")
+            if not self._featurizer_checked:
+                _check_featurizer(self.path, self.metadata)
+                self._featurizer_checked = True
+            for name in sorted(self._unverified):
+                if name.startswith(f"{_target_dir(target)}/"):
+                    _verify_file(self.path, name, self.metadata["files"][name])
+                    self._unverified.discard(name)
             model = self._models[target] = _load_target_model(self.path, self.metadata, target)
         return model
 
@@ -259,7 +244,7 @@ class Artifact:
                 base = stacked.get(target)
                 if base is not None:  # the base's mean prediction, once per chunk and base
                     if base not in stacked_inputs:
-                        stacked_inputs[base] = _with_column(
+                        stacked_inputs[base] = with_column(
                             X, means[base] if base in means else self.model(base).predict(X))
                     X = stacked_inputs[base]
                 one = model
@@ -273,181 +258,6 @@ class Artifact:
     def require(self, targets: Iterable[str] | None) -> None:
         """Raise :class:`ArtifactError` if the artifact lacks any of ``targets``."""
         _check_provides(self.path, self.targets, targets)
-
-
-def _check_provides(path: Path, provided: Sequence[str], required: Iterable[str] | None
-                    ) -> None:
-    """The one check that an artifact has the targets a caller needs."""
-    missing = [t for t in (required or ()) if t not in provided]
-    if missing:
-        raise ArtifactError(f"surrogate artifact {path} lacks the required targets {missing}; "
-                            f"it provides {list(provided)}")
-
-
-def make_inputs(model: Any, featurizer: str, indices: np.ndarray, *, base: Any = None) -> Any:
-    """Features of cells for ``model``: a float32 array for array models, PyG ``Data`` for
-    graph models (a ``Batch`` of the canonical cells; the featurizer is then unused).
-    ``base``: a fitted array model on the same featurizer whose prediction is appended as
-    the last column (stacking, module docstring)."""
-    if getattr(model, "input_kind", "array") == "graph":
-        if base is not None:
-            raise ValueError("a graph model cannot be stacked on another model's prediction")
-        from features import cells_to_batch
-        return cells_to_batch(np.asarray(indices, dtype=np.int64))
-    from features import get_featurizer
-    X = get_featurizer(featurizer).transform(np.asarray(indices, dtype=np.int64))
-    return X if base is None else _with_column(X, base.predict(X))
-
-
-def _with_column(X: np.ndarray, column: np.ndarray) -> np.ndarray:
-    """``X`` with ``column`` appended (float32, the features' dtype)."""
-    return np.hstack([X, np.asarray(column, dtype=np.float32).reshape(-1, 1)])
-
-
-def predict_cells(model: Any, featurizer: str, indices: np.ndarray, *,
-                  members: bool = False, base: Any = None) -> np.ndarray:
-    """Predictions of ``model`` for cell indices, float64 (K,), in chunks of
-    :data:`PREDICT_CHUNK` cells (the features of the whole space never sit in memory);
-    ``members=True``: each member's prediction of an ensemble, (M, K); ``base``: see
-    :func:`make_inputs`."""
-    indices = np.asarray(indices, dtype=np.int64)
-    chunks = [indices[start:start + PREDICT_CHUNK]
-              for start in range(0, len(indices), PREDICT_CHUNK)]
-    if members:
-        width = len(model.members_)
-        return np.concatenate([np.zeros((width, 0))] + [
-            np.asarray(model.predict_members(make_inputs(model, featurizer, chunk, base=base)),
-                       dtype=np.float64).T for chunk in chunks], axis=1)
-    return np.concatenate([np.zeros(0)] + [
-        np.asarray(model.predict(make_inputs(model, featurizer, chunk, base=base)),
-                   dtype=np.float64).ravel() for chunk in chunks])
-
-
-def _target_dir(target: str) -> str:
-    parse_target(target)
-    return target  # "test_accuracy@108": portable file-name characters
-
-
-def save_artifact(path: str | os.PathLike, *, models: Mapping[str, Any], featurizer: str,
-                  model_name: str, model_params: Mapping[str, Any] | None = None,
-                  noise: Any = None, targets_info: Mapping[str, Mapping[str, Any]] | None = None,
-                  extra: Mapping[str, Any] | None = None,
-                  training_cells: Mapping[str, np.ndarray] | None = None,
-                  stacked_on: Mapping[str, str] | None = None) -> Path:
-    """Write an artifact folder atomically and return its path.
-
-    Parameters
-    ----------
-    path : path-like
-        The artifact folder (replaced if it exists, only once the new one is complete).
-    models : mapping of target name to fitted regressor
-        Each is written with its own ``save(dir)`` into ``<path>/<target>/``.
-    featurizer : str
-        Name for :func:`features.get_featurizer`.
-    model_name : str
-        Registry name (:func:`surrogate.registry.get_regressor`).
-    model_params : mapping, optional
-        Constructor parameters shared by the targets (per-target tuned ones go in
-        ``targets_info``).
-    noise : surrogate.noise.NoiseModel, optional
-    targets_info : mapping of target to dict, optional
-        Per target: ``params`` (best Optuna params), ``data_sha256``, split sizes, ``metrics``.
-    extra : mapping, optional
-        More JSON-serialisable metadata (e.g. the training config).
-    training_cells : mapping of target to int array, optional
-        The cells each model was fitted on (stored as packed bit masks of the space in
-        ``training_cells.npz``): which cells are in sample, for the noise model's
-        out-of-sample model error and the fidelity report.
-    stacked_on : mapping of target to target, optional
-        Stacked targets and the target whose prediction each one's model takes as last input
-        (module docstring); the base must be an unstacked target of ``models``.
-    """
-    path = user_path(path)
-    for target in models:
-        _target_dir(target)
-    stacked_on = dict(stacked_on or {})
-    _check_stacking(path, list(models), stacked_on)
-    input_dims = {target: _input_dim(model) for target, model in models.items()}
-    if any(dim is not None for dim in input_dims.values()):
-        from features import get_featurizer
-        _check_input_dims(path, featurizer, get_featurizer(featurizer).dim, input_dims,
-                          stacked_on)
-    with atomic_folder(path) as tmp:
-        for target, model in models.items():
-            model.save(tmp / _target_dir(target))
-        info = {t: dict((targets_info or {}).get(t, {})) for t in models}
-        if training_cells:
-            masks = {}
-            for target, cells in training_cells.items():
-                mask = np.zeros(NUM_CELLS, dtype=bool)
-                mask[np.asarray(cells, dtype=np.int64)] = True
-                masks[target] = np.packbits(mask)
-            np.savez_compressed(tmp / _TRAINING_CELLS, **masks)
-        write_json(tmp / _NOISE, noise.to_dict() if noise is not None else None, indent=1)
-        files = {file.relative_to(tmp).as_posix(): file_sha256(file)
-                 for file in sorted(tmp.rglob("*")) if file.is_file()}
-        meta = {
-            "kind": ARTIFACT_KIND,
-            "schema_version": SCHEMA_VERSION,
-            "package_version": _package_version(),
-            "featurizer": featurizer,
-            "input_dims": input_dims,
-            "model": {"name": model_name, "class": type(next(iter(models.values()))).__name__
-                      if models else None, "params": dict(model_params or {})},
-            "targets": list(models),
-            "stacked_on": stacked_on,
-            "target_info": info,
-            "libraries": library_versions(),
-            **dict(extra or {}),
-            "files": files,
-        }
-        write_json(tmp / _METADATA, meta, indent=2)
-    return path
-
-
-def _input_dim(model: Any) -> int | None:
-    """Features per cell an array model was fitted on; None for a graph model."""
-    if getattr(model, "input_kind", "array") == "graph":
-        return None
-    dim = getattr(model, "n_features_in_", None)
-    return None if dim is None else int(dim)
-
-
-def _check_stacking(path: Path, targets: Sequence[str], stacked_on: Mapping[str, str]) -> None:
-    """Every stacked target and its base are targets of the artifact; a base is not stacked.
-
-    Raises
-    ------
-    ArtifactError
-        Naming the target and the rule it breaks.
-    """
-    for target, base in stacked_on.items():
-        if target not in targets or base not in targets:
-            raise ArtifactError(f"surrogate artifact {path}: stacked_on maps {target!r} to "
-                                f"{base!r}, but its targets are {list(targets)}")
-        if base in stacked_on:
-            raise ArtifactError(f"surrogate artifact {path}: target {target!r} is stacked on "
-                                f"{base!r}, which is stacked itself (one level only)")
-
-
-def _check_input_dims(path: Path, featurizer: str, width: int,
-                      input_dims: Mapping[str, int | None],
-                      stacked_on: Mapping[str, str] | None = None) -> None:
-    """The one check that the featurizer gives each array model the width it was fitted on
-    (one more column for a stacked target).
-
-    Raises
-    ------
-    ArtifactError
-        Naming the featurizer and its width, the target and its model's width.
-    """
-    for target, dim in input_dims.items():
-        if dim is not None and dim != width + (target in (stacked_on or {})):
-            raise ArtifactError(
-                f"surrogate artifact {path}: the featurizer {featurizer!r} gives {width} "
-                f"features per cell, but the model of target {target!r} was fitted on {dim} "
-                f"(n_features_in_); the featurizer changed since training (or the model was "
-                f"fitted on another one): restore it, or {_RETRAIN.format(path=path)}")
 
 
 def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
@@ -496,42 +306,6 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
     return meta
 
 
-def _verify_files(path: Path, meta: Mapping[str, Any]) -> None:
-    """Every listed file has its recorded sha256; no target folder holds an unlisted file.
-
-    Raises
-    ------
-    ArtifactError
-        Naming the file that is missing, changed or unexpected.
-    """
-    files = meta["files"]
-    for name in files:
-        parts = Path(name).parts
-        if Path(name).is_absolute() or ".." in parts or name == _METADATA:
-            raise ArtifactError(f"{path / _METADATA}: 'files' lists {name!r}, which is not a "
-                                f"file inside the artifact")
-    for target in meta["targets"]:
-        folder = path / _target_dir(target)
-        if not folder.is_dir():
-            raise ArtifactError(f"surrogate artifact {path} is missing the model folder "
-                                f"{folder} of target {target!r}")
-        for file in sorted(folder.rglob("*")):
-            if file.is_file() and file.relative_to(path).as_posix() not in files:
-                raise ArtifactError(
-                    f"{file} is not part of the surrogate artifact {path}: its metadata.json "
-                    f"lists no such file (copied from elsewhere?); remove it or retrain")
-    for name, recorded in files.items():
-        file = path / name
-        if not file.is_file():
-            raise ArtifactError(f"surrogate artifact {path} is missing {file}")
-        got = file_sha256(file)
-        if got != recorded:
-            raise ArtifactError(
-                f"{file} is corrupt or was replaced: its sha256 is {got[:16]}..., the artifact "
-                f"recorded {str(recorded)[:16]}... (a file copied from another target or "
-                f"artifact, a truncated copy or an edit); restore the artifact or retrain it")
-
-
 def _first_line(exc: BaseException) -> str:
     """An exception's message without what follows its first line (XGBoost appends C++
     stack frames)."""
@@ -545,7 +319,8 @@ def _load_target_model(path: Path, meta: Mapping[str, Any], target: str) -> Any:
 
     folder = path / _target_dir(target)
     try:
-        model = load_model(folder)
+        with _uncompressed(folder) as plain:
+            model = load_model(plain)
     except ArtifactError as exc:
         raise ArtifactError(f"surrogate artifact {path}, target {target!r}: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - any backend failure means corrupt weights
@@ -557,6 +332,58 @@ def _load_target_model(path: Path, meta: Mapping[str, Any], target: str) -> Any:
                             f"{_input_dim(model)} features per cell, but metadata.json "
                             f"records {recorded}; {_RETRAIN.format(path=path)}")
     return model
+
+
+class _uncompressed:
+    """Context manager: ``folder`` itself, or where it holds gzip-compressed weights
+    (schema 4), a temporary copy with them decompressed (the models' own ``load`` reads plain
+    files)."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self._tmp: tempfile.TemporaryDirectory | None = None
+
+    def __enter__(self) -> Path:
+        files = [f for f in sorted(self.folder.rglob("*")) if f.is_file()]
+        if not any(f.name.endswith(GZIP_SUFFIX) for f in files):
+            return self.folder
+        self._tmp = tempfile.TemporaryDirectory(prefix="nb101-model-")
+        root = Path(self._tmp.name)
+        for file in files:
+            out = root / file.relative_to(self.folder)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            if file.name.endswith(GZIP_SUFFIX):
+                out.with_name(file.name[:-len(GZIP_SUFFIX)]).write_bytes(
+                    gzip.decompress(file.read_bytes()))
+            else:
+                shutil.copyfile(file, out)
+        return root
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+
+def _read_masks(file: Path) -> dict[str, np.ndarray]:
+    """The training cells of each target from ``training_cells.npz`` (empty without it).
+
+    Raises
+    ------
+    ArtifactError
+        If the file does not read or holds a mask of another size.
+    """
+    masks = {}
+    if file.is_file():
+        try:
+            with open_npz(file) as data:
+                for target in data.files:
+                    bits = data[target]
+                    if bits.shape != ((NUM_CELLS + 7) // 8,) or bits.dtype != np.uint8:
+                        raise ValueError(f"mask of {target!r} has shape {bits.shape}")
+                    masks[target] = np.unpackbits(bits, count=NUM_CELLS).astype(bool)
+        except (OSError, ValueError, KeyError) as exc:
+            raise ArtifactError(f"{file} is not a valid training-cell file: {exc}") from exc
+    return masks
 
 
 def load_artifact(path: str | os.PathLike | None = None, *,
@@ -571,8 +398,9 @@ def load_artifact(path: str | os.PathLike | None = None, *,
     require_targets : iterable of str, optional
         Targets the caller needs.
     lazy : bool, default=False
-        Read each target's weights on first need (:meth:`Artifact.model`) instead of now;
-        every other check (module docstring) is done now either way.
+        Read each target's weights on first need (:meth:`Artifact.model`) instead of now,
+        and check the sha256 of the weights and of the stored predictions when they are
+        first read; every other check (module docstring) is done now either way.
 
     Raises
     ------
@@ -591,19 +419,17 @@ def load_artifact(path: str | os.PathLike | None = None, *,
             parse_target(target)
         except ValueError as exc:
             raise ArtifactError(f"{path / _METADATA}: {exc}") from exc
-    _verify_files(path, meta)
-    stacked_on = meta.get("stacked_on") or {}
-    _check_stacking(path, targets, stacked_on)
-    dims = {t: meta["input_dims"].get(t) for t in targets}
-    if any(dim is not None for dim in dims.values()):
-        from features import get_featurizer
-        try:
-            width = get_featurizer(meta["featurizer"]).dim
-        except ValueError as exc:
-            raise ArtifactError(f"surrogate artifact {path} uses the featurizer "
-                                f"{meta['featurizer']!r}: {exc} (register it before loading)"
-                                ) from None
-        _check_input_dims(path, meta["featurizer"], width, dims, stacked_on)
+    # lazy: the weights and the predictions are checked when first read (most processes
+    # read a few prediction arrays and no weights); the small files now
+    deferred = frozenset(name for name in meta["files"] if lazy and (
+        "/" in name or name == (meta.get("predictions") or {}).get("file")))
+    _verify_files(path, meta, deferred)
+    _check_stacking(path, targets, meta.get("stacked_on") or {})
+    # the featurizer matters to the models only: checked when the first one is read where
+    # stored predictions answer (so a query never imports the featurizers)
+    featurizer_checked = not (lazy and meta.get("predictions") is not None)
+    if featurizer_checked:
+        _check_featurizer(path, meta)
     noise = None
     noise_file = path / _NOISE
     if noise_file.is_file():
@@ -612,19 +438,23 @@ def load_artifact(path: str | os.PathLike | None = None, *,
             noise = NoiseModel.from_dict(data) if data is not None else None
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise ArtifactError(f"{noise_file} is not a valid noise model: {exc}") from exc
-    masks = {}
-    mask_file = path / _TRAINING_CELLS
-    if mask_file.is_file():
+    masks = None if lazy else _read_masks(path / _TRAINING_CELLS)
+    predictions = None
+    section = meta.get("predictions")
+    if section is not None:
         try:
-            with open_npz(mask_file) as data:
-                for target in data.files:
-                    bits = data[target]
-                    if bits.shape != ((NUM_CELLS + 7) // 8,) or bits.dtype != np.uint8:
-                        raise ValueError(f"mask of {target!r} has shape {bits.shape}")
-                    masks[target] = np.unpackbits(bits, count=NUM_CELLS).astype(bool)
-        except (OSError, ValueError, KeyError) as exc:
-            raise ArtifactError(f"{mask_file} is not a valid training-cell file: {exc}") from exc
-    artifact = Artifact(path=path, metadata=meta, noise=noise, training_masks=masks)
+            name = section["file"]
+            if name not in meta["files"]:
+                raise ValueError(f"its file {name!r} is not listed in 'files'")
+            check = (lambda raw: _verify_file(path, name, meta["files"][name], raw)) \
+                if name in deferred else (lambda raw: None)
+            predictions = StoredPredictions(path / name, section, NUM_CELLS, check)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ArtifactError(f"{path / _METADATA}: invalid 'predictions' section "
+                                f"({type(exc).__name__}: {exc})") from None
+    artifact = Artifact(path=path, metadata=meta, noise=noise, _masks=masks,
+                        predictions=predictions, _unverified=set(deferred),
+                        _featurizer_checked=featurizer_checked)
     if not lazy:
         for target in targets:
             artifact.model(target)

@@ -32,10 +32,15 @@ are identical.
 
 Example
 -------
+>>> import numpy as np
+>>> rng = np.random.default_rng(0)
+>>> X_train, y_train, X_test = rng.random((200, 36)), rng.random(200), rng.random((100, 36))
 >>> from surrogate.xgb import XGBRegressorModel
->>> model = XGBRegressorModel(n_estimators=200, random_state=0).fit(X_train, y_train)
->>> model.save("artifacts/xgb")
+>>> model = XGBRegressorModel(n_estimators=20, random_state=0).fit(X_train, y_train)
+>>> path = model.save("artifacts/xgb")
 >>> same = load_model("artifacts/xgb")
+>>> bool((same.predict(X_test) == model.predict(X_test)).all())
+True
 """
 
 from __future__ import annotations
@@ -52,7 +57,8 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from nb101 import ArtifactError
-from nb101._io import write_json
+from nb101._optional import require
+from nb101.io import write_json
 
 __all__ = ["SurrogateRegressor", "load_model", "clip_targets", "check_targets", "seed_int",
            "MODEL_FORMAT", "TorchWeights", "torch_threads", "torch_loss"]
@@ -336,7 +342,7 @@ def torch_threads(n: int | None) -> Iterator[None]:
     ValueError
         If ``n`` is below 1.
     """
-    import torch
+    torch = require("torch", "gnn", "the torch regressors (GIN, MLP)")
     previous = torch.get_num_threads()
     if n is not None:
         if int(n) < 1:
@@ -356,7 +362,7 @@ def torch_loss(name: str, huber_delta: float):
     ValueError
         For another name.
     """
-    from torch import nn
+    nn = require("torch.nn", "gnn", "the torch regressors (GIN, MLP)")
     if name == "mse":
         return nn.MSELoss()
     if name == "huber":
@@ -376,11 +382,11 @@ class TorchWeights:
         return {**super()._fitted_state(), "n_epochs_": self.n_epochs_}
 
     def _save_weights(self, path: Path) -> None:
-        import torch
+        torch = require("torch", "gnn", "the torch regressors (GIN, MLP)")
         torch.save(self.module_.state_dict(), path / self._weights_file)
 
     def _load_weights(self, path: Path) -> None:
-        import torch
+        torch = require("torch", "gnn", "loading a torch regressor (GIN, MLP)")
         file = path / self._weights_file
         if not file.is_file():
             raise ArtifactError(f"{path} lacks the weights file {self._weights_file}")

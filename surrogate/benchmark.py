@@ -55,17 +55,12 @@ field                        ``stop_halfway=False``   ``stop_halfway=True``
 - ``hash_iterator`` yields all 423,624 hashes in ascending order; ``valid_epochs`` are the
   budgets the artifact's targets cover.
 
-Speed. Nothing is predicted at construction. By default (``full_cache=False``) a query
-predicts only the cells it asks for that were not predicted before (one model call per
-target for a batch; about 1 ms for a single fresh cell; the first one in a process also
-imports XGBoost, about a second). A whole-space prediction (:meth:`SurrogateBenchmark.
-precompute`, ``nb101 rank``, or ``full_cache=True``, which makes it on a target's first need;
-seconds per target, with a progress bar on a terminal) is written to the per-machine
-prediction cache (:mod:`surrogate.predictions`, ``<cache>/predictions-<artifact
-digest>.npz``), which every later benchmark of the same artifact reads at construction
-(``prediction_cache=True``, default): from then on a query is a lookup (single queries in
-microseconds, batches of millions of cells per second) and no model is loaded.
-``benchmarks/bench_surrogate.py`` measures both, cold and warm.
+Speed. An artifact storing its whole-space predictions (schema 4; :mod:`surrogate.quantized`)
+is a table: queries look them up, never load a model nor import XGBoost or torch, and answer
+the models' values within the stored resolution. Without them (schema 2 and 3, or
+``--no-predictions``) the models answer, and whole-space predictions (``precompute``, ``nb101
+rank``, ``full_cache=True``) go to the prediction cache (:mod:`surrogate.predictions`).
+``benchmarks/bench_surrogate.py`` measures both.
 """
 
 from __future__ import annotations
@@ -77,6 +72,7 @@ import sys
 from collections.abc import Iterable, Iterator
 
 import numpy as np
+from numpy.random import SeedSequence  # with the module: the first query's key needs it
 
 from nb101 import ArtifactError, CellSpace, format_target, parse_target
 from nb101.api import EPOCHS, METRICS, BaseBenchmark
@@ -85,6 +81,8 @@ from nb101.paths import user_path
 from .artifact import PREDICT_CHUNK, Artifact, load_artifact
 from .noise import error_levels, uniform_levels
 from .predictions import PredictionCache
+from .quantized import member_name
+from .single import run_functions, uniform_level
 
 _log = logging.getLogger(__name__)
 
@@ -115,13 +113,14 @@ class SurrogateBenchmark(BaseBenchmark):
     require_targets : iterable of str, optional
         Targets the caller needs; a missing one raises :class:`ArtifactError` at load.
     full_cache : bool, default=False
-        Predict the whole space for a target the first time it is needed (and write it to
-        the prediction cache), rather than only the cells asked for: for a caller that will
-        query most of the space anyway.
+        For an artifact without stored predictions: predict the whole space for a target the
+        first time it is needed (and write it to the prediction cache), rather than only the
+        cells asked for: for a caller that will query most of the space anyway.
     prediction_cache : bool or path-like, default=True
-        Read whole-space predictions of this artifact from the per-machine prediction cache
-        (:mod:`surrogate.predictions`) and write them there after a whole-space prediction;
-        a path is the folder to use instead of the project cache folder; False: neither.
+        For an artifact without stored predictions: read its whole-space predictions from
+        the per-machine prediction cache (:mod:`surrogate.predictions`) and write them there
+        after a whole-space prediction; a path is the folder to use instead of the project
+        cache folder; False: neither. Unused for an artifact that stores its predictions.
     space : CellSpace, optional
 
     Raises
@@ -132,8 +131,10 @@ class SurrogateBenchmark(BaseBenchmark):
 
     Examples
     --------
+    >>> from nb101 import get_space
     >>> bench = SurrogateBenchmark(seed=0, noise=False)
-    >>> bench.query(spec, epochs=108)["test_accuracy"]
+    >>> 0 < bench.query(get_space().spec(0), epochs=108)["test_accuracy"] < 1
+    True
     """
 
     def __init__(self, path: str | os.PathLike | Artifact | None = None,
@@ -158,10 +159,14 @@ class SurrogateBenchmark(BaseBenchmark):
             raise ArtifactError(f"surrogate artifact {self.artifact.path} has no noise model; "
                                 f"use noise=False")
         self._targets = frozenset(self.artifact.targets)
+        # whole-space predictions come from the artifact; for one without them (older, or
+        # trained with --no-predictions), from the per-machine cache of earlier predictions
         self.prediction_cache = None
-        if prediction_cache is not False:
+        if self.artifact.predictions is None and prediction_cache is not False:
             folder = None if prediction_cache is True else user_path(prediction_cache)
             self.prediction_cache = PredictionCache(self.artifact.digest, folder)
+        self._store = (self.artifact.predictions if self.artifact.predictions is not None
+                       else self.prediction_cache)
         self._epochs = frozenset(parse_target(t).epochs for t in self._targets)
         self._sources = {(metric, epochs, halfway): self._source(metric, epochs, halfway)
                          for metric in METRICS for epochs in EPOCHS for halfway in (False, True)}
@@ -172,8 +177,12 @@ class SurrogateBenchmark(BaseBenchmark):
         # the ensemble member the runs of a target come from (noise rule 6; absent: the mean)
         self._members = {t: self.noise_seed % m for t in self._targets
                          if self.noise and (m := self.artifact.members(t)) > 1}
-        # (target, ensemble member or None for the mean) -> predictions of every cell
+        # (target, ensemble member or None for the mean) -> predictions of every cell (NaN:
+        # not predicted yet); _complete: the sources whose every cell is there
         self._cache: dict[tuple[str, int | None], np.ndarray] = {}
+        self._complete: set[tuple[str, int | None]] = set()
+        self._single: dict | bool | None = None  # see _run
+        self._plans: dict[tuple[int, bool], tuple] = {}
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}({str(self.artifact.path)!r}, seed={self.seed!r}, "
@@ -251,6 +260,8 @@ class SurrogateBenchmark(BaseBenchmark):
         them (or the whole space with ``full_cache``)."""
         lacking = {}
         for source in sources:
+            if source in self._complete:
+                continue
             missing = np.isnan(self._source_cache(source)[indices])
             if missing.any():
                 lacking[source] = missing
@@ -265,20 +276,18 @@ class SurrogateBenchmark(BaseBenchmark):
             new = np.isnan(cache[cells])
             cache[cells[new]] = values[new]
 
-    @staticmethod
-    def _cache_name(source: tuple[str, int | None]) -> str:
-        target, member = source
-        return target if member is None else f"{target}#member{member}"
-
     def _source_cache(self, source: tuple[str, int | None]) -> np.ndarray:
+        """The predictions of every cell for ``source``: the whole-space ones of the artifact
+        (or of the prediction cache) on first need, else NaN until predicted."""
         cache = self._cache.get(source)
         if cache is None:
             target = source[0]
             if target not in self._targets:
                 raise KeyError(f"no model for target {target!r}; targets: {self.targets}")
-            cached = (self.prediction_cache.load(self._cache_name(source))
-                      if self.prediction_cache is not None else None)
-            cache = self._cache[source] = (cached if cached is not None
+            stored = self._store.load(member_name(*source)) if self._store is not None else None
+            if stored is not None:
+                self._complete.add(source)
+            cache = self._cache[source] = (stored if stored is not None
                                            else np.full(len(self.space), np.nan))
         return cache
 
@@ -300,11 +309,11 @@ class SurrogateBenchmark(BaseBenchmark):
 
     def _precompute(self, sources: list[tuple[str, int | None]],
                     progress: bool | None = None) -> None:
-        from tqdm.auto import tqdm
-
-        todo = [s for s in sources if np.isnan(self._source_cache(s)).any()]
+        todo = [s for s in sources  # _source_cache: the stored predictions, where there are
+                if np.isnan(self._source_cache(s)).any()]
         if not todo:
             return
+        from tqdm.auto import tqdm
         if progress is None:
             progress = sys.stderr.isatty()
         cells = np.arange(len(self.space))
@@ -317,9 +326,10 @@ class SurrogateBenchmark(BaseBenchmark):
                     cache = self._cache[source]  # values already given out stay as they are
                     cache[chunk] = np.where(np.isnan(cache[chunk]), values, cache[chunk])
                 bar.update(len(chunk))
+        self._complete.update(todo)
         if self.prediction_cache is not None:
             try:
-                self.prediction_cache.save({self._cache_name(s): self._cache[s] for s in todo})
+                self.prediction_cache.save({member_name(*s): self._cache[s] for s in todo})
             except OSError as exc:  # a read-only cache folder costs speed, not correctness
                 _log.warning("could not write the prediction cache %s: %s",
                              self.prediction_cache.path, exc)
@@ -351,6 +361,47 @@ class SurrogateBenchmark(BaseBenchmark):
             return None, None, 1.0
         source = self._run_source(target) if runs else (target, None)
         return self._cache[source][indices], target, factor
+
+    def _run(self, index: int, epochs: int, stop_halfway: bool) -> dict[str, float | None]:
+        """One run of one cell on Python floats (:mod:`surrogate.single`), the values of
+        :meth:`_runs` (which answers where predictions are missing or rule 5 applies)."""
+        plan = self._plans.get((epochs, stop_halfway))
+        if plan is None:
+            if self._single is None:  # decided once: the noise model must allow it
+                self._single = run_functions(self.artifact.noise if self.noise else None,
+                                             self.targets, self._run_source)
+            needed = self._needed[(epochs, stop_halfway)]
+            if not self._single or any(self._run_source(t) not in self._complete
+                                       for t in needed):
+                return super()._run(index, epochs, stop_halfway)  # loads the predictions
+            plan = self._plans[(epochs, stop_halfway)] = self._plan(epochs, stop_halfway)
+        if self.noise:
+            repeat = self._rng.randint(0, self.num_repeats - 1)  # as _draw does for one cell
+            u_acc = uniform_level(plan[0][0], repeat, index)
+            u_time = uniform_level(plan[0][1], repeat, index)
+        out: dict[str, float | None] = {}
+        for metric, values, run, time, factor in plan[1]:
+            if values is None:
+                out[metric] = None
+                continue
+            value = float(values[index])
+            if run is not None:
+                value = run(value, u_time if time else u_acc)
+            out[metric] = value * factor if factor != 1.0 else value
+        return out
+
+    def _plan(self, epochs: int, halfway: bool) -> tuple:
+        """:meth:`_run`'s streams' keys, and per metric: predictions, noise, stream, factor."""
+        keys = (int(self._noise_key("accuracy", epochs)),
+                int(self._noise_key("training_time", epochs))) if self.noise else None
+        rows = []
+        for metric in METRICS:
+            target, factor = self._sources[(metric, epochs, halfway)]
+            source = None if target is None else self._run_source(target)
+            rows.append((metric, None if source is None else self._cache[source],
+                         self._single.get(source) if self.noise else None,
+                         metric == "training_time", factor))
+        return keys, rows
 
     def _runs(self, indices: np.ndarray, epochs: int, stop_halfway: bool
               ) -> dict[str, np.ndarray]:
@@ -400,10 +451,8 @@ class SurrogateBenchmark(BaseBenchmark):
     def _noise_levels(self, stream: str, epochs: int, repeat: np.ndarray,
                       indices: np.ndarray) -> np.ndarray:
         """Uniform level of simulated run ``repeat`` of each cell at one budget: a fixed
-        function of (``noise_seed``, stream, epochs, repeat, cell), so nothing is stored and
-        a run never changes. One level per run for its accuracies (validation and test of
-        one run move together) and one for its training time; separate budgets are separate
-        trainings, so each gets its own levels."""
+        function of (``noise_seed``, stream, epochs, repeat, cell). One level per run for its
+        accuracies (they move together), one for its training time; one per budget."""
         return uniform_levels(self._noise_key(stream, epochs), repeat, indices)
 
     def _noise_key(self, stream: str, epochs: int) -> np.uint64:
@@ -412,7 +461,7 @@ class SurrogateBenchmark(BaseBenchmark):
         key = self._noise_keys.get((stream, epochs))
         if key is None:
             stream_id = 0 if stream == "accuracy" else 1
-            key = np.random.SeedSequence([self.noise_seed, stream_id, epochs]).generate_state(
+            key = SeedSequence([self.noise_seed, stream_id, epochs]).generate_state(
                 1, np.uint64)[0]
             self._noise_keys[(stream, epochs)] = key
         return key

@@ -1,8 +1,8 @@
 """The surrogate's commands of the ``nb101`` command line, registered through the
 ``nb101.commands`` entry-point group (the exact layer never imports this package).
 
-``nb101 rank [--artifact DIR] [--top 10] [--metric test_accuracy] [--epochs 108]`` ranks all
-423,624 cells by a surrogate's predicted mean.
+``nb101 rank [--surrogate ARTIFACT] [--top 10] [--metric test_accuracy] [--epochs 108]``
+ranks all 423,624 cells by a surrogate's predicted mean.
 """
 
 from __future__ import annotations
@@ -41,7 +41,9 @@ def _rank(args: argparse.Namespace) -> int:
         raise SystemExit(f"nb101 rank: --epochs {args.epochs} not predicted by the artifact "
                          f"(valid: {sorted(bench.valid_epochs)})")
     cells = np.arange(len(bench.space))
-    bench.precompute(progress=None if args.progress else False)  # a bar on a terminal
+    # a no-op where the artifact carries its predictions; else the models predict the whole
+    # space once (kept in the prediction cache), with a bar even when the output is piped
+    bench.precompute(progress=args.progress)
     scores = bench.query_batch(cells, epochs=args.epochs)
     if np.isnan(scores[args.metric]).all():
         raise SystemExit(f"nb101 rank: the artifact predicts no {args.metric} at "
@@ -72,12 +74,16 @@ def add_rank_command(sub) -> None:
     parser = sub.add_parser(
         "rank", help="rank all cells with a surrogate (default: bundled)",
         description="Rank all 423,624 cells by a surrogate's predicted mean (default: the "
-                    "bundled surrogate; no data needed). The first run on a machine predicts "
-                    "the whole space (about 9 s on 2 cores, a progress bar on a terminal) and "
-                    "keeps the predictions in the cache folder ($NB101_CACHE, else "
-                    "~/.cache/nb101-surrogate); later runs read them (about 0.5 s).")
-    parser.add_argument("--artifact", type=user_path, default=None,
+                    "bundled surrogate; no data needed). An artifact carries its predictions "
+                    "of the whole space, so ranking is a lookup; for one trained with "
+                    "--no-predictions (or an older one) the first run on a machine predicts "
+                    "the whole space with its models (a progress bar) and keeps the "
+                    "predictions in the cache folder ($NB101_CACHE, else "
+                    "~/.cache/nb101-surrogate) for later runs.")
+    parser.add_argument("--surrogate", dest="artifact", nargs="?", default=None,
+                        type=user_path, metavar="ARTIFACT",
                         help="surrogate artifact folder (default: the bundled one)")
+    parser.add_argument("--artifact", type=user_path, help=argparse.SUPPRESS)  # former name
     parser.add_argument("--top", type=_positive, default=10,
                         help="how many cells to print (a positive integer)")
     parser.add_argument("--metric", default="test_accuracy",

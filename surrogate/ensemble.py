@@ -8,9 +8,15 @@ as one folder per member beside the ensemble's ``metadata.json``.
 
 Example
 -------
->>> ens = EnsembleModel(base=XGBRegressorModel(n_estimators=50), n_members=5,
+>>> import numpy as np
+>>> rng = np.random.default_rng(0)
+>>> X_train, y_train, X_test = rng.random((200, 36)), rng.random(200), rng.random((100, 36))
+>>> from surrogate.xgb import XGBRegressorModel
+>>> ens = EnsembleModel(base=XGBRegressorModel(n_estimators=20), n_members=3,
 ...                     bootstrap=True, random_state=0).fit(X_train, y_train)
 >>> mean, std = ens.predict(X_test), ens.predict_std(X_test)
+>>> mean.shape, std.shape
+((100,), (100,))
 """
 
 from __future__ import annotations

@@ -21,7 +21,14 @@ as made by the ``features`` package.
 
 Example
 -------
->>> model = GINModel(epochs=60, random_state=0).fit(graphs_train, y_train)
+>>> import numpy as np
+>>> from torch_geometric.data import Batch
+>>> from nb101 import get_space
+>>> from features import cells_to_data
+>>> cells = get_space().sample(300, seed=0)
+>>> graphs_train, graphs_test = cells_to_data(cells[:200]), cells_to_data(cells[200:])
+>>> y_train = np.random.default_rng(0).random(200)
+>>> model = GINModel(epochs=2, min_steps=10, random_state=0).fit(graphs_train, y_train)
 >>> model.predict(graphs_test).shape
 (100,)
 >>> emb = model.module_.embed(Batch.from_data_list(graphs_test))   # (100, hidden)
@@ -33,15 +40,27 @@ import sys
 from typing import Any, ClassVar
 
 import numpy as np
-import torch
 from sklearn.utils.validation import check_is_fitted
-from torch import Tensor, nn
-from torch_geometric.data import Batch, Data
-from torch_geometric.nn import GINConv, global_add_pool, global_mean_pool
 from tqdm.auto import tqdm
 
-from .base import (SurrogateRegressor, TorchWeights, check_targets, seed_int, torch_loss,
-                   torch_threads)
+from nb101._optional import MissingDependencyError
+
+try:
+    import torch
+    from torch import Tensor, nn
+    from torch_geometric.data import Batch, Data
+    from torch_geometric.nn import GINConv, global_add_pool, global_mean_pool
+except ModuleNotFoundError as exc:  # the gnn extra; this module is imported on first use
+    raise MissingDependencyError(exc.name or "torch", "gnn", "the GIN regressor") from exc
+
+from .base import (
+    SurrogateRegressor,
+    TorchWeights,
+    check_targets,
+    seed_int,
+    torch_loss,
+    torch_threads,
+)
 
 __all__ = ["GIN", "GINModel"]
 
@@ -49,8 +68,9 @@ _POOLS = {"sum": global_add_pool, "mean": global_mean_pool}
 
 
 def _mlp(d_in: int, d_out: int) -> nn.Sequential:
-    return nn.Sequential(nn.Linear(d_in, d_out), nn.BatchNorm1d(d_out), nn.ReLU(),
-                         nn.Linear(d_out, d_out), nn.ReLU())
+    return nn.Sequential(
+        nn.Linear(d_in, d_out), nn.BatchNorm1d(d_out), nn.ReLU(), nn.Linear(d_out, d_out), nn.ReLU()
+    )
 
 
 class GIN(nn.Module):
@@ -70,8 +90,15 @@ class GIN(nn.Module):
         - embed: same input -> (num_graphs, hidden_channels)
     """
 
-    def __init__(self, in_channels: int = 5, hidden_channels: int = 64, num_layers: int = 4,
-                 pooling: str = "sum", bidirectional: bool = True, dropout: float = 0.0):
+    def __init__(
+        self,
+        in_channels: int = 5,
+        hidden_channels: int = 64,
+        num_layers: int = 4,
+        pooling: str = "sum",
+        bidirectional: bool = True,
+        dropout: float = 0.0,
+    ):
         super().__init__()
         if pooling not in _POOLS:
             raise ValueError(f"pooling must be one of {list(_POOLS)}, got {pooling!r}")
@@ -82,12 +109,22 @@ class GIN(nn.Module):
         self.lin_in = nn.Linear(in_channels, hidden_channels)
         self.convs = nn.ModuleList(
             GINConv(_mlp(hidden_channels, hidden_channels), train_eps=True)
-            for _ in range(num_layers))
-        self.back_convs = nn.ModuleList(
-            GINConv(_mlp(hidden_channels, hidden_channels), train_eps=True)
-            for _ in range(num_layers)) if bidirectional else None
-        self.head = nn.Sequential(nn.Linear(hidden_channels, hidden_channels), nn.ReLU(),
-                                  nn.Dropout(dropout), nn.Linear(hidden_channels, 1))
+            for _ in range(num_layers)
+        )
+        self.back_convs = (
+            nn.ModuleList(
+                GINConv(_mlp(hidden_channels, hidden_channels), train_eps=True)
+                for _ in range(num_layers)
+            )
+            if bidirectional
+            else None
+        )
+        self.head = nn.Sequential(
+            nn.Linear(hidden_channels, hidden_channels),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(hidden_channels, 1),
+        )
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -137,8 +174,11 @@ class _Collated:
         node_sel = node_pos >= 0
         new_id = torch.cumsum(node_sel.long(), 0) - 1
         edge_sel = pos[self.edge_graph] >= 0
-        out = Batch(x=self.x[node_sel], edge_index=new_id[self.edge_index[:, edge_sel]],
-                    batch=node_pos[node_sel])
+        out = Batch(
+            x=self.x[node_sel],
+            edge_index=new_id[self.edge_index[:, edge_sel]],
+            batch=node_pos[node_sel],
+        )
         out._num_graphs = len(graph_ids)
         return out
 
@@ -180,13 +220,26 @@ class GINModel(TorchWeights, SurrogateRegressor):
 
     input_kind: ClassVar[str] = "graph"
 
-    def __init__(self, *, hidden_channels: int = 64, num_layers: int = 4,
-                 pooling: str = "sum", bidirectional: bool = True, dropout: float = 0.0,
-                 learning_rate: float = 2e-3, weight_decay: float = 1e-5, batch_size: int = 256,
-                 epochs: int = 20, min_steps: int = 1500, loss: str = "huber",
-                 huber_delta: float = 1.0, clip_quantile: float | None = 0.02,
-                 n_jobs: int | None = 1, progress: bool | None = None,
-                 random_state: int | None = None):
+    def __init__(
+        self,
+        *,
+        hidden_channels: int = 64,
+        num_layers: int = 4,
+        pooling: str = "sum",
+        bidirectional: bool = True,
+        dropout: float = 0.0,
+        learning_rate: float = 2e-3,
+        weight_decay: float = 1e-5,
+        batch_size: int = 256,
+        epochs: int = 20,
+        min_steps: int = 1500,
+        loss: str = "huber",
+        huber_delta: float = 1.0,
+        clip_quantile: float | None = 0.02,
+        n_jobs: int | None = 1,
+        progress: bool | None = None,
+        random_state: int | None = None,
+    ):
         self.hidden_channels = hidden_channels
         self.num_layers = num_layers
         self.pooling = pooling
@@ -205,9 +258,14 @@ class GINModel(TorchWeights, SurrogateRegressor):
         self.random_state = random_state
 
     def _build(self) -> GIN:
-        return GIN(in_channels=self.n_features_in_, hidden_channels=int(self.hidden_channels),
-                   num_layers=int(self.num_layers), pooling=self.pooling,
-                   bidirectional=bool(self.bidirectional), dropout=float(self.dropout))
+        return GIN(
+            in_channels=self.n_features_in_,
+            hidden_channels=int(self.hidden_channels),
+            num_layers=int(self.num_layers),
+            pooling=self.pooling,
+            bidirectional=bool(self.bidirectional),
+            dropout=float(self.dropout),
+        )
 
     @staticmethod
     def _collate(X: Any) -> _Collated:
@@ -220,7 +278,7 @@ class GINModel(TorchWeights, SurrogateRegressor):
             raise ValueError("X must be a non-empty list of torch_geometric Data objects")
         return _Collated(X)
 
-    def fit(self, X: list[Data] | Batch, y: Any) -> "GINModel":
+    def fit(self, X: list[Data] | Batch, y: Any) -> GINModel:
         """Train on graphs ``X`` (list of ``Data`` or a ``Batch``) and targets ``y``."""
         data = self._collate(X)
         y = check_targets(y, data.num_graphs)
@@ -235,22 +293,32 @@ class GINModel(TorchWeights, SurrogateRegressor):
         with torch.random.fork_rng(devices=[]), torch_threads(self.n_jobs):
             torch.manual_seed(seed)
             module = self._build()
-            opt = torch.optim.AdamW(module.parameters(), lr=self.learning_rate,
-                                    weight_decay=self.weight_decay)
+            opt = torch.optim.AdamW(
+                module.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
+            )
             sched = torch.optim.lr_scheduler.OneCycleLR(
-                opt, max_lr=self.learning_rate, total_steps=epochs * steps_per_epoch,
-                pct_start=0.05, anneal_strategy="cos")
+                opt,
+                max_lr=self.learning_rate,
+                total_steps=epochs * steps_per_epoch,
+                pct_start=0.05,
+                anneal_strategy="cos",
+            )
             gen = torch.Generator().manual_seed(seed)
             tt = torch.from_numpy(t.astype(np.float32))
             module.train()
             show = sys.stderr.isatty() if self.progress is None else bool(self.progress)
-            with tqdm(total=epochs, desc=f"GIN on {n:,} cells", unit="epoch", leave=False,
-                      disable=not show) as bar:
+            with tqdm(
+                total=epochs,
+                desc=f"GIN on {n:,} cells",
+                unit="epoch",
+                leave=False,
+                disable=not show,
+            ) as bar:
                 for _ in range(epochs):
                     order = torch.randperm(n, generator=gen)
                     total, batches = 0.0, 0
                     for start in range(0, n, batch_size):
-                        ids = order[start:start + batch_size]
+                        ids = order[start : start + batch_size]
                         if len(ids) < 2:  # BatchNorm needs two graphs
                             continue
                         opt.zero_grad()
@@ -279,8 +347,10 @@ class GINModel(TorchWeights, SurrogateRegressor):
         check_is_fitted(self)
         data = self._collate(X)
         if data.x.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {data.x.shape[1]} node features, but GINModel is "
-                             f"expecting {self.n_features_in_} node features as input.")
+            raise ValueError(
+                f"X has {data.x.shape[1]} node features, but GINModel is "
+                f"expecting {self.n_features_in_} node features as input."
+            )
         return self._unscale(self._predict_scaled_graphs(data))
 
     def embed(self, X: list[Data] | Batch, batch_size: int = 4096) -> np.ndarray:

@@ -7,6 +7,9 @@ module; the weights are a ``state_dict`` (:class:`surrogate.base.TorchWeights`).
 
 Example
 -------
+>>> import numpy as np
+>>> rng = np.random.default_rng(0)
+>>> X_train, y_train, X_test = rng.random((200, 36)), rng.random(200), rng.random((100, 36))
 >>> model = MLPModel(hidden_layer_sizes=(128, 128), random_state=0).fit(X_train, y_train)
 >>> model.predict(X_test).shape
 (100,)
@@ -18,9 +21,13 @@ from typing import Any
 
 import numpy as np
 
+from nb101._optional import require
+
 from .base import SurrogateRegressor, TorchWeights, seed_int, torch_loss, torch_threads
 
 __all__ = ["MLPModel"]
+
+_FEATURE = "the MLP regressor"
 
 
 class _MLPNet:
@@ -28,8 +35,8 @@ class _MLPNet:
 
     @staticmethod
     def build(n_in: int, hidden: tuple[int, ...], dropout: float):
-        import torch
-        from torch import nn
+        torch = require("torch", "gnn", _FEATURE)
+        nn = torch.nn
 
         class MLPNet(nn.Module):
             def __init__(self):
@@ -84,13 +91,23 @@ class MLPModel(TorchWeights, SurrogateRegressor):
         Epochs trained (early stopping included).
     """
 
-    def __init__(self, *, hidden_layer_sizes: tuple[int, ...] = (256, 256, 256),
-                 dropout: float = 0.1, learning_rate: float = 1e-3, weight_decay: float = 1e-4,
-                 batch_size: int = 256, max_epochs: int = 200, patience: int = 20,
-                 validation_fraction: float = 0.1, loss: str = "huber",
-                 huber_delta: float = 1.0, clip_quantile: float | None = 0.02,
-                 n_jobs: int | None = 1,
-                 random_state: int | None = None):
+    def __init__(
+        self,
+        *,
+        hidden_layer_sizes: tuple[int, ...] = (256, 256, 256),
+        dropout: float = 0.1,
+        learning_rate: float = 1e-3,
+        weight_decay: float = 1e-4,
+        batch_size: int = 256,
+        max_epochs: int = 200,
+        patience: int = 20,
+        validation_fraction: float = 0.1,
+        loss: str = "huber",
+        huber_delta: float = 1.0,
+        clip_quantile: float | None = 0.02,
+        n_jobs: int | None = 1,
+        random_state: int | None = None,
+    ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.dropout = dropout
         self.learning_rate = learning_rate
@@ -106,14 +123,16 @@ class MLPModel(TorchWeights, SurrogateRegressor):
         self.random_state = random_state
 
     def _build(self, n_in: int):
-        return _MLPNet.build(n_in, tuple(int(h) for h in self.hidden_layer_sizes),
-                             float(self.dropout))
+        return _MLPNet.build(
+            n_in, tuple(int(h) for h in self.hidden_layer_sizes), float(self.dropout)
+        )
 
     def _fit_scaled(self, X: np.ndarray, t: np.ndarray) -> None:
-        import torch
+        torch = require("torch", "gnn", _FEATURE)
         if not 0 <= self.validation_fraction < 1:
-            raise ValueError(f"validation_fraction must be in [0, 1), got "
-                             f"{self.validation_fraction}")
+            raise ValueError(
+                f"validation_fraction must be in [0, 1), got {self.validation_fraction}"
+            )
         loss_fn = torch_loss(self.loss, self.huber_delta)
         seed = seed_int(self.random_state)
         rng = np.random.default_rng(seed)
@@ -131,8 +150,9 @@ class MLPModel(TorchWeights, SurrogateRegressor):
             module.x_scale.copy_(torch.from_numpy(scale))
             Xt, tt = torch.from_numpy(X), torch.from_numpy(t.astype(np.float32))
             best, best_state, bad, epochs = np.inf, None, 0, 0
-            opt = torch.optim.Adam(module.parameters(), lr=self.learning_rate,
-                                   weight_decay=self.weight_decay)
+            opt = torch.optim.Adam(
+                module.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
+            )
             sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=self.max_epochs)
             gen = torch.Generator().manual_seed(seed)
             tr_t = torch.from_numpy(tr)
@@ -140,7 +160,7 @@ class MLPModel(TorchWeights, SurrogateRegressor):
                 module.train()
                 order = tr_t[torch.randperm(len(tr_t), generator=gen)]
                 for start in range(0, len(order), self.batch_size):
-                    b = order[start:start + self.batch_size]
+                    b = order[start : start + self.batch_size]
                     if len(b) < 2 and len(order) > 1:
                         continue
                     opt.zero_grad()
@@ -166,7 +186,7 @@ class MLPModel(TorchWeights, SurrogateRegressor):
         self.n_epochs_ = epochs
 
     def _predict_scaled(self, X: np.ndarray) -> np.ndarray:
-        import torch
+        torch = require("torch", "gnn", _FEATURE)
         with torch.no_grad(), torch_threads(self.n_jobs):
             return self.module_(torch.from_numpy(X)).numpy()
 

@@ -1,9 +1,14 @@
-"""The per-machine prediction cache: a surrogate's predicted means of the whole space, kept.
+"""The per-machine prediction cache: whole-space predictions of an artifact that does not
+carry its own.
 
-Predicting all 423,624 cells costs seconds per target (XGBoost on 2 cores); looking them up
-costs microseconds. So once a whole-space prediction is made (:meth:`SurrogateBenchmark.
-precompute <surrogate.benchmark.SurrogateBenchmark.precompute>`, ``nb101 rank``, a
-``full_cache=True`` benchmark), its values are written to
+An artifact written by this version stores its models' predictions of every cell
+(:mod:`surrogate.quantized`), and :class:`~surrogate.benchmark.SurrogateBenchmark` reads them
+from there: it never uses this cache. An artifact without them (schema 2 or 3, or trained with
+``--no-predictions``) answers with its models; predicting all 423,624 cells costs a model
+call per target over the whole space, looking them up microseconds. So once a whole-space
+prediction of such an artifact is made (:meth:`SurrogateBenchmark.precompute
+<surrogate.benchmark.SurrogateBenchmark.precompute>`, ``nb101 rank``, a ``full_cache=True``
+benchmark), its values are written to
 
     ``<cache>/predictions-<digest>.npz``
 
@@ -11,16 +16,15 @@ where ``<cache>`` is the project cache folder (``$NB101_CACHE`` or
 ``~/.cache/nb101-surrogate``) and ``<digest>`` is :attr:`surrogate.artifact.Artifact.digest`,
 the sha256 of what the artifact's models compute (featurizer, and each target's weights and
 model metadata): another artifact, or a retrained one, never reads these values. A
-benchmark finds the file at construction and reads a target's array when the target is first
-needed, without loading its model, so later processes answer any cell at once (batches at
-millions of cells per second).
+benchmark reads a target's array when the target is first needed, through the same lookup
+path as stored predictions, without loading its model.
 
 The file is an uncompressed ``.npz`` written atomically: ``format`` (:data:`PREDICTIONS_FORMAT`),
 ``digest`` (the artifact digest, checked on read) and one float64 array of length
 :data:`nb101.cell_space.NUM_CELLS` per target, under the target's name. Writing merges the
 targets already in the file. A file that does not read back (corrupt, truncated, another
 format) is ignored with a warning and written anew after the next whole-space prediction.
-Delete the files to reclaim the space (about 3.4 MB per target).
+Delete the files to reclaim the space (8 bytes per cell and target).
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nb101._io import atomic_savez, open_npz
+from nb101.io import atomic_savez, open_npz
 from nb101.backends import cache_folder
 from nb101.cell_space import NUM_CELLS
 

@@ -44,13 +44,15 @@ class _Registry(Mapping):
 
 #: Registered regressors; each class has ``input_kind`` ("array" or "graph"),
 #: ``has_std`` and a ``search_space(trial)`` classmethod.
-REGRESSORS = _Registry({
-    "xgb": ("xgb", "XGBRegressorModel"),
-    "rf": ("xgb", "RandomForestModel"),
-    "mlp": ("mlp", "MLPModel"),
-    "gin": ("gin", "GINModel"),
-    "ensemble": ("ensemble", "EnsembleModel"),
-})
+REGRESSORS = _Registry(
+    {
+        "xgb": ("xgb", "XGBRegressorModel"),
+        "rf": ("xgb", "RandomForestModel"),
+        "mlp": ("mlp", "MLPModel"),
+        "gin": ("gin", "GINModel"),
+        "ensemble": ("ensemble", "EnsembleModel"),
+    }
+)
 
 
 def get_regressor(name: str, **params: Any):
@@ -68,6 +70,7 @@ def get_regressor(name: str, **params: Any):
     valid = cls().get_params(deep=False)
     unknown = sorted(set(params) - set(valid))
     if unknown:
-        raise ValueError(f"unknown parameters {unknown} for regressor {name!r}; "
-                         f"valid: {sorted(valid)}")
+        raise ValueError(
+            f"unknown parameters {unknown} for regressor {name!r}; valid: {sorted(valid)}"
+        )
     return cls(**params)

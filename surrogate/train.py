@@ -1,8 +1,9 @@
 """Train a surrogate artifact from a table: one regressor per target, held-out metrics, noise.
 
 >>> from surrogate.train import TrainConfig, train
->>> path = train(TrainConfig(model="xgb", features="adjacency_compute", out="my_artifact", seed=0))
->>> bench = SurrogateBenchmark(path, seed=0)
+>>> path = train(TrainConfig(model="xgb", features="adjacency_compute", out="my_artifact",
+...                          seed=0))                                # doctest: +SKIP
+>>> bench = SurrogateBenchmark(path, seed=0)                         # doctest: +SKIP
 
 Data
 ----
@@ -36,7 +37,9 @@ see :func:`surrogate.base.clip_targets`), so no target needs its own settings. H
 (:func:`surrogate.metrics.regression_metrics`) and the noise residuals
 (:mod:`surrogate.noise`) come from the test split only; the noise model's marginal (its rule
 4) is the distribution of the fitted labels, matched to a reference draw of runs over the
-whole space (one prediction of all 423,624 cells per target, a few seconds).
+whole space (one prediction of all 423,624 cells per target). The same whole-space
+predictions are stored in the artifact (quantized, :mod:`surrogate.quantized`) unless
+``predictions=False``.
 """
 
 from __future__ import annotations
@@ -52,17 +55,19 @@ from typing import Any
 import numpy as np
 
 from nb101 import Target, parse_target
-from nb101._io import to_jsonable
+from nb101.io import to_jsonable
 from nb101.api import EPOCHS, METRICS
 from nb101.cell_space import NUM_CELLS
 from nb101.paths import user_path
 from nb101.real_data import real_table
 from nb101.table_file import Table, load_table
 
-from .artifact import data_digest, make_inputs, predict_cells, save_artifact
+from .artifact_save import data_digest, save_artifact
+from .inputs import make_inputs, predict_cells
+from .quantized import member_name
 
-__all__ = ["DEFAULT_RECIPE", "TrainConfig", "TargetData", "train", "target_data", "available_targets",
-           "split_indices", "MAX_TEST", "DEFAULT_TARGETS"]
+__all__ = ["DEFAULT_RECIPE", "TrainConfig", "TargetData", "train", "target_data",
+           "available_targets", "split_indices", "MAX_TEST", "DEFAULT_TARGETS"]
 
 _log = logging.getLogger(__name__)
 
@@ -135,6 +140,10 @@ class TrainConfig:
         than the others: ``test_accuracy@108`` covers every cell of the exhaustive table, the
         validation accuracies only a sample. Training time keeps its own inputs (stacked,
         its held-out error grew by 12 %). Array models only.
+    predictions : bool
+        Store the models' predictions of every cell in the artifact (quantized, see
+        :mod:`surrogate.quantized`), so that queries answer by lookup without loading a model;
+        False: the models answer (``--no-predictions``).
     stack_params : mapping
         Constructor parameters of the ``stack_on`` target's model, over ``model_params``: a
         base fitted on 20 times more cells than the targets stacked on it can use deeper
@@ -159,6 +168,7 @@ class TrainConfig:
     members: int = 1
     stack_on: str | None = None
     stack_params: Mapping[str, Any] = field(default_factory=dict)
+    predictions: bool = True
 
 
 @dataclass
@@ -330,6 +340,7 @@ def train(config: TrainConfig) -> Path:
                          f"targets: {targets}")
 
     models, info, noise, fitted = {}, {}, {}, {}
+    space: dict[str, np.ndarray] = {}  # whole-space predictions, stored in the artifact
     # quiet: no per-epoch bars either (models with a progress parameter, e.g. the GIN)
     quiet = ({"progress": False} if not config.progress
              and "progress" in REGRESSORS[config.model]().get_params() else {})
@@ -387,9 +398,16 @@ def train(config: TrainConfig) -> Path:
                                            error_share=shares.get(target))
             in_sample = np.zeros(NUM_CELLS, dtype=bool)
             in_sample[data.indices[tr]] = True
-            fit_transfer(target, noise[target], predict_cells(
-                model, config.features, np.arange(NUM_CELLS), members=config.members > 1,
-                base=base), in_sample)
+            whole = predict_cells(model, config.features, np.arange(NUM_CELLS),
+                                  members=config.members > 1, base=base)
+            fit_transfer(target, noise[target], whole, in_sample)
+            if config.members == 1:
+                space[target] = whole
+            else:
+                space.update({member_name(target, k): row for k, row in enumerate(whole)})
+        if config.predictions and target not in space:  # the mean, where not predicted yet
+            space[target] = predict_cells(model, config.features, np.arange(NUM_CELLS),
+                                          base=base)
         models[target] = model
         fitted[target] = data.indices[tr]
         info[target] = {
@@ -413,6 +431,8 @@ def train(config: TrainConfig) -> Path:
         bar.close()
     missing_noise = [t for t in targets if t not in noise]
     noise_model = NoiseModel(noise) if not missing_noise else None
+    if noise_model is None:  # without a noise model no run comes from an ensemble member
+        space = {t: v for t, v in space.items() if t in models}
     config_dict = to_jsonable({k: v for k, v in asdict(config).items()
                                if k not in ("progress", "exclude_cells")})
     config_dict["table"] = str(table_path)
@@ -424,6 +444,7 @@ def train(config: TrainConfig) -> Path:
         config.out, models=models, featurizer=config.features, model_name=config.model,
         model_params=to_jsonable(dict(config.model_params)), noise=noise_model, targets_info=info,
         training_cells=fitted, stacked_on=stacked_on,
+        predictions=space if config.predictions else None,
         extra={"data_sha256": _combined_digest(info),
                "training": {"config": config_dict, "table_source": table.source,
                             "seconds": round(time.perf_counter() - started, 1)}})

@@ -1,6 +1,12 @@
 """Optuna tuning of a registered regressor on a validation split (never the test split).
 
->>> best, study = tune("xgb", X_tr, y_tr, X_val, y_val, n_trials=30, seed=0)
+>>> import numpy as np
+>>> from surrogate import get_regressor
+>>> rng = np.random.default_rng(0)
+>>> X_tr, y_tr = rng.random((200, 36)), rng.random(200)
+>>> X_val, y_val = rng.random((50, 36)), rng.random(50)
+>>> best, study = tune("xgb", X_tr, y_tr, X_val, y_val, n_trials=3, seed=0,   # e.g. 30 trials
+...                    fixed_params={"n_estimators": 20})
 >>> model = get_regressor("xgb", **best, random_state=0).fit(X_tr, y_tr)
 
 Each trial draws parameters from the class's ``search_space(trial)``, fits on the training
@@ -12,12 +18,15 @@ is a seeded ``TPESampler``; the study lives in memory; optuna's logging is silen
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import optuna
+from nb101._optional import require
 
 from .metrics import METRIC_NAMES, regression_metrics
 from .registry import REGRESSORS, get_regressor
+
+if TYPE_CHECKING:
+    import optuna
 
 __all__ = ["tune"]
 
@@ -55,6 +64,7 @@ def tune(name: str, X_train: Any, y_train: Any, X_val: Any, y_val: Any, n_trials
         raise ValueError(f"unknown metric {metric!r}; choices: {list(METRIC_NAMES)}")
     if n_trials < 1:
         raise ValueError(f"n_trials must be >= 1, got {n_trials}")
+    optuna = require("optuna", "train", "hyperparameter tuning (--tune-trials)")
     cls = REGRESSORS[name]
     fixed = dict(fixed_params or {})
 

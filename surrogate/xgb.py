@@ -8,10 +8,13 @@ never a pickle) and gives ``predict_std`` from its single trees. Both follow the
 
 Example
 -------
->>> model = XGBRegressorModel(n_estimators=200, random_state=0).fit(X_train, y_train)
+>>> import numpy as np
+>>> rng = np.random.default_rng(0)
+>>> X_train, y_train, X_test = rng.random((200, 36)), rng.random(200), rng.random((100, 36))
+>>> model = XGBRegressorModel(n_estimators=20, random_state=0).fit(X_train, y_train)
 >>> model.predict(X_test).shape
 (100,)
->>> model.save("artifacts/xgb")
+>>> path = model.save("artifacts/xgb")
 >>> same = XGBRegressorModel.load("artifacts/xgb")
 """
 

@@ -81,7 +81,7 @@ def test_a_broken_tfrecord_raises_record_error(registry, tmp_path, monkeypatch):
 
 
 def test_a_tfrecord_is_recognised_by_its_framing(registry, tmp_path, monkeypatch, space):
-    from nb101.records import Run, write_runs
+    from nb101.run_records import Run, write_runs
     monkeypatch.setattr(backends, "cache_folder", lambda: tmp_path / "cache")
     spec = space.spec(3)
     path = tmp_path / "no_suffix.bin"

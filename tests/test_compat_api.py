@@ -22,7 +22,7 @@ from nb101.api import METRICS, RUN_FIELDS
 from nb101.compat import api
 from nb101.model_spec import trainable_parameters
 from nb101.table import TabularBenchmark
-from nb101.records import Run, write_runs
+from nb101.run_records import Run, write_runs
 
 from _specs import INCEPTION
 

@@ -13,10 +13,17 @@ import pytest
 from nb101 import TabularBenchmark
 from nb101.api import METRICS
 from nb101.cli import main
-from nb101.download import (OFFICIAL_FILES, ChecksumError, DownloadError, default_table_path,
-                            download, fetch, resolve_official_file)
+from nb101.download import (
+    OFFICIAL_FILES,
+    ChecksumError,
+    DownloadError,
+    default_table_path,
+    download,
+    fetch,
+    resolve_official_file,
+)
 from nb101.model_spec import trainable_parameters
-from nb101.records import Run, encode_run
+from nb101.run_records import Run, encode_run
 from nb101.tfrecord import frame_record
 
 
@@ -28,11 +35,20 @@ def payload(space) -> bytes:
     for index in (0, 1, 1000, 20_000, 300_000, len(space) - 1):
         spec = space.spec(index)
         for _ in range(3):
-            fields = {f"{w}_{m}": float(np.float32(rng.uniform(0.1, 0.95)))
-                      for w in ("halfway", "final") for m in METRICS}
-            run = Run(module_hash=space.hash(index), epochs=108, adjacency=spec.matrix,
-                      operations=spec.ops, trainable_parameters=trainable_parameters(spec),
-                      total_time=1.0, **fields)
+            fields = {
+                f"{w}_{m}": float(np.float32(rng.uniform(0.1, 0.95)))
+                for w in ("halfway", "final")
+                for m in METRICS
+            }
+            run = Run(
+                module_hash=space.hash(index),
+                epochs=108,
+                adjacency=spec.matrix,
+                operations=spec.ops,
+                trainable_parameters=trainable_parameters(spec),
+                total_time=1.0,
+                **fields,
+            )
             records.append(frame_record(encode_run(run)))
     return b"".join(records)
 
@@ -76,7 +92,7 @@ def _handler(state: _Server):
             self.send_header("Connection", "close")
             self.end_headers()
             if state.cut_after is not None:
-                body, state.cut_after = body[:state.cut_after], None  # then hang up
+                body, state.cut_after = body[: state.cut_after], None  # then hang up
             self.wfile.write(body)
             self.close_connection = True
 
@@ -90,8 +106,9 @@ def _handler(state: _Server):
 def server(payload):
     state = _Server(payload)
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
+    thread = threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     state.url = f"http://127.0.0.1:{httpd.server_address[1]}/nasbench_only108.tfrecord"
     state.sha256 = hashlib.sha256(payload).hexdigest()
@@ -102,10 +119,14 @@ def server(payload):
 
 
 def test_official_files_are_those_of_the_facts():
-    assert OFFICIAL_FILES["only108"].url == \
-        "https://storage.googleapis.com/nasbench/nasbench_only108.tfrecord"
-    assert OFFICIAL_FILES["full"].sha256 == \
-        "3d64db8180fb1b0207212f9032205064312b6907a3bbc81eabea10db2f5c7e9c"
+    assert (
+        OFFICIAL_FILES["only108"].url
+        == "https://storage.googleapis.com/nasbench/nasbench_only108.tfrecord"
+    )
+    assert (
+        OFFICIAL_FILES["full"].sha256
+        == "3d64db8180fb1b0207212f9032205064312b6907a3bbc81eabea10db2f5c7e9c"
+    )
     with pytest.raises(ValueError, match=r"unknown official file 'half'; choices: \['full'"):
         resolve_official_file("half")
 
@@ -209,20 +230,48 @@ def test_gives_up_after_bounded_retries(server, tmp_path, monkeypatch):
 def test_file_url_mirror(payload, tmp_path):
     mirror = tmp_path / "mirror.tfrecord"
     mirror.write_bytes(payload)
-    dest = fetch(mirror.as_uri(), tmp_path / "out" / "f.tfrecord",
-                 hashlib.sha256(payload).hexdigest())
+    dest = fetch(
+        mirror.as_uri(), tmp_path / "out" / "f.tfrecord", hashlib.sha256(payload).hexdigest()
+    )
     assert dest.read_bytes() == payload
 
 
 def test_cli_download(server, payload, tmp_path, capsys):
     out = tmp_path / "tables" / "only108.npz"
-    assert main(["download", "--url", server.url, "--sha256", server.sha256,
-                 "--download-dir", str(tmp_path / "files"), "--out", str(out),
-                 "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "download",
+                "--url",
+                server.url,
+                "--sha256",
+                server.sha256,
+                "--download-dir",
+                str(tmp_path / "files"),
+                "--out",
+                str(out),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert f"table: {out}" in printed and str(tmp_path / "files") in printed
     assert (tmp_path / "files" / "nasbench_only108.tfrecord").read_bytes() == payload
     assert TabularBenchmark(out).table.num_runs == 18
-    assert main(["download", "--url", server.url, "--sha256", "1" * 64,
-                 "--download-dir", str(tmp_path / "other"), "--no-progress"]) == 1
+    assert (
+        main(
+            [
+                "download",
+                "--url",
+                server.url,
+                "--sha256",
+                "1" * 64,
+                "--download-dir",
+                str(tmp_path / "other"),
+                "--no-progress",
+            ]
+        )
+        == 1
+    )
     assert "SHA256 mismatch" in capsys.readouterr().err

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from _eval import requires_real_data
+
 from eval.cells import ABSENT, get_codec
 from nb101 import OPS, ModelSpec
 from nb101.errors import OutOfDomainError

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from _eval import make_tiny_surrogate, requires_real_data, strict_json
+
 from eval._testing import real_data_arrays
 from eval.errors import EvalConfigError
 
@@ -45,7 +45,7 @@ def test_fidelity_smoke_and_cache(tmp_path, tiny_surrogate):
         s = study["surrogates"]["tiny"]
         m = s["mean_of_draws"]
         assert len(m["kendall_tau"]) == len(m["kendall_tau_ci"]) == 3
-        for value, (low, high) in zip(m["kendall_tau"], m["kendall_tau_ci"]):
+        for low, high in m["kendall_tau_ci"]:
             assert low is None or -1 <= low <= high <= 1
         assert set(m["bias"]) == set(study["optimizers"])
         assert m["sign_test"]["positive"] + m["sign_test"]["negative"] <= len(
@@ -185,6 +185,7 @@ def test_surrogate_recipe_drops_a_stacking_base_the_table_lacks(tmp_path, space,
 
 def test_dask_scheduler_matches_joblib(tmp_path, tiny_surrogate):
     from dask.distributed import LocalCluster
+
     from eval.fidelity import FidelityConfig, collect
     base = dict(tracks=("multifidelity",), surrogates=(tiny_surrogate,),
                 optimizers=("random", "evolution"), seeds=2, budget=5, noise=False,
@@ -241,10 +242,10 @@ def test_bad_options(tmp_path, kwargs, match):
 
 
 def test_bad_surrogate_targets(tmp_path):
+    from eval.fidelity import FidelityConfig, run_fidelity
     from features import get_featurizer
     from surrogate.artifact import save_artifact
     from surrogate.registry import get_regressor
-    from eval.fidelity import FidelityConfig, run_fidelity
     idx = np.arange(0, 423624, 2000)
     y = real_data_arrays()[("test_accuracy", 108)][idx]
     model = get_regressor("xgb", n_estimators=2).fit(get_featurizer("adjacency").transform(idx), y)

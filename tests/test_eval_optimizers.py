@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from _eval import requires_real_data
+
 from eval._testing import real_data_benchmark
 from eval.optimizers import OPTIMIZERS, Optimizer, resolve_optimizer, run
 from eval.tracks import make_track

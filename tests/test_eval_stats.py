@@ -46,6 +46,7 @@ def test_draw_consistency():
 
 def test_kendall_tau_b_matches_scipy():
     from scipy.stats import kendalltau
+
     from eval.stats import kendall_tau_b
     rng = np.random.default_rng(0)
     for _ in range(100):

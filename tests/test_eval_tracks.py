@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from _eval import requires_real_data
+
 from eval._testing import ArrayBenchmark, real_data_arrays, real_data_benchmark
 from eval.cells import get_codec
 from eval.errors import EvalConfigError

@@ -12,7 +12,7 @@ import numpy as np
 
 from features import get_featurizer
 from nb101 import get_space
-from nb101._io import write_json
+from nb101.io import write_json
 from surrogate.artifact import save_artifact
 from surrogate.noise import NoiseModel, estimate_noise
 from surrogate.registry import get_regressor

@@ -11,7 +11,8 @@ import pytest
 from nb101 import ModelSpec, OutOfDomainError, TableError, get_space, hash_module, spec_from_hash
 from nb101.model_spec import OPS, edge_bits, is_valid_spec, labeling_of, matrix_from_bits
 from nb101.cell_space import (EXPECTED_CELLS, SPACE_FORMAT, UPGRADABLE_FORMATS, CellSpace,
-                              _cell_parameters, _full_dag_matrices, default_cache_path)
+                              cell_parameters, default_cache_path)
+from nb101.space_enumeration import _full_dag_matrices
 
 DATA = Path(os.environ.get("NB101_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
@@ -210,8 +211,8 @@ def test_stored_parameters_equal_the_formula(cells):
     assert cells.parameters(idx).tolist() == expected
     assert cells.parameters()[idx].tolist() == expected
     assert cells.parameters().dtype == np.int64 and not cells.parameters().flags.writeable
-    assert np.array_equal(_cell_parameters(cells.num_vertices[idx], cells.bits[idx],
-                                           cells.codes[idx]), expected)
+    assert np.array_equal(cell_parameters(cells.num_vertices[idx], cells.bits[idx],
+                                          cells.codes[idx]), expected)
 
 
 def test_graph_is_the_canonical_spec(cells):

@@ -1,5 +1,5 @@
-"""Tests of nb101.tfrecord (framing) and nb101.records (payloads) against the facts in
-docs/nb101_facts.md sections 1 and 2."""
+"""Tests of nb101.tfrecord (framing), nb101.run_records (payloads) and nb101.model_metrics
+(their protobuf) against the facts in docs/nb101_facts.md sections 1 and 2."""
 
 from __future__ import annotations
 
@@ -16,18 +16,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nb101 import records, tfrecord
+from nb101 import run_records, tfrecord
 from nb101.errors import RecordError
-from nb101.records import (
-    Run,
-    decode_model_metrics,
-    encode_model_metrics,
-    encode_payload,
-    encode_run,
-    parse_payload,
-    read_records,
-    write_runs,
-)
+from nb101.model_metrics import decode_model_metrics, encode_model_metrics
+from nb101.run_records import (Run, encode_payload, encode_run, parse_payload, read_records,
+                               write_runs)
 from nb101.tfrecord import crc32c, frame_record, iter_records, masked_crc32c, write_records
 
 # The real 401-byte payload of facts section 1.3; "\n" are JSON escapes inside the string.
@@ -271,7 +264,7 @@ def test_round_trip_fixture(fixture_file):
     for a, b in zip(got, runs):
         assert a.adjacency.dtype == np.int8 and not a.adjacency.flags.writeable
         np.testing.assert_array_equal(a.adjacency, b.adjacency)
-        for name in records._RUN_METRIC_FIELDS:
+        for name in run_records._RUN_METRIC_FIELDS:
             assert getattr(a, name) == getattr(b, name), name
     assert list(read_records(path, verify=False)) == runs
     assert len(list(iter_records(path))) == len(runs)
@@ -286,12 +279,12 @@ def test_records_spanning_chunk_boundaries(fixture_file, monkeypatch, chunk):
 
 def test_graph_cache_bounded_and_read_only(fixture_file, monkeypatch):
     path, runs = fixture_file
-    monkeypatch.setattr(records, "_CACHE_LIMIT", 1)
-    monkeypatch.setattr(records, "_adj_cache", {})
-    monkeypatch.setattr(records, "_ops_cache", {})
+    monkeypatch.setattr(run_records, "_CACHE_LIMIT", 1)
+    monkeypatch.setattr(run_records, "_adj_cache", {})
+    monkeypatch.setattr(run_records, "_ops_cache", {})
     got = list(read_records(path))
     assert got == runs
-    assert len(records._adj_cache) <= 1 and len(records._ops_cache) <= 1
+    assert len(run_records._adj_cache) <= 1 and len(run_records._ops_cache) <= 1
     with pytest.raises(ValueError):
         got[0].adjacency[0, 0] = 1
     got[0].operations.append("x")  # a list of its own, not the cached tuple
@@ -341,7 +334,7 @@ def test_written_file_has_the_mode_of_a_plain_open(tmp_path):
 def test_write_records_takes_payloads_only(tmp_path):
     path = tmp_path / "out.tfrecord"
     with pytest.raises(TypeError, match="payload must be bytes, got Run; encode runs with "
-                                        "nb101.records.encode_run"):
+                                        "nb101.run_records.encode_run"):
         write_records(path, [SAMPLE, SAMPLE_RUN])
     assert os.listdir(tmp_path) == []
     assert write_records(path, [bytearray(SAMPLE), memoryview(encode_run(SAMPLE_RUN))]) == 2
@@ -531,3 +524,12 @@ def test_encode_payload_validates_arguments():
         encode_model_metrics([{"accuracy": 1.0}])
     text = json.loads(encode_payload(_H, 4, SAMPLE_ADJ, SAMPLE_OPS, raw))[4]
     assert binascii.a2b_base64(text) == raw
+
+
+def test_former_module_name_still_imports():
+    """``nb101.records`` was split into :mod:`nb101.run_records` and
+    :mod:`nb101.model_metrics`; the old import path gives the same objects."""
+    from nb101 import model_metrics, records
+    for name in records.__all__:
+        source = model_metrics if name.endswith("model_metrics") else run_records
+        assert getattr(records, name) is getattr(source, name), name

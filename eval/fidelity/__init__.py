@@ -37,6 +37,13 @@ the training noise, so a surrogate is judged by the mean of its draws (and by wh
 table is a plausible further draw). The statistics, their bootstrap intervals over seeds and
 the landscape comparison are described in :mod:`eval.fidelity.report`.
 
+Optimizers (``--optimizers``): the project's own by default (:data:`eval.optimizers.
+OPTIMIZERS`); also the external ones of Optuna and Syne Tune (:mod:`eval.optimizers.external`,
+e.g. ``optuna-tpe``, ``syne-asha``), ``external`` for all of those and ``all`` for both. They
+run on the same cells, seeds, budgets and backends and are ranked together. A run whose
+external optimizer fails is left out (with its optimizer, in its study) and listed in the
+report; the other runs are kept.
+
 Budgets: ``--budget`` is in full trainings. Full track: that many 108-epoch queries.
 Multi-fidelity track: that many times the mean 108-epoch training time of the track's cells on
 the table (seconds), the same for the table and the surrogate runs.
@@ -53,6 +60,7 @@ Usage::
     python -m eval.fidelity --protocol both --track multifidelity --out out
     python -m eval.fidelity --table other.npz --surrogate my_artifact --out out
     python -m eval.fidelity --scheduler tcp://10.0.0.1:8786 --out out
+    python -m eval.fidelity --smoke --optimizers all --out /tmp/fid   # + Optuna, Syne Tune
 
 Outputs in ``OUT``: ``fidelity.json`` (strict JSON), ``fidelity.md``, ``curves_<track>.png``,
 ``ranking_<track>.png``, ``landscape_<track>.png``.

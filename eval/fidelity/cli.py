@@ -11,7 +11,7 @@ from typing import Any
 from nb101.paths import user_path
 
 from ..errors import EvalConfigError
-from ..optimizers import OPTIMIZERS
+from ..optimizers import EXTERNAL_OPTIMIZERS, OPTIMIZERS
 from ..tracks import resolve_track
 from .collect import run_fidelity
 from .config import PROTOCOLS, SMOKE, FidelityConfig
@@ -37,7 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--surrogate", nargs="+", default=(), metavar="ARTIFACT",
                    help="surrogate artifact folder(s) to evaluate instead of trained ones")
     p.add_argument("--optimizers", nargs="+", default=None,
-                   help=f"subset of {sorted(OPTIMIZERS)} (default: all)")
+                   help=f"optimizers: the project's {sorted(OPTIMIZERS)} (the default), "
+                        f"external ones {sorted(EXTERNAL_OPTIMIZERS)} (extras 'optuna', "
+                        f"'syne'), 'external' (all external) or 'all'")
     p.add_argument("--seeds", type=int, default=None, help="seeds per optimizer (default 20)")
     p.add_argument("--budget", type=float, default=None,
                    help="budget in full trainings (default 1000)")

@@ -7,17 +7,27 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from nb101.paths import user_path
 
-from ..optimizers import OPTIMIZERS
+from ..optimizers import is_external, resolve_optimizer
 from ..tracks import covered_cells, make_track, resolve_track
-from .config import (GRID_POINTS, IN_SAMPLE_SHARE, RANK_AT, RUN_FORMAT, FidelityConfig,
-                     resolve_table, track_targets, validate)
+from .config import (
+    GRID_POINTS,
+    IN_SAMPLE_SHARE,
+    RANK_AT,
+    RUN_FORMAT,
+    FidelityConfig,
+    resolve_table,
+    track_targets,
+    validate,
+)
 from .execute import execute
 from .plan import StudyPlan, draw_label, noise_seeds, plan_studies
 from .results import FidelityResult, StudyResult
@@ -55,7 +65,10 @@ def collect(config: FidelityConfig) -> FidelityResult:
     tracks, names = validate(config)
     out = user_path(config.out)
     table = resolve_table(config)
-    cells = {t: covered_cells(t, open_backend("table", str(table), t)) for t in tracks}
+    # the driver's backends, apart from the workers': its reads (mean training time, the
+    # table's values, landscapes) must not depend on which runs this thread ran before
+    reader = partial(open_backend, cache=OrderedDict())
+    cells = {t: covered_cells(t, reader("table", str(table), t)) for t in tracks}
     out.mkdir(parents=True, exist_ok=True)
     studies = plan_studies(config, tracks, table, out, cells)
     answers = f"n{int(config.noise)}r{int(config.surrogate_repeats)}"
@@ -70,13 +83,13 @@ def collect(config: FidelityConfig) -> FidelityResult:
     for study in studies:
         budget = float(config.budget)
         if study.track == "multifidelity":
-            budget *= make_track(study.track, open_backend("table", str(table), study.track),
+            budget *= make_track(study.track, reader("table", str(table), study.track),
                                  cells=study.cells).mean_time108
         backends = [("table", "table", table, 0)] + [
             ("surrogate", draw_label(label, k), path, k)
             for label, path, _ in study.surrogates for k in noise_seeds(config)]
         opt = [n for n in names
-               if not OPTIMIZERS[n].multi_fidelity or study.track == "multifidelity"]
+               if not resolve_optimizer(n).multi_fidelity or study.track == "multifidelity"]
         files = {}
         for kind, label, path, noise_seed in backends:
             tag = digest(path) if kind == "table" else (
@@ -84,31 +97,51 @@ def collect(config: FidelityConfig) -> FidelityResult:
             for name in opt:
                 for seed in range(config.seeds):
                     f = (out / "runs" / study.track / study.slug / f"{label}-{tag}" / name
-                         / f"v{RUN_FORMAT}-b{budget:.6g}-s{seed}.npz")
+                         / f"v{RUN_FORMAT}{_library(name)}-b{budget:.6g}-s{seed}.npz")
                     files[(label, name, seed)] = f
                     if not f.exists():
-                        jobs.append(dict(track=study.track, kind=kind, label=label,
-                                         path=str(path), cells=study.cells, optimizer=name,
+                        jobs.append(dict(track=study.track, study=study.name, kind=kind,
+                                         label=label, path=str(path), cells=study.cells,
+                                         optimizer=name,
                                          seed=seed, budget=budget, file=str(f),
                                          noise=config.noise,
                                          repeats=int(config.surrogate_repeats),
                                          noise_seed=noise_seed))
         plan.append((study, budget, backends, opt, files))
     t_runs = time.perf_counter()
-    if jobs:
-        execute(jobs, config)
+    failed = [r["failed"] for r in execute(jobs, config) if "failed" in r] if jobs else []
     run_seconds = time.perf_counter() - t_runs
     from tqdm.auto import tqdm
     # reading the runs back and measuring the landscapes takes minutes on a large study
-    results = [_collect_study(config, table, study, budget, backends, opt, files)
-               for study, budget, backends, opt, files in tqdm(
-                   plan, desc="fidelity studies", unit="study", disable=not config.progress)]
+    results = []
+    for study, budget, backends, opt, files in tqdm(
+            plan, desc="fidelity studies", unit="study", disable=not config.progress):
+        # an optimizer with a failed run is left out of the study (its other runs stay cached)
+        lost = {f["optimizer"] for f in failed
+                if (f["track"], f["study"]) == (study.track, study.name)}
+        kept = [n for n in opt if n not in lost]
+        if lost:
+            _log.warning("%s track, %s: %s left out (failed runs)", study.track, study.name,
+                         ", ".join(sorted(lost)))
+        if kept:
+            results.append(_collect_study(config, table, study, budget, backends, kept, files,
+                                          reader))
     surrogates = {f"{s.track}/{s.name}/{label}": str(path)
                   for s in studies for label, path, _ in s.surrogates}
     return FidelityResult(config, str(table), results, surrogates, timing={
         "total_seconds": round(time.perf_counter() - t_start, 2),
-        "run_seconds": round(run_seconds, 2), "runs_computed": len(jobs),
-        "runs_total": sum(len(p[4]) for p in plan)})
+        "run_seconds": round(run_seconds, 2), "runs_computed": len(jobs) - len(failed),
+        "runs_failed": len(failed), "runs_total": sum(len(p[4]) for p in plan)},
+        failed_runs=failed)
+
+
+def _library(name: str) -> str:
+    """The library and version of an external optimizer, for its run files' names: a new
+    version of the library computes new runs."""
+    if not is_external(name):
+        return ""
+    cls = resolve_optimizer(name)
+    return f"-{cls.distribution}{cls.version()}"
 
 
 def _grid(budget: float, unit: float) -> np.ndarray:
@@ -118,11 +151,11 @@ def _grid(budget: float, unit: float) -> np.ndarray:
 
 
 def _collect_study(config: FidelityConfig, table: Path, study: StudyPlan, budget: float,
-                   backends: list, opt: list[str], files: dict) -> StudyResult:
+                   backends: list, opt: list[str], files: dict, reader) -> StudyResult:
     unit = budget / float(config.budget)  # one full training in track units
     grid = _grid(budget, unit)
     rank_at = [int(np.argmin(np.abs(grid - f * budget))) for f in RANK_AT]
-    table_bench = open_backend("table", str(table), study.track)
+    table_bench = reader("table", str(table), study.track)
     objective = resolve_track(study.track).objective
     truth = np.full(len(table_bench.space), np.nan)
     truth[study.cells] = table_bench.query_batch(study.cells, 108)[objective]
@@ -159,8 +192,8 @@ def _collect_study(config: FidelityConfig, table: Path, study: StudyPlan, budget
         else:
             protocol[label] = "in-sample" if share[label] >= IN_SAMPLE_SHARE else \
                 "out-of-sample"
-    landscape, top = _landscape(config, table, study, truth, draws) if config.landscape \
-        else ({}, {})
+    landscape, top = _landscape(config, table, study, truth, draws, reader) \
+        if config.landscape else ({}, {})
     return StudyResult(study.track, study.name, study.protocol, len(study.cells), budget,
                        unit, grid, rank_at, opt, curves, true_curves, draws, protocol, share,
                        landscape, final_cells, top)
@@ -177,12 +210,13 @@ def _training_mask(path: Path, targets: Sequence[str]) -> np.ndarray | None:
 
 
 def _landscape(config: FidelityConfig, table: Path, study: StudyPlan, truth: np.ndarray,
-               draws: dict[str, list[str]]) -> tuple[dict[str, dict], dict[str, dict]]:
+               draws: dict[str, list[str]], reader
+               ) -> tuple[dict[str, dict], dict[str, dict]]:
     """The landscape statistics and those of its top (:mod:`eval.top_structure`) of the
     table and of every draw, on the same sample of start cells and walks."""
     from ..landscape import landscape_sample, landscape_stats
     from ..top_structure import top_structure_stats
-    table_bench = open_backend("table", str(table), study.track)
+    table_bench = reader("table", str(table), study.track)
     track = make_track(study.track, table_bench, cells=study.cells)
     sample = landscape_sample(study.cells, track.neighbours, seed=0)
     out = {"table": landscape_stats(sample, truth, track.neighbours, n_boot=config.n_boot)}
@@ -190,8 +224,8 @@ def _landscape(config: FidelityConfig, table: Path, study: StudyPlan, truth: np.
     objective = resolve_track(study.track).objective
     for label, path, _ in study.surrogates:
         for k, draw in zip(noise_seeds(config), draws[label]):
-            bench = open_backend("surrogate", str(path), study.track, config.noise,
-                                 int(config.surrogate_repeats), k, study.cells)
+            bench = reader("surrogate", str(path), study.track, config.noise,
+                           int(config.surrogate_repeats), k, study.cells)
             values = np.full(len(truth), np.nan)
             values[study.cells] = bench.query_batch(study.cells, 108)[objective]
             bench.reset_budget_counters()

@@ -17,7 +17,7 @@ from nb101 import format_target
 from nb101.paths import user_path
 
 from ..errors import EvalConfigError
-from ..optimizers import OPTIMIZERS, resolve_optimizer
+from ..optimizers import OPTIMIZERS, expand_optimizers, is_external, resolve_optimizer
 from ..tracks import TRACKS, resolve_track
 
 __all__ = ["FidelityConfig", "SMOKE", "PROTOCOLS", "SURROGATE_FRACTIONS", "FRACTION_PROTOCOL",
@@ -64,7 +64,9 @@ class FidelityConfig:
     surrogates : tuple of path-like
         Artifacts; empty = train the protocol's surrogates into ``out/surrogates``.
     optimizers : tuple of str, optional
-        Default: all; multi-fidelity ones run on the multi-fidelity track only.
+        Names of :data:`eval.optimizers.ALL_OPTIMIZERS` or groups (``external``, ``all``);
+        default: the project's own (:data:`eval.optimizers.OPTIMIZERS`). Multi-fidelity ones
+        run on the multi-fidelity track only.
     seeds : int
     budget : float
         In full trainings (see :mod:`eval.fidelity`).
@@ -140,11 +142,12 @@ def validate(config: FidelityConfig) -> tuple[list[str], list[str]]:
         raise EvalConfigError(f"tracks: got none; choices: {sorted(TRACKS)}")
     for t in tracks:
         resolve_track(t)
-    names = list(config.optimizers) if config.optimizers else list(OPTIMIZERS)
+    names = expand_optimizers(config.optimizers) if config.optimizers else list(OPTIMIZERS)
     if not names:
         raise EvalConfigError(f"optimizers: got none; choices: {sorted(OPTIMIZERS)}")
     for n in names:
-        resolve_optimizer(n)
+        if is_external(n):
+            resolve_optimizer(n).check_available()  # names the extra to install
     for name in ("seeds", "realizations", "folds", "n_boot"):
         value = getattr(config, name)
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
@@ -166,7 +169,8 @@ def validate(config: FidelityConfig) -> tuple[list[str], list[str]]:
     try:
         budget = float(config.budget)
     except (TypeError, ValueError):
-        raise EvalConfigError(f"budget must be a positive number, got {config.budget!r}")
+        raise EvalConfigError(f"budget must be a positive number, got {config.budget!r}") \
+            from None
     if not budget > 0 or not np.isfinite(budget):
         raise EvalConfigError(f"budget must be a positive number of full trainings, got "
                               f"{config.budget!r}")
@@ -175,7 +179,8 @@ def validate(config: FidelityConfig) -> tuple[list[str], list[str]]:
     if int(config.surrogate_repeats) < 1:
         raise EvalConfigError(f"surrogate_repeats must be a positive integer, got "
                               f"{config.surrogate_repeats!r}")
-    if not any(not OPTIMIZERS[n].multi_fidelity or "multifidelity" in tracks for n in names):
+    if not any(not resolve_optimizer(n).multi_fidelity or "multifidelity" in tracks
+               for n in names):
         raise EvalConfigError(f"optimizers {names} only run on the multifidelity track, "
                               f"which is not among tracks {tracks}")
     return tracks, names

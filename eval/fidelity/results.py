@@ -83,3 +83,4 @@ class FidelityResult:
     studies: list[StudyResult]
     surrogates: dict[str, str]
     timing: dict[str, Any] = field(default_factory=dict)
+    failed_runs: list[dict[str, Any]] = field(default_factory=list)

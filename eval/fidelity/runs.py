@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from nb101._io import atomic_savez, open_npz
+from nb101.io import atomic_savez, open_npz
 
-from ..optimizers import RunResult, resolve_optimizer, run
+from ..optimizers import ExternalOptimizerError, RunResult, resolve_optimizer, run
 from ..tracks import make_track
 from .config import TABLE_REQUIRE, track_targets
 
@@ -57,11 +57,15 @@ _KEEP_BACKENDS = 2
 
 
 def open_backend(kind: str, path: str, track: str, noise: bool = True, repeats: int = 1,
-                 noise_seed: int = 0, cells: np.ndarray | None = None):
-    """The backend of a job, reused across the jobs of one worker thread."""
+                 noise_seed: int = 0, cells: np.ndarray | None = None, *,
+                 cache: OrderedDict | None = None):
+    """The backend of a job, reused across the jobs of one worker thread; with ``cache``,
+    reused from there instead (the driver's own, so that what it reads does not depend on
+    the runs this thread ran: the backends' generators advance with every query)."""
     key = (kind, path, track, noise, repeats, noise_seed)
-    with _LOCK:
-        cache = _BACKENDS.setdefault(threading.get_ident(), OrderedDict())
+    if cache is None:
+        with _LOCK:
+            cache = _BACKENDS.setdefault(threading.get_ident(), OrderedDict())
     hit = cache.get(key)
     if hit is None:
         if kind == "table":
@@ -83,7 +87,9 @@ def open_backend(kind: str, path: str, track: str, noise: bool = True, repeats: 
 
 
 def run_job(job: dict) -> dict:
-    """Run one (study, backend, optimizer, seed) and write its cache file."""
+    """Run one (study, backend, optimizer, seed) and write its cache file; a run whose
+    external optimizer fails (:class:`~eval.optimizers.ExternalOptimizerError`) writes
+    nothing and returns the failure under ``"failed"``."""
     started = time.perf_counter()
     cells = np.asarray(job["cells"], dtype=np.int64)
     backend = open_backend(job["kind"], job["path"], job["track"], job["noise"],
@@ -91,7 +97,14 @@ def run_job(job: dict) -> dict:
     backend.reseed(job["seed"])
     backend.reset_budget_counters()
     track = make_track(job["track"], backend, cells=cells)
-    result = run(resolve_optimizer(job["optimizer"])(), track, job["budget"], job["seed"])
+    try:
+        result = run(resolve_optimizer(job["optimizer"])(), track, job["budget"], job["seed"])
+    except ExternalOptimizerError as exc:
+        # the study goes on without this run (not cached: a rerun tries it again)
+        return {"file": job["file"], "failed": {
+            **{k: job[k] for k in ("track", "study", "optimizer", "seed")},
+            "backend": job["label"], "error": str(exc),
+            "config": None if exc.config is None else repr(exc.config)}}  # NaN: no JSON
     seconds = time.perf_counter() - started
     save_run(Path(job["file"]), result,
               {k: job[k] for k in ("track", "kind", "label", "optimizer", "seed", "budget")}

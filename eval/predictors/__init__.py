@@ -6,9 +6,10 @@ with ``fit(cells, y)`` on a training set and asked ``predict(cells)`` on a test 
 protocol runs, for every training-set size and every trial, every predictor on the same
 split and scores it on:
 
-``kendall_tau``, ``spearman``, ``sparse_kendall_tau``, ``r2``, ``mae``, ``precision_top1``,
-``precision_top5``
-    :func:`surrogate.metrics.regression_metrics` on the test set;
+the accuracy of the predictions
+    ``kendall_tau``, ``spearman``, ``sparse_kendall_tau``, ``r2``, ``mae``,
+    ``precision_top1``, ``precision_top5``: :func:`surrogate.metrics.regression_metrics` on
+    the test set;
 ``fit_s``, ``query_us_per_cell``
     wall time of ``fit`` (seconds, featurization included) and of ``predict`` per test cell.
 

@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from nb101._io import atomic_path, write_json
+from nb101._optional import require
+from nb101.io import atomic_path, write_json
 from nb101.paths import user_path
 from surrogate.metrics import METRIC_RANGES as _SCORE_RANGES
 
@@ -165,7 +166,7 @@ def leaderboard_markdown(rows: list[dict], meta: dict) -> str:
 
 def _plot(rows: list[dict], kind: str, path: Path, meta: dict, metric: str = "kendall_tau"
           ) -> bool:
-    import matplotlib
+    matplotlib = require("matplotlib", "eval", "the predictor protocol's figures")
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 

@@ -56,7 +56,7 @@ __all__ = ["build_report", "write_report", "write_markdown", "compare", "TARGETS
 
 def write_report(report: dict, out: Path) -> None:
     """Write ``fidelity.json`` (strict JSON), ``fidelity.md`` and the figures into ``out``."""
-    from nb101._io import write_json
+    from nb101.io import write_json
     out = Path(out)
     for t, track in report["tracks"].items():
         plot_curves(track, t, out / f"curves_{t}.png")

@@ -10,8 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ...stats import (curve_gap, kendall_tau_b, nanmean, rank_values, sign_test,
-                      verdict_agreement)
+from ...stats import curve_gap, kendall_tau_b, nanmean, rank_values, sign_test, verdict_agreement
 from .targets import curve_targets
 
 __all__ = ["compare", "mean_curves", "attainable_reference"]

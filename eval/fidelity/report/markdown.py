@@ -12,7 +12,7 @@ __all__ = ["write_markdown"]
 
 def write_markdown(report: dict, path: Path) -> None:
     """Write the verdict, the settings and every study's tables to ``path`` (atomically)."""
-    from nb101._io import atomic_path
+    from nb101.io import atomic_path
     cfg = report["config"]
     lines = ["# Algorithm-ranking fidelity", "", report["verdict"], "",
              f"Table: `{report['table']}`; protocol: {cfg['protocol']}; seeds: {cfg['seeds']}; "
@@ -75,8 +75,13 @@ def _study_lines(study: dict) -> list[str]:
                          for label in study["surrogates"])
             + " |" + "".join(f" final cells, {label} |" for label in finals))
     lines += [head, "|" + "---|" * (2 + 2 * len(study["surrogates"]) + len(finals))]
+    external = set(study.get("external", ()))
+
+    def name(n: str) -> str:
+        return f"{n} (external)" if n in external else n
+
     for n in study["optimizers"]:
-        row = [n, fmt(study["curves"]["table"][n]["mean"][-1], 4)]
+        row = [name(n), fmt(study["curves"]["table"][n]["mean"][-1], 4)]
         for label, s in study["surrogates"].items():
             c = study["curves"][label][n]
             row.append(f"{fmt(c['mean'][-1], 4)} ({fmt(c['true_mean'][-1], 4)})")
@@ -94,6 +99,14 @@ def _study_lines(study: dict) -> list[str]:
                   "hash on the table (surrogates: mean over draws). A final "
                   "value that rests on few cells is one draw of their runs, however many "
                   "seeds."]
+    ranks = study.get("ranks")
+    if ranks:
+        lines += ["", "Ranks at the final budget (1 = best; the project's and external "
+                  "optimizers together; surrogates: mean of draws)", "",
+                  "| optimizer | " + " | ".join(ranks) + " |", "|---|" + "---|" * len(ranks)]
+        for n in sorted(study["optimizers"], key=lambda n: (ranks["table"][n], n)):
+            lines.append(f"| {name(n)} | " + " | ".join(str(r[n]) for r in ranks.values())
+                         + " |")
     lines += ["", f"| comparison | tau @ {rb} | agreement @ {rb} | mean gap | mean bias "
               f"(sign test) | landscape | plausible-draw outside (final) |",
               "|---|---|---|---|---|---|---|"]

@@ -13,7 +13,8 @@ __all__ = ["plot_curves", "plot_ranking", "plot_landscape"]
 
 def _save(fig, path: Path) -> None:
     import matplotlib.pyplot as plt
-    from nb101._io import atomic_path
+
+    from nb101.io import atomic_path
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
@@ -34,6 +35,8 @@ def plot_curves(track: dict, name: str, path: Path) -> None:
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), sharey=True,
                              squeeze=False)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    if max(len(study["optimizers"]) for study in track["studies"]) > len(colors):
+        colors = [plt.get_cmap("tab20")(i) for i in range(20)]  # project + external ones
     lows = []
     for ax, (study, label) in zip(axes.ravel(), panels):
         grid = np.array(study["grid"])
@@ -41,7 +44,8 @@ def plot_curves(track: dict, name: str, path: Path) -> None:
             c = study["curves"][label][n]
             m, s = np.array(c["mean"], dtype=float), np.array(c["sem"], dtype=float)
             col = colors[k % len(colors)]
-            ax.plot(grid, m, label=n, color=col)
+            ax.plot(grid, m, label=n + (" (ext.)" if n in study.get("external", ()) else ""),
+                    color=col)
             ax.fill_between(grid, m - 1.96 * s, m + 1.96 * s, color=col, alpha=0.2)
             if "true_mean" in c:
                 ax.plot(grid, np.array(c["true_mean"], dtype=float), color=col, ls="--", lw=0.8)
@@ -81,7 +85,7 @@ def plot_ranking(track: dict, name: str, path: Path) -> None:
     for ax, key, title, low in ((axes[0], "kendall_tau", "Kendall tau of rankings", -1),
                                 (axes[1], "agreement", "pairwise verdict agreement", 0)):
         empty = True
-        for y, (label, s, reference) in enumerate(rows):
+        for y, (_, s, reference) in enumerate(rows):
             vals = np.array(s[key], dtype=float)
             cis = s.get(f"{key}_ci") or [[None, None]] * len(vals)
             for j, (v, c) in enumerate(zip(vals, cis)):
@@ -121,7 +125,7 @@ def plot_landscape(track: dict, name: str, path: Path) -> None:
     fig, axes = plt.subplots(1, len(LANDSCAPE_SIX), figsize=(2.6 * len(LANDSCAPE_SIX), 3.6))
     for ax, stat in zip(axes, LANDSCAPE_SIX):
         labels = []
-        for k, study in enumerate(track["studies"]):
+        for study in track["studies"]:
             for label, s in study["surrogates"].items():
                 if "landscape" not in s:
                     continue

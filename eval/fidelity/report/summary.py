@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ...landscape import WALK_LAGS
+from ...optimizers import is_external
 from ...stats import draw_consistency, nanmean
 from ...top_structure import final_cells_plausibility, top_over_folds, top_structure_summary
 from .compare import attainable_reference, compare, mean_curves
@@ -57,8 +58,8 @@ def study_report(study, config) -> dict[str, Any]:
         "budget": study.budget, "unit_per_full_training": study.unit,
         "grid": (study.grid / study.unit).tolist(),
         "rank_budgets": [float(study.grid[i] / study.unit) for i in study.rank_at],
-        "optimizers": names, "curves": {"table": _curve_summary(table, names)},
-        "surrogates": {}}
+        "optimizers": names, "external": [n for n in names if is_external(n)],
+        "curves": {"table": _curve_summary(table, names)}, "surrogates": {}}
     half = config.seeds // 2
     if half >= 2:
         ref = compare({n: table[n][:half] for n in names},
@@ -114,7 +115,17 @@ def study_report(study, config) -> dict[str, Any]:
     entry["final_cells"] = _final_cells(study, names)
     for label, s in entry["surrogates"].items():
         s["largest_contributors"] = _largest_contributors(entry, label)
+    entry["ranks"] = {label: _ranks({n: c[n]["mean"][-1] for n in names})
+                      for label, c in entry["curves"].items()}
     return entry
+
+
+def _ranks(finals: dict[str, float]) -> dict[str, int]:
+    """Rank of each optimizer by its final value (1 = best; ties share the better rank; no
+    value ranks last), the project's and the external ones together."""
+    values = {n: -np.inf if v is None or not np.isfinite(v) else float(v)
+              for n, v in finals.items()}
+    return {n: 1 + sum(w > v for w in values.values()) for n, v in values.items()}
 
 
 def _concentration(cells: np.ndarray, space=None) -> dict[str, Any]:
@@ -251,7 +262,8 @@ def build_report(result) -> dict[str, Any]:
     report: dict[str, Any] = {
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(config).items()},
         "table": result.table, "surrogates": result.surrogates, "timing": result.timing,
-        "targets": TARGETS, "tracks": {}}
+        "failed_runs": list(getattr(result, "failed_runs", [])), "targets": TARGETS,
+        "tracks": {}}
     for study in result.studies:
         track = report["tracks"].setdefault(study.track, {"studies": []})
         track["studies"].append(study_report(study, config))

@@ -33,11 +33,12 @@ def verdict_text(report: dict) -> str:
     if smoke:
         paragraphs.append(smoke)
     paragraphs.append(_targets(report))
+    blocks = [textwrap.fill(p, WIDTH) for p in paragraphs]
     failed = report.get("failed_runs") or []
     if failed:
-        paragraphs.append(_failed(failed))
+        blocks.append(_failed(failed))
     bullets = [lines for _, lines in comparisons] + summaries
-    return "\n\n".join([textwrap.fill(p, WIDTH) for p in paragraphs] + ["\n".join(bullets)])
+    return "\n\n".join(blocks + ["\n".join(bullets)])
 
 
 def _smoke(config: dict[str, Any]) -> str:
@@ -68,13 +69,16 @@ def _targets(report: dict) -> str:
 
 
 def _failed(failed: list[dict]) -> str:
-    runs = "; ".join(f"{f['optimizer']} on {f['backend']}, {f['track']} track, {f['study']}, "
-                     f"seed {f['seed']}" for f in failed)
-    names = sorted({f["optimizer"] for f in failed})
-    return (f"{len(failed)} run{'' if len(failed) == 1 else 's'} failed and "
-            f"{'is' if len(failed) == 1 else 'are'} left out, with "
-            f"{'its optimizer' if len(names) == 1 else 'their optimizers'} ({', '.join(names)}) "
-            f"in the studies where they failed (errors: fidelity.json, failed_runs): {runs}.")
+    """A paragraph and one bullet per failed run (the errors are in ``failed_runs``)."""
+    n = len(failed)
+    head = textwrap.fill(
+        f"{n} run{'' if n == 1 else 's'} failed and {'is' if n == 1 else 'are'} left out, with "
+        f"{'its' if n == 1 else 'their'} optimizer in the study where it failed (the errors: "
+        f"failed_runs in fidelity.json):", WIDTH)
+    runs = [f"- {f['optimizer']} on {f['backend']}, {f['track']} track, {f['study']}, seed "
+            f"{f['seed']}" for f in sorted(failed, key=lambda f: (
+                f["track"], f["study"], f["optimizer"], f["backend"], f["seed"]))]
+    return "\n".join([head, ""] + runs)
 
 
 def _comparison(t: str, study: dict, label: str, s: dict) -> tuple[bool, str]:

@@ -1,0 +1,135 @@
+"""Estimating one target's noise from held-out residuals and real repeats (rules 1-2).
+
+1. **Shape: empirical, heteroscedastic residuals.** Held-out residuals ``y - y_hat`` of the
+   fitted model are grouped in ``B`` bins of the predicted value (equal-count bins; ``B`` = 10,
+   fewer below 200 residuals per bin). Each bin keeps the quantile function of its residuals
+   (:data:`~surrogate.noise.levels.NUM_QUANTILES` quantiles), centred on the bin's mean
+   residual so the noisy mean equals the deterministic prediction. Low-accuracy cells
+   therefore get wider and more skewed noise than good cells, and the rare collapsed runs stay
+   in the left tail.
+2. **Scale: within-cell spread of real repeats.** Residuals hold model error plus run noise,
+   so their spread is an upper bound. Where the table holds several runs of one cell for the
+   target, the pooled within-cell standard deviation ``sigma_run`` is compared with the
+   residual standard deviation ``sigma_resid`` (both robust, 1.4826 x MAD) and every residual
+   quantile is multiplied by ``scale = min(1, sigma_run / sigma_resid)``. Without repeats the
+   scale is 1 (the upper bound) and ``noise.json`` records
+   ``"source": "residuals (upper bound)"``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .levels import MARGINAL_LEVELS, NUM_QUANTILES
+from .marginal import label_quantiles
+from .target import TargetNoise, check_error_share
+
+__all__ = ["estimate_noise", "pooled_run_std"]
+
+_MAX_BINS = 10
+_MIN_PER_BIN = 200
+_MAD_TO_STD = 1.4826
+
+
+def _robust_std(x: np.ndarray) -> float:
+    x = np.asarray(x, dtype=np.float64)
+    if len(x) == 0:
+        return float("nan")
+    mad = float(np.median(np.abs(x - np.median(x))))
+    return _MAD_TO_STD * mad if mad > 0 else float(np.std(x))
+
+
+def pooled_run_std(runs: list[np.ndarray] | None) -> tuple[float, int]:
+    """Robust pooled within-cell standard deviation of cells with several runs.
+
+    Parameters
+    ----------
+    runs : list of 1-d arrays
+        The runs of each cell (cells with fewer than 2 runs are ignored).
+
+    Returns
+    -------
+    (sigma, dof)
+        ``sigma`` is NaN when no cell has two runs; ``dof`` = sum of (runs - 1).
+    """
+    devs, dof = [], 0
+    for r in runs or ():
+        r = np.asarray(r, dtype=np.float64)
+        r = r[np.isfinite(r)]
+        if len(r) < 2:
+            continue
+        # deviations from the cell mean, rescaled to unit-variance per run
+        devs.append((r - r.mean()) * np.sqrt(len(r) / (len(r) - 1)))
+        dof += len(r) - 1
+    if not devs:
+        return float("nan"), 0
+    return _robust_std(np.concatenate(devs)), dof
+
+
+def estimate_noise(predicted: np.ndarray, observed: np.ndarray,
+                   runs: list[np.ndarray] | None = None,
+                   labels: np.ndarray | None = None, *,
+                   model_error: bool = False, error_share: float | None = None
+                   ) -> TargetNoise:
+    """Estimate one target's noise (rules 1-2 in this module's docstring; the labels'
+    quantiles of rule 4; the switch and share of rule 5).
+
+    Parameters
+    ----------
+    predicted, observed : ndarray (n,)
+        Held-out predictions and labels (never the training rows).
+    runs : list of ndarray, optional
+        Per cell with several runs of this target, its runs.
+    labels : ndarray, optional
+        Every label of the target the surrogate was given (a uniform sample of the space):
+        their quantiles become the marginal of rule 4 (completed by
+        :func:`surrogate.noise.fit_transfer`). None: no marginal mapping.
+    model_error : bool
+        Enable rule 5 (the out-of-sample model error).
+    error_share : float, optional
+        Rule 5's share of the residual variance (default ``1 - scale**2``); the run noise's
+        scale is capped at ``sqrt(1 - error_share)`` so the two add up to at most the
+        residuals' spread.
+    """
+    predicted = np.asarray(predicted, dtype=np.float64).ravel()
+    observed = np.asarray(observed, dtype=np.float64).ravel()
+    if predicted.shape != observed.shape or len(predicted) == 0:
+        raise ValueError(f"predicted and observed must be non-empty and of one shape, got "
+                         f"{predicted.shape} and {observed.shape}")
+    resid = observed - predicted
+    n_bins = int(np.clip(len(resid) // _MIN_PER_BIN, 1, _MAX_BINS))
+    edges = np.quantile(predicted, np.linspace(0, 1, n_bins + 1)[1:-1]) if n_bins > 1 else \
+        np.zeros(0)
+    edges = np.unique(edges)
+    bins = np.searchsorted(edges, predicted, side="right")
+    levels = np.linspace(0, 1, NUM_QUANTILES)
+    quantiles = np.zeros((len(edges) + 1, NUM_QUANTILES))
+    for b in range(len(edges) + 1):
+        r = resid[bins == b]
+        if len(r) == 0:
+            r = resid
+        quantiles[b] = np.quantile(r - r.mean(), levels)
+    sigma_resid = _robust_std(resid)
+    sigma_run, dof = pooled_run_std(runs)
+    if dof > 0 and np.isfinite(sigma_run) and sigma_resid > 0:
+        scale = float(min(1.0, sigma_run / sigma_resid))
+        source = "residuals scaled to within-cell repeats"
+    else:
+        scale, source = 1.0, "residuals (upper bound)"
+    if not model_error:
+        error_share = None  # rule 5 is off: no share to record
+    elif error_share is not None:
+        error_share = check_error_share(error_share)
+        scale = min(scale, float(np.sqrt(1.0 - error_share)))
+    info = {"sigma_resid": sigma_resid, "sigma_run": None if dof == 0 else sigma_run,
+            "run_dof": dof, "n_residuals": int(len(resid)), "source": source}
+    marginal = None
+    if labels is not None:
+        labels = np.asarray(labels, dtype=np.float64).ravel()
+        labels = labels[np.isfinite(labels)]
+        if len(labels) == 0:
+            raise ValueError("labels for the noise marginal are empty or all NaN")
+        marginal = label_quantiles(labels, MARGINAL_LEVELS)
+        info["marginal_labels"] = int(len(labels))
+    return TargetNoise(edges, quantiles, scale, info, marginal, model_error=bool(model_error),
+                       error_share=error_share)
