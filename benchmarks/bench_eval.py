@@ -31,7 +31,7 @@ def main() -> None:
 
     try:
         from nb101.real_data import real_table
-        from nb101.table import TabularBenchmark
+        from nb101.tabular_benchmark import TabularBenchmark
         path = real_table()
         tables = {t: TabularBenchmark(path, seed=0, require=(m,))
                   for t, m in (("full", "test_accuracy"),

@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     from nb101 import get_space
     from nb101.real_data import load_exhaustive
     from surrogate.artifact import DEFAULT_ARTIFACT
-    from surrogate.benchmark import SurrogateBenchmark
+    from surrogate.surrogate_benchmark import SurrogateBenchmark
 
     space = get_space()
     cells = np.arange(len(space))

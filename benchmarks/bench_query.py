@@ -62,7 +62,7 @@ from nb101 import (  # noqa: E402
     get_space,
     hash_module,
 )
-from nb101._io import write_json  # noqa: E402
+from nb101.io import write_json  # noqa: E402
 from nb101.compat import api  # noqa: E402
 
 SEED = 0

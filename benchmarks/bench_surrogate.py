@@ -52,7 +52,7 @@ def _child(artifact: str | None, queries: int, batch: int) -> dict:
     clock = time.perf_counter
     t0 = clock()
     from nb101 import ModelSpec, get_space
-    from surrogate.benchmark import SurrogateBenchmark
+    from surrogate.surrogate_benchmark import SurrogateBenchmark
     space = get_space()
     t1 = clock()
     order = np.random.default_rng(SEED).permutation(len(space))

@@ -31,7 +31,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from nb101 import get_space  # noqa: E402
-from nb101.api import RUN_FIELDS  # noqa: E402
+from nb101.protocol import RUN_FIELDS  # noqa: E402
 from nb101.table_file import write_table  # noqa: E402
 
 _CHILD = r"""
@@ -45,7 +45,7 @@ if {no_crc!r}:  # measure the load without the CRC-32 verification of the zip me
     import zipfile
     zipfile.ZipExtFile._update_crc = lambda self, newdata: None
 from nb101 import get_space
-from nb101.table import TabularBenchmark
+from nb101.tabular_benchmark import TabularBenchmark
 t0 = time.perf_counter(); space = get_space(); t1 = time.perf_counter()
 rss_before = hwm()
 tracemalloc.start()

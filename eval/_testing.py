@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from nb101.api import METRICS, BaseBenchmark
+from nb101.protocol import METRICS, BaseBenchmark
 from nb101.errors import PartialTableError
 from nb101.cell_space import CellSpace, get_space
 

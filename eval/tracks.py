@@ -1,6 +1,6 @@
 """Benchmark tracks: thin adapters that turn any backend into one optimisation problem.
 
-A track implements the shared query protocol (:class:`nb101.api.BaseBenchmark`) over a
+A track implements the shared query protocol (:class:`nb101.protocol.BaseBenchmark`) over a
 backend (table or surrogate) and fixes three things, so that an optimizer never knows which
 backend it runs on:
 
@@ -50,7 +50,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from nb101.api import EPOCHS, BaseBenchmark
+from nb101.protocol import EPOCHS, BaseBenchmark
 from nb101.errors import OutOfDomainError, PartialTableError
 
 from .cells import CellCodec, get_codec

@@ -20,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
-from nb101.table import TabularBenchmark  # noqa: E402
+from nb101.tabular_benchmark import TabularBenchmark  # noqa: E402
 
 
 def parser(description: str) -> argparse.ArgumentParser:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from nb101 import CellSpace, get_space, write_table
-from nb101.api import EPOCHS
+from nb101.protocol import EPOCHS
 
 __all__ = ["synthetic_table", "nearest_covered"]
 

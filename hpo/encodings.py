@@ -372,7 +372,7 @@ def query_config(bench, config: Mapping[str, Any], *, encoding: str | Encoding =
 
     Parameters
     ----------
-    bench : nb101.api.Benchmark
+    bench : nb101.protocol.Benchmark
         A table, a surrogate, or any backend of the shared protocol.
     config : mapping
         A config of ``encoding``.

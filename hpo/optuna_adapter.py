@@ -20,7 +20,7 @@ Multi-fidelity (``multi_fidelity=True``, the default when a pruner is given): th
 queried at every budget of the backend up to ``epochs`` in turn (4, 12, 36, 108), each query
 charging that budget's training time as the original API charges it (every budget is a
 separate training in NAS-Bench-101; a backend without a budget's training time, like the
-real table below 108 epochs, charges 0 s for it, as :mod:`nb101.api` says: pass a track of
+real table below 108 epochs, charges 0 s for it, as :mod:`nb101.protocol` says: pass a track of
 :mod:`eval.tracks` as the backend to charge the 108-epoch time scaled instead); the validation
 accuracy at each budget is reported with ``trial.report(value, step=epochs)`` and the trial is
 pruned (``optuna.TrialPruned``) when the pruner says so. Pruners step in epochs: ``"hyperband"`` and ``"sha"`` use
@@ -36,7 +36,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from nb101.api import EPOCHS
+from nb101.protocol import EPOCHS
 
 from .encodings import Encoding, get_encoding, query_config
 
@@ -55,7 +55,7 @@ def make_objective(bench, *, encoding: str | Encoding = "A", epochs: int = 108,
 
     Parameters
     ----------
-    bench : nb101.api.Benchmark
+    bench : nb101.protocol.Benchmark
         A table, a surrogate or any backend of the shared protocol; its budget counters are
         charged.
     encoding : str or Encoding, default="A"
@@ -117,7 +117,7 @@ def run_study(bench, *, n_trials: int, sampler: str | Any = "tpe", pruner: str |
 
     Parameters
     ----------
-    bench : nb101.api.Benchmark
+    bench : nb101.protocol.Benchmark
         Reseeded with ``seed`` (if it has ``reseed``) and its budget counters reset first.
     n_trials : int
     sampler : str or optuna.samplers.BaseSampler, default="tpe"

@@ -62,7 +62,7 @@ from typing import Any
 import numpy as np
 
 from nb101 import CellSpace, PartialTableError, get_space
-from nb101.api import EPOCHS
+from nb101.protocol import EPOCHS
 
 from .encodings import Encoding, config_cell, get_encoding
 
@@ -223,7 +223,7 @@ def _surrogate_class():
     return SurrogateBlackbox
 
 
-_TABLE_DOC = """A Syne Tune ``Blackbox`` over a table (:class:`nb101.table.TabularBenchmark`).
+_TABLE_DOC = """A Syne Tune ``Blackbox`` over a table (:class:`nb101.tabular_benchmark.TabularBenchmark`).
 
     Parameters
     ----------

@@ -11,12 +11,12 @@ The modules: :mod:`~nb101.model_spec` (``ModelSpec``, validity, parameters),
 (framing of the official files), :mod:`~nb101.run_records` (their runs) and
 :mod:`~nb101.model_metrics` (a run's protobuf metrics), :mod:`~nb101.io` (atomic writes, strict
 JSON), :mod:`~nb101.table_file` (the table file), :mod:`~nb101.convert` (official file ->
-table), :mod:`~nb101.real_data` (the real data and its table), :mod:`~nb101.api` (the
-``Benchmark`` protocol) and :mod:`~nb101.table` (``TabularBenchmark``).
+table), :mod:`~nb101.real_data` (the real data and its table), :mod:`~nb101.protocol` (the
+``Benchmark`` protocol) and :mod:`~nb101.tabular_benchmark` (``TabularBenchmark``).
 """
 
 from ._optional import MissingDependencyError
-from .api import (
+from .protocol import (
     EPOCHS,
     METRICS,
     RUN_FIELDS,
@@ -26,7 +26,7 @@ from .api import (
     format_target,
     parse_target,
 )
-from .backends import open_benchmark
+from .openers import open_benchmark
 from .cell_space import CellSpace, build_space, get_space
 from .convert import convert_tfrecord
 from .errors import (
@@ -53,7 +53,7 @@ from .model_spec import (
     trainable_parameters,
 )
 from .real_data import convert_real_data, default_real_table_path, real_table
-from .table import TabularBenchmark
+from .tabular_benchmark import TabularBenchmark
 from .table_file import load_table, write_table
 
 #: The package version (pyproject.toml reads it from here).

@@ -125,7 +125,7 @@ def _download(args: argparse.Namespace) -> int:
 
 def _add_download(sub) -> None:
     from .download import OFFICIAL_FILES
-    from .table import TABLE_FORMAT
+    from .tabular_benchmark import TABLE_FORMAT
 
     files = " or ".join(f"{k} ({f.name}, {f.size})" for k, f in OFFICIAL_FILES.items())
     parser = sub.add_parser(
@@ -288,7 +288,7 @@ def format_summary(summary: dict) -> str:
 
 
 def _summary(args: argparse.Namespace) -> int:
-    from .table import TabularBenchmark
+    from .tabular_benchmark import TabularBenchmark
 
     summary = TabularBenchmark(args.table).summary()
     print(json.dumps(summary, indent=2) if args.json else format_summary(summary))
@@ -336,7 +336,7 @@ def _spec_of(args: argparse.Namespace):
 
 def _query(args: argparse.Namespace) -> int:
     from .io import to_jsonable
-    from .backends import open_benchmark
+    from .openers import open_benchmark
 
     if args.table is not None:
         bench = open_benchmark(str(args.table), seed=args.seed)  # messages show the path

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .api import RUN_FIELDS
+from .protocol import RUN_FIELDS
 from .cell_space import CellSpace, get_space
 from .errors import OutOfDomainError, RecordError
 from .model_spec import OPS, ModelSpec, edge_bits

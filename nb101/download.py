@@ -120,7 +120,7 @@ def resolve_official_file(which: str) -> OfficialFile:
 
 def default_table_path(which: str) -> Path:
     """``<cache>/nasbench_<which>-v<TABLE_FORMAT>.npz``, where :func:`download` writes."""
-    from .table import TABLE_FORMAT
+    from .tabular_benchmark import TABLE_FORMAT
 
     resolve_official_file(which)
     return default_cache_path().parent / f"nasbench_{which}-v{TABLE_FORMAT}.npz"

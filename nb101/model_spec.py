@@ -83,7 +83,7 @@ class ModelSpec:
     code writes cells) is checked and pruned as bytes and bit masks
     (:func:`binary_matrix`, :func:`prune_flat`), without numpy's per-call costs; anything
     else goes through ``np.array`` and is accepted or rejected as always. Both give the same
-    spec (``tests/test_fast_paths.py``).
+    spec (``tests/nb101/test_fast_paths.py``).
     """
 
     original_matrix: np.ndarray

@@ -49,7 +49,7 @@ from pathlib import Path
 import numpy as np
 
 from .io import load_npy
-from .api import EPOCHS, RUN_FIELDS
+from .protocol import EPOCHS, RUN_FIELDS
 from .cell_space import CellSpace, default_cache_path, get_space
 from .errors import OutOfDomainError, TableError
 from .model_spec import ModelSpec

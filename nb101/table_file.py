@@ -9,7 +9,7 @@ per covered cell (ascending cell index = ascending module hash)
     order) and ``trainable_parameters`` int32 (-1 = missing);
 per run, sorted by (cell, epochs, repeat), the unknown repeats (-1) last in their group
     ``run_cell`` int32 (cell index), ``run_epochs`` int16, ``run_repeat`` int8 (-1 = unknown)
-    and the eight columns of :data:`nb101.api.RUN_FIELDS` (NaN = missing), each float32 when
+    and the eight columns of :data:`nb101.protocol.RUN_FIELDS` (NaN = missing), each float32 when
     every value of the column is exactly a float32 (the official files hold float32 values
     widened to double) and float64 otherwise, so no value is ever rounded; accuracies lie in
     [0, 1] and training times are finite and >= 0, checked when a table is written and when
@@ -42,7 +42,7 @@ Usage
 1
 
 :func:`nb101.convert.convert_tfrecord` and :func:`nb101.real_data.convert_real_data` write
-tables from the official files and from the real data; :class:`nb101.table.TabularBenchmark`
+tables from the official files and from the real data; :class:`nb101.tabular_benchmark.TabularBenchmark`
 answers queries on one.
 """
 
@@ -61,7 +61,7 @@ from typing import Any
 import numpy as np
 
 from .io import atomic_savez, open_npz
-from .api import RUN_FIELDS
+from .protocol import RUN_FIELDS
 from .cell_space import CellSpace, get_space
 from .errors import TableError
 from .paths import user_path

@@ -1,7 +1,7 @@
 """Surrogate models of NAS-Bench-101: regressors, training, artifacts and the query backend.
 
-* :class:`SurrogateBenchmark` (:mod:`surrogate.benchmark`) -- the ``nasbench.api`` queries
-  answered by a trained artifact; a drop-in for :class:`nb101.table.TabularBenchmark`.
+* :class:`SurrogateBenchmark` (:mod:`surrogate.surrogate_benchmark`) -- the ``nasbench.api`` queries
+  answered by a trained artifact; a drop-in for :class:`nb101.tabular_benchmark.TabularBenchmark`.
 * :mod:`surrogate.artifact` -- :func:`load_artifact` / :func:`save_artifact` of the artifact
   folder (``metadata.json``, ``noise.json``, portable weights per target).
 * :mod:`surrogate.train` -- ``TrainConfig`` and ``train(config) -> Path`` (CLI
@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 _LAZY = {
-    "SurrogateBenchmark": "benchmark",
+    "SurrogateBenchmark": "surrogate_benchmark",
     "Artifact": "artifact",
     "load_artifact": "artifact",
     "save_artifact": "artifact",

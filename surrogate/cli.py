@@ -33,7 +33,7 @@ def _rank(args: argparse.Namespace) -> int:
 
     from nb101 import get_space
 
-    from .benchmark import SurrogateBenchmark
+    from .surrogate_benchmark import SurrogateBenchmark
     start = time.perf_counter()
     space = get_space(progress=args.progress)
     bench = SurrogateBenchmark(args.artifact, noise=False, space=space)

@@ -2,12 +2,12 @@
 carry its own.
 
 An artifact written by this version stores its models' predictions of every cell
-(:mod:`surrogate.quantized`), and :class:`~surrogate.benchmark.SurrogateBenchmark` reads them
+(:mod:`surrogate.quantized`), and :class:`~surrogate.surrogate_benchmark.SurrogateBenchmark` reads them
 from there: it never uses this cache. An artifact without them (schema 2 or 3, or trained with
 ``--no-predictions``) answers with its models; predicting all 423,624 cells costs a model
 call per target over the whole space, looking them up microseconds. So once a whole-space
 prediction of such an artifact is made (:meth:`SurrogateBenchmark.precompute
-<surrogate.benchmark.SurrogateBenchmark.precompute>`, ``nb101 rank``, a ``full_cache=True``
+<surrogate.surrogate_benchmark.SurrogateBenchmark.precompute>`, ``nb101 rank``, a ``full_cache=True``
 benchmark), its values are written to
 
     ``<cache>/predictions-<digest>.npz``
@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from nb101.io import atomic_savez, open_npz
-from nb101.backends import cache_folder
+from nb101.openers import cache_folder
 from nb101.cell_space import NUM_CELLS
 
 __all__ = ["PREDICTIONS_FORMAT", "PredictionCache"]

@@ -6,7 +6,7 @@ its time in NumPy's per-call overhead on one-element arrays. Here the same opera
 Python numbers, in the same order, so they give the same float64 values bit for bit (Python
 floats are IEEE doubles; the integer hash wraps at 64 bits as NumPy's ``uint64`` does; the
 rule-4 map takes ``np.interp``'s steps: the last knot at or below the value, then its
-slope). ``tests/test_stored_predictions.py`` checks the two paths against each other. Noise
+slope). ``tests/surrogate/test_stored_predictions.py`` checks the two paths against each other. Noise
 rule 5 (model error out of sample) is not done here: a benchmark with it answers single
 queries through the array path.
 """

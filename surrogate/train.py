@@ -56,7 +56,7 @@ import numpy as np
 
 from nb101 import Target, parse_target
 from nb101.io import to_jsonable
-from nb101.api import EPOCHS, METRICS
+from nb101.protocol import EPOCHS, METRICS
 from nb101.cell_space import NUM_CELLS
 from nb101.paths import user_path
 from nb101.real_data import real_table

@@ -161,10 +161,10 @@ def graph():
 
 def test_walker_sees_every_kind_of_import(tmp_path):
     for name, text in {
-        "nb101/__init__.py": "from .api import run\nfrom . import sub\n",
-        "nb101/api.py": "import numpy\ndef f():\n    from nb101.sub import deep\n",
+        "nb101/__init__.py": "from .protocol import run\nfrom . import sub\n",
+        "nb101/protocol.py": "import numpy\ndef f():\n    from nb101.sub import deep\n",
         "nb101/sub/__init__.py": "",
-        "nb101/sub/deep.py": "from ..api import run\nfrom .. import api as a\n",
+        "nb101/sub/deep.py": "from ..protocol import run\nfrom .. import protocol as a\n",
         "features/__init__.py": "",
         "features/x.py": ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
                           "    import surrogate.y\n"),
@@ -178,10 +178,10 @@ def test_walker_sees_every_kind_of_import(tmp_path):
     modules = project_modules(tmp_path)
     found = project_imports(modules)
     assert found == {
-        "nb101": {"nb101.api", "nb101.sub"},
-        "nb101.api": {"nb101.sub.deep"},
+        "nb101": {"nb101.protocol", "nb101.sub"},
+        "nb101.protocol": {"nb101.sub.deep"},
         "nb101.sub": set(),
-        "nb101.sub.deep": {"nb101.api"},
+        "nb101.sub.deep": {"nb101.protocol"},
         "features": set(), "features.x": {"surrogate.y"},
         "surrogate": set(), "surrogate.y": {"train_surrogate"},
         "eval": set(), "train_surrogate": {"eval"},
@@ -189,11 +189,11 @@ def test_walker_sees_every_kind_of_import(tmp_path):
     assert upward_imports(found) == ["features.x imports surrogate.y",
                                      "surrogate.y imports train_surrogate",
                                      "train_surrogate imports eval"]
-    assert two_module_cycles(found) == {frozenset({"nb101.api", "nb101.sub.deep"})}
+    assert two_module_cycles(found) == {frozenset({"nb101.protocol", "nb101.sub.deep"})}
 
 
 def test_no_module_imports_a_higher_layer(graph):
-    assert set(graph) >= {"nb101", "nb101.api", "features", "surrogate", "eval",
+    assert set(graph) >= {"nb101", "nb101.protocol", "features", "surrogate", "eval",
                           "eval.optimizers.base", "train_surrogate"}
     assert upward_imports(graph) == []
 
@@ -211,9 +211,9 @@ def test_third_party_imports_are_declared():
     declared = main | optional | set(INSTALLED_APART)
     assert {name: file for name, file in used.items() if name not in declared} == {}
     assert main - set(used) == set(), "declared but never imported by the package"
-    helpers = {path.stem for path in (REPO / "tests").glob("*.py")}
+    helpers = {path.stem for path in (REPO / "tests").rglob("*.py")}
     helpers |= {path.stem for path in (REPO / "benchmarks").glob("*.py")}
-    others = third_party_imports([*(REPO / "tests").glob("*.py"),
+    others = third_party_imports([*(REPO / "tests").rglob("*.py"),
                                   *(REPO / "benchmarks").glob("*.py")],
                                  first_party | helpers)
     assert {name: file for name, file in others.items()

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import nb101
-from nb101 import api
+from nb101 import protocol
 
 
 def test_every_exported_name_resolves():
@@ -37,11 +37,11 @@ def test_what_users_type_is_at_the_top_level():
         "spec_from_hash",
     ):
         assert name in nb101.__all__, name
-    assert nb101.Benchmark is api.Benchmark and nb101.BaseBenchmark is api.BaseBenchmark
+    assert nb101.Benchmark is protocol.Benchmark and nb101.BaseBenchmark is protocol.BaseBenchmark
     assert (nb101.METRICS, nb101.EPOCHS, nb101.RUN_FIELDS) == (
-        api.METRICS,
-        api.EPOCHS,
-        api.RUN_FIELDS,
+        protocol.METRICS,
+        protocol.EPOCHS,
+        protocol.RUN_FIELDS,
     )
 
 

@@ -69,10 +69,10 @@ def open_backend(kind: str, path: str, track: str, noise: bool = True, repeats: 
     hit = cache.get(key)
     if hit is None:
         if kind == "table":
-            from nb101.table import TabularBenchmark
+            from nb101.tabular_benchmark import TabularBenchmark
             hit = TabularBenchmark(path, seed=0, require=TABLE_REQUIRE[track])
         else:
-            from surrogate.benchmark import SurrogateBenchmark
+            from surrogate.surrogate_benchmark import SurrogateBenchmark
             # the full track needs the whole space, the multi-fidelity track its cells only
             hit = SurrogateBenchmark(path, seed=0, noise=noise, num_repeats=repeats,
                                      noise_seed=noise_seed, full_cache=track == "full",

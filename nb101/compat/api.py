@@ -70,8 +70,8 @@ from typing import Any
 
 import numpy as np
 
-from ..api import Benchmark
-from ..backends import open_benchmark
+from ..protocol import Benchmark
+from ..openers import open_benchmark
 from ..errors import OutOfDomainError
 from ..model_spec import CONV1X1, CONV3X3, MAXPOOL3X3, binary_matrix, check_pruned
 from ..model_spec import ModelSpec as _ProjectSpec
@@ -152,7 +152,7 @@ class NASBench:
         An official ``.tfrecord`` (converted once into the project cache folder, keyed by
         its size and SHA-256, then loaded from there), a table file of this project, a
         surrogate artifact folder, ``"surrogate"`` (the bundled default surrogate), or an
-        already opened benchmark object (see :func:`nb101.backends.open_benchmark`).
+        already opened benchmark object (see :func:`nb101.openers.open_benchmark`).
     seed : int, optional
         Seeds the generator that draws which run each query returns. Unlike the original,
         which calls ``random.seed(seed)`` on Python's global ``random`` module, the global
@@ -243,7 +243,7 @@ class NASBench:
         Each call draws one of the runs of the cell (the original's ``num_repeats`` = 3
         repeats), so repeated or isomorphic queries may return identical metrics. The budget
         grows by the returned ``training_time`` (0 s where it is None, see
-        :meth:`nb101.api.BaseBenchmark.query`) and by ``epochs`` (``epochs // 2`` with
+        :meth:`nb101.protocol.BaseBenchmark.query`) and by ``epochs`` (``epochs // 2`` with
         ``stop_halfway``).
 
         Parameters
@@ -371,7 +371,7 @@ class NASBench:
 
     def _fixed(self, module_hash: str) -> dict:
         """``fixed_statistics[module_hash]``, without reading or predicting any run where the
-        backend can (``get_fixed_from_hash`` of :class:`nb101.api.BaseBenchmark`)."""
+        backend can (``get_fixed_from_hash`` of :class:`nb101.protocol.BaseBenchmark`)."""
         get_fixed = getattr(self._backend, "get_fixed_from_hash", None)
         if get_fixed is None:
             return self.get_metrics_from_hash(module_hash)[0]

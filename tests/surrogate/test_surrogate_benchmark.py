@@ -13,10 +13,10 @@ import pytest
 from features import get_featurizer
 from nb101 import (ArtifactError, ModelSpec, OutOfDomainError, TabularBenchmark, Target,
                    format_target, load_table, parse_target, write_table)
-from nb101.api import METRICS, RUN_FIELDS, BaseBenchmark, Benchmark
+from nb101.protocol import METRICS, RUN_FIELDS, BaseBenchmark, Benchmark
 from surrogate.artifact import (SCHEMA_VERSION, data_digest, load_artifact, make_inputs,
                                 save_artifact)
-from surrogate.benchmark import SurrogateBenchmark
+from surrogate.surrogate_benchmark import SurrogateBenchmark
 from surrogate.noise import NoiseModel, estimate_noise, pooled_run_std, uniform_levels
 from surrogate.registry import get_regressor
 from surrogate.train import TrainConfig, available_targets, target_data, train
@@ -87,7 +87,7 @@ QUERY_KEYS = {"module_adjacency", "module_operations", "trainable_parameters", *
 
 
 def check_benchmark_contract(bench, space, cells):
-    """The protocol of nb101.api, run unchanged on every backend."""
+    """The protocol of nb101.protocol, run unchanged on every backend."""
     assert isinstance(bench, Benchmark) and isinstance(bench, BaseBenchmark)
     assert {12, 108} <= set(bench.valid_epochs)
     index = int(cells[0])
@@ -451,7 +451,7 @@ def test_cli_query_on_table_and_surrogate(table_path, artifact_path, covered, sp
     assert main(["query", module_hash, "--surrogate", "--epochs", "4"]) == 0  # the bundled one
     got = _strict_json(capsys.readouterr().out)
     assert got["test_accuracy"] is None and got["validation_accuracy"] is not None
-    # a wrong cell or budget: one line on stderr, exit status 2 (tests/test_cli.py)
+    # a wrong cell or budget: one line on stderr, exit status 2 (tests/nb101/test_cli.py)
     assert main(["query", "0" * 32, "--table", str(table_path)]) == 2
     assert "is not a cell of NAS-Bench-101" in capsys.readouterr().err
     assert main(["query", module_hash, "--table", str(table_path), "--epochs", "5"]) == 2

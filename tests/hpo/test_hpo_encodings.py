@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from nb101 import MAX_EDGES, ModelSpec, OutOfDomainError
-from nb101.table import TabularBenchmark
+from nb101.tabular_benchmark import TabularBenchmark
 from hpo import (EDGES, ENCODINGS, OP_CHOICES, ConfigError, InvalidConfigError, config_cell,
                  failed_result, get_encoding, query_config)
 from hpo._testing import synthetic_table
@@ -239,5 +239,5 @@ def test_the_libraries_load_only_when_needed():
     code = ("import sys, hpo, hpo.optuna_adapter, hpo.syne_tune_adapter; "
             "print(sorted({'optuna', 'syne_tune', 'ConfigSpace'} & set(sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, cwd=Path(__file__).resolve().parents[1])
+                         check=True, cwd=Path(__file__).resolve().parents[2])
     assert out.stdout.strip() == "[]"

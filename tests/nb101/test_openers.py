@@ -1,4 +1,4 @@
-"""``nb101.backends``: openers by path or name, entry-point discovery, the surrogate's opener,
+"""``nb101.openers``: openers by path or name, entry-point discovery, the surrogate's opener,
 and the layering rule (the exact layer never imports the layers above it)."""
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 import nb101
-from nb101 import ArtifactError, TableError, backends, write_table
-from nb101.table import TabularBenchmark
+from nb101 import ArtifactError, TableError, openers, write_table
+from nb101.tabular_benchmark import TabularBenchmark
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 #: package -> the packages above it, which it must never import
 LAYERS = {"nb101": ("features", "surrogate", "eval", "train_surrogate"),
           "features": ("surrogate", "eval", "train_surrogate"),
@@ -27,10 +27,10 @@ LAYERS = {"nb101": ("features", "surrogate", "eval", "train_surrogate"),
 @pytest.fixture()
 def registry(monkeypatch):
     """A fresh opener registry (built-ins only; entry points not loaded yet)."""
-    monkeypatch.setattr(backends, "OPENERS", {"table": backends.open_table,
-                                              "tfrecord": backends.open_tfrecord})
-    monkeypatch.setattr(backends, "_plugins_loaded", False)
-    return backends.OPENERS
+    monkeypatch.setattr(openers, "OPENERS", {"table": openers.open_table,
+                                              "tfrecord": openers.open_tfrecord})
+    monkeypatch.setattr(openers, "_plugins_loaded", False)
+    return openers.OPENERS
 
 
 @pytest.fixture(scope="module")
@@ -49,9 +49,9 @@ def _entry_points(*entries):
 
 # ----------------------------------------------------------------------------- openers
 def test_a_table_file_opens_as_a_tabular_benchmark(registry, table_file):
-    bench = backends.open_benchmark(table_file, seed=0)
+    bench = openers.open_benchmark(table_file, seed=0)
     assert isinstance(bench, TabularBenchmark) and bench.path == table_file
-    assert backends.open_table(str(table_file)).valid_epochs == {108}
+    assert openers.open_table(str(table_file)).valid_epochs == {108}
 
 
 def test_files_that_are_no_source_raise_typed_errors(registry, tmp_path):
@@ -59,35 +59,35 @@ def test_files_that_are_no_source_raise_typed_errors(registry, tmp_path):
     with open(not_a_table, "wb") as fh:
         np.savez(fh, x=np.zeros(3))
     with pytest.raises(TableError, match="not a valid table file"):
-        backends.open_benchmark(not_a_table)
+        openers.open_benchmark(not_a_table)
     text = tmp_path / "notes.txt"
     text.write_text("hello")
     with pytest.raises(TableError, match="cannot open"):
-        backends.open_benchmark(text)
+        openers.open_benchmark(text)
     with pytest.raises(TableError, match="cannot open"):
-        backends.open_benchmark(tmp_path)  # a folder no opener claims
+        openers.open_benchmark(tmp_path)  # a folder no opener claims
     with pytest.raises(FileNotFoundError, match="no such file"):
-        backends.open_benchmark(tmp_path / "missing.npz")
+        openers.open_benchmark(tmp_path / "missing.npz")
     with pytest.raises(FileNotFoundError, match="registered openers"):
-        backends.open_benchmark("no-such-name")
+        openers.open_benchmark("no-such-name")
 
 
 def test_a_broken_tfrecord_raises_record_error(registry, tmp_path, monkeypatch):
-    monkeypatch.setattr(backends, "cache_folder", lambda: tmp_path / "cache")
+    monkeypatch.setattr(openers, "cache_folder", lambda: tmp_path / "cache")
     broken = tmp_path / "broken.tfrecord"
     broken.write_bytes(b"\x05" * 20)
     with pytest.raises(nb101.RecordError):
-        backends.open_benchmark(broken)
+        openers.open_benchmark(broken)
 
 
 def test_a_tfrecord_is_recognised_by_its_framing(registry, tmp_path, monkeypatch, space):
     from nb101.run_records import Run, write_runs
-    monkeypatch.setattr(backends, "cache_folder", lambda: tmp_path / "cache")
+    monkeypatch.setattr(openers, "cache_folder", lambda: tmp_path / "cache")
     spec = space.spec(3)
     path = tmp_path / "no_suffix.bin"
     write_runs(path, [Run(module_hash=space.hash(3), epochs=108, adjacency=spec.matrix,
                              operations=spec.ops, final_test_accuracy=0.5)])
-    bench = backends.open_benchmark(path, seed=0)
+    bench = openers.open_benchmark(path, seed=0)
     assert bench.get_metrics_from_hash(space.hash(3))[1][108][0]["final_test_accuracy"] == 0.5
     assert bench.path.parent == tmp_path / "cache"
 
@@ -99,39 +99,39 @@ def test_registered_openers_come_after_the_built_in_ones(registry, table_file):
         seen.append(source)
         return "opened" if source == "mine" else None
 
-    backends.register_opener("mine", opener)
-    assert backends.open_benchmark("mine", seed=1) == "opened"
-    assert isinstance(backends.open_benchmark(table_file), TabularBenchmark)
+    openers.register_opener("mine", opener)
+    assert openers.open_benchmark("mine", seed=1) == "opened"
+    assert isinstance(openers.open_benchmark(table_file), TabularBenchmark)
     assert seen == ["mine"]  # the table never reached it
     with pytest.raises(TypeError, match="callable"):
-        backends.register_opener("bad", "not callable")
+        openers.register_opener("bad", "not callable")
 
 
 def test_entry_points_are_loaded_on_first_need(registry, table_file, monkeypatch):
-    entry = EntryPoint(name="surrogate", value="surrogate.backend:open_artifact",
-                       group=backends.BACKEND_GROUP)
+    entry = EntryPoint(name="surrogate", value="surrogate.opener:open_artifact",
+                       group=openers.OPENER_GROUP)
     other = EntryPoint(name="x", value="nowhere:nothing", group="another.group")
     monkeypatch.setattr("importlib.metadata.entry_points", _entry_points(entry, other))
-    backends.open_benchmark(table_file)
-    assert "surrogate" not in backends.OPENERS  # a table needs no plugin
-    from surrogate.backend import open_artifact
-    assert backends.openers() == {"table": backends.open_table,
-                                  "tfrecord": backends.open_tfrecord,
+    openers.open_benchmark(table_file)
+    assert "surrogate" not in openers.OPENERS  # a table needs no plugin
+    from surrogate.opener import open_artifact
+    assert openers.openers() == {"table": openers.open_table,
+                                  "tfrecord": openers.open_tfrecord,
                                   "surrogate": open_artifact}
 
 
 def test_pyproject_registers_the_surrogate_opener():
     project = tomllib.loads((REPO / "pyproject.toml").read_text())
-    group = project["project"]["entry-points"][backends.BACKEND_GROUP]
-    from surrogate.backend import open_artifact
+    group = project["project"]["entry-points"][openers.OPENER_GROUP]
+    from surrogate.opener import open_artifact
     assert EntryPoint(name="surrogate", value=group["surrogate"],
-                      group=backends.BACKEND_GROUP).load() is open_artifact
+                      group=openers.OPENER_GROUP).load() is open_artifact
 
 
 # ------------------------------------------------------------------- surrogate opener
 def test_the_surrogate_opener(tmp_path, table_file):
     from surrogate import DEFAULT_ARTIFACT, SurrogateBenchmark
-    from surrogate.backend import open_artifact
+    from surrogate.opener import open_artifact
     for source in ("surrogate", "surrogate:default", DEFAULT_ARTIFACT,
                    f"surrogate:{DEFAULT_ARTIFACT}"):
         bench = open_artifact(source, seed=2)
@@ -180,9 +180,9 @@ def test_no_layer_imports_a_layer_above_it(package):
 
 def test_the_layering_check_sees_function_level_imports(tmp_path):
     source = tmp_path / "m.py"
-    source.write_text("def f():\n    from surrogate.benchmark import SurrogateBenchmark\n"
+    source.write_text("def f():\n    from surrogate.surrogate_benchmark import SurrogateBenchmark\n"
                       "    import importlib\n    importlib.import_module('eval.fidelity')\n")
-    assert {"surrogate.benchmark", "eval.fidelity"} <= _imported_modules(source)
+    assert {"surrogate.surrogate_benchmark", "eval.fidelity"} <= _imported_modules(source)
 
 
 def test_opening_a_table_loads_no_upper_layer(table_file):

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from nb101 import write_table
-from nb101.api import RUN_FIELDS
+from nb101.protocol import RUN_FIELDS
 from surrogate.artifact import load_artifact
-from surrogate.benchmark import SurrogateBenchmark
+from surrogate.surrogate_benchmark import SurrogateBenchmark
 from surrogate.train import MAX_TEST, TrainConfig, split_indices
 import train_surrogate
 

@@ -167,7 +167,7 @@ def test_surrogate_recipe_drops_a_stacking_base_the_table_lacks(tmp_path, space,
     dropped, with a warning; a table with them keeps it."""
     from eval.fidelity import FidelityConfig, surrogate_recipe
     from nb101 import write_table
-    from nb101.api import RUN_FIELDS
+    from nb101.protocol import RUN_FIELDS
     from nb101.real_data import real_table
     cells = np.arange(0, len(space), 211)
     values = {name: np.full(len(cells), np.nan) for name in RUN_FIELDS}

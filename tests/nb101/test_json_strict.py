@@ -1,7 +1,7 @@
 """Every JSON file the project writes parses with a strict parser (no NaN or Infinity
 tokens, which jq and browsers reject): artifacts, saved models, predictor and fidelity
-reports (the fidelity and predictor reports are parsed strictly in tests/test_eval.py and
-tests/test_predictors.py)."""
+reports (the fidelity and predictor reports are parsed strictly in tests/eval/ and
+tests/eval/test_predictors.py)."""
 
 from __future__ import annotations
 

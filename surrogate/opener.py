@@ -1,5 +1,5 @@
-"""The surrogate's opener for :func:`nb101.backends.open_benchmark` (and so for
-``nb101.compat.api.NASBench``), registered through the ``nb101.backends`` entry-point group.
+"""The surrogate's opener for :func:`nb101.openers.open_benchmark` (and so for
+``nb101.compat.api.NASBench``), registered through the ``nb101.openers`` entry-point group.
 
 Sources it accepts:
 
@@ -52,5 +52,5 @@ def open_artifact(source: Any, seed: int | None = None):
         path = user_path(text)
         if not (path.is_dir() and (path / "metadata.json").is_file()):
             return None
-    from .benchmark import SurrogateBenchmark
+    from .surrogate_benchmark import SurrogateBenchmark
     return SurrogateBenchmark(path, seed=seed)

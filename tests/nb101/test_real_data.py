@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from nb101 import ModelSpec, PartialTableError, real_data
-from nb101.api import RUN_FIELDS
+from nb101.protocol import RUN_FIELDS
 from nb101.real_data import (convert_real_data, load_exhaustive, load_repeats, load_sample,
                              real_table, resolve_data_dir)
 from nb101.model_spec import trainable_parameters
-from nb101.table import TabularBenchmark
+from nb101.tabular_benchmark import TabularBenchmark
 
 from _specs import INCEPTION
 

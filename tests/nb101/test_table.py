@@ -11,12 +11,12 @@ import pytest
 from _specs import INCEPTION
 
 from nb101 import ModelSpec, OutOfDomainError, PartialTableError, TableError
-from nb101.api import METRICS, RUN_FIELDS, Benchmark
+from nb101.protocol import METRICS, RUN_FIELDS, Benchmark
 from nb101.cli import main
 from nb101.convert import convert_tfrecord
 from nb101.model_spec import trainable_parameters
 from nb101.run_records import Run, write_runs
-from nb101.table import TabularBenchmark
+from nb101.tabular_benchmark import TabularBenchmark
 from nb101.table_file import TABLE_FORMAT, load_table, write_table
 
 EPOCHS = (4, 12, 36, 108)

@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from .api import METRICS, RUN_FIELDS, BaseBenchmark
+from .protocol import METRICS, RUN_FIELDS, BaseBenchmark
 from .cell_space import CellSpace
 from .errors import OutOfDomainError, PartialTableError
 from .model_spec import OPS, matrix_from_bits

@@ -13,9 +13,9 @@ import sys
 import numpy as np
 import pytest
 
-from nb101.api import METRICS
+from nb101.protocol import METRICS
 from surrogate.artifact import file_sha256, load_artifact
-from surrogate.benchmark import SurrogateBenchmark
+from surrogate.surrogate_benchmark import SurrogateBenchmark
 from surrogate.quantized import LEVELS, dequantize, member_name, quantize
 from surrogate.train import TrainConfig, train
 from test_surrogate_benchmark import TINY_XGB, without_predictions, write_tiny_table
@@ -189,7 +189,7 @@ def test_single_query_path_gives_the_array_paths_values(ensemble_path, space):
     """``query`` of one cell runs on Python floats (:mod:`surrogate.single`); it answers the
     same floats, bit for bit, as the array path (``BaseBenchmark._run``) with the same seed,
     for every budget, final and halfway, noise on and off, mean and ensemble members."""
-    from nb101.api import BaseBenchmark
+    from nb101.protocol import BaseBenchmark
     cells = np.random.default_rng(1).choice(len(space), 300, replace=False)
     for noise, noise_seed in ((True, 0), (True, 1), (False, 0)):
         fast = SurrogateBenchmark(ensemble_path, seed=7, noise=noise, noise_seed=noise_seed)

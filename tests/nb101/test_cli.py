@@ -67,7 +67,7 @@ def test_plain_text():
         == "parameters and COMMANDS"
     )
     assert plain_text("Usage::\n\n    x") == "Usage:\n\n    x"
-    assert plain_text("`emph` and :class:`Table <nb101.table.Table>`") == "emph and Table"
+    assert plain_text("`emph` and :class:`Table <nb101.tabular_benchmark.Table>`") == "emph and Table"
     assert plain_text(None) is None
 
 
@@ -197,7 +197,7 @@ def test_paths_follow_the_cache_variable(tmp_path, monkeypatch, capsys):
 def _pyproject_commands() -> dict[str, str]:
     import tomllib
 
-    text = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
+    text = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
     return tomllib.loads(text)["project"]["entry-points"]["nb101.commands"]
 
 

@@ -14,7 +14,7 @@ from nb101.cell_space import (EXPECTED_CELLS, SPACE_FORMAT, UPGRADABLE_FORMATS, 
                               cell_parameters, default_cache_path)
 from nb101.space_enumeration import _full_dag_matrices
 
-DATA = Path(os.environ.get("NB101_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+DATA = Path(os.environ.get("NB101_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
 
 
 @pytest.fixture(scope="module")

@@ -134,12 +134,3 @@ def test_write_json_is_strict_and_atomic(tmp_path, no_umask_calls):
 
 def test_to_jsonable_paths():
     assert to_jsonable({"p": PurePosixPath("a/b")}) == {"p": "a/b"}
-
-
-def test_former_private_name_still_imports():
-    """``nb101._io`` became :mod:`nb101.io`; the old import path gives the same objects."""
-    import nb101._io
-    import nb101.io
-    assert nb101._io.__all__ == nb101.io.__all__
-    for name in nb101.io.__all__:
-        assert getattr(nb101._io, name) is getattr(nb101.io, name), name

@@ -9,7 +9,7 @@ import optuna
 import pytest
 
 from nb101 import PartialTableError
-from nb101.table import TabularBenchmark
+from nb101.tabular_benchmark import TabularBenchmark
 from surrogate import SurrogateBenchmark
 from hpo import get_encoding
 from hpo._testing import nearest_covered, synthetic_table

@@ -1,4 +1,4 @@
-"""Open any NAS-Bench-101 data source as a :class:`nb101.api.Benchmark`, by path or name.
+"""Open any NAS-Bench-101 data source as a :class:`nb101.protocol.Benchmark`, by path or name.
 
 ``open_benchmark(source, seed=None)`` accepts what ``nasbench.api.NASBench(dataset_file)``
 accepted and more:
@@ -14,7 +14,7 @@ accepted and more:
 
 Openers are callables ``opener(source, seed) -> Benchmark | None`` that return None when the
 source is not theirs. The built-in ones (:data:`OPENERS`) are tried first; then those that
-packages declare in the entry-point group :data:`BACKEND_GROUP` (``nb101.backends``, loaded
+packages declare in the entry-point group :data:`OPENER_GROUP` (``nb101.openers``, loaded
 on first need, in name order), so this layer never imports the layers above it. Tests and
 plugins without package metadata call :func:`register_opener`.
 
@@ -34,18 +34,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Optional
 
-from .api import Benchmark
+from .protocol import Benchmark
 from .errors import TableError
 from .paths import user_path
 
-__all__ = ["BACKEND_GROUP", "OPENERS", "Opener", "open_benchmark", "openers",
+__all__ = ["OPENER_GROUP", "OPENERS", "Opener", "open_benchmark", "openers",
            "register_opener", "open_table", "open_tfrecord", "cache_folder",
            "tfrecord_cache_path", "file_sha256"]
 
 _log = logging.getLogger(__name__)
 
 #: Entry-point group through which packages register openers (name -> ``module:function``).
-BACKEND_GROUP = "nb101.backends"
+OPENER_GROUP = "nb101.openers"
 
 Opener = Callable[[Any, Optional[int]], Optional[Benchmark]]
 
@@ -79,7 +79,7 @@ def open_table(source: Any, seed: int | None = None):
     with open(path, "rb") as fh:
         if fh.read(4) != _ZIP_MAGIC:
             return None
-    from .table import TabularBenchmark
+    from .tabular_benchmark import TabularBenchmark
     return TabularBenchmark(path, seed=seed)
 
 
@@ -108,7 +108,7 @@ def open_tfrecord(source: Any, seed: int | None = None):
     if path.suffix != ".tfrecord" and not _looks_like_tfrecord(path):
         return None
     from .convert import convert_tfrecord
-    from .table import TabularBenchmark
+    from .tabular_benchmark import TabularBenchmark
     cached = tfrecord_cache_path(path)
     if cached.is_file():
         try:
@@ -169,7 +169,7 @@ def _load_plugins() -> None:
     if _plugins_loaded:
         return
     from importlib.metadata import entry_points
-    for entry in sorted(entry_points(group=BACKEND_GROUP), key=lambda e: e.name):
+    for entry in sorted(entry_points(group=OPENER_GROUP), key=lambda e: e.name):
         if entry.name not in OPENERS:
             OPENERS[entry.name] = entry.load()
     _plugins_loaded = True

@@ -524,12 +524,3 @@ def test_encode_payload_validates_arguments():
         encode_model_metrics([{"accuracy": 1.0}])
     text = json.loads(encode_payload(_H, 4, SAMPLE_ADJ, SAMPLE_OPS, raw))[4]
     assert binascii.a2b_base64(text) == raw
-
-
-def test_former_module_name_still_imports():
-    """``nb101.records`` was split into :mod:`nb101.run_records` and
-    :mod:`nb101.model_metrics`; the old import path gives the same objects."""
-    from nb101 import model_metrics, records
-    for name in records.__all__:
-        source = model_metrics if name.endswith("model_metrics") else run_records
-        assert getattr(records, name) is getattr(source, name), name

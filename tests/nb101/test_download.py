@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from nb101 import TabularBenchmark
-from nb101.api import METRICS
+from nb101.protocol import METRICS
 from nb101.cli import main
 from nb101.download import (
     OFFICIAL_FILES,

@@ -17,7 +17,7 @@ from eval.predictors import (METRIC_RANGES, GraphPredictor, PluginError, Protoco
                              main, make_splits, noise_ceiling, run_protocol, summarize)
 from surrogate.noise import pooled_run_std
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 # ------------------------------------------------------------------ plug-ins under test
@@ -277,7 +277,7 @@ def test_cli_smoke_on_real_data_with_plugins(real_data_dir, tmp_path, monkeypatc
     out = tmp_path / "out"
     status = main(["--smoke", "--no-progress", "--predictors", "adjacency+xgb",
                    "--sizes", "10,30", "--out", str(out),
-                   "--plugin", "tests/test_predictors.py:VertexMeanPredictor",
+                   "--plugin", "tests/eval/test_predictors.py:VertexMeanPredictor",
                    "--plugin", f"{__name__}:NoMethods",
                    "--plugin-featurizer", f"{__name__}:SIZE_FEATURIZER"])
     assert status == 0

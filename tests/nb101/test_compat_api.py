@@ -17,16 +17,16 @@ import pytest
 import nb101
 import nb101.convert
 import nb101.table_file
-from nb101 import PartialTableError, backends, write_table
-from nb101.api import METRICS, RUN_FIELDS
+from nb101 import PartialTableError, openers, write_table
+from nb101.protocol import METRICS, RUN_FIELDS
 from nb101.compat import api
 from nb101.model_spec import trainable_parameters
-from nb101.table import TabularBenchmark
+from nb101.tabular_benchmark import TabularBenchmark
 from nb101.run_records import Run, write_runs
 
 from _specs import INCEPTION
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 EPOCHS = (4, 12, 36, 108)
 INCEPTION_HASH = "28cfc7874f6d200472e1a9dcd8650aa0"
 
@@ -71,7 +71,7 @@ def cache(tmp_path_factory) -> Path:
     """The project cache folder of these tests (the space itself stays where it is)."""
     folder = tmp_path_factory.mktemp("cache")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(backends, "cache_folder", lambda: folder)
+        mp.setattr(openers, "cache_folder", lambda: folder)
         yield folder
 
 
@@ -99,7 +99,7 @@ def test_a_tfrecord_is_converted_once_into_the_cache(tfrecord, cache, monkeypatc
     assert len(converted) == 1
     size = tfrecord.stat().st_size
     assert converted[0].name == (f"tfrecord-v{nb101.table_file.TABLE_FORMAT}-{size}-"
-                                 f"{backends.file_sha256(tfrecord)}.npz")
+                                 f"{openers.file_sha256(tfrecord)}.npz")
     assert isinstance(first.backend, TabularBenchmark)
     assert first.backend.path == converted[0]
 
@@ -119,7 +119,7 @@ def test_a_tfrecord_is_converted_once_into_the_cache(tfrecord, cache, monkeypatc
     # a cached table that does not load is converted again (with a warning)
     monkeypatch.undo()
     converted[0].write_bytes(b"PK\x03\x04 not a table")
-    with caplog.at_level("WARNING", logger="nb101.backends"):
+    with caplog.at_level("WARNING", logger="nb101.openers"):
         rebuilt = api.NASBench(str(tfrecord))
     assert "converting again" in caplog.text
     assert len(rebuilt.hash_iterator()) == 4
@@ -448,9 +448,9 @@ def test_example_on_the_real_table(real_data_dir, space, tmp_path_factory, capsy
 
 @pytest.fixture(scope="module")
 def surrogate_registered():
-    from surrogate.backend import open_artifact
+    from surrogate.opener import open_artifact
     with pytest.MonkeyPatch.context() as mp:
-        mp.setitem(backends.OPENERS, "surrogate", open_artifact)
+        mp.setitem(openers.OPENERS, "surrogate", open_artifact)
         yield
 
 

@@ -1,6 +1,6 @@
 """``SurrogateBenchmark``: the NAS-Bench-101 query API answered by a trained surrogate.
 
-A drop-in replacement of :class:`nb101.table.TabularBenchmark`; switching is one line::
+A drop-in replacement of :class:`nb101.tabular_benchmark.TabularBenchmark`; switching is one line::
 
     bench = TabularBenchmark("nb101.npz", seed=0)
     bench = SurrogateBenchmark(seed=0)                   # the bundled default artifact
@@ -10,7 +10,7 @@ A drop-in replacement of :class:`nb101.table.TabularBenchmark`; switching is one
     batch = bench.query_batch(np.arange(1000), epochs=12)
     fixed, computed = bench.get_metrics_from_spec(spec)
 
-What comes back (see :mod:`nb101.api`): every cell of the space, but only the fields the
+What comes back (see :mod:`nb101.protocol`): every cell of the space, but only the fields the
 artifact has models for. ``query`` returns ``module_adjacency``, ``module_operations`` (the
 canonical cell), ``trainable_parameters`` (exact, from the cell) and, per metric:
 
@@ -75,7 +75,7 @@ import numpy as np
 from numpy.random import SeedSequence  # with the module: the first query's key needs it
 
 from nb101 import ArtifactError, CellSpace, format_target, parse_target
-from nb101.api import EPOCHS, METRICS, BaseBenchmark
+from nb101.protocol import EPOCHS, METRICS, BaseBenchmark
 from nb101.paths import user_path
 
 from .artifact import PREDICT_CHUNK, Artifact, load_artifact
