@@ -110,9 +110,8 @@ def study_cells(name: str, covered: np.ndarray, config) -> np.ndarray:
 
 def analyse(folder: Path, track_name: str, n_boot: int | None = None) -> dict:
     """Every analysis of the module docstring, per study and surrogate."""
-    from nb101 import get_space
-    from nb101.table import TabularBenchmark
-    from surrogate.benchmark import SurrogateBenchmark
+    from nb101 import TabularBenchmark, get_space
+    from surrogate import SurrogateBenchmark
 
     from eval.fidelity import collect, track_targets
     from eval.fidelity.config import TABLE_REQUIRE
