@@ -192,11 +192,11 @@ def _collect_study(config: FidelityConfig, table: Path, study: StudyPlan, budget
         else:
             protocol[label] = "in-sample" if share[label] >= IN_SAMPLE_SHARE else \
                 "out-of-sample"
-    landscape = _landscape(config, table, study, truth, draws, reader) \
-        if config.landscape else {}
+    landscape, top = _landscape(config, table, study, truth, draws, reader) \
+        if config.landscape else ({}, {})
     return StudyResult(study.track, study.name, study.protocol, len(study.cells), budget,
                        unit, grid, rank_at, opt, curves, true_curves, draws, protocol, share,
-                       landscape, final_cells)
+                       landscape, final_cells, top)
 
 
 def _training_mask(path: Path, targets: Sequence[str]) -> np.ndarray | None:
@@ -210,12 +210,17 @@ def _training_mask(path: Path, targets: Sequence[str]) -> np.ndarray | None:
 
 
 def _landscape(config: FidelityConfig, table: Path, study: StudyPlan, truth: np.ndarray,
-               draws: dict[str, list[str]], reader) -> dict[str, dict]:
+               draws: dict[str, list[str]], reader
+               ) -> tuple[dict[str, dict], dict[str, dict]]:
+    """The landscape statistics and those of its top (:mod:`eval.top_structure`) of the
+    table and of every draw, on the same sample of start cells and walks."""
     from ..landscape import landscape_sample, landscape_stats
+    from ..top_structure import top_structure_stats
     table_bench = reader("table", str(table), study.track)
     track = make_track(study.track, table_bench, cells=study.cells)
     sample = landscape_sample(study.cells, track.neighbours, seed=0)
     out = {"table": landscape_stats(sample, truth, track.neighbours, n_boot=config.n_boot)}
+    top = {"table": top_structure_stats(sample, truth, track.neighbours, n_boot=config.n_boot)}
     objective = resolve_track(study.track).objective
     for label, path, _ in study.surrogates:
         for k, draw in zip(noise_seeds(config), draws[label]):
@@ -225,4 +230,6 @@ def _landscape(config: FidelityConfig, table: Path, study: StudyPlan, truth: np.
             values[study.cells] = bench.query_batch(study.cells, 108)[objective]
             bench.reset_budget_counters()
             out[draw] = landscape_stats(sample, values, track.neighbours, n_boot=config.n_boot)
-    return out
+            top[draw] = top_structure_stats(sample, values, track.neighbours,
+                                            n_boot=config.n_boot)
+    return out, top

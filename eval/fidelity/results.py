@@ -49,6 +49,9 @@ class StudyResult:
     final_cells : dict
         backend label -> optimizer -> the incumbent cell of each seed at the final budget
         (-1 if none): where the seeds end shows how many cells a final value rests on.
+    top_structure : dict
+        ``{"table": stats, "<draw label>": stats}``: the landscape restricted to the best
+        cells (:func:`eval.top_structure.top_structure_stats`).
     """
 
     track: str
@@ -67,6 +70,7 @@ class StudyResult:
     training_share: dict[str, float | None]
     landscape: dict[str, dict] = field(default_factory=dict)
     final_cells: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    top_structure: dict[str, dict] = field(default_factory=dict)
 
 
 @dataclass

@@ -58,6 +58,13 @@ def test_fidelity_smoke_and_cache(tmp_path, tiny_surrogate):
         assert set(LANDSCAPE_SIX) <= set(s["landscape"]["surrogate"])
         assert 0 <= s["landscape"]["inside"] <= 6
         assert "kendall_tau" in study["reference_seed_halves"]
+        # the top's structure: final cells against the draws' range, the top's landscape
+        from eval.top_structure import TOP_STATS
+        plausible = s["final_cells_plausible"]
+        assert set(plausible["optimizers"]) == set(study["optimizers"])
+        assert 0 <= plausible["inside"] <= plausible["of"] == len(study["optimizers"])
+        assert set(s["top_structure"]["surrogate"]) == set(TOP_STATS)
+        assert len(s["top_structure"]["surrogate"]["climb_success_top01"]["draws"]) == 2
         # where the seeds end: at most one distinct cell per seed, shares in (0, 1]
         for label in ("table", "tiny"):
             for n in study["optimizers"]:
@@ -82,6 +89,8 @@ def test_fidelity_smoke_and_cache(tmp_path, tiny_surrogate):
     assert "| tiny (unknown), mean of 2 draws |" in markdown
     assert ("| tiny final (true) | tiny curve gap (attainable) | final cells, table | "
             "final cells, tiny |") in markdown
+    assert "Top of the landscape (tiny; best 1 % = top1, 0.1 % = top01)" in markdown
+    assert "final cells: the table a plausible draw of the surrogate's for" in verdict
     top = study["final_cells"]["table"][study["optimizers"][0]]["top_cell"]
     assert f"on one, {top[:8]})" in markdown
     # rerun: everything from the cache, the same statistics

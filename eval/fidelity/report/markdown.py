@@ -32,7 +32,7 @@ def write_markdown(report: dict, path: Path) -> None:
                       "per fold |", "|---|---|---|---|---|---|"]
             for label, summary in track["over_folds"].items():
                 for key, v in summary.items():
-                    if key in ("gap_by_optimizer", "attainable_folds"):
+                    if key in ("gap_by_optimizer", "attainable_folds", "top_structure"):
                         continue
                     per = ", ".join(fmt(x, 4) if isinstance(x, float) else str(x)
                                     for x in v["per_fold"])
@@ -53,6 +53,7 @@ def write_markdown(report: dict, path: Path) -> None:
                 for n, g in summary["gap_by_optimizer"].items():
                     lines.append(f"| {n} | {fmt(g['surrogate'], 4)} | {fmt(g['attainable'], 4)} |")
                 lines.append("")
+                lines += _top_over_folds_lines(label, summary.get("top_structure") or {})
     lines += ["Surrogate = the mean of its realizations (draws of its simulated runs). "
               "Intervals: 95 % bootstrap over seeds. Gap: mean over the log-spaced grid of "
               "|surrogate - table| seed-mean curves. Agreement: share of optimizer pairs "
@@ -160,5 +161,59 @@ def _study_lines(study: dict) -> list[str]:
                 lines.append(f"| {stat} | {fmt(t['value'])} [{fmt(t['ci_low'])}, "
                              f"{fmt(t['ci_high'])}] | {fmt(v['value'])} | "
                              f"{'yes' if v['inside'] else 'no'} |")
+        lines += _top_lines(label, s)
     lines.append("")
+    return lines
+
+
+def _conc(c: dict) -> str:
+    return "none" if c["top_share"] is None else f"{c['distinct']} ({on_one(c)})"
+
+
+def _top_lines(label: str, s: dict) -> list[str]:
+    """The top's structure of one surrogate (:mod:`eval.top_structure`)."""
+    lines = []
+    plausible = s.get("final_cells_plausible")
+    if plausible:
+        lines += ["", f"Final cells ({label}): distinct cells (share on the commonest) of the "
+                  f"table against the range over the draws; inside: the table is a plausible "
+                  f"draw ({plausible['inside']} of {plausible['of']})", "",
+                  "| optimizer | table | draws | inside |", "|---|---|---|---|"]
+        for n, e in plausible["optimizers"].items():
+            draws = ", ".join(_conc(c) for c in e["draws"])
+            inside = "" if e["inside"] is None else ("yes" if e["inside"] else "no")
+            lines.append(f"| {n} | {_conc(e['table'])} | {draws} | {inside} |")
+    top = s.get("top_structure")
+    if top:
+        lines += ["", f"Top of the landscape ({label}; best 1 % = top1, 0.1 % = top01): "
+                  f"table [95 % interval] vs surrogate (mean of draws; each draw)", "",
+                  "| statistic | table | surrogate | draws | inside |", "|---|---|---|---|---|"]
+        for stat, v in top["surrogate"].items():
+            t = top["table"][stat]
+            lines.append(f"| {stat} | {fmt(t['value'])} [{fmt(t['ci_low'])}, "
+                         f"{fmt(t['ci_high'])}] | {fmt(v['value'])} | "
+                         f"{', '.join(fmt(x) for x in v['draws'])} | "
+                         f"{'yes' if v['inside'] else 'no'} |")
+    return lines
+
+
+def _top_over_folds_lines(label: str, top: dict) -> list[str]:
+    """Over the folds: per optimizer, the folds where the table's final cells are a plausible
+    draw; per top statistic, the folds inside the table's interval and the mean values."""
+    lines = []
+    if top.get("final_cells"):
+        lines += [f"Final cells over folds ({label}): folds on which the table is a plausible "
+                  f"draw of the surrogate's ({top['final_cells_inside']} of "
+                  f"{top['final_cells_of']} optimizer-folds)", "",
+                  "| optimizer | folds inside |", "|---|---|"]
+        lines += [f"| {n} | {c['inside']} of {c['of']} |" for n, c in top["final_cells"].items()]
+        lines.append("")
+    if top.get("top_structure"):
+        lines += [f"Top of the landscape over folds ({label}; "
+                  f"{top['top_structure_inside']} of {top['top_structure_of']} inside)", "",
+                  "| statistic | folds inside | table (mean) | surrogate (mean) |",
+                  "|---|---|---|---|"]
+        lines += [f"| {n} | {v['inside']} of {v['of']} | {fmt(v['table_mean'])} | "
+                  f"{fmt(v['surrogate_mean'])} |" for n, v in top["top_structure"].items()]
+        lines.append("")
     return lines

@@ -14,6 +14,7 @@ import numpy as np
 from ...landscape import WALK_LAGS
 from ...optimizers import is_external
 from ...stats import draw_consistency, nanmean
+from ...top_structure import final_cells_plausibility, top_over_folds, top_structure_summary
 from .compare import attainable_reference, compare, mean_curves
 from .targets import LANDSCAPE_SIX, TARGETS, targets_met
 from .text import budget_key
@@ -102,6 +103,13 @@ def study_report(study, config) -> dict[str, Any]:
                 s["attainable"] = attainable
         if study.landscape:
             s["landscape"] = _landscape_summary(study.landscape, draws)
+        # the top's structure: is the table a plausible draw in where its seeds end, and do
+        # the best cells' neighbourhoods look alike (reported, not yet a target)
+        if study.final_cells:
+            s["final_cells_plausible"] = final_cells_plausibility(study.final_cells, draws,
+                                                                  names)
+        if study.top_structure:
+            s["top_structure"] = top_structure_summary(study.top_structure, draws)
         s["targets"] = targets_met(s, study.track)
         entry["surrogates"][label] = s
     entry["final_cells"] = _final_cells(study, names)
@@ -232,6 +240,7 @@ def over_folds(studies: list[dict]) -> dict[str, Any]:
                     [f["surrogates"][label].get("attainable", {}).get("gap", {}).get(n)
                      for f in folds])["mean"]}
             for n in folds[0]["optimizers"]}
+        summary["top_structure"] = top_over_folds(folds, label)
         out[label] = summary
     return out
 

@@ -103,6 +103,7 @@ def _comparison(t: str, study: dict, label: str, s: dict) -> tuple[bool, str]:
     if "landscape" in s:
         lines.append(f"  - landscape {s['landscape']['inside']}/6 inside"
                      + ("" if "landscape" in met else " (not a target on this track)"))
+    lines += _top_lines(s)
     if "attainable" in s:
         a = s["attainable"]
         lines.append(f"  - an exactly right surrogate meets tau, bias and gap in "
@@ -146,4 +147,41 @@ def _over_folds(t: str, label: str, o: dict) -> str:
     if reference:
         lines.append(f"  - {'; '.join(reference)}")
     lines.append(f"  - folds meeting each target (exactly right surrogate): {per_target}")
+    top = o.get("top_structure") or {}
+    parts = []
+    if top.get("final_cells"):
+        outside = [f"{n} {c['inside']}/{c['of']}" for n, c in top["final_cells"].items()
+                   if c["inside"] < c["of"]]
+        parts.append(f"the table's final cells a plausible draw in {top['final_cells_inside']} "
+                     f"of {top['final_cells_of']} optimizer-folds"
+                     + (f" (folds inside: {', '.join(outside)})" if outside else ""))
+    if top.get("top_structure"):
+        parts.append(f"top landscape {top['top_structure_inside']} of "
+                     f"{top['top_structure_of']} statistic-folds inside")
+    lines += [_bullet(f"top's structure (reported, not a target): {p}") for p in parts]
     return "\n".join(lines)
+
+
+def _bullet(text: str) -> str:
+    return textwrap.fill(text, WIDTH, initial_indent="  - ", subsequent_indent="    ")
+
+
+def _top_lines(s: dict) -> list[str]:
+    """Where the seeds end and the top's landscape (:mod:`eval.top_structure`), reported
+    (not yet targets), one sub-bullet each."""
+    lines = []
+    plausible = s.get("final_cells_plausible")
+    if plausible and plausible["of"]:
+        outside = [n for n, e in plausible["optimizers"].items() if e["inside"] is False]
+        lines.append(_bullet(
+            f"final cells: the table a plausible draw of the surrogate's for "
+            f"{plausible['inside']} of {plausible['of']} optimizers"
+            + (f" (not: {', '.join(outside)})" if outside else "") + " (reported, not a target)"))
+    top = s.get("top_structure")
+    if top:
+        outside = [n for n, v in top["surrogate"].items() if not v["inside"]]
+        lines.append(_bullet(
+            f"top of the landscape {top['inside']}/{top['of']} inside"
+            + (f" (outside: {', '.join(outside)})" if outside else "")
+            + " (reported, not a target)"))
+    return lines

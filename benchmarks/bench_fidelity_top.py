@@ -1,0 +1,266 @@
+"""The top of an ``eval.fidelity`` study: lucky best labels, where the seeds end, tail
+calibration and the top's landscape, per study (fold) of an output folder.
+
+Usage::
+
+    python -m eval.fidelity --track multifidelity --out fidelity_out
+    python benchmarks/bench_fidelity_top.py fidelity_out [--track multifidelity] [--json PATH]
+
+It reads the folder's ``fidelity.json`` (the study's settings), collects the cached runs
+(:func:`eval.fidelity.collect`; runs missing from the cache are computed, as a rerun of the
+study would) and queries the table and the folder's surrogates. Per study and surrogate:
+
+* **lucky best labels** (out-of-sample folds): the held-out fold's best table labels against
+  the training folds' labels at matched ranks (rank ``r`` of the fold against rank
+  ``r * n_train / n_fold`` of the other folds), mean over the best 10 and 30, and against
+  the fold model's mean prediction for those cells (its predicted rank among the fold's
+  cells), next to the fold's mean bias. A fold whose best runs are luckier than the training
+  folds' is one that no surrogate fitted on them can reproduce (noise rule 4 transfers the
+  training labels' distribution).
+* **where the seeds end**: per optimizer, the distinct final cells of its seeds, the share
+  on the commonest and its hash, on the table and on each draw, and whether the table lies
+  inside the range over the draws (:func:`eval.top_structure.final_cells_plausibility`), with
+  the optimizer's final difference (surrogate mean of draws - table).
+* **tail calibration**: the ten best runs of the table and of each draw on the study's cells:
+  their mean excess over the model's mean prediction and the mean predicted rank of their
+  cells. A draw's best runs sit where the model predicts best; the table's sit wherever
+  luck and what the model cannot see put them.
+* **top landscape**: :func:`eval.top_structure.top_structure_stats` for the table (with its
+  95 % interval) and each draw, and whether the mean of the draws lies inside.
+
+Seeded; nothing is timed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+TAIL = 10
+MATCHED = (10, 30)
+
+
+def load_config(folder: Path, track: str):
+    """The :class:`eval.fidelity.FidelityConfig` of ``folder``'s study, restricted to
+    ``track``, with the landscape off (the top's statistics are computed here)."""
+    from dataclasses import fields
+
+    from eval.fidelity import FidelityConfig
+    report = json.loads((folder / "fidelity.json").read_text())
+    raw = report["config"]
+    kwargs = {}
+    for f in fields(FidelityConfig):
+        if f.name not in raw:
+            continue
+        value = raw[f.name]
+        kwargs[f.name] = tuple(value) if isinstance(value, list) else value
+    kwargs.update(tracks=(track,), out=str(folder), landscape=False, progress=False)
+    return FidelityConfig(**kwargs), report
+
+
+def lucky_labels(truth: np.ndarray, fold: np.ndarray, training: np.ndarray,
+                 prediction: np.ndarray) -> dict:
+    """The fold's best labels against the training folds' at matched ranks and against the
+    model's mean prediction (``prediction`` indexed by cell)."""
+    held = np.sort(truth[fold])[::-1]
+    train = np.sort(truth[training])[::-1]
+    ratio = len(train) / len(held)
+    out = {"best": held[:3].tolist()}
+    for k in MATCHED:
+        ranks = np.minimum((np.arange(k) * ratio + (ratio - 1) / 2).round().astype(int),
+                           len(train) - 1)
+        out[f"vs_training_top{k}"] = float(np.mean(held[:k] - train[ranks]))
+    best = fold[np.argsort(-truth[fold], kind="stable")[:TAIL]]
+    out.update(_tail(best, truth, prediction, fold))
+    return out
+
+
+def _tail(best: np.ndarray, values: np.ndarray, prediction: np.ndarray,
+          cells: np.ndarray) -> dict:
+    """Mean excess of ``values`` over ``prediction`` on ``best`` and the mean predicted rank
+    (1 = best among ``cells``) of those cells."""
+    from scipy.stats import rankdata
+    rank = np.zeros(len(prediction))
+    rank[cells] = rankdata(-prediction[cells], method="average")
+    return {"excess": float(np.mean(values[best] - prediction[best])),
+            "predicted_rank": float(np.mean(rank[best]))}
+
+
+def tail_calibration(values: np.ndarray, prediction: np.ndarray, cells: np.ndarray) -> dict:
+    """:func:`_tail` of the :data:`TAIL` best ``values`` of ``cells``."""
+    best = cells[np.argsort(-values[cells], kind="stable")[:TAIL]]
+    return _tail(best, values, prediction, cells)
+
+
+def study_cells(name: str, covered: np.ndarray, config) -> np.ndarray:
+    """The cells of the study named ``name`` ("fold i/k[, split s]": that fold of
+    :func:`eval.fidelity.split_folds`; any other study: every covered cell)."""
+    from eval.fidelity import split_folds
+    match = re.fullmatch(r"fold (\d+)/(\d+)(?:, split (\d+))?", name)
+    if match is None:
+        return covered
+    i, k, seed = int(match[1]), int(match[2]), int(match[3] or 0)
+    return split_folds(covered, k, seed)[i - 1]
+
+
+def analyse(folder: Path, track_name: str, n_boot: int | None = None) -> dict:
+    """Every analysis of the module docstring, per study and surrogate."""
+    from nb101 import TabularBenchmark, get_space
+    from surrogate import SurrogateBenchmark
+
+    from eval.fidelity import collect, track_targets
+    from eval.fidelity.config import TABLE_REQUIRE
+    from eval.landscape import landscape_sample
+    from eval.top_structure import (final_cells_plausibility, top_structure_stats,
+                                    top_structure_summary)
+    from eval.tracks import covered_cells, make_track, resolve_track
+    config, report = load_config(folder, track_name)
+    n_boot = int(n_boot or config.n_boot)
+    result = collect(config)
+    space = get_space()
+    table = TabularBenchmark(result.table, seed=0, require=TABLE_REQUIRE[track_name])
+    objective = resolve_track(track_name).objective
+    covered = covered_cells(track_name, table)
+    studies_json = {s["name"]: s for s in report["tracks"][track_name]["studies"]}
+    first = int(config.first_noise_seed)
+    labels = np.full(len(space), np.nan)   # the table's runs, one per covered cell
+    labels[covered] = table.query_batch(covered, 108)[objective]
+    out = []
+    for study in result.studies:
+        if study.track != track_name:
+            continue
+        cells = study_cells(study.name, covered, config)
+        truth = np.where(np.isin(np.arange(len(space)), cells), labels, np.nan)
+        track = make_track(track_name, table, cells=cells)
+        sample = landscape_sample(cells, track.neighbours, seed=0)
+        entry = {"study": study.name, "cells": int(len(cells)), "surrogates": {}}
+        top = {"table": top_structure_stats(sample, truth, track.neighbours, n_boot=n_boot)}
+        for label, draws in study.draws.items():
+            path = result.surrogates[f"{track_name}/{study.name}/{label}"]
+            kwargs = dict(seed=0, num_repeats=int(config.surrogate_repeats),
+                          require_targets=track_targets(track_name))
+            prediction = np.full(len(space), np.nan)
+            prediction[cells] = SurrogateBenchmark(path, noise=False, **kwargs).query_batch(
+                cells, 108)[objective]
+            s = {"tail": {"table": tail_calibration(truth, prediction, cells)}}
+            for k, draw in enumerate(draws):
+                values = np.full(len(space), np.nan)
+                values[cells] = SurrogateBenchmark(
+                    path, noise=config.noise, noise_seed=first + k, **kwargs).query_batch(
+                    cells, 108)[objective]
+                s["tail"][draw] = tail_calibration(values, prediction, cells)
+                top[draw] = top_structure_stats(sample, values, track.neighbours,
+                                                n_boot=n_boot)
+            if study.protocol == "out-of-sample":
+                training = np.setdiff1d(covered, cells)
+                s["lucky"] = lucky_labels(labels, cells, training, prediction)
+            finals = final_cells_plausibility(study.final_cells, draws, study.optimizers,
+                                              hash_of=lambda i: space.hash(i)[:8])
+            table_final = {n: float(np.nanmean(study.curves["table"][n][:, -1]))
+                           for n in study.optimizers}
+            for n in study.optimizers:
+                mean = np.nanmean([np.nanmean(study.curves[d][n][:, -1]) for d in draws])
+                finals["optimizers"][n]["final_difference"] = float(mean - table_final[n])
+            s["final_cells"] = finals
+            s["top_structure"] = top_structure_summary(top, draws)
+            reported = studies_json.get(study.name, {}).get("surrogates", {}).get(label, {})
+            m = reported.get("mean_of_draws", {})
+            s["mean_bias"] = m.get("mean_bias")
+            s["mean_gap"] = m.get("mean_gap")
+            s["kendall_tau"] = m.get("kendall_tau")
+            entry["surrogates"][label] = s
+        out.append(entry)
+    return {"folder": str(folder), "track": track_name, "studies": out}
+
+
+def render(res: dict) -> str:
+    lines = [f"{res['folder']} ({res['track']} track)"]
+    lucky = []
+    for study in res["studies"]:
+        for label, s in study["surrogates"].items():
+            lines.append(f"\n== {study['study']} ({study['cells']:,} cells), surrogate "
+                         f"{label}: bias {_f(s['mean_bias'], '+.4f')}, gap "
+                         f"{_f(s['mean_gap'], '.4f')}, tau "
+                         f"{' / '.join(_f(t, '.2f') for t in s['kendall_tau'] or [])}")
+            if "lucky" in s:
+                u = s["lucky"]
+                lucky.append((u["vs_training_top30"], s["mean_bias"]))
+                lines.append(
+                    f"  lucky best labels: best {', '.join(f'{x:.4f}' for x in u['best'])}; "
+                    f"fold - training folds at matched ranks: top 10 "
+                    f"{u['vs_training_top10']:+.4f}, top 30 {u['vs_training_top30']:+.4f}; "
+                    f"top {TAIL} labels - fold model {u['excess']:+.4f} at predicted rank "
+                    f"{u['predicted_rank']:.0f}")
+            t = s["tail"]
+            draws = [k for k in t if k != "table"]
+            lines.append(
+                f"  tail ({TAIL} best runs - prediction, predicted rank): table "
+                f"{t['table']['excess']:+.4f} at {t['table']['predicted_rank']:.0f}; draws "
+                + ", ".join(f"{t[d]['excess']:+.4f} at {t[d]['predicted_rank']:.0f}"
+                            for d in draws))
+            f = s["final_cells"]
+            lines.append(f"  final cells (distinct / % on one, hash): table inside the range "
+                         f"of the draws for {f['inside']} of {f['of']} optimizers")
+            for n, e in f["optimizers"].items():
+                draws_txt = ", ".join(_conc(c) for c in e["draws"])
+                lines.append(f"    {n:<11} {e['final_difference']:+.4f}  table {_conc(e['table'])}"
+                             f"{'' if e['inside'] else '  OUTSIDE'}; draws {draws_txt}")
+            ts = s["top_structure"]
+            lines.append(f"  top landscape: surrogate inside the table's interval for "
+                         f"{ts['inside']} of {ts['of']}")
+            for name, v in ts["surrogate"].items():
+                tab = ts["table"][name]
+                lines.append(
+                    f"    {name:<26} table {_f(tab['value'])} [{_f(tab['ci_low'])}, "
+                    f"{_f(tab['ci_high'])}]  surrogate {_f(v['value'])}"
+                    f"{'' if v['inside'] else ' OUTSIDE'}  draws "
+                    + " ".join(_f(x) for x in v["draws"]))
+    if len(lucky) >= 3:
+        a, b = np.array(lucky, dtype=float).T
+        ok = np.isfinite(a) & np.isfinite(b)
+        if ok.sum() >= 3:
+            lines.append(f"\ncorrelation over folds of (fold - training top 30) and the mean "
+                         f"bias: {np.corrcoef(a[ok], b[ok])[0, 1]:+.2f}")
+    return "\n".join(lines)
+
+
+def _conc(c: dict) -> str:
+    if c["top_share"] is None:
+        return "none"
+    return (f"{c['distinct']}/{c['top_share'] * 100:.0f}%"
+            + (f" {c['top_cell']}" if c.get("top_cell") else ""))
+
+
+def _f(x, fmt: str = ".3f") -> str:
+    return "n/a" if x is None or not np.isfinite(x) else format(x, fmt)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", nargs="?", default="fidelity_out",
+                        help="an eval.fidelity output folder (default fidelity_out)")
+    parser.add_argument("--track", default="multifidelity")
+    parser.add_argument("--n-boot", type=int, default=None,
+                        help="bootstrap resamples (default: the study's)")
+    parser.add_argument("--json", default=None, metavar="PATH",
+                        help="also write the numbers to PATH (strict JSON)")
+    args = parser.parse_args(argv)
+    folder = Path(args.folder)
+    if not (folder / "fidelity.json").exists():
+        sys.exit(f"{folder}: no fidelity.json (run python -m eval.fidelity --out {folder} "
+                 f"first)")
+    res = analyse(folder, args.track, args.n_boot)
+    print(render(res), flush=True)
+    if args.json:
+        from nb101.io import write_json
+        write_json(args.json, {"script": "bench_fidelity_top", "args": vars(args), **res},
+                   indent=1)
+
+
+if __name__ == "__main__":
+    main()

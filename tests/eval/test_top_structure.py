@@ -1,0 +1,122 @@
+"""The top's structure (:mod:`eval.top_structure`): top cells, top landscape statistics and
+the plausibility of the table's final cells among a surrogate's draws."""
+
+import numpy as np
+import pytest
+
+from eval.landscape import landscape_sample
+from eval.top_structure import (TOP_STATS, concentration, final_cells_plausibility, top_cells,
+                                top_structure_stats, top_structure_summary)
+
+
+def _line(n):
+    cells = np.arange(n)
+
+    def neighbours(c):
+        return np.array([x for x in (c - 1, c + 1) if 0 <= x < n])
+
+    return cells, neighbours
+
+
+def test_top_cells_best_first_ignoring_nan_and_ties_by_index():
+    values = np.array([0.5, np.nan, 0.9, 0.9, 0.1, 0.7])
+    assert top_cells(np.arange(6), values, 0.5).tolist() == [2, 3, 5]
+    assert top_cells(np.arange(6), values, 0.01).tolist() == [2]   # at least one cell
+    assert top_cells(np.array([4, 0]), values, 1.0).tolist() == [0, 4]
+    with pytest.raises(ValueError, match="fraction"):
+        top_cells(np.arange(6), values, 0.0)
+
+
+def test_top_statistics_on_a_line():
+    """Increasing values on a path: the one local optimum is the best cell, every climb
+    reaches it, and the top's neighbours lie just below it."""
+    n = 500
+    cells, neighbours = _line(n)
+    sample = landscape_sample(cells, neighbours, num_starts=50, num_walks=2, walk_length=3)
+    values = np.arange(n, dtype=float)
+    stats = top_structure_stats(sample, values, neighbours, n_boot=50)
+    assert set(stats) == set(TOP_STATS)
+    # top 0.1 % = the best cell (at least one); top 1 % = the last 5 cells
+    assert stats["local_optima_top01"]["value"] == 1.0
+    assert stats["local_optima_top1"]["value"] == pytest.approx(1 / 5)
+    assert stats["climb_success_top01"]["value"] == 1.0
+    assert stats["climb_success_top1"]["value"] == 1.0
+    assert stats["neighbour_corr_top1"]["value"] > 0.5
+    assert stats["neighbour_quantile_top1"]["value"] > 0.98
+    assert np.isnan(stats["neighbour_corr_top01"]["value"])   # one cell: too few pairs
+    for s in stats.values():
+        if np.isnan(s["value"]):
+            continue
+        assert s["ci_low"] <= s["value"] + 1e-12 and s["value"] <= s["ci_high"] + 1e-12
+
+
+def test_top_statistics_of_an_isolated_peak():
+    """A rugged top (the best cells scattered among poor neighbours): every top cell is a
+    local optimum, few climbs reach the top and its neighbours lie low."""
+    n = 500
+    cells, neighbours = _line(n)
+    values = np.random.default_rng(0).permutation(np.arange(n, dtype=float))
+    sample = landscape_sample(cells, neighbours, num_starts=200, num_walks=2, walk_length=3)
+    stats = top_structure_stats(sample, values, neighbours, n_boot=20)
+    assert stats["local_optima_top01"]["value"] == 1.0
+    assert stats["local_optima_top1"]["value"] == 1.0
+    assert stats["climb_success_top01"]["value"] < 0.1
+    assert stats["neighbour_quantile_top1"]["value"] < 0.8
+    smooth = top_structure_stats(sample, np.arange(n, dtype=float), neighbours, n_boot=20)
+    assert smooth["climb_success_top01"]["value"] > stats["climb_success_top01"]["value"]
+
+
+def test_top_structure_summary_judges_the_mean_of_draws():
+    table = {"climb_success_top01": {"value": 0.1, "ci_low": 0.05, "ci_high": 0.15},
+             "local_optima_top01": {"value": 1.0, "ci_low": 1.0, "ci_high": 1.0}}
+    draw = [{"climb_success_top01": {"value": x}, "local_optima_top01": {"value": 0.5}}
+            for x in (0.1, 0.3)]
+    out = top_structure_summary({"table": table, "a": draw[0], "b": draw[1]}, ["a", "b"])
+    assert out["of"] == 2 and out["inside"] == 0
+    assert out["surrogate"]["climb_success_top01"]["value"] == pytest.approx(0.2)
+    assert out["surrogate"]["climb_success_top01"]["draws"] == [0.1, 0.3]
+    out = top_structure_summary({"table": table, "a": draw[0]}, ["a"])
+    assert out["surrogate"]["climb_success_top01"]["inside"]
+    assert out["inside"] == 1
+
+
+def test_concentration_counts_all_seeds():
+    c = concentration(np.array([3, 3, 5, -1]), hash_of=lambda i: f"h{i}")
+    assert c == {"distinct": 2, "top_share": 0.5, "top_cell": "h3"}
+    assert concentration(np.array([-1, -1])) == {"distinct": 0, "top_share": None}
+
+
+def test_final_cells_plausibility_against_the_range_of_draws():
+    seeds = 20
+    spread = np.arange(seeds) % 12           # 12 cells, commonest 2 of 20
+    converged = np.where(np.arange(seeds) < 15, 7, np.arange(seeds))   # 6 cells, 75 % on one
+    finals = {"table": {"evo": spread, "rs": converged},
+              "d0": {"evo": converged, "rs": converged},
+              "d1": {"evo": np.where(np.arange(seeds) < 16, 1, 2), "rs": spread}}
+    out = final_cells_plausibility(finals, ["d0", "d1"], ["evo", "rs"])
+    evo, rs = out["optimizers"]["evo"], out["optimizers"]["rs"]
+    assert evo["table"] == {"distinct": 12, "top_share": 0.1}
+    assert evo["distinct_range"] == [2, 6] and evo["share_range"] == [0.75, 0.8]
+    assert evo["inside"] is False
+    assert rs["distinct_range"] == [6, 12] and rs["share_range"] == [0.1, 0.75]
+    assert rs["inside"] is True
+    assert (out["inside"], out["of"]) == (1, 2)
+
+
+def test_top_over_folds_counts_folds_and_skips_unmeasured():
+    from eval.top_structure import top_over_folds
+    seeds = np.arange(20)
+    finals = {"table": {"evo": seeds % 12}, "d0": {"evo": seeds % 2}, "d1": {"evo": seeds % 3}}
+    plausible = final_cells_plausibility(finals, ["d0", "d1"], ["evo"])
+    table = {"climb_success_top01": {"value": 0.1, "ci_low": 0.05, "ci_high": 0.15}}
+    top = top_structure_summary({"table": table, "d0": {"climb_success_top01": {"value": 0.1}}},
+                                ["d0"])
+    studies = [{"surrogates": {"s": {"final_cells_plausible": plausible, "top_structure": top}}},
+               {"surrogates": {"s": {"final_cells_plausible": plausible}}},
+               {"surrogates": {"other": {}}}]
+    out = top_over_folds(studies, "s")
+    assert out["final_cells"]["evo"] == {"inside": 0, "of": 2}
+    assert (out["final_cells_inside"], out["final_cells_of"]) == (0, 2)
+    assert out["top_structure"]["climb_success_top01"]["inside"] == 1
+    assert out["top_structure"]["climb_success_top01"]["table_mean"] == pytest.approx(0.1)
+    assert top_over_folds([], "s") == {"final_cells": {}, "top_structure": {}}
