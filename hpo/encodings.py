@@ -54,6 +54,7 @@ from typing import Any
 
 import numpy as np
 
+from nb101._optional import require
 from nb101 import (CONV1X1, CONV3X3, MAX_EDGES, MAXPOOL3X3, NUM_VERTICES, CellSpace,
                    ModelSpec, OutOfDomainError, get_space)
 from nb101.model_spec import INPUT, OUTPUT
@@ -245,7 +246,7 @@ class Encoding:
     def configspace(self, seed: int | None = None):
         """The space as a ``ConfigSpace.ConfigurationSpace`` (SMAC, DEHB, HPOBench), with
         HPOBench's hyperparameters (categorical edges for ``"A"``)."""
-        import ConfigSpace as CS
+        CS = require("ConfigSpace", "configspace", "the ConfigSpace search space")
 
         space = CS.ConfigurationSpace(seed=seed)
         hps = []
@@ -286,7 +287,8 @@ class Encoding:
 
     def syne_tune_space(self) -> dict[str, Any]:
         """The space as a Syne Tune config space (``{name: syne_tune.config_space domain}``)."""
-        from syne_tune.config_space import choice, randint, uniform
+        domains = require("syne_tune.config_space", "syne", "the Syne Tune search space")
+        choice, randint, uniform = domains.choice, domains.randint, domains.uniform
 
         out: dict[str, Any] = {}
         if self.continuous:

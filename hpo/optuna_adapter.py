@@ -36,6 +36,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from nb101._optional import require
 from nb101.protocol import EPOCHS
 
 from .encodings import Encoding, get_encoding, query_config
@@ -81,7 +82,7 @@ def make_objective(bench, *, encoding: str | Encoding = "A", epochs: int = 108,
                if multi_fidelity else [epochs])
 
     def objective(trial) -> float:
-        import optuna
+        optuna = require("optuna", "optuna", "the Optuna objective")
 
         config = encoding.suggest(trial)
         for budget in budgets:
@@ -142,7 +143,7 @@ def run_study(bench, *, n_trials: int, sampler: str | Any = "tpe", pruner: str |
     ValueError
         For an unknown sampler or pruner name.
     """
-    import optuna
+    optuna = require("optuna", "optuna", "Optuna studies")
 
     sampler = _resolve("sampler", sampler, {
         "tpe": lambda: optuna.samplers.TPESampler(seed=seed),

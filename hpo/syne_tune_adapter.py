@@ -5,6 +5,7 @@ interface: ``objective_function(configuration, fidelity, seed)``) with
 ``UserBlackboxBackend``; this module provides the blackboxes, for a table and for a
 surrogate, over a config space of :mod:`hpo.encodings`::
 
+    require("syne_tune", "syne", "simulating Syne Tune schedulers")
     from syne_tune import StoppingCriterion, Tuner
     from syne_tune.backend.simulator_backend.simulator_callback import SimulatorCallback
     from syne_tune.blackbox_repository import UserBlackboxBackend
@@ -61,6 +62,7 @@ from typing import Any
 
 import numpy as np
 
+from nb101._optional import require
 from nb101 import CellSpace, PartialTableError, get_space
 from nb101.protocol import EPOCHS
 
@@ -75,8 +77,8 @@ _FAILED = (0.0, 1.0, 0.0, 1.0, 0.0)
 
 
 def _blackbox_base():
-    from syne_tune.blackbox_repository.blackbox import Blackbox
-    return Blackbox
+    blackbox = require("syne_tune.blackbox_repository.blackbox", "syne", "Syne Tune blackboxes")
+    return blackbox.Blackbox
 
 
 class _NB101Blackbox:
@@ -302,6 +304,7 @@ def simulate(blackbox, scheduler, *, n_workers: int = 4,
         One row per reported result (``trial_id``, ``epochs``, the objectives, the config and
         ``st_tuner_time``, the simulated time).
     """
+    require("syne_tune", "syne", "simulating Syne Tune schedulers")
     from syne_tune import StoppingCriterion, Tuner
     from syne_tune.backend.simulator_backend.simulator_callback import SimulatorCallback
     from syne_tune.blackbox_repository import UserBlackboxBackend

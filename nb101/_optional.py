@@ -21,7 +21,13 @@ _PIP_NAMES = {
     "torch_geometric": "torch-geometric",
     "distributed": "dask[distributed]",
     "sklearn": "scikit-learn",
+    "syne_tune": "syne-tune",
+    "ConfigSpace": "ConfigSpace",
 }
+
+#: Modules an extra cannot install, with the command that does: syne-tune requires the
+#: `xgboost` distribution, which would clobber this project's `xgboost-cpu`.
+_INSTALLED_APART = {"syne_tune": "pip install --no-deps syne-tune==0.16.0"}
 
 
 class MissingDependencyError(ImportError):
@@ -35,11 +41,11 @@ class MissingDependencyError(ImportError):
         top = module.split(".")[0]
         self.extra = extra
         self.feature = feature
-        super().__init__(
-            f"{_PIP_NAMES.get(top, top)} is needed for {feature}: "
-            f"pip install 'nb101-surrogate[{extra}]'",
-            name=top,
-        )
+        command = f"pip install 'nb101-surrogate[{extra}]'"
+        if top in _INSTALLED_APART:
+            command += f" && {_INSTALLED_APART[top]}"
+        super().__init__(f"{_PIP_NAMES.get(top, top)} is needed for {feature}: {command}",
+                         name=top)
 
 
 def require(module: str, extra: str, feature: str) -> ModuleType:

@@ -7,6 +7,7 @@ import importlib.util
 
 import numpy as np
 import pytest
+from _markers import requires_syne_tune
 from _eval import make_tiny_surrogate, requires_real_data, strict_json
 
 from eval._testing import real_data_benchmark
@@ -85,7 +86,8 @@ def test_a_missing_library_names_its_extra(monkeypatch, tmp_path):
 
 
 # ------------------------------------------------------------------------ each adapter
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", [
+    pytest.param(n, marks=requires_syne_tune) if n.startswith("syne-") else n for n in NAMES])
 def test_external_optimizer_runs_seeded(name, full, mf):
     if not _installed(name):
         pytest.skip(f"{EXTERNAL_OPTIMIZERS[name].library} is not installed")
@@ -191,6 +193,7 @@ def test_the_error_survives_pickling():
 
 
 # ------------------------------------------------------------------------ the study
+@requires_syne_tune
 def test_study_with_two_external_optimizers(tmp_path, tiny_surrogate):
     """Project and external optimizers on the same cells, seeds, budget and backends, cached,
     ranked together; reruns are identical."""

@@ -14,7 +14,9 @@ from surrogate import SurrogateBenchmark
 from hpo import get_encoding
 from hpo._testing import nearest_covered, synthetic_table
 from hpo.optuna_adapter import make_objective, run_study
-from hpo.syne_tune_adapter import OBJECTIVES, SurrogateBlackbox, TableBlackbox, simulate
+from _markers import requires_syne_tune
+import hpo.syne_tune_adapter as syne_adapter
+from hpo.syne_tune_adapter import OBJECTIVES, simulate
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -110,8 +112,9 @@ def test_run_study_stops_at_the_training_time_budget(surrogate):
 
 
 # ------------------------------------------------------------------------------ Syne Tune
+@requires_syne_tune
 def test_table_blackbox_seeds_are_the_stored_repeats(table, cell_map):
-    blackbox = TableBlackbox(table, cell_map=cell_map)
+    blackbox = syne_adapter.TableBlackbox(table, cell_map=cell_map)
     assert list(blackbox.fidelity_values) == [4, 12, 36, 108]
     assert blackbox.objectives_names == list(OBJECTIVES) and blackbox.num_seeds == 3
     cell = int(table.covered_indices()[2])
@@ -130,12 +133,13 @@ def test_table_blackbox_seeds_are_the_stored_repeats(table, cell_map):
         zip(OBJECTIVES, (0.0, 1.0, 0.0, 1.0, 0.0)))
     uncovered = next(c for c in range(len(table.space)) if cell_map(c) != c)
     with pytest.raises(PartialTableError, match="partial"):
-        TableBlackbox(table).objective_function(
+        syne_adapter.TableBlackbox(table).objective_function(
             get_encoding("A").from_index(uncovered, table.space), fidelity=4)
 
 
+@requires_syne_tune
 def test_surrogate_blackbox_seeds_are_noise_realizations(surrogate, space):
-    blackbox = SurrogateBlackbox(surrogate.artifact, space=space, encoding="C")
+    blackbox = syne_adapter.SurrogateBlackbox(surrogate.artifact, space=space, encoding="C")
     config = get_encoding("C").from_index(1234, space)
     a, b = (blackbox.objective_function(config, seed=s) for s in (0, 1))
     assert np.array_equal(a, blackbox.objective_function(config, seed=0), equal_nan=True)
@@ -153,11 +157,12 @@ def _asha(blackbox):
                 random_seed=0)
 
 
+@requires_syne_tune
 @pytest.mark.parametrize("kind", ["table", "surrogate"])
 def test_asha_runs_in_simulated_time_and_reruns_identically(kind, table, cell_map, surrogate,
                                                            tmp_path):
-    blackbox = (TableBlackbox(table, cell_map=cell_map) if kind == "table"
-                else SurrogateBlackbox(surrogate.artifact, space=surrogate.space))
+    blackbox = (syne_adapter.TableBlackbox(table, cell_map=cell_map) if kind == "table"
+                else syne_adapter.SurrogateBlackbox(surrogate.artifact, space=surrogate.space))
     frames = [simulate(blackbox, _asha(blackbox), max_wallclock_time=2000.0, seed=1,
                        folder=tmp_path / str(i)) for i in range(2)]
     columns = ["trial_id", "epochs", "validation_error", "elapsed_time", "st_tuner_time"]
@@ -167,10 +172,11 @@ def test_asha_runs_in_simulated_time_and_reruns_identically(kind, table, cell_ma
     assert (frames[0]["validation_error"] < 1).any()
 
 
+@requires_syne_tune
 def test_other_schedulers_run_on_a_blackbox(table, cell_map, tmp_path):
     from syne_tune.optimizer.baselines import REA, RandomSearch
 
-    blackbox = TableBlackbox(table, cell_map=cell_map)
+    blackbox = syne_adapter.TableBlackbox(table, cell_map=cell_map)
     for scheduler in (RandomSearch(blackbox.configuration_space, metrics=["validation_error"],
                                    random_seed=0),
                       REA(blackbox.configuration_space, metric="validation_error",
@@ -181,6 +187,7 @@ def test_other_schedulers_run_on_a_blackbox(table, cell_map, tmp_path):
         simulate(blackbox, scheduler)
 
 
+@requires_syne_tune
 def test_table_blackbox_derives_a_missing_budgets_time_from_108_epochs(space, tmp_path):
     from nb101 import write_table
 
@@ -188,12 +195,13 @@ def test_table_blackbox_derives_a_missing_budgets_time_from_108_epochs(space, tm
                        run_repeat=[0, 0], source={"kind": "test"}, space=space,
                        values={"final_validation_accuracy": [0.5, 0.9],
                                "final_training_time": [float("nan"), 540.0]})
-    blackbox = TableBlackbox(TabularBenchmark(path, space=space))
+    blackbox = syne_adapter.TableBlackbox(TabularBenchmark(path, space=space))
     rows = blackbox.objective_function(get_encoding("A").from_index(7, space), seed=2)
     assert rows[:, 4].tolist() == [20.0, 540.0] and rows[:, 0].tolist() == [0.5, 0.9]
     assert np.isnan(rows[:, 2]).all()  # no test accuracy stored
 
 
+@requires_syne_tune
 def test_syne_tune_and_xgboost_cpu_install_side_by_side():
     """syne-tune comes without its `xgboost` requirement (see examples/README.md), so only
     one distribution provides `import xgboost`."""

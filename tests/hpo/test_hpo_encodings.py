@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _markers import requires_syne_tune
 
 from nb101 import MAX_EDGES, ModelSpec, OutOfDomainError
 from nb101.tabular_benchmark import TabularBenchmark
@@ -222,6 +223,7 @@ def test_optuna_space(space, name):
     enc.check(trial.params)
 
 
+@requires_syne_tune
 @pytest.mark.parametrize("name", ENCS)
 def test_syne_tune_space(space, name):
     from syne_tune.config_space import Domain
