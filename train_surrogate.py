@@ -36,10 +36,12 @@ def _train_size(text: str) -> int | float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"--train-size must be a cell count or a fraction in (0, 1], got {text!r}") from None
+            f"--train-size must be a cell count or a fraction in (0, 1], got {text!r}"
+        ) from None
     if not 0 < value <= 1:
         raise argparse.ArgumentTypeError(
-            f"--train-size as a fraction must be in (0, 1], got {text!r}")
+            f"--train-size as a fraction must be in (0, 1], got {text!r}"
+        )
     return value
 
 
@@ -55,43 +57,84 @@ def _params(text: str) -> dict:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="nb101-train", description="Train a NAS-Bench-101 surrogate artifact.")
-    p.add_argument("--table", type=user_path, default=None,
-                   help="table file (.npz); default: the real data in ../shared/data, "
-                        "converted on the fly into the user cache and reused")
-    p.add_argument("--data-dir", type=user_path, default=None,
-                   help="real-data folder used without --table (default $NB101_DATA or "
-                        "../shared/data)")
-    p.add_argument("--features", default="adjacency_compute",
-                   help="featurizer name (ignored by graph models); default adjacency_compute")
+        prog="nb101-train", description="Train a NAS-Bench-101 surrogate artifact."
+    )
+    p.add_argument(
+        "--table",
+        type=user_path,
+        default=None,
+        help="table file (.npz); default: the real data in ../shared/data, "
+        "converted on the fly into the user cache and reused",
+    )
+    p.add_argument(
+        "--data-dir",
+        type=user_path,
+        default=None,
+        help="real-data folder used without --table (default $NB101_DATA or ../shared/data)",
+    )
+    p.add_argument(
+        "--features",
+        default="adjacency_compute",
+        help="featurizer name (ignored by graph models); default adjacency_compute",
+    )
     p.add_argument("--model", default="xgb", help="regressor name; default xgb")
-    p.add_argument("--params", type=_params, default={},
-                   help="JSON constructor parameters of every model, "
-                        'e.g. \'{"n_estimators": 300}\'')
-    p.add_argument("--targets", default=None,
-                   help="comma-separated targets, e.g. test_accuracy@108,validation_accuracy@12 "
-                        "(default: every target with enough labelled cells)")
-    p.add_argument("--train-size", type=_train_size, default=None,
-                   help="training cells per target: a count or a fraction of the labelled "
-                        "cells (default: all but the test split)")
+    p.add_argument(
+        "--params",
+        type=_params,
+        default={},
+        help="JSON constructor parameters of every model, e.g. '{\"n_estimators\": 300}'",
+    )
+    p.add_argument(
+        "--targets",
+        default=None,
+        help="comma-separated targets, e.g. test_accuracy@108,validation_accuracy@12 "
+        "(default: every target with enough labelled cells)",
+    )
+    p.add_argument(
+        "--train-size",
+        type=_train_size,
+        default=None,
+        help="training cells per target: a count or a fraction of the labelled "
+        "cells (default: all but the test split)",
+    )
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--tune-trials", type=int, default=0,
-                   help="Optuna trials per target on a validation split (default 0)")
+    p.add_argument(
+        "--tune-trials",
+        type=int,
+        default=0,
+        help="Optuna trials per target on a validation split (default 0)",
+    )
     p.add_argument("--tune-metric", default="kendall_tau")
-    p.add_argument("--members", type=int, default=1,
-                   help="fit each target as this many bootstrap members; a noisy surrogate's "
-                        "realization noise_seed runs around member noise_seed mod members "
-                        "(noise rule 6; default 1: one model)")
-    p.add_argument("--stack-on", default=None, metavar="TARGET",
-                   help="stacking: every other accuracy target's model also takes this target's "
-                        "prediction as input, e.g. test_accuracy@108 (labelled on every cell "
-                        "of the exhaustive table); default: none")
-    p.add_argument("--stack-params", type=_params, default={},
-                   help="JSON constructor parameters of the --stack-on target's model, over "
-                        '--params, e.g. \'{"max_depth": 8}\'')
-    p.add_argument("--no-predictions", dest="predictions", action="store_false",
-                   help="do not store the models' predictions of the whole space in the "
-                        "artifact (its models then answer every query)")
+    p.add_argument(
+        "--members",
+        type=int,
+        default=1,
+        help="fit each target as this many bootstrap members; a noisy surrogate's "
+        "realization noise_seed runs around member noise_seed mod members "
+        "(noise rule 6; default 1: one model)",
+    )
+    p.add_argument(
+        "--stack-on",
+        default=None,
+        metavar="TARGET",
+        help="stacking: every other accuracy target's model also takes this target's "
+        "prediction as input, e.g. test_accuracy@108 (labelled on every cell "
+        "of the exhaustive table); default: none",
+    )
+    p.add_argument(
+        "--stack-params",
+        type=_params,
+        default={},
+        help="JSON constructor parameters of the --stack-on target's model, over "
+        "--params, e.g. '{\"max_depth\": 8}'",
+    )
+    p.add_argument(
+        "--no-predictions",
+        dest="predictions",
+        action="store_false",
+        help="do not store the models' predictions of the whole space in the "
+        "artifact (its models then answer every query)",
+    )
     p.add_argument("--out", type=user_path, required=True, help="artifact folder to write")
     p.add_argument("--quiet", action="store_true", help="no progress bars or metric table")
     return p
@@ -100,16 +143,29 @@ def build_parser() -> argparse.ArgumentParser:
 def parse_args(argv: Sequence[str] | None = None):
     """The :class:`surrogate.train.TrainConfig` of a command line."""
     from surrogate.train import TrainConfig
+
     args = build_parser().parse_args(argv)
-    targets = tuple(t.strip() for t in args.targets.split(",") if t.strip()) \
-        if args.targets else None
-    return TrainConfig(table=args.table, features=args.features, model=args.model,
-                       targets=targets, train_size=args.train_size, seed=args.seed,
-                       tune_trials=args.tune_trials, tune_metric=args.tune_metric,
-                       model_params=args.params, out=args.out, progress=not args.quiet,
-                       data_dir=args.data_dir, members=args.members,
-                       stack_on=args.stack_on, stack_params=args.stack_params,
-                       predictions=args.predictions)
+    targets = (
+        tuple(t.strip() for t in args.targets.split(",") if t.strip()) if args.targets else None
+    )
+    return TrainConfig(
+        table=args.table,
+        features=args.features,
+        model=args.model,
+        targets=targets,
+        train_size=args.train_size,
+        seed=args.seed,
+        tune_trials=args.tune_trials,
+        tune_metric=args.tune_metric,
+        model_params=args.params,
+        out=args.out,
+        progress=not args.quiet,
+        data_dir=args.data_dir,
+        members=args.members,
+        stack_on=args.stack_on,
+        stack_params=args.stack_params,
+        predictions=args.predictions,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -117,6 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = parse_args(argv)
     from nb101.errors import TableError
     from surrogate.train import train
+
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         path = train(config)
@@ -126,8 +183,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not config.progress:
         return 0
     meta = json.loads((path / "metadata.json").read_text())
-    names = ("r2", "mae", "kendall_tau", "spearman", "sparse_kendall_tau",
-             "precision_top1", "precision_top5")
+    names = (
+        "r2",
+        "mae",
+        "kendall_tau",
+        "spearman",
+        "sparse_kendall_tau",
+        "precision_top1",
+        "precision_top5",
+    )
     print(f"artifact: {path}")
     print(f"{'target':28s} {'train':>7s} {'test':>7s} " + " ".join(f"{n[:12]:>12s}" for n in names))
     for target, info in meta["target_info"].items():
@@ -140,6 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def add_train_command(sub) -> None:
     """Add ``nb101 train`` (this :func:`main`) to the ``nb101`` subparsers (entry point)."""
     from nb101.cli import add_forwarded_command
+
     add_forwarded_command(sub, "train", "train_surrogate:main", help="train a surrogate artifact")
 
 

@@ -60,24 +60,31 @@ def find_artifacts(paths: list[str]) -> list[Path]:
         if (p / "metadata.json").exists():
             found.append(p)
         elif (p / "surrogates").is_dir():
-            found += sorted(d for d in (p / "surrogates").iterdir()
-                            if (d / "training_cells.npz").exists())
+            found += sorted(
+                d for d in (p / "surrogates").iterdir() if (d / "training_cells.npz").exists()
+            )
         else:
-            sys.exit(f"{p}: neither an artifact nor an eval.fidelity output folder with "
-                     f"surrogates/ (run python -m eval.fidelity --track multifidelity first)")
+            sys.exit(
+                f"{p}: neither an artifact nor an eval.fidelity output folder with "
+                f"surrogates/ (run python -m eval.fidelity --track multifidelity first)"
+            )
     if not found:
         sys.exit(f"no artifacts with recorded training cells under {', '.join(paths)}")
     return found
 
 
-def simulated_runs(artifact, target: str, cells: np.ndarray, rng: np.random.Generator,
-                   levels: int = LEVELS) -> np.ndarray:
+def simulated_runs(
+    artifact, target: str, cells: np.ndarray, rng: np.random.Generator, levels: int = LEVELS
+) -> np.ndarray:
     """(cells, levels) simulated runs of ``target``: run level, model-error level (noise rule
     5) and ensemble member (rule 6, around that member's prediction) drawn per column."""
     noise = artifact.noise
     members = artifact.members(target)
-    around = [artifact.predict_targets([target], cells, member=m)[target]
-              for m in range(members)] if members > 1 else [artifact.predict(target, cells)]
+    around = (
+        [artifact.predict_targets([target], cells, member=m)[target] for m in range(members)]
+        if members > 1
+        else [artifact.predict(target, cells)]
+    )
     out = np.empty((len(cells), levels))
     for j in range(levels):
         u = rng.random(len(cells))
@@ -90,11 +97,18 @@ def simulated_runs(artifact, target: str, cells: np.ndarray, rng: np.random.Gene
 def neighbour_pairs(cells: np.ndarray) -> np.ndarray:
     """Pairs (i, j), i < j, of positions in ``cells`` whose cells are one edit apart."""
     from eval.cells import get_codec
+
     codec = get_codec()
     where = {int(c): i for i, c in enumerate(cells)}
-    return np.array([(i, where[int(n)]) for i, c in enumerate(cells)
-                     for n in codec.neighbours(int(c)) if where.get(int(n), -1) > i],
-                     dtype=np.int64).reshape(-1, 2)
+    return np.array(
+        [
+            (i, where[int(n)])
+            for i, c in enumerate(cells)
+            for n in codec.neighbours(int(c))
+            if where.get(int(n), -1) > i
+        ],
+        dtype=np.int64,
+    ).reshape(-1, 2)
 
 
 def report(path: Path, table, target: str, seed: int = 0) -> str:
@@ -103,6 +117,7 @@ def report(path: Path, table, target: str, seed: int = 0) -> str:
     from nb101 import parse_target
     from surrogate import SurrogateBenchmark, load_artifact
     from surrogate.train import target_data
+
     artifact = load_artifact(path)
     if artifact.noise is None or target not in artifact.noise:
         return f"{path.name}: no noise model for {target}"
@@ -120,38 +135,47 @@ def report(path: Path, table, target: str, seed: int = 0) -> str:
     # neighbours where the artifact has rule 5
     parsed = parse_target(target)
     draw = SurrogateBenchmark(artifact, seed=0, num_repeats=1, full_cache=False).query_batch(
-        cells, parsed.epochs, parsed.halfway)[parsed.metric]
+        cells, parsed.epochs, parsed.halfway
+    )[parsed.metric]
     pit_draw = (sims < draw[:, None]).mean(1)
     best, best_draw = y >= np.quantile(y, 1 - TOP), draw >= np.quantile(draw, 1 - TOP)
     pairs = neighbour_pairs(cells)
 
     def nbr(p: np.ndarray) -> float:
-        return float(spearmanr(p[pairs[:, 0]], p[pairs[:, 1]])[0]) if len(pairs) > 2 \
-            else float("nan")
+        return (
+            float(spearmanr(p[pairs[:, 0]], p[pairs[:, 1]])[0]) if len(pairs) > 2 else float("nan")
+        )
 
     def deciles(p: np.ndarray) -> str:
         return f"{p.mean():.2f} ({np.mean(p < 0.1) * 100:.0f} % / {np.mean(p > 0.9) * 100:.0f} %)"
 
-    return (f"{path.name}: {len(cells):,} held-out cells\n"
-            f"  PIT mean (below 0.1 / above 0.9): all {deciles(pit)}, "
-            f"top 1 % predicted {deciles(pit[top])}\n"
-            f"  spread at the top: table - mean run sd {np.std(y[top] - centre[top]):.4f}, "
-            f"simulated sd {np.sqrt(np.mean(sims[top].var(1))):.4f}\n"
-            f"  winner's selection, mean PIT of the top 1 %: table {pit[best].mean():.2f}, "
-            f"one simulated draw {pit_draw[best_draw].mean():.2f}\n"
-            f"  neighbour correlation of the PIT ({len(pairs):,} pairs one edit apart): "
-            f"table {nbr(pit):.3f}, one simulated draw {nbr(pit_draw):.3f}")
+    return (
+        f"{path.name}: {len(cells):,} held-out cells\n"
+        f"  PIT mean (below 0.1 / above 0.9): all {deciles(pit)}, "
+        f"top 1 % predicted {deciles(pit[top])}\n"
+        f"  spread at the top: table - mean run sd {np.std(y[top] - centre[top]):.4f}, "
+        f"simulated sd {np.sqrt(np.mean(sims[top].var(1))):.4f}\n"
+        f"  winner's selection, mean PIT of the top 1 %: table {pit[best].mean():.2f}, "
+        f"one simulated draw {pit_draw[best_draw].mean():.2f}\n"
+        f"  neighbour correlation of the PIT ({len(pairs):,} pairs one edit apart): "
+        f"table {nbr(pit):.3f}, one simulated draw {nbr(pit_draw):.3f}"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("paths", nargs="*", default=["fidelity_out"],
-                        help="eval.fidelity output folders or artifacts")
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        default=["fidelity_out"],
+        help="eval.fidelity output folders or artifacts",
+    )
     parser.add_argument("--target", default="validation_accuracy@108")
     parser.add_argument("--table", default=None, help="table file (default: real-data table)")
     args = parser.parse_args(argv)
     from nb101.real_data import real_table
     from nb101.table_file import load_table
+
     table = load_table(args.table if args.table else real_table())
     for path in find_artifacts(args.paths):
         print(report(path, table, args.target), flush=True)

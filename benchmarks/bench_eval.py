@@ -21,8 +21,13 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--budget", type=float, default=1000)
     ap.add_argument("--seeds", type=int, default=2)
-    ap.add_argument("--json", type=Path, default=None, metavar="PATH",
-                    help="also write the numbers here as strict JSON")
+    ap.add_argument(
+        "--json",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="also write the numbers here as strict JSON",
+    )
     args = ap.parse_args()
 
     from eval.cells import get_codec
@@ -32,13 +37,16 @@ def main() -> None:
     try:
         from nb101.real_data import real_table
         from nb101.tabular_benchmark import TabularBenchmark
+
         path = real_table()
-        tables = {t: TabularBenchmark(path, seed=0, require=(m,))
-                  for t, m in (("full", "test_accuracy"),
-                               ("multifidelity", "validation_accuracy"))}
+        tables = {
+            t: TabularBenchmark(path, seed=0, require=(m,))
+            for t, m in (("full", "test_accuracy"), ("multifidelity", "validation_accuracy"))
+        }
         kind = "TabularBenchmark"
     except (ImportError, OSError, ValueError):
         from eval._testing import real_data_benchmark
+
         b = real_data_benchmark(seed=0)
         tables = {"full": b, "multifidelity": b}
         kind = "ArrayBenchmark"
@@ -51,8 +59,8 @@ def main() -> None:
     e, lab = codec.encode(rng.integers(0, codec.num_cells, 1000), rng)
     t0 = time.perf_counter()
     for i in range(1000):
-        codec.mutate(e[i:i + 1], lab[i:i + 1], rng)
-    numbers["mutate_ms"] = time.perf_counter() - t0   # 1000 mutations: seconds = ms each
+        codec.mutate(e[i : i + 1], lab[i : i + 1], rng)
+    numbers["mutate_ms"] = time.perf_counter() - t0  # 1000 mutations: seconds = ms each
     print(f"mutate (one genotype): {numbers['mutate_ms']:.3f} ms")
     t0 = time.perf_counter()
     for i in range(300):
@@ -78,20 +86,41 @@ def main() -> None:
                 queries.append(len(r.cells))
             sec = float(np.mean(times))
             total += sec
-            rows.append({"optimizer": name, "track": tname, "queries": float(np.mean(queries)),
-                         "s_per_run": sec, "us_per_query": sec / np.mean(queries) * 1e6})
-            print(f"{name:10s} {tname:14s} {np.mean(queries):8.0f} {sec:7.2f} "
-                  f"{sec / np.mean(queries) * 1e6:9.1f}")
+            rows.append(
+                {
+                    "optimizer": name,
+                    "track": tname,
+                    "queries": float(np.mean(queries)),
+                    "s_per_run": sec,
+                    "us_per_query": sec / np.mean(queries) * 1e6,
+                }
+            )
+            print(
+                f"{name:10s} {tname:14s} {np.mean(queries):8.0f} {sec:7.2f} "
+                f"{sec / np.mean(queries) * 1e6:9.1f}"
+            )
     runs_per_seed_backend = total
     estimate = runs_per_seed_backend * 20 * 4 / 2
-    print(f"\none seed of every (optimizer, track): {total:.1f} s; default experiment "
-          f"(20 seeds x 4 backends on 2 cores), runs only: ~{estimate / 60:.1f} min")
+    print(
+        f"\none seed of every (optimizer, track): {total:.1f} s; default experiment "
+        f"(20 seeds x 4 backends on 2 cores), runs only: ~{estimate / 60:.1f} min"
+    )
     if args.json is not None:
         from nb101.io import write_json
-        write_json(args.json, {"script": "benchmarks/bench_eval.py", "args": vars(args),
-                               "backend": kind, **numbers, "one_seed_every_run_s": total,
-                               "default_experiment_estimate_min": estimate / 60,
-                               "runs": rows}, indent=1)
+
+        write_json(
+            args.json,
+            {
+                "script": "benchmarks/bench_eval.py",
+                "args": vars(args),
+                "backend": kind,
+                **numbers,
+                "one_seed_every_run_s": total,
+                "default_experiment_estimate_min": estimate / 60,
+                "runs": rows,
+            },
+            indent=1,
+        )
 
 
 if __name__ == "__main__":

@@ -51,6 +51,7 @@ def load_config(folder: Path, track: str):
     from dataclasses import fields
 
     from eval.fidelity import FidelityConfig
+
     report = json.loads((folder / "fidelity.json").read_text())
     raw = report["config"]
     kwargs = {}
@@ -63,8 +64,9 @@ def load_config(folder: Path, track: str):
     return FidelityConfig(**kwargs), report
 
 
-def lucky_labels(truth: np.ndarray, fold: np.ndarray, training: np.ndarray,
-                 prediction: np.ndarray) -> dict:
+def lucky_labels(
+    truth: np.ndarray, fold: np.ndarray, training: np.ndarray, prediction: np.ndarray
+) -> dict:
     """The fold's best labels against the training folds' at matched ranks and against the
     model's mean prediction (``prediction`` indexed by cell)."""
     held = np.sort(truth[fold])[::-1]
@@ -72,23 +74,26 @@ def lucky_labels(truth: np.ndarray, fold: np.ndarray, training: np.ndarray,
     ratio = len(train) / len(held)
     out = {"best": held[:3].tolist()}
     for k in MATCHED:
-        ranks = np.minimum((np.arange(k) * ratio + (ratio - 1) / 2).round().astype(int),
-                           len(train) - 1)
+        ranks = np.minimum(
+            (np.arange(k) * ratio + (ratio - 1) / 2).round().astype(int), len(train) - 1
+        )
         out[f"vs_training_top{k}"] = float(np.mean(held[:k] - train[ranks]))
     best = fold[np.argsort(-truth[fold], kind="stable")[:TAIL]]
     out.update(_tail(best, truth, prediction, fold))
     return out
 
 
-def _tail(best: np.ndarray, values: np.ndarray, prediction: np.ndarray,
-          cells: np.ndarray) -> dict:
+def _tail(best: np.ndarray, values: np.ndarray, prediction: np.ndarray, cells: np.ndarray) -> dict:
     """Mean excess of ``values`` over ``prediction`` on ``best`` and the mean predicted rank
     (1 = best among ``cells``) of those cells."""
     from scipy.stats import rankdata
+
     rank = np.zeros(len(prediction))
     rank[cells] = rankdata(-prediction[cells], method="average")
-    return {"excess": float(np.mean(values[best] - prediction[best])),
-            "predicted_rank": float(np.mean(rank[best]))}
+    return {
+        "excess": float(np.mean(values[best] - prediction[best])),
+        "predicted_rank": float(np.mean(rank[best])),
+    }
 
 
 def tail_calibration(values: np.ndarray, prediction: np.ndarray, cells: np.ndarray) -> dict:
@@ -101,6 +106,7 @@ def study_cells(name: str, covered: np.ndarray, config) -> np.ndarray:
     """The cells of the study named ``name`` ("fold i/k[, split s]": that fold of
     :func:`eval.fidelity.split_folds`; any other study: every covered cell)."""
     from eval.fidelity import split_folds
+
     match = re.fullmatch(r"fold (\d+)/(\d+)(?:, split (\d+))?", name)
     if match is None:
         return covered
@@ -110,15 +116,18 @@ def study_cells(name: str, covered: np.ndarray, config) -> np.ndarray:
 
 def analyse(folder: Path, track_name: str, n_boot: int | None = None) -> dict:
     """Every analysis of the module docstring, per study and surrogate."""
-    from nb101 import TabularBenchmark, get_space
-    from surrogate import SurrogateBenchmark
-
     from eval.fidelity import collect, track_targets
     from eval.fidelity.config import TABLE_REQUIRE
     from eval.landscape import landscape_sample
-    from eval.top_structure import (final_cells_plausibility, top_structure_stats,
-                                    top_structure_summary)
+    from eval.top_structure import (
+        final_cells_plausibility,
+        top_structure_stats,
+        top_structure_summary,
+    )
     from eval.tracks import covered_cells, make_track, resolve_track
+    from nb101 import TabularBenchmark, get_space
+    from surrogate import SurrogateBenchmark
+
     config, report = load_config(folder, track_name)
     n_boot = int(n_boot or config.n_boot)
     result = collect(config)
@@ -128,7 +137,7 @@ def analyse(folder: Path, track_name: str, n_boot: int | None = None) -> dict:
     covered = covered_cells(track_name, table)
     studies_json = {s["name"]: s for s in report["tracks"][track_name]["studies"]}
     first = int(config.first_noise_seed)
-    labels = np.full(len(space), np.nan)   # the table's runs, one per covered cell
+    labels = np.full(len(space), np.nan)  # the table's runs, one per covered cell
     labels[covered] = table.query_batch(covered, 108)[objective]
     out = []
     for study in result.studies:
@@ -142,27 +151,32 @@ def analyse(folder: Path, track_name: str, n_boot: int | None = None) -> dict:
         top = {"table": top_structure_stats(sample, truth, track.neighbours, n_boot=n_boot)}
         for label, draws in study.draws.items():
             path = result.surrogates[f"{track_name}/{study.name}/{label}"]
-            kwargs = dict(seed=0, num_repeats=int(config.surrogate_repeats),
-                          require_targets=track_targets(track_name))
+            kwargs = dict(
+                seed=0,
+                num_repeats=int(config.surrogate_repeats),
+                require_targets=track_targets(track_name),
+            )
             prediction = np.full(len(space), np.nan)
             prediction[cells] = SurrogateBenchmark(path, noise=False, **kwargs).query_batch(
-                cells, 108)[objective]
+                cells, 108
+            )[objective]
             s = {"tail": {"table": tail_calibration(truth, prediction, cells)}}
             for k, draw in enumerate(draws):
                 values = np.full(len(space), np.nan)
                 values[cells] = SurrogateBenchmark(
-                    path, noise=config.noise, noise_seed=first + k, **kwargs).query_batch(
-                    cells, 108)[objective]
+                    path, noise=config.noise, noise_seed=first + k, **kwargs
+                ).query_batch(cells, 108)[objective]
                 s["tail"][draw] = tail_calibration(values, prediction, cells)
-                top[draw] = top_structure_stats(sample, values, track.neighbours,
-                                                n_boot=n_boot)
+                top[draw] = top_structure_stats(sample, values, track.neighbours, n_boot=n_boot)
             if study.protocol == "out-of-sample":
                 training = np.setdiff1d(covered, cells)
                 s["lucky"] = lucky_labels(labels, cells, training, prediction)
-            finals = final_cells_plausibility(study.final_cells, draws, study.optimizers,
-                                              hash_of=lambda i: space.hash(i)[:8])
-            table_final = {n: float(np.nanmean(study.curves["table"][n][:, -1]))
-                           for n in study.optimizers}
+            finals = final_cells_plausibility(
+                study.final_cells, draws, study.optimizers, hash_of=lambda i: space.hash(i)[:8]
+            )
+            table_final = {
+                n: float(np.nanmean(study.curves["table"][n][:, -1])) for n in study.optimizers
+            }
             for n in study.optimizers:
                 mean = np.nanmean([np.nanmean(study.curves[d][n][:, -1]) for d in draws])
                 finals["optimizers"][n]["final_difference"] = float(mean - table_final[n])
@@ -183,10 +197,12 @@ def render(res: dict) -> str:
     lucky = []
     for study in res["studies"]:
         for label, s in study["surrogates"].items():
-            lines.append(f"\n== {study['study']} ({study['cells']:,} cells), surrogate "
-                         f"{label}: bias {_f(s['mean_bias'], '+.4f')}, gap "
-                         f"{_f(s['mean_gap'], '.4f')}, tau "
-                         f"{' / '.join(_f(t, '.2f') for t in s['kendall_tau'] or [])}")
+            lines.append(
+                f"\n== {study['study']} ({study['cells']:,} cells), surrogate "
+                f"{label}: bias {_f(s['mean_bias'], '+.4f')}, gap "
+                f"{_f(s['mean_gap'], '.4f')}, tau "
+                f"{' / '.join(_f(t, '.2f') for t in s['kendall_tau'] or [])}"
+            )
             if "lucky" in s:
                 u = s["lucky"]
                 lucky.append((u["vs_training_top30"], s["mean_bias"]))
@@ -195,45 +211,56 @@ def render(res: dict) -> str:
                     f"fold - training folds at matched ranks: top 10 "
                     f"{u['vs_training_top10']:+.4f}, top 30 {u['vs_training_top30']:+.4f}; "
                     f"top {TAIL} labels - fold model {u['excess']:+.4f} at predicted rank "
-                    f"{u['predicted_rank']:.0f}")
+                    f"{u['predicted_rank']:.0f}"
+                )
             t = s["tail"]
             draws = [k for k in t if k != "table"]
             lines.append(
                 f"  tail ({TAIL} best runs - prediction, predicted rank): table "
                 f"{t['table']['excess']:+.4f} at {t['table']['predicted_rank']:.0f}; draws "
-                + ", ".join(f"{t[d]['excess']:+.4f} at {t[d]['predicted_rank']:.0f}"
-                            for d in draws))
+                + ", ".join(f"{t[d]['excess']:+.4f} at {t[d]['predicted_rank']:.0f}" for d in draws)
+            )
             f = s["final_cells"]
-            lines.append(f"  final cells (distinct / % on one, hash): table inside the range "
-                         f"of the draws for {f['inside']} of {f['of']} optimizers")
+            lines.append(
+                f"  final cells (distinct / % on one, hash): table inside the range "
+                f"of the draws for {f['inside']} of {f['of']} optimizers"
+            )
             for n, e in f["optimizers"].items():
                 draws_txt = ", ".join(_conc(c) for c in e["draws"])
-                lines.append(f"    {n:<11} {e['final_difference']:+.4f}  table {_conc(e['table'])}"
-                             f"{'' if e['inside'] else '  OUTSIDE'}; draws {draws_txt}")
+                lines.append(
+                    f"    {n:<11} {e['final_difference']:+.4f}  table {_conc(e['table'])}"
+                    f"{'' if e['inside'] else '  OUTSIDE'}; draws {draws_txt}"
+                )
             ts = s["top_structure"]
-            lines.append(f"  top landscape: surrogate inside the table's interval for "
-                         f"{ts['inside']} of {ts['of']}")
+            lines.append(
+                f"  top landscape: surrogate inside the table's interval for "
+                f"{ts['inside']} of {ts['of']}"
+            )
             for name, v in ts["surrogate"].items():
                 tab = ts["table"][name]
                 lines.append(
                     f"    {name:<26} table {_f(tab['value'])} [{_f(tab['ci_low'])}, "
                     f"{_f(tab['ci_high'])}]  surrogate {_f(v['value'])}"
                     f"{'' if v['inside'] else ' OUTSIDE'}  draws "
-                    + " ".join(_f(x) for x in v["draws"]))
+                    + " ".join(_f(x) for x in v["draws"])
+                )
     if len(lucky) >= 3:
         a, b = np.array(lucky, dtype=float).T
         ok = np.isfinite(a) & np.isfinite(b)
         if ok.sum() >= 3:
-            lines.append(f"\ncorrelation over folds of (fold - training top 30) and the mean "
-                         f"bias: {np.corrcoef(a[ok], b[ok])[0, 1]:+.2f}")
+            lines.append(
+                f"\ncorrelation over folds of (fold - training top 30) and the mean "
+                f"bias: {np.corrcoef(a[ok], b[ok])[0, 1]:+.2f}"
+            )
     return "\n".join(lines)
 
 
 def _conc(c: dict) -> str:
     if c["top_share"] is None:
         return "none"
-    return (f"{c['distinct']}/{c['top_share'] * 100:.0f}%"
-            + (f" {c['top_cell']}" if c.get("top_cell") else ""))
+    return f"{c['distinct']}/{c['top_share'] * 100:.0f}%" + (
+        f" {c['top_cell']}" if c.get("top_cell") else ""
+    )
 
 
 def _f(x, fmt: str = ".3f") -> str:
@@ -242,24 +269,29 @@ def _f(x, fmt: str = ".3f") -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("folder", nargs="?", default="fidelity_out",
-                        help="an eval.fidelity output folder (default fidelity_out)")
+    parser.add_argument(
+        "folder",
+        nargs="?",
+        default="fidelity_out",
+        help="an eval.fidelity output folder (default fidelity_out)",
+    )
     parser.add_argument("--track", default="multifidelity")
-    parser.add_argument("--n-boot", type=int, default=None,
-                        help="bootstrap resamples (default: the study's)")
-    parser.add_argument("--json", default=None, metavar="PATH",
-                        help="also write the numbers to PATH (strict JSON)")
+    parser.add_argument(
+        "--n-boot", type=int, default=None, help="bootstrap resamples (default: the study's)"
+    )
+    parser.add_argument(
+        "--json", default=None, metavar="PATH", help="also write the numbers to PATH (strict JSON)"
+    )
     args = parser.parse_args(argv)
     folder = Path(args.folder)
     if not (folder / "fidelity.json").exists():
-        sys.exit(f"{folder}: no fidelity.json (run python -m eval.fidelity --out {folder} "
-                 f"first)")
+        sys.exit(f"{folder}: no fidelity.json (run python -m eval.fidelity --out {folder} first)")
     res = analyse(folder, args.track, args.n_boot)
     print(render(res), flush=True)
     if args.json:
         from nb101.io import write_json
-        write_json(args.json, {"script": "bench_fidelity_top", "args": vars(args), **res},
-                   indent=1)
+
+        write_json(args.json, {"script": "bench_fidelity_top", "args": vars(args), **res}, indent=1)
 
 
 if __name__ == "__main__":

@@ -40,21 +40,23 @@ def tail(values: np.ndarray) -> str:
 
 def neighbourhoods(values: np.ndarray, space, seed: int = 0) -> str:
     rng = np.random.default_rng(seed)
-    top = np.argsort(-values, kind="stable")[:len(values) // 100]
+    top = np.argsort(-values, kind="stable")[: len(values) // 100]
     better, local_max = [], 0
     for cell in rng.choice(top, TOP_DRAWS, replace=False):
         nbrs = space.neighbours(int(cell))
         better.append(np.mean(values[nbrs] > values[cell]))
         local_max += bool(np.all(values[nbrs] <= values[cell]))
-    return (f"top-1 % cells: better neighbours {np.mean(better):.3f}, "
-            f"local maxima {local_max / TOP_DRAWS:.3f}")
+    return (
+        f"top-1 % cells: better neighbours {np.mean(better):.3f}, "
+        f"local maxima {local_max / TOP_DRAWS:.3f}"
+    )
 
 
 def calibration(mean: np.ndarray, truth: np.ndarray) -> str:
     order = np.argsort(-mean, kind="stable")
     parts = []
     for share in (0.001, 0.01, 0.05):
-        sel = order[:int(share * len(mean))]
+        sel = order[: int(share * len(mean))]
         parts.append(f"top {share * 100:g} %: {np.mean(truth[sel] - mean[sel]):+.4f}")
     return "table - surrogate mean over the surrogate's " + ", ".join(parts)
 

@@ -34,8 +34,13 @@ def main() -> None:
     p.add_argument("--predictors", default=None)
     p.add_argument("--trials", type=int, default=None)
     p.add_argument("--out", default=None, help="also write the leaderboard here")
-    p.add_argument("--json", type=Path, default=None, metavar="PATH",
-                   help="also write the numbers here as strict JSON")
+    p.add_argument(
+        "--json",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="also write the numbers here as strict JSON",
+    )
     args = p.parse_args()
     kw = {"target": args.target}
     if args.quick:
@@ -57,21 +62,40 @@ def main() -> None:
     model_s = sum(fit.values()) + sum(query.values())
     largest = max(r["size"] for r in result.rows)
     print(f"cpus {os.cpu_count()}, load average at start {load:.1f}")
-    print(f"{len(result.trials)} trials, wall {wall:.1f} s "
-          f"(fits + queries {model_s:.1f} s, the rest {wall - model_s:.1f} s)")
+    print(
+        f"{len(result.trials)} trials, wall {wall:.1f} s "
+        f"(fits + queries {model_s:.1f} s, the rest {wall - model_s:.1f} s)"
+    )
     print(f"{'predictor':28s} {'fit s':>8s} {'query s':>8s}  tau@{largest}")
     rows = []
     for name in sorted(fit, key=lambda n: -(fit[n] + query[n])):
         tau = result.row(name, largest)["kendall_tau"]
-        rows.append({"predictor": name, "fit_s": fit[name], "query_s": query[name],
-                     f"kendall_tau@{largest}": tau})
+        rows.append(
+            {
+                "predictor": name,
+                "fit_s": fit[name],
+                "query_s": query[name],
+                f"kendall_tau@{largest}": tau,
+            }
+        )
         print(f"{name:28s} {fit[name]:8.1f} {query[name]:8.1f}  {tau:.3f}")
     if args.json is not None:
         from nb101.io import write_json
-        write_json(args.json, {"script": "benchmarks/bench_predictors.py", "args": vars(args),
-                               "cpus": os.cpu_count(), "load_average_at_start": load,
-                               "trials": len(result.trials), "wall_s": wall,
-                               "fits_and_queries_s": model_s, "predictors": rows}, indent=1)
+
+        write_json(
+            args.json,
+            {
+                "script": "benchmarks/bench_predictors.py",
+                "args": vars(args),
+                "cpus": os.cpu_count(),
+                "load_average_at_start": load,
+                "trials": len(result.trials),
+                "wall_s": wall,
+                "fits_and_queries_s": model_s,
+                "predictors": rows,
+            },
+            indent=1,
+        )
     if args.out:
         print(result.write(args.out)["markdown"])
 

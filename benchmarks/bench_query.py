@@ -62,8 +62,8 @@ from nb101 import (  # noqa: E402
     get_space,
     hash_module,
 )
-from nb101.io import write_json  # noqa: E402
 from nb101.compat import api  # noqa: E402
+from nb101.io import write_json  # noqa: E402
 
 SEED = 0
 BLOCK = 50  # cells per turn of each path (see _child_single)
@@ -75,12 +75,14 @@ def _table_path(given: Path | None) -> tuple[Path, str]:
         return given, "given"
     from nb101 import convert_real_data, default_real_table_path
     from nb101.real_data import resolve_data_dir
+
     try:
         resolve_data_dir()
     except FileNotFoundError:
         path = Path(tempfile.gettempdir()) / "nb101_synthetic_full.npz"
         if not path.exists():
             from bench_table import build
+
             print(f"building the synthetic full table {path} ...", flush=True)
             build(path)
         return path, "synthetic full table (bench_table.py)"
@@ -98,16 +100,20 @@ def _random_cells(bench: TabularBenchmark, epochs: int, size: int | None) -> np.
     return rng.permutation(covered)[:size]
 
 
-def _as_written(matrix: np.ndarray, ops: list[str], rng: random.Random
-                ) -> tuple[list[list[int]], list[str]]:
+def _as_written(
+    matrix: np.ndarray, ops: list[str], rng: random.Random
+) -> tuple[list[list[int]], list[str]]:
     """The cell as external code writes it: nested lists of ints and a list of names, its
     vertices in a random topological order (an isomorphic relabelling)."""
     n = len(ops)
     rows = matrix.tolist()
     order, placed = [0], {0}
     while len(order) < n - 1:
-        ready = [v for v in range(1, n - 1) if v not in placed
-                 and all(rows[u][v] == 0 or u in placed for u in range(n))]
+        ready = [
+            v
+            for v in range(1, n - 1)
+            if v not in placed and all(rows[u][v] == 0 or u in placed for u in range(n))
+        ]
         v = rng.choice(ready)
         order.append(v)
         placed.add(v)
@@ -173,12 +179,20 @@ def _numpy_hash(matrix: np.ndarray, labeling: list[int]) -> str:
     n = np.shape(matrix)[0]
     in_degree, out_degree = np.sum(matrix, axis=0).tolist(), np.sum(matrix, axis=1).tolist()
     md5 = hashlib.md5
-    hashes = [md5(str(t).encode("utf-8")).hexdigest()
-              for t in zip(out_degree, in_degree, labeling)]
+    hashes = [md5(str(t).encode("utf-8")).hexdigest() for t in zip(out_degree, in_degree, labeling)]
     for _ in range(n):
-        hashes = [md5(("".join(sorted(hashes[w] for w in range(n) if matrix[w, v])) + "|"
-                       + "".join(sorted(hashes[w] for w in range(n) if matrix[v, w])) + "|"
-                       + hashes[v]).encode("utf-8")).hexdigest() for v in range(n)]
+        hashes = [
+            md5(
+                (
+                    "".join(sorted(hashes[w] for w in range(n) if matrix[w, v]))
+                    + "|"
+                    + "".join(sorted(hashes[w] for w in range(n) if matrix[v, w]))
+                    + "|"
+                    + hashes[v]
+                ).encode("utf-8")
+            ).hexdigest()
+            for v in range(n)
+        ]
     return md5(str(sorted(hashes)).encode("utf-8")).hexdigest()
 
 
@@ -210,8 +224,13 @@ class _OriginalPath:
             if op not in self.available_ops:
                 raise OutOfDomainError("unsupported op")
 
-    def query(self, model_spec: _OriginalSpec, epochs: int = 108,
-              deep_copies: bool = False, numpy_hash: bool = False) -> dict:
+    def query(
+        self,
+        model_spec: _OriginalSpec,
+        epochs: int = 108,
+        deep_copies: bool = False,
+        numpy_hash: bool = False,
+    ) -> dict:
         if epochs not in self.valid_epochs:
             raise OutOfDomainError(f"invalid number of epochs, must be one of {self.valid_epochs}")
         self._check_spec(model_spec)
@@ -222,13 +241,15 @@ class _OriginalPath:
             fixed_stat, computed_stat = copy.deepcopy(fixed_stat), copy.deepcopy(computed_stat)
         runs = computed_stat[epochs]
         run = runs[self.rng.randint(0, len(runs) - 1)]
-        data = {"module_adjacency": fixed_stat["module_adjacency"],
-                "module_operations": fixed_stat["module_operations"],
-                "trainable_parameters": fixed_stat["trainable_parameters"],
-                "training_time": run["final_training_time"],
-                "train_accuracy": run["final_train_accuracy"],
-                "validation_accuracy": run["final_validation_accuracy"],
-                "test_accuracy": run["final_test_accuracy"]}
+        data = {
+            "module_adjacency": fixed_stat["module_adjacency"],
+            "module_operations": fixed_stat["module_operations"],
+            "trainable_parameters": fixed_stat["trainable_parameters"],
+            "training_time": run["final_training_time"],
+            "train_accuracy": run["final_train_accuracy"],
+            "validation_accuracy": run["final_validation_accuracy"],
+            "test_accuracy": run["final_test_accuracy"],
+        }
         self.training_time_spent += data["training_time"] or 0.0
         self.total_epochs_spent += epochs
         return data
@@ -242,25 +263,33 @@ def _child_single(path: Path, epochs: int, queries: int) -> dict:
     rng = random.Random(SEED)
     written = [_as_written(*space.graph(int(i)), rng) for i in cells]  # not timed
     # the original's dicts come from another instance, so that ours stay fresh
-    original = _OriginalPath(TabularBenchmark(path, space=space),
-                             [space.hash(int(i)) for i in cells])
+    original = _OriginalPath(
+        TabularBenchmark(path, space=space), [space.hash(int(i)) for i in cells]
+    )
     clock = time.perf_counter_ns
-    times: dict[str, list[int]] = {"ours": [], "compat": [], "original": [],
-                                   "original_copies": [], "original_faithful": []}
+    times: dict[str, list[int]] = {
+        "ours": [],
+        "compat": [],
+        "original": [],
+        "original_copies": [],
+        "original_faithful": [],
+    }
     paths = {
         "ours": lambda m, o: ours.query(ModelSpec(m, o), epochs),
         "compat": lambda m, o: compat.query(api.ModelSpec(m, o), epochs),
         "original": lambda m, o: original.query(_OriginalSpec(m, o), epochs),
-        "original_copies": lambda m, o: original.query(_OriginalSpec(m, o), epochs,
-                                                       deep_copies=True),
-        "original_faithful": lambda m, o: original.query(_OriginalSpec(m, o), epochs,
-                                                         deep_copies=True, numpy_hash=True),
+        "original_copies": lambda m, o: original.query(
+            _OriginalSpec(m, o), epochs, deep_copies=True
+        ),
+        "original_faithful": lambda m, o: original.query(
+            _OriginalSpec(m, o), epochs, deep_copies=True, numpy_hash=True
+        ),
     }
     answers: dict[str, list] = {"ours": [], "original": []}
     # alternate in blocks of BLOCK cells, each path in turn on the same cells: all see the
     # same machine load, and none pays for the caches another path's query left cold
     for first in range(0, len(written), BLOCK):
-        block = written[first:first + BLOCK]
+        block = written[first : first + BLOCK]
         for name, query in paths.items():
             for matrix, ops in block:
                 t = clock()
@@ -274,8 +303,12 @@ def _child_single(path: Path, epochs: int, queries: int) -> dict:
         spec = _OriginalSpec(matrix, ops)
         if spec.hash_spec(list(OPS), True) != spec.hash_spec(list(OPS)):
             raise RuntimeError("the original's hash steps disagree with nb101.hash_module")
-    return {"queries": len(written), **times, "runs": ours.table.num_runs,
-            "cells": len(ours.covered_indices(epochs))}
+    return {
+        "queries": len(written),
+        **times,
+        "runs": ours.table.num_runs,
+        "cells": len(ours.covered_indices(epochs)),
+    }
 
 
 def _child_batch(path: Path, epochs: int, kind: str) -> dict:
@@ -292,83 +325,121 @@ def _child_batch(path: Path, epochs: int, kind: str) -> dict:
 
 
 def _run_child(*args: str) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", *args], check=True,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", *args], check=True, capture_output=True, text=True
+    ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
 def _stats(times_ns: list[int]) -> dict[str, float]:
     us = np.asarray(times_ns) / 1e3
-    return {"median_us": float(np.median(us)), "mean_us": float(us.mean()),
-            "p90_us": float(np.percentile(us, 90)), "max_us": float(us.max()),
-            "total_s": float(us.sum() / 1e6)}
+    return {
+        "median_us": float(np.median(us)),
+        "mean_us": float(us.mean()),
+        "p90_us": float(np.percentile(us, 90)),
+        "max_us": float(us.max()),
+        "total_s": float(us.sum() / 1e6),
+    }
 
 
 def _line(stats: dict[str, float]) -> str:
-    return (f"median {stats['median_us']:6.1f} µs, mean {stats['mean_us']:6.1f} µs, "
-            f"p90 {stats['p90_us']:6.1f} µs, slowest {stats['max_us'] / 1e3:6.1f} ms")
+    return (
+        f"median {stats['median_us']:6.1f} µs, mean {stats['mean_us']:6.1f} µs, "
+        f"p90 {stats['p90_us']:6.1f} µs, slowest {stats['max_us'] / 1e3:6.1f} ms"
+    )
 
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--table", type=Path, default=None)
-    parser.add_argument("--queries", type=int, default=3000,
-                        help="fresh cells of the single-query measurement")
+    parser.add_argument(
+        "--queries", type=int, default=3000, help="fresh cells of the single-query measurement"
+    )
     parser.add_argument("--epochs", type=int, default=108)
     parser.add_argument("--json", type=Path, default=None, help="also write the numbers here")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         what, path = args.child[0], Path(args.child[1])
-        result = (_child_single(path, args.epochs, args.queries) if what == "single"
-                  else _child_batch(path, args.epochs, what))
+        result = (
+            _child_single(path, args.epochs, args.queries)
+            if what == "single"
+            else _child_batch(path, args.epochs, what)
+        )
         print(json.dumps(result))
         return result
 
     path, kind = _table_path(args.table)
     get_space()  # build or upgrade the space cache once, outside the children
-    single = _run_child("single", str(path), "--epochs", str(args.epochs),
-                        "--queries", str(args.queries))
-    print(f"table: {path} ({kind}; {single['runs']:,} runs, {single['cells']:,} cells at "
-          f"{args.epochs} epochs)")
-    print(f"single query of ModelSpec(matrix, ops) built per query, {single['queries']:,} "
-          f"cells in random order, each once, fresh process and instances, no warm-up:")
-    stats = {name: _stats(single[name])
-             for name in ("ours", "compat", "original", "original_copies",
-                          "original_faithful")}
+    single = _run_child(
+        "single", str(path), "--epochs", str(args.epochs), "--queries", str(args.queries)
+    )
+    print(
+        f"table: {path} ({kind}; {single['runs']:,} runs, {single['cells']:,} cells at "
+        f"{args.epochs} epochs)"
+    )
+    print(
+        f"single query of ModelSpec(matrix, ops) built per query, {single['queries']:,} "
+        f"cells in random order, each once, fresh process and instances, no warm-up:"
+    )
+    stats = {
+        name: _stats(single[name])
+        for name in ("ours", "compat", "original", "original_copies", "original_faithful")
+    }
     print(f"  ours      TabularBenchmark.query(ModelSpec(m, ops))  {_line(stats['ours'])}")
     print(f"  compat    NASBench.query(api.ModelSpec(m, ops))       {_line(stats['compat'])}")
     print(f"  original  its ModelSpec + check + md5 hash + dict     {_line(stats['original'])}")
-    print(f"  original  ... + the deep copies of its query          "
-          f"{_line(stats['original_copies'])}")
-    print(f"  original  ... + its hash's numpy element reads        "
-          f"{_line(stats['original_faithful'])}")
+    print(
+        f"  original  ... + the deep copies of its query          {_line(stats['original_copies'])}"
+    )
+    print(
+        f"  original  ... + its hash's numpy element reads        "
+        f"{_line(stats['original_faithful'])}"
+    )
     ratios = {}
     for name in ("ours", "compat"):
         for how in ("median_us", "mean_us"):
             ratios[f"{name}_{how[:-3]}"] = stats["original"][how] / stats[name][how]
-        ratios[f"{name}_median_vs_faithful"] = (stats["original_faithful"]["median_us"]
-                                                / stats[name]["median_us"])
-        print(f"  {name:7s} {ratios[f'{name}_median']:.1f}x faster than the original by "
-              f"median, {ratios[f'{name}_mean']:.1f}x by mean (all {single['queries']:,} "
-              f"queries: {stats[name]['total_s']:.3f} s against "
-              f"{stats['original']['total_s']:.3f} s) [goal >= 5x, ~20 µs]; "
-              f"{stats['original_faithful']['median_us'] / stats[name]['median_us']:.1f}x "
-              f"the original with its copies and hash steps")
+        ratios[f"{name}_median_vs_faithful"] = (
+            stats["original_faithful"]["median_us"] / stats[name]["median_us"]
+        )
+        print(
+            f"  {name:7s} {ratios[f'{name}_median']:.1f}x faster than the original by "
+            f"median, {ratios[f'{name}_mean']:.1f}x by mean (all {single['queries']:,} "
+            f"queries: {stats[name]['total_s']:.3f} s against "
+            f"{stats['original']['total_s']:.3f} s) [goal >= 5x, ~20 µs]; "
+            f"{stats['original_faithful']['median_us'] / stats[name]['median_us']:.1f}x "
+            f"the original with its copies and hash steps"
+        )
     batches = {}
     for what in ("hashes", "indices"):
         batch = batches[what] = _run_child(what, str(path), "--epochs", str(args.epochs))
-        print(f"query_batch of {batch['cells']:,} {what} in random order: first call of a "
-              f"fresh benchmark {batch['first'] / 1e6:5.2f} M cells/s [goal >= 1 M cells/s]; "
-              f"repeated calls {batch['repeated'] / 1e6:5.2f} M cells/s")
-    result = {"script": "bench_query.py",
-              "args": {"table": str(path), "table_kind": kind, "queries": args.queries,
-                       "epochs": args.epochs},
-              "table_runs": single["runs"], "table_cells": single["cells"],
-              "single": stats, "ratios": ratios,
-              "query_batch": {what: {"cells": b["cells"], "first_cells_per_s": b["first"],
-                                     "repeated_cells_per_s": b["repeated"]}
-                              for what, b in batches.items()}}
+        print(
+            f"query_batch of {batch['cells']:,} {what} in random order: first call of a "
+            f"fresh benchmark {batch['first'] / 1e6:5.2f} M cells/s [goal >= 1 M cells/s]; "
+            f"repeated calls {batch['repeated'] / 1e6:5.2f} M cells/s"
+        )
+    result = {
+        "script": "bench_query.py",
+        "args": {
+            "table": str(path),
+            "table_kind": kind,
+            "queries": args.queries,
+            "epochs": args.epochs,
+        },
+        "table_runs": single["runs"],
+        "table_cells": single["cells"],
+        "single": stats,
+        "ratios": ratios,
+        "query_batch": {
+            what: {
+                "cells": b["cells"],
+                "first_cells_per_s": b["first"],
+                "repeated_cells_per_s": b["repeated"],
+            }
+            for what, b in batches.items()
+        },
+    }
     if args.json is not None:
         write_json(args.json, result, indent=2)
         print(f"wrote {args.json}")

@@ -53,6 +53,7 @@ def robust_sd(x: np.ndarray) -> float:
 
 def repeats_report() -> str:
     from nb101.real_data import load_repeats
+
     val_dev, test_dev, same, other = [], [], [], []
     for _, computed in load_repeats().values():
         runs = computed[108]
@@ -66,15 +67,18 @@ def repeats_report() -> str:
             same.append(val[0] - test[0])
             other += list(val[1:] - test[0])
     corr = np.corrcoef(val_dev, test_dev)[0, 1]
-    return (f"repeats: validation and test deviations within one run correlate {corr:.2f} "
-            f"({len(val_dev)} runs); validation(run r) - test(run 0) spread: same run "
-            f"{robust_sd(same):.4f}, another run {robust_sd(other):.4f} ({len(same)} cells with "
-            f"test >= 0.93)")
+    return (
+        f"repeats: validation and test deviations within one run correlate {corr:.2f} "
+        f"({len(val_dev)} runs); validation(run r) - test(run 0) spread: same run "
+        f"{robust_sd(same):.4f}, another run {robust_sd(other):.4f} ({len(same)} cells with "
+        f"test >= 0.93)"
+    )
 
 
 def paired_labels(table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The cells labelled with both targets: indices, ``TARGET`` labels, ``BASE`` labels."""
     from surrogate.train import target_data
+
     val, test = target_data(table, TARGET), target_data(table, BASE)
     both, at_val, at_test = np.intersect1d(val.indices, test.indices, return_indices=True)
     return both, val.labels[at_val], test.labels[at_test]
@@ -82,8 +86,10 @@ def paired_labels(table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def sample_report(val: np.ndarray, test: np.ndarray) -> str:
     band = (test >= 0.93) & (test <= 0.95)
-    return (f"sample: {TARGET} - {BASE} spread {robust_sd(val[band] - test[band]):.4f} "
-            f"({int(band.sum()):,} cells with test in [0.93, 0.95])")
+    return (
+        f"sample: {TARGET} - {BASE} spread {robust_sd(val[band] - test[band]):.4f} "
+        f"({int(band.sum()):,} cells with test in [0.93, 0.95])"
+    )
 
 
 def held_out_report(path: Path, cells: np.ndarray, val: np.ndarray, test: np.ndarray) -> str:
@@ -91,6 +97,7 @@ def held_out_report(path: Path, cells: np.ndarray, val: np.ndarray, test: np.nda
     from sklearn.linear_model import LinearRegression
 
     from surrogate import load_artifact
+
     artifact = load_artifact(path)
     if TARGET not in artifact.targets or BASE not in artifact.targets:
         return f"{path.name}: needs models of {TARGET} and {BASE}"
@@ -104,22 +111,26 @@ def held_out_report(path: Path, cells: np.ndarray, val: np.ndarray, test: np.nda
     held = ~fitted[cells]
     corr = np.corrcoef((y - p)[held], (t - b)[held])[0, 1]
     blend = LinearRegression().fit(np.c_[p, t][~held], y[~held]).predict(np.c_[p, t])
-    return (f"{path.name}: {int(held.sum()):,} held-out cells; residual correlation with the "
-            f"test accuracy's {corr:.2f}; Kendall tau of the labels with the prediction "
-            f"{kendalltau(y[held], p[held])[0]:.3f}, with prediction and test accuracy blended "
-            f"{kendalltau(y[held], blend[held])[0]:.3f}")
+    return (
+        f"{path.name}: {int(held.sum()):,} held-out cells; residual correlation with the "
+        f"test accuracy's {corr:.2f}; Kendall tau of the labels with the prediction "
+        f"{kendalltau(y[held], p[held])[0]:.3f}, with prediction and test accuracy blended "
+        f"{kendalltau(y[held], blend[held])[0]:.3f}"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("paths", nargs="*", default=[],
-                        help="eval.fidelity output folders or artifacts (optional)")
+    parser.add_argument(
+        "paths", nargs="*", default=[], help="eval.fidelity output folders or artifacts (optional)"
+    )
     parser.add_argument("--table", default=None, help="table file (default: real-data table)")
     args = parser.parse_args(argv)
     from bench_calibration import find_artifacts
 
     from nb101.real_data import real_table
     from nb101.table_file import load_table
+
     table = load_table(args.table if args.table else real_table())
     cells, val, test = paired_labels(table)
     print(repeats_report(), flush=True)

@@ -37,14 +37,27 @@ OURS = ("gin", "adjacency+xgb", "adjacency_path+xgb", "adjacency_compute+xgb")
 def _baselines() -> dict[str, object]:
     def plain(featurizer: str):
         def make(seed: int) -> FeaturizedPredictor:
-            model = XGBRegressorModel(n_estimators=800, max_depth=6, learning_rate=0.05,
-                                      subsample=1.0, colsample_bytree=1.0,
-                                      clip_quantile=None, random_state=seed)
-            return FeaturizedPredictor(featurizer=get_featurizer(featurizer), regressor=model,
-                                       name=f"baseline {featurizer}")
+            model = XGBRegressorModel(
+                n_estimators=800,
+                max_depth=6,
+                learning_rate=0.05,
+                subsample=1.0,
+                colsample_bytree=1.0,
+                clip_quantile=None,
+                random_state=seed,
+            )
+            return FeaturizedPredictor(
+                featurizer=get_featurizer(featurizer),
+                regressor=model,
+                name=f"baseline {featurizer}",
+            )
+
         return make
-    return {"baseline:adjacency+plain_xgb": plain("adjacency"),
-            "baseline:adjacency_path+plain_xgb": plain("adjacency_path")}
+
+    return {
+        "baseline:adjacency+plain_xgb": plain("adjacency"),
+        "baseline:adjacency_path+plain_xgb": plain("adjacency_path"),
+    }
 
 
 def _report(title: str, result, sizes, targets: dict[int, float]) -> list[dict]:
@@ -76,10 +89,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trials", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("results/surrogate_quality"))
-    parser.add_argument("--quick", action="store_true",
-                        help="skip the 42,362-cell split (the slowest)")
-    parser.add_argument("--json", type=Path, default=None, metavar="PATH",
-                        help="also write the rows here as strict JSON")
+    parser.add_argument(
+        "--quick", action="store_true", help="skip the 42,362-cell split (the slowest)"
+    )
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="also write the rows here as strict JSON",
+    )
     args = parser.parse_args()
     start = time.perf_counter()
     common = dict(trials=args.trials, model_defaults="library")
@@ -87,22 +106,42 @@ def main() -> None:
     all_rows = []
 
     standard = (100, 424, 4236) if args.quick else (100, 424, 4236, 42362)
-    exhaustive = run_protocol(ProtocolConfig(
-        target="test_accuracy@108", sizes=(), standard_splits=True, standard_sizes=standard,
-        standard_test_size=100_000, predictors=OURS, **common), plugins=plugins, progress=True)
+    exhaustive = run_protocol(
+        ProtocolConfig(
+            target="test_accuracy@108",
+            sizes=(),
+            standard_splits=True,
+            standard_sizes=standard,
+            standard_test_size=100_000,
+            predictors=OURS,
+            **common,
+        ),
+        plugins=plugins,
+        progress=True,
+    )
     exhaustive.write(args.out / "test_accuracy@108")
-    all_rows += _report("test_accuracy@108 (exhaustive, standard splits)", exhaustive,
-                        standard, EXHAUSTIVE_TARGETS)
+    all_rows += _report(
+        "test_accuracy@108 (exhaustive, standard splits)", exhaustive, standard, EXHAUSTIVE_TARGETS
+    )
 
     sample_sizes = (100, 1000, NINETY_PERCENT)
     for target, sizes, targets in (
-            ("validation_accuracy@108", sample_sizes,
-             {**SAMPLE_TARGETS, NINETY_PERCENT: 0.82}),
-            ("validation_accuracy@4", (NINETY_PERCENT,), {NINETY_PERCENT: 0.68}),
-            ("training_time@108", (NINETY_PERCENT,), {NINETY_PERCENT: 0.97})):
-        result = run_protocol(ProtocolConfig(
-            target=target, sizes=sizes, standard_splits=False, test_size=1876,
-            predictors=OURS, **common), plugins=plugins, progress=True)
+        ("validation_accuracy@108", sample_sizes, {**SAMPLE_TARGETS, NINETY_PERCENT: 0.82}),
+        ("validation_accuracy@4", (NINETY_PERCENT,), {NINETY_PERCENT: 0.68}),
+        ("training_time@108", (NINETY_PERCENT,), {NINETY_PERCENT: 0.97}),
+    ):
+        result = run_protocol(
+            ProtocolConfig(
+                target=target,
+                sizes=sizes,
+                standard_splits=False,
+                test_size=1876,
+                predictors=OURS,
+                **common,
+            ),
+            plugins=plugins,
+            progress=True,
+        )
         result.write(args.out / target)
         all_rows += _report(f"{target} (sample, 10 % held out)", result, sizes, targets)
 
@@ -112,11 +151,18 @@ def main() -> None:
     print(f"\nwall time {wall:.0f} s; details in {args.out}")
     if args.json is not None:
         from nb101.io import write_json
+
         columns = ("table", "predictor", "size", "kendall_tau", "spearman", "r2", "fit_s")
-        write_json(args.json, {"script": "benchmarks/bench_surrogate_quality.py",
-                               "args": vars(args), "wall_s": wall,
-                               "rows": [{k: r.get(k) for k in columns} for r in all_rows]},
-                   indent=1)
+        write_json(
+            args.json,
+            {
+                "script": "benchmarks/bench_surrogate_quality.py",
+                "args": vars(args),
+                "wall_s": wall,
+                "rows": [{k: r.get(k) for k in columns} for r in all_rows],
+            },
+            indent=1,
+        )
 
 
 if __name__ == "__main__":

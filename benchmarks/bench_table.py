@@ -73,56 +73,89 @@ def build(path: Path) -> None:
             values[name] = rng.uniform(10, 5000, len(cell)).astype(np.float32).astype(np.float64)
         else:
             values[name] = np.float32(rng.integers(900, 9984, len(cell)) / 9984).astype(np.float64)
-    write_table(path, run_cell=cell, run_epochs=run_epochs, run_repeat=repeat, values=values,
-                source={"kind": "synthetic full"},
-                parameters=(np.arange(n), space.parameters()), space=space)
+    write_table(
+        path,
+        run_cell=cell,
+        run_epochs=run_epochs,
+        run_repeat=repeat,
+        values=values,
+        source={"kind": "synthetic full"},
+        parameters=(np.arange(n), space.parameters()),
+        space=space,
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--keep", action="store_true", help="keep the table file")
-    parser.add_argument("--json", type=Path, default=None, metavar="PATH",
-                        help="also write the numbers here as strict JSON")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="also write the numbers here as strict JSON",
+    )
     args = parser.parse_args()
     path = args.out or Path(tempfile.gettempdir()) / "nb101_synthetic_full.npz"
     start = time.perf_counter()
     build(path)
-    print(f"built {path} ({path.stat().st_size / 2**20:.0f} MiB) in "
-          f"{time.perf_counter() - start:.1f} s")
+    print(
+        f"built {path} ({path.stat().st_size / 2**20:.0f} MiB) in "
+        f"{time.perf_counter() - start:.1f} s"
+    )
     repo = str(Path(__file__).resolve().parents[1])
     results, unverified = [], []
     for _ in range(3):  # alternate, so that both see the same machine load
         for no_crc, into in ((False, results), (True, unverified)):
             out = subprocess.run(
                 [sys.executable, "-c", _CHILD.format(repo=repo, path=str(path), no_crc=no_crc)],
-                check=True, capture_output=True, text=True).stdout
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
             into.append(json.loads(out.strip().splitlines()[-1]))
     print(f"runs: {results[0]['runs']:,}")
     print(f"space load: median {statistics.median(r['space_s'] for r in results):.3f} s")
-    print(f"table load: median {statistics.median(r['load_s'] for r in results):.3f} s "
-          f"(all: {', '.join(format(r['load_s'], '.3f') for r in results)}) [target <= 2 s]")
+    print(
+        f"table load: median {statistics.median(r['load_s'] for r in results):.3f} s "
+        f"(all: {', '.join(format(r['load_s'], '.3f') for r in results)}) [target <= 2 s]"
+    )
     with_crc = statistics.median(r["load_s"] for r in results)
     without = statistics.median(r["load_s"] for r in unverified)
-    print(f"table load without the CRC-32 verification: median {without:.3f} s; the "
-          f"verification costs {with_crc - without:+.3f} s ({path.stat().st_size / 2**20:.0f} MiB "
-          f"checked)")
-    print(f"peak RSS of the process: {max(r['peak_rss_mib'] for r in results):.0f} MiB "
-          f"(before the table: {max(r['rss_before_mib'] for r in results):.0f} MiB) "
-          f"[target <= 1536 MiB]")
-    print(f"tracemalloc peak during load: "
-          f"{max(r['tracemalloc_peak_mib'] for r in results):.0f} MiB")
+    print(
+        f"table load without the CRC-32 verification: median {without:.3f} s; the "
+        f"verification costs {with_crc - without:+.3f} s ({path.stat().st_size / 2**20:.0f} MiB "
+        f"checked)"
+    )
+    print(
+        f"peak RSS of the process: {max(r['peak_rss_mib'] for r in results):.0f} MiB "
+        f"(before the table: {max(r['rss_before_mib'] for r in results):.0f} MiB) "
+        f"[target <= 1536 MiB]"
+    )
+    print(
+        f"tracemalloc peak during load: {max(r['tracemalloc_peak_mib'] for r in results):.0f} MiB"
+    )
     if args.json is not None:
         from nb101.io import write_json
-        write_json(args.json, {
-            "script": "benchmarks/bench_table.py", "args": vars(args),
-            "runs": results[0]["runs"], "file_mib": path.stat().st_size / 2**20,
-            "space_load_median_s": statistics.median(r["space_s"] for r in results),
-            "table_load_median_s": with_crc, "table_load_unverified_median_s": without,
-            "table_load_s": [r["load_s"] for r in results],
-            "peak_rss_mib": max(r["peak_rss_mib"] for r in results),
-            "rss_before_table_mib": max(r["rss_before_mib"] for r in results),
-            "tracemalloc_peak_mib": max(r["tracemalloc_peak_mib"] for r in results)}, indent=1)
+
+        write_json(
+            args.json,
+            {
+                "script": "benchmarks/bench_table.py",
+                "args": vars(args),
+                "runs": results[0]["runs"],
+                "file_mib": path.stat().st_size / 2**20,
+                "space_load_median_s": statistics.median(r["space_s"] for r in results),
+                "table_load_median_s": with_crc,
+                "table_load_unverified_median_s": without,
+                "table_load_s": [r["load_s"] for r in results],
+                "peak_rss_mib": max(r["peak_rss_mib"] for r in results),
+                "rss_before_table_mib": max(r["rss_before_mib"] for r in results),
+                "tracemalloc_peak_mib": max(r["tracemalloc_peak_mib"] for r in results),
+            },
+            indent=1,
+        )
     if not args.keep:
         os.unlink(path)
 

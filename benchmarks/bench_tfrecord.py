@@ -29,18 +29,44 @@ from nb101 import model_metrics, run_records, tfrecord  # noqa: E402
 
 _CELLS = [
     (
-        [[0, 1, 1, 1, 0, 1, 0], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 1],
-         [0, 0, 0, 0, 1, 0, 0], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 1],
-         [0, 0, 0, 0, 0, 0, 0]],
-        ["input", "conv1x1-bn-relu", "conv3x3-bn-relu", "conv3x3-bn-relu",
-         "conv3x3-bn-relu", "maxpool3x3", "output"],
+        [
+            [0, 1, 1, 1, 0, 1, 0],
+            [0, 0, 0, 0, 0, 0, 1],
+            [0, 0, 0, 0, 0, 0, 1],
+            [0, 0, 0, 0, 1, 0, 0],
+            [0, 0, 0, 0, 0, 0, 1],
+            [0, 0, 0, 0, 0, 0, 1],
+            [0, 0, 0, 0, 0, 0, 0],
+        ],
+        [
+            "input",
+            "conv1x1-bn-relu",
+            "conv3x3-bn-relu",
+            "conv3x3-bn-relu",
+            "conv3x3-bn-relu",
+            "maxpool3x3",
+            "output",
+        ],
     ),
     (
-        [[0, 1, 0, 0, 1, 1, 0], [0, 0, 1, 0, 0, 0, 0], [0, 0, 0, 1, 0, 0, 1],
-         [0, 0, 0, 0, 0, 1, 0], [0, 0, 0, 0, 0, 1, 0], [0, 0, 0, 0, 0, 0, 1],
-         [0, 0, 0, 0, 0, 0, 0]],
-        ["input", "conv3x3-bn-relu", "maxpool3x3", "conv3x3-bn-relu",
-         "conv3x3-bn-relu", "conv1x1-bn-relu", "output"],
+        [
+            [0, 1, 0, 0, 1, 1, 0],
+            [0, 0, 1, 0, 0, 0, 0],
+            [0, 0, 0, 1, 0, 0, 1],
+            [0, 0, 0, 0, 0, 1, 0],
+            [0, 0, 0, 0, 0, 1, 0],
+            [0, 0, 0, 0, 0, 0, 1],
+            [0, 0, 0, 0, 0, 0, 0],
+        ],
+        [
+            "input",
+            "conv3x3-bn-relu",
+            "maxpool3x3",
+            "conv3x3-bn-relu",
+            "conv3x3-bn-relu",
+            "conv1x1-bn-relu",
+            "output",
+        ],
     ),
     (
         [[0, 1, 1, 0, 0], [0, 0, 0, 1, 0], [0, 0, 0, 1, 1], [0, 0, 0, 0, 1], [0, 0, 0, 0, 0]],
@@ -58,14 +84,27 @@ def _templates(rng: np.random.Generator) -> list[tuple[bytes, bytes]]:
             acc = np.float32(rng.integers(900, 9984, size=15) / 9984).astype(float)
             times = np.float32(np.sort(rng.uniform(10, 5000, size=2))).astype(float)
             data = [
-                {"current_epoch": 0.0, "training_time": 0.0, "train_accuracy": acc[0],
-                 "validation_accuracy": acc[1], "test_accuracy": acc[2]},
-                {"current_epoch": epochs / 2, "training_time": times[0],
-                 "train_accuracy": acc[3], "validation_accuracy": acc[4],
-                 "test_accuracy": acc[5]},
-                {"current_epoch": float(epochs), "training_time": times[1],
-                 "train_accuracy": acc[6], "validation_accuracy": acc[7],
-                 "test_accuracy": acc[8]},
+                {
+                    "current_epoch": 0.0,
+                    "training_time": 0.0,
+                    "train_accuracy": acc[0],
+                    "validation_accuracy": acc[1],
+                    "test_accuracy": acc[2],
+                },
+                {
+                    "current_epoch": epochs / 2,
+                    "training_time": times[0],
+                    "train_accuracy": acc[3],
+                    "validation_accuracy": acc[4],
+                    "test_accuracy": acc[5],
+                },
+                {
+                    "current_epoch": float(epochs),
+                    "training_time": times[1],
+                    "train_accuracy": acc[6],
+                    "validation_accuracy": acc[7],
+                    "test_accuracy": acc[8],
+                },
             ]
             metrics = model_metrics.encode_model_metrics(
                 data,
@@ -98,8 +137,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", type=Path, default=None, metavar="PATH",
-                        help="also write the numbers here as strict JSON")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="also write the numbers here as strict JSON",
+    )
     args = parser.parse_args()
     templates = _templates(np.random.default_rng(args.seed))
 
@@ -121,22 +165,41 @@ def main() -> None:
                 c += 1
             return c
 
-        rate = {"framing_verified": _timed("framing only, verify=True", n,
-                                           lambda: count(tfrecord.iter_records(path))),
-                "framing_unverified": _timed(
-                    "framing only, verify=False", n,
-                    lambda: count(tfrecord.iter_records(path, verify=False))),
-                "decode_verified": _timed("full decode (read_records), verify=True", n,
-                                          lambda: count(run_records.read_records(path))),
-                "decode_unverified": _timed(
-                    "full decode (read_records), verify=False", n,
-                    lambda: count(run_records.read_records(path, verify=False)))}
+        rate = {
+            "framing_verified": _timed(
+                "framing only, verify=True", n, lambda: count(tfrecord.iter_records(path))
+            ),
+            "framing_unverified": _timed(
+                "framing only, verify=False",
+                n,
+                lambda: count(tfrecord.iter_records(path, verify=False)),
+            ),
+            "decode_verified": _timed(
+                "full decode (read_records), verify=True",
+                n,
+                lambda: count(run_records.read_records(path)),
+            ),
+            "decode_unverified": _timed(
+                "full decode (read_records), verify=False",
+                n,
+                lambda: count(run_records.read_records(path, verify=False)),
+            ),
+        }
     if args.json is not None:
         from nb101.io import write_json
-        write_json(args.json, {"script": "benchmarks/bench_tfrecord.py", "args": vars(args),
-                               "records": n, "file_mib": size / 2**20,
-                               "crc32c_implementation": google_crc32c.implementation,
-                               "records_per_s": rate}, indent=1)
+
+        write_json(
+            args.json,
+            {
+                "script": "benchmarks/bench_tfrecord.py",
+                "args": vars(args),
+                "records": n,
+                "file_mib": size / 2**20,
+                "crc32c_implementation": google_crc32c.implementation,
+                "records_per_s": rate,
+            },
+            indent=1,
+        )
 
 
 if __name__ == "__main__":

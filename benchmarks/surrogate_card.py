@@ -23,33 +23,49 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 BEGIN, END = "<!-- surrogate-metrics:begin -->", "<!-- surrogate-metrics:end -->"
-_COLUMNS = (("r2", "R²"), ("mae", "MAE"), ("kendall_tau", "Kendall τ"),
-            ("spearman", "Spearman"), ("sparse_kendall_tau", "sparse τ"),
-            ("precision_top1", "top-1 %"), ("precision_top5", "top-5 %"))
+_COLUMNS = (
+    ("r2", "R²"),
+    ("mae", "MAE"),
+    ("kendall_tau", "Kendall τ"),
+    ("spearman", "Spearman"),
+    ("sparse_kendall_tau", "sparse τ"),
+    ("precision_top1", "top-1 %"),
+    ("precision_top5", "top-5 %"),
+)
 
 
 def card_data(artifact: str | Path | None = None) -> dict:
     """The artifact's held-out metrics per target, as stored in its ``metadata.json``
     (default: the bundled one), with the artifact's digest."""
     from surrogate.artifact import DEFAULT_ARTIFACT, load_artifact
+
     path = Path(artifact) if artifact is not None else DEFAULT_ARTIFACT
     meta = json.loads((path / "metadata.json").read_text())
     targets = {}
     for target in meta["targets"]:
         info = meta["target_info"][target]
-        targets[target] = {"labelled_cells": info["labelled_cells"],
-                           "train_cells": info["train_cells"], "test_cells": info["test_cells"],
-                           "metrics": {k: (info.get("metrics") or {}).get(k) for k, _ in _COLUMNS}}
-    return {"script": "benchmarks/surrogate_card.py",
-            "artifact": "bundled" if artifact is None else str(artifact),
-            "artifact_digest": load_artifact(path).digest, "targets": targets}
+        targets[target] = {
+            "labelled_cells": info["labelled_cells"],
+            "train_cells": info["train_cells"],
+            "test_cells": info["test_cells"],
+            "metrics": {k: (info.get("metrics") or {}).get(k) for k, _ in _COLUMNS},
+        }
+    return {
+        "script": "benchmarks/surrogate_card.py",
+        "artifact": "bundled" if artifact is None else str(artifact),
+        "artifact_digest": load_artifact(path).digest,
+        "targets": targets,
+    }
 
 
 def render_table(data: dict) -> str:
     """The Markdown table of :func:`card_data`'s output (also from its JSON)."""
-    lines = ["| target | labelled cells | train | test | "
-             + " | ".join(title for _, title in _COLUMNS) + " |",
-             "|---|---:|---:|---:|" + "---:|" * len(_COLUMNS)]
+    lines = [
+        "| target | labelled cells | train | test | "
+        + " | ".join(title for _, title in _COLUMNS)
+        + " |",
+        "|---|---:|---:|---:|" + "---:|" * len(_COLUMNS),
+    ]
     for target, info in data["targets"].items():
         metrics = info["metrics"]
 
@@ -58,9 +74,11 @@ def render_table(data: dict) -> str:
             if value is None:
                 return "–"
             return f"{value:.1f}" if key == "mae" and abs(value) >= 10 else f"{value:.3f}"
-        lines.append(f"| `{target}` | {info['labelled_cells']:,} | {info['train_cells']:,} | "
-                     f"{info['test_cells']:,} | " + " | ".join(cell(k) for k, _ in _COLUMNS)
-                     + " |")
+
+        lines.append(
+            f"| `{target}` | {info['labelled_cells']:,} | {info['train_cells']:,} | "
+            f"{info['test_cells']:,} | " + " | ".join(cell(k) for k, _ in _COLUMNS) + " |"
+        )
     return "\n".join(lines)
 
 
@@ -81,14 +99,25 @@ def update(readme: Path, table: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("artifact", nargs="?", default=None)
-    parser.add_argument("--update", type=Path, default=None, metavar="README",
-                        help="replace the metrics block of this Markdown file")
-    parser.add_argument("--json", type=Path, default=None, metavar="PATH",
-                        help="also write the metrics as strict JSON here")
+    parser.add_argument(
+        "--update",
+        type=Path,
+        default=None,
+        metavar="README",
+        help="replace the metrics block of this Markdown file",
+    )
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="also write the metrics as strict JSON here",
+    )
     args = parser.parse_args()
     data = card_data(args.artifact)
     if args.json is not None:
         from nb101.io import write_json
+
         write_json(args.json, {**data, "args": {"artifact": args.artifact}}, indent=1)
     table = render_table(data)
     if args.update is not None:

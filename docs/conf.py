@@ -50,8 +50,18 @@ autodoc_typehints = "description"
 autodoc_default_options = {"members": True, "show-inheritance": True}
 # Optional extras: the API pages build without them installed (h6's extras split the install).
 autodoc_mock_imports = [
-    name for name in ("torch", "torch_geometric", "optuna", "dask", "distributed",
-                      "matplotlib", "syne_tune", "ConfigSpace", "graphviz")
+    name
+    for name in (
+        "torch",
+        "torch_geometric",
+        "optuna",
+        "dask",
+        "distributed",
+        "matplotlib",
+        "syne_tune",
+        "ConfigSpace",
+        "graphviz",
+    )
     if not generate_results.importable(name)
 ]
 

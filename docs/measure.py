@@ -40,8 +40,9 @@ REPO = DOCS.parent
 
 
 def _git(*args: str) -> str:
-    return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True,
-                          check=True).stdout.strip()
+    return subprocess.run(
+        ["git", *args], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def artifact_digest() -> str | None:
@@ -49,6 +50,7 @@ def artifact_digest() -> str | None:
     sys.path.insert(0, str(REPO))
     try:
         from surrogate.artifact import DEFAULT_ARTIFACT, load_artifact
+
         return load_artifact(DEFAULT_ARTIFACT).digest
     except Exception:  # noqa: BLE001 - a stamp without the digest beats no measurement
         return None
@@ -57,14 +59,16 @@ def artifact_digest() -> str | None:
 def stamp(command: list[str], load_average: float | None = None) -> dict:
     """Where and on what a measurement ran (``load_average``: the machine's at the start;
     timings on a shared machine are comparable only at similar load)."""
-    return {"commit": _git("rev-parse", "HEAD"),
-            "dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
-            "artifact_digest": artifact_digest(),
-            "command": shlex.join(command),
-            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "machine": f"{os.cpu_count()} CPUs, {platform.system()} {platform.machine()}, "
-                       f"Python {platform.python_version()}",
-            "load_average": load_average}
+    return {
+        "commit": _git("rev-parse", "HEAD"),
+        "dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
+        "artifact_digest": artifact_digest(),
+        "command": shlex.join(command),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{os.cpu_count()} CPUs, {platform.system()} {platform.machine()}, "
+        f"Python {platform.python_version()}",
+        "load_average": load_average,
+    }
 
 
 def _run(command: list[str], take: str) -> tuple[Path, dict | None]:
@@ -76,25 +80,31 @@ def _run(command: list[str], take: str) -> tuple[Path, dict | None]:
         code = subprocess.call(run, cwd=REPO)
         taken = Path(take.format(**places))
         if code != 0:
-            print(f"measure.py: the command exited with {code}; nothing written",
-                  file=sys.stderr)
+            print(f"measure.py: the command exited with {code}; nothing written", file=sys.stderr)
             return taken, None
         return taken, json.loads(taken.read_text())
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     usage="%(prog)s NAME [--take PATH] -- COMMAND ...")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], usage="%(prog)s NAME [--take PATH] -- COMMAND ..."
+    )
     parser.add_argument("name", help="data file name: docs/results/data/NAME.json")
-    parser.add_argument("--take", default="{json}",
-                        help="the JSON file the command writes (default {json})")
-    parser.add_argument("--existing", type=Path, default=None, metavar="FILE",
-                        help="stamp this output of the command instead of running it")
+    parser.add_argument(
+        "--take", default="{json}", help="the JSON file the command writes (default {json})"
+    )
+    parser.add_argument(
+        "--existing",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="stamp this output of the command instead of running it",
+    )
     argv = list(sys.argv[1:] if argv is None else argv)
     if "--" not in argv:
         parser.error("give the command after --")
     split = argv.index("--")
-    args, command = parser.parse_args(argv[:split]), argv[split + 1:]
+    args, command = parser.parse_args(argv[:split]), argv[split + 1 :]
     if not command:
         parser.error("give the command after --")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
@@ -106,8 +116,10 @@ def main(argv: list[str] | None = None) -> int:
         if data is None:
             return 1
     if not isinstance(data, dict):
-        print(f"measure.py: {taken.name} holds {type(data).__name__}, not a JSON object",
-              file=sys.stderr)
+        print(
+            f"measure.py: {taken.name} holds {type(data).__name__}, not a JSON object",
+            file=sys.stderr,
+        )
         return 2
     data["_stamp"] = stamp(command, None if args.existing is not None else load)
     if args.existing is not None:

@@ -13,9 +13,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from nb101.protocol import METRICS, BaseBenchmark
-from nb101.errors import PartialTableError
 from nb101.cell_space import CellSpace, get_space
+from nb101.errors import PartialTableError
+from nb101.protocol import METRICS, BaseBenchmark
 
 __all__ = ["ArrayBenchmark", "real_data_arrays", "real_data_benchmark"]
 
@@ -26,8 +26,13 @@ class ArrayBenchmark(BaseBenchmark):
     ``noise`` adds seeded Gaussian noise of that standard deviation to accuracies (a stand-in
     for a noisy surrogate)."""
 
-    def __init__(self, values: dict[tuple[str, int], np.ndarray], seed: int | None = None,
-                 space: CellSpace | None = None, noise: float = 0.0):
+    def __init__(
+        self,
+        values: dict[tuple[str, int], np.ndarray],
+        seed: int | None = None,
+        space: CellSpace | None = None,
+        noise: float = 0.0,
+    ):
         super().__init__(seed=seed, space=space)
         self.values = values
         self.noise = noise
@@ -38,10 +43,16 @@ class ArrayBenchmark(BaseBenchmark):
         return frozenset(e for _, e in self.values)
 
     def covered_indices(self, epochs=None, require=None) -> np.ndarray:
-        epochs = sorted(self.valid_epochs) if epochs is None else (
-            [epochs] if isinstance(epochs, int) else list(epochs))
-        require = list(METRICS) if require is None else (
-            [require] if isinstance(require, str) else list(require))
+        epochs = (
+            sorted(self.valid_epochs)
+            if epochs is None
+            else ([epochs] if isinstance(epochs, int) else list(epochs))
+        )
+        require = (
+            list(METRICS)
+            if require is None
+            else ([require] if isinstance(require, str) else list(require))
+        )
         ok = np.ones(len(self.space), dtype=bool)
         for e in epochs:
             for m in require:
@@ -73,9 +84,16 @@ class ArrayBenchmark(BaseBenchmark):
     def get_metrics_from_hash(self, module_hash: str) -> tuple[dict, dict]:
         i = self.space.index_of_hash(module_hash)
         fixed = self._fixed(i)
-        computed = {e: [{f"final_{m}": float(self.values[(m, e)][i])
-                         for m in METRICS if (m, e) in self.values}]
-                    for e in self.valid_epochs}
+        computed = {
+            e: [
+                {
+                    f"final_{m}": float(self.values[(m, e)][i])
+                    for m in METRICS
+                    if (m, e) in self.values
+                }
+            ]
+            for e in self.valid_epochs
+        }
         return fixed, computed
 
 
@@ -83,6 +101,7 @@ class ArrayBenchmark(BaseBenchmark):
 def real_data_arrays(data_dir: str | None = None) -> dict[tuple[str, int], np.ndarray]:
     """Dense arrays of the real data (read-only), from :mod:`nb101.real_data`."""
     from nb101.real_data import load_exhaustive, load_sample
+
     space = get_space()
     n = len(space)
     values = {("test_accuracy", 108): load_exhaustive(data_dir)}
@@ -102,7 +121,8 @@ def real_data_arrays(data_dir: str | None = None) -> dict[tuple[str, int], np.nd
     return values
 
 
-def real_data_benchmark(seed: int | None = None, noise: float = 0.0,
-                        data_dir: str | None = None) -> ArrayBenchmark:
+def real_data_benchmark(
+    seed: int | None = None, noise: float = 0.0, data_dir: str | None = None
+) -> ArrayBenchmark:
     """An :class:`ArrayBenchmark` over the real data (see module docstring)."""
     return ArrayBenchmark(real_data_arrays(data_dir), seed=seed, noise=noise)

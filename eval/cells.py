@@ -45,8 +45,9 @@ _POP8 = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
 def popcount32(x: np.ndarray) -> np.ndarray:
     """Number of set bits of each uint32 (vectorised)."""
     x = np.asarray(x, dtype=np.uint32)
-    return (_POP8[x & 0xFF] + _POP8[(x >> 8) & 0xFF] + _POP8[(x >> 16) & 0xFF]
-            + _POP8[(x >> 24) & 0xFF]).astype(np.int64)
+    return (
+        _POP8[x & 0xFF] + _POP8[(x >> 8) & 0xFF] + _POP8[(x >> 16) & 0xFF] + _POP8[(x >> 24) & 0xFF]
+    ).astype(np.int64)
 
 
 def _bit_of(x: int, y: int) -> int:
@@ -74,7 +75,7 @@ class CellCodec:
         row = 0
         for n in range(2, NUM_VERTICES + 1):
             first, count = space._lookup_start[n]
-            bits = space.lookup_bits[row:row + count].astype(np.int64)
+            bits = space.lookup_bits[row : row + count].astype(np.int64)
             self._blocks[n] = (bits, first, len(OPS) ** (n - 2))
             row += count
         self.edges, self.labels = self._padded_encoding()
@@ -99,11 +100,12 @@ class CellCodec:
         labels = np.full((len(space), NUM_OP_SPOTS), ABSENT, dtype=np.int8)
         for n in range(3, NUM_VERTICES + 1):
             sel = nv == n
-            labels[sel, :n - 2] = dense_labels[sel, 1:n - 1]
+            labels[sel, : n - 2] = dense_labels[sel, 1 : n - 1]
         return edges.astype(np.uint32), labels
 
-    def encode(self, indices: np.ndarray, rng: np.random.Generator | None = None
-               ) -> tuple[np.ndarray, np.ndarray]:
+    def encode(
+        self, indices: np.ndarray, rng: np.random.Generator | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Genotypes of cells: the padded encoding, padding labels drawn from ``rng``
         (label 0 if no ``rng``), so that a mutation can switch the padding vertices on."""
         indices = np.asarray(indices, dtype=np.int64)
@@ -125,8 +127,10 @@ class CellCodec:
         labels = np.atleast_2d(np.asarray(labels)).astype(np.int64)
         k = len(edges)
         if k <= 4:  # pure-Python path: numpy overhead dominates tiny batches
-            return np.array([self.decode_one(int(e), lab) for e, lab in
-                             zip(edges.tolist(), labels.tolist())], dtype=np.int64)
+            return np.array(
+                [self.decode_one(int(e), lab) for e, lab in zip(edges.tolist(), labels.tolist())],
+                dtype=np.int64,
+            )
         adj = ((edges[:, None] >> _BIT[None, :]) & 1).astype(bool)  # (K, 21)
         a = np.zeros((k, NUM_VERTICES, NUM_VERTICES), dtype=bool)
         xs = np.array([p[0] for p in _PAIRS])
@@ -139,7 +143,7 @@ class CellCodec:
         bwd = np.zeros((k, NUM_VERTICES), dtype=bool)
         bwd[:, -1] = True
         for v in range(NUM_VERTICES - 2, -1, -1):
-            bwd[:, v] = (bwd[:, v + 1:] & a[:, v, v + 1:]).any(1)
+            bwd[:, v] = (bwd[:, v + 1 :] & a[:, v, v + 1 :]).any(1)
         live = fwd & bwd
         valid = live[:, 0].copy()
         n = live.sum(1)
@@ -200,7 +204,8 @@ class CellCodec:
         """Cells at edit distance 1 (same set as :meth:`CellSpace.neighbours`), sorted."""
         return self._neighbours(int(index))
 
-    @lru_cache(maxsize=200_000)
+    # The codec lives as long as its track; the bounded cache is what keeps it alive.
+    @lru_cache(maxsize=200_000)  # noqa: B019
     def _neighbours(self, index: int) -> np.ndarray:
         e = np.uint32(self.edges[index])
         lab = self.labels[index]
@@ -222,9 +227,14 @@ class CellCodec:
         out.setflags(write=False)
         return out
 
-    def mutate(self, edges: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
-               mutation_rate: float = 1.0, max_tries: int = 1000
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def mutate(
+        self,
+        edges: np.ndarray,
+        labels: np.ndarray,
+        rng: np.random.Generator,
+        mutation_rate: float = 1.0,
+        max_tries: int = 1000,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The notebook's ``mutate_spec`` for a batch of genotypes.
 
         Each of the 21 edge bits flips with probability ``mutation_rate / 7``; each interior op
@@ -255,11 +265,15 @@ class CellCodec:
                 return out_e, out_l, cells
         raise RuntimeError(f"no valid mutation found in {max_tries} tries")
 
-    def random_genotypes(self, size: int, rng: np.random.Generator
-                         ) -> tuple[np.ndarray, np.ndarray]:
+    def random_genotypes(
+        self, size: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Uniform genotypes (every edge bit and label uniform), valid or not."""
-        edges = (rng.integers(0, 2, (size, NUM_EDGE_BITS)).astype(np.int64)
-                 << _BIT[None, :]).sum(1).astype(np.uint32)
+        edges = (
+            (rng.integers(0, 2, (size, NUM_EDGE_BITS)).astype(np.int64) << _BIT[None, :])
+            .sum(1)
+            .astype(np.uint32)
+        )
         return edges, rng.integers(0, len(OPS), (size, NUM_OP_SPOTS)).astype(np.int8)
 
     # -------------------------------------------------------------------- distance

@@ -33,12 +33,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["LANDSCAPE_STATS", "LandscapeSample", "landscape_sample", "landscape_stats",
-           "WALK_LAGS"]
+__all__ = ["LANDSCAPE_STATS", "LandscapeSample", "landscape_sample", "landscape_stats", "WALK_LAGS"]
 
 WALK_LAGS = (1, 2, 3, 4, 5)
-LANDSCAPE_STATS = ("neighbour_corr", *(f"walk_autocorr_{k}" for k in WALK_LAGS),
-                   "local_optima", "climb_length", "improve_prob", "top1_mean")
+LANDSCAPE_STATS = (
+    "neighbour_corr",
+    *(f"walk_autocorr_{k}" for k in WALK_LAGS),
+    "local_optima",
+    "climb_length",
+    "improve_prob",
+    "top1_mean",
+)
 
 
 @dataclass(frozen=True)
@@ -64,9 +69,15 @@ class LandscapeSample:
     picks: np.ndarray
 
 
-def landscape_sample(cells: np.ndarray, neighbours: Callable[[int], np.ndarray], *,
-                     num_starts: int = 500, num_walks: int = 100, walk_length: int = 50,
-                     seed: int = 0) -> LandscapeSample:
+def landscape_sample(
+    cells: np.ndarray,
+    neighbours: Callable[[int], np.ndarray],
+    *,
+    num_starts: int = 500,
+    num_walks: int = 100,
+    walk_length: int = 50,
+    seed: int = 0,
+) -> LandscapeSample:
     """Draw the start cells, walks and neighbour picks of :func:`landscape_stats`."""
     rng = np.random.default_rng(seed)
     cells = np.asarray(cells, dtype=np.int64)
@@ -85,9 +96,14 @@ def _pick(nbrs: np.ndarray, rng: np.random.Generator, cell: int) -> int:
     return int(nbrs[rng.integers(len(nbrs))]) if len(nbrs) else cell
 
 
-def landscape_stats(sample: LandscapeSample, values: np.ndarray,
-                    neighbours: Callable[[int], np.ndarray], *, n_boot: int = 200,
-                    seed: int = 0) -> dict[str, dict[str, float]]:
+def landscape_stats(
+    sample: LandscapeSample,
+    values: np.ndarray,
+    neighbours: Callable[[int], np.ndarray],
+    *,
+    n_boot: int = 200,
+    seed: int = 0,
+) -> dict[str, dict[str, float]]:
     """The statistics of the module docstring with percentile-bootstrap 95 % intervals.
 
     Parameters
@@ -119,7 +135,7 @@ def landscape_stats(sample: LandscapeSample, values: np.ndarray,
     climbs = np.array(climbs, dtype=np.float64)
     improve = (v[sample.picks] > v[sample.starts]).astype(np.float64)
     walk_vals = v[sample.walks]
-    top = np.sort(v[sample.cells])[::-1][:max(1, len(sample.cells) // 100)]
+    top = np.sort(v[sample.cells])[::-1][: max(1, len(sample.cells) // 100)]
 
     def neighbour_corr(idx: np.ndarray) -> float:
         a = np.concatenate([np.full(len(nbr_vals[i]), own[i]) for i in idx])
@@ -142,15 +158,18 @@ def landscape_stats(sample: LandscapeSample, values: np.ndarray,
     for name, stat in per_start.items():
         out[name] = _bootstrap(stat, starts, rng, n_boot)
     for lag in WALK_LAGS:
-        out[f"walk_autocorr_{lag}"] = _bootstrap(lambda idx, k=lag: walk_corr(idx, k), walks,
-                                                 rng, n_boot)
-    out["top1_mean"] = _bootstrap(lambda idx: float(top[idx].mean()), np.arange(len(top)),
-                                  rng, n_boot)
+        out[f"walk_autocorr_{lag}"] = _bootstrap(
+            lambda idx, k=lag: walk_corr(idx, k), walks, rng, n_boot
+        )
+    out["top1_mean"] = _bootstrap(
+        lambda idx: float(top[idx].mean()), np.arange(len(top)), rng, n_boot
+    )
     return {name: out[name] for name in LANDSCAPE_STATS}
 
 
-def _climb(start: int, v: np.ndarray, neighbours: Callable[[int], np.ndarray],
-           max_steps: int = 1000) -> int:
+def _climb(
+    start: int, v: np.ndarray, neighbours: Callable[[int], np.ndarray], max_steps: int = 1000
+) -> int:
     c, steps = start, 0
     while steps < max_steps:
         nb = neighbours(c)
@@ -165,6 +184,7 @@ def _climb(start: int, v: np.ndarray, neighbours: Callable[[int], np.ndarray],
 
 def _corr(a: np.ndarray, b: np.ndarray) -> float:
     from scipy.stats import rankdata
+
     ok = np.isfinite(a) & np.isfinite(b)
     a, b = rankdata(a[ok]), rankdata(b[ok])
     if len(a) < 3 or a.std() == 0 or b.std() == 0:
@@ -172,10 +192,11 @@ def _corr(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(a, b)[0, 1])
 
 
-def _bootstrap(stat: Callable[[np.ndarray], float], units: np.ndarray,
-               rng: np.random.Generator, n_boot: int) -> dict[str, float]:
+def _bootstrap(
+    stat: Callable[[np.ndarray], float], units: np.ndarray, rng: np.random.Generator, n_boot: int
+) -> dict[str, float]:
     value = stat(units)
     boots = np.array([stat(rng.choice(units, len(units))) for _ in range(n_boot)])
     boots = boots[np.isfinite(boots)]
-    low, high = (np.percentile(boots, [2.5, 97.5]) if len(boots) else (np.nan, np.nan))
+    low, high = np.percentile(boots, [2.5, 97.5]) if len(boots) else (np.nan, np.nan)
     return {"value": value, "ci_low": float(low), "ci_high": float(high)}

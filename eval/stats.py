@@ -21,8 +21,18 @@ import itertools
 
 import numpy as np
 
-__all__ = ["curve_gap", "ranking_tau", "verdicts", "verdict_agreement", "draw_consistency",
-           "sign_test", "kendall_tau_b", "nanmean", "rank_values", "ALPHA"]
+__all__ = [
+    "curve_gap",
+    "ranking_tau",
+    "verdicts",
+    "verdict_agreement",
+    "draw_consistency",
+    "sign_test",
+    "kendall_tau_b",
+    "nanmean",
+    "rank_values",
+    "ALPHA",
+]
 
 ALPHA = 0.05
 
@@ -31,10 +41,10 @@ def nanmean(x: np.ndarray, axis: int = 0) -> np.ndarray:
     """``np.nanmean`` without the warning on all-NaN slices (they give NaN): curves are NaN
     before an optimizer's first full-budget evaluation."""
     import warnings
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return np.nanmean(x, axis=axis)
-
 
 
 def kendall_tau_b(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -55,6 +65,7 @@ def sign_test(differences: np.ndarray) -> dict[str, float]:
     """Two-sided sign test of ``differences`` (one per optimizer; zeros and NaN dropped):
     under no systematic bias each sign is a fair coin."""
     from scipy.stats import binomtest
+
     d = np.asarray(differences, dtype=float)
     d = d[np.isfinite(d) & (d != 0)]
     positive, n = int((d > 0).sum()), len(d)
@@ -79,15 +90,17 @@ def ranking_tau(a: dict[str, np.ndarray], b: dict[str, np.ndarray], at: int) -> 
     names = sorted(set(a) & set(b))
     if len(names) < 2:
         return float("nan")
-    x = rank_values(np.array([nanmean(a[n][:, at:at + 1])[0] for n in names]))
-    y = rank_values(np.array([nanmean(b[n][:, at:at + 1])[0] for n in names]))
+    x = rank_values(np.array([nanmean(a[n][:, at : at + 1])[0] for n in names]))
+    y = rank_values(np.array([nanmean(b[n][:, at : at + 1])[0] for n in names]))
     return float(kendall_tau_b(x, y))
 
 
-def verdicts(curves: dict[str, np.ndarray], at: int, alpha: float = ALPHA
-             ) -> dict[tuple[str, str], int]:
+def verdicts(
+    curves: dict[str, np.ndarray], at: int, alpha: float = ALPHA
+) -> dict[tuple[str, str], int]:
     """``+1`` (A beats B), ``-1`` (B beats A) or ``0`` per pair (A, B), A < B by name."""
     from scipy.stats import mannwhitneyu
+
     out = {}
     for a, b in itertools.combinations(sorted(curves), 2):
         x = curves[a][:, at]
@@ -97,13 +110,17 @@ def verdicts(curves: dict[str, np.ndarray], at: int, alpha: float = ALPHA
             out[(a, b)] = 0
             continue
         p = mannwhitneyu(x, y, alternative="two-sided").pvalue
-        out[(a, b)] = 0 if p >= alpha else int(np.sign(np.median(x) - np.median(y)) or
-                                                   np.sign(x.mean() - y.mean()))
+        out[(a, b)] = (
+            0
+            if p >= alpha
+            else int(np.sign(np.median(x) - np.median(y)) or np.sign(x.mean() - y.mean()))
+        )
     return out
 
 
-def verdict_agreement(a: dict[str, np.ndarray], b: dict[str, np.ndarray], at: int,
-                      alpha: float = ALPHA) -> tuple[float, int]:
+def verdict_agreement(
+    a: dict[str, np.ndarray], b: dict[str, np.ndarray], at: int, alpha: float = ALPHA
+) -> tuple[float, int]:
     """``(share, pairs)``: share of pairs significant on either side with equal verdicts,
     and the number of such pairs."""
     va, vb = verdicts(a, at, alpha), verdicts(b, at, alpha)
@@ -113,8 +130,9 @@ def verdict_agreement(a: dict[str, np.ndarray], b: dict[str, np.ndarray], at: in
     return float(np.mean([va[k] == vb[k] for k in pairs])), len(pairs)
 
 
-def draw_consistency(table: dict[str, np.ndarray], draws: list[dict[str, np.ndarray]], at: int
-                     ) -> dict[str, dict[str, float]]:
+def draw_consistency(
+    table: dict[str, np.ndarray], draws: list[dict[str, np.ndarray]], at: int
+) -> dict[str, dict[str, float]]:
     """Per optimizer: is the table's seed mean a plausible further draw of the surrogate?
 
     ``draws`` are the curves of K >= 2 draws of one surrogate's simulated runs, over the same
@@ -125,10 +143,11 @@ def draw_consistency(table: dict[str, np.ndarray], draws: list[dict[str, np.ndar
     draw of training runs explains. NaN where undefined (fewer than 2 draws, no spread).
     """
     from scipy.stats import t as student
+
     out = {}
     for n in sorted(table):
-        T = float(nanmean(table[n][:, at:at + 1])[0])
-        D = np.array([nanmean(d[n][:, at:at + 1])[0] for d in draws], dtype=float)
+        T = float(nanmean(table[n][:, at : at + 1])[0])
+        D = np.array([nanmean(d[n][:, at : at + 1])[0] for d in draws], dtype=float)
         D = D[np.isfinite(D)]
         k = len(D)
         sd = float(np.std(D, ddof=1)) if k >= 2 else float("nan")
@@ -136,6 +155,12 @@ def draw_consistency(table: dict[str, np.ndarray], draws: list[dict[str, np.ndar
         if k >= 2 and sd > 0 and np.isfinite(T):
             stat = float((T - D.mean()) / (sd * np.sqrt(1 + 1 / k)))
             p = float(2 * student.sf(abs(stat), k - 1))
-        out[n] = {"table": T, "draws_mean": float(D.mean()) if k else float("nan"),
-                  "draws_sd": sd, "t": stat, "p": p, "draws": k}
+        out[n] = {
+            "table": T,
+            "draws_mean": float(D.mean()) if k else float("nan"),
+            "draws_sd": sd,
+            "t": stat,
+            "p": p,
+            "draws": k,
+        }
     return out

@@ -39,14 +39,24 @@ import numpy as np
 
 from .landscape import LandscapeSample, _bootstrap, _corr
 
-__all__ = ["TOP_FRACTIONS", "TOP_STATS", "top_cells", "top_structure_stats", "top_over_folds",
-           "top_structure_summary", "concentration", "final_cells_plausibility"]
+__all__ = [
+    "TOP_FRACTIONS",
+    "TOP_STATS",
+    "top_cells",
+    "top_structure_stats",
+    "top_over_folds",
+    "top_structure_summary",
+    "concentration",
+    "final_cells_plausibility",
+]
 
 #: Fraction of the cells -> the suffix of its statistics.
 TOP_FRACTIONS = {0.01: "top1", 0.001: "top01"}
-TOP_STATS = tuple(f"{stat}_{suffix}" for suffix in TOP_FRACTIONS.values()
-                  for stat in ("neighbour_corr", "local_optima", "neighbour_quantile",
-                               "climb_success"))
+TOP_STATS = tuple(
+    f"{stat}_{suffix}"
+    for suffix in TOP_FRACTIONS.values()
+    for stat in ("neighbour_corr", "local_optima", "neighbour_quantile", "climb_success")
+)
 
 
 def top_cells(cells: np.ndarray, values: np.ndarray, fraction: float) -> np.ndarray:
@@ -59,14 +69,19 @@ def top_cells(cells: np.ndarray, values: np.ndarray, fraction: float) -> np.ndar
     ok = np.isfinite(v)
     cells, v = cells[ok], v[ok]
     k = max(1, int(np.ceil(fraction * len(cells)))) if len(cells) else 0
-    order = np.lexsort((cells, -v))   # ties: the lower cell index first, deterministically
+    order = np.lexsort((cells, -v))  # ties: the lower cell index first, deterministically
     return cells[order[:k]]
 
 
-def top_structure_stats(sample: LandscapeSample, values: np.ndarray,
-                        neighbours: Callable[[int], np.ndarray], *,
-                        fractions: Mapping[float, str] | None = None, n_boot: int = 200,
-                        seed: int = 0) -> dict[str, dict[str, float]]:
+def top_structure_stats(
+    sample: LandscapeSample,
+    values: np.ndarray,
+    neighbours: Callable[[int], np.ndarray],
+    *,
+    fractions: Mapping[float, str] | None = None,
+    n_boot: int = 200,
+    seed: int = 0,
+) -> dict[str, dict[str, float]]:
     """The statistics of the module docstring with percentile-bootstrap 95 % intervals.
 
     Parameters
@@ -97,17 +112,16 @@ def top_structure_stats(sample: LandscapeSample, values: np.ndarray,
         hi = np.searchsorted(track_values, x, side="right")
         return (lo + hi) / (2.0 * max(len(track_values), 1))
 
-    ends = np.array([_climb_end(int(c), v, neighbours) for c in sample.starts],
-                    dtype=np.int64)
+    ends = np.array([_climb_end(int(c), v, neighbours) for c in sample.starts], dtype=np.int64)
     out: dict[str, dict[str, float]] = {}
     for fraction, suffix in fractions.items():
         top = top_cells(cells, v, fraction)
         nbrs = [np.asarray(neighbours(int(c)), dtype=np.int64) for c in top]
         own = v[top]
-        optimum = np.array([float(not len(nb) or np.nanmax(v[nb]) <= v[c])
-                            for c, nb in zip(top, nbrs)])
-        nbr_q = np.array([float(np.nanmean(quantile(v[nb]))) if len(nb) else np.nan
-                          for nb in nbrs])
+        optimum = np.array(
+            [float(not len(nb) or np.nanmax(v[nb]) <= v[c]) for c, nb in zip(top, nbrs)]
+        )
+        nbr_q = np.array([float(np.nanmean(quantile(v[nb]))) if len(nb) else np.nan for nb in nbrs])
         success = np.isin(ends, top).astype(np.float64)
 
         def corr(idx: np.ndarray) -> float:
@@ -117,18 +131,26 @@ def top_structure_stats(sample: LandscapeSample, values: np.ndarray,
 
         units = np.arange(len(top))
         out[f"neighbour_corr_{suffix}"] = _bootstrap(corr, units, rng, n_boot)
-        out[f"local_optima_{suffix}"] = _bootstrap(lambda idx: float(optimum[idx].mean()),
-                                                   units, rng, n_boot)
+        out[f"local_optima_{suffix}"] = _bootstrap(
+            lambda idx: float(optimum[idx].mean()), units, rng, n_boot
+        )
         out[f"neighbour_quantile_{suffix}"] = _bootstrap(
-            lambda idx: float(np.nanmean(nbr_q[idx])) if np.isfinite(nbr_q[idx]).any()
-            else float("nan"), units, rng, n_boot)
-        out[f"climb_success_{suffix}"] = _bootstrap(lambda idx: float(success[idx].mean()),
-                                                    np.arange(len(ends)), rng, n_boot)
+            lambda idx: (
+                float(np.nanmean(nbr_q[idx])) if np.isfinite(nbr_q[idx]).any() else float("nan")
+            ),
+            units,
+            rng,
+            n_boot,
+        )
+        out[f"climb_success_{suffix}"] = _bootstrap(
+            lambda idx: float(success[idx].mean()), np.arange(len(ends)), rng, n_boot
+        )
     return out
 
 
-def _climb_end(start: int, v: np.ndarray, neighbours: Callable[[int], np.ndarray],
-               max_steps: int = 1000) -> int:
+def _climb_end(
+    start: int, v: np.ndarray, neighbours: Callable[[int], np.ndarray], max_steps: int = 1000
+) -> int:
     """The local optimum best-improvement hill climbing reaches from ``start``."""
     c = start
     for _ in range(max_steps):
@@ -149,8 +171,12 @@ def top_structure_summary(stats: Mapping[str, Mapping], draws: Sequence[str]) ->
     label to :func:`top_structure_stats`."""
     table = stats["table"]
     names = [n for n in TOP_STATS if n in table] or list(table)
-    out: dict[str, Any] = {"table": {n: dict(table[n]) for n in names}, "surrogate": {},
-                           "inside": 0, "of": len(names)}
+    out: dict[str, Any] = {
+        "table": {n: dict(table[n]) for n in names},
+        "surrogate": {},
+        "inside": 0,
+        "of": len(names),
+    }
     for name in names:
         values = [float(stats[d][name]["value"]) for d in draws if d in stats]
         finite = [x for x in values if np.isfinite(x)]
@@ -163,8 +189,7 @@ def top_structure_summary(stats: Mapping[str, Mapping], draws: Sequence[str]) ->
 
 
 # ------------------------------------------------------------------------ final cells
-def concentration(cells: np.ndarray, hash_of: Callable[[int], str] | None = None
-                  ) -> dict[str, Any]:
+def concentration(cells: np.ndarray, hash_of: Callable[[int], str] | None = None) -> dict[str, Any]:
     """Distinct final incumbent cells of the seeds (-1 = none found) and the share of all
     seeds on the commonest; with ``hash_of``, also the commonest cell's hash."""
     cells = np.asarray(cells, dtype=np.int64)
@@ -172,16 +197,21 @@ def concentration(cells: np.ndarray, hash_of: Callable[[int], str] | None = None
     if not len(found):
         return {"distinct": 0, "top_share": None}
     values, counts = np.unique(found, return_counts=True)
-    out: dict[str, Any] = {"distinct": int(len(counts)),
-                           "top_share": float(counts.max() / len(cells))}
+    out: dict[str, Any] = {
+        "distinct": int(len(counts)),
+        "top_share": float(counts.max() / len(cells)),
+    }
     if hash_of is not None:
         out["top_cell"] = hash_of(int(values[np.argmax(counts)]))
     return out
 
 
-def final_cells_plausibility(final_cells: Mapping[str, Mapping[str, np.ndarray]],
-                             draws: Sequence[str], optimizers: Sequence[str],
-                             hash_of: Callable[[int], str] | None = None) -> dict[str, Any]:
+def final_cells_plausibility(
+    final_cells: Mapping[str, Mapping[str, np.ndarray]],
+    draws: Sequence[str],
+    optimizers: Sequence[str],
+    hash_of: Callable[[int], str] | None = None,
+) -> dict[str, Any]:
     """Is the table's concentration of final cells a plausible draw of the surrogate's?
 
     Parameters
@@ -207,13 +237,17 @@ def final_cells_plausibility(final_cells: Mapping[str, Mapping[str, np.ndarray]]
         distinct = [c["distinct"] for c in per_draw]
         shares = [c["top_share"] for c in per_draw if c["top_share"] is not None]
         entry: dict[str, Any] = {
-            "table": table, "draws": per_draw,
+            "table": table,
+            "draws": per_draw,
             "distinct_range": [min(distinct), max(distinct)] if distinct else None,
-            "share_range": [min(shares), max(shares)] if shares else None}
+            "share_range": [min(shares), max(shares)] if shares else None,
+        }
         inside = None
         if distinct and shares and table["top_share"] is not None:
-            inside = bool(min(distinct) <= table["distinct"] <= max(distinct)
-                          and min(shares) <= table["top_share"] <= max(shares))
+            inside = bool(
+                min(distinct) <= table["distinct"] <= max(distinct)
+                and min(shares) <= table["top_share"] <= max(shares)
+            )
             out["of"] += 1
             out["inside"] += inside
         entry["inside"] = inside
@@ -237,8 +271,10 @@ def top_over_folds(studies: Sequence[Mapping[str, Any]], label: str) -> dict[str
         names = list(finals[0]["optimizers"])
         for n in names:
             inside = [f["optimizers"][n]["inside"] for f in finals]
-            out["final_cells"][n] = {"inside": sum(bool(x) for x in inside),
-                                     "of": sum(x is not None for x in inside)}
+            out["final_cells"][n] = {
+                "inside": sum(bool(x) for x in inside),
+                "of": sum(x is not None for x in inside),
+            }
         out["final_cells_inside"] = sum(f["inside"] for f in finals)
         out["final_cells_of"] = sum(f["of"] for f in finals)
     if tops:
@@ -247,8 +283,10 @@ def top_over_folds(studies: Sequence[Mapping[str, Any]], label: str) -> dict[str
             surrogate = [t["surrogate"][name]["value"] for t in tops]
             out["top_structure"][name] = {
                 "inside": sum(bool(t["surrogate"][name]["inside"]) for t in tops),
-                "of": len(tops), "table_mean": _nanmean(table),
-                "surrogate_mean": _nanmean(surrogate)}
+                "of": len(tops),
+                "table_mean": _nanmean(table),
+                "surrogate_mean": _nanmean(surrogate),
+            }
         out["top_structure_inside"] = sum(t["inside"] for t in tops)
         out["top_structure_of"] = sum(t["of"] for t in tops)
     return out

@@ -50,14 +50,21 @@ from typing import ClassVar
 
 import numpy as np
 
-from nb101.protocol import EPOCHS, BaseBenchmark
 from nb101.errors import OutOfDomainError, PartialTableError
+from nb101.protocol import EPOCHS, BaseBenchmark
 
 from .cells import CellCodec, get_codec
 from .errors import EvalConfigError
 
-__all__ = ["Track", "FullTrack", "MultiFidelityTrack", "TRACKS", "make_track",
-           "resolve_track", "covered_cells"]
+__all__ = [
+    "Track",
+    "FullTrack",
+    "MultiFidelityTrack",
+    "TRACKS",
+    "make_track",
+    "resolve_track",
+    "covered_cells",
+]
 
 MAX_EPOCHS = 108
 _CACHES: dict[tuple, tuple[dict, dict]] = {}
@@ -117,28 +124,34 @@ class Track(BaseBenchmark):
             bad = int(indices[~self._mask[indices]][0])
             raise PartialTableError(
                 f"cell {bad} is not covered by track {self.name!r} "
-                f"({len(self.covered)} covered cells)")
+                f"({len(self.covered)} covered cells)"
+            )
 
-    def _time(self, indices: np.ndarray, epochs: int, stop_halfway: bool,
-              reported: np.ndarray) -> np.ndarray:
+    def _time(
+        self, indices: np.ndarray, epochs: int, stop_halfway: bool, reported: np.ndarray
+    ) -> np.ndarray:
         return reported
 
     def _runs(self, indices, epochs, stop_halfway):
         """The backend's answer (charging the backend only) with the track's training time."""
         self._check_cells(indices)
         out = dict(self.backend.query_batch(indices, epochs, stop_halfway))
-        out["training_time"] = self._time(indices, epochs, stop_halfway,
-                                          np.asarray(out["training_time"], dtype=np.float64))
+        out["training_time"] = self._time(
+            indices, epochs, stop_halfway, np.asarray(out["training_time"], dtype=np.float64)
+        )
         return out
 
-    def query_batch(self, cells, epochs: int = MAX_EPOCHS,
-                    stop_halfway: bool = False) -> dict[str, np.ndarray]:
+    def query_batch(
+        self, cells, epochs: int = MAX_EPOCHS, stop_halfway: bool = False
+    ) -> dict[str, np.ndarray]:
         """Query the backend (charging it too) and charge this track by its budget rule."""
         self._check_epochs(epochs)
         indices = self.indices(cells)
         out = self._runs(indices, epochs, stop_halfway)
-        self._charge(float(np.nansum(out["training_time"])),
-                     (epochs // 2 if stop_halfway else epochs) * len(indices))
+        self._charge(
+            float(np.nansum(out["training_time"])),
+            (epochs // 2 if stop_halfway else epochs) * len(indices),
+        )
         return out
 
     def query(self, model_spec, epochs: int = MAX_EPOCHS, stop_halfway: bool = False) -> dict:
@@ -146,10 +159,10 @@ class Track(BaseBenchmark):
         index = self.space.index_of_spec(model_spec)
         runs = self.query_batch(np.array([index]), epochs, stop_halfway)
         fixed = self.backend.get_metrics_from_hash(self.space.hash(index))[0]
-        result = {k: fixed[k] for k in ("module_adjacency", "module_operations",
-                                          "trainable_parameters")}
-        for name in ("training_time", "train_accuracy", "validation_accuracy",
-                     "test_accuracy"):
+        result = {
+            k: fixed[k] for k in ("module_adjacency", "module_operations", "trainable_parameters")
+        }
+        for name in ("training_time", "train_accuracy", "validation_accuracy", "test_accuracy"):
             value = float(runs[name][0])
             result[name] = None if value != value else value
         return result
@@ -194,7 +207,7 @@ class Track(BaseBenchmark):
         # membership per cell: `set - cache.keys()` would walk the whole (growing) cache
         todo = sorted({c for c in indices[~self._mask[indices]].tolist() if c not in cache})
         for start in range(0, len(todo), 64):
-            chunk = np.array(todo[start:start + 64], dtype=np.int64)
+            chunk = np.array(todo[start : start + 64], dtype=np.int64)
             if self._cov_onehot is None:
                 self._cov_onehot = _onehot(self.codec, self.covered).T.copy()
             # distance = 26 - matching positions, so the nearest cell maximises matches
@@ -250,19 +263,20 @@ class MultiFidelityTrack(Track):
     objective = "validation_accuracy"
     budget_unit = "seconds"
     multi_fidelity = True
-    requires = tuple(("validation_accuracy", e) for e in EPOCHS) + (
-        ("training_time", MAX_EPOCHS),)
+    requires = tuple(("validation_accuracy", e) for e in EPOCHS) + (("training_time", MAX_EPOCHS),)
 
     def __init__(self, backend: BaseBenchmark, *, cells: np.ndarray | None = None):
         super().__init__(backend, cells=cells)
         # 108-epoch training time of every covered cell, read once (charges only the backend)
-        times = np.asarray(backend.query_batch(self.covered, MAX_EPOCHS)["training_time"],
-                           dtype=np.float64)
+        times = np.asarray(
+            backend.query_batch(self.covered, MAX_EPOCHS)["training_time"], dtype=np.float64
+        )
         backend.reset_budget_counters()
         if np.isnan(times).any():
             raise EvalConfigError(
                 f"backend {type(backend).__name__} lacks the 108-epoch training time of "
-                f"{int(np.isnan(times).sum())} covered cells; the multifidelity track needs it")
+                f"{int(np.isnan(times).sum())} covered cells; the multifidelity track needs it"
+            )
         self._time108 = np.full(len(self.space), np.nan)
         self._time108[self.covered] = times
         self.mean_time108 = float(times.mean())
@@ -314,26 +328,27 @@ def covered_cells(name: str, table: BaseBenchmark) -> np.ndarray:
         by_epochs.setdefault(epochs, []).append(metric)
     for epochs, metrics in by_epochs.items():
         try:
-            got = np.asarray(table.covered_indices(epochs=epochs, require=tuple(metrics)),
-                             dtype=np.int64)
+            got = np.asarray(
+                table.covered_indices(epochs=epochs, require=tuple(metrics)), dtype=np.int64
+            )
         except (OutOfDomainError, PartialTableError, KeyError, ValueError) as exc:
             raise EvalConfigError(
-                f"table lacks the data of track {name!r}: {metrics} at {epochs} epochs "
-                f"({exc})") from exc
+                f"table lacks the data of track {name!r}: {metrics} at {epochs} epochs ({exc})"
+            ) from exc
         covered = got if covered is None else np.intersect1d(covered, got)
     if covered is None or not len(covered):
         raise EvalConfigError(
-            f"table covers no cell with the data of track {name!r} "
-            f"(needs {list(cls.requires)})")
+            f"table covers no cell with the data of track {name!r} (needs {list(cls.requires)})"
+        )
     if name == "full" and len(covered) != n:
         raise EvalConfigError(
             f"track 'full' needs 108-epoch test accuracy for all {n} cells; the table has "
-            f"it for {len(covered)}")
+            f"it for {len(covered)}"
+        )
     return covered
 
 
-def make_track(name: str, backend: BaseBenchmark, *, cells: np.ndarray | None = None
-               ) -> Track:
+def make_track(name: str, backend: BaseBenchmark, *, cells: np.ndarray | None = None) -> Track:
     """Wrap ``backend`` into track ``name`` (cells default: :func:`covered_cells` of it)."""
     cls = resolve_track(name)
     if cells is None:

@@ -25,8 +25,11 @@ from nb101.tabular_benchmark import TabularBenchmark  # noqa: E402
 
 def parser(description: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=description)
-    p.add_argument("--smoke", action="store_true",
-                   help="a small configuration that runs in seconds (CI runs it)")
+    p.add_argument(
+        "--smoke",
+        action="store_true",
+        help="a small configuration that runs in seconds (CI runs it)",
+    )
     p.add_argument("--seed", type=int, default=0)
     return p
 
@@ -36,8 +39,9 @@ def table(seed: int = 0):
     cell onto the cells it covers at every budget."""
     from nb101 import real_table
 
-    data = Path(os.environ.get("NB101_DATA") or Path(__file__).resolve().parents[2] /
-                "shared" / "data")
+    data = Path(
+        os.environ.get("NB101_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data"
+    )
     try:
         path, name = real_table(data if data.is_dir() else None), "real table"
     except FileNotFoundError:
@@ -70,6 +74,9 @@ def table_test_accuracy(bench, cell: int) -> float:
         _, computed = bench.get_metrics_from_hash(bench.space.hash(cell))
     except PartialTableError:
         return float("nan")
-    values = [r["final_test_accuracy"] for r in computed.get(108, [])
-              if r["final_test_accuracy"] is not None]
+    values = [
+        r["final_test_accuracy"]
+        for r in computed.get(108, [])
+        if r["final_test_accuracy"] is not None
+    ]
     return float(np.mean(values)) if values else float("nan")

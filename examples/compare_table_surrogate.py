@@ -12,9 +12,8 @@ optimizer and backend, and whether the surrogate orders the optimizers as the ta
 
 from __future__ import annotations
 
-import numpy as np
-
 import _common
+import numpy as np
 
 
 def main(argv=None) -> None:
@@ -35,13 +34,17 @@ def main(argv=None) -> None:
     for optimizer in ("tpe", "random"):
         for name, bench in backends.items():
             for seed in seeds:
-                study = run_study(bench, n_trials=trials, sampler=optimizer, seed=seed,
-                                  cell_map=cell_map)
+                study = run_study(
+                    bench, n_trials=trials, sampler=optimizer, seed=seed, cell_map=cell_map
+                )
                 cell = study.best_trial.user_attrs["cell"]
                 scores.setdefault((optimizer, name), []).append(
-                    _common.table_test_accuracy(table, cell))
-    print(f"{trials} trials per run, seeds {list(seeds)}; incumbent's {table_name} test "
-          f"accuracy, mean over seeds:")
+                    _common.table_test_accuracy(table, cell)
+                )
+    print(
+        f"{trials} trials per run, seeds {list(seeds)}; incumbent's {table_name} test "
+        f"accuracy, mean over seeds:"
+    )
     print(f"{'optimizer':<10}" + "".join(f"{name:>22}" for name in backends))
     means = {}
     for optimizer in ("tpe", "random"):

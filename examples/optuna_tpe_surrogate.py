@@ -26,21 +26,33 @@ def main(argv=None) -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     bench = _common.surrogate(args.seed)
     trials = 20 if args.smoke else args.trials
-    study = run_study(bench, n_trials=trials, sampler="tpe", pruner=args.pruner,
-                      seed=args.seed, encoding=args.encoding)
+    study = run_study(
+        bench,
+        n_trials=trials,
+        sampler="tpe",
+        pruner=args.pruner,
+        seed=args.seed,
+        encoding=args.encoding,
+    )
     best = study.best_trial
     cell = best.user_attrs["cell"]
     spent, epochs = bench.get_budget_counters()
     pruned = sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials)
     invalid = sum(t.user_attrs.get("valid") is False for t in study.trials)
     predicted = float(bench.predict("test_accuracy@108", [cell])[0])
-    print(f"Optuna TPE on the bundled surrogate, encoding {args.encoding}, "
-          f"pruner {args.pruner}, seed {args.seed}: {trials} trials ({pruned} pruned, "
-          f"{invalid} invalid configs)")
-    print(f"best cell {bench.space.hash(cell)} (index {cell}): validation accuracy "
-          f"{best.value:.4f}, predicted test accuracy {predicted:.4f}")
-    print(f"charged: {spent:,.0f} s of training, {epochs:,} epochs "
-          f"({epochs / 108:.1f} full trainings)")
+    print(
+        f"Optuna TPE on the bundled surrogate, encoding {args.encoding}, "
+        f"pruner {args.pruner}, seed {args.seed}: {trials} trials ({pruned} pruned, "
+        f"{invalid} invalid configs)"
+    )
+    print(
+        f"best cell {bench.space.hash(cell)} (index {cell}): validation accuracy "
+        f"{best.value:.4f}, predicted test accuracy {predicted:.4f}"
+    )
+    print(
+        f"charged: {spent:,.0f} s of training, {epochs:,} epochs "
+        f"({epochs / 108:.1f} full trainings)"
+    )
 
 
 if __name__ == "__main__":

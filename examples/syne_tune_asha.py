@@ -22,18 +22,24 @@ def run(blackbox, *, hours: float, seed: int):
 
     from hpo.syne_tune_adapter import simulate
 
-    scheduler = ASHA(blackbox.configuration_space, metric="validation_error", do_minimize=True,
-                     time_attr="epochs", max_t=108, grace_period=4, reduction_factor=3,
-                     random_seed=seed)
-    return simulate(blackbox, scheduler, max_wallclock_time=hours * 3600, n_workers=4,
-                    seed=seed)
+    scheduler = ASHA(
+        blackbox.configuration_space,
+        metric="validation_error",
+        do_minimize=True,
+        time_attr="epochs",
+        max_t=108,
+        grace_period=4,
+        reduction_factor=3,
+        random_seed=seed,
+    )
+    return simulate(blackbox, scheduler, max_wallclock_time=hours * 3600, n_workers=4, seed=seed)
 
 
 def best_cell(blackbox, frame) -> tuple[int, float]:
     """The cell of the lowest validation error reported at 108 epochs, and that error."""
     full = frame[frame["epochs"] == 108]
     row = full.loc[full["validation_error"].idxmin()]
-    config = {k[len("config_"):]: row[k] for k in frame.columns if k.startswith("config_")}
+    config = {k[len("config_") :]: row[k] for k in frame.columns if k.startswith("config_")}
     return blackbox.cell(config), float(row["validation_error"])
 
 
@@ -54,10 +60,12 @@ def main(argv=None) -> None:
     for name, blackbox in blackboxes.items():
         frame = run(blackbox, hours=hours, seed=args.seed)
         cell, error = best_cell(blackbox, frame)
-        print(f"ASHA on the {name}, {hours:g} simulated hours, seed {args.seed}: "
-              f"{frame['trial_id'].nunique()} trials, {len(frame)} results; best validation "
-              f"error {error:.4f} at cell {cell}, whose {table_name} test accuracy is "
-              f"{_common.table_test_accuracy(table, cell):.4f}")
+        print(
+            f"ASHA on the {name}, {hours:g} simulated hours, seed {args.seed}: "
+            f"{frame['trial_id'].nunique()} trials, {len(frame)} results; best validation "
+            f"error {error:.4f} at cell {cell}, whose {table_name} test accuracy is "
+            f"{_common.table_test_accuracy(table, cell):.4f}"
+        )
 
 
 if __name__ == "__main__":

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from nb101.io import atomic_savez, open_npz
 from nb101.cell_space import CellSpace, default_cache_path
+from nb101.io import atomic_savez, open_npz
 
 __all__ = [
     "FEATURES_FORMAT",

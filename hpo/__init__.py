@@ -12,9 +12,30 @@ Layer: ``nb101 < features < surrogate < hpo < eval``. The libraries are imported
 the functions that need them.
 """
 
-from .encodings import (ENCODINGS, EDGES, OP_CHOICES, PAD_OP, ConfigError, Encoding,
-                        InvalidConfigError, config_cell, failed_result, get_encoding,
-                        query_config)
+from .encodings import (
+    EDGES,
+    ENCODINGS,
+    OP_CHOICES,
+    PAD_OP,
+    ConfigError,
+    Encoding,
+    InvalidConfigError,
+    config_cell,
+    failed_result,
+    get_encoding,
+    query_config,
+)
 
-__all__ = ["ENCODINGS", "EDGES", "OP_CHOICES", "PAD_OP", "ConfigError", "Encoding",
-           "InvalidConfigError", "config_cell", "failed_result", "get_encoding", "query_config"]
+__all__ = [
+    "ENCODINGS",
+    "EDGES",
+    "OP_CHOICES",
+    "PAD_OP",
+    "ConfigError",
+    "Encoding",
+    "InvalidConfigError",
+    "config_cell",
+    "failed_result",
+    "get_encoding",
+    "query_config",
+]

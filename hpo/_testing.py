@@ -18,8 +18,9 @@ from nb101.protocol import EPOCHS
 __all__ = ["synthetic_table", "nearest_covered"]
 
 
-def synthetic_table(path: str | os.PathLike, *, num_cells: int = 2000, seed: int = 0,
-                    space: CellSpace | None = None) -> Path:
+def synthetic_table(
+    path: str | os.PathLike, *, num_cells: int = 2000, seed: int = 0, space: CellSpace | None = None
+) -> Path:
     """Write a complete synthetic table of ``num_cells`` seeded cells and return its path.
 
     Accuracies rise with the budget and with a per-cell quality (a smooth function of the
@@ -30,11 +31,13 @@ def synthetic_table(path: str | os.PathLike, *, num_cells: int = 2000, seed: int
     rng = np.random.default_rng(seed)
     cells = np.sort(rng.choice(len(space), size=num_cells, replace=False))
     params = space.parameters(cells).astype(np.float64)
-    quality = 0.8 + 0.1 * np.tanh((np.log(params) - 15.0)) + rng.normal(0, 0.02, num_cells)
+    quality = 0.8 + 0.1 * np.tanh(np.log(params) - 15.0) + rng.normal(0, 0.02, num_cells)
     run_cell, run_epochs, run_repeat = [], [], []
-    values: dict[str, list[float]] = {f"{w}_{m}": [] for w in ("halfway", "final") for m in
-                                      ("training_time", "train_accuracy",
-                                       "validation_accuracy", "test_accuracy")}
+    values: dict[str, list[float]] = {
+        f"{w}_{m}": []
+        for w in ("halfway", "final")
+        for m in ("training_time", "train_accuracy", "validation_accuracy", "test_accuracy")
+    }
     for epochs in EPOCHS:
         scale = 1.0 - 0.4 * np.exp(-epochs / 20.0)
         for repeat in range(3):
@@ -49,8 +52,15 @@ def synthetic_table(path: str | os.PathLike, *, num_cells: int = 2000, seed: int
             run_cell += cells.tolist()
             run_epochs += [epochs] * num_cells
             run_repeat += [repeat] * num_cells
-    return write_table(path, run_cell=run_cell, run_epochs=run_epochs, run_repeat=run_repeat,
-                       values=values, source={"kind": "synthetic", "seed": seed}, space=space)
+    return write_table(
+        path,
+        run_cell=run_cell,
+        run_epochs=run_epochs,
+        run_repeat=run_repeat,
+        values=values,
+        source={"kind": "synthetic", "seed": seed},
+        space=space,
+    )
 
 
 def nearest_covered(covered: np.ndarray):

@@ -54,13 +54,33 @@ from typing import Any
 
 import numpy as np
 
+from nb101 import (
+    CONV1X1,
+    CONV3X3,
+    MAX_EDGES,
+    MAXPOOL3X3,
+    NUM_VERTICES,
+    CellSpace,
+    ModelSpec,
+    OutOfDomainError,
+    get_space,
+)
 from nb101._optional import require
-from nb101 import (CONV1X1, CONV3X3, MAX_EDGES, MAXPOOL3X3, NUM_VERTICES, CellSpace,
-                   ModelSpec, OutOfDomainError, get_space)
 from nb101.model_spec import INPUT, OUTPUT
 
-__all__ = ["Encoding", "ENCODINGS", "get_encoding", "InvalidConfigError", "ConfigError",
-           "query_config", "config_cell", "failed_result", "OP_CHOICES", "PAD_OP", "EDGES"]
+__all__ = [
+    "Encoding",
+    "ENCODINGS",
+    "get_encoding",
+    "InvalidConfigError",
+    "ConfigError",
+    "query_config",
+    "config_cell",
+    "failed_result",
+    "OP_CHOICES",
+    "PAD_OP",
+    "EDGES",
+]
 
 #: Op choices of every ``op_node_*``, in HPOBench's order.
 OP_CHOICES = (CONV1X1, CONV3X3, MAXPOOL3X3)
@@ -117,30 +137,40 @@ class Encoding:
             Naming the key and the value got (and what is allowed).
         """
         if not isinstance(config, Mapping):
-            raise ConfigError(f"a config must be a mapping of names to values, got "
-                              f"{type(config).__name__}")
+            raise ConfigError(
+                f"a config must be a mapping of names to values, got {type(config).__name__}"
+            )
         missing = [n for n in self.names if n not in config]
         unknown = sorted(set(config) - set(self.names))
         if missing or unknown:
-            raise ConfigError(f"config of encoding {self.name!r} must have exactly the keys "
-                              f"edge_*, op_node_*{', num_edges' if self.continuous else ''}; "
-                              f"missing {missing}, unknown {unknown}")
+            raise ConfigError(
+                f"config of encoding {self.name!r} must have exactly the keys "
+                f"edge_*, op_node_*{', num_edges' if self.continuous else ''}; "
+                f"missing {missing}, unknown {unknown}"
+            )
         for name in _OP_NAMES:
             if not (isinstance(config[name], str) and config[name] in OP_CHOICES):
-                raise ConfigError(f"config value {name}={config[name]!r} is not one of "
-                                  f"{list(OP_CHOICES)}")
+                raise ConfigError(
+                    f"config value {name}={config[name]!r} is not one of {list(OP_CHOICES)}"
+                )
         for name in _EDGE_NAMES:
             value = config[name]
-            ok = (_is_number(value) and 0.0 <= float(value) <= 1.0 if self.continuous
-                  else _is_int(value) and int(value) in (0, 1))
+            ok = (
+                _is_number(value) and 0.0 <= float(value) <= 1.0
+                if self.continuous
+                else _is_int(value) and int(value) in (0, 1)
+            )
             if not ok:
-                raise ConfigError(f"config value {name}={value!r} is not "
-                                  f"{'a number in [0, 1]' if self.continuous else '0 or 1'}")
+                raise ConfigError(
+                    f"config value {name}={value!r} is not "
+                    f"{'a number in [0, 1]' if self.continuous else '0 or 1'}"
+                )
         if self.continuous:
             value = config["num_edges"]
             if not (_is_int(value) and 0 <= int(value) <= MAX_EDGES):
-                raise ConfigError(f"config value num_edges={value!r} is not an integer in "
-                                  f"[0, {MAX_EDGES}]")
+                raise ConfigError(
+                    f"config value num_edges={value!r} is not an integer in [0, {MAX_EDGES}]"
+                )
 
     def matrix(self, config: Mapping[str, Any]) -> np.ndarray:
         """The unpruned 7x7 int8 adjacency matrix of a config (checked)."""
@@ -149,7 +179,7 @@ class Encoding:
         if self.continuous:
             values = np.array([float(config[n]) for n in _EDGE_NAMES])
             order = np.argsort(-values, kind="stable")  # highest first, ties: lower position
-            chosen[order[:int(config["num_edges"])]] = 1
+            chosen[order[: int(config["num_edges"])]] = 1
         else:
             chosen[:] = [int(config[n]) for n in _EDGE_NAMES]
         matrix = np.zeros((NUM_VERTICES, NUM_VERTICES), dtype=np.int8)
@@ -170,12 +200,15 @@ class Encoding:
         matrix = self.matrix(config)
         edges = int(matrix.sum())
         if edges > MAX_EDGES:
-            raise InvalidConfigError(f"invalid config: too many edges, got {edges} (max edges "
-                                     f"= {MAX_EDGES}) in {_show(config)}")
+            raise InvalidConfigError(
+                f"invalid config: too many edges, got {edges} (max edges "
+                f"= {MAX_EDGES}) in {_show(config)}"
+            )
         spec = ModelSpec(matrix, [INPUT, *(config[n] for n in _OP_NAMES), OUTPUT])
         if not spec.valid_spec:
-            raise InvalidConfigError(f"invalid config: input and output are disconnected in "
-                                     f"{_show(config)}")
+            raise InvalidConfigError(
+                f"invalid config: input and output are disconnected in {_show(config)}"
+            )
         return spec
 
     def to_index(self, config: Mapping[str, Any], space: CellSpace | None = None) -> int:
@@ -199,8 +232,9 @@ class Encoding:
         """
         space = get_space() if space is None else space
         if isinstance(index, bool) or not _is_int(index) or not 0 <= int(index) < len(space):
-            raise OutOfDomainError(f"cell index must be an integer in [0, {len(space)}), "
-                                   f"got {index!r}")
+            raise OutOfDomainError(
+                f"cell index must be an integer in [0, {len(space)}), got {index!r}"
+            )
         small, ops = space.graph(int(index))
         n = len(ops)
         where = list(range(n - 1)) + [NUM_VERTICES - 1]  # the output moves to vertex 6
@@ -236,10 +270,10 @@ class Encoding:
             config["num_edges"] = int(rng.integers(0, MAX_EDGES + 1))
             config.update({n: float(v) for n, v in zip(_EDGE_NAMES, rng.random(len(EDGES)))})
         else:
-            config.update({n: int(v) for n, v in zip(_EDGE_NAMES,
-                                                       rng.integers(0, 2, len(EDGES)))})
-        config.update({n: OP_CHOICES[int(i)] for n, i in zip(_OP_NAMES,
-                                                             rng.integers(0, 3, _NUM_OPS))})
+            config.update({n: int(v) for n, v in zip(_EDGE_NAMES, rng.integers(0, 2, len(EDGES)))})
+        config.update(
+            {n: OP_CHOICES[int(i)] for n, i in zip(_OP_NAMES, rng.integers(0, 3, _NUM_OPS))}
+        )
         return config
 
     # ------------------------------------------------------------ the space, per library
@@ -261,8 +295,7 @@ class Encoding:
 
     def optuna_distributions(self) -> dict[str, Any]:
         """The space as ``{name: optuna.distributions.BaseDistribution}`` (for ``ask``)."""
-        from optuna.distributions import (CategoricalDistribution, FloatDistribution,
-                                          IntDistribution)
+        from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
         out: dict[str, Any] = {}
         if self.continuous:
@@ -318,8 +351,9 @@ def get_encoding(encoding: str | Encoding = "A") -> Encoding:
         return encoding
     key = _ALIASES.get(encoding, encoding)
     if key not in ENCODINGS:
-        raise ValueError(f"unknown encoding {encoding!r}; choices: "
-                         f"{sorted(ENCODINGS) + sorted(_ALIASES)}")
+        raise ValueError(
+            f"unknown encoding {encoding!r}; choices: {sorted(ENCODINGS) + sorted(_ALIASES)}"
+        )
     return ENCODINGS[key]
 
 
@@ -327,14 +361,26 @@ def get_encoding(encoding: str | Encoding = "A") -> Encoding:
 def failed_result() -> dict[str, Any]:
     """What an invalid config gets (HPOBench's ``failure``): accuracies 0, training time 0
     (no cost), no cell (``cell`` and the graph fields None), ``valid=False``."""
-    return {"valid": False, "cell": None, "module_adjacency": None,
-            "module_operations": None, "trainable_parameters": 0, "training_time": 0.0,
-            "train_accuracy": 0.0, "validation_accuracy": 0.0, "test_accuracy": 0.0}
+    return {
+        "valid": False,
+        "cell": None,
+        "module_adjacency": None,
+        "module_operations": None,
+        "trainable_parameters": 0,
+        "training_time": 0.0,
+        "train_accuracy": 0.0,
+        "validation_accuracy": 0.0,
+        "test_accuracy": 0.0,
+    }
 
 
-def config_cell(config: Mapping[str, Any], *, encoding: str | Encoding = "A",
-                space: CellSpace | None = None,
-                cell_map: Callable[[int], int] | None = None) -> int | None:
+def config_cell(
+    config: Mapping[str, Any],
+    *,
+    encoding: str | Encoding = "A",
+    space: CellSpace | None = None,
+    cell_map: Callable[[int], int] | None = None,
+) -> int | None:
     """THE invalid-config rule: the cell index a config is evaluated on, or None for an
     invalid config (which then gets :func:`failed_result`). Every adapter calls it.
 
@@ -363,9 +409,15 @@ def config_cell(config: Mapping[str, Any], *, encoding: str | Encoding = "A",
     return cell if cell_map is None else int(cell_map(cell))
 
 
-def query_config(bench, config: Mapping[str, Any], *, encoding: str | Encoding = "A",
-                 epochs: int = 108, stop_halfway: bool = False,
-                 cell_map: Callable[[int], int] | None = None) -> dict[str, Any]:
+def query_config(
+    bench,
+    config: Mapping[str, Any],
+    *,
+    encoding: str | Encoding = "A",
+    epochs: int = 108,
+    stop_halfway: bool = False,
+    cell_map: Callable[[int], int] | None = None,
+) -> dict[str, Any]:
     """Evaluate a config on a backend under the invalid-config rule (:func:`config_cell`).
 
     A valid config is one ``bench.query`` of its cell (which charges the backend's budget
@@ -401,8 +453,10 @@ def query_config(bench, config: Mapping[str, Any], *, encoding: str | Encoding =
         If the backend lacks the cell at this budget.
     """
     if epochs not in bench.valid_epochs:  # the same answer for valid and invalid configs
-        raise OutOfDomainError(f"invalid number of epochs, got {epochs!r} "
-                               f"(valid epochs = {sorted(bench.valid_epochs)})")
+        raise OutOfDomainError(
+            f"invalid number of epochs, got {epochs!r} "
+            f"(valid epochs = {sorted(bench.valid_epochs)})"
+        )
     space = getattr(bench, "space", None)
     space = get_space() if space is None else space
     cell = config_cell(config, encoding=encoding, space=space, cell_map=cell_map)
@@ -423,8 +477,11 @@ def _is_int(value: Any) -> bool:
 
 
 def _is_number(value: Any) -> bool:
-    return (isinstance(value, (int, float, np.integer, np.floating))
-            and not isinstance(value, (bool, np.bool_)) and np.isfinite(value))
+    return (
+        isinstance(value, (int, float, np.integer, np.floating))
+        and not isinstance(value, (bool, np.bool_))
+        and np.isfinite(value)
+    )
 
 
 def _show(config: Mapping[str, Any]) -> str:

@@ -23,7 +23,8 @@ separate training in NAS-Bench-101; a backend without a budget's training time, 
 real table below 108 epochs, charges 0 s for it, as :mod:`nb101.protocol` says: pass a track of
 :mod:`eval.tracks` as the backend to charge the 108-epoch time scaled instead); the validation
 accuracy at each budget is reported with ``trial.report(value, step=epochs)`` and the trial is
-pruned (``optuna.TrialPruned``) when the pruner says so. Pruners step in epochs: ``"hyperband"`` and ``"sha"`` use
+pruned (``optuna.TrialPruned``) when the pruner says so. Pruners step in epochs:
+``"hyperband"`` and ``"sha"`` use
 ``min_resource=4``, ``reduction_factor=3``, so their rungs are the budgets themselves.
 
 User attributes of every trial: ``cell`` (the cell index evaluated, None if invalid),
@@ -49,9 +50,15 @@ SAMPLERS = ("tpe", "random")
 PRUNERS = ("median", "sha", "hyperband")
 
 
-def make_objective(bench, *, encoding: str | Encoding = "A", epochs: int = 108,
-                   metric: str = "validation_accuracy", multi_fidelity: bool = False,
-                   cell_map: Callable[[int], int] | None = None) -> Callable[[Any], float]:
+def make_objective(
+    bench,
+    *,
+    encoding: str | Encoding = "A",
+    epochs: int = 108,
+    metric: str = "validation_accuracy",
+    multi_fidelity: bool = False,
+    cell_map: Callable[[int], int] | None = None,
+) -> Callable[[Any], float]:
     """An Optuna objective ``f(trial) -> float`` over a backend (see the module docstring).
 
     Parameters
@@ -76,18 +83,23 @@ def make_objective(bench, *, encoding: str | Encoding = "A", epochs: int = 108,
     """
     encoding = get_encoding(encoding)
     if epochs not in bench.valid_epochs:
-        raise ValueError(f"epochs={epochs!r} is not a budget of the backend "
-                         f"{sorted(bench.valid_epochs)}")
-    budgets = ([e for e in EPOCHS if e in bench.valid_epochs and e <= epochs]
-               if multi_fidelity else [epochs])
+        raise ValueError(
+            f"epochs={epochs!r} is not a budget of the backend {sorted(bench.valid_epochs)}"
+        )
+    budgets = (
+        [e for e in EPOCHS if e in bench.valid_epochs and e <= epochs]
+        if multi_fidelity
+        else [epochs]
+    )
 
     def objective(trial) -> float:
         optuna = require("optuna", "optuna", "the Optuna objective")
 
         config = encoding.suggest(trial)
         for budget in budgets:
-            result = query_config(bench, config, encoding=encoding, epochs=budget,
-                                  cell_map=cell_map)
+            result = query_config(
+                bench, config, encoding=encoding, epochs=budget, cell_map=cell_map
+            )
             _record(trial, result, budget)
             if not result["valid"]:  # the worst value at once, at no cost
                 break
@@ -109,11 +121,21 @@ def _record(trial, result: dict, budget: int) -> None:
     trial.set_user_attr("training_time", result["training_time"])
 
 
-def run_study(bench, *, n_trials: int, sampler: str | Any = "tpe", pruner: str | Any = None,
-              seed: int = 0, encoding: str | Encoding = "A", epochs: int = 108,
-              metric: str = "validation_accuracy", multi_fidelity: bool | None = None,
-              cell_map: Callable[[int], int] | None = None,
-              max_training_time: float | None = None, study_name: str = "nb101"):
+def run_study(
+    bench,
+    *,
+    n_trials: int,
+    sampler: str | Any = "tpe",
+    pruner: str | Any = None,
+    seed: int = 0,
+    encoding: str | Encoding = "A",
+    epochs: int = 108,
+    metric: str = "validation_accuracy",
+    multi_fidelity: bool | None = None,
+    cell_map: Callable[[int], int] | None = None,
+    max_training_time: float | None = None,
+    study_name: str = "nb101",
+):
     """Run an Optuna study on a backend and return it.
 
     Parameters
@@ -145,30 +167,54 @@ def run_study(bench, *, n_trials: int, sampler: str | Any = "tpe", pruner: str |
     """
     optuna = require("optuna", "optuna", "Optuna studies")
 
-    sampler = _resolve("sampler", sampler, {
-        "tpe": lambda: optuna.samplers.TPESampler(seed=seed),
-        "random": lambda: optuna.samplers.RandomSampler(seed=seed)})
-    pruner = _resolve("pruner", pruner, {
-        "median": lambda: optuna.pruners.MedianPruner(n_startup_trials=5),
-        "sha": lambda: optuna.pruners.SuccessiveHalvingPruner(min_resource=4,
-                                                              reduction_factor=3),
-        "hyperband": lambda: optuna.pruners.HyperbandPruner(min_resource=4, max_resource=epochs,
-                                                            reduction_factor=3)})
+    sampler = _resolve(
+        "sampler",
+        sampler,
+        {
+            "tpe": lambda: optuna.samplers.TPESampler(seed=seed),
+            "random": lambda: optuna.samplers.RandomSampler(seed=seed),
+        },
+    )
+    pruner = _resolve(
+        "pruner",
+        pruner,
+        {
+            "median": lambda: optuna.pruners.MedianPruner(n_startup_trials=5),
+            "sha": lambda: optuna.pruners.SuccessiveHalvingPruner(
+                min_resource=4, reduction_factor=3
+            ),
+            "hyperband": lambda: optuna.pruners.HyperbandPruner(
+                min_resource=4, max_resource=epochs, reduction_factor=3
+            ),
+        },
+    )
     if multi_fidelity is None:
         multi_fidelity = pruner is not None
     if hasattr(bench, "reseed"):
         bench.reseed(seed)
     bench.reset_budget_counters()
-    objective = make_objective(bench, encoding=encoding, epochs=epochs, metric=metric,
-                               multi_fidelity=multi_fidelity, cell_map=cell_map)
+    objective = make_objective(
+        bench,
+        encoding=encoding,
+        epochs=epochs,
+        metric=metric,
+        multi_fidelity=multi_fidelity,
+        cell_map=cell_map,
+    )
     # a fixed name: HyperbandPruner puts trials into brackets by a hash of the study name
-    study = optuna.create_study(direction="maximize", sampler=sampler, study_name=study_name,
-                                pruner=optuna.pruners.NopPruner() if pruner is None else pruner)
+    study = optuna.create_study(
+        direction="maximize",
+        sampler=sampler,
+        study_name=study_name,
+        pruner=optuna.pruners.NopPruner() if pruner is None else pruner,
+    )
     callbacks = []
     if max_training_time is not None:
+
         def stop(study, trial) -> None:
             if bench.get_budget_counters()[0] >= max_training_time:
                 study.stop()
+
         callbacks.append(stop)
     study.optimize(objective, n_trials=n_trials, callbacks=callbacks)
     return study

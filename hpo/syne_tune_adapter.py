@@ -62,17 +62,24 @@ from typing import Any
 
 import numpy as np
 
-from nb101._optional import require
 from nb101 import CellSpace, PartialTableError, get_space
+from nb101._optional import require
 from nb101.protocol import EPOCHS
 
 from .encodings import Encoding, config_cell, get_encoding
 
-__all__ = ["OBJECTIVES", "TableBlackbox", "SurrogateBlackbox", "simulate"]
+# TableBlackbox and SurrogateBlackbox are built on first access (module __getattr__), so that
+# importing this module does not import Syne Tune.
+__all__ = ["OBJECTIVES", "TableBlackbox", "SurrogateBlackbox", "simulate"]  # noqa: F822
 
 #: The objectives of every blackbox, in this order.
-OBJECTIVES = ("validation_accuracy", "validation_error", "test_accuracy", "test_error",
-              "elapsed_time")
+OBJECTIVES = (
+    "validation_accuracy",
+    "validation_error",
+    "test_accuracy",
+    "test_error",
+    "elapsed_time",
+)
 _FAILED = (0.0, 1.0, 0.0, 1.0, 0.0)
 
 
@@ -91,9 +98,12 @@ class _NB101Blackbox:
         self.space: CellSpace = get_space() if space is None else space
         self.cell_map = cell_map
         self._epochs = tuple(int(e) for e in sorted(epochs))
-        _blackbox_base().__init__(self, configuration_space=self.encoding.syne_tune_space(),
-                                  fidelity_space={"epochs": ordinal(list(self._epochs))},
-                                  objectives_names=list(OBJECTIVES))
+        _blackbox_base().__init__(
+            self,
+            configuration_space=self.encoding.syne_tune_space(),
+            fidelity_space={"epochs": ordinal(list(self._epochs))},
+            objectives_names=list(OBJECTIVES),
+        )
 
     @property
     def fidelity_values(self) -> np.ndarray:
@@ -102,14 +112,17 @@ class _NB101Blackbox:
 
     def cell(self, configuration: Mapping[str, Any]) -> int | None:
         """The cell a configuration is evaluated on (None: invalid, see the module doc)."""
-        return config_cell(configuration, encoding=self.encoding, space=self.space,
-                           cell_map=self.cell_map)
+        return config_cell(
+            configuration, encoding=self.encoding, space=self.space, cell_map=self.cell_map
+        )
 
     def _objective_function(self, configuration, fidelity=None, seed=None):
         seed = 0 if seed is None else int(seed)
         cell = self.cell(configuration)
-        rows = np.array([_FAILED] * len(self._epochs) if cell is None
-                        else self._rows(cell, seed), dtype=np.float64)
+        rows = np.array(
+            [_FAILED] * len(self._epochs) if cell is None else self._rows(cell, seed),
+            dtype=np.float64,
+        )
         if fidelity is None:
             return rows
         epochs = int(fidelity["epochs"])
@@ -146,11 +159,17 @@ def _table_class():
     class TableBlackbox(_NB101Blackbox, Blackbox):
         __doc__ = _TABLE_DOC
 
-        def __init__(self, table, *, encoding: str | Encoding = "A",
-                     cell_map: Callable[[int], int] | None = None):
+        def __init__(
+            self,
+            table,
+            *,
+            encoding: str | Encoding = "A",
+            cell_map: Callable[[int], int] | None = None,
+        ):
             self.table = table
-            self._setup([e for e in EPOCHS if e in table.valid_epochs], encoding,
-                        table.space, cell_map)
+            self._setup(
+                [e for e in EPOCHS if e in table.valid_epochs], encoding, table.space, cell_map
+            )
 
         @property
         def num_seeds(self) -> int:
@@ -173,7 +192,8 @@ def _table_class():
                         f"the table {getattr(self.table, 'path', '')} has no "
                         f"{'validation accuracy' if validation is None else 'training time'} "
                         f"of cell {module_hash} (index {cell}) at {epochs} epochs; give the "
-                        f"blackbox a cell_map onto the cells it covers")
+                        f"blackbox a cell_map onto the cells it covers"
+                    )
                 rows.append(_row(validation, _pick(runs, seed, "final_test_accuracy"), time))
             return rows
 
@@ -186,19 +206,26 @@ def _surrogate_class():
     class SurrogateBlackbox(_NB101Blackbox, Blackbox):
         __doc__ = _SURROGATE_DOC
 
-        def __init__(self, artifact=None, *, encoding: str | Encoding = "A",
-                     num_seeds: int = 3, cell_map: Callable[[int], int] | None = None,
-                     space: CellSpace | None = None):
+        def __init__(
+            self,
+            artifact=None,
+            *,
+            encoding: str | Encoding = "A",
+            num_seeds: int = 3,
+            cell_map: Callable[[int], int] | None = None,
+            space: CellSpace | None = None,
+        ):
             from surrogate import SurrogateBenchmark
             from surrogate.artifact import Artifact, load_artifact
 
-            self.artifact = (artifact if isinstance(artifact, Artifact)
-                             else load_artifact(artifact, lazy=True))
+            self.artifact = (
+                artifact if isinstance(artifact, Artifact) else load_artifact(artifact, lazy=True)
+            )
             self._num_seeds = int(num_seeds)
             self._benches: dict[int, Any] = {}
-            self._make = lambda s: SurrogateBenchmark(self.artifact, seed=0, noise=True,
-                                                      num_repeats=1, noise_seed=s,
-                                                      space=self.space)
+            self._make = lambda s: SurrogateBenchmark(
+                self.artifact, seed=0, noise=True, num_repeats=1, noise_seed=s, space=self.space
+            )
             self.space = get_space() if space is None else space
             self._setup(self._bench(0).valid_epochs, encoding, self.space, cell_map)
 
@@ -217,15 +244,18 @@ def _surrogate_class():
             rows = []
             for epochs in self._epochs:
                 run = bench.query_batch(index, epochs=epochs)
-                values = [float(run[m][0]) for m in ("validation_accuracy", "test_accuracy",
-                                                     "training_time")]
+                values = [
+                    float(run[m][0])
+                    for m in ("validation_accuracy", "test_accuracy", "training_time")
+                ]
                 rows.append(_row(*(None if math.isnan(v) else v for v in values)))
             return rows
 
     return SurrogateBlackbox
 
 
-_TABLE_DOC = """A Syne Tune ``Blackbox`` over a table (:class:`nb101.tabular_benchmark.TabularBenchmark`).
+_TABLE_DOC = """A Syne Tune ``Blackbox`` over a table
+    (:class:`nb101.tabular_benchmark.TabularBenchmark`).
 
     Parameters
     ----------
@@ -267,11 +297,19 @@ def __getattr__(name: str):  # the classes need Syne Tune: build them on first u
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def simulate(blackbox, scheduler, *, n_workers: int = 4,
-             max_num_trials_started: int | None = None, max_wallclock_time: float | None = None,
-             seed: int = 0, support_checkpointing: bool = False,
-             folder: str | os.PathLike | None = None, verbose: bool = False,
-             count_scheduler_time: bool = False):
+def simulate(
+    blackbox,
+    scheduler,
+    *,
+    n_workers: int = 4,
+    max_num_trials_started: int | None = None,
+    max_wallclock_time: float | None = None,
+    seed: int = 0,
+    support_checkpointing: bool = False,
+    folder: str | os.PathLike | None = None,
+    verbose: bool = False,
+    count_scheduler_time: bool = False,
+):
     """Run a Syne Tune scheduler on a blackbox in simulated time; the results as a data frame.
 
     Parameters
@@ -314,24 +352,44 @@ def simulate(blackbox, scheduler, *, n_workers: int = 4,
         raise ValueError("simulate needs max_num_trials_started or max_wallclock_time")
     if folder is None:
         with tempfile.TemporaryDirectory(prefix="nb101-syne-") as scratch:
-            return simulate(blackbox, scheduler, n_workers=n_workers,
-                            max_num_trials_started=max_num_trials_started,
-                            max_wallclock_time=max_wallclock_time, seed=seed,
-                            support_checkpointing=support_checkpointing, folder=scratch,
-                            verbose=verbose, count_scheduler_time=count_scheduler_time)
+            return simulate(
+                blackbox,
+                scheduler,
+                n_workers=n_workers,
+                max_num_trials_started=max_num_trials_started,
+                max_wallclock_time=max_wallclock_time,
+                seed=seed,
+                support_checkpointing=support_checkpointing,
+                folder=scratch,
+                verbose=verbose,
+                count_scheduler_time=count_scheduler_time,
+            )
     folder = Path(folder)
-    backend_class = UserBlackboxBackend if count_scheduler_time else _training_time_only(
-        UserBlackboxBackend)
-    backend = backend_class(blackbox=blackbox, elapsed_time_attr="elapsed_time", seed=seed,
-                            support_checkpointing=support_checkpointing)
+    backend_class = (
+        UserBlackboxBackend if count_scheduler_time else _training_time_only(UserBlackboxBackend)
+    )
+    backend = backend_class(
+        blackbox=blackbox,
+        elapsed_time_attr="elapsed_time",
+        seed=seed,
+        support_checkpointing=support_checkpointing,
+    )
     callback = SimulatorCallback()
-    tuner = Tuner(trial_backend=backend, scheduler=scheduler,
-                  stop_criterion=StoppingCriterion(max_num_trials_started=max_num_trials_started,
-                                                   max_wallclock_time=max_wallclock_time),
-                  n_workers=n_workers, sleep_time=0, callbacks=[callback],
-                  results_update_interval=3600, print_update_interval=3600, save_tuner=False,
-                  trial_backend_path=str(folder),
-                  output_logger=TunerLogger() if verbose else _quiet_logger(TunerLogger)())
+    tuner = Tuner(
+        trial_backend=backend,
+        scheduler=scheduler,
+        stop_criterion=StoppingCriterion(
+            max_num_trials_started=max_num_trials_started, max_wallclock_time=max_wallclock_time
+        ),
+        n_workers=n_workers,
+        sleep_time=0,
+        callbacks=[callback],
+        results_update_interval=3600,
+        print_update_interval=3600,
+        save_tuner=False,
+        trial_backend_path=str(folder),
+        output_logger=TunerLogger() if verbose else _quiet_logger(TunerLogger)(),
+    )
     tuner.tuner_path = Path(folder)  # instead of ~/syne-tune/<name>
     # Syne Tune 0.16 draws some samples from NumPy's global generator whatever the
     # scheduler's random_seed: seed it for the run, then give the caller's state back.
@@ -350,8 +408,11 @@ def simulate(blackbox, scheduler, *, n_workers: int = 4,
 
 def _quiet_logger(base: type) -> type:
     """A ``TunerLogger`` that prints nothing but errors."""
-    silent = {name: (lambda *args, **kwargs: None) for name in dir(base)
-              if name.startswith("print_") and name != "print_error"}
+    silent = {
+        name: (lambda *args, **kwargs: None)
+        for name in dir(base)
+        if name.startswith("print_") and name != "print_error"
+    }
     return type("QuietTunerLogger", (base,), silent)
 
 

@@ -16,17 +16,6 @@ table), :mod:`~nb101.real_data` (the real data and its table), :mod:`~nb101.prot
 """
 
 from ._optional import MissingDependencyError
-from .protocol import (
-    EPOCHS,
-    METRICS,
-    RUN_FIELDS,
-    BaseBenchmark,
-    Benchmark,
-    Target,
-    format_target,
-    parse_target,
-)
-from .openers import open_benchmark
 from .cell_space import CellSpace, build_space, get_space
 from .convert import convert_tfrecord
 from .errors import (
@@ -52,9 +41,20 @@ from .model_spec import (
     is_valid_spec,
     trainable_parameters,
 )
+from .openers import open_benchmark
+from .protocol import (
+    EPOCHS,
+    METRICS,
+    RUN_FIELDS,
+    BaseBenchmark,
+    Benchmark,
+    Target,
+    format_target,
+    parse_target,
+)
 from .real_data import convert_real_data, default_real_table_path, real_table
-from .tabular_benchmark import TabularBenchmark
 from .table_file import load_table, write_table
+from .tabular_benchmark import TabularBenchmark
 
 #: The package version (pyproject.toml reads it from here).
 __version__ = "0.1.0"

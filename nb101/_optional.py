@@ -44,8 +44,7 @@ class MissingDependencyError(ImportError):
         command = f"pip install 'nb101-surrogate[{extra}]'"
         if top in _INSTALLED_APART:
             command += f" && {_INSTALLED_APART[top]}"
-        super().__init__(f"{_PIP_NAMES.get(top, top)} is needed for {feature}: {command}",
-                         name=top)
+        super().__init__(f"{_PIP_NAMES.get(top, top)} is needed for {feature}: {command}", name=top)
 
 
 def require(module: str, extra: str, feature: str) -> ModuleType:

@@ -27,16 +27,47 @@ from pathlib import Path
 import numpy as np
 
 from .errors import OutOfDomainError, TableError, UnknownHashError
-from .model_spec import (INPUT, MAX_EDGES, MAXPOOL3X3, NUM_VERTICES, OPS, OUTPUT, ModelSpec,
-                         check_spec, trainable_parameters)
+from .model_spec import (
+    INPUT,
+    MAX_EDGES,
+    MAXPOOL3X3,
+    NUM_VERTICES,
+    OPS,
+    OUTPUT,
+    ModelSpec,
+    check_spec,
+    trainable_parameters,
+)
 from .paths import user_path
-from .space_enumeration import (EXPECTED_CELLS, NUM_CELLS, dense_cells, dense_matrices,
-                                enumerate_space, interior_labelings)
-from .space_file import (SPACE_ARRAYS, SPACE_FORMAT, UPGRADABLE_FORMATS, cache_name,
-                         default_cache_path, read_space_file, write_space_file)
+from .space_enumeration import (
+    EXPECTED_CELLS,
+    NUM_CELLS,
+    dense_cells,
+    dense_matrices,
+    enumerate_space,
+    interior_labelings,
+)
+from .space_file import (
+    SPACE_ARRAYS,
+    SPACE_FORMAT,
+    UPGRADABLE_FORMATS,
+    cache_name,
+    default_cache_path,
+    read_space_file,
+    write_space_file,
+)
 
-__all__ = ["CellSpace", "build_space", "get_space", "cell_parameters", "default_cache_path",
-           "SPACE_FORMAT", "UPGRADABLE_FORMATS", "NUM_CELLS", "EXPECTED_CELLS"]
+__all__ = [
+    "CellSpace",
+    "build_space",
+    "get_space",
+    "cell_parameters",
+    "default_cache_path",
+    "SPACE_FORMAT",
+    "UPGRADABLE_FORMATS",
+    "NUM_CELLS",
+    "EXPECTED_CELLS",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -53,8 +84,9 @@ def _hex_prefixes(text: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(pairs).view(">u8").ravel().astype(np.uint64)
 
 
-def build_space(path: str | os.PathLike | None = None, *, processes: int | None = None,
-                progress: bool = False) -> "CellSpace":
+def build_space(
+    path: str | os.PathLike | None = None, *, processes: int | None = None, progress: bool = False
+) -> CellSpace:
     """Enumerate the space exactly as ``generate_graphs.py`` (:func:`enumerate_space`), count
     the parameters of every cell and save it to ``path``.
 
@@ -69,12 +101,14 @@ def build_space(path: str | os.PathLike | None = None, *, processes: int | None 
     """
     start = time.perf_counter()
     arrays = enumerate_space(processes=processes, progress=progress)
-    arrays["parameters"] = cell_parameters(arrays["num_vertices"], arrays["bits"],
-                                           arrays["codes"])
-    path = write_space_file(user_path(path) if path is not None else default_cache_path(),
-                            arrays)
-    _log.info("built the space (%d cells) in %.1f s into %s", len(arrays["hashes"]),
-              time.perf_counter() - start, path)
+    arrays["parameters"] = cell_parameters(arrays["num_vertices"], arrays["bits"], arrays["codes"])
+    path = write_space_file(user_path(path) if path is not None else default_cache_path(), arrays)
+    _log.info(
+        "built the space (%d cells) in %.1f s into %s",
+        len(arrays["hashes"]),
+        time.perf_counter() - start,
+        path,
+    )
     return CellSpace(arrays, path)
 
 
@@ -122,16 +156,18 @@ class CellSpace:
                 self._matrices[(n, b)] = matrix
             first += len(block) * stride
         self._ops_of: dict[int, list[tuple[str, ...]]] = {}  # V -> op lists in code order
-        self._op_code: dict[tuple[str, ...], int] = {}       # op list -> labeling code
+        self._op_code: dict[tuple[str, ...], int] = {}  # op list -> labeling code
         for n in range(2, NUM_VERTICES + 1):
-            self._ops_of[n] = [(INPUT, *(OPS[i] for i in labeling), OUTPUT)
-                               for labeling in interior_labelings(n).tolist()]
+            self._ops_of[n] = [
+                (INPUT, *(OPS[i] for i in labeling), OUTPUT)
+                for labeling in interior_labelings(n).tolist()
+            ]
             for code, ops in enumerate(self._ops_of[n]):
                 self._op_code[ops] = code
         self._prefixes: np.ndarray | None = None  # see _hash_prefixes
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "CellSpace":
+    def load(cls, path: str | os.PathLike) -> CellSpace:
         """Read a space cache; one of an :data:`UPGRADABLE_FORMATS` is upgraded in memory.
 
         Raises
@@ -142,17 +178,26 @@ class CellSpace:
         path = user_path(path)
         arrays, space_format = read_space_file(path)
         if space_format != SPACE_FORMAT:
-            _log.info("upgrading the space cache %s from format %d to %d", path, space_format,
-                      SPACE_FORMAT)
-            arrays["parameters"] = cell_parameters(arrays["num_vertices"], arrays["bits"],
-                                                   arrays["codes"])
+            _log.info(
+                "upgrading the space cache %s from format %d to %d",
+                path,
+                space_format,
+                SPACE_FORMAT,
+            )
+            arrays["parameters"] = cell_parameters(
+                arrays["num_vertices"], arrays["bits"], arrays["codes"]
+            )
         return cls(arrays, path)
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the space as a cache file of the current format (atomically)."""
-        return write_space_file(path, {name: (self._parameters if name == "parameters"
-                                              else getattr(self, name))
-                                       for name in self._ARRAYS})
+        return write_space_file(
+            path,
+            {
+                name: (self._parameters if name == "parameters" else getattr(self, name))
+                for name in self._ARRAYS
+            },
+        )
 
     def __len__(self) -> int:
         return len(self.hashes)
@@ -182,8 +227,11 @@ class CellSpace:
         The hashes are located by their first 16 hex digits as 64-bit integers (unique
         among the cells of the space) and then compared in full.
         """
-        items = module_hashes if isinstance(module_hashes, (list, tuple)) else np.ravel(
-            np.asarray(module_hashes))
+        items = (
+            module_hashes
+            if isinstance(module_hashes, (list, tuple))
+            else np.ravel(np.asarray(module_hashes))
+        )
         try:
             # one byte more than a hash, so that a longer string is not silently cut
             keys = np.array(items, dtype="S33").reshape(-1).view(np.uint8).reshape(-1, 33)
@@ -201,8 +249,10 @@ class CellSpace:
         if missing.any():
             bad = items[int(np.flatnonzero(missing)[0])]
             bad = bad.decode(errors="replace") if isinstance(bad, bytes) else str(bad)
-            raise UnknownHashError(f"module hash {bad!r} is not a cell of NAS-Bench-101 "
-                                   f"({int(missing.sum())} unknown hashes)")
+            raise UnknownHashError(
+                f"module hash {bad!r} is not a cell of NAS-Bench-101 "
+                f"({int(missing.sum())} unknown hashes)"
+            )
         return idx.astype(np.int64)
 
     def _hash_prefixes(self) -> np.ndarray:
@@ -227,8 +277,11 @@ class CellSpace:
             # A pruned matrix among the space's full DAGs (so <= 7 vertices, <= 9 edges) and
             # an op list among its labelings pass every rule of check_spec: two dict lookups.
             matrix = spec.matrix
-            offset = (self._matrix_key.get(matrix.tobytes())
-                      if isinstance(matrix, np.ndarray) and matrix.dtype is _INT8 else None)
+            offset = (
+                self._matrix_key.get(matrix.tobytes())
+                if isinstance(matrix, np.ndarray) and matrix.dtype is _INT8
+                else None
+            )
             code = self._op_code.get(tuple(spec.ops))
             if offset is not None and code is not None and len(spec.ops) == len(matrix):
                 return int(self.lookup_cells[offset + code])
@@ -256,8 +309,9 @@ class CellSpace:
     def graph(self, index: int) -> tuple[np.ndarray, list[str]]:
         """``(matrix, ops)`` of the canonical representative of cell ``index``: a fresh
         (V, V) int8 matrix and op list, without building (and pruning) a ``ModelSpec``."""
-        return self.graph_of(int(self.num_vertices[index]), int(self.bits[index]),
-                             int(self.codes[index]))
+        return self.graph_of(
+            int(self.num_vertices[index]), int(self.bits[index]), int(self.codes[index])
+        )
 
     def graph_of(self, num_vertices: int, bits: int, code: int) -> tuple[np.ndarray, list[str]]:
         """``(matrix, ops)`` of a pruned valid cell given as vertex count, official edge bits
@@ -274,7 +328,8 @@ class CellSpace:
             raise OutOfDomainError(
                 f"no pruned valid cell has {num_vertices} vertices, edge bits {bits} and "
                 f"labeling code {code} (a full DAG of at most {MAX_EDGES} edges and a code "
-                f"below 3**(V-2) are needed)")
+                f"below 3**(V-2) are needed)"
+            )
         return matrix.copy(), list(labelings[code])
 
     def parameters(self, indices: np.ndarray | None = None) -> np.ndarray:
@@ -294,8 +349,9 @@ class CellSpace:
         return dense_cells(self.num_vertices[idx], self.bits[idx], self.codes[idx])
 
     # ------------------------------------------------------------ sampling, neighbours
-    def sample(self, size: int, seed: int | np.random.Generator | None = None,
-               replace: bool = False) -> np.ndarray:
+    def sample(
+        self, size: int, seed: int | np.random.Generator | None = None, replace: bool = False
+    ) -> np.ndarray:
         """Uniformly sampled cell indices (seeded)."""
         rng = np.random.default_rng(seed)
         return rng.choice(len(self), size=size, replace=replace)
@@ -324,7 +380,7 @@ class CellSpace:
         for v in range(1, n - 1):
             for op in OPS:
                 if op != ops[v]:
-                    self._add_if_valid(found, matrix, [*ops[:v], op, *ops[v + 1:]])
+                    self._add_if_valid(found, matrix, [*ops[:v], op, *ops[v + 1 :]])
         found.discard(own)
         return np.array(sorted(found), dtype=np.int64)
 
@@ -335,8 +391,7 @@ class CellSpace:
             pass
 
 
-def cell_parameters(num_vertices: np.ndarray, bits: np.ndarray, codes: np.ndarray
-                    ) -> np.ndarray:
+def cell_parameters(num_vertices: np.ndarray, bits: np.ndarray, codes: np.ndarray) -> np.ndarray:
     """Exact trainable parameter counts of cells (int64 array), by the one formula,
     :func:`nb101.model_spec.trainable_parameters`.
 
@@ -349,8 +404,7 @@ def cell_parameters(num_vertices: np.ndarray, bits: np.ndarray, codes: np.ndarra
     num_vertices = np.asarray(num_vertices).astype(np.int64)
     bits = np.asarray(bits).astype(np.int64)
     _, labels = dense_cells(num_vertices, bits, codes)
-    matrices, which = np.unique(np.stack([num_vertices, bits], axis=1), axis=0,
-                                return_inverse=True)
+    matrices, which = np.unique(np.stack([num_vertices, bits], axis=1), axis=0, return_inverse=True)
     base = np.zeros(len(matrices), dtype=np.int64)
     gain = np.zeros((len(matrices), NUM_VERTICES, len(OPS)), dtype=np.int64)  # op i at v
     for j, (n, b) in enumerate(matrices.tolist()):
@@ -360,12 +414,13 @@ def cell_parameters(num_vertices: np.ndarray, bits: np.ndarray, codes: np.ndarra
         for v in range(1, n - 1):
             for i, op in enumerate(OPS):
                 if op != MAXPOOL3X3:
-                    one = trainable_parameters(ModelSpec(matrix, [*ops[:v], op, *ops[v + 1:]]))
+                    one = trainable_parameters(ModelSpec(matrix, [*ops[:v], op, *ops[v + 1 :]]))
                     gain[j, v, i] = one - base[j]
     which = which.reshape(-1)
     interior = labels >= 0  # -1 input, -2 output, -3 absent
-    per_vertex = np.take_along_axis(gain[which], np.where(interior, labels, 0)[..., None],
-                                    axis=2)[..., 0]
+    per_vertex = np.take_along_axis(gain[which], np.where(interior, labels, 0)[..., None], axis=2)[
+        ..., 0
+    ]
     return base[which] + np.where(interior, per_vertex, 0).sum(axis=1)
 
 

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .protocol import RUN_FIELDS
 from .cell_space import CellSpace, get_space
 from .errors import OutOfDomainError, RecordError
 from .model_spec import OPS, ModelSpec, edge_bits
 from .paths import user_path
+from .protocol import RUN_FIELDS
 from .run_records import read_records
 from .table_file import write_table
 

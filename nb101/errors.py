@@ -1,7 +1,13 @@
 """Typed exceptions of the project; each message names the input and the rule it broke."""
 
-__all__ = ["OutOfDomainError", "UnknownHashError", "RecordError", "TableError", "PartialTableError",
-           "ArtifactError"]
+__all__ = [
+    "OutOfDomainError",
+    "UnknownHashError",
+    "RecordError",
+    "TableError",
+    "PartialTableError",
+    "ArtifactError",
+]
 
 
 class OutOfDomainError(ValueError):

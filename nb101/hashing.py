@@ -54,13 +54,15 @@ def hash_rows(rows: list[list[int]], labels: list[int]) -> str:
     hashes = [_initial_hash((len(succ[v]), len(pred[v]), int(labels[v]))) for v in range(n)]
     for _ in range(n):
         hashes = [
-            md5((
-                "".join(sorted([hashes[w] for w in pred[v]]))
-                + "|"
-                + "".join(sorted([hashes[w] for w in succ[v]]))
-                + "|"
-                + hashes[v]
-            ).encode("utf-8")).hexdigest()
+            md5(
+                (
+                    "".join(sorted([hashes[w] for w in pred[v]]))
+                    + "|"
+                    + "".join(sorted([hashes[w] for w in succ[v]]))
+                    + "|"
+                    + hashes[v]
+                ).encode("utf-8")
+            ).hexdigest()
             for v in range(n)
         ]
     return md5(str(sorted(hashes)).encode("utf-8")).hexdigest()

@@ -32,11 +32,18 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["atomic_path", "atomic_savez", "atomic_folder", "write_json", "to_jsonable",
-           "open_npz", "load_npy"]
+__all__ = [
+    "atomic_path",
+    "atomic_savez",
+    "atomic_folder",
+    "write_json",
+    "to_jsonable",
+    "open_npz",
+    "load_npy",
+]
 
 _ATTEMPTS = 100
-_READ_LOCK = threading.RLock()   # see the module docstring (numpy headers, CPython 3.11)
+_READ_LOCK = threading.RLock()  # see the module docstring (numpy headers, CPython 3.11)
 
 
 def _unique_sibling(path: Path, suffix: str, create: Callable[[Path], None]) -> Path:
@@ -48,8 +55,9 @@ def _unique_sibling(path: Path, suffix: str, create: Callable[[Path], None]) -> 
         except FileExistsError:
             continue
         return candidate
-    raise FileExistsError(f"could not create a temporary sibling of {path} "
-                          f"after {_ATTEMPTS} attempts")
+    raise FileExistsError(
+        f"could not create a temporary sibling of {path} after {_ATTEMPTS} attempts"
+    )
 
 
 def _create_file(path: Path) -> None:

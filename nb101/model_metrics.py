@@ -239,9 +239,7 @@ def encode_model_metrics(
     if trainable_parameters is not None:
         value = operator.index(trainable_parameters)
         if not -(1 << 31) <= value < (1 << 31):
-            raise ValueError(
-                f"trainable_parameters must fit in int32, got {trainable_parameters}"
-            )
+            raise ValueError(f"trainable_parameters must fit in int32, got {trainable_parameters}")
         out += b"\x10" + _encode_varint(value & ((1 << 64) - 1))
     if total_time is not None:
         out += b"\x19" + _F64_LE.pack(float(total_time))

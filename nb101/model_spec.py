@@ -31,9 +31,23 @@ from .errors import OutOfDomainError
 from .hashing import hash_module
 
 __all__ = [
-    "INPUT", "OUTPUT", "CONV1X1", "CONV3X3", "MAXPOOL3X3", "OPS", "NUM_VERTICES", "MAX_EDGES",
-    "ModelSpec", "check_spec", "check_pruned", "is_valid_spec", "labeling_of",
-    "trainable_parameters", "compute_vertex_channels", "edge_bits", "matrix_from_bits",
+    "INPUT",
+    "OUTPUT",
+    "CONV1X1",
+    "CONV3X3",
+    "MAXPOOL3X3",
+    "OPS",
+    "NUM_VERTICES",
+    "MAX_EDGES",
+    "ModelSpec",
+    "check_spec",
+    "check_pruned",
+    "is_valid_spec",
+    "labeling_of",
+    "trainable_parameters",
+    "compute_vertex_channels",
+    "edge_bits",
+    "matrix_from_bits",
 ]
 
 INPUT = "input"
@@ -101,7 +115,8 @@ class ModelSpec:
         if isinstance(ops, str) or len(ops) != n:
             raise ValueError(
                 f"length of ops must match matrix dimensions, got {len(ops)} ops "
-                f"for a {n}x{n} matrix")
+                f"for a {n}x{n} matrix"
+            )
         self._init_flat(flat, n, list(map(str, ops)), data_format)
 
     @classmethod
@@ -113,8 +128,9 @@ class ModelSpec:
         spec._init_flat(flat, len(ops), list(ops), "channels_last", pruned)
         return spec
 
-    def _init_flat(self, flat: bytes, n: int, ops: list[str], data_format: str,
-                   pruned: bool = False) -> None:
+    def _init_flat(
+        self, flat: bytes, n: int, ops: list[str], data_format: str, pruned: bool = False
+    ) -> None:
         # raises ValueError unless upper-triangular
         keep = tuple(range(n)) if pruned else prune_flat(flat, n)
         self.original_matrix = _int8_matrix(flat, n)
@@ -168,8 +184,13 @@ def binary_matrix(matrix) -> bytes | None:
     """
     if type(matrix) is np.ndarray:
         dtype = matrix.dtype
-        if (matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or dtype.kind not in "biu"
-                or dtype.byteorder == _FOREIGN_ORDER or not matrix.size):
+        if (
+            matrix.ndim != 2
+            or matrix.shape[0] != matrix.shape[1]
+            or dtype.kind not in "biu"
+            or dtype.byteorder == _FOREIGN_ORDER
+            or not matrix.size
+        ):
             return None
         raw = matrix.tobytes()  # C order whatever the layout
         if raw.translate(None, b"\x00\x01"):
@@ -177,7 +198,7 @@ def binary_matrix(matrix) -> bytes | None:
         size = dtype.itemsize
         if size == 1:
             return raw
-        flat = raw[_LOW_BYTE % size::size]
+        flat = raw[_LOW_BYTE % size :: size]
         # every byte is 0 or 1; the values are 0/1 iff no 1 lies outside the value bytes
         return flat if raw.count(1) == flat.count(1) else None
     if type(matrix) is not list and type(matrix) is not tuple:
@@ -227,8 +248,7 @@ def prune_flat(flat: bytes, n: int) -> tuple[int, ...] | None:
     both = reached & reaching
     if not both & 1:  # the input does not reach the output, so no vertex is on a path
         return None
-    return masks[2][both] if n <= NUM_VERTICES else tuple(
-        v for v in range(n) if both >> v & 1)
+    return masks[2][both] if n <= NUM_VERTICES else tuple(v for v in range(n) if both >> v & 1)
 
 
 _AS_DIGITS = bytes.maketrans(b"\x00\x01", b"01")
@@ -239,8 +259,11 @@ def _masks(n: int) -> tuple[int, int, list[tuple[int, ...]]]:
     """For V = n: the entries on and below the diagonal, one row, and the vertex tuple of
     every vertex bit set (V <= 7)."""
     lower = sum(1 << v * n + w for v in range(n) for w in range(v + 1))
-    tuples = ([tuple(v for v in range(n) if s >> v & 1) for s in range(1 << n)]
-              if n <= NUM_VERTICES else [])
+    tuples = (
+        [tuple(v for v in range(n) if s >> v & 1) for s in range(1 << n)]
+        if n <= NUM_VERTICES
+        else []
+    )
     masks = (lower, (1 << n) - 1, tuples)
     if n <= NUM_VERTICES:
         _MASKS[n] = masks
@@ -319,7 +342,8 @@ def check_pruned(matrix, ops: Sequence, *, num_edges: int | None = None) -> None
     num_vertices = len(ops)
     if num_vertices > NUM_VERTICES:
         raise OutOfDomainError(
-            f"too many vertices, got {num_vertices} (max vertices = {NUM_VERTICES})")
+            f"too many vertices, got {num_vertices} (max vertices = {NUM_VERTICES})"
+        )
     if num_edges is None:
         num_edges = int(np.sum(matrix))
     if num_edges > MAX_EDGES:
@@ -405,8 +429,13 @@ def _module_params(rows: list[list[int]], ops: Sequence[str], cin: int, cout: in
     return total
 
 
-def trainable_parameters(spec: ModelSpec, stem_channels: int = 128, num_stacks: int = 3,
-                         modules_per_stack: int = 3, num_labels: int = 10) -> int:
+def trainable_parameters(
+    spec: ModelSpec,
+    stem_channels: int = 128,
+    num_stacks: int = 3,
+    modules_per_stack: int = 3,
+    num_labels: int = 10,
+) -> int:
     """Exact trainable parameter count of the network built from a valid cell."""
     check_spec(spec)
     rows = spec.matrix.tolist()

@@ -32,22 +32,32 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
-from .protocol import Benchmark
 from .errors import TableError
 from .paths import user_path
+from .protocol import Benchmark
 
-__all__ = ["OPENER_GROUP", "OPENERS", "Opener", "open_benchmark", "openers",
-           "register_opener", "open_table", "open_tfrecord", "cache_folder",
-           "tfrecord_cache_path", "file_sha256"]
+__all__ = [
+    "OPENER_GROUP",
+    "OPENERS",
+    "Opener",
+    "open_benchmark",
+    "openers",
+    "register_opener",
+    "open_table",
+    "open_tfrecord",
+    "cache_folder",
+    "tfrecord_cache_path",
+    "file_sha256",
+]
 
 _log = logging.getLogger(__name__)
 
 #: Entry-point group through which packages register openers (name -> ``module:function``).
 OPENER_GROUP = "nb101.openers"
 
-Opener = Callable[[Any, Optional[int]], Optional[Benchmark]]
+Opener = Callable[[Any, int | None], Benchmark | None]
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _HASH_BLOCK = 8 << 20
@@ -80,11 +90,13 @@ def open_table(source: Any, seed: int | None = None):
         if fh.read(4) != _ZIP_MAGIC:
             return None
     from .tabular_benchmark import TabularBenchmark
+
     return TabularBenchmark(path, seed=seed)
 
 
 def _looks_like_tfrecord(path: Path) -> bool:
     from .tfrecord import masked_crc32c
+
     with open(path, "rb") as fh:
         head = fh.read(12)
     return len(head) == 12 and int.from_bytes(head[8:], "little") == masked_crc32c(head[:8])
@@ -109,13 +121,15 @@ def open_tfrecord(source: Any, seed: int | None = None):
         return None
     from .convert import convert_tfrecord
     from .tabular_benchmark import TabularBenchmark
+
     cached = tfrecord_cache_path(path)
     if cached.is_file():
         try:
             return TabularBenchmark(cached, seed=seed)
         except TableError as exc:
-            _log.warning("cached table %s of %s does not load (%s); converting again",
-                         cached, path, exc)
+            _log.warning(
+                "cached table %s of %s does not load (%s); converting again", cached, path, exc
+            )
     _log.info("converting %s into %s (once)", path, cached)
     convert_tfrecord(path, cached, progress=_progress(None))
     return TabularBenchmark(cached, seed=seed)
@@ -126,9 +140,17 @@ def file_sha256(path: str | os.PathLike, *, progress: bool | None = None) -> str
     path = Path(path)
     digest = hashlib.sha256()
     from tqdm.auto import tqdm
-    with open(path, "rb") as fh, tqdm(total=path.stat().st_size, unit="B", unit_scale=True,
-                                      desc=f"hashing {path.name}",
-                                      disable=not _progress(progress)) as bar:
+
+    with (
+        open(path, "rb") as fh,
+        tqdm(
+            total=path.stat().st_size,
+            unit="B",
+            unit_scale=True,
+            desc=f"hashing {path.name}",
+            disable=not _progress(progress),
+        ) as bar,
+    ):
         while block := fh.read(_HASH_BLOCK):
             digest.update(block)
             bar.update(len(block))
@@ -139,6 +161,7 @@ def cache_folder() -> Path:
     """The project cache folder (``$NB101_CACHE`` or ``~/.cache/nb101-surrogate``), beside
     the space cache."""
     from .cell_space import default_cache_path
+
     return default_cache_path().parent
 
 
@@ -146,6 +169,7 @@ def tfrecord_cache_path(path: str | os.PathLike, *, progress: bool | None = None
     """Where the table converted from an official file goes: the project cache folder,
     keyed by the file's size and SHA-256 (and the table format)."""
     from .table_file import TABLE_FORMAT
+
     size = Path(path).stat().st_size
     digest = file_sha256(path, progress=progress)
     return cache_folder() / f"tfrecord-v{TABLE_FORMAT}-{size}-{digest}.npz"
@@ -169,6 +193,7 @@ def _load_plugins() -> None:
     if _plugins_loaded:
         return
     from importlib.metadata import entry_points
+
     for entry in sorted(entry_points(group=OPENER_GROUP), key=lambda e: e.name):
         if entry.name not in OPENERS:
             OPENERS[entry.name] = entry.load()
@@ -216,10 +241,14 @@ def open_benchmark(source: Any, seed: int | None = None) -> Benchmark:
             if bench is not None:
                 return bench
     path = _as_path(source)
-    what = ("an official .tfrecord, a table file (.npz) or a source of one of the registered "
-            f"openers {list(OPENERS)} (e.g. 'surrogate' or a surrogate artifact folder, where "
-            "the surrogate package is installed)")
+    what = (
+        "an official .tfrecord, a table file (.npz) or a source of one of the registered "
+        f"openers {list(OPENERS)} (e.g. 'surrogate' or a surrogate artifact folder, where "
+        "the surrogate package is installed)"
+    )
     if path is not None and path.exists():
         raise TableError(f"cannot open {source!r}: it is not {what}")
-    raise FileNotFoundError(f"cannot open {source!r}: no such file or folder, and no opener "
-                            f"recognises the name; expected {what}")
+    raise FileNotFoundError(
+        f"cannot open {source!r}: no such file or folder, and no opener "
+        f"recognises the name; expected {what}"
+    )

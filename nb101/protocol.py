@@ -56,11 +56,13 @@ class Benchmark(Protocol):
 
     valid_epochs: frozenset[int]
 
-    def query(self, model_spec: ModelSpec, epochs: int = 108,
-              stop_halfway: bool = False) -> dict[str, Any]: ...
+    def query(
+        self, model_spec: ModelSpec, epochs: int = 108, stop_halfway: bool = False
+    ) -> dict[str, Any]: ...
 
-    def query_batch(self, cells, epochs: int = 108,
-                    stop_halfway: bool = False) -> dict[str, np.ndarray]: ...
+    def query_batch(
+        self, cells, epochs: int = 108, stop_halfway: bool = False
+    ) -> dict[str, np.ndarray]: ...
 
     def is_valid(self, model_spec: ModelSpec) -> bool: ...
 
@@ -104,8 +106,7 @@ class BaseBenchmark(abc.ABC):
         """The budgets this backend answers."""
 
     @abc.abstractmethod
-    def _runs(self, indices: np.ndarray, epochs: int, stop_halfway: bool
-              ) -> dict[str, np.ndarray]:
+    def _runs(self, indices: np.ndarray, epochs: int, stop_halfway: bool) -> dict[str, np.ndarray]:
         """One run per cell index: float arrays for :data:`METRICS` (NaN if missing).
         May raise :class:`PartialTableError` for cells or budgets it does not cover."""
 
@@ -123,10 +124,12 @@ class BaseBenchmark(abc.ABC):
         if epochs not in self.valid_epochs:
             raise OutOfDomainError(
                 f"invalid number of epochs, got {epochs!r} "
-                f"(valid epochs = {sorted(self.valid_epochs)})")
+                f"(valid epochs = {sorted(self.valid_epochs)})"
+            )
 
-    def query(self, model_spec: ModelSpec, epochs: int = 108,
-              stop_halfway: bool = False) -> dict[str, Any]:
+    def query(
+        self, model_spec: ModelSpec, epochs: int = 108, stop_halfway: bool = False
+    ) -> dict[str, Any]:
         """Train ``model_spec`` for ``epochs`` by lookup or prediction and charge the budget.
 
         The budget grows as the original's: ``training_time_spent`` by the returned
@@ -150,8 +153,9 @@ class BaseBenchmark(abc.ABC):
         self._charge(result["training_time"] or 0.0, epochs // 2 if stop_halfway else epochs)
         return result
 
-    def query_batch(self, cells, epochs: int = 108,
-                    stop_halfway: bool = False) -> dict[str, np.ndarray]:
+    def query_batch(
+        self, cells, epochs: int = 108, stop_halfway: bool = False
+    ) -> dict[str, np.ndarray]:
         """Query many cells at once and charge the budget for all of them.
 
         Parameters
@@ -186,7 +190,8 @@ class BaseBenchmark(abc.ABC):
             if cells.size and (cells.min() < 0 or cells.max() >= len(self.space)):
                 raise OutOfDomainError(
                     f"cell indices must lie in [0, {len(self.space)}), got "
-                    f"[{cells.min()}, {cells.max()}]")
+                    f"[{cells.min()}, {cells.max()}]"
+                )
             return cells.astype(np.int64, copy=False)
         cells = list(cells)
         if cells and all(isinstance(c, str) for c in cells):
@@ -214,8 +219,11 @@ class BaseBenchmark(abc.ABC):
         representative and its exact parameter count, both read from the space (a few
         lookups, no spec built, nothing computed)."""
         matrix, ops = self.space.graph(index)
-        return {"module_adjacency": matrix, "module_operations": ops,
-                "trainable_parameters": int(self.space.parameters()[index])}
+        return {
+            "module_adjacency": matrix,
+            "module_operations": ops,
+            "trainable_parameters": int(self.space.parameters()[index]),
+        }
 
     # ------------------------------------------------------------------------ helpers
     def is_valid(self, model_spec: ModelSpec) -> bool:
@@ -309,12 +317,15 @@ class Target:
 
     def __post_init__(self) -> None:
         if self.metric not in METRICS:
-            raise ValueError(f"unknown target metric {self.metric!r}; expected one of "
-                             f"{list(METRICS)}")
-        if isinstance(self.epochs, bool) or not isinstance(self.epochs, (int, np.integer)) \
-                or int(self.epochs) not in EPOCHS:
-            raise ValueError(f"target epochs must be one of {list(EPOCHS)}, got "
-                             f"{self.epochs!r}")
+            raise ValueError(
+                f"unknown target metric {self.metric!r}; expected one of {list(METRICS)}"
+            )
+        if (
+            isinstance(self.epochs, bool)
+            or not isinstance(self.epochs, (int, np.integer))
+            or int(self.epochs) not in EPOCHS
+        ):
+            raise ValueError(f"target epochs must be one of {list(EPOCHS)}, got {self.epochs!r}")
         object.__setattr__(self, "epochs", int(self.epochs))
         object.__setattr__(self, "halfway", bool(self.halfway))
 
@@ -352,10 +363,12 @@ def parse_target(target: str | Target) -> Target:
         return target
     name, sep, epochs = str(target).partition("@")
     halfway = name.startswith("halfway_")
-    metric = name[len("halfway_"):] if halfway else name
+    metric = name[len("halfway_") :] if halfway else name
     if not sep or metric not in METRICS or not epochs.isdigit() or int(epochs) not in EPOCHS:
-        raise ValueError(f"unknown target {target!r}; expected '[halfway_]<metric>@<epochs>' "
-                         f"with metric in {list(METRICS)} and epochs in {list(EPOCHS)}")
+        raise ValueError(
+            f"unknown target {target!r}; expected '[halfway_]<metric>@<epochs>' "
+            f"with metric in {list(METRICS)} and epochs in {list(EPOCHS)}"
+        )
     return Target(metric, int(epochs), halfway)
 
 

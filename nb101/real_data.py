@@ -48,12 +48,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .io import load_npy
-from .protocol import EPOCHS, RUN_FIELDS
 from .cell_space import CellSpace, default_cache_path, get_space
 from .errors import OutOfDomainError, TableError
+from .io import load_npy
 from .model_spec import ModelSpec
 from .paths import user_path
+from .protocol import EPOCHS, RUN_FIELDS
 from .table_file import TABLE_FORMAT, write_table
 
 __all__ = [

@@ -236,9 +236,7 @@ def _parse_generic(payload: bytes) -> Run:
     if not isinstance(metrics, str):
         raise RecordError(f"{_SHAPE_ERROR}: metrics must be a string, got {type(metrics).__name__}")
     try:
-        raw = binascii.a2b_base64(
-            metrics.replace("\n", "").encode("ascii"), strict_mode=True
-        )
+        raw = binascii.a2b_base64(metrics.replace("\n", "").encode("ascii"), strict_mode=True)
     except (UnicodeEncodeError, binascii.Error) as exc:
         raise RecordError(f"bad base64 in metrics ({exc})") from exc
     return _build_run(h, epochs, _adjacency_from_text(adj.encode("ascii")), ops.split(","), raw)
@@ -249,8 +247,7 @@ def _build_run(
 ) -> Run:
     if len(operations) != len(adjacency):
         raise RecordError(
-            f"ops has {len(operations)} entries but adjacency is "
-            f"{len(adjacency)}x{len(adjacency)}"
+            f"ops has {len(operations)} entries but adjacency is {len(adjacency)}x{len(adjacency)}"
         )
     return _make_run(h, epochs, adjacency, operations, run_metric_values(raw))
 

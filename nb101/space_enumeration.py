@@ -34,8 +34,14 @@ import numpy as np
 from .hashing import hash_rows
 from .model_spec import MAX_EDGES, NUM_VERTICES, OPS
 
-__all__ = ["enumerate_space", "dense_matrices", "dense_cells", "interior_labelings",
-           "EXPECTED_CELLS", "NUM_CELLS"]
+__all__ = [
+    "enumerate_space",
+    "dense_matrices",
+    "dense_cells",
+    "interior_labelings",
+    "EXPECTED_CELLS",
+    "NUM_CELLS",
+]
 
 #: Unique cells per vertex count (facts section 4); the enumeration checks them.
 EXPECTED_CELLS = {2: 1, 3: 6, 4: 84, 5: 2441, 6: 62010, 7: 359082}
@@ -88,8 +94,9 @@ def _permute_bits(bits: np.ndarray, perm: np.ndarray, n: int) -> np.ndarray:
 
 def interior_labelings(n: int) -> np.ndarray:
     """Interior labelings in ``itertools.product`` order, shape (3**(n-2), n-2)."""
-    return np.array(list(itertools.product(range(len(OPS)), repeat=n - 2)),
-                    dtype=np.int64).reshape(len(OPS) ** (n - 2), n - 2)
+    return np.array(list(itertools.product(range(len(OPS)), repeat=n - 2)), dtype=np.int64).reshape(
+        len(OPS) ** (n - 2), n - 2
+    )
 
 
 def _codes(labelings: np.ndarray) -> np.ndarray:
@@ -111,8 +118,8 @@ def _hash_chunk(args: tuple[int, list[tuple[int, int]]]) -> list[str]:
 @dataclass
 class _VertexCountPlan:
     n: int
-    bits: np.ndarray          # (M,) ascending full-DAG matrices
-    cell_of: np.ndarray       # (M, 3**(n-2)) provisional cell id of every labelled graph
+    bits: np.ndarray  # (M,) ascending full-DAG matrices
+    cell_of: np.ndarray  # (M, 3**(n-2)) provisional cell id of every labelled graph
     new_cells: list[tuple[int, int]]  # (bits, labeling code) of each class's first graph
 
 
@@ -157,8 +164,9 @@ def _plan_vertex_count(n: int, first_cell: int) -> _VertexCountPlan:
     return _VertexCountPlan(n, bits, cell_of, new_cells)
 
 
-def enumerate_space(*, processes: int | None = None, progress: bool = False
-                    ) -> dict[str, np.ndarray]:
+def enumerate_space(
+    *, processes: int | None = None, progress: bool = False
+) -> dict[str, np.ndarray]:
     """Enumerate the space exactly as ``generate_graphs.py``.
 
     Parameters
@@ -181,14 +189,16 @@ def enumerate_space(*, processes: int | None = None, progress: bool = False
     for n in range(2, NUM_VERTICES + 1):
         plan = _plan_vertex_count(n, offset)
         if len(plan.new_cells) != EXPECTED_CELLS[n]:
-            raise RuntimeError(f"enumeration found {len(plan.new_cells)} cells with {n} vertices, "
-                               f"expected {EXPECTED_CELLS[n]}")
+            raise RuntimeError(
+                f"enumeration found {len(plan.new_cells)} cells with {n} vertices, "
+                f"expected {EXPECTED_CELLS[n]}"
+            )
         plans.append(plan)
         offset += len(plan.new_cells)
     jobs = []
     for plan in plans:
         for i in range(0, len(plan.new_cells), 4096):
-            jobs.append((plan.n, plan.new_cells[i:i + 4096]))
+            jobs.append((plan.n, plan.new_cells[i : i + 4096]))
     processes = processes or os.cpu_count() or 1
     if processes > 1:
         with get_context("fork" if os.name == "posix" else "spawn").Pool(processes) as pool:
@@ -220,6 +230,7 @@ def enumerate_space(*, processes: int | None = None, progress: bool = False
 def _collect(results: Iterable[list[str]], total: int, progress: bool) -> list[str]:
     if progress:
         from tqdm import tqdm
+
         results = tqdm(results, total=total, desc="hashing cells", unit="chunk")
     return [h for chunk in results for h in chunk]
 
@@ -234,8 +245,9 @@ def dense_matrices(bits: np.ndarray) -> np.ndarray:
     return adjacency
 
 
-def dense_cells(num_vertices: np.ndarray, bits: np.ndarray, codes: np.ndarray
-           ) -> tuple[np.ndarray, np.ndarray]:
+def dense_cells(
+    num_vertices: np.ndarray, bits: np.ndarray, codes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Dense adjacency (K, 7, 7) int8 and labels (K, 7) int8 of cells (see
     :meth:`nb101.CellSpace.dense`)."""
     nv = np.asarray(num_vertices).astype(np.int64)

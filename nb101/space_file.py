@@ -19,15 +19,31 @@ from .io import atomic_savez, open_npz
 from .paths import user_path
 from .space_enumeration import NUM_CELLS
 
-__all__ = ["SPACE_FORMAT", "UPGRADABLE_FORMATS", "SPACE_ARRAYS", "default_cache_path",
-           "cache_name", "read_space_file", "write_space_file"]
+__all__ = [
+    "SPACE_FORMAT",
+    "UPGRADABLE_FORMATS",
+    "SPACE_ARRAYS",
+    "default_cache_path",
+    "cache_name",
+    "read_space_file",
+    "write_space_file",
+]
 
 SPACE_FORMAT = 2
 #: Older cache formats that are upgraded on load (format 1: no parameter counts).
 UPGRADABLE_FORMATS = (1,)
 #: The arrays of a cache file of the current format (format 1: all but ``parameters``).
-SPACE_ARRAYS = ("hashes", "num_vertices", "bits", "codes", "enumeration_rank",
-                "lookup_num_vertices", "lookup_bits", "lookup_cells", "parameters")
+SPACE_ARRAYS = (
+    "hashes",
+    "num_vertices",
+    "bits",
+    "codes",
+    "enumeration_rank",
+    "lookup_num_vertices",
+    "lookup_bits",
+    "lookup_cells",
+    "parameters",
+)
 
 
 def default_cache_path() -> Path:
@@ -56,12 +72,14 @@ def read_space_file(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], int
     except (OSError, ValueError) as exc:
         raise TableError(f"{path} is not a space cache file: {exc}") from exc
     space_format = int(arrays.get("format", -1))
-    needed = [name for name in SPACE_ARRAYS
-              if name != "parameters" or space_format == SPACE_FORMAT]
+    needed = [name for name in SPACE_ARRAYS if name != "parameters" or space_format == SPACE_FORMAT]
     if space_format not in (SPACE_FORMAT, *UPGRADABLE_FORMATS) or not all(
-            name in arrays for name in needed):
-        raise TableError(f"{path} is not a space cache of format {SPACE_FORMAT} "
-                         f"(or an upgradable one: {list(UPGRADABLE_FORMATS)})")
+        name in arrays for name in needed
+    ):
+        raise TableError(
+            f"{path} is not a space cache of format {SPACE_FORMAT} "
+            f"(or an upgradable one: {list(UPGRADABLE_FORMATS)})"
+        )
     if len(arrays["hashes"]) != NUM_CELLS:
         raise TableError(f"{path} holds {len(arrays['hashes'])} cells, expected {NUM_CELLS}")
     return arrays, space_format
@@ -71,6 +89,7 @@ def write_space_file(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> 
     """Write the :data:`SPACE_ARRAYS` of ``arrays`` as a cache file of the current format
     (atomically)."""
     path = user_path(path)
-    atomic_savez(path, format=np.array(SPACE_FORMAT),
-                 **{name: arrays[name] for name in SPACE_ARRAYS})
+    atomic_savez(
+        path, format=np.array(SPACE_FORMAT), **{name: arrays[name] for name in SPACE_ARRAYS}
+    )
     return path

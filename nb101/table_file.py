@@ -42,8 +42,8 @@ Usage
 1
 
 :func:`nb101.convert.convert_tfrecord` and :func:`nb101.real_data.convert_real_data` write
-tables from the official files and from the real data; :class:`nb101.tabular_benchmark.TabularBenchmark`
-answers queries on one.
+tables from the official files and from the real data;
+:class:`nb101.tabular_benchmark.TabularBenchmark` answers queries on one.
 """
 
 from __future__ import annotations
@@ -60,11 +60,11 @@ from typing import Any
 
 import numpy as np
 
-from .io import atomic_savez, open_npz
-from .protocol import RUN_FIELDS
 from .cell_space import CellSpace, get_space
 from .errors import TableError
+from .io import atomic_savez, open_npz
 from .paths import user_path
+from .protocol import RUN_FIELDS
 
 __all__ = ["TABLE_FORMAT", "TABLE_KIND", "Table", "load_table", "write_table"]
 
@@ -75,10 +75,20 @@ TABLE_FORMAT = 1
 #: Marker stored in every table file.
 TABLE_KIND = "nb101-surrogate table"
 
-_CELL_ARRAYS = {"cell_index": np.int32, "cell_hash": np.dtype("S32"), "num_vertices": np.uint8,
-                "bits": np.uint32, "codes": np.uint8, "trainable_parameters": np.int32}
-_RUN_ARRAYS = {"run_cell": np.int32, "run_epochs": np.int16, "run_repeat": np.int8,
-               **{name: np.float32 for name in RUN_FIELDS}}
+_CELL_ARRAYS = {
+    "cell_index": np.int32,
+    "cell_hash": np.dtype("S32"),
+    "num_vertices": np.uint8,
+    "bits": np.uint32,
+    "codes": np.uint8,
+    "trainable_parameters": np.int32,
+}
+_RUN_ARRAYS = {
+    "run_cell": np.int32,
+    "run_epochs": np.int16,
+    "run_repeat": np.int8,
+    **{name: np.float32 for name in RUN_FIELDS},
+}
 #: The dtypes a run field may have: float32 where it holds it exactly, else float64.
 _FIELD_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _HEADER_ARRAYS = ("format", "kind", "source", "epochs", "run_start")
@@ -104,11 +114,18 @@ class Table:
         return len(self.runs["run_cell"])
 
 
-def write_table(path: str | os.PathLike, *, run_cell, run_epochs, run_repeat,
-                values: Mapping[str, Any], source: Mapping[str, Any],
-                parameters: tuple[Any, Any] | None = None,
-                graphs: tuple[Any, Any, Any, Any] | None = None,
-                space: CellSpace | None = None) -> Path:
+def write_table(
+    path: str | os.PathLike,
+    *,
+    run_cell,
+    run_epochs,
+    run_repeat,
+    values: Mapping[str, Any],
+    source: Mapping[str, Any],
+    parameters: tuple[Any, Any] | None = None,
+    graphs: tuple[Any, Any, Any, Any] | None = None,
+    space: CellSpace | None = None,
+) -> Path:
     """Sort, check and write runs as a table file (atomically).
 
     Parameters
@@ -148,11 +165,14 @@ def write_table(path: str | os.PathLike, *, run_cell, run_epochs, run_repeat,
     epochs = np.asarray(run_epochs, dtype=np.int64).ravel()
     repeat = np.asarray(run_repeat, dtype=np.int64).ravel()
     if len(epochs) != n or len(repeat) != n:
-        raise TableError(f"run_cell, run_epochs and run_repeat must have one length, got "
-                         f"{n}, {len(epochs)}, {len(repeat)}")
+        raise TableError(
+            f"run_cell, run_epochs and run_repeat must have one length, got "
+            f"{n}, {len(epochs)}, {len(repeat)}"
+        )
     if n and (cell.min() < 0 or cell.max() >= len(space)):
-        raise TableError(f"run_cell must lie in [0, {len(space)}), got "
-                         f"[{cell.min()}, {cell.max()}]")
+        raise TableError(
+            f"run_cell must lie in [0, {len(space)}), got [{cell.min()}, {cell.max()}]"
+        )
     if n and (epochs.min() <= 0 or epochs.max() > np.iinfo(np.int16).max):
         raise TableError(f"run_epochs must lie in [1, 32767], got [{epochs.min()}, {epochs.max()}]")
     if n and (repeat.min() < -1 or repeat.max() > np.iinfo(np.int8).max):
@@ -183,8 +203,10 @@ def write_table(path: str | os.PathLike, *, run_cell, run_epochs, run_repeat,
     duplicate = same & (repeat[1:] >= 0)
     if duplicate.any():
         i = int(np.flatnonzero(duplicate)[0])
-        raise TableError(f"two runs of cell {space.hash(int(cell[i]))} at {epochs[i]} epochs "
-                         f"share repeat {repeat[i]}; merge them or mark the repeat unknown (-1)")
+        raise TableError(
+            f"two runs of cell {space.hash(int(cell[i]))} at {epochs[i]} epochs "
+            f"share repeat {repeat[i]}; merge them or mark the repeat unknown (-1)"
+        )
 
     cells = np.unique(cell)
     budgets = np.unique(epochs)
@@ -202,14 +224,18 @@ def write_table(path: str | os.PathLike, *, run_cell, run_epochs, run_repeat,
             raise TableError("trainable parameter counts must lie in [-1, 2**31)")
         params[where] = p_values
     if graphs is None:
-        num_vertices, bits, codes = (space.num_vertices[cells], space.bits[cells],
-                                     space.codes[cells])
+        num_vertices, bits, codes = (
+            space.num_vertices[cells],
+            space.bits[cells],
+            space.codes[cells],
+        )
     else:
         g_cells = np.asarray(graphs[0], dtype=np.int64).ravel()
         where = _slots_of(cells, g_cells, "graphs", space)
         if len(where) != len(cells):
-            raise TableError(f"graphs must cover every cell with runs: got {len(where)} of "
-                             f"{len(cells)}")
+            raise TableError(
+                f"graphs must cover every cell with runs: got {len(where)} of {len(cells)}"
+            )
         num_vertices, bits, codes = (np.empty(len(cells), np.int64) for _ in range(3))
         for target, src in zip((num_vertices, bits, codes), graphs[1:]):
             target[where] = np.asarray(src, dtype=np.int64).ravel()
@@ -240,8 +266,10 @@ def _slots_of(cells: np.ndarray, which: np.ndarray, what: str, space: CellSpace)
     where = np.searchsorted(cells, which)
     bad = (where >= len(cells)) | (cells[np.minimum(where, len(cells) - 1)] != which)
     if bad.any():
-        raise TableError(f"{what} given for cell {space.hash(int(which[bad][0]))} which has "
-                         f"no run; a table holds only cells its source covers")
+        raise TableError(
+            f"{what} given for cell {space.hash(int(which[bad][0]))} which has "
+            f"no run; a table holds only cells its source covers"
+        )
     return where
 
 
@@ -272,16 +300,23 @@ def load_table(path: str | os.PathLike, space: CellSpace | None = None) -> Table
     fmt = arrays["format"]
     if fmt.shape != () or not np.issubdtype(fmt.dtype, np.integer) or int(fmt) != TABLE_FORMAT:
         raise fail(f"format version {fmt.tolist()!r}, this code reads format {TABLE_FORMAT}")
-    missing = [name for name in (*_HEADER_ARRAYS, *_CELL_ARRAYS, *_RUN_ARRAYS)
-               if name not in arrays]
+    missing = [
+        name for name in (*_HEADER_ARRAYS, *_CELL_ARRAYS, *_RUN_ARRAYS) if name not in arrays
+    ]
     if missing:
         raise fail(f"missing arrays {missing}")
-    for name, dtype in {**_CELL_ARRAYS, **_RUN_ARRAYS, "epochs": np.int16,
-                        "run_start": np.int64}.items():
+    for name, dtype in {
+        **_CELL_ARRAYS,
+        **_RUN_ARRAYS,
+        "epochs": np.int16,
+        "run_start": np.int64,
+    }.items():
         allowed = _FIELD_DTYPES if name in RUN_FIELDS else (np.dtype(dtype),)
         if arrays[name].dtype not in allowed or arrays[name].ndim != 1:
-            raise fail(f"array {name!r} must be 1-D {' or '.join(map(str, allowed))}, got "
-                       f"{arrays[name].ndim}-D {arrays[name].dtype}")
+            raise fail(
+                f"array {name!r} must be 1-D {' or '.join(map(str, allowed))}, got "
+                f"{arrays[name].ndim}-D {arrays[name].dtype}"
+            )
     try:
         source = json.loads(str(arrays["source"]))
     except ValueError as exc:
@@ -301,8 +336,12 @@ def load_table(path: str | os.PathLike, space: CellSpace | None = None) -> Table
         raise fail(f"cell_index must be strictly increasing in [0, {len(space)})")
     if not np.array_equal(cells["cell_hash"], space.hashes[index]):
         raise fail("cell_hash does not match the space's hash order")
-    if (len(run_start) != num_cells * len(epochs) + 1 or run_start[0] != 0
-            or run_start[-1] != num_runs or np.any(np.diff(run_start) < 0)):
+    if (
+        len(run_start) != num_cells * len(epochs) + 1
+        or run_start[0] != 0
+        or run_start[-1] != num_runs
+        or np.any(np.diff(run_start) < 0)
+    ):
         raise fail("run_start is not the offsets of the (cell, epochs) groups")
     counts = np.diff(run_start)
     if num_runs:
@@ -314,8 +353,10 @@ def load_table(path: str | os.PathLike, space: CellSpace | None = None) -> Table
         if runs["run_repeat"].min() < -1:
             raise fail("run_repeat must be >= -1")
     if num_cells and cells["trainable_parameters"].min() < -1:
-        raise fail("array 'trainable_parameters' holds "
-                   f"{int(cells['trainable_parameters'].min())}; counts are >= 0 (-1 = missing)")
+        raise fail(
+            "array 'trainable_parameters' holds "
+            f"{int(cells['trainable_parameters'].min())}; counts are >= 0 (-1 = missing)"
+        )
     for name in RUN_FIELDS:
         _check_range(path, name, runs[name])
     return Table(path, source, epochs, run_start, cells, runs)
@@ -344,13 +385,14 @@ def _check_range(path: Path, name: str, column: np.ndarray) -> None:
         bad = (column < 0) | np.isinf(column)
         rule = "training times are finite and >= 0"
     run = int(np.flatnonzero(bad)[0])
-    raise TableError(f"{path}: array {name!r} holds {float(column[run])!r} (run {run}); "
-                     f"{rule} (NaN = missing)")
-
+    raise TableError(
+        f"{path}: array {name!r} holds {float(column[run])!r} (run {run}); {rule} (NaN = missing)"
+    )
 
 
 def _read_arrays(path: Path) -> dict[str, np.ndarray]:
     """Every array of an uncompressed ``.npz`` (``numpy.load``, no pickle)."""
+
     def fail(why: str) -> TableError:
         return TableError(f"{path} is not a table file (an uncompressed .npz of arrays): {why}")
 
@@ -358,8 +400,11 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
         if not zipfile.is_zipfile(path):
             with open(path, "rb") as fh:
                 single = fh.read(6) == b"\x93NUMPY"
-            raise fail("it holds a single .npy array" if single
-                       else "it is not a zip archive (truncated, or another kind of file)")
+            raise fail(
+                "it holds a single .npy array"
+                if single
+                else "it is not a zip archive (truncated, or another kind of file)"
+            )
         with open_npz(path) as data:
             members = data.zip.infolist()
             compressed = [m.filename for m in members if m.compress_type != zipfile.ZIP_STORED]
@@ -373,8 +418,10 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
                 try:  # zipfile checks the member's CRC-32 as numpy reads it to its end
                     arrays[name] = data[name]
                 except zipfile.BadZipFile as exc:
-                    raise TableError(f"{path}: array {name!r} fails its CRC-32 checksum (the "
-                                     f"file is corrupt: {exc})") from exc
+                    raise TableError(
+                        f"{path}: array {name!r} fails its CRC-32 checksum (the "
+                        f"file is corrupt: {exc})"
+                    ) from exc
             return arrays
     except TableError:
         raise

@@ -40,10 +40,10 @@ from typing import Any
 
 import numpy as np
 
-from .protocol import METRICS, RUN_FIELDS, BaseBenchmark
 from .cell_space import CellSpace
 from .errors import OutOfDomainError, PartialTableError
 from .model_spec import OPS, matrix_from_bits
+from .protocol import METRICS, RUN_FIELDS, BaseBenchmark
 from .table_file import TABLE_FORMAT, load_table
 
 __all__ = ["TabularBenchmark"]
@@ -57,8 +57,9 @@ def _required_fields(require: Sequence[str] | None) -> tuple[str, ...]:
     names = tuple(require)
     for name in names:
         if name not in METRICS and name not in RUN_FIELDS:
-            raise ValueError(f"unknown metric {name!r} in require; choices: "
-                             f"{list(METRICS) + list(RUN_FIELDS)}")
+            raise ValueError(
+                f"unknown metric {name!r} in require; choices: {list(METRICS) + list(RUN_FIELDS)}"
+            )
     return names
 
 
@@ -105,8 +106,14 @@ class TabularBenchmark(BaseBenchmark):
         If ``path`` is not a table file.
     """
 
-    def __init__(self, path: str | os.PathLike, seed: int | None = None, *,
-                 require: Sequence[str] | None = None, space: CellSpace | None = None):
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        seed: int | None = None,
+        *,
+        require: Sequence[str] | None = None,
+        space: CellSpace | None = None,
+    ):
         super().__init__(seed, space)
         self.table = load_table(path, self.space)
         self.path = self.table.path
@@ -122,10 +129,13 @@ class TabularBenchmark(BaseBenchmark):
         # memoryviews read single values as Python numbers, without numpy's per-call cost
         self._slot_of = memoryview(self._slot)
         self._run_start = memoryview(np.ascontiguousarray(self.table.run_start))
-        self._columns = {name: memoryview(np.ascontiguousarray(self.table.runs[name]))
-                         for name in RUN_FIELDS}
-        self._graphs = tuple(memoryview(np.ascontiguousarray(self.table.cells[name])) for name
-                             in ("num_vertices", "bits", "codes", "trainable_parameters"))
+        self._columns = {
+            name: memoryview(np.ascontiguousarray(self.table.runs[name])) for name in RUN_FIELDS
+        }
+        self._graphs = tuple(
+            memoryview(np.ascontiguousarray(self.table.cells[name]))
+            for name in ("num_vertices", "bits", "codes", "trainable_parameters")
+        )
         self._params: np.ndarray | None = None
 
     # ------------------------------------------------------------------- properties
@@ -146,14 +156,18 @@ class TabularBenchmark(BaseBenchmark):
             else:
                 mask = np.ones(self.table.num_runs, dtype=bool)
                 for name in fields:
-                    column = name if name in RUN_FIELDS else (
-                        f"{'halfway' if halfway else 'final'}_{name}")
+                    column = (
+                        name
+                        if name in RUN_FIELDS
+                        else (f"{'halfway' if halfway else 'final'}_{name}")
+                    )
                     mask &= ~np.isnan(self.table.runs[column])
             self._masks[key] = mask
         return self._masks[key]
 
-    def _view(self, fields: tuple[str, ...], halfway: bool | None
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    def _view(
+        self, fields: tuple[str, ...], halfway: bool | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """``(start, count, rows)`` per (cell slot, epoch slot) group of the visible runs;
         visible run j of a group is row ``rows[start + j]`` (``start + j`` if rows is None)."""
         key = (fields, halfway)
@@ -170,8 +184,7 @@ class TabularBenchmark(BaseBenchmark):
         return self._views[key]
 
     # ---------------------------------------------------------------------- lookups
-    def _runs(self, indices: np.ndarray, epochs: int, stop_halfway: bool
-              ) -> dict[str, np.ndarray]:
+    def _runs(self, indices: np.ndarray, epochs: int, stop_halfway: bool) -> dict[str, np.ndarray]:
         slots = self._slot[indices]
         start, count, rows = self._view(self.require, stop_halfway)
         keys = slots * len(self._epochs) + self._epoch_slot[epochs]
@@ -184,18 +197,18 @@ class TabularBenchmark(BaseBenchmark):
         if rows is not None:
             pick = rows[pick]
         out = {}
-        for name, column in (_HALFWAY if stop_halfway else _FINAL):
+        for name, column in _HALFWAY if stop_halfway else _FINAL:
             values = self.table.runs[column]
             got = values[pick].astype(np.float64)
             lacking = np.flatnonzero(np.isnan(got))
             if len(lacking):  # the field from the cell's runs that have it (module docstring)
-                got[lacking] = self._fallback(values, keys[lacking], drawn[lacking],
-                                              stop_halfway)
+                got[lacking] = self._fallback(values, keys[lacking], drawn[lacking], stop_halfway)
             out[name] = got
         return out
 
-    def _fallback(self, values: np.ndarray, keys: np.ndarray, drawn: np.ndarray,
-                  halfway: bool) -> np.ndarray:
+    def _fallback(
+        self, values: np.ndarray, keys: np.ndarray, drawn: np.ndarray, halfway: bool
+    ) -> np.ndarray:
         """For each group ``keys[i]`` (cell slot, epoch slot), the ``drawn[i] mod k``-th of
         its ``k`` visible runs that have a value in ``values`` (table order); NaN where k = 0.
         Reads only these groups' runs (a few each), never a whole column."""
@@ -233,18 +246,18 @@ class TabularBenchmark(BaseBenchmark):
         else:
             start, count, rows = self._view(self.require, stop_halfway)
             first, n = int(start[key]), int(count[key])
-            group = rows[first:first + n].tolist()
+            group = rows[first : first + n].tolist()
         if n == 0:
             raise self._partial(index, epochs, stop_halfway, 1)
         drawn = self._rng.randint(0, n - 1)  # as _draw of one cell, without an array
         out = {}
         if n == 1:  # the one run: a field it lacks, no run of the cell has
             row = group.start if type(group) is slice else group[0]
-            for name, column in (_HALFWAY if stop_halfway else _FINAL):
+            for name, column in _HALFWAY if stop_halfway else _FINAL:
                 value = self._columns[column][row]
                 out[name] = None if value != value else value
             return out
-        for name, column in (_HALFWAY if stop_halfway else _FINAL):
+        for name, column in _HALFWAY if stop_halfway else _FINAL:
             values = self._columns[column]
             if type(group) is slice:
                 values = values[group].tolist()
@@ -257,8 +270,7 @@ class TabularBenchmark(BaseBenchmark):
             out[name] = value
         return out
 
-    def _partial(self, index: int, epochs: int, halfway: bool, how_many: int
-                 ) -> PartialTableError:
+    def _partial(self, index: int, epochs: int, halfway: bool, how_many: int) -> PartialTableError:
         covered = len(self.covered_indices(epochs, stop_halfway=halfway))
         need = f" with {'/'.join(self.require)}" if self.require else ""
         more = f" (and {how_many - 1} more of the cells asked)" if how_many > 1 else ""
@@ -266,7 +278,8 @@ class TabularBenchmark(BaseBenchmark):
             f"the table {self.path} is partial there: it has no run{need} of cell "
             f"{self.space.hash(index)} (index {index}) at {epochs} epochs{more}; it covers "
             f"{covered} of {len(self.space)} cells at {epochs} epochs "
-            f"(budgets {self._epochs}, {self.table.num_cells} cells in all)")
+            f"(budgets {self._epochs}, {self.table.num_cells} cells in all)"
+        )
 
     def _fixed(self, index: int) -> dict[str, Any]:
         """The table's stored graph of the cell and its parameter count (the table's, else
@@ -277,17 +290,22 @@ class TabularBenchmark(BaseBenchmark):
             raise PartialTableError(
                 f"the table {self.path} is partial there: it has no cell "
                 f"{self.space.hash(index)} (index {index}); it covers "
-                f"{self.table.num_cells} of {len(self.space)} cells")
+                f"{self.table.num_cells} of {len(self.space)} cells"
+            )
         num_vertices, all_bits, codes, counts = self._graphs
         n, bits, code, params = num_vertices[slot], all_bits[slot], codes[slot], counts[slot]
         try:
             matrix, ops = self.space.graph_of(n, bits, code)
         except OutOfDomainError:  # a stored graph outside the space's tables (not pruned)
-            matrix, ops = matrix_from_bits(bits, n), [
-                "input", *(OPS[code // 3 ** (n - 3 - i) % 3] for i in range(n - 2)), "output"]
-        return {"module_adjacency": matrix, "module_operations": ops,
-                "trainable_parameters": params if params >= 0
-                else int(self.space.parameters()[index])}
+            matrix, ops = (
+                matrix_from_bits(bits, n),
+                ["input", *(OPS[code // 3 ** (n - 3 - i) % 3] for i in range(n - 2)), "output"],
+            )
+        return {
+            "module_adjacency": matrix,
+            "module_operations": ops,
+            "trainable_parameters": params if params >= 0 else int(self.space.parameters()[index]),
+        }
 
     def parameters(self, indices: np.ndarray) -> np.ndarray:
         """Trainable parameters of cells (float64): the table's, else the exact formula's."""
@@ -338,7 +356,8 @@ class TabularBenchmark(BaseBenchmark):
             raise PartialTableError(
                 f"the table {self.path} is partial there: it has no run{need} of cell "
                 f"{module_hash} at any of {self._epochs} epochs; it covers "
-                f"{len(self.covered_indices(halfway_or_final=True))} of {len(self.space)} cells")
+                f"{len(self.covered_indices(halfway_or_final=True))} of {len(self.space)} cells"
+            )
         return self._fixed(index), computed
 
     def _record(self, row: int) -> dict[str, float | None]:
@@ -348,9 +367,14 @@ class TabularBenchmark(BaseBenchmark):
             out[name] = None if value != value else value
         return out
 
-    def covered_indices(self, epochs: int | None = None, require: Sequence[str] | None = None,
-                        *, stop_halfway: bool = False, halfway_or_final: bool = False
-                        ) -> np.ndarray:
+    def covered_indices(
+        self,
+        epochs: int | None = None,
+        require: Sequence[str] | None = None,
+        *,
+        stop_halfway: bool = False,
+        halfway_or_final: bool = False,
+    ) -> np.ndarray:
         """Cell indices (ascending) with at least one usable run.
 
         Parameters
@@ -407,10 +431,8 @@ class TabularBenchmark(BaseBenchmark):
             group = per_group[:, j]
             sizes, cells_of_size = np.unique(group[group > 0], return_counts=True)
             covered = int(np.count_nonzero(group))
-            fields = {name: int(n[:, j].sum()) for name, n in with_field.items()
-                      if n[:, j].any()}
-            cells_with = {name: int(np.count_nonzero(with_field[name][:, j]))
-                          for name in fields}
+            fields = {name: int(n[:, j].sum()) for name, n in with_field.items() if n[:, j].any()}
+            cells_with = {name: int(np.count_nonzero(with_field[name][:, j])) for name in fields}
             lacking = [name for name, c in cells_with.items() if c < covered]
             partial_fields |= bool(lacking)
             per_epochs[e] = {
@@ -432,18 +454,21 @@ class TabularBenchmark(BaseBenchmark):
             "runs": self.table.num_runs,
             "epochs": per_epochs,
             "trainable_parameters": int(
-                np.count_nonzero(self.table.cells["trainable_parameters"] >= 0)),
+                np.count_nonzero(self.table.cells["trainable_parameters"] >= 0)
+            ),
             "fields": [name for name in RUN_FIELDS if name in with_field],
             "query_rule": QUERY_RULE,
         }
 
 
 #: How ``query`` combines the runs of a cell at a budget (module docstring), in words.
-QUERY_RULE = ("a query of a cell at a budget draws one of its n runs there, r = randint(0, "
-              "n - 1), and returns that run's fields; a field that run lacks comes from the "
-              "(r mod k)-th of the k runs of the cell at that budget that have it (repeats 0, "
-              "1, 2, then unknown repeats), so every field the table holds for the cell and "
-              "budget comes back; a field no run there has is None (NaN in query_batch)")
+QUERY_RULE = (
+    "a query of a cell at a budget draws one of its n runs there, r = randint(0, "
+    "n - 1), and returns that run's fields; a field that run lacks comes from the "
+    "(r mod k)-th of the k runs of the cell at that budget that have it (repeats 0, "
+    "1, 2, then unknown repeats), so every field the table holds for the cell and "
+    "budget comes back; a field no run there has is None (NaN in query_batch)"
+)
 
 
 _HALFWAY = tuple((m, f"halfway_{m}") for m in METRICS)

@@ -35,12 +35,18 @@ from typing import Any, Union
 
 import google_crc32c
 
-from .io import atomic_path
 from .errors import RecordError
+from .io import atomic_path
 from .paths import user_path
 
-__all__ = ["RecordError", "crc32c", "masked_crc32c", "iter_records", "frame_record",
-           "write_records"]
+__all__ = [
+    "RecordError",
+    "crc32c",
+    "masked_crc32c",
+    "iter_records",
+    "frame_record",
+    "write_records",
+]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -201,9 +207,11 @@ def frame_record(payload: bytes) -> bytes:
         :func:`nb101.run_records.write_runs`).
     """
     if not isinstance(payload, (bytes, bytearray, memoryview)):
-        raise TypeError(f"a record payload must be bytes, got {type(payload).__name__}; "
-                        f"encode runs with nb101.run_records.encode_run (or write them with "
-                        f"nb101.run_records.write_runs)")
+        raise TypeError(
+            f"a record payload must be bytes, got {type(payload).__name__}; "
+            f"encode runs with nb101.run_records.encode_run (or write them with "
+            f"nb101.run_records.write_runs)"
+        )
     payload = bytes(payload)
     length = _U64_LE.pack(len(payload))
     return (

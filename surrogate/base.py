@@ -60,8 +60,17 @@ from nb101 import ArtifactError
 from nb101._optional import require
 from nb101.io import write_json
 
-__all__ = ["SurrogateRegressor", "load_model", "clip_targets", "check_targets", "seed_int",
-           "MODEL_FORMAT", "TorchWeights", "torch_threads", "torch_loss"]
+__all__ = [
+    "SurrogateRegressor",
+    "load_model",
+    "clip_targets",
+    "check_targets",
+    "seed_int",
+    "MODEL_FORMAT",
+    "TorchWeights",
+    "torch_threads",
+    "torch_loss",
+]
 
 #: Version of the ``save``/``load`` folder layout (2: ``clip_quantile`` replaced
 #: ``target_transform``/``clip_min``).
@@ -178,12 +187,14 @@ class SurrogateRegressor(RegressorMixin, BaseEstimator):
         if reset:
             self.n_features_in_ = X.shape[1]
         elif X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is "
-                             f"expecting {self.n_features_in_} features as input.")
+            raise ValueError(
+                f"X has {X.shape[1]} features, but {type(self).__name__} is "
+                f"expecting {self.n_features_in_} features as input."
+            )
         return X
 
     # ---------------------------------------------------------------- public API
-    def fit(self, X: Any, y: Any) -> "SurrogateRegressor":
+    def fit(self, X: Any, y: Any) -> SurrogateRegressor:
         """Fit on features ``X`` (n_samples, n_features) and targets ``y`` (n_samples,)."""
         X = self._check_X(X, reset=True)
         y = check_targets(y, len(X))
@@ -206,9 +217,12 @@ class SurrogateRegressor(RegressorMixin, BaseEstimator):
 
     # ------------------------------------------------------------- persistence
     def _fitted_state(self) -> dict[str, Any]:
-        return {"y_mean_": self.y_mean_, "y_std_": self.y_std_,
-                "clip_min_": getattr(self, "clip_min_", None),
-                "n_features_in_": getattr(self, "n_features_in_", None)}
+        return {
+            "y_mean_": self.y_mean_,
+            "y_std_": self.y_std_,
+            "clip_min_": getattr(self, "clip_min_", None),
+            "n_features_in_": getattr(self, "n_features_in_", None),
+        }
 
     def _set_fitted_state(self, state: dict[str, Any]) -> None:
         for key, value in state.items():
@@ -217,12 +231,16 @@ class SurrogateRegressor(RegressorMixin, BaseEstimator):
 
     def _write_metadata(self, path: Path, state: dict[str, Any]) -> None:
         """``<path>/metadata.json``: format, class, ``get_params()`` and fitted ``state``."""
-        meta = {"format": MODEL_FORMAT, "class": type(self).__name__,
-                "params": _jsonable_params(self), "state": state}
+        meta = {
+            "format": MODEL_FORMAT,
+            "class": type(self).__name__,
+            "params": _jsonable_params(self),
+            "state": state,
+        }
         write_json(path / _METADATA, meta, indent=2, sort_keys=True)
 
     @classmethod
-    def _from_metadata(cls, path: Path) -> tuple["SurrogateRegressor", dict[str, Any]]:
+    def _from_metadata(cls, path: Path) -> tuple[SurrogateRegressor, dict[str, Any]]:
         """An unfitted instance with the saved parameters, and the parsed metadata.
 
         Raises
@@ -232,8 +250,10 @@ class SurrogateRegressor(RegressorMixin, BaseEstimator):
         """
         meta = _read_metadata(path)
         if meta["class"] != cls.__name__:
-            raise ArtifactError(f"loading a model of a different class from {path}: "
-                                f"expecting {cls.__name__}, got {meta['class']}")
+            raise ArtifactError(
+                f"loading a model of a different class from {path}: "
+                f"expecting {cls.__name__}, got {meta['class']}"
+            )
         return cls(**_params_from_json(cls, meta["params"])), meta
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -247,7 +267,7 @@ class SurrogateRegressor(RegressorMixin, BaseEstimator):
         return path
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "SurrogateRegressor":
+    def load(cls, path: str | os.PathLike) -> SurrogateRegressor:
         """Rebuild a fitted model written by :meth:`save`.
 
         Raises
@@ -281,8 +301,9 @@ def _params_from_json(cls: type, params: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for key, value in params.items():
         if key not in defaults:
-            raise ArtifactError(f"{cls.__name__} has no parameter {key!r} (saved by another "
-                                f"version?)")
+            raise ArtifactError(
+                f"{cls.__name__} has no parameter {key!r} (saved by another version?)"
+            )
         if isinstance(value, dict) and "class" in value and "params" in value:
             sub = _class_by_name(value["class"])
             value = sub(**_params_from_json(sub, value["params"]))
@@ -301,18 +322,21 @@ def _read_metadata(path: Path) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         raise ArtifactError(f"{file} is not valid JSON: {exc}") from exc
     if meta.get("format") != MODEL_FORMAT:
-        raise ArtifactError(f"{file} has model format {meta.get('format')!r}, "
-                            f"expected {MODEL_FORMAT}")
+        raise ArtifactError(
+            f"{file} has model format {meta.get('format')!r}, expected {MODEL_FORMAT}"
+        )
     return meta
 
 
 def _class_by_name(name: str) -> type:
     from .registry import REGRESSORS
+
     try:
         return REGRESSORS.by_class_name(name)
     except KeyError:
-        raise ArtifactError(f"unknown model class {name!r}; known: "
-                            f"{REGRESSORS.class_names()}") from None
+        raise ArtifactError(
+            f"unknown model class {name!r}; known: {REGRESSORS.class_names()}"
+        ) from None
 
 
 def load_model(path: str | os.PathLike) -> SurrogateRegressor:

@@ -64,8 +64,14 @@ class EnsembleModel(SurrogateRegressor):
 
     has_std: ClassVar[bool] = True
 
-    def __init__(self, *, base: SurrogateRegressor | None = None, n_members: int = 5,
-                 bootstrap: bool = False, random_state: int | None = None):
+    def __init__(
+        self,
+        *,
+        base: SurrogateRegressor | None = None,
+        n_members: int = 5,
+        bootstrap: bool = False,
+        random_state: int | None = None,
+    ):
         self.base = base
         self.n_members = n_members
         self.bootstrap = bootstrap
@@ -79,7 +85,7 @@ class EnsembleModel(SurrogateRegressor):
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "members_")
 
-    def fit(self, X: Any, y: Any) -> "EnsembleModel":
+    def fit(self, X: Any, y: Any) -> EnsembleModel:
         if int(self.n_members) < 1:
             raise ValueError(f"n_members must be >= 1, got {self.n_members}")
         n = len(X)
@@ -123,16 +129,19 @@ class EnsembleModel(SurrogateRegressor):
         return path
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "EnsembleModel":
+    def load(cls, path: str | os.PathLike) -> EnsembleModel:
         path = Path(path)
         model, meta = cls._from_metadata(path)
-        model.members_ = [load_model(path / f"member_{i}")
-                          for i in range(int(meta["state"]["n_members_"]))]
+        model.members_ = [
+            load_model(path / f"member_{i}") for i in range(int(meta["state"]["n_members_"]))
+        ]
         if hasattr(model.members_[0], "n_features_in_"):
             model.n_features_in_ = model.members_[0].n_features_in_
         return model
 
     @classmethod
     def search_space(cls, trial: Any) -> dict[str, Any]:
-        return {"n_members": trial.suggest_int("n_members", 2, 8),
-                "bootstrap": trial.suggest_categorical("bootstrap", [False, True])}
+        return {
+            "n_members": trial.suggest_int("n_members", 2, 8),
+            "bootstrap": trial.suggest_categorical("bootstrap", [False, True]),
+        }

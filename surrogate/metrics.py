@@ -22,13 +22,25 @@ from scipy import stats
 
 __all__ = ["regression_metrics", "precision_at_top", "METRIC_NAMES", "METRIC_RANGES"]
 
-METRIC_NAMES = ("r2", "mae", "kendall_tau", "spearman", "sparse_kendall_tau",
-                "precision_top1", "precision_top5")
+METRIC_NAMES = (
+    "r2",
+    "mae",
+    "kendall_tau",
+    "spearman",
+    "sparse_kendall_tau",
+    "precision_top1",
+    "precision_top5",
+)
 #: The values each metric can take, ``(low, high)``: intervals and plots stay inside them.
 METRIC_RANGES: dict[str, tuple[float, float]] = {
-    "r2": (-np.inf, 1.0), "mae": (0.0, np.inf), "kendall_tau": (-1.0, 1.0),
-    "spearman": (-1.0, 1.0), "sparse_kendall_tau": (-1.0, 1.0), "precision_top1": (0.0, 1.0),
-    "precision_top5": (0.0, 1.0)}
+    "r2": (-np.inf, 1.0),
+    "mae": (0.0, np.inf),
+    "kendall_tau": (-1.0, 1.0),
+    "spearman": (-1.0, 1.0),
+    "sparse_kendall_tau": (-1.0, 1.0),
+    "precision_top1": (0.0, 1.0),
+    "precision_top5": (0.0, 1.0),
+}
 
 
 def precision_at_top(y_true: np.ndarray, y_pred: np.ndarray, fraction: float) -> float:
@@ -65,8 +77,9 @@ def regression_metrics(y_true, y_pred) -> dict[str, float]:
         "mae": float(np.mean(np.abs(y_true - y_pred))),
         "kendall_tau": float(stats.kendalltau(y_true, y_pred).statistic),
         "spearman": float(stats.spearmanr(y_true, y_pred).statistic),
-        "sparse_kendall_tau": float(stats.kendalltau(np.round(y_true, 3),
-                                                     np.round(y_pred, 3)).statistic),
+        "sparse_kendall_tau": float(
+            stats.kendalltau(np.round(y_true, 3), np.round(y_pred, 3)).statistic
+        ),
         "precision_top1": precision_at_top(y_true, y_pred, 0.01),
         "precision_top5": precision_at_top(y_true, y_pred, 0.05),
     }

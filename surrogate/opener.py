@@ -47,10 +47,11 @@ def open_artifact(source: Any, seed: int | None = None):
     if text in DEFAULT_NAMES:
         path = None
     elif text.startswith(_PREFIX):
-        path = user_path(text[len(_PREFIX):])  # load_artifact names what is missing
+        path = user_path(text[len(_PREFIX) :])  # load_artifact names what is missing
     else:
         path = user_path(text)
         if not (path.is_dir() and (path / "metadata.json").is_file()):
             return None
     from .surrogate_benchmark import SurrogateBenchmark
+
     return SurrogateBenchmark(path, seed=seed)

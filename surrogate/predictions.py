@@ -2,13 +2,14 @@
 carry its own.
 
 An artifact written by this version stores its models' predictions of every cell
-(:mod:`surrogate.quantized`), and :class:`~surrogate.surrogate_benchmark.SurrogateBenchmark` reads them
-from there: it never uses this cache. An artifact without them (schema 2 or 3, or trained with
+(:mod:`surrogate.quantized`), and
+:class:`~surrogate.surrogate_benchmark.SurrogateBenchmark` reads them from there: it never
+uses this cache. An artifact without them (schema 2 or 3, or trained with
 ``--no-predictions``) answers with its models; predicting all 423,624 cells costs a model
 call per target over the whole space, looking them up microseconds. So once a whole-space
 prediction of such an artifact is made (:meth:`SurrogateBenchmark.precompute
-<surrogate.surrogate_benchmark.SurrogateBenchmark.precompute>`, ``nb101 rank``, a ``full_cache=True``
-benchmark), its values are written to
+<surrogate.surrogate_benchmark.SurrogateBenchmark.precompute>`, ``nb101 rank``, a
+``full_cache=True`` benchmark), its values are written to
 
     ``<cache>/predictions-<digest>.npz``
 
@@ -36,9 +37,9 @@ from pathlib import Path
 
 import numpy as np
 
+from nb101.cell_space import NUM_CELLS
 from nb101.io import atomic_savez, open_npz
 from nb101.openers import cache_folder
-from nb101.cell_space import NUM_CELLS
 
 __all__ = ["PREDICTIONS_FORMAT", "PredictionCache"]
 
@@ -95,8 +96,13 @@ class PredictionCache:
             self._targets = frozenset()
             return None
         if values.shape != (NUM_CELLS,) or values.dtype != np.float64 or np.isnan(values).any():
-            _log.warning("ignoring %s of the prediction cache %s: shape %s, dtype %s", target,
-                         self.path, values.shape, values.dtype)
+            _log.warning(
+                "ignoring %s of the prediction cache %s: shape %s, dtype %s",
+                target,
+                self.path,
+                values.shape,
+                values.dtype,
+            )
             return None
         return values
 
@@ -111,11 +117,13 @@ class PredictionCache:
         for target, values in predictions.items():
             values = np.asarray(values, dtype=np.float64)
             if values.shape != (NUM_CELLS,) or np.isnan(values).any():
-                raise ValueError(f"predictions of {target!r} must cover every cell, got shape "
-                                 f"{values.shape}")
+                raise ValueError(
+                    f"predictions of {target!r} must cover every cell, got shape {values.shape}"
+                )
             arrays[target] = values
-        atomic_savez(self.path, format=np.array(PREDICTIONS_FORMAT), digest=np.array(self.digest),
-                     **arrays)
+        atomic_savez(
+            self.path, format=np.array(PREDICTIONS_FORMAT), digest=np.array(self.digest), **arrays
+        )
         self._targets = frozenset(arrays)
         _log.info("wrote the prediction cache %s (%s)", self.path, ", ".join(sorted(arrays)))
         return self.path

@@ -55,10 +55,10 @@ from typing import Any
 import numpy as np
 
 from nb101 import Target, parse_target
-from nb101.io import to_jsonable
-from nb101.protocol import EPOCHS, METRICS
 from nb101.cell_space import NUM_CELLS
+from nb101.io import to_jsonable
 from nb101.paths import user_path
+from nb101.protocol import EPOCHS, METRICS
 from nb101.real_data import real_table
 from nb101.table_file import Table, load_table
 
@@ -66,8 +66,17 @@ from .artifact_save import data_digest, save_artifact
 from .inputs import make_inputs, predict_cells
 from .quantized import member_name
 
-__all__ = ["DEFAULT_RECIPE", "TrainConfig", "TargetData", "train", "target_data",
-           "available_targets", "split_indices", "MAX_TEST", "DEFAULT_TARGETS"]
+__all__ = [
+    "DEFAULT_RECIPE",
+    "TrainConfig",
+    "TargetData",
+    "train",
+    "target_data",
+    "available_targets",
+    "split_indices",
+    "MAX_TEST",
+    "DEFAULT_TARGETS",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -75,12 +84,22 @@ _log = logging.getLogger(__name__)
 MAX_TEST = 100_000
 #: The recipe of the bundled default artifact (``TrainConfig`` fields), also used by the
 #: fidelity study to train the surrogates it evaluates.
-DEFAULT_RECIPE = {"model": "xgb", "features": "adjacency_compute",
-                  "model_params": {"n_estimators": 300, "learning_rate": 0.1},
-                  "model_error": False, "stack_on": "test_accuracy@108"}
+DEFAULT_RECIPE = {
+    "model": "xgb",
+    "features": "adjacency_compute",
+    "model_params": {"n_estimators": 300, "learning_rate": 0.1},
+    "model_error": False,
+    "stack_on": "test_accuracy@108",
+}
 #: The six targets of the real data.
-DEFAULT_TARGETS = ("test_accuracy@108", "validation_accuracy@4", "validation_accuracy@12",
-                   "validation_accuracy@36", "validation_accuracy@108", "training_time@108")
+DEFAULT_TARGETS = (
+    "test_accuracy@108",
+    "validation_accuracy@4",
+    "validation_accuracy@12",
+    "validation_accuracy@36",
+    "validation_accuracy@108",
+    "training_time@108",
+)
 
 
 @dataclass(frozen=True)
@@ -182,15 +201,16 @@ class TargetData:
     repeats: list[np.ndarray]
     repeat_cells: np.ndarray | None = None
 
-    def without(self, cells: np.ndarray) -> "TargetData":
+    def without(self, cells: np.ndarray) -> TargetData:
         """The same data less ``cells`` (their labels and repeats)."""
         keep = ~np.isin(self.indices, cells)
         repeats = self.repeats
         if self.repeat_cells is not None:
             kept = ~np.isin(self.repeat_cells, cells)
             repeats = [r for r, k in zip(self.repeats, kept) if k]
-            return TargetData(self.target, self.indices[keep], self.labels[keep], repeats,
-                              self.repeat_cells[kept])
+            return TargetData(
+                self.target, self.indices[keep], self.labels[keep], repeats, self.repeat_cells[kept]
+            )
         return TargetData(self.target, self.indices[keep], self.labels[keep], repeats)
 
 
@@ -204,8 +224,7 @@ def target_data(table: Table, target: str) -> TargetData:
     values = values[keep]
     repeat = runs["run_repeat"][keep].astype(np.int64)
     if len(cells) == 0:
-        return TargetData(target, np.zeros(0, np.int64), np.zeros(0), [],
-                          np.zeros(0, np.int64))
+        return TargetData(target, np.zeros(0, np.int64), np.zeros(0), [], np.zeros(0, np.int64))
     order = np.argsort(cells, kind="stable")
     cells, values, repeat = cells[order], values[order], repeat[order]
     uniq, start, counts = np.unique(cells, return_index=True, return_counts=True)
@@ -240,8 +259,9 @@ def available_targets(table: Table) -> list[str]:
     return out
 
 
-def split_indices(n: int, train_size: int | float | None, seed: int, validation: bool
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def split_indices(
+    n: int, train_size: int | float | None, seed: int, validation: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Positions ``(train, validation, test)`` into ``n`` labelled cells (module docstring).
 
     Raises
@@ -262,16 +282,19 @@ def split_indices(n: int, train_size: int | float | None, seed: int, validation:
         else:
             n_pool = int(train_size)
         if not 2 <= n_pool <= n - 1:
-            raise ValueError(f"train_size must leave a test split: got {train_size} of {n} "
-                             f"labelled cells (allowed: 2 to {n - 1} cells)")
+            raise ValueError(
+                f"train_size must leave a test split: got {train_size} of {n} "
+                f"labelled cells (allowed: 2 to {n - 1} cells)"
+            )
         n_test = min(MAX_TEST, n - n_pool)
     perm = np.random.default_rng(seed).permutation(n)
-    pool, test = perm[:n_pool], perm[n_pool:n_pool + n_test]
+    pool, test = perm[:n_pool], perm[n_pool : n_pool + n_test]
     if validation:
         n_val = max(2, int(round(0.1 * n_pool)))
         if n_pool - n_val < 2:
-            raise ValueError(f"a training pool of {n_pool} cells is too small to hold out a "
-                             f"validation split")
+            raise ValueError(
+                f"a training pool of {n_pool} cells is too small to hold out a validation split"
+            )
         return pool[n_val:], pool[:n_val], test
     return pool, pool[:0], test
 
@@ -290,6 +313,7 @@ def train(config: TrainConfig) -> Path:
         Unknown target, model, featurizer or a target without enough labelled cells.
     """
     from features import get_featurizer
+
     from .metrics import regression_metrics
     from .noise import NoiseModel, check_error_share, estimate_noise, fit_transfer
     from .registry import REGRESSORS, get_regressor
@@ -297,12 +321,17 @@ def train(config: TrainConfig) -> Path:
     started = time.perf_counter()
     if config.model not in REGRESSORS:
         raise ValueError(f"unknown regressor {config.model!r}; choices: {sorted(REGRESSORS)}")
-    if isinstance(config.members, bool) or not isinstance(config.members, int) \
-            or config.members < 1:
+    if (
+        isinstance(config.members, bool)
+        or not isinstance(config.members, int)
+        or config.members < 1
+    ):
         raise ValueError(f"members must be an integer >= 1, got {config.members!r}")
     if config.members > 1 and config.model == "ensemble":
-        raise ValueError("members > 1 makes an ensemble of the model already; use a single "
-                         "model (e.g. model='xgb'), not model='ensemble'")
+        raise ValueError(
+            "members > 1 makes an ensemble of the model already; use a single "
+            "model (e.g. model='xgb'), not model='ensemble'"
+        )
     shares = dict(config.error_share or {})
     for target, share in shares.items():
         parse_target(target)
@@ -310,8 +339,9 @@ def train(config: TrainConfig) -> Path:
     input_kind = getattr(REGRESSORS[config.model](), "input_kind", "array")
     if input_kind == "array":
         get_featurizer(config.features)  # fail early on an unknown name
-    table_path = (user_path(config.table) if config.table is not None
-                  else real_table(config.data_dir))
+    table_path = (
+        user_path(config.table) if config.table is not None else real_table(config.data_dir)
+    )
     table = load_table(table_path)
     available = available_targets(table)
     targets = list(config.targets) if config.targets else available
@@ -327,26 +357,34 @@ def train(config: TrainConfig) -> Path:
         if input_kind != "array":
             raise ValueError(f"stack_on needs an array model; {config.model!r} takes graphs")
         if config.stack_on not in available:
-            raise ValueError(f"stack_on: target {config.stack_on!r} has too few labelled "
-                             f"cells in {table_path}; available: {available}")
+            raise ValueError(
+                f"stack_on: target {config.stack_on!r} has too few labelled "
+                f"cells in {table_path}; available: {available}"
+            )
         # the base first, so that every stacked model finds it fitted
         targets = [config.stack_on] + [t for t in targets if t != config.stack_on]
-        stacked_on = {t: config.stack_on for t in targets[1:]
-                      if parse_target(t).metric.endswith("accuracy")}
+        stacked_on = {
+            t: config.stack_on for t in targets[1:] if parse_target(t).metric.endswith("accuracy")
+        }
 
     unknown = sorted(set(shares) - set(targets))
     if unknown:
-        raise ValueError(f"error_share names targets that are not trained: {unknown}; "
-                         f"targets: {targets}")
+        raise ValueError(
+            f"error_share names targets that are not trained: {unknown}; targets: {targets}"
+        )
 
     models, info, noise, fitted = {}, {}, {}, {}
     space: dict[str, np.ndarray] = {}  # whole-space predictions, stored in the artifact
     # quiet: no per-epoch bars either (models with a progress parameter, e.g. the GIN)
-    quiet = ({"progress": False} if not config.progress
-             and "progress" in REGRESSORS[config.model]().get_params() else {})
+    quiet = (
+        {"progress": False}
+        if not config.progress and "progress" in REGRESSORS[config.model]().get_params()
+        else {}
+    )
     bar = None
     if config.progress:
         from tqdm import tqdm
+
         bar = tqdm(targets, desc="training targets", unit="target")
     for target in targets:
         if bar is not None:
@@ -355,11 +393,14 @@ def train(config: TrainConfig) -> Path:
         if config.exclude_cells is not None:
             data = data.without(np.asarray(config.exclude_cells, dtype=np.int64))
         if len(data.indices) < 3:
-            raise ValueError(f"target {target!r} has {len(data.indices)} labelled cells in "
-                             f"{table_path}, need at least 3; available: {available}")
+            raise ValueError(
+                f"target {target!r} has {len(data.indices)} labelled cells in "
+                f"{table_path}, need at least 3; available: {available}"
+            )
         t0 = time.perf_counter()
-        tr, va, te = split_indices(len(data.indices), config.train_size, config.seed,
-                                   validation=config.tune_trials > 0)
+        tr, va, te = split_indices(
+            len(data.indices), config.train_size, config.seed, validation=config.tune_trials > 0
+        )
         params = dict(config.model_params)
         if target == config.stack_on:
             params.update(config.stack_params)
@@ -367,47 +408,66 @@ def train(config: TrainConfig) -> Path:
         base = models[stacked_on[target]] if target in stacked_on else None
         if config.tune_trials > 0:
             from .tuning import tune
-            X_tr = make_inputs(REGRESSORS[config.model](), config.features, data.indices[tr],
-                               base=base)
-            X_va = make_inputs(REGRESSORS[config.model](), config.features, data.indices[va],
-                               base=base)
-            params, study = tune(config.model, X_tr, data.labels[tr], X_va, data.labels[va],
-                                 n_trials=config.tune_trials, seed=config.seed,
-                                 metric=config.tune_metric, fixed_params={**params, **quiet})
-            study_info = {"trials": len(study.trials), "metric": config.tune_metric,
-                          "best_value": float(study.best_value),
-                          "best_params": dict(study.best_params)}
+
+            X_tr = make_inputs(
+                REGRESSORS[config.model](), config.features, data.indices[tr], base=base
+            )
+            X_va = make_inputs(
+                REGRESSORS[config.model](), config.features, data.indices[va], base=base
+            )
+            params, study = tune(
+                config.model,
+                X_tr,
+                data.labels[tr],
+                X_va,
+                data.labels[va],
+                n_trials=config.tune_trials,
+                seed=config.seed,
+                metric=config.tune_metric,
+                fixed_params={**params, **quiet},
+            )
+            study_info = {
+                "trials": len(study.trials),
+                "metric": config.tune_metric,
+                "best_value": float(study.best_value),
+                "best_params": dict(study.best_params),
+            }
             tr = np.concatenate([tr, va])  # refit on the whole pool
         tr = np.sort(tr)
-        model = get_regressor(config.model, **{"random_state": config.seed, **params,
-                                                **quiet})
+        model = get_regressor(config.model, **{"random_state": config.seed, **params, **quiet})
         if config.members > 1:
             from .ensemble import EnsembleModel
-            model = EnsembleModel(base=model, n_members=config.members, bootstrap=True,
-                                  random_state=config.seed)
+
+            model = EnsembleModel(
+                base=model, n_members=config.members, bootstrap=True, random_state=config.seed
+            )
         X = make_inputs(model, config.features, data.indices[tr], base=base)
         model.fit(X, data.labels[tr])
         metrics = None
         if len(te) >= 2:
-            pred = model.predict(make_inputs(model, config.features, data.indices[te],
-                                             base=base))
+            pred = model.predict(make_inputs(model, config.features, data.indices[te], base=base))
             metrics = regression_metrics(data.labels[te], pred)
             # the marginal of noise rule 4: the labels the model was fitted on
-            noise[target] = estimate_noise(pred, data.labels[te], data.repeats, data.labels[tr],
-                                           model_error=config.model_error or target in shares,
-                                           error_share=shares.get(target))
+            noise[target] = estimate_noise(
+                pred,
+                data.labels[te],
+                data.repeats,
+                data.labels[tr],
+                model_error=config.model_error or target in shares,
+                error_share=shares.get(target),
+            )
             in_sample = np.zeros(NUM_CELLS, dtype=bool)
             in_sample[data.indices[tr]] = True
-            whole = predict_cells(model, config.features, np.arange(NUM_CELLS),
-                                  members=config.members > 1, base=base)
+            whole = predict_cells(
+                model, config.features, np.arange(NUM_CELLS), members=config.members > 1, base=base
+            )
             fit_transfer(target, noise[target], whole, in_sample)
             if config.members == 1:
                 space[target] = whole
             else:
                 space.update({member_name(target, k): row for k, row in enumerate(whole)})
         if config.predictions and target not in space:  # the mean, where not predicted yet
-            space[target] = predict_cells(model, config.features, np.arange(NUM_CELLS),
-                                          base=base)
+            space[target] = predict_cells(model, config.features, np.arange(NUM_CELLS), base=base)
         models[target] = model
         fitted[target] = data.indices[tr]
         info[target] = {
@@ -423,8 +483,7 @@ def train(config: TrainConfig) -> Path:
             "metrics": metrics,
             "fit_seconds": round(time.perf_counter() - t0, 2),
         }
-        _log.info("%s: %d train / %d test cells, %s", target, len(tr), len(te),
-                  _fmt(metrics))
+        _log.info("%s: %d train / %d test cells, %s", target, len(tr), len(te), _fmt(metrics))
         if bar is not None:
             bar.update(1)
     if bar is not None:
@@ -433,21 +492,36 @@ def train(config: TrainConfig) -> Path:
     noise_model = NoiseModel(noise) if not missing_noise else None
     if noise_model is None:  # without a noise model no run comes from an ensemble member
         space = {t: v for t, v in space.items() if t in models}
-    config_dict = to_jsonable({k: v for k, v in asdict(config).items()
-                               if k not in ("progress", "exclude_cells")})
+    config_dict = to_jsonable(
+        {k: v for k, v in asdict(config).items() if k not in ("progress", "exclude_cells")}
+    )
     config_dict["table"] = str(table_path)
     if config.exclude_cells is not None:  # the cells themselves would bloat the metadata
         excluded = np.unique(np.asarray(config.exclude_cells, dtype=np.int64))
-        config_dict["exclude_cells"] = {"count": int(len(excluded)), "sha256": data_digest(
-            excluded, np.zeros(0))}
+        config_dict["exclude_cells"] = {
+            "count": int(len(excluded)),
+            "sha256": data_digest(excluded, np.zeros(0)),
+        }
     out = save_artifact(
-        config.out, models=models, featurizer=config.features, model_name=config.model,
-        model_params=to_jsonable(dict(config.model_params)), noise=noise_model, targets_info=info,
-        training_cells=fitted, stacked_on=stacked_on,
+        config.out,
+        models=models,
+        featurizer=config.features,
+        model_name=config.model,
+        model_params=to_jsonable(dict(config.model_params)),
+        noise=noise_model,
+        targets_info=info,
+        training_cells=fitted,
+        stacked_on=stacked_on,
         predictions=space if config.predictions else None,
-        extra={"data_sha256": _combined_digest(info),
-               "training": {"config": config_dict, "table_source": table.source,
-                            "seconds": round(time.perf_counter() - started, 1)}})
+        extra={
+            "data_sha256": _combined_digest(info),
+            "training": {
+                "config": config_dict,
+                "table_source": table.source,
+                "seconds": round(time.perf_counter() - started, 1),
+            },
+        },
+    )
     _log.info("wrote the artifact %s in %.1f s", out, time.perf_counter() - started)
     return out
 
@@ -455,6 +529,7 @@ def train(config: TrainConfig) -> Path:
 def _combined_digest(info: Mapping[str, Mapping[str, Any]]) -> str:
     """sha256 over ``target:data_sha256`` lines (the training data of every target)."""
     import hashlib
+
     lines = "".join(f"{t}:{i['data_sha256']}\n" for t, i in sorted(info.items()))
     return hashlib.sha256(lines.encode()).hexdigest()
 
@@ -463,4 +538,3 @@ def _fmt(metrics: Mapping[str, float] | None) -> str:
     if not metrics:
         return "no test split"
     return ", ".join(f"{k} {v:.4f}" for k, v in metrics.items())
-

@@ -33,9 +33,18 @@ __all__ = ["tune"]
 _log = logging.getLogger(__name__)
 
 
-def tune(name: str, X_train: Any, y_train: Any, X_val: Any, y_val: Any, n_trials: int,
-         seed: int = 0, metric: str = "kendall_tau", *,
-         fixed_params: dict[str, Any] | None = None) -> tuple[dict[str, Any], optuna.Study]:
+def tune(
+    name: str,
+    X_train: Any,
+    y_train: Any,
+    X_val: Any,
+    y_val: Any,
+    n_trials: int,
+    seed: int = 0,
+    metric: str = "kendall_tau",
+    *,
+    fixed_params: dict[str, Any] | None = None,
+) -> tuple[dict[str, Any], optuna.Study]:
     """Tune regressor ``name`` within ``n_trials`` fits.
 
     Parameters
@@ -81,7 +90,8 @@ def tune(name: str, X_train: Any, y_train: Any, X_val: Any, y_val: Any, n_trials
     try:
         study = optuna.create_study(
             direction="minimize" if metric == "mae" else "maximize",
-            sampler=optuna.samplers.TPESampler(seed=seed))
+            sampler=optuna.samplers.TPESampler(seed=seed),
+        )
         study.optimize(objective, n_trials=n_trials)
     finally:
         optuna.logging.set_verbosity(previous)

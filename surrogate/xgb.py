@@ -124,12 +124,23 @@ class XGBRegressorModel(_XGBBase):
     n_features_in_ : int
     """
 
-    def __init__(self, *, n_estimators: int = 600, max_depth: int = 6,
-                 learning_rate: float = 0.05, subsample: float = 0.8,
-                 colsample_bytree: float = 0.5, min_child_weight: float = 1.0,
-                 reg_lambda: float = 1.0, reg_alpha: float = 0.0, loss: str = "squared",
-                 clip_quantile: float | None = 0.02, max_bin: int | None = None,
-                 n_jobs: int = 2, random_state: int | None = None):
+    def __init__(
+        self,
+        *,
+        n_estimators: int = 600,
+        max_depth: int = 6,
+        learning_rate: float = 0.05,
+        subsample: float = 0.8,
+        colsample_bytree: float = 0.5,
+        min_child_weight: float = 1.0,
+        reg_lambda: float = 1.0,
+        reg_alpha: float = 0.0,
+        loss: str = "squared",
+        clip_quantile: float | None = 0.02,
+        max_bin: int | None = None,
+        n_jobs: int = 2,
+        random_state: int | None = None,
+    ):
         self.n_estimators = n_estimators
         self.max_depth = max_depth
         self.learning_rate = learning_rate
@@ -146,17 +157,25 @@ class XGBRegressorModel(_XGBBase):
 
     def _make(self):
         import xgboost as xgb
+
         objectives = {"squared": "reg:squarederror", "pseudohuber": "reg:pseudohubererror"}
         if self.loss not in objectives:
             raise ValueError(f"loss must be one of {list(objectives)}, got {self.loss!r}")
         return xgb.XGBRegressor(
-            n_estimators=self.n_estimators, max_depth=self.max_depth,
-            learning_rate=self.learning_rate, subsample=self.subsample,
-            colsample_bytree=self.colsample_bytree, min_child_weight=self.min_child_weight,
-            reg_lambda=self.reg_lambda, reg_alpha=self.reg_alpha,
-            objective=objectives[self.loss], tree_method="hist", n_jobs=self.n_jobs,
+            n_estimators=self.n_estimators,
+            max_depth=self.max_depth,
+            learning_rate=self.learning_rate,
+            subsample=self.subsample,
+            colsample_bytree=self.colsample_bytree,
+            min_child_weight=self.min_child_weight,
+            reg_lambda=self.reg_lambda,
+            reg_alpha=self.reg_alpha,
+            objective=objectives[self.loss],
+            tree_method="hist",
+            n_jobs=self.n_jobs,
             random_state=self._seed(),
-            **({} if self.max_bin is None else {"max_bin": int(self.max_bin)}))
+            **({} if self.max_bin is None else {"max_bin": int(self.max_bin)}),
+        )
 
     @classmethod
     def search_space(cls, trial: Any) -> dict[str, Any]:
@@ -197,11 +216,19 @@ class RandomForestModel(_XGBBase):
 
     has_std: ClassVar[bool] = True
 
-    def __init__(self, *, n_estimators: int = 300, max_depth: int = 12,
-                 subsample: float = 0.8, colsample_bynode: float = 0.5,
-                 min_child_weight: float = 1.0, reg_lambda: float = 1e-3,
-                 clip_quantile: float | None = 0.02, n_jobs: int = 2,
-                 random_state: int | None = None):
+    def __init__(
+        self,
+        *,
+        n_estimators: int = 300,
+        max_depth: int = 12,
+        subsample: float = 0.8,
+        colsample_bynode: float = 0.5,
+        min_child_weight: float = 1.0,
+        reg_lambda: float = 1e-3,
+        clip_quantile: float | None = 0.02,
+        n_jobs: int = 2,
+        random_state: int | None = None,
+    ):
         self.n_estimators = n_estimators
         self.max_depth = max_depth
         self.subsample = subsample
@@ -214,15 +241,24 @@ class RandomForestModel(_XGBBase):
 
     def _make(self):
         import xgboost as xgb
+
         return xgb.XGBRFRegressor(
-            n_estimators=self.n_estimators, max_depth=self.max_depth, subsample=self.subsample,
-            colsample_bynode=self.colsample_bynode, min_child_weight=self.min_child_weight,
-            reg_lambda=self.reg_lambda, learning_rate=1.0, tree_method="hist",
-            n_jobs=self.n_jobs, random_state=self._seed())
+            n_estimators=self.n_estimators,
+            max_depth=self.max_depth,
+            subsample=self.subsample,
+            colsample_bynode=self.colsample_bynode,
+            min_child_weight=self.min_child_weight,
+            reg_lambda=self.reg_lambda,
+            learning_rate=1.0,
+            tree_method="hist",
+            n_jobs=self.n_jobs,
+            random_state=self._seed(),
+        )
 
     def predict_trees(self, X: Any) -> np.ndarray:
         """Each tree's prediction, shape (n_samples, n_estimators), in units of ``y``."""
         import xgboost as xgb
+
         check_is_fitted(self)
         X = self._check_X(X, reset=False)
         booster = self.model_.get_booster()
@@ -246,7 +282,7 @@ class RandomForestModel(_XGBBase):
         width = max(len(t["split_conditions"]) for t in trees)
         values = np.zeros((len(trees), width), dtype=np.float64)
         for i, tree in enumerate(trees):
-            values[i, :len(tree["split_conditions"])] = tree["split_conditions"]
+            values[i, : len(tree["split_conditions"])] = tree["split_conditions"]
         return values
 
     @classmethod

@@ -12,6 +12,7 @@ import pytest
 
 def have_real_data() -> bool:
     from nb101.real_data import resolve_data_dir
+
     try:
         resolve_data_dir()
     except FileNotFoundError:
@@ -20,8 +21,9 @@ def have_real_data() -> bool:
 
 
 #: The tracks, optimizers and studies run on the real data ($NB101_DATA or ../shared/data).
-requires_real_data = pytest.mark.skipif(not have_real_data(),
-                                        reason="real NAS-Bench-101 data folder is absent")
+requires_real_data = pytest.mark.skipif(
+    not have_real_data(), reason="real NAS-Bench-101 data folder is absent"
+)
 
 
 def make_tiny_surrogate(folder: Path) -> Path:
@@ -33,6 +35,7 @@ def make_tiny_surrogate(folder: Path) -> Path:
     from surrogate.artifact import save_artifact
     from surrogate.noise import NoiseModel, estimate_noise
     from surrogate.registry import get_regressor
+
     arrays = real_data_arrays()
     feat = get_featurizer("adjacency")
     models, noise = {}, {}
@@ -42,15 +45,23 @@ def make_tiny_surrogate(folder: Path) -> Path:
         y = arrays[(metric, int(epochs))]
         idx = rng.choice(np.flatnonzero(~np.isnan(y)), 600, replace=False)
         fit, held = np.sort(idx[:300]), idx[300:]
-        models[target] = get_regressor("xgb", n_estimators=5, max_depth=3,
-                                       random_state=0).fit(feat.transform(fit), y[fit])
+        models[target] = get_regressor("xgb", n_estimators=5, max_depth=3, random_state=0).fit(
+            feat.transform(fit), y[fit]
+        )
         noise[target] = estimate_noise(models[target].predict(feat.transform(held)), y[held])
-    return save_artifact(Path(folder) / "tiny", models=models, featurizer="adjacency",
-                         model_name="xgb", noise=NoiseModel(noise))
+    return save_artifact(
+        Path(folder) / "tiny",
+        models=models,
+        featurizer="adjacency",
+        model_name="xgb",
+        noise=NoiseModel(noise),
+    )
 
 
 def strict_json(path: Path):
     """``json.loads`` of ``path`` that rejects NaN and Infinity."""
+
     def reject(token):
         raise ValueError(f"{path} holds the non-standard JSON token {token}")
+
     return json.loads(Path(path).read_text(), parse_constant=reject)

@@ -10,10 +10,11 @@ from conftest import REPO
 
 
 def _generator():
-    spec = importlib.util.spec_from_file_location("generate_results",
-                                                  REPO / "docs" / "generate_results.py")
+    spec = importlib.util.spec_from_file_location(
+        "generate_results", REPO / "docs" / "generate_results.py"
+    )
     module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("generate_results", module)   # dataclasses look their module up
+    sys.modules.setdefault("generate_results", module)  # dataclasses look their module up
     spec.loader.exec_module(module)
     return module
 
@@ -35,8 +36,9 @@ def test_committed_measurements_are_stamped_and_render(tmp_path):
         data = json.loads(path.read_text())
         stamp = data["_stamp"]
         assert len(stamp["commit"]) == 40 and stamp["artifact_digest"]
-        text = gen.render_page(names[path.stem], gen.DATA, head=stamp["commit"],
-                               digest=stamp["artifact_digest"])
+        text = gen.render_page(
+            names[path.stem], gen.DATA, head=stamp["commit"], digest=stamp["artifact_digest"]
+        )
         assert "not one this page can render" not in text
         assert stamp["commit"][:12] in text and "earlier commit" not in text
         assert "has changed since" not in text
@@ -46,9 +48,10 @@ def test_committed_measurements_are_stamped_and_render(tmp_path):
 
 def test_the_card_renders_from_json_as_from_the_artifact():
     """The surrogate card page and the README's card are one table, from one function."""
-    spec = importlib.util.spec_from_file_location("surrogate_card",
-                                                  REPO / "benchmarks" / "surrogate_card.py")
+    spec = importlib.util.spec_from_file_location(
+        "surrogate_card", REPO / "benchmarks" / "surrogate_card.py"
+    )
     card = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(card)
-    data = json.loads(json.dumps(card.card_data()))   # through JSON, as the docs read it
+    data = json.loads(json.dumps(card.card_data()))  # through JSON, as the docs read it
     assert card.render_table(data) == card.metrics_table()

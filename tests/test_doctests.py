@@ -14,14 +14,17 @@ import doctest
 import importlib
 
 import pytest
-
 from conftest import REPO
 
 PACKAGES = ("nb101", "features", "surrogate", "eval")
 #: Optional packages that a module imports lazily, inside the functions its examples call.
-NEEDS = {"surrogate.gin": ("torch", "torch_geometric"), "surrogate.mlp": ("torch",),
-         "surrogate.tuning": ("optuna",), "features.embedding": ("torch", "torch_geometric"),
-         "features.graph": ("torch_geometric",)}
+NEEDS = {
+    "surrogate.gin": ("torch", "torch_geometric"),
+    "surrogate.mlp": ("torch",),
+    "surrogate.tuning": ("optuna",),
+    "features.embedding": ("torch", "torch_geometric"),
+    "features.graph": ("torch_geometric",),
+}
 
 
 def _modules_with_examples() -> list[str]:
@@ -47,6 +50,7 @@ def test_docstring_examples_run(name, space, tmp_path, monkeypatch):
     except ImportError as error:  # an optional extra that is not installed
         pytest.skip(f"{name} needs {error.name}")
     from features import FEATURIZERS
+
     registered = dict(FEATURIZERS)
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     report: list[str] = []

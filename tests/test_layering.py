@@ -31,8 +31,7 @@ SCRIPTS = {"train_surrogate": ("nb101", "features", "surrogate")}
 #: expected failure while any of them remains, and a real failure for any other violation.
 
 #: Distribution name -> import name where they differ beyond '-' vs '_'.
-_IMPORT_NAMES = {"scikit-learn": "sklearn", "xgboost-cpu": "xgboost",
-                 "configspace": "ConfigSpace"}
+_IMPORT_NAMES = {"scikit-learn": "sklearn", "xgboost-cpu": "xgboost", "configspace": "ConfigSpace"}
 #: Import names installed apart from the extras, with the documented command: syne-tune
 #: requires the `xgboost` distribution, which would clobber this project's `xgboost-cpu`, so
 #: the `syne` extra lists its other dependencies and syne-tune itself comes without them.
@@ -40,8 +39,9 @@ INSTALLED_APART = {"syne_tune": "pip install --no-deps syne-tune==0.16.0"}
 
 
 # ----------------------------------------------------------------------------- the walker
-def project_modules(root: Path, packages: Iterable[str] = tuple(LAYERS),
-                    scripts: Iterable[str] = tuple(SCRIPTS)) -> dict[str, Path]:
+def project_modules(
+    root: Path, packages: Iterable[str] = tuple(LAYERS), scripts: Iterable[str] = tuple(SCRIPTS)
+) -> dict[str, Path]:
     """Dotted module name -> file, for every module of ``packages`` and the ``scripts``."""
     out = {}
     for package in packages:
@@ -55,8 +55,9 @@ def project_modules(root: Path, packages: Iterable[str] = tuple(LAYERS),
     return out
 
 
-def _imported_names(module: str, node: ast.Import | ast.ImportFrom,
-                    modules: dict[str, Path]) -> list[str]:
+def _imported_names(
+    module: str, node: ast.Import | ast.ImportFrom, modules: dict[str, Path]
+) -> list[str]:
     """Absolute dotted names an import statement of ``module`` asks for."""
     if isinstance(node, ast.Import):
         return [alias.name for alias in node.names]
@@ -65,14 +66,17 @@ def _imported_names(module: str, node: ast.Import | ast.ImportFrom,
         if modules[module].name != "__init__.py":
             package = package[:-1]
         if node.level - 1 > len(package) - 1:
-            raise ValueError(f"{modules[module]}: relative import beyond the top package "
-                             f"(line {node.lineno})")
-        package = package[:len(package) - (node.level - 1)]
+            raise ValueError(
+                f"{modules[module]}: relative import beyond the top package (line {node.lineno})"
+            )
+        package = package[: len(package) - (node.level - 1)]
         base = ".".join(package + ([node.module] if node.module else []))
     else:
         base = node.module or ""
-    return [f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base
-            for alias in node.names]
+    return [
+        f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base
+        for alias in node.names
+    ]
 
 
 def project_imports(modules: dict[str, Path]) -> dict[str, set[str]]:
@@ -114,8 +118,7 @@ def upward_imports(graph: dict[str, set[str]]) -> list[str]:
 
 def two_module_cycles(graph: dict[str, set[str]]) -> set[frozenset[str]]:
     """Pairs of modules that import each other."""
-    return {frozenset({a, b}) for a, deps in graph.items() for b in deps
-            if a in graph.get(b, ())}
+    return {frozenset({a, b}) for a, deps in graph.items() for b in deps if a in graph.get(b, ())}
 
 
 def third_party_imports(files: Iterable[Path], first_party: Iterable[str]) -> dict[str, str]:
@@ -142,6 +145,7 @@ def declared_dependencies(pyproject: Path) -> tuple[set[str], set[str], set[str]
     """Import names of ``[project] dependencies``, of the optional extras other than ``dev``
     (features a user opts into, e.g. drawing with graphviz), and of the ``dev`` extra."""
     import tomllib
+
     project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
 
     def names(requirements: list[str]) -> set[str]:
@@ -166,8 +170,9 @@ def test_walker_sees_every_kind_of_import(tmp_path):
         "nb101/sub/__init__.py": "",
         "nb101/sub/deep.py": "from ..protocol import run\nfrom .. import protocol as a\n",
         "features/__init__.py": "",
-        "features/x.py": ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
-                          "    import surrogate.y\n"),
+        "features/x.py": (
+            "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import surrogate.y\n"
+        ),
         "surrogate/__init__.py": "",
         "surrogate/y.py": "class C:\n    def m(self):\n        import train_surrogate\n",
         "eval/__init__.py": "",
@@ -182,19 +187,31 @@ def test_walker_sees_every_kind_of_import(tmp_path):
         "nb101.protocol": {"nb101.sub.deep"},
         "nb101.sub": set(),
         "nb101.sub.deep": {"nb101.protocol"},
-        "features": set(), "features.x": {"surrogate.y"},
-        "surrogate": set(), "surrogate.y": {"train_surrogate"},
-        "eval": set(), "train_surrogate": {"eval"},
+        "features": set(),
+        "features.x": {"surrogate.y"},
+        "surrogate": set(),
+        "surrogate.y": {"train_surrogate"},
+        "eval": set(),
+        "train_surrogate": {"eval"},
     }
-    assert upward_imports(found) == ["features.x imports surrogate.y",
-                                     "surrogate.y imports train_surrogate",
-                                     "train_surrogate imports eval"]
+    assert upward_imports(found) == [
+        "features.x imports surrogate.y",
+        "surrogate.y imports train_surrogate",
+        "train_surrogate imports eval",
+    ]
     assert two_module_cycles(found) == {frozenset({"nb101.protocol", "nb101.sub.deep"})}
 
 
 def test_no_module_imports_a_higher_layer(graph):
-    assert set(graph) >= {"nb101", "nb101.protocol", "features", "surrogate", "eval",
-                          "eval.optimizers.base", "train_surrogate"}
+    assert set(graph) >= {
+        "nb101",
+        "nb101.protocol",
+        "features",
+        "surrogate",
+        "eval",
+        "eval.optimizers.base",
+        "train_surrogate",
+    }
     assert upward_imports(graph) == []
 
 
@@ -213,8 +230,8 @@ def test_third_party_imports_are_declared():
     assert main - set(used) == set(), "declared but never imported by the package"
     helpers = {path.stem for path in (REPO / "tests").rglob("*.py")}
     helpers |= {path.stem for path in (REPO / "benchmarks").glob("*.py")}
-    others = third_party_imports([*(REPO / "tests").rglob("*.py"),
-                                  *(REPO / "benchmarks").glob("*.py")],
-                                 first_party | helpers)
-    assert {name: file for name, file in others.items()
-            if name not in declared | dev} == {}
+    others = third_party_imports(
+        [*(REPO / "tests").rglob("*.py"), *(REPO / "benchmarks").glob("*.py")],
+        first_party | helpers,
+    )
+    assert {name: file for name, file in others.items() if name not in declared | dev} == {}

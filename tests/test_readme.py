@@ -6,13 +6,12 @@ from __future__ import annotations
 import re
 
 import pytest
+from _specs import INCEPTION
+from conftest import REPO
 
 from nb101 import convert_real_data, default_real_table_path
 from nb101.cli import main
 from nb101.run_records import write_runs
-
-from conftest import REPO
-from _specs import INCEPTION
 
 
 def _python_blocks() -> list[str]:
@@ -20,8 +19,7 @@ def _python_blocks() -> list[str]:
 
 
 @pytest.mark.parametrize("cache_var", [False, True], ids=["default-cache", "NB101_CACHE"])
-def test_first_query_snippet_runs_verbatim(real_data_dir, space, tmp_path, monkeypatch,
-                                           cache_var):
+def test_first_query_snippet_runs_verbatim(real_data_dir, space, tmp_path, monkeypatch, cache_var):
     """After ``nb101 convert --real-data``, on a machine with the default cache folder
     (~/.cache/nb101-surrogate, here under a temporary home folder) and on one with
     ``$NB101_CACHE`` set: the snippet names no cache path, so it runs verbatim on both."""
@@ -50,8 +48,7 @@ def test_readme_is_short_and_its_paths_follow_the_cache_variable():
     text = (REPO / "README.md").read_text()
     assert len(text.splitlines()) <= 200
     assert "\npip install -e . && nb101 rank --top 10\n" in text
-    assert ('pip install torch==2.13.0 && pip install -e ".[dev]" && python -m pytest -q'
-            in text)
+    assert 'pip install torch==2.13.0 && pip install -e ".[dev]" && python -m pytest -q' in text
     for block in re.findall(r"```(?:bash|python)\n(.*?)```", text, flags=re.S):
         assert "~/.cache/nb101-surrogate" not in block
         assert ".cache/nb101-surrogate" not in block or "${NB101_CACHE:-" in block
@@ -60,13 +57,26 @@ def test_readme_is_short_and_its_paths_follow_the_cache_variable():
 def test_cli_paths_expand_the_home_folder(space, tmp_path, monkeypatch, capsys):
     from nb101 import trainable_parameters
     from nb101.run_records import Run
+
     monkeypatch.setenv("HOME", str(tmp_path))
     spec = space.spec(0)
-    write_runs(tmp_path / "one.tfrecord", [Run(
-        module_hash=space.hash(0), epochs=108, adjacency=spec.matrix, operations=spec.ops,
-        trainable_parameters=trainable_parameters(spec), final_test_accuracy=0.5)])
-    assert main(["convert", "--tfrecord", "~/one.tfrecord", "--out", "~/one.npz",
-                 "--no-progress"]) == 0
+    write_runs(
+        tmp_path / "one.tfrecord",
+        [
+            Run(
+                module_hash=space.hash(0),
+                epochs=108,
+                adjacency=spec.matrix,
+                operations=spec.ops,
+                trainable_parameters=trainable_parameters(spec),
+                final_test_accuracy=0.5,
+            )
+        ],
+    )
+    assert (
+        main(["convert", "--tfrecord", "~/one.tfrecord", "--out", "~/one.npz", "--no-progress"])
+        == 0
+    )
     assert (tmp_path / "one.npz").exists()
     assert main(["summary", "~/one.npz"]) == 0
     assert "cells: 1 of the space's" in capsys.readouterr().out
@@ -76,8 +86,10 @@ def test_bundled_surrogate_metrics_table_matches_its_metadata():
     """The README's held-out metrics are the bundled artifact's (regenerate them with
     ``python benchmarks/surrogate_card.py --update README.md`` after retraining)."""
     import importlib.util
-    spec = importlib.util.spec_from_file_location("surrogate_card",
-                                                  REPO / "benchmarks" / "surrogate_card.py")
+
+    spec = importlib.util.spec_from_file_location(
+        "surrogate_card", REPO / "benchmarks" / "surrogate_card.py"
+    )
     card = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(card)
     readme = (REPO / "README.md").read_text()
@@ -87,16 +99,27 @@ def test_bundled_surrogate_metrics_table_matches_its_metadata():
 
 def test_python_paths_expand_the_home_folder(space, real_data_dir, tmp_path, monkeypatch):
     """Every function that takes a user's path reads ``~`` as the home folder."""
-    from nb101 import TabularBenchmark, convert_tfrecord, load_table, write_table
+    from nb101 import (
+        TabularBenchmark,
+        convert_tfrecord,
+        load_table,
+        trainable_parameters,
+        write_table,
+    )
     from nb101.real_data import resolve_data_dir
-    from nb101.run_records import read_records
+    from nb101.run_records import Run, read_records
     from nb101.tfrecord import iter_records, write_records
-    from nb101 import trainable_parameters
-    from nb101.run_records import Run
+
     monkeypatch.setenv("HOME", str(tmp_path))
     spec = space.spec(0)
-    run = Run(module_hash=space.hash(0), epochs=108, adjacency=spec.matrix, operations=spec.ops,
-              trainable_parameters=trainable_parameters(spec), final_test_accuracy=0.5)
+    run = Run(
+        module_hash=space.hash(0),
+        epochs=108,
+        adjacency=spec.matrix,
+        operations=spec.ops,
+        trainable_parameters=trainable_parameters(spec),
+        final_test_accuracy=0.5,
+    )
     assert write_runs("~/a.tfrecord", [run]) == 1
     assert [r.module_hash for r in read_records("~/a.tfrecord")] == [space.hash(0)]
     payloads = list(iter_records("~/a.tfrecord"))
@@ -104,8 +127,15 @@ def test_python_paths_expand_the_home_folder(space, real_data_dir, tmp_path, mon
     convert_tfrecord("~/a.tfrecord", "~/a.npz", progress=False, space=space)
     assert load_table("~/a.npz", space).num_runs == 1
     assert TabularBenchmark("~/a.npz", space=space).query(spec)["test_accuracy"] == 0.5
-    write_table("~/w.npz", run_cell=[3], run_epochs=[108], run_repeat=[0],
-                values={"final_test_accuracy": [0.25]}, source={}, space=space)
+    write_table(
+        "~/w.npz",
+        run_cell=[3],
+        run_epochs=[108],
+        run_repeat=[0],
+        values={"final_test_accuracy": [0.25]},
+        source={},
+        space=space,
+    )
     assert (tmp_path / "w.npz").is_file()
     (tmp_path / "data").symlink_to(real_data_dir)
     assert resolve_data_dir("~/data") == tmp_path / "data"

@@ -78,6 +78,18 @@ from .config import PROTOCOLS, SMOKE, SURROGATE_FRACTIONS, FidelityConfig, track
 from .plan import split_folds, surrogate_recipe
 from .results import FidelityResult, StudyResult
 
-__all__ = ["FidelityConfig", "FidelityResult", "StudyResult", "run_fidelity", "collect",
-           "main", "config_from_args", "SURROGATE_FRACTIONS", "SMOKE", "PROTOCOLS",
-           "track_targets", "split_folds", "surrogate_recipe"]
+__all__ = [
+    "FidelityConfig",
+    "FidelityResult",
+    "StudyResult",
+    "run_fidelity",
+    "collect",
+    "main",
+    "config_from_args",
+    "SURROGATE_FRACTIONS",
+    "SMOKE",
+    "PROTOCOLS",
+    "track_targets",
+    "split_folds",
+    "surrogate_recipe",
+]

@@ -23,39 +23,84 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m eval.fidelity",
         description="Algorithm-ranking fidelity: optimizers on the table and on surrogates, "
-                    "on cells the surrogates never saw (see the eval.fidelity docstring).")
-    p.add_argument("--track", default="both",
-                   help="full, multifidelity or both (default: both)")
-    p.add_argument("--protocol", default="out-of-sample", choices=PROTOCOLS,
-                   help="out-of-sample (default), in-sample, or both side by side")
-    p.add_argument("--folds", type=int, default=3,
-                   help="folds of the out-of-sample multi-fidelity study (default 3)")
-    p.add_argument("--split-seeds", type=int, nargs="+", default=[0], metavar="SEED",
-                   help="seeds of the splits into folds (default 0); several seeds repeat "
-                        "the out-of-sample study on several splits, summarised together")
+        "on cells the surrogates never saw (see the eval.fidelity docstring).",
+    )
+    p.add_argument("--track", default="both", help="full, multifidelity or both (default: both)")
+    p.add_argument(
+        "--protocol",
+        default="out-of-sample",
+        choices=PROTOCOLS,
+        help="out-of-sample (default), in-sample, or both side by side",
+    )
+    p.add_argument(
+        "--folds",
+        type=int,
+        default=3,
+        help="folds of the out-of-sample multi-fidelity study (default 3)",
+    )
+    p.add_argument(
+        "--split-seeds",
+        type=int,
+        nargs="+",
+        default=[0],
+        metavar="SEED",
+        help="seeds of the splits into folds (default 0); several seeds repeat "
+        "the out-of-sample study on several splits, summarised together",
+    )
     p.add_argument("--table", default=None, help="table file (default: the real-data table)")
-    p.add_argument("--surrogate", nargs="+", default=(), metavar="ARTIFACT",
-                   help="surrogate artifact folder(s) to evaluate instead of trained ones")
-    p.add_argument("--optimizers", nargs="+", default=None,
-                   help=f"optimizers: the project's {sorted(OPTIMIZERS)} (the default), "
-                        f"external ones {sorted(EXTERNAL_OPTIMIZERS)} (extras 'optuna', "
-                        f"'syne'), 'external' (all external) or 'all'")
+    p.add_argument(
+        "--surrogate",
+        nargs="+",
+        default=(),
+        metavar="ARTIFACT",
+        help="surrogate artifact folder(s) to evaluate instead of trained ones",
+    )
+    p.add_argument(
+        "--optimizers",
+        nargs="+",
+        default=None,
+        help=f"optimizers: the project's {sorted(OPTIMIZERS)} (the default), "
+        f"external ones {sorted(EXTERNAL_OPTIMIZERS)} (extras 'optuna', "
+        f"'syne'), 'external' (all external) or 'all'",
+    )
     p.add_argument("--seeds", type=int, default=None, help="seeds per optimizer (default 20)")
-    p.add_argument("--budget", type=float, default=None,
-                   help="budget in full trainings (default 1000)")
+    p.add_argument(
+        "--budget", type=float, default=None, help="budget in full trainings (default 1000)"
+    )
     p.add_argument("--out", default="fidelity_out", help="output folder")
     p.add_argument("--n-jobs", type=int, default=-1, help="joblib n_jobs (default -1)")
-    p.add_argument("--joblib-backend", default="loky", help="joblib backend: loky (processes, default) or threading")
-    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                   help="Dask scheduler address: submit the runs to that cluster")
+    p.add_argument(
+        "--joblib-backend",
+        default="loky",
+        help="joblib backend: loky (processes, default) or threading",
+    )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="Dask scheduler address: submit the runs to that cluster",
+    )
     p.add_argument("--no-noise", action="store_true", help="surrogates return means")
-    p.add_argument("--surrogate-repeats", type=int, default=1,
-                   help="simulated runs per cell of the surrogates (1 = like the real table)")
-    p.add_argument("--realizations", type=int, default=None,
-                   help="draws of every surrogate's simulated runs (default 5)")
-    p.add_argument("--first-noise-seed", type=int, default=0, metavar="SEED",
-                   help="noise_seed of the first draw (default 0); another value replicates "
-                        "the study with fresh draws")
+    p.add_argument(
+        "--surrogate-repeats",
+        type=int,
+        default=1,
+        help="simulated runs per cell of the surrogates (1 = like the real table)",
+    )
+    p.add_argument(
+        "--realizations",
+        type=int,
+        default=None,
+        help="draws of every surrogate's simulated runs (default 5)",
+    )
+    p.add_argument(
+        "--first-noise-seed",
+        type=int,
+        default=0,
+        metavar="SEED",
+        help="noise_seed of the first draw (default 0); another value replicates "
+        "the study with fresh draws",
+    )
     p.add_argument("--no-landscape", action="store_true", help="skip the landscape statistics")
     p.add_argument("--smoke", action="store_true", help="a small, quick configuration")
     p.add_argument("--no-progress", action="store_true")
@@ -76,15 +121,24 @@ def config_from_args(argv: Sequence[str] | None = None) -> FidelityConfig:
             kw[name] = getattr(args, name)
     if not args.smoke or args.folds != 3:
         kw["folds"] = args.folds
-    return FidelityConfig(tracks=tracks, protocol=args.protocol, table=args.table,
-                          split_seeds=tuple(args.split_seeds),
-                          surrogates=tuple(args.surrogate),
-                          optimizers=tuple(args.optimizers) if args.optimizers else None,
-                          out=args.out, n_jobs=args.n_jobs, joblib_backend=args.joblib_backend,
-                          scheduler=args.scheduler, noise=not args.no_noise,
-                          surrogate_repeats=args.surrogate_repeats,
-                          first_noise_seed=args.first_noise_seed, landscape=not args.no_landscape,
-                          progress=not args.no_progress, **kw)
+    return FidelityConfig(
+        tracks=tracks,
+        protocol=args.protocol,
+        table=args.table,
+        split_seeds=tuple(args.split_seeds),
+        surrogates=tuple(args.surrogate),
+        optimizers=tuple(args.optimizers) if args.optimizers else None,
+        out=args.out,
+        n_jobs=args.n_jobs,
+        joblib_backend=args.joblib_backend,
+        scheduler=args.scheduler,
+        noise=not args.no_noise,
+        surrogate_repeats=args.surrogate_repeats,
+        first_noise_seed=args.first_noise_seed,
+        landscape=not args.no_landscape,
+        progress=not args.no_progress,
+        **kw,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -97,7 +151,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"python -m eval.fidelity: error: {exc}", file=sys.stderr)
         return 2
     out = user_path(config.out)
-    print(f"wrote {out / 'fidelity.md'} and {out / 'fidelity.json'} "
-          f"in {report['timing']['total_seconds']:.1f} s")
+    print(
+        f"wrote {out / 'fidelity.md'} and {out / 'fidelity.json'} "
+        f"in {report['timing']['total_seconds']:.1f} s"
+    )
     print(report["verdict"])
     return 0

@@ -52,6 +52,7 @@ def run_fidelity(config: FidelityConfig) -> dict:
         Bad options or data, before any run starts.
     """
     from .report import build_report, write_report
+
     result = collect(config)
     _log.info("bootstrap intervals, verdict and figures of %d studies", len(result.studies))
     report = build_report(result)
@@ -83,56 +84,100 @@ def collect(config: FidelityConfig) -> FidelityResult:
     for study in studies:
         budget = float(config.budget)
         if study.track == "multifidelity":
-            budget *= make_track(study.track, reader("table", str(table), study.track),
-                                 cells=study.cells).mean_time108
+            budget *= make_track(
+                study.track, reader("table", str(table), study.track), cells=study.cells
+            ).mean_time108
         backends = [("table", "table", table, 0)] + [
             ("surrogate", draw_label(label, k), path, k)
-            for label, path, _ in study.surrogates for k in noise_seeds(config)]
-        opt = [n for n in names
-               if not resolve_optimizer(n).multi_fidelity or study.track == "multifidelity"]
+            for label, path, _ in study.surrogates
+            for k in noise_seeds(config)
+        ]
+        opt = [
+            n
+            for n in names
+            if not resolve_optimizer(n).multi_fidelity or study.track == "multifidelity"
+        ]
         files = {}
         for kind, label, path, noise_seed in backends:
-            tag = digest(path) if kind == "table" else (
-                f"{digest(path)}-{answers}" + (f"s{noise_seed}" if noise_seed else ""))
+            tag = (
+                digest(path)
+                if kind == "table"
+                else (f"{digest(path)}-{answers}" + (f"s{noise_seed}" if noise_seed else ""))
+            )
             for name in opt:
                 for seed in range(config.seeds):
-                    f = (out / "runs" / study.track / study.slug / f"{label}-{tag}" / name
-                         / f"v{RUN_FORMAT}{_library(name)}-b{budget:.6g}-s{seed}.npz")
+                    f = (
+                        out
+                        / "runs"
+                        / study.track
+                        / study.slug
+                        / f"{label}-{tag}"
+                        / name
+                        / f"v{RUN_FORMAT}{_library(name)}-b{budget:.6g}-s{seed}.npz"
+                    )
                     files[(label, name, seed)] = f
                     if not f.exists():
-                        jobs.append(dict(track=study.track, study=study.name, kind=kind,
-                                         label=label, path=str(path), cells=study.cells,
-                                         optimizer=name,
-                                         seed=seed, budget=budget, file=str(f),
-                                         noise=config.noise,
-                                         repeats=int(config.surrogate_repeats),
-                                         noise_seed=noise_seed))
+                        jobs.append(
+                            dict(
+                                track=study.track,
+                                study=study.name,
+                                kind=kind,
+                                label=label,
+                                path=str(path),
+                                cells=study.cells,
+                                optimizer=name,
+                                seed=seed,
+                                budget=budget,
+                                file=str(f),
+                                noise=config.noise,
+                                repeats=int(config.surrogate_repeats),
+                                noise_seed=noise_seed,
+                            )
+                        )
         plan.append((study, budget, backends, opt, files))
     t_runs = time.perf_counter()
     failed = [r["failed"] for r in execute(jobs, config) if "failed" in r] if jobs else []
     run_seconds = time.perf_counter() - t_runs
     from tqdm.auto import tqdm
+
     # reading the runs back and measuring the landscapes takes minutes on a large study
     results = []
     for study, budget, backends, opt, files in tqdm(
-            plan, desc="fidelity studies", unit="study", disable=not config.progress):
+        plan, desc="fidelity studies", unit="study", disable=not config.progress
+    ):
         # an optimizer with a failed run is left out of the study (its other runs stay cached)
-        lost = {f["optimizer"] for f in failed
-                if (f["track"], f["study"]) == (study.track, study.name)}
+        lost = {
+            f["optimizer"] for f in failed if (f["track"], f["study"]) == (study.track, study.name)
+        }
         kept = [n for n in opt if n not in lost]
         if lost:
-            _log.warning("%s track, %s: %s left out (failed runs)", study.track, study.name,
-                         ", ".join(sorted(lost)))
+            _log.warning(
+                "%s track, %s: %s left out (failed runs)",
+                study.track,
+                study.name,
+                ", ".join(sorted(lost)),
+            )
         if kept:
-            results.append(_collect_study(config, table, study, budget, backends, kept, files,
-                                          reader))
-    surrogates = {f"{s.track}/{s.name}/{label}": str(path)
-                  for s in studies for label, path, _ in s.surrogates}
-    return FidelityResult(config, str(table), results, surrogates, timing={
-        "total_seconds": round(time.perf_counter() - t_start, 2),
-        "run_seconds": round(run_seconds, 2), "runs_computed": len(jobs) - len(failed),
-        "runs_failed": len(failed), "runs_total": sum(len(p[4]) for p in plan)},
-        failed_runs=failed)
+            results.append(
+                _collect_study(config, table, study, budget, backends, kept, files, reader)
+            )
+    surrogates = {
+        f"{s.track}/{s.name}/{label}": str(path) for s in studies for label, path, _ in s.surrogates
+    }
+    return FidelityResult(
+        config,
+        str(table),
+        results,
+        surrogates,
+        timing={
+            "total_seconds": round(time.perf_counter() - t_start, 2),
+            "run_seconds": round(run_seconds, 2),
+            "runs_computed": len(jobs) - len(failed),
+            "runs_failed": len(failed),
+            "runs_total": sum(len(p[4]) for p in plan),
+        },
+        failed_runs=failed,
+    )
 
 
 def _library(name: str) -> str:
@@ -150,8 +195,16 @@ def _grid(budget: float, unit: float) -> np.ndarray:
     return np.geomspace(lo, budget, GRID_POINTS)
 
 
-def _collect_study(config: FidelityConfig, table: Path, study: StudyPlan, budget: float,
-                   backends: list, opt: list[str], files: dict, reader) -> StudyResult:
+def _collect_study(
+    config: FidelityConfig,
+    table: Path,
+    study: StudyPlan,
+    budget: float,
+    backends: list,
+    opt: list[str],
+    files: dict,
+    reader,
+) -> StudyResult:
     unit = budget / float(config.budget)  # one full training in track units
     grid = _grid(budget, unit)
     rank_at = [int(np.argmin(np.abs(grid - f * budget))) for f in RANK_AT]
@@ -178,8 +231,10 @@ def _collect_study(config: FidelityConfig, table: Path, study: StudyPlan, budget
             final_cells[label][n] = np.array(finals, dtype=np.int64)
             if kind != "table":
                 true_curves.setdefault(label, {})[n] = np.array(trues)
-    draws = {label: [draw_label(label, k) for k in noise_seeds(config)]
-             for label, _, _ in study.surrogates}
+    draws = {
+        label: [draw_label(label, k) for k in noise_seeds(config)]
+        for label, _, _ in study.surrogates
+    }
     share, protocol = {}, {}
     for label, path, proto in study.surrogates:
         mask = _training_mask(path, track_targets(study.track))
@@ -190,18 +245,35 @@ def _collect_study(config: FidelityConfig, table: Path, study: StudyPlan, budget
         elif share[label] is None:
             protocol[label] = "unknown"
         else:
-            protocol[label] = "in-sample" if share[label] >= IN_SAMPLE_SHARE else \
-                "out-of-sample"
-    landscape, top = _landscape(config, table, study, truth, draws, reader) \
-        if config.landscape else ({}, {})
-    return StudyResult(study.track, study.name, study.protocol, len(study.cells), budget,
-                       unit, grid, rank_at, opt, curves, true_curves, draws, protocol, share,
-                       landscape, final_cells, top)
+            protocol[label] = "in-sample" if share[label] >= IN_SAMPLE_SHARE else "out-of-sample"
+    landscape, top = (
+        _landscape(config, table, study, truth, draws, reader) if config.landscape else ({}, {})
+    )
+    return StudyResult(
+        study.track,
+        study.name,
+        study.protocol,
+        len(study.cells),
+        budget,
+        unit,
+        grid,
+        rank_at,
+        opt,
+        curves,
+        true_curves,
+        draws,
+        protocol,
+        share,
+        landscape,
+        final_cells,
+        top,
+    )
 
 
 def _training_mask(path: Path, targets: Sequence[str]) -> np.ndarray | None:
     """Cells in the training set of any of ``targets`` (None if the artifact has no record)."""
     from surrogate.artifact import load_artifact
+
     artifact = load_artifact(path)
     masks = [artifact.in_sample(t) for t in targets]
     if any(m is None for m in masks):
@@ -209,13 +281,19 @@ def _training_mask(path: Path, targets: Sequence[str]) -> np.ndarray | None:
     return np.logical_or.reduce(masks)
 
 
-def _landscape(config: FidelityConfig, table: Path, study: StudyPlan, truth: np.ndarray,
-               draws: dict[str, list[str]], reader
-               ) -> tuple[dict[str, dict], dict[str, dict]]:
+def _landscape(
+    config: FidelityConfig,
+    table: Path,
+    study: StudyPlan,
+    truth: np.ndarray,
+    draws: dict[str, list[str]],
+    reader,
+) -> tuple[dict[str, dict], dict[str, dict]]:
     """The landscape statistics and those of its top (:mod:`eval.top_structure`) of the
     table and of every draw, on the same sample of start cells and walks."""
     from ..landscape import landscape_sample, landscape_stats
     from ..top_structure import top_structure_stats
+
     table_bench = reader("table", str(table), study.track)
     track = make_track(study.track, table_bench, cells=study.cells)
     sample = landscape_sample(study.cells, track.neighbours, seed=0)
@@ -224,12 +302,18 @@ def _landscape(config: FidelityConfig, table: Path, study: StudyPlan, truth: np.
     objective = resolve_track(study.track).objective
     for label, path, _ in study.surrogates:
         for k, draw in zip(noise_seeds(config), draws[label]):
-            bench = reader("surrogate", str(path), study.track, config.noise,
-                           int(config.surrogate_repeats), k, study.cells)
+            bench = reader(
+                "surrogate",
+                str(path),
+                study.track,
+                config.noise,
+                int(config.surrogate_repeats),
+                k,
+                study.cells,
+            )
             values = np.full(len(truth), np.nan)
             values[study.cells] = bench.query_batch(study.cells, 108)[objective]
             bench.reset_budget_counters()
             out[draw] = landscape_stats(sample, values, track.neighbours, n_boot=config.n_boot)
-            top[draw] = top_structure_stats(sample, values, track.neighbours,
-                                            n_boot=config.n_boot)
+            top[draw] = top_structure_stats(sample, values, track.neighbours, n_boot=config.n_boot)
     return out, top

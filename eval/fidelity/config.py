@@ -20,9 +20,22 @@ from ..errors import EvalConfigError
 from ..optimizers import OPTIMIZERS, expand_optimizers, is_external, resolve_optimizer
 from ..tracks import TRACKS, resolve_track
 
-__all__ = ["FidelityConfig", "SMOKE", "PROTOCOLS", "SURROGATE_FRACTIONS", "FRACTION_PROTOCOL",
-           "TABLE_REQUIRE", "RUN_FORMAT", "GRID_POINTS", "RANK_AT", "IN_SAMPLE_SHARE",
-           "track_targets", "validate", "resolve_table", "check_surrogate"]
+__all__ = [
+    "FidelityConfig",
+    "SMOKE",
+    "PROTOCOLS",
+    "SURROGATE_FRACTIONS",
+    "FRACTION_PROTOCOL",
+    "TABLE_REQUIRE",
+    "RUN_FORMAT",
+    "GRID_POINTS",
+    "RANK_AT",
+    "IN_SAMPLE_SHARE",
+    "track_targets",
+    "validate",
+    "resolve_table",
+    "check_surrogate",
+]
 
 #: Label -> ``TrainConfig.train_size`` of the full track's surrogates, and the protocol each
 #: belongs to (a surrogate fitted on nearly all cells is in sample).
@@ -42,8 +55,7 @@ IN_SAMPLE_SHARE = 0.5
 
 def track_targets(track: str) -> tuple[str, ...]:
     """The surrogate targets a track needs: its ``requires`` as target names."""
-    return tuple(format_target(metric, epochs) for metric, epochs in
-                 resolve_track(track).requires)
+    return tuple(format_target(metric, epochs) for metric, epochs in resolve_track(track).requires)
 
 
 @dataclass(frozen=True)
@@ -129,9 +141,16 @@ class FidelityConfig:
 
 
 #: The ``--smoke`` settings: small surrogates, few seeds, a short budget.
-SMOKE = dict(smoke=True, seeds=3, budget=15.0, folds=2, realizations=2, n_boot=100,
-             surrogate_fractions={"1pct": 0.01},
-             surrogate_recipe={"model_params": {"n_estimators": 20, "max_depth": 4}})
+SMOKE = dict(
+    smoke=True,
+    seeds=3,
+    budget=15.0,
+    folds=2,
+    realizations=2,
+    n_boot=100,
+    surrogate_fractions={"1pct": 0.01},
+    surrogate_recipe={"model_params": {"n_estimators": 20, "max_depth": 4}},
+)
 
 
 def validate(config: FidelityConfig) -> tuple[list[str], list[str]]:
@@ -156,33 +175,39 @@ def validate(config: FidelityConfig) -> tuple[list[str], list[str]]:
     if isinstance(first, bool) or not isinstance(first, (int, np.integer)) or first < 0:
         raise EvalConfigError(f"first_noise_seed must be a non-negative integer, got {first!r}")
     seeds = tuple(config.split_seeds) if isinstance(config.split_seeds, (tuple, list)) else ()
-    if not seeds or len(set(seeds)) != len(seeds) or any(
-            isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < 0 for x in seeds):
-        raise EvalConfigError(f"split_seeds must be distinct non-negative integers, got "
-                              f"{config.split_seeds!r}")
+    if (
+        not seeds
+        or len(set(seeds)) != len(seeds)
+        or any(isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < 0 for x in seeds)
+    ):
+        raise EvalConfigError(
+            f"split_seeds must be distinct non-negative integers, got {config.split_seeds!r}"
+        )
     if config.folds < 2 and config.protocol != "in-sample" and not config.surrogates:
-        raise EvalConfigError(f"folds must be at least 2 for the out-of-sample protocol, got "
-                              f"{config.folds}")
+        raise EvalConfigError(
+            f"folds must be at least 2 for the out-of-sample protocol, got {config.folds}"
+        )
     if config.protocol not in PROTOCOLS:
-        raise EvalConfigError(f"unknown protocol {config.protocol!r}; choices: "
-                              f"{list(PROTOCOLS)}")
+        raise EvalConfigError(f"unknown protocol {config.protocol!r}; choices: {list(PROTOCOLS)}")
     try:
         budget = float(config.budget)
     except (TypeError, ValueError):
-        raise EvalConfigError(f"budget must be a positive number, got {config.budget!r}") \
-            from None
+        raise EvalConfigError(f"budget must be a positive number, got {config.budget!r}") from None
     if not budget > 0 or not np.isfinite(budget):
-        raise EvalConfigError(f"budget must be a positive number of full trainings, got "
-                              f"{config.budget!r}")
+        raise EvalConfigError(
+            f"budget must be a positive number of full trainings, got {config.budget!r}"
+        )
     if config.n_jobs == 0:
         raise EvalConfigError("n_jobs must be a non-zero integer (-1 = all cores), got 0")
     if int(config.surrogate_repeats) < 1:
-        raise EvalConfigError(f"surrogate_repeats must be a positive integer, got "
-                              f"{config.surrogate_repeats!r}")
-    if not any(not resolve_optimizer(n).multi_fidelity or "multifidelity" in tracks
-               for n in names):
-        raise EvalConfigError(f"optimizers {names} only run on the multifidelity track, "
-                              f"which is not among tracks {tracks}")
+        raise EvalConfigError(
+            f"surrogate_repeats must be a positive integer, got {config.surrogate_repeats!r}"
+        )
+    if not any(not resolve_optimizer(n).multi_fidelity or "multifidelity" in tracks for n in names):
+        raise EvalConfigError(
+            f"optimizers {names} only run on the multifidelity track, "
+            f"which is not among tracks {tracks}"
+        )
     return tracks, names
 
 
@@ -194,6 +219,7 @@ def resolve_table(config: FidelityConfig) -> Path:
             raise EvalConfigError(f"table: {path} does not exist")
         return path
     from nb101 import real_table
+
     try:
         return real_table()
     except FileNotFoundError as exc:
@@ -204,6 +230,7 @@ def check_surrogate(path: Path, tracks: Sequence[str]) -> None:
     """:class:`EvalConfigError` unless ``path`` is an artifact with every target of
     ``tracks``."""
     from surrogate.artifact import read_metadata
+
     try:
         meta = read_metadata(path)
     except (OSError, ValueError) as exc:
@@ -214,4 +241,5 @@ def check_surrogate(path: Path, tracks: Sequence[str]) -> None:
         if missing:
             raise EvalConfigError(
                 f"surrogate: artifact {path} was trained for {sorted(targets)}; track {t!r} "
-                f"needs {list(track_targets(t))} (missing {missing})")
+                f"needs {list(track_targets(t))} (missing {missing})"
+            )

@@ -18,8 +18,15 @@ from ..errors import EvalConfigError
 from .config import FRACTION_PROTOCOL, FidelityConfig, check_surrogate, track_targets
 from .runs import file_digest
 
-__all__ = ["StudyPlan", "surrogate_recipe", "trained_surrogate", "split_folds", "plan_studies",
-           "noise_seeds", "draw_label"]
+__all__ = [
+    "StudyPlan",
+    "surrogate_recipe",
+    "trained_surrogate",
+    "split_folds",
+    "plan_studies",
+    "noise_seeds",
+    "draw_label",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -33,7 +40,7 @@ class StudyPlan:
     name: str
     protocol: str
     cells: np.ndarray
-    surrogates: tuple[tuple[str, Path, str], ...]   # (label, artifact, protocol)
+    surrogates: tuple[tuple[str, Path, str], ...]  # (label, artifact, protocol)
 
     @property
     def slug(self) -> str:
@@ -48,31 +55,59 @@ def surrogate_recipe(config: FidelityConfig, table: Path) -> dict:
     runs on any table with the track's data."""
     from nb101.table_file import load_table
     from surrogate.train import DEFAULT_RECIPE, available_targets
+
     recipe = {**DEFAULT_RECIPE, **(config.surrogate_recipe or {})}
     base = recipe.get("stack_on")
     if base is not None and base not in available_targets(load_table(table)):
-        _log.warning("table %s has too few %s labels to stack on: its surrogates are trained "
-                     "without stacking", table, base)
+        _log.warning(
+            "table %s has too few %s labels to stack on: its surrogates are trained "
+            "without stacking",
+            table,
+            base,
+        )
         recipe["stack_on"] = None
     return recipe
 
 
-def trained_surrogate(config: FidelityConfig, recipe: dict, table: Path, out: Path,
-                      label: str, targets: list[str], train_size: int | float | None = None,
-                      exclude: np.ndarray | None = None) -> Path:
+def trained_surrogate(
+    config: FidelityConfig,
+    recipe: dict,
+    table: Path,
+    out: Path,
+    label: str,
+    targets: list[str],
+    train_size: int | float | None = None,
+    exclude: np.ndarray | None = None,
+) -> Path:
     """A surrogate of ``recipe`` (:func:`surrogate_recipe`), cached by its settings in
     ``out/surrogates``."""
     from surrogate.train import TrainConfig, train
-    excluded = None if exclude is None else hashlib.sha1(
-        np.ascontiguousarray(exclude, dtype=np.int64)).hexdigest()
-    tag = hashlib.sha256(json.dumps([targets, train_size, recipe, file_digest(table), excluded],
-                                    sort_keys=True, default=str).encode()).hexdigest()[:8]
+
+    excluded = (
+        None
+        if exclude is None
+        else hashlib.sha1(np.ascontiguousarray(exclude, dtype=np.int64)).hexdigest()
+    )
+    tag = hashlib.sha256(
+        json.dumps(
+            [targets, train_size, recipe, file_digest(table), excluded], sort_keys=True, default=str
+        ).encode()
+    ).hexdigest()[:8]
     folder = out / "surrogates" / f"{label}-{tag}"
     if not (folder / "metadata.json").exists():
         _log.info("training surrogate %s into %s", label, folder)
-        train(TrainConfig(table=table, targets=targets, train_size=train_size, seed=0,
-                          out=folder, progress=config.progress, exclude_cells=exclude,
-                          **recipe))
+        train(
+            TrainConfig(
+                table=table,
+                targets=targets,
+                train_size=train_size,
+                seed=0,
+                out=folder,
+                progress=config.progress,
+                exclude_cells=exclude,
+                **recipe,
+            )
+        )
     return folder
 
 
@@ -83,11 +118,11 @@ def split_folds(cells: np.ndarray, folds: int, split_seed: int = 0) -> list[np.n
     return [np.sort(f) for f in np.array_split(order, int(folds))]
 
 
-def plan_studies(config: FidelityConfig, tracks: list[str], table: Path, out: Path,
-                 cells: dict[str, np.ndarray]) -> list[StudyPlan]:
+def plan_studies(
+    config: FidelityConfig, tracks: list[str], table: Path, out: Path, cells: dict[str, np.ndarray]
+) -> list[StudyPlan]:
     """The (track, cell set, surrogates) units the protocol asks for."""
-    protocols = ("out-of-sample", "in-sample") if config.protocol == "both" else (
-        config.protocol,)
+    protocols = ("out-of-sample", "in-sample") if config.protocol == "both" else (config.protocol,)
     studies = []
     recipe = None if config.surrogates else surrogate_recipe(config, table)
     for t in tracks:
@@ -104,10 +139,14 @@ def plan_studies(config: FidelityConfig, tracks: list[str], table: Path, out: Pa
             continue
         if t == "full":
             chosen = tuple(
-                (label, trained_surrogate(config, recipe, table, out, label, targets, size),
-                 FRACTION_PROTOCOL.get(label, "out-of-sample"))
+                (
+                    label,
+                    trained_surrogate(config, recipe, table, out, label, targets, size),
+                    FRACTION_PROTOCOL.get(label, "out-of-sample"),
+                )
                 for label, size in config.surrogate_fractions.items()
-                if FRACTION_PROTOCOL.get(label, "out-of-sample") in protocols)
+                if FRACTION_PROTOCOL.get(label, "out-of-sample") in protocols
+            )
             if chosen:
                 studies.append(StudyPlan(t, "all cells", "mixed", cells[t], chosen))
             continue
@@ -116,15 +155,29 @@ def plan_studies(config: FidelityConfig, tracks: list[str], table: Path, out: Pa
                 folds = split_folds(cells[t], config.folds, seed)
                 split = f", split {seed}" if seed else ""
                 for i, fold in enumerate(folds):
-                    path = trained_surrogate(config, recipe, table, out,
-                                             f"fold{i + 1}of{len(folds)}", targets, exclude=fold)
-                    studies.append(StudyPlan(t, f"fold {i + 1}/{len(folds)}{split}",
-                                             "out-of-sample", fold,
-                                             (("default", path, "out-of-sample"),)))
+                    path = trained_surrogate(
+                        config,
+                        recipe,
+                        table,
+                        out,
+                        f"fold{i + 1}of{len(folds)}",
+                        targets,
+                        exclude=fold,
+                    )
+                    studies.append(
+                        StudyPlan(
+                            t,
+                            f"fold {i + 1}/{len(folds)}{split}",
+                            "out-of-sample",
+                            fold,
+                            (("default", path, "out-of-sample"),),
+                        )
+                    )
         if "in-sample" in protocols:
             path = trained_surrogate(config, recipe, table, out, "in-sample", targets)
-            studies.append(StudyPlan(t, "in-sample", "in-sample", cells[t],
-                                     (("default", path, "in-sample"),)))
+            studies.append(
+                StudyPlan(t, "in-sample", "in-sample", cells[t], (("default", path, "in-sample"),))
+            )
     return studies
 
 
@@ -132,8 +185,9 @@ def noise_seeds(config: FidelityConfig) -> range:
     """The ``noise_seed`` of each draw of a surrogate (one draw, seed 0, without noise)."""
     if not config.noise:
         return range(1)
-    return range(int(config.first_noise_seed),
-                 int(config.first_noise_seed) + int(config.realizations))
+    return range(
+        int(config.first_noise_seed), int(config.first_noise_seed) + int(config.realizations)
+    )
 
 
 def draw_label(label: str, noise_seed: int) -> str:

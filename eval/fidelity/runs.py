@@ -48,7 +48,7 @@ def load_run(path: Path) -> RunResult:
 
 
 # ------------------------------------------------------------------------ worker side
-_BACKENDS: dict[int, OrderedDict] = {}   # per thread: the backends it used last
+_BACKENDS: dict[int, OrderedDict] = {}  # per thread: the backends it used last
 _LOCK = threading.Lock()
 #: Backends a worker thread keeps loaded. Jobs come grouped by backend, so one or two are
 #: enough, and a bounded cache keeps the worker's memory flat (loky restarts a worker whose
@@ -56,9 +56,17 @@ _LOCK = threading.Lock()
 _KEEP_BACKENDS = 2
 
 
-def open_backend(kind: str, path: str, track: str, noise: bool = True, repeats: int = 1,
-                 noise_seed: int = 0, cells: np.ndarray | None = None, *,
-                 cache: OrderedDict | None = None):
+def open_backend(
+    kind: str,
+    path: str,
+    track: str,
+    noise: bool = True,
+    repeats: int = 1,
+    noise_seed: int = 0,
+    cells: np.ndarray | None = None,
+    *,
+    cache: OrderedDict | None = None,
+):
     """The backend of a job, reused across the jobs of one worker thread; with ``cache``,
     reused from there instead (the driver's own, so that what it reads does not depend on
     the runs this thread ran: the backends' generators advance with every query)."""
@@ -70,13 +78,21 @@ def open_backend(kind: str, path: str, track: str, noise: bool = True, repeats: 
     if hit is None:
         if kind == "table":
             from nb101.tabular_benchmark import TabularBenchmark
+
             hit = TabularBenchmark(path, seed=0, require=TABLE_REQUIRE[track])
         else:
             from surrogate.surrogate_benchmark import SurrogateBenchmark
+
             # the full track needs the whole space, the multi-fidelity track its cells only
-            hit = SurrogateBenchmark(path, seed=0, noise=noise, num_repeats=repeats,
-                                     noise_seed=noise_seed, full_cache=track == "full",
-                                     require_targets=track_targets(track))
+            hit = SurrogateBenchmark(
+                path,
+                seed=0,
+                noise=noise,
+                num_repeats=repeats,
+                noise_seed=noise_seed,
+                full_cache=track == "full",
+                require_targets=track_targets(track),
+            )
         cache[key] = hit
     cache.move_to_end(key)
     while len(cache) > _KEEP_BACKENDS:
@@ -92,8 +108,15 @@ def run_job(job: dict) -> dict:
     nothing and returns the failure under ``"failed"``."""
     started = time.perf_counter()
     cells = np.asarray(job["cells"], dtype=np.int64)
-    backend = open_backend(job["kind"], job["path"], job["track"], job["noise"],
-                           job["repeats"], job["noise_seed"], cells)
+    backend = open_backend(
+        job["kind"],
+        job["path"],
+        job["track"],
+        job["noise"],
+        job["repeats"],
+        job["noise_seed"],
+        cells,
+    )
     backend.reseed(job["seed"])
     backend.reset_budget_counters()
     track = make_track(job["track"], backend, cells=cells)
@@ -101,12 +124,20 @@ def run_job(job: dict) -> dict:
         result = run(resolve_optimizer(job["optimizer"])(), track, job["budget"], job["seed"])
     except ExternalOptimizerError as exc:
         # the study goes on without this run (not cached: a rerun tries it again)
-        return {"file": job["file"], "failed": {
-            **{k: job[k] for k in ("track", "study", "optimizer", "seed")},
-            "backend": job["label"], "error": str(exc),
-            "config": None if exc.config is None else repr(exc.config)}}  # NaN: no JSON
+        return {
+            "file": job["file"],
+            "failed": {
+                **{k: job[k] for k in ("track", "study", "optimizer", "seed")},
+                "backend": job["label"],
+                "error": str(exc),
+                "config": None if exc.config is None else repr(exc.config),
+            },
+        }  # NaN: no JSON
     seconds = time.perf_counter() - started
-    save_run(Path(job["file"]), result,
-              {k: job[k] for k in ("track", "kind", "label", "optimizer", "seed", "budget")}
-              | {"seconds": seconds})
+    save_run(
+        Path(job["file"]),
+        result,
+        {k: job[k] for k in ("track", "kind", "label", "optimizer", "seed", "budget")}
+        | {"seconds": seconds},
+    )
     return {"file": job["file"], "seconds": seconds, "queries": len(result.cells)}

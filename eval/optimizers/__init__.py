@@ -18,23 +18,52 @@ from .local_search import LocalSearch
 from .random_search import RandomSearch
 from .reinforce import Reinforce
 
-__all__ = ["Ask", "Optimizer", "Problem", "RunResult", "run", "OPTIMIZERS",
-           "EXTERNAL_OPTIMIZERS", "ALL_OPTIMIZERS", "OPTIMIZER_GROUPS", "resolve_optimizer",
-           "expand_optimizers", "make_optimizer", "is_external", "ExternalOptimizer",
-           "ExternalOptimizerError", "RandomSearch", "RegularizedEvolution", "LocalSearch",
-           "Reinforce", "Hyperband", "BOHB", "Bananas"]
+__all__ = [
+    "Ask",
+    "Optimizer",
+    "Problem",
+    "RunResult",
+    "run",
+    "OPTIMIZERS",
+    "EXTERNAL_OPTIMIZERS",
+    "ALL_OPTIMIZERS",
+    "OPTIMIZER_GROUPS",
+    "resolve_optimizer",
+    "expand_optimizers",
+    "make_optimizer",
+    "is_external",
+    "ExternalOptimizer",
+    "ExternalOptimizerError",
+    "RandomSearch",
+    "RegularizedEvolution",
+    "LocalSearch",
+    "Reinforce",
+    "Hyperband",
+    "BOHB",
+    "Bananas",
+]
 
 #: name -> class of the project's own optimizers; the CLI, the fidelity study (by default)
 #: and the tests iterate over it.
 OPTIMIZERS: dict[str, type[Optimizer]] = {
-    cls.name: cls for cls in (RandomSearch, RegularizedEvolution, LocalSearch, Reinforce,
-                              Bananas, Hyperband, BOHB)
+    cls.name: cls
+    for cls in (
+        RandomSearch,
+        RegularizedEvolution,
+        LocalSearch,
+        Reinforce,
+        Bananas,
+        Hyperband,
+        BOHB,
+    )
 }
 #: name -> class of every optimizer, the project's and the external ones.
 ALL_OPTIMIZERS: dict[str, type[Optimizer]] = {**OPTIMIZERS, **EXTERNAL_OPTIMIZERS}
 #: Names that stand for several optimizers.
 OPTIMIZER_GROUPS: dict[str, tuple[str, ...]] = {
-    "external": tuple(EXTERNAL_OPTIMIZERS), "all": tuple(ALL_OPTIMIZERS)}
+    "external": tuple(EXTERNAL_OPTIMIZERS),
+    "all": tuple(ALL_OPTIMIZERS),
+}
 
 
 def _choices() -> str:

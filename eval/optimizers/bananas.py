@@ -41,10 +41,20 @@ class Bananas(Optimizer):
 
     name = "bananas"
 
-    def __init__(self, *, num_init: int = 20, num_members: int = 5, n_estimators: int = 50,
-                 max_depth: int = 4, learning_rate: float = 0.1, num_parents: int = 10,
-                 num_mutations: int = 10, num_random: int = 20, min_batch: int = 10,
-                 batch_fraction: float = 0.5):
+    def __init__(
+        self,
+        *,
+        num_init: int = 20,
+        num_members: int = 5,
+        n_estimators: int = 50,
+        max_depth: int = 4,
+        learning_rate: float = 0.1,
+        num_parents: int = 10,
+        num_mutations: int = 10,
+        num_random: int = 20,
+        min_batch: int = 10,
+        batch_fraction: float = 0.5,
+    ):
         self.num_init = num_init
         self.num_members = num_members
         self.n_estimators = n_estimators
@@ -88,11 +98,11 @@ class Bananas(Optimizer):
         p = self.problem
         values = np.array(self._values)
         cells = np.array(self._cells)
-        top = cells[np.argsort(-values, kind="stable")[:self.num_parents]]
-        edges = np.array([self._genotypes[c][0] for c in top.tolist()]).repeat(
-            self.num_mutations)
+        top = cells[np.argsort(-values, kind="stable")[: self.num_parents]]
+        edges = np.array([self._genotypes[c][0] for c in top.tolist()]).repeat(self.num_mutations)
         labels = np.array([self._genotypes[c][1] for c in top.tolist()]).repeat(
-            self.num_mutations, axis=0)
+            self.num_mutations, axis=0
+        )
         e, lab, children = p.mutate(edges, labels)
         self._remember(children, e, lab)
         rand = p.sample(self.num_random)
@@ -106,12 +116,23 @@ class Bananas(Optimizer):
         the evaluations are the data, outliers included), seeded from the run's generator."""
         from surrogate.ensemble import EnsembleModel
         from surrogate.xgb import XGBRegressorModel
-        base = XGBRegressorModel(n_estimators=self.n_estimators, max_depth=self.max_depth,
-                                 learning_rate=self.learning_rate, subsample=0.8,
-                                 colsample_bytree=1.0, clip_quantile=None, max_bin=2,
-                                 n_jobs=1)
-        return EnsembleModel(base=base, n_members=self.num_members, bootstrap=True,
-                             random_state=int(self.rng.integers(_SEED_RANGE)))
+
+        base = XGBRegressorModel(
+            n_estimators=self.n_estimators,
+            max_depth=self.max_depth,
+            learning_rate=self.learning_rate,
+            subsample=0.8,
+            colsample_bytree=1.0,
+            clip_quantile=None,
+            max_bin=2,
+            n_jobs=1,
+        )
+        return EnsembleModel(
+            base=base,
+            n_members=self.num_members,
+            bootstrap=True,
+            random_state=int(self.rng.integers(_SEED_RANGE)),
+        )
 
     def _predict(self, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         space = self.problem.codec.space

@@ -83,8 +83,9 @@ class Problem:
         """Genotypes ``(edges, labels)`` of cells (padding labels drawn from :attr:`rng`)."""
         return self.codec.encode(cells, self.rng)
 
-    def mutate(self, edges: np.ndarray, labels: np.ndarray, mutation_rate: float = 1.0
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def mutate(
+        self, edges: np.ndarray, labels: np.ndarray, mutation_rate: float = 1.0
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The notebook's ``mutate_spec`` on genotypes, children projected onto covered cells
         (a projected child's genotype becomes its cell's encoding). Returns
         ``(edges, labels, cells)``."""
@@ -132,6 +133,7 @@ class Optimizer(abc.ABC):
     def get_params(self) -> dict:
         """Hyperparameters (the keyword arguments of ``__init__``)."""
         import inspect
+
         names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
         return {p: getattr(self, p) for p in names}
 
@@ -158,8 +160,9 @@ class RunResult:
     def incumbents(self) -> tuple[np.ndarray, np.ndarray]:
         """Running incumbent after each query: ``(value, cell)``, counted over queries at the
         maximum budget only (NaN / -1 before the first one); ties keep the older."""
-        v = np.where((self.epochs == self.max_epochs) & ~np.isnan(self.values),
-                     self.values, -np.inf)
+        v = np.where(
+            (self.epochs == self.max_epochs) & ~np.isnan(self.values), self.values, -np.inf
+        )
         best = np.maximum.accumulate(v) if len(v) else v
         # index of the running argmax
         pos = np.arange(len(v))
@@ -181,19 +184,36 @@ class RunResult:
         return out_v, out_c
 
     def to_arrays(self) -> dict[str, np.ndarray]:
-        return {"cells": self.cells, "epochs": self.epochs, "values": self.values,
-                "spent": self.spent, "budget": np.array(self.budget),
-                "max_epochs": np.array(self.max_epochs)}
+        return {
+            "cells": self.cells,
+            "epochs": self.epochs,
+            "values": self.values,
+            "spent": self.spent,
+            "budget": np.array(self.budget),
+            "max_epochs": np.array(self.max_epochs),
+        }
 
     @classmethod
-    def from_arrays(cls, a) -> "RunResult":
-        return cls(np.asarray(a["cells"]), np.asarray(a["epochs"]), np.asarray(a["values"]),
-                   np.asarray(a["spent"]), float(a["budget"]), int(a["max_epochs"]))
+    def from_arrays(cls, a) -> RunResult:
+        return cls(
+            np.asarray(a["cells"]),
+            np.asarray(a["epochs"]),
+            np.asarray(a["values"]),
+            np.asarray(a["spent"]),
+            float(a["budget"]),
+            int(a["max_epochs"]),
+        )
 
 
-def run(optimizer: Optimizer, track: Track, budget: float, seed: int, *,
-        callbacks: Sequence[Callable[[Problem, Ask, np.ndarray], None]] = (),
-        max_asks: int = 10_000_000) -> RunResult:
+def run(
+    optimizer: Optimizer,
+    track: Track,
+    budget: float,
+    seed: int,
+    *,
+    callbacks: Sequence[Callable[[Problem, Ask, np.ndarray], None]] = (),
+    max_asks: int = 10_000_000,
+) -> RunResult:
     """Run ``optimizer`` on ``track`` until ``budget`` (track unit) is spent.
 
     Parameters
@@ -216,14 +236,17 @@ def run(optimizer: Optimizer, track: Track, budget: float, seed: int, *,
         raise ValueError(f"budget must be positive, got {budget!r}")
     # optimizers work on small arrays: a multi-threaded BLAS only adds contention
     from threadpoolctl import threadpool_limits
+
     with threadpool_limits(limits=1):
         return _run(optimizer, track, budget, seed, callbacks, max_asks)
 
 
 def _run(optimizer, track, budget, seed, callbacks, max_asks) -> RunResult:
     if optimizer.multi_fidelity and len(track.fidelities) < 2:
-        raise ValueError(f"optimizer {optimizer.name!r} needs several budgets; track "
-                         f"{track.name!r} has {list(track.fidelities)}")
+        raise ValueError(
+            f"optimizer {optimizer.name!r} needs several budgets; track "
+            f"{track.name!r} has {list(track.fidelities)}"
+        )
     track.reset_budget_counters()
     problem = Problem(track, budget, np.random.default_rng(seed))
     optimizer.setup(problem)
@@ -253,6 +276,15 @@ def _run(optimizer, track, budget, seed, callbacks, max_asks) -> RunResult:
         optimizer.tell(Ask(batch, ask.epochs), got)
         for cb in callbacks:
             cb(problem, Ask(batch, ask.epochs), got)
-    cat = (lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt))
-    return RunResult(cat(cells, np.int64), cat(epochs, np.int64), cat(values, np.float64),
-                     cat(spent, np.float64), float(budget), problem.max_epochs)
+
+    def cat(xs, dt):
+        return np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt)
+
+    return RunResult(
+        cat(cells, np.int64),
+        cat(epochs, np.int64),
+        cat(values, np.float64),
+        cat(spent, np.float64),
+        float(budget),
+        problem.max_epochs,
+    )

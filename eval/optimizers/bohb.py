@@ -14,8 +14,8 @@ Written on the ask/tell interface (no HpBandSter, no optuna). A configuration is
   maximising ``l(x) / g(x)``; a ``random_fraction`` of configurations stays uniform.
 
 Deviation for speed: each KDE is fitted on at most ``max_kde_points`` observations (a seeded
-subsample of the group). A candidate genotype that is not a valid cell is redrawn; on a partial track it is mapped to
-its nearest covered cell (:meth:`eval.tracks.Track.project`).
+subsample of the group). A candidate genotype that is not a valid cell is redrawn; on a
+partial track it is mapped to its nearest covered cell (:meth:`eval.tracks.Track.project`).
 """
 
 from __future__ import annotations
@@ -84,10 +84,17 @@ class BOHB(Hyperband):
 
     name = "bohb"
 
-    def __init__(self, *, eta: int = 3, min_points_in_model: int | None = None,
-                 top_n_percent: int = 15, num_samples: int = 64,
-                 random_fraction: float = 1 / 3, min_bandwidth: float = 1e-3,
-                 max_kde_points: int = 256):
+    def __init__(
+        self,
+        *,
+        eta: int = 3,
+        min_points_in_model: int | None = None,
+        top_n_percent: int = 15,
+        num_samples: int = 64,
+        random_fraction: float = 1 / 3,
+        min_bandwidth: float = 1e-3,
+        max_kde_points: int = 256,
+    ):
         super().__init__(eta=eta)
         self.min_points_in_model = min_points_in_model
         self.top_n_percent = top_n_percent
@@ -117,7 +124,7 @@ class BOHB(Hyperband):
                 n = len(y)
                 n_good = max(self._min_points, self.top_n_percent * n // 100)
                 n_bad = max(self._min_points, (100 - self.top_n_percent) * n // 100)
-                good, bad = x[order[:n_good]], x[order[n_good:n_good + n_bad]]
+                good, bad = x[order[:n_good]], x[order[n_good : n_good + n_bad]]
                 if len(bad) == 0:
                     return None
                 for name in ("good", "bad"):  # bound the KDE cost (speed, documented)
@@ -129,8 +136,10 @@ class BOHB(Hyperband):
                         good = pts
                     else:
                         bad = pts
-                return (_CategoricalKDE(good, self.min_bandwidth),
-                        _CategoricalKDE(bad, self.min_bandwidth))
+                return (
+                    _CategoricalKDE(good, self.min_bandwidth),
+                    _CategoricalKDE(bad, self.min_bandwidth),
+                )
         return None
 
     def propose(self, n, epochs):

@@ -28,8 +28,9 @@ class RegularizedEvolution(Optimizer):
 
     name = "evolution"
 
-    def __init__(self, *, population_size: int = 50, tournament_size: int = 10,
-                 mutation_rate: float = 1.0):
+    def __init__(
+        self, *, population_size: int = 50, tournament_size: int = 10, mutation_rate: float = 1.0
+    ):
         self.population_size = population_size
         self.tournament_size = tournament_size
         self.mutation_rate = mutation_rate
@@ -57,7 +58,7 @@ class RegularizedEvolution(Optimizer):
         return Ask(cells, p.max_epochs)
 
     def tell(self, ask, values):
-        (kind, (edges, labels)), = self._pending.items()
+        ((kind, (edges, labels)),) = self._pending.items()
         for i, v in enumerate(values):
             v = -np.inf if np.isnan(v) else float(v)
             self._pop.append((edges[i], labels[i], v))

@@ -55,7 +55,7 @@ class Hyperband(Optimizer):
     def ask(self) -> Ask:
         if self._rung is None:
             s = self._s
-            n = math.ceil((self.s_max + 1) / (s + 1) * self.eta ** s)
+            n = math.ceil((self.s_max + 1) / (s + 1) * self.eta**s)
             first = self.s_max - s
             cells = self.propose(n, self.budgets[first])
             self._seen.update(cells.tolist())
@@ -65,7 +65,7 @@ class Hyperband(Optimizer):
         return Ask(cells, self.budgets[i])
 
     def tell(self, ask, values):
-        self.observe(ask.cells[:len(values)], ask.epochs, values)
+        self.observe(ask.cells[: len(values)], ask.epochs, values)
         cells, i = self._rung
         if i == len(self.budgets) - 1 or len(values) < len(cells):
             self._rung = None

@@ -59,7 +59,7 @@ class Reinforce(Optimizer):
             if len(ok):
                 i = ok[0]
                 self._sample = (bits[i], ops[i])
-                return Ask(p.project(cells[i:i + 1]), p.max_epochs)
+                return Ask(p.project(cells[i : i + 1]), p.max_epochs)
         raise RuntimeError("REINFORCE policy produced no valid cell in 8000 draws")
 
     def tell(self, ask, values):

@@ -67,23 +67,59 @@ Usage
 
 from .ceiling import noise_ceiling
 from .cli import config_from_args, main
-from .data import (DEFAULT_SIZES, STANDARD_SIZES, Split, TargetData, load_target, make_splits,
-                   resolve_table)
-from .plugins import (FAST_PARAMS, CellPredictor, FeaturizedPredictor, GraphPredictor,
-                      PluginError, PredictorSpec, builtin_predictors, import_object,
-                      plugin_featurizer_pairs, plugin_predictor)
+from .data import (
+    DEFAULT_SIZES,
+    STANDARD_SIZES,
+    Split,
+    TargetData,
+    load_target,
+    make_splits,
+    resolve_table,
+)
+from .plugins import (
+    FAST_PARAMS,
+    CellPredictor,
+    FeaturizedPredictor,
+    GraphPredictor,
+    PluginError,
+    PredictorSpec,
+    builtin_predictors,
+    import_object,
+    plugin_featurizer_pairs,
+    plugin_predictor,
+)
 from .protocol import ProtocolConfig, ProtocolResult, list_predictors, run_protocol
-from .report import (METRIC_RANGES, METRICS, TIMES, leaderboard_markdown, summarize,
-                     write_outputs)
+from .report import METRIC_RANGES, METRICS, TIMES, leaderboard_markdown, summarize, write_outputs
 
 __all__ = [
-    "ProtocolConfig", "ProtocolResult", "run_protocol", "list_predictors", "main",
+    "ProtocolConfig",
+    "ProtocolResult",
+    "run_protocol",
+    "list_predictors",
+    "main",
     "config_from_args",
-    "CellPredictor", "FeaturizedPredictor", "GraphPredictor", "PredictorSpec", "PluginError",
-    "FAST_PARAMS", "builtin_predictors", "plugin_predictor", "plugin_featurizer_pairs",
+    "CellPredictor",
+    "FeaturizedPredictor",
+    "GraphPredictor",
+    "PredictorSpec",
+    "PluginError",
+    "FAST_PARAMS",
+    "builtin_predictors",
+    "plugin_predictor",
+    "plugin_featurizer_pairs",
     "import_object",
-    "TargetData", "Split", "load_target", "make_splits", "resolve_table", "STANDARD_SIZES",
+    "TargetData",
+    "Split",
+    "load_target",
+    "make_splits",
+    "resolve_table",
+    "STANDARD_SIZES",
     "DEFAULT_SIZES",
     "noise_ceiling",
-    "METRICS", "TIMES", "METRIC_RANGES", "summarize", "write_outputs", "leaderboard_markdown",
+    "METRICS",
+    "TIMES",
+    "METRIC_RANGES",
+    "summarize",
+    "write_outputs",
+    "leaderboard_markdown",
 ]

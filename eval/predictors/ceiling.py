@@ -14,7 +14,8 @@ predictor that knows ``mu`` exactly reaches only ``tau(mu, y) < 1``. Two estimat
     at 4/12/36): the run-to-run standard deviation ``sigma`` is the pooled within-cell
     standard deviation of those cells, estimated as the surrogate's noise model estimates it
     (:func:`surrogate.noise.pooled_run_std`: deviations from each cell's mean, rescaled by
-    ``sqrt(n / (n - 1))``, then 1.4826 x MAD, so one odd run does not set the scale). The means of the test cells are approximated by shrinking their
+    ``sqrt(n / (n - 1))``, then 1.4826 x MAD, so one odd run does not set the scale). The
+    means of the test cells are approximated by shrinking their
     labels towards the label mean so that their variance is ``var(y) - sigma**2`` (the
     variance of the means), Gaussian noise of ``sigma`` is added, and tau between the two is
     the ceiling; averaged over ``n_sim`` noise draws. 95 % interval: percentile bootstrap over
@@ -56,15 +57,20 @@ def _direct(runs: list[np.ndarray]) -> float:
 
 def _simulate(y: np.ndarray, sigma: float, rng: np.random.Generator, draws: int) -> float:
     var_y = float(y.var())
-    var_mu = max(var_y - sigma ** 2, 0.0)
+    var_mu = max(var_y - sigma**2, 0.0)
     mu = y.mean() + (y - y.mean()) * (np.sqrt(var_mu / var_y) if var_y > 0 else 0.0)
-    return float(np.mean([_tau(mu, mu + rng.normal(0.0, sigma, len(mu)))
-                          for _ in range(draws)]))
+    return float(np.mean([_tau(mu, mu + rng.normal(0.0, sigma, len(mu))) for _ in range(draws)]))
 
 
-def noise_ceiling(repeat_runs: list[np.ndarray], test_labels: np.ndarray, *,
-                  repeat_test_share: float = 0.0, seed: int = 0, n_boot: int = 200,
-                  n_sim: int = 10) -> dict:
+def noise_ceiling(
+    repeat_runs: list[np.ndarray],
+    test_labels: np.ndarray,
+    *,
+    repeat_test_share: float = 0.0,
+    seed: int = 0,
+    n_boot: int = 200,
+    n_sim: int = 10,
+) -> dict:
     """Kendall-tau ceiling of a target (see the module docstring).
 
     Parameters
@@ -88,36 +94,60 @@ def noise_ceiling(repeat_runs: list[np.ndarray], test_labels: np.ndarray, *,
     """
     rng = np.random.default_rng(seed)
     runs = [np.asarray(r, dtype=np.float64) for r in repeat_runs if len(r) >= 2]
-    out: dict = {"method": "none", "kendall_tau": None, "ci_low": None, "ci_high": None,
-                 "n_repeat_cells": len(runs)}
+    out: dict = {
+        "method": "none",
+        "kendall_tau": None,
+        "ci_low": None,
+        "ci_high": None,
+        "n_repeat_cells": len(runs),
+    }
     if len(runs) < 3:
-        out["note"] = (f"no noise ceiling: {len(runs)} cells of the target have two or more "
-                       f"runs (at least 3 needed)")
+        out["note"] = (
+            f"no noise ceiling: {len(runs)} cells of the target have two or more "
+            f"runs (at least 3 needed)"
+        )
         return out
     idx = np.arange(len(runs))
     direct = _direct(runs)
     boot_direct = [_direct([runs[i] for i in rng.choice(idx, len(idx))]) for _ in range(n_boot)]
     d_lo, d_hi = np.nanpercentile(boot_direct, [2.5, 97.5])
     if repeat_test_share >= 0.5 and len(runs) >= 200:
-        out.update(method="repeats", kendall_tau=direct, ci_low=float(d_lo), ci_high=float(d_hi),
-                   note=(f"Kendall tau between one run and the mean of the others, over "
-                         f"{len(runs)} cells with repeats (percentile bootstrap over cells); "
-                         f"conservative, the mean of the others being noisy too"))
+        out.update(
+            method="repeats",
+            kendall_tau=direct,
+            ci_low=float(d_lo),
+            ci_high=float(d_hi),
+            note=(
+                f"Kendall tau between one run and the mean of the others, over "
+                f"{len(runs)} cells with repeats (percentile bootstrap over cells); "
+                f"conservative, the mean of the others being noisy too"
+            ),
+        )
         return out
     y = np.asarray(test_labels, dtype=np.float64)
     sigma = pooled_run_std(runs)[0]
     value = _simulate(y, sigma, rng, n_sim)
-    boot = [_simulate(y, pooled_run_std([runs[i] for i in rng.choice(idx, len(idx))])[0], rng, 1)
-            for _ in range(n_boot)]
+    boot = [
+        _simulate(y, pooled_run_std([runs[i] for i in rng.choice(idx, len(idx))])[0], rng, 1)
+        for _ in range(n_boot)
+    ]
     lo, hi = np.percentile(boot, [2.5, 97.5])
-    out.update(method="simulated", kendall_tau=value, ci_low=float(lo), ci_high=float(hi),
-               sigma=sigma,
-               direct={"kendall_tau": direct, "ci_low": float(d_lo), "ci_high": float(d_hi)},
-               note=(f"the labels are single training runs and only {len(runs)} cells have "
-                     f"repeats: run-to-run sigma = {sigma:.4f} "
-                     f"pooled over them (robust, as the surrogate's noise model), then tau(mu, mu + N(0, sigma^2)) simulated over the "
-                     f"test labels shrunk to the variance of the means; Gaussian, "
-                     f"homoscedastic noise assumed, and the repeat cells are not a random "
-                     f"sample of the space (direct tau between one repeat and the mean of the "
-                     f"others on those cells: {direct:.3f} [{d_lo:.3f}, {d_hi:.3f}])"))
+    out.update(
+        method="simulated",
+        kendall_tau=value,
+        ci_low=float(lo),
+        ci_high=float(hi),
+        sigma=sigma,
+        direct={"kendall_tau": direct, "ci_low": float(d_lo), "ci_high": float(d_hi)},
+        note=(
+            f"the labels are single training runs and only {len(runs)} cells have "
+            f"repeats: run-to-run sigma = {sigma:.4f} "
+            f"pooled over them (robust, as the surrogate's noise model), then "
+            f"tau(mu, mu + N(0, sigma^2)) simulated over the "
+            f"test labels shrunk to the variance of the means; Gaussian, "
+            f"homoscedastic noise assumed, and the repeat cells are not a random "
+            f"sample of the space (direct tau between one repeat and the mean of the "
+            f"others on those cells: {direct:.3f} [{d_lo:.3f}, {d_hi:.3f}])"
+        ),
+    )
     return out

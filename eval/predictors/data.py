@@ -1,9 +1,9 @@
 """Targets and splits of the predictor protocol (see :mod:`eval.predictors`).
 
 A *target* is ``"[halfway_]<metric>@<epochs>"`` (:func:`nb101.parse_target`) read
-from a table file (:class:`nb101.tabular_benchmark.TabularBenchmark`): every cell with at least one run
-that has the field gets ONE label, the first such run in table order (known repeats in repeat
-order, then unknown repeats). For the real data that is repeat 0 of the exhaustive table for
+from a table file (:class:`nb101.tabular_benchmark.TabularBenchmark`): every cell with at
+least one run that has the field gets ONE label, the first such run in table order (known
+repeats in repeat order, then unknown repeats). For the real data that is repeat 0 of the exhaustive table for
 ``test_accuracy@108`` and the sample's run (or a record's repeat 0) for
 ``validation_accuracy@<e>``. Cells with two or more runs of the field also give their runs to
 the noise ceiling.
@@ -22,8 +22,15 @@ from nb101.paths import user_path
 
 from ..errors import EvalConfigError
 
-__all__ = ["TargetData", "Split", "load_target", "make_splits", "resolve_table",
-           "STANDARD_SIZES", "DEFAULT_SIZES"]
+__all__ = [
+    "TargetData",
+    "Split",
+    "load_target",
+    "make_splits",
+    "resolve_table",
+    "STANDARD_SIZES",
+    "DEFAULT_SIZES",
+]
 
 #: The field's standard training-set sizes on the exhaustive table (about 0.02 %, 0.04 %,
 #: 0.1 % and 1 % of the 423,624 cells), each tested on the other cells.
@@ -76,6 +83,7 @@ def resolve_table(table: str | os.PathLike | None) -> Path:
         says how to provide it), or the given table file does not exist.
     """
     from nb101 import real_table
+
     if table is None or str(table) == "real":
         try:
             return real_table()
@@ -87,8 +95,9 @@ def resolve_table(table: str | os.PathLike | None) -> Path:
     return path
 
 
-def load_target(table: str | os.PathLike | None, target: str, *,
-                space: CellSpace | None = None) -> TargetData:
+def load_target(
+    table: str | os.PathLike | None, target: str, *, space: CellSpace | None = None
+) -> TargetData:
     """Labels of ``target`` from ``table`` (see the module docstring).
 
     Raises
@@ -112,15 +121,22 @@ def load_target(table: str | os.PathLike | None, target: str, *,
     cells, first, counts = np.unique(run_cell, return_index=True, return_counts=True)
     if len(cells) < 20:
         available = _available_targets(bench)
-        raise ValueError(f"target {target!r} has {len(cells)} labelled cells in the table "
-                         f"{path} (at least 20 needed); targets with data: {available}")
+        raise ValueError(
+            f"target {target!r} has {len(cells)} labelled cells in the table "
+            f"{path} (at least 20 needed); targets with data: {available}"
+        )
     multi = np.flatnonzero(counts >= 2)
-    repeat_runs = [values[first[i]:first[i] + counts[i]] for i in multi]
-    return TargetData(target=target, table=str(path) if table not in (None, "real")
-                      else "real data", cells=cells, y=values[first],
-                      full_space=len(cells) == len(bench.space),
-                      repeat_cells=cells[multi], repeat_runs=repeat_runs,
-                      source=dict(bench.table.source))
+    repeat_runs = [values[first[i] : first[i] + counts[i]] for i in multi]
+    return TargetData(
+        target=target,
+        table=str(path) if table not in (None, "real") else "real data",
+        cells=cells,
+        y=values[first],
+        full_space=len(cells) == len(bench.space),
+        repeat_cells=cells[multi],
+        repeat_runs=repeat_runs,
+        source=dict(bench.table.source),
+    )
 
 
 def _available_targets(bench) -> list[str]:
@@ -129,12 +145,15 @@ def _available_targets(bench) -> list[str]:
     for e in bench.table.epochs.tolist():
         at = runs["run_epochs"] == e
         for when in ("final", "halfway"):
-            for metric in ("validation_accuracy", "test_accuracy", "training_time",
-                           "train_accuracy"):
+            for metric in (
+                "validation_accuracy",
+                "test_accuracy",
+                "training_time",
+                "train_accuracy",
+            ):
                 n = len(np.unique(runs["run_cell"][at & ~np.isnan(runs[f"{when}_{metric}"])]))
                 if n >= 20:
-                    out.append(f"{'halfway_' if when == 'halfway' else ''}{metric}@{e} "
-                               f"({n} cells)")
+                    out.append(f"{'halfway_' if when == 'halfway' else ''}{metric}@{e} ({n} cells)")
     return out
 
 
@@ -153,9 +172,16 @@ class Split:
     test: np.ndarray
 
 
-def make_splits(data: TargetData, *, sizes: tuple[int, ...], standard_sizes: tuple[int, ...],
-                trials: int, seed: int, test_size: int, standard_test_size: int | None
-                ) -> list[Split]:
+def make_splits(
+    data: TargetData,
+    *,
+    sizes: tuple[int, ...],
+    standard_sizes: tuple[int, ...],
+    trials: int,
+    seed: int,
+    test_size: int,
+    standard_test_size: int | None,
+) -> list[Split]:
     """All training/test splits of the protocol, in run order (size, then trial).
 
     ``"sample"`` splits: one fixed test set of ``min(test_size, K - max(sizes))`` cells drawn
@@ -176,20 +202,25 @@ def make_splits(data: TargetData, *, sizes: tuple[int, ...], standard_sizes: tup
     if sizes:
         n_test = min(int(test_size), n - max(sizes))
         if n_test < 10:
-            raise ValueError(f"training size {max(sizes)} does not fit: the target has {n} "
-                             f"cells, and the test set needs at least 10 of them")
+            raise ValueError(
+                f"training size {max(sizes)} does not fit: the target has {n} "
+                f"cells, and the test set needs at least 10 of them"
+            )
         rng = np.random.default_rng(seed)
         order = rng.permutation(n)
         test, pool = np.sort(order[:n_test]), order[n_test:]
         perms = [np.random.default_rng(seed + 1 + t).permutation(pool) for t in range(trials)]
         for size in sizes:
             for t in range(trials):
-                splits.append(Split("sample", int(size), t, seed + 1 + t,
-                                    np.sort(perms[t][:size]), test))
+                splits.append(
+                    Split("sample", int(size), t, seed + 1 + t, np.sort(perms[t][:size]), test)
+                )
     if standard_sizes:
         if not data.full_space:
-            raise ValueError(f"the standard splits need a target that covers the whole space; "
-                             f"{data.target!r} has {n} cells of {len(get_space())}")
+            raise ValueError(
+                f"the standard splits need a target that covers the whole space; "
+                f"{data.target!r} has {n} cells of {len(get_space())}"
+            )
         if standard_test_size is not None:
             rng = np.random.default_rng(seed + 10_000)
             order = rng.permutation(n)
@@ -198,13 +229,14 @@ def make_splits(data: TargetData, *, sizes: tuple[int, ...], standard_sizes: tup
             test, rest = None, np.arange(n)
         for size in standard_sizes:
             if size > len(rest):
-                raise ValueError(f"standard training size {size} does not fit in {len(rest)} "
-                                 f"cells")
+                raise ValueError(f"standard training size {size} does not fit in {len(rest)} cells")
             for t in range(trials):
                 rng = np.random.default_rng(seed + 10_001 + t)
                 train = np.sort(rng.choice(rest, size=size, replace=False))
-                split_test = test if test is not None else np.setdiff1d(
-                    np.arange(n), train, assume_unique=True)
-                splits.append(Split("standard", int(size), t, seed + 10_001 + t, train,
-                                    split_test))
+                split_test = (
+                    test
+                    if test is not None
+                    else np.setdiff1d(np.arange(n), train, assume_unique=True)
+                )
+                splits.append(Split("standard", int(size), t, seed + 10_001 + t, train, split_test))
     return splits

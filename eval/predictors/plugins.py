@@ -29,9 +29,19 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["CellPredictor", "FeaturizedPredictor", "GraphPredictor", "PredictorSpec",
-           "PluginError", "builtin_predictors", "plugin_predictor", "plugin_featurizer_pairs",
-           "import_object", "check_output", "FAST_PARAMS"]
+__all__ = [
+    "CellPredictor",
+    "FeaturizedPredictor",
+    "GraphPredictor",
+    "PredictorSpec",
+    "PluginError",
+    "builtin_predictors",
+    "plugin_predictor",
+    "plugin_featurizer_pairs",
+    "import_object",
+    "check_output",
+    "FAST_PARAMS",
+]
 
 
 class PluginError(ValueError):
@@ -66,6 +76,7 @@ def _fast_params(name: str, cls: type) -> dict[str, Any]:
     params = {k: v for k, v in FAST_PARAMS.get(name, {}).items() if k in valid}
     if name == "ensemble" and "base" in valid:
         from surrogate.registry import REGRESSORS
+
         if "xgb" in REGRESSORS:
             params["base"] = REGRESSORS["xgb"](**_fast_params("xgb", REGRESSORS["xgb"]))
     return params
@@ -81,8 +92,9 @@ def check_output(pred: Any, n: int, who: str) -> np.ndarray:
     if array.ndim == 2 and array.shape[1] == 1:
         array = array[:, 0]
     if array.shape != (n,):
-        raise PluginError(f"{who} returned predictions of shape {array.shape} for {n} cells, "
-                          f"expected ({n},)")
+        raise PluginError(
+            f"{who} returned predictions of shape {array.shape} for {n} cells, expected ({n},)"
+        )
     bad = int(np.count_nonzero(~np.isfinite(array)))
     if bad:
         raise PluginError(f"{who} returned {bad} NaN or infinite predictions of {n}")
@@ -92,8 +104,10 @@ def check_output(pred: Any, n: int, who: str) -> np.ndarray:
 def _check_fitted(predictor: Any) -> None:
     if not hasattr(predictor, "regressor_"):
         from sklearn.exceptions import NotFittedError
-        raise NotFittedError(f"this {type(predictor).__name__} is not fitted yet; call fit "
-                             f"before predict")
+
+        raise NotFittedError(
+            f"this {type(predictor).__name__} is not fitted yet; call fit before predict"
+        )
 
 
 class FeaturizedPredictor:
@@ -117,17 +131,21 @@ class FeaturizedPredictor:
 
     def _features(self, cells: np.ndarray) -> np.ndarray:
         who = f"featurizer of {self.name or type(self).__name__!r}"
-        X = np.asarray(self.featurizer.transform(np.asarray(cells, dtype=np.int64)),
-                       dtype=np.float32)
+        X = np.asarray(
+            self.featurizer.transform(np.asarray(cells, dtype=np.int64)), dtype=np.float32
+        )
         if X.ndim != 2 or len(X) != len(cells):
-            raise PluginError(f"{who} returned features of shape {X.shape} for {len(cells)} "
-                              f"cells, expected ({len(cells)}, dim)")
+            raise PluginError(
+                f"{who} returned features of shape {X.shape} for {len(cells)} "
+                f"cells, expected ({len(cells)}, dim)"
+            )
         if not np.all(np.isfinite(X)):
             raise PluginError(f"{who} returned NaN or infinite features")
         return X
 
-    def fit(self, cells: np.ndarray, y: np.ndarray) -> "FeaturizedPredictor":
+    def fit(self, cells: np.ndarray, y: np.ndarray) -> FeaturizedPredictor:
         from sklearn.base import clone
+
         self.regressor_ = clone(self.regressor).fit(self._features(cells), y)
         return self
 
@@ -146,10 +164,12 @@ class GraphPredictor:
     @staticmethod
     def _graphs(cells: np.ndarray) -> Any:
         from features import cells_to_batch
+
         return cells_to_batch(np.asarray(cells, dtype=np.int64))
 
-    def fit(self, cells: np.ndarray, y: np.ndarray) -> "GraphPredictor":
+    def fit(self, cells: np.ndarray, y: np.ndarray) -> GraphPredictor:
         from sklearn.base import clone
+
         self.regressor_ = clone(self.regressor).fit(self._graphs(cells), y)
         return self
 
@@ -182,14 +202,21 @@ def builtin_predictors(model_defaults: str = "fast") -> list[PredictorSpec]:
     """Every registered array featurizer x array regressor pair, then every graph regressor."""
     from features import FEATURIZERS
     from surrogate.registry import REGRESSORS
+
     if model_defaults not in ("fast", "library"):
         raise ValueError(f"model_defaults must be 'fast' or 'library', got {model_defaults!r}")
     specs = []
     for f_name, featurizer in FEATURIZERS.items():
         for r_name, cls in REGRESSORS.items():
             if _input_kind(cls) == "array":
-                specs.append(PredictorSpec(f"{f_name}+{r_name}", _pair_factory(
-                    featurizer, r_name, cls, model_defaults, f"{f_name}+{r_name}")))
+                specs.append(
+                    PredictorSpec(
+                        f"{f_name}+{r_name}",
+                        _pair_factory(
+                            featurizer, r_name, cls, model_defaults, f"{f_name}+{r_name}"
+                        ),
+                    )
+                )
     for r_name, cls in REGRESSORS.items():
         if _input_kind(cls) == "graph":
             specs.append(PredictorSpec(r_name, _graph_factory(r_name, cls, model_defaults)))
@@ -205,15 +232,19 @@ def _regressor(r_name: str, cls: type, model_defaults: str, seed: int) -> Any:
 
 def _pair_factory(featurizer, r_name, cls, model_defaults, name):
     def make(seed: int) -> FeaturizedPredictor:
-        return FeaturizedPredictor(featurizer=featurizer,
-                                   regressor=_regressor(r_name, cls, model_defaults, seed),
-                                   name=name)
+        return FeaturizedPredictor(
+            featurizer=featurizer,
+            regressor=_regressor(r_name, cls, model_defaults, seed),
+            name=name,
+        )
+
     return make
 
 
 def _graph_factory(r_name, cls, model_defaults):
     def make(seed: int) -> GraphPredictor:
         return GraphPredictor(regressor=_regressor(r_name, cls, model_defaults, seed))
+
     return make
 
 
@@ -245,13 +276,13 @@ def import_object(path: str) -> Any:
     except PluginError:
         raise
     except Exception as exc:  # noqa: BLE001 - any import-time failure of user code
-        raise PluginError(f"plug-in {path!r} does not import: "
-                          f"{type(exc).__name__}: {exc}") from exc
+        raise PluginError(f"plug-in {path!r} does not import: {type(exc).__name__}: {exc}") from exc
     obj = module
     for part in attr.split("."):
         if not hasattr(obj, part):
-            raise PluginError(f"plug-in {path!r}: module {module.__name__!r} has no "
-                              f"attribute {attr!r}")
+            raise PluginError(
+                f"plug-in {path!r}: module {module.__name__!r} has no attribute {attr!r}"
+            )
         obj = getattr(obj, part)
     return obj
 
@@ -289,18 +320,22 @@ def plugin_predictor(plugin: Any, name: str | None = None) -> PredictorSpec:
         if inspect.isclass(obj):
             for method in ("fit", "predict"):
                 if not callable(getattr(obj, method, None)):
-                    raise PluginError(f"plug-in {label!r}: class {obj.__name__} has no "
-                                      f"{method}(cells{', y' if method == 'fit' else ''}) "
-                                      f"method; a cell predictor needs fit and predict")
+                    raise PluginError(
+                        f"plug-in {label!r}: class {obj.__name__} has no "
+                        f"{method}(cells{', y' if method == 'fit' else ''}) "
+                        f"method; a cell predictor needs fit and predict"
+                    )
             make = _class_factory(obj)
         elif callable(getattr(obj, "fit", None)) and callable(getattr(obj, "predict", None)):
             make = _instance_factory(obj)
         elif callable(obj):
             make = _callable_factory(obj, label)
         else:
-            raise PluginError(f"plug-in {label!r} ({type(obj).__name__}) has no fit/predict "
-                              f"methods; a cell predictor needs fit(cells, y) and "
-                              f"predict(cells)")
+            raise PluginError(
+                f"plug-in {label!r} ({type(obj).__name__}) has no fit/predict "
+                f"methods; a cell predictor needs fit(cells, y) and "
+                f"predict(cells)"
+            )
     except PluginError as exc:
         return PredictorSpec(label, None, "plugin", str(exc))
     return PredictorSpec(label, make, "plugin")
@@ -332,37 +367,52 @@ def _callable_factory(func: Callable, label: str) -> Callable[[int], Any]:
     def make(seed: int) -> Any:
         out = func(**{key: seed}) if key else func()
         if not (callable(getattr(out, "fit", None)) and callable(getattr(out, "predict", None))):
-            raise PluginError(f"plug-in {label!r}: the factory returned a "
-                              f"{type(out).__name__} without fit/predict")
+            raise PluginError(
+                f"plug-in {label!r}: the factory returned a "
+                f"{type(out).__name__} without fit/predict"
+            )
         return out
+
     return make
 
 
-def plugin_featurizer_pairs(plugin: Any, name: str | None = None,
-                            model_defaults: str = "fast") -> list[PredictorSpec]:
+def plugin_featurizer_pairs(
+    plugin: Any, name: str | None = None, model_defaults: str = "fast"
+) -> list[PredictorSpec]:
     """A featurizer plug-in (``"module:obj"``, an object or a class with ``transform``) paired
     with every array regressor. Never raises: a plug-in that cannot be used comes back as one
     failed entry."""
     from surrogate.registry import REGRESSORS
+
     label = _label(plugin, name)
     try:
         obj = import_object(plugin) if isinstance(plugin, str) else plugin
         if inspect.isclass(obj):
             if not callable(getattr(obj, "transform", None)):
-                raise PluginError(f"featurizer plug-in {label!r}: class {obj.__name__} has no "
-                                  f"transform(indices) method")
+                raise PluginError(
+                    f"featurizer plug-in {label!r}: class {obj.__name__} has no "
+                    f"transform(indices) method"
+                )
             try:
                 obj = obj()
             except Exception as exc:  # noqa: BLE001 - user code
-                raise PluginError(f"featurizer plug-in {label!r}: {obj.__name__}() raised "
-                                  f"{type(exc).__name__}: {exc}") from exc
+                raise PluginError(
+                    f"featurizer plug-in {label!r}: {obj.__name__}() raised "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
         if not callable(getattr(obj, "transform", None)):
-            raise PluginError(f"featurizer plug-in {label!r} ({type(obj).__name__}) has no "
-                              f"transform(indices) method")
+            raise PluginError(
+                f"featurizer plug-in {label!r} ({type(obj).__name__}) has no "
+                f"transform(indices) method"
+            )
     except PluginError as exc:
         return [PredictorSpec(f"{label}+*", None, "plugin", str(exc))]
-    return [PredictorSpec(f"{label}+{r_name}",
-                          _pair_factory(obj, r_name, cls, model_defaults, f"{label}+{r_name}"),
-                          "plugin")
-            for r_name, cls in REGRESSORS.items()
-            if _input_kind(cls) == "array"]
+    return [
+        PredictorSpec(
+            f"{label}+{r_name}",
+            _pair_factory(obj, r_name, cls, model_defaults, f"{label}+{r_name}"),
+            "plugin",
+        )
+        for r_name, cls in REGRESSORS.items()
+        if _input_kind(cls) == "array"
+    ]

@@ -23,8 +23,15 @@ import numpy as np
 from ..errors import EvalConfigError
 from .ceiling import noise_ceiling
 from .data import DEFAULT_SIZES, STANDARD_SIZES, Split, TargetData, load_target, make_splits
-from .plugins import (FAST_PARAMS, PluginError, PredictorSpec, builtin_predictors,
-                      check_output, plugin_featurizer_pairs, plugin_predictor)
+from .plugins import (
+    FAST_PARAMS,
+    PluginError,
+    PredictorSpec,
+    builtin_predictors,
+    check_output,
+    plugin_featurizer_pairs,
+    plugin_predictor,
+)
 from .report import INTERVAL, summarize, write_outputs
 
 __all__ = ["ProtocolConfig", "ProtocolResult", "run_protocol", "list_predictors"]
@@ -76,11 +83,17 @@ class ProtocolConfig:
     n_boot: int = 200
 
     @classmethod
-    def smoke(cls, **overrides: Any) -> "ProtocolConfig":
+    def smoke(cls, **overrides: Any) -> ProtocolConfig:
         """A seconds-long configuration: two small sizes, two trials, 300 test cells, two
         fast built-ins, no standard splits."""
-        base = dict(sizes=(10, 30), standard_splits=False, trials=2, test_size=300,
-                    predictors=("adjacency+xgb", "path_trunc+rf"), n_boot=20)
+        base = dict(
+            sizes=(10, 30),
+            standard_splits=False,
+            trials=2,
+            test_size=300,
+            predictors=("adjacency+xgb", "path_trunc+rf"),
+            n_boot=20,
+        )
         base.update(overrides)
         return cls(**base)
 
@@ -95,11 +108,13 @@ class ProtocolConfig:
         if int(self.test_size) < 10:
             raise EvalConfigError(f"test_size must be >= 10, got {self.test_size}")
         if self.standard_test_size is not None and int(self.standard_test_size) < 10:
-            raise EvalConfigError(f"standard_test_size must be >= 10 or None, got "
-                                  f"{self.standard_test_size}")
+            raise EvalConfigError(
+                f"standard_test_size must be >= 10 or None, got {self.standard_test_size}"
+            )
         if self.model_defaults not in ("fast", "library"):
-            raise EvalConfigError(f"model_defaults must be 'fast' or 'library', got "
-                                  f"{self.model_defaults!r}")
+            raise EvalConfigError(
+                f"model_defaults must be 'fast' or 'library', got {self.model_defaults!r}"
+            )
 
 
 @dataclass
@@ -125,26 +140,35 @@ class ProtocolResult:
     def row(self, predictor: str, size: int, split: str | None = None) -> dict:
         """The summary row of ``predictor`` at ``size`` (KeyError if absent)."""
         for r in self.rows:
-            if r["predictor"] == predictor and r["size"] == size and (
-                    split is None or r["split"] == split):
+            if (
+                r["predictor"] == predictor
+                and r["size"] == size
+                and (split is None or r["split"] == split)
+            ):
                 return r
         raise KeyError(f"no row for predictor {predictor!r} at size {size}")
 
     def leaderboard(self, size: int, split: str | None = None) -> list[dict]:
         """Rows at ``size``, best mean Kendall tau first (failed last)."""
-        rows = [r for r in self.rows if r["size"] == size and (split is None
-                                                               or r["split"] == split)]
-        return sorted(rows, key=lambda r: (r["status"] == "failed", -np.nan_to_num(
-            r["kendall_tau"], nan=-np.inf)))
+        rows = [
+            r for r in self.rows if r["size"] == size and (split is None or r["split"] == split)
+        ]
+        return sorted(
+            rows,
+            key=lambda r: (r["status"] == "failed", -np.nan_to_num(r["kendall_tau"], nan=-np.inf)),
+        )
 
     def write(self, out: str | Path) -> dict[str, Path]:
         """Write the leaderboard, plots and trial JSON into folder ``out``."""
         return write_outputs(self.rows, self.trials, self.meta, out)
 
 
-def list_predictors(config: ProtocolConfig | None = None, *, plugins: Sequence[Any] = (),
-                    plugin_featurizers: Sequence[Any] | Mapping[str, Any] = ()
-                    ) -> list[PredictorSpec]:
+def list_predictors(
+    config: ProtocolConfig | None = None,
+    *,
+    plugins: Sequence[Any] = (),
+    plugin_featurizers: Sequence[Any] | Mapping[str, Any] = (),
+) -> list[PredictorSpec]:
     """The predictors a run of ``config`` would use (built-ins selected, then plug-ins)."""
     config = config or ProtocolConfig()
     return _predictor_specs(config, plugins, plugin_featurizers)
@@ -158,14 +182,14 @@ def _select(specs: list[PredictorSpec], patterns: Sequence[str] | None) -> list[
     for pattern in patterns:
         hits = [n for n in names if fnmatch.fnmatchcase(n, pattern)]
         if not hits:
-            raise EvalConfigError(f"predictors: {pattern!r} matches no built-in predictor; "
-                                  f"choices: {names}")
+            raise EvalConfigError(
+                f"predictors: {pattern!r} matches no built-in predictor; choices: {names}"
+            )
         chosen += [h for h in hits if h not in chosen]
     return [s for s in specs if s.name in chosen]
 
 
-def _predictor_specs(config: ProtocolConfig, plugins, plugin_featurizers
-                     ) -> list[PredictorSpec]:
+def _predictor_specs(config: ProtocolConfig, plugins, plugin_featurizers) -> list[PredictorSpec]:
     specs = _select(builtin_predictors(config.model_defaults), config.predictors)
     if isinstance(plugins, Mapping):
         plugin_items = list(plugins.items())
@@ -189,16 +213,27 @@ def _predictor_specs(config: ProtocolConfig, plugins, plugin_featurizers
 
 
 def _run_trial(spec: PredictorSpec, split: Split, data: TargetData) -> dict:
-    record: dict[str, Any] = {"predictor": spec.name, "origin": spec.origin,
-                              "split": split.kind, "size": split.size, "trial": split.trial,
-                              "seed": split.seed, "train_size": len(split.train),
-                              "test_size": len(split.test), "status": "ok", "error": "",
-                              "metrics": {}, "fit_s": None, "query_us_per_cell": None}
+    record: dict[str, Any] = {
+        "predictor": spec.name,
+        "origin": spec.origin,
+        "split": split.kind,
+        "size": split.size,
+        "trial": split.trial,
+        "seed": split.seed,
+        "train_size": len(split.train),
+        "test_size": len(split.test),
+        "status": "ok",
+        "error": "",
+        "metrics": {},
+        "fit_s": None,
+        "query_us_per_cell": None,
+    }
     who = f"predictor {spec.name!r}" + (" (plug-in)" if spec.origin == "plugin" else "")
     if spec.make is None:
         record.update(status="failed", error=spec.error or f"{who} could not be loaded")
         return record
     from surrogate.metrics import regression_metrics
+
     train_cells, test_cells = data.cells[split.train], data.cells[split.test]
     stage = "construction"
     try:
@@ -214,8 +249,11 @@ def _run_trial(spec: PredictorSpec, split: Split, data: TargetData) -> dict:
         pred = check_output(raw, len(test_cells), who)
         record["metrics"] = regression_metrics(data.y[split.test], pred)
     except Exception as exc:  # noqa: BLE001 - a failing predictor must not stop the run
-        message = str(exc) if isinstance(exc, PluginError) else (
-            f"{who} raised {type(exc).__name__} in {stage}: {exc}")
+        message = (
+            str(exc)
+            if isinstance(exc, PluginError)
+            else (f"{who} raised {type(exc).__name__} in {stage}: {exc}")
+        )
         if not message.startswith(("predictor", "plug-in", "featurizer")):
             message = f"{who}: {message}"
         record.update(status="failed", error=message)
@@ -223,10 +261,14 @@ def _run_trial(spec: PredictorSpec, split: Split, data: TargetData) -> dict:
     return record
 
 
-def run_protocol(config: ProtocolConfig | None = None, *, plugins: Sequence[Any] |
-                 Mapping[str, Any] = (), plugin_featurizers: Sequence[Any] |
-                 Mapping[str, Any] = (), data: TargetData | None = None,
-                 progress: bool = False) -> ProtocolResult:
+def run_protocol(
+    config: ProtocolConfig | None = None,
+    *,
+    plugins: Sequence[Any] | Mapping[str, Any] = (),
+    plugin_featurizers: Sequence[Any] | Mapping[str, Any] = (),
+    data: TargetData | None = None,
+    progress: bool = False,
+) -> ProtocolResult:
     """Run the protocol (module docstring) and return the summary and every trial.
 
     Parameters
@@ -260,35 +302,50 @@ def run_protocol(config: ProtocolConfig | None = None, *, plugins: Sequence[Any]
             raise EvalConfigError(str(exc)) from exc
     standard = data.full_space if config.standard_splits is None else config.standard_splits
     try:
-        splits = make_splits(data, sizes=tuple(int(s) for s in config.sizes),
-                             standard_sizes=tuple(int(s) for s in config.standard_sizes)
-                             if standard else (),
-                             trials=int(config.trials), seed=int(config.seed),
-                             test_size=int(config.test_size),
-                             standard_test_size=config.standard_test_size)
+        splits = make_splits(
+            data,
+            sizes=tuple(int(s) for s in config.sizes),
+            standard_sizes=tuple(int(s) for s in config.standard_sizes) if standard else (),
+            trials=int(config.trials),
+            seed=int(config.seed),
+            test_size=int(config.test_size),
+            standard_test_size=config.standard_test_size,
+        )
     except ValueError as exc:
         raise EvalConfigError(str(exc)) from exc
     if not splits:
         raise EvalConfigError("nothing to run: sizes is empty and there are no standard splits")
 
     sample_test = next((s.test for s in splits if s.kind == "sample"), None)
-    ceiling_cells = sample_test if sample_test is not None else np.random.default_rng(
-        config.seed).choice(len(data.cells), min(10_000, len(data.cells)), replace=False)
+    ceiling_cells = (
+        sample_test
+        if sample_test is not None
+        else np.random.default_rng(config.seed).choice(
+            len(data.cells), min(10_000, len(data.cells)), replace=False
+        )
+    )
     share = float(np.isin(data.cells[ceiling_cells], data.repeat_cells).mean())
-    ceiling = noise_ceiling(data.repeat_runs, data.y[ceiling_cells], repeat_test_share=share,
-                            seed=config.seed, n_boot=config.n_boot)
+    ceiling = noise_ceiling(
+        data.repeat_runs,
+        data.y[ceiling_cells],
+        repeat_test_share=share,
+        seed=config.seed,
+        n_boot=config.n_boot,
+    )
 
     jobs = [(split, spec) for split in splits for spec in specs]
     bar = None
     if progress:
         from tqdm.auto import tqdm
+
         bar = tqdm(total=len(jobs), desc="predictors", unit="fit", dynamic_ncols=True)
     trials = []
     try:
         for split, spec in jobs:
             if bar is not None:
-                bar.set_postfix_str(f"{split.kind} n={split.size} t={split.trial} {spec.name}",
-                                    refresh=False)
+                bar.set_postfix_str(
+                    f"{split.kind} n={split.size} t={split.trial} {spec.name}", refresh=False
+                )
             trials.append(_run_trial(spec, split, data))
             if bar is not None:
                 bar.update(1)
@@ -298,18 +355,19 @@ def run_protocol(config: ProtocolConfig | None = None, *, plugins: Sequence[Any]
     rows = summarize(trials, [s.name for s in specs])
     meta = {
         "protocol": "White et al. (2021), How Powerful are Performance Predictors in NAS?",
-        "target": data.target, "table": data.table, "n_cells": int(len(data.cells)),
+        "target": data.target,
+        "table": data.table,
+        "n_cells": int(len(data.cells)),
         "full_space": bool(data.full_space),
-        "config": {k: (list(v) if isinstance(v, tuple) else v)
-                   for k, v in asdict(config).items()},
+        "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(config).items()},
         "sample_test_size": int(len(sample_test)) if sample_test is not None else None,
-        "standard_test_size": next((len(s.test) for s in splits if s.kind == "standard"),
-                                   None),
+        "standard_test_size": next((len(s.test) for s in splits if s.kind == "standard"), None),
         "noise_ceiling": ceiling,
         "interval": INTERVAL,
         "predictors": [{"name": s.name, "origin": s.origin, "error": s.error} for s in specs],
         "fast_params": {k: {p: repr(v) for p, v in d.items()} for k, d in FAST_PARAMS.items()}
-        if config.model_defaults == "fast" else None,
+        if config.model_defaults == "fast"
+        else None,
         "wall_s": time.perf_counter() - started,
     }
     return ProtocolResult(rows, trials, meta)

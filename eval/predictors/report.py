@@ -26,27 +26,54 @@ from nb101.io import atomic_path, write_json
 from nb101.paths import user_path
 from surrogate.metrics import METRIC_RANGES as _SCORE_RANGES
 
-__all__ = ["METRICS", "TIMES", "METRIC_RANGES", "INTERVAL", "summarize", "write_outputs",
-           "leaderboard_markdown"]
+__all__ = [
+    "METRICS",
+    "TIMES",
+    "METRIC_RANGES",
+    "INTERVAL",
+    "summarize",
+    "write_outputs",
+    "leaderboard_markdown",
+]
 
 #: Metrics of every trial, in leaderboard order.
-METRICS = ("kendall_tau", "spearman", "sparse_kendall_tau", "r2", "mae", "precision_top1",
-           "precision_top5")
+METRICS = (
+    "kendall_tau",
+    "spearman",
+    "sparse_kendall_tau",
+    "r2",
+    "mae",
+    "precision_top1",
+    "precision_top5",
+)
 #: Timing of every trial: fit seconds and query microseconds per cell.
 TIMES = ("fit_s", "query_us_per_cell")
 #: ``(low, high)`` of every metric and time; intervals are clipped to it.
 METRIC_RANGES: dict[str, tuple[float, float]] = {
-    **{key: _SCORE_RANGES[key] for key in METRICS}, **{key: (0.0, math.inf) for key in TIMES}}
+    **{key: _SCORE_RANGES[key] for key in METRICS},
+    **{key: (0.0, math.inf) for key in TIMES},
+}
 #: How the rows' intervals are made (recorded in the outputs).
-INTERVAL = ("95 % Student-t interval over trials, mean +- t(0.975, n-1) sd/sqrt(n), clipped to "
-            "the metric's range")
-_HEADERS = {"kendall_tau": "Kendall τ", "spearman": "Spearman", "sparse_kendall_tau":
-            "sparse τ", "r2": "R²", "mae": "MAE", "precision_top1": "prec@1%",
-            "precision_top5": "prec@5%", "fit_s": "fit s", "query_us_per_cell": "query µs/cell"}
+INTERVAL = (
+    "95 % Student-t interval over trials, mean +- t(0.975, n-1) sd/sqrt(n), clipped to "
+    "the metric's range"
+)
+_HEADERS = {
+    "kendall_tau": "Kendall τ",
+    "spearman": "Spearman",
+    "sparse_kendall_tau": "sparse τ",
+    "r2": "R²",
+    "mae": "MAE",
+    "precision_top1": "prec@1%",
+    "precision_top5": "prec@5%",
+    "fit_s": "fit s",
+    "query_us_per_cell": "query µs/cell",
+}
 
 
-def _interval(values: list[float], bounds: tuple[float, float] = (-math.inf, math.inf)
-              ) -> tuple[float, float, float, int]:
+def _interval(
+    values: list[float], bounds: tuple[float, float] = (-math.inf, math.inf)
+) -> tuple[float, float, float, int]:
     """Mean, 95 % Student-t interval clipped to ``bounds``, and the number of values."""
     v = np.array([x for x in values if x is not None and np.isfinite(x)], dtype=np.float64)
     n = len(v)
@@ -68,14 +95,20 @@ def summarize(trials: list[dict], predictor_order: list[str]) -> list[dict]:
     rank = {p: i for i, p in enumerate(predictor_order)}
     rows = []
     for (kind, size, name), group in sorted(
-            groups.items(), key=lambda kv: (kv[0][0] != "sample", kv[0][1],
-                                            rank.get(kv[0][2], len(rank)))):
+        groups.items(),
+        key=lambda kv: (kv[0][0] != "sample", kv[0][1], rank.get(kv[0][2], len(rank))),
+    ):
         ok = [t for t in group if t["status"] == "ok"]
         errors = [t["error"] for t in group if t["status"] != "ok"]
-        row: dict[str, Any] = {"split": kind, "size": size, "predictor": name,
-                               "origin": group[0].get("origin", "builtin"),
-                               "trials": len(group), "trials_ok": len(ok),
-                               "test_size": group[0].get("test_size")}
+        row: dict[str, Any] = {
+            "split": kind,
+            "size": size,
+            "predictor": name,
+            "origin": group[0].get("origin", "builtin"),
+            "trials": len(group),
+            "trials_ok": len(ok),
+            "test_size": group[0].get("test_size"),
+        }
         if not ok:
             row["status"] = "failed"
         elif errors:
@@ -109,9 +142,13 @@ def _cell(row: dict, key: str, digits: int = 3) -> str:
 
 
 def _sorted_rows(rows: list[dict]) -> list[dict]:
-    return sorted(rows, key=lambda r: (r["status"] == "failed",
-                                       -(r["kendall_tau"] if np.isfinite(r["kendall_tau"])
-                                         else -np.inf)))
+    return sorted(
+        rows,
+        key=lambda r: (
+            r["status"] == "failed",
+            -(r["kendall_tau"] if np.isfinite(r["kendall_tau"]) else -np.inf),
+        ),
+    )
 
 
 def leaderboard_markdown(rows: list[dict], meta: dict) -> str:
@@ -119,53 +156,87 @@ def leaderboard_markdown(rows: list[dict], meta: dict) -> str:
     (split kind, size), best Kendall tau first."""
     cfg = meta["config"]
     lines = [f"# Predictor leaderboard: {meta['target']} on {meta['table']}", ""]
-    lines.append(f"Protocol of White et al. (2021), \"How Powerful are Performance Predictors "
-                 f"in Neural Architecture Search?\": {cfg['trials']} trials per size (seed "
-                 f"{cfg['seed']}), {meta['n_cells']} labelled cells.")
+    lines.append(
+        f'Protocol of White et al. (2021), "How Powerful are Performance Predictors '
+        f'in Neural Architecture Search?": {cfg["trials"]} trials per size (seed '
+        f"{cfg['seed']}), {meta['n_cells']} labelled cells."
+    )
     if meta.get("sample_test_size"):
-        lines.append(f"Sample splits: a fixed seeded test set of {meta['sample_test_size']} "
-                     f"cells; each trial's training sets are nested prefixes of one seeded "
-                     f"permutation of the other cells.")
+        lines.append(
+            f"Sample splits: a fixed seeded test set of {meta['sample_test_size']} "
+            f"cells; each trial's training sets are nested prefixes of one seeded "
+            f"permutation of the other cells."
+        )
     if meta.get("standard_test_size"):
-        lines.append(f"Standard splits of the exhaustive table: training cells drawn from the "
-                     f"whole space, tested on {meta['standard_test_size']} other cells.")
-    lines += ["", "Each entry: mean ± half-width of a 95 % Student-t interval over trials, "
-              "clipped to the metric's range (shown as mean [low, high] where clipped). "
-              "Fit time includes featurization; query time is per test cell.", ""]
+        lines.append(
+            f"Standard splits of the exhaustive table: training cells drawn from the "
+            f"whole space, tested on {meta['standard_test_size']} other cells."
+        )
+    lines += [
+        "",
+        "Each entry: mean ± half-width of a 95 % Student-t interval over trials, "
+        "clipped to the metric's range (shown as mean [low, high] where clipped). "
+        "Fit time includes featurization; query time is per test cell.",
+        "",
+    ]
     ceiling = meta.get("noise_ceiling") or {}
     lines.append("## Noise ceiling")
     lines.append("")
     if ceiling.get("kendall_tau") is not None:
-        lines.append(f"Kendall τ ceiling ≈ **{ceiling['kendall_tau']:.3f}** "
-                     f"[{ceiling['ci_low']:.3f}, {ceiling['ci_high']:.3f}] "
-                     f"(method: {ceiling['method']}). {ceiling.get('note', '')}")
+        lines.append(
+            f"Kendall τ ceiling ≈ **{ceiling['kendall_tau']:.3f}** "
+            f"[{ceiling['ci_low']:.3f}, {ceiling['ci_high']:.3f}] "
+            f"(method: {ceiling['method']}). {ceiling.get('note', '')}"
+        )
     else:
         lines.append(ceiling.get("note", "not computed"))
     by_split: dict[tuple, list[dict]] = {}
     for row in rows:
         by_split.setdefault((row["split"], row["size"]), []).append(row)
-    keys = ("kendall_tau", "spearman", "sparse_kendall_tau", "r2", "mae", "precision_top1",
-            "precision_top5")
+    keys = (
+        "kendall_tau",
+        "spearman",
+        "sparse_kendall_tau",
+        "r2",
+        "mae",
+        "precision_top1",
+        "precision_top5",
+    )
     for (kind, size), group in by_split.items():
         test_size = group[0].get("test_size")
         title = "standard split" if kind == "standard" else "sample split"
         lines += ["", f"## {title}: {size} training cells (test: {test_size} cells)", ""]
-        header = ["#", "predictor", *(_HEADERS[k] for k in keys), "fit s", "query µs/cell",
-                  "trials", "status"]
+        header = [
+            "#",
+            "predictor",
+            *(_HEADERS[k] for k in keys),
+            "fit s",
+            "query µs/cell",
+            "trials",
+            "status",
+        ]
         lines.append("| " + " | ".join(header) + " |")
         lines.append("|" + "|".join("---" for _ in header) + "|")
         for i, row in enumerate(_sorted_rows(group), 1):
-            status = row["status"] if not row["error"] else (
-                f"{row['status']}: {row['error']}".replace("|", "/").replace("\n", " "))
-            cells = [str(i), f"`{row['predictor']}`", *(_cell(row, k) for k in keys),
-                     _cell(row, "fit_s", 2), _cell(row, "query_us_per_cell", 1),
-                     f"{row['trials_ok']}/{row['trials']}", status[:300]]
+            status = (
+                row["status"]
+                if not row["error"]
+                else (f"{row['status']}: {row['error']}".replace("|", "/").replace("\n", " "))
+            )
+            cells = [
+                str(i),
+                f"`{row['predictor']}`",
+                *(_cell(row, k) for k in keys),
+                _cell(row, "fit_s", 2),
+                _cell(row, "query_us_per_cell", 1),
+                f"{row['trials_ok']}/{row['trials']}",
+                status[:300],
+            ]
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
-def _plot(rows: list[dict], kind: str, path: Path, meta: dict, metric: str = "kendall_tau"
-          ) -> bool:
+def _plot(rows: list[dict], kind: str, path: Path, meta: dict, metric: str = "kendall_tau") -> bool:
     matplotlib = require("matplotlib", "eval", "the predictor protocol's figures")
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
@@ -190,8 +261,13 @@ def _plot(rows: list[dict], kind: str, path: Path, meta: dict, metric: str = "ke
             ax.fill_between(x[ok], lo[ok], hi[ok], color=color, alpha=0.12, lw=0)
     ceiling = meta.get("noise_ceiling") or {}
     if ceiling.get("kendall_tau") is not None and metric == "kendall_tau":
-        ax.axhline(ceiling["kendall_tau"], color="k", ls=":", lw=1,
-                   label=f"noise ceiling ({ceiling['method']})")
+        ax.axhline(
+            ceiling["kendall_tau"],
+            color="k",
+            ls=":",
+            lw=1,
+            label=f"noise ceiling ({ceiling['method']})",
+        )
         if ceiling.get("ci_low") is not None:
             ax.axhspan(ceiling["ci_low"], ceiling["ci_high"], color="k", alpha=0.06, lw=0)
     ax.set_xscale("log")
@@ -208,32 +284,43 @@ def _plot(rows: list[dict], kind: str, path: Path, meta: dict, metric: str = "ke
     return True
 
 
-def write_outputs(rows: list[dict], trials: list[dict], meta: dict, out: str | Path
-                  ) -> dict[str, Path]:
+def write_outputs(
+    rows: list[dict], trials: list[dict], meta: dict, out: str | Path
+) -> dict[str, Path]:
     """Write ``leaderboard.md``, ``leaderboard.csv``, ``trials.json`` and the learning-curve
     PNGs (``learning_curve_kendall_tau.png``, ``learning_curve_standard_kendall_tau.png``)
     into folder ``out``; returns the paths written."""
     out = user_path(out)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {"markdown": out / "leaderboard.md", "csv": out / "leaderboard.csv",
-             "json": out / "trials.json"}
+    paths = {
+        "markdown": out / "leaderboard.md",
+        "csv": out / "leaderboard.csv",
+        "json": out / "trials.json",
+    }
     with atomic_path(paths["markdown"], suffix=".md") as tmp:
         tmp.write_text(leaderboard_markdown(rows, meta), encoding="utf-8")
-    fields = ["split", "size", "predictor", "origin", "status", "trials", "trials_ok",
-              "test_size"]
+    fields = ["split", "size", "predictor", "origin", "status", "trials", "trials_ok", "test_size"]
     for key in (*METRICS, *TIMES):
         fields += [key, f"{key}_ci_low", f"{key}_ci_high"]
     fields.append("error")
-    with atomic_path(paths["csv"], suffix=".csv") as tmp, \
-            open(tmp, "w", newline="", encoding="utf-8") as fh:
+    with (
+        atomic_path(paths["csv"], suffix=".csv") as tmp,
+        open(tmp, "w", newline="", encoding="utf-8") as fh,
+    ):
         writer = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: ("" if isinstance(v, float) and not np.isfinite(v) else v)
-                             for k, v in row.items()})
+            writer.writerow(
+                {
+                    k: ("" if isinstance(v, float) and not np.isfinite(v) else v)
+                    for k, v in row.items()
+                }
+            )
     write_json(paths["json"], {**meta, "trials": trials}, indent=1)
-    for kind, name in (("sample", "learning_curve_kendall_tau.png"),
-                       ("standard", "learning_curve_standard_kendall_tau.png")):
+    for kind, name in (
+        ("sample", "learning_curve_kendall_tau.png"),
+        ("standard", "learning_curve_standard_kendall_tau.png"),
+    ):
         if _plot(rows, kind, out / name, meta):
             paths[f"plot_{kind}"] = out / name
     return paths

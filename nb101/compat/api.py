@@ -70,11 +70,11 @@ from typing import Any
 
 import numpy as np
 
-from ..protocol import Benchmark
-from ..openers import open_benchmark
 from ..errors import OutOfDomainError
 from ..model_spec import CONV1X1, CONV3X3, MAXPOOL3X3, binary_matrix, check_pruned
 from ..model_spec import ModelSpec as _ProjectSpec
+from ..openers import open_benchmark
+from ..protocol import Benchmark
 from .model_spec import ModelSpec
 
 __all__ = ["NASBench", "ModelSpec", "OutOfDomainError", "UnknownHashError", "default_config"]
@@ -83,17 +83,34 @@ _log = logging.getLogger(__name__)
 
 _CONFIG = {
     # data (only used to generate the dataset)
-    "train_data_files": [], "valid_data_file": "", "test_data_file": "",
-    "sample_data_file": "", "data_format": "channels_last", "num_labels": 10,
+    "train_data_files": [],
+    "valid_data_file": "",
+    "test_data_file": "",
+    "sample_data_file": "",
+    "data_format": "channels_last",
+    "num_labels": 10,
     # search space
-    "module_vertices": 7, "max_edges": 9, "available_ops": [CONV3X3, CONV1X1, MAXPOOL3X3],
+    "module_vertices": 7,
+    "max_edges": 9,
+    "available_ops": [CONV3X3, CONV1X1, MAXPOOL3X3],
     # network and training, as in the exhaustive evaluation
-    "stem_filter_size": 128, "num_stacks": 3, "num_modules_per_stack": 3, "batch_size": 256,
-    "train_epochs": 108, "train_seconds": 14400.0, "learning_rate": 0.1,
-    "lr_decay_method": "COSINE_BY_STEP", "momentum": 0.9, "weight_decay": 1e-4,
-    "max_attempts": 5, "intermediate_evaluations": ["0.5"], "num_repeats": 3,
+    "stem_filter_size": 128,
+    "num_stacks": 3,
+    "num_modules_per_stack": 3,
+    "batch_size": 256,
+    "train_epochs": 108,
+    "train_seconds": 14400.0,
+    "learning_rate": 0.1,
+    "lr_decay_method": "COSINE_BY_STEP",
+    "momentum": 0.9,
+    "weight_decay": 1e-4,
+    "max_attempts": 5,
+    "intermediate_evaluations": ["0.5"],
+    "num_repeats": 3,
     # TPU
-    "use_tpu": True, "tpu_iterations_per_loop": 100, "tpu_num_shards": 2,
+    "use_tpu": True,
+    "tpu_iterations_per_loop": 100,
+    "tpu_num_shards": 2,
 }
 
 
@@ -189,16 +206,17 @@ class NASBench:
         self.config = default_config()
         if isinstance(dataset_file, Benchmark):
             if seed is not None:
-                raise ValueError("seed must be None when dataset_file is a benchmark object: "
-                                 f"it owns its generator (got seed={seed!r})")
+                raise ValueError(
+                    "seed must be None when dataset_file is a benchmark object: "
+                    f"it owns its generator (got seed={seed!r})"
+                )
             self._backend = dataset_file
         else:
             self._backend = open_benchmark(dataset_file, seed=seed)
         _log.info("NASBench on %r", self._backend)
         self.valid_epochs = set(self._backend.valid_epochs)
         self.fixed_statistics: Mapping[str, dict] = _Statistics(self, 0, "fixed_statistics")
-        self.computed_statistics: Mapping[str, dict] = _Statistics(
-            self, 1, "computed_statistics")
+        self.computed_statistics: Mapping[str, dict] = _Statistics(self, 1, "computed_statistics")
         self.history: dict = {}
         self._len: int | None = None
 
@@ -236,8 +254,9 @@ class NASBench:
         self._backend.reset_budget_counters()
 
     # ----------------------------------------------------------------------- queries
-    def query(self, model_spec: ModelSpec, epochs: int = 108,
-              stop_halfway: bool = False) -> dict[str, Any]:
+    def query(
+        self, model_spec: ModelSpec, epochs: int = 108, stop_halfway: bool = False
+    ) -> dict[str, Any]:
         """One training run of ``model_spec`` (a stored or simulated one); charges the budget.
 
         Each call draws one of the runs of the cell (the original's ``num_repeats`` = 3
@@ -268,8 +287,10 @@ class NASBench:
             If a partial table lacks the cell or the budget.
         """
         if epochs not in self.valid_epochs:
-            raise OutOfDomainError(f"invalid number of epochs, must be one of "
-                                   f"{sorted(self.valid_epochs)}, got {epochs!r}")
+            raise OutOfDomainError(
+                f"invalid number of epochs, must be one of "
+                f"{sorted(self.valid_epochs)}, got {epochs!r}"
+            )
         return self._backend.query(self._project_spec(model_spec), epochs, stop_halfway)
 
     def is_valid(self, model_spec: ModelSpec) -> bool:
@@ -291,7 +312,8 @@ class NASBench:
         raise NotImplementedError(
             "NASBench.evaluate trains a model from scratch with TensorFlow (the original's "
             "lib/evaluate.py); training is out of scope of this TensorFlow-free package. "
-            "Use query() on the table or a surrogate instead.")
+            "Use query() on the table or a surrogate instead."
+        )
 
     # ---------------------------------------------------------------------- analysis
     def hash_iterator(self) -> KeysView:
@@ -337,8 +359,11 @@ class NASBench:
 
         Returns :func:`nb101.model_spec.binary_matrix` of the pruned matrix (None unless it
         is a plain 0/1 integer matrix), for :meth:`_project_spec`."""
-        if not (hasattr(model_spec, "valid_spec") and hasattr(model_spec, "matrix")
-                and hasattr(model_spec, "ops")):
+        if not (
+            hasattr(model_spec, "valid_spec")
+            and hasattr(model_spec, "matrix")
+            and hasattr(model_spec, "ops")
+        ):
             raise TypeError(f"expected a ModelSpec, got {type(model_spec).__name__}")
         if not model_spec.valid_spec:
             raise OutOfDomainError("invalid spec, provided graph is disconnected.")
@@ -346,10 +371,12 @@ class NASBench:
         if flat is None:
             matrix = np.asarray(model_spec.matrix)
             if not np.isin(matrix, (0, 1)).all():
-                raise OutOfDomainError(f"matrix must hold only 0 and 1, got values "
-                                       f"{np.unique(matrix).tolist()}")
-        check_pruned(model_spec.matrix, model_spec.ops,
-                     num_edges=None if flat is None else flat.count(1))
+                raise OutOfDomainError(
+                    f"matrix must hold only 0 and 1, got values {np.unique(matrix).tolist()}"
+                )
+        check_pruned(
+            model_spec.matrix, model_spec.ops, num_edges=None if flat is None else flat.count(1)
+        )
         return flat
 
     def _hash_spec(self, model_spec: ModelSpec) -> str:
@@ -366,8 +393,9 @@ class NASBench:
             # the bytes the spec's own pruning produced are pruned (pruning is idempotent)
             pruned = flat == getattr(model_spec, "_pruned_flat", None)
             return _ProjectSpec._from_flat(flat, model_spec.ops, pruned=pruned)
-        return _ProjectSpec(np.asarray(model_spec.matrix).astype(np.int8),
-                            [str(op) for op in model_spec.ops])
+        return _ProjectSpec(
+            np.asarray(model_spec.matrix).astype(np.int8), [str(op) for op in model_spec.ops]
+        )
 
     def _fixed(self, module_hash: str) -> dict:
         """``fixed_statistics[module_hash]``, without reading or predicting any run where the

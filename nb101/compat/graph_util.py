@@ -28,8 +28,15 @@ import numpy as np
 
 from ..hashing import hash_module
 
-__all__ = ["gen_is_edge_fn", "is_upper_triangular", "is_full_dag", "num_edges", "hash_module",
-           "permute_graph", "is_isomorphic"]
+__all__ = [
+    "gen_is_edge_fn",
+    "is_upper_triangular",
+    "is_full_dag",
+    "num_edges",
+    "hash_module",
+    "permute_graph",
+    "is_isomorphic",
+]
 
 
 def gen_is_edge_fn(bits: int) -> Callable[[Any, Any], np.ndarray]:
@@ -122,8 +129,7 @@ def _inverse(permutation: Sequence[int], n: int) -> list[int]:
     return inverse
 
 
-def permute_graph(graph, label: Sequence, permutation: Sequence[int]
-                  ) -> tuple[np.ndarray, list]:
+def permute_graph(graph, label: Sequence, permutation: Sequence[int]) -> tuple[np.ndarray, list]:
     """Relabel the vertices of a directed graph (cycles and self-loops allowed).
 
     Parameters
@@ -185,8 +191,10 @@ def is_isomorphic(graph1: tuple[Any, Sequence], graph2: tuple[Any, Sequence]) ->
     labels1, labels2 = list(graph1[1]), list(graph2[1])
     n = len(labels1)
     if a.shape != (n, n) or b.shape != (len(labels2),) * 2:
-        raise ValueError(f"each matrix must be VxV for its V labels, got shapes {a.shape} "
-                         f"and {b.shape} for {n} and {len(labels2)} labels")
+        raise ValueError(
+            f"each matrix must be VxV for its V labels, got shapes {a.shape} "
+            f"and {b.shape} for {n} and {len(labels2)} labels"
+        )
     if a.shape != b.shape:
         raise ValueError(f"graphs of different sizes: {a.shape} and {b.shape}")
     if not np.isin(b, (0, 1)).all():
@@ -206,8 +214,10 @@ def is_isomorphic(graph1: tuple[Any, Sequence], graph2: tuple[Any, Sequence]) ->
                 continue
             if edges1[v][v] != edges2[w][w]:
                 continue
-            if any(edges1[u][v] != edges2[image[u]][w] or edges1[v][u] != edges2[w][image[u]]
-                   for u in range(v)):
+            if any(
+                edges1[u][v] != edges2[image[u]][w] or edges1[v][u] != edges2[w][image[u]]
+                for u in range(v)
+            ):
                 continue
             image[v], used[w] = w, True
             if extend(v + 1):

@@ -34,9 +34,11 @@ from .graph_util import is_upper_triangular
 
 __all__ = ["ModelSpec", "is_upper_triangular"]
 
-_GRAPHVIZ_HINT = ("ModelSpec.visualize() needs the graphviz Python package and the Graphviz "
-                  "programs: pip install graphviz (and the system package, e.g. "
-                  "apt-get install graphviz or brew install graphviz)")
+_GRAPHVIZ_HINT = (
+    "ModelSpec.visualize() needs the graphviz Python package and the Graphviz "
+    "programs: pip install graphviz (and the system package, e.g. "
+    "apt-get install graphviz or brew install graphviz)"
+)
 
 
 class ModelSpec:
@@ -97,8 +99,10 @@ class ModelSpec:
         if isinstance(ops, (str, bytes)) or not hasattr(ops, "__len__"):
             raise ValueError(f"ops must be a sequence of one label per vertex, got {ops!r}")
         if len(ops) != matrix.shape[0]:
-            raise ValueError(f"length of ops must match matrix dimensions, got {len(ops)} ops "
-                             f"for a {matrix.shape[0]}x{matrix.shape[0]} matrix")
+            raise ValueError(
+                f"length of ops must match matrix dimensions, got {len(ops)} ops "
+                f"for a {matrix.shape[0]}x{matrix.shape[0]} matrix"
+            )
         flat = binary_matrix(matrix)  # a 0/1 matrix, as external code writes it: no numpy
         n = matrix.shape[0]
         keep = None
@@ -111,14 +115,17 @@ class ModelSpec:
         else:
             upper = is_upper_triangular(matrix)
         if not upper:
-            raise ValueError("matrix must be upper triangular (zeros on and below the "
-                             f"diagonal), got {matrix.tolist()}")
+            raise ValueError(
+                "matrix must be upper triangular (zeros on and below the "
+                f"diagonal), got {matrix.tolist()}"
+            )
         # deep copies: changing the caller's objects later does not change the spec
         if fresh is not None:
             self.original_matrix = fresh
         else:
-            self.original_matrix = (matrix.copy() if matrix.dtype != object
-                                    else copy.deepcopy(matrix))
+            self.original_matrix = (
+                matrix.copy() if matrix.dtype != object else copy.deepcopy(matrix)
+            )
         self.original_ops = _copy_labels(ops)
         self.matrix: np.ndarray | None = None
         self.ops: list | None = None
@@ -154,8 +161,11 @@ class ModelSpec:
             self._pruned_flat = flat
         elif flat is not None:
             self._pruned_flat = pick_flat(flat, original.shape[0], tuple(keep))
-            self.matrix = np.frombuffer(self._pruned_flat, dtype=np.uint8).astype(
-                original.dtype).reshape(len(keep), len(keep))
+            self.matrix = (
+                np.frombuffer(self._pruned_flat, dtype=np.uint8)
+                .astype(original.dtype)
+                .reshape(len(keep), len(keep))
+            )
         else:
             self.matrix = original[np.ix_(keep, keep)].copy()
         ops = self.original_ops
@@ -204,8 +214,7 @@ class ModelSpec:
         except ImportError as exc:
             raise ImportError(_GRAPHVIZ_HINT) from exc
         if not self.valid_spec:
-            raise OutOfDomainError("invalid spec, provided graph is disconnected: nothing to "
-                                   "draw")
+            raise OutOfDomainError("invalid spec, provided graph is disconnected: nothing to draw")
         n = self.matrix.shape[0]
         graph = graphviz.Digraph()
         graph.node("0", "input")
@@ -219,8 +228,10 @@ class ModelSpec:
         return graph
 
     def __repr__(self) -> str:
-        return (f"{type(self).__module__}.ModelSpec(matrix={self.original_matrix.tolist()}, "
-                f"ops={self.original_ops!r})")
+        return (
+            f"{type(self).__module__}.ModelSpec(matrix={self.original_matrix.tolist()}, "
+            f"ops={self.original_ops!r})"
+        )
 
 
 _STR = frozenset((str,))

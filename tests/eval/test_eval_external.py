@@ -7,8 +7,8 @@ import importlib.util
 
 import numpy as np
 import pytest
-from _markers import requires_syne_tune
 from _eval import make_tiny_surrogate, requires_real_data, strict_json
+from _markers import requires_syne_tune
 
 from eval._testing import real_data_benchmark
 from eval.errors import EvalConfigError
@@ -26,8 +26,16 @@ from eval.tracks import make_track
 
 pytestmark = requires_real_data
 
-NAMES = ("optuna-tpe", "optuna-random", "syne-rs", "syne-rea", "syne-tpe", "syne-bore",
-         "syne-asha", "syne-bohb")
+NAMES = (
+    "optuna-tpe",
+    "optuna-random",
+    "syne-rs",
+    "syne-rea",
+    "syne-tpe",
+    "syne-bore",
+    "syne-asha",
+    "syne-bohb",
+)
 BUDGET_FULL = 12
 BUDGET_MF = 6  # in full trainings
 
@@ -73,11 +81,18 @@ def test_names_and_groups():
 
 def test_a_missing_library_names_its_extra(monkeypatch, tmp_path):
     from eval.fidelity import FidelityConfig, run_fidelity
+
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "syne_tune" else real(name, *a))
-    with pytest.raises(EvalConfigError, match=r"'syne-rs' needs the 'syne_tune' package.*"
-                                              r"pip install 'nb101-surrogate\[syne\]'"):
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "syne_tune" else real(name, *a),
+    )
+    with pytest.raises(
+        EvalConfigError,
+        match=r"'syne-rs' needs the 'syne_tune' package.*"
+        r"pip install 'nb101-surrogate\[syne\]'",
+    ):
         EXTERNAL_OPTIMIZERS["syne-rs"].check_available()
     cfg = FidelityConfig(optimizers=("random", "external"), out=tmp_path / "o")
     with pytest.raises(EvalConfigError, match="nb101-surrogate\\[syne\\]"):
@@ -86,14 +101,19 @@ def test_a_missing_library_names_its_extra(monkeypatch, tmp_path):
 
 
 # ------------------------------------------------------------------------ each adapter
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=requires_syne_tune) if n.startswith("syne-") else n for n in NAMES])
+@pytest.mark.parametrize(
+    "name",
+    [pytest.param(n, marks=requires_syne_tune) if n.startswith("syne-") else n for n in NAMES],
+)
 def test_external_optimizer_runs_seeded(name, full, mf):
     if not _installed(name):
         pytest.skip(f"{EXTERNAL_OPTIMIZERS[name].library} is not installed")
     cls = EXTERNAL_OPTIMIZERS[name]
-    track, budget = (mf, BUDGET_MF * mf.mean_time108) if cls.multi_fidelity else \
-        (full, BUDGET_FULL if name != "syne-bore" else 8)  # BORE: ~1 s per proposal
+    track, budget = (
+        (mf, BUDGET_MF * mf.mean_time108)
+        if cls.multi_fidelity
+        else (full, BUDGET_FULL if name != "syne-bore" else 8)
+    )  # BORE: ~1 s per proposal
     a = run(cls(), track, budget, seed=3)
     b = run(cls(), track, budget, seed=3)
     c = run(cls(), track, budget, seed=4)
@@ -140,6 +160,7 @@ class _Scripted(ExternalOptimizer):
 
 def _config(cell: int | None = None, **change):
     from hpo.encodings import get_encoding
+
     enc = get_encoding("A")
     config = enc.from_index(cell) if cell is not None else enc.from_index(0)
     config.update(change)
@@ -163,12 +184,18 @@ def test_invalid_configs_map_through_the_nearest_covered_cell(mf):
     assert (result.cells == mf.project(np.array([uncovered]))[0]).all()
 
 
-@pytest.mark.parametrize("script, match", [
-    ([RuntimeError("library bug")], r"'scripted' failed in next: RuntimeError: library bug"),
-    ([{"edge_0": float("nan")}], r"'scripted' proposed a config outside the space of encoding "
-                                 r"'A'.*config: \{'edge_0': nan"),
-    ([None], r"'scripted' proposed a config outside the space"),
-])
+@pytest.mark.parametrize(
+    "script, match",
+    [
+        ([RuntimeError("library bug")], r"'scripted' failed in next: RuntimeError: library bug"),
+        (
+            [{"edge_0": float("nan")}],
+            r"'scripted' proposed a config outside the space of encoding "
+            r"'A'.*config: \{'edge_0': nan",
+        ),
+        ([None], r"'scripted' proposed a config outside the space"),
+    ],
+)
 def test_failures_name_the_optimizer_and_the_config(full, script, match):
     if script == [None]:
         script = [_config(0, op_node_0="conv7x7")]
@@ -187,8 +214,8 @@ def test_only_invalid_configs_stop_the_run(full):
 
 def test_the_error_survives_pickling():
     import pickle
-    err = pickle.loads(pickle.dumps(ExternalOptimizerError("boom", optimizer="x",
-                                                           config={"a": 1})))
+
+    err = pickle.loads(pickle.dumps(ExternalOptimizerError("boom", optimizer="x", config={"a": 1})))
     assert (str(err), err.optimizer, err.config) == ("boom", "x", {"a": 1})
 
 
@@ -201,11 +228,32 @@ def test_study_with_two_external_optimizers(tmp_path, tiny_surrogate):
         if not _installed(name):
             pytest.skip(f"{EXTERNAL_OPTIMIZERS[name].library} is not installed")
     from eval.fidelity import main
+
     out = tmp_path / "fid"
-    argv = ["--smoke", "--track", "multifidelity", "--surrogate", str(tiny_surrogate),
-            "--optimizers", "random", "hyperband", "optuna-tpe", "syne-asha", "--seeds", "3",
-            "--budget", "6", "--n-jobs", "1", "--joblib-backend", "threading", "--no-landscape",
-            "--out", str(out), "--no-progress"]
+    argv = [
+        "--smoke",
+        "--track",
+        "multifidelity",
+        "--surrogate",
+        str(tiny_surrogate),
+        "--optimizers",
+        "random",
+        "hyperband",
+        "optuna-tpe",
+        "syne-asha",
+        "--seeds",
+        "3",
+        "--budget",
+        "6",
+        "--n-jobs",
+        "1",
+        "--joblib-backend",
+        "threading",
+        "--no-landscape",
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
     assert main(argv) == 0
     report = strict_json(out / "fidelity.json")
     (study,) = report["tracks"]["multifidelity"]["studies"]
@@ -229,19 +277,29 @@ def test_a_failed_run_is_reported_and_the_others_kept(tmp_path, tiny_surrogate, 
     """One external optimizer fails: its runs are listed in the report and left out; every
     other run is computed, cached and compared."""
     from eval.fidelity import FidelityConfig, run_fidelity
-    failing = type("Failing", (_Scripted,), {"name": "failing",
-                                             "script": [RuntimeError("boom")]})
+
+    failing = type("Failing", (_Scripted,), {"name": "failing", "script": [RuntimeError("boom")]})
     monkeypatch.setitem(ALL_OPTIMIZERS, "failing", failing)
     monkeypatch.setitem(EXTERNAL_OPTIMIZERS, "failing", failing)
-    cfg = FidelityConfig(tracks=("multifidelity",), surrogates=(tiny_surrogate,),
-                         optimizers=("random", "evolution", "failing"), seeds=2, budget=4,
-                         noise=False, landscape=False, n_boot=20, n_jobs=1,
-                         joblib_backend="threading", out=tmp_path / "o")
+    cfg = FidelityConfig(
+        tracks=("multifidelity",),
+        surrogates=(tiny_surrogate,),
+        optimizers=("random", "evolution", "failing"),
+        seeds=2,
+        budget=4,
+        noise=False,
+        landscape=False,
+        n_boot=20,
+        n_jobs=1,
+        joblib_backend="threading",
+        out=tmp_path / "o",
+    )
     report = run_fidelity(cfg)
     failed = report["failed_runs"]
     assert len(failed) == 4 and {f["optimizer"] for f in failed} == {"failing"}
     assert {(f["backend"], f["seed"]) for f in failed} == {
-        (b, s) for b in ("table", "tiny") for s in (0, 1)}
+        (b, s) for b in ("table", "tiny") for s in (0, 1)
+    }
     assert all("'failing' failed in next: RuntimeError: boom" in f["error"] for f in failed)
     (study,) = report["tracks"]["multifidelity"]["studies"]
     assert study["optimizers"] == ["random", "evolution"]

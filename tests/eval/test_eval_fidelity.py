@@ -21,10 +21,24 @@ def tiny_surrogate(tmp_path_factory):
 def test_fidelity_smoke_and_cache(tmp_path, tiny_surrogate):
     from eval.fidelity import main
     from eval.fidelity.report import LANDSCAPE_SIX
+
     out = tmp_path / "fid"
-    argv = ["--smoke", "--surrogate", str(tiny_surrogate), "--out", str(out),
-            "--seeds", "4", "--budget", "8", "--n-jobs", "2", "--joblib-backend", "threading",
-            "--no-progress"]
+    argv = [
+        "--smoke",
+        "--surrogate",
+        str(tiny_surrogate),
+        "--out",
+        str(out),
+        "--seeds",
+        "4",
+        "--budget",
+        "8",
+        "--n-jobs",
+        "2",
+        "--joblib-backend",
+        "threading",
+        "--no-progress",
+    ]
     assert main(argv) == 0
     report = strict_json(out / "fidelity.json")
     assert report["timing"]["runs_computed"] == report["timing"]["runs_total"] > 0
@@ -48,8 +62,7 @@ def test_fidelity_smoke_and_cache(tmp_path, tiny_surrogate):
         for low, high in m["kendall_tau_ci"]:
             assert low is None or -1 <= low <= high <= 1
         assert set(m["bias"]) == set(study["optimizers"])
-        assert m["sign_test"]["positive"] + m["sign_test"]["negative"] <= len(
-            study["optimizers"])
+        assert m["sign_test"]["positive"] + m["sign_test"]["negative"] <= len(study["optimizers"])
         # two realizations (the smoke setting): every draw, their pairs, plausible draws
         assert s["realizations"] == 2 and len(s["draws"]) == 2
         assert len(s["plausible_draw"]["outside"]) == len(study["grid"])
@@ -60,6 +73,7 @@ def test_fidelity_smoke_and_cache(tmp_path, tiny_surrogate):
         assert "kendall_tau" in study["reference_seed_halves"]
         # the top's structure: final cells against the draws' range, the top's landscape
         from eval.top_structure import TOP_STATS
+
         plausible = s["final_cells_plausible"]
         assert set(plausible["optimizers"]) == set(study["optimizers"])
         assert 0 <= plausible["inside"] <= plausible["of"] == len(study["optimizers"])
@@ -75,20 +89,26 @@ def test_fidelity_smoke_and_cache(tmp_path, tiny_surrogate):
                 if label == "table":
                     assert len(c["top_cell"]) == 32 and int(c["top_cell"], 16) >= 0
         big = s["largest_contributors"]
-        diffs = [abs(study["curves"]["tiny"][n]["mean"][-1]
-                     - study["curves"]["table"][n]["mean"][-1]) for n in study["optimizers"]]
+        diffs = [
+            abs(study["curves"]["tiny"][n]["mean"][-1] - study["curves"]["table"][n]["mean"][-1])
+            for n in study["optimizers"]
+        ]
         assert abs(big["bias"]["value"]) == pytest.approx(max(diffs))
         assert big["gap"]["value"] == max(m["gap"].values())
         for key in ("bias", "gap"):
-            assert big[key]["table_final_cells"] == \
-                study["final_cells"]["table"][big[key]["optimizer"]]
+            assert (
+                big[key]["table_final_cells"]
+                == study["final_cells"]["table"][big[key]["optimizer"]]
+            )
         for f in (f"curves_{t}.png", f"ranking_{t}.png", f"landscape_{t}.png"):
             assert (out / f).read_bytes()[:4] == b"\x89PNG"
     markdown = (out / "fidelity.md").read_text()
     assert markdown.startswith("# Algorithm-ranking fidelity\n\nVerdict:")
     assert "| tiny (unknown), mean of 2 draws |" in markdown
-    assert ("| tiny final (true) | tiny curve gap (attainable) | final cells, table | "
-            "final cells, tiny |") in markdown
+    assert (
+        "| tiny final (true) | tiny curve gap (attainable) | final cells, table | "
+        "final cells, tiny |"
+    ) in markdown
     assert "Top of the landscape (tiny; best 1 % = top1, 0.1 % = top01)" in markdown
     assert "final cells: the table a plausible draw of the surrogate's for" in verdict
     top = study["final_cells"]["table"][study["optimizers"][0]]["top_cell"]
@@ -97,17 +117,22 @@ def test_fidelity_smoke_and_cache(tmp_path, tiny_surrogate):
     assert main(argv) == 0
     again = strict_json(out / "fidelity.json")
     assert again["timing"]["runs_computed"] == 0
-    assert again["tracks"]["full"]["studies"][0]["surrogates"]["tiny"]["mean_of_draws"] == \
-        report["tracks"]["full"]["studies"][0]["surrogates"]["tiny"]["mean_of_draws"]
+    assert (
+        again["tracks"]["full"]["studies"][0]["surrogates"]["tiny"]["mean_of_draws"]
+        == report["tracks"]["full"]["studies"][0]["surrogates"]["tiny"]["mean_of_draws"]
+    )
     # a replicate with fresh draws: the table's runs come from the cache, the surrogate's are
     # new (noise_seed 2 and 3), and its statistics differ
     assert main(argv + ["--first-noise-seed", "2"]) == 0
     replicate = strict_json(out / "fidelity.json")
     assert 0 < replicate["timing"]["runs_computed"] < replicate["timing"]["runs_total"]
     assert (out / "runs" / "full").is_dir() and any(
-        p.name.startswith("tiny@noise_seed=3") for p in (out / "runs" / "full").rglob("*"))
-    assert replicate["tracks"]["full"]["studies"][0]["surrogates"]["tiny"]["mean_of_draws"] != \
-        report["tracks"]["full"]["studies"][0]["surrogates"]["tiny"]["mean_of_draws"]
+        p.name.startswith("tiny@noise_seed=3") for p in (out / "runs" / "full").rglob("*")
+    )
+    assert (
+        replicate["tracks"]["full"]["studies"][0]["surrogates"]["tiny"]["mean_of_draws"]
+        != report["tracks"]["full"]["studies"][0]["surrogates"]["tiny"]["mean_of_draws"]
+    )
 
 
 def test_out_of_sample_protocol(tmp_path):
@@ -115,18 +140,32 @@ def test_out_of_sample_protocol(tmp_path):
     from eval.fidelity import FidelityConfig, collect, split_folds, track_targets
     from eval.fidelity.report import build_report
     from surrogate.artifact import load_artifact
-    cfg = FidelityConfig(tracks=("multifidelity",), protocol="both", folds=2,
-                         split_seeds=(0, 3),
-                         optimizers=("random", "hyperband"), seeds=2, budget=4,
-                         realizations=1, landscape=False, n_boot=20, n_jobs=1,
-                         joblib_backend="threading", out=tmp_path / "o",
-                         surrogate_recipe={"model_params": {"n_estimators": 5,
-                                                            "max_depth": 3}})
+
+    cfg = FidelityConfig(
+        tracks=("multifidelity",),
+        protocol="both",
+        folds=2,
+        split_seeds=(0, 3),
+        optimizers=("random", "hyperband"),
+        seeds=2,
+        budget=4,
+        realizations=1,
+        landscape=False,
+        n_boot=20,
+        n_jobs=1,
+        joblib_backend="threading",
+        out=tmp_path / "o",
+        surrogate_recipe={"model_params": {"n_estimators": 5, "max_depth": 3}},
+    )
     result = collect(cfg)
     folds = [s for s in result.studies if s.protocol == "out-of-sample"]
     inside = [s for s in result.studies if s.protocol == "in-sample"]
-    assert [s.name for s in folds] == ["fold 1/2", "fold 2/2", "fold 1/2, split 3",
-                                       "fold 2/2, split 3"] and len(inside) == 1
+    assert [s.name for s in folds] == [
+        "fold 1/2",
+        "fold 2/2",
+        "fold 1/2, split 3",
+        "fold 2/2, split 3",
+    ] and len(inside) == 1
     assert sum(s.cells for s in folds[:2]) == sum(s.cells for s in folds[2:]) == inside[0].cells
     for study in folds:
         assert study.training_share["default"] == 0.0
@@ -135,6 +174,7 @@ def test_out_of_sample_protocol(tmp_path):
     from eval.tracks import covered_cells
     from nb101 import TabularBenchmark
     from nb101.real_data import real_table
+
     covered = covered_cells("multifidelity", TabularBenchmark(real_table()))
     held_out = [f for seed in (0, 3) for f in split_folds(covered, 2, seed)]
     for label, path in result.surrogates.items():
@@ -156,10 +196,15 @@ def test_out_of_sample_protocol(tmp_path):
     assert "Over the 4 out-of-sample folds of the multifidelity track" in report["verdict"]
     gaps = summary["gap_by_optimizer"]
     assert set(gaps) == {"random", "hyperband"} and gaps["random"]["attainable"] is None
-    assert gaps["random"]["surrogate"] == pytest.approx(np.mean(
-        [s["surrogates"]["default"]["mean_of_draws"]["gap"]["random"]
-         for s in report["tracks"]["multifidelity"]["studies"]
-         if s["protocol"] == "out-of-sample"]))
+    assert gaps["random"]["surrogate"] == pytest.approx(
+        np.mean(
+            [
+                s["surrogates"]["default"]["mean_of_draws"]["gap"]["random"]
+                for s in report["tracks"]["multifidelity"]["studies"]
+                if s["protocol"] == "out-of-sample"
+            ]
+        )
+    )
 
 
 def test_surrogate_recipe_drops_a_stacking_base_the_table_lacks(tmp_path, space, caplog):
@@ -169,12 +214,19 @@ def test_surrogate_recipe_drops_a_stacking_base_the_table_lacks(tmp_path, space,
     from nb101 import write_table
     from nb101.protocol import RUN_FIELDS
     from nb101.real_data import real_table
+
     cells = np.arange(0, len(space), 211)
     values = {name: np.full(len(cells), np.nan) for name in RUN_FIELDS}
     values["final_validation_accuracy"] = np.linspace(0.8, 0.9, len(cells))
-    table = write_table(tmp_path / "no_test.npz", run_cell=cells,
-                        run_epochs=np.full(len(cells), 108), run_repeat=np.zeros(len(cells), int),
-                        values=values, source={"kind": "test"}, space=space)
+    table = write_table(
+        tmp_path / "no_test.npz",
+        run_cell=cells,
+        run_epochs=np.full(len(cells), 108),
+        run_repeat=np.zeros(len(cells), int),
+        values=values,
+        source={"kind": "test"},
+        space=space,
+    )
     config = FidelityConfig(surrogate_recipe={"model_params": {"n_estimators": 5}})
     with caplog.at_level("WARNING", logger="eval.fidelity"):
         recipe = surrogate_recipe(config, table)
@@ -187,15 +239,26 @@ def test_dask_scheduler_matches_joblib(tmp_path, tiny_surrogate):
     from dask.distributed import LocalCluster
 
     from eval.fidelity import FidelityConfig, collect
-    base = dict(tracks=("multifidelity",), surrogates=(tiny_surrogate,),
-                optimizers=("random", "evolution"), seeds=2, budget=5, noise=False,
-                landscape=False, n_boot=20)
-    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                      dashboard_address=None) as cluster:
-        dask = collect(FidelityConfig(**base, out=tmp_path / "dask",
-                                      scheduler=cluster.scheduler_address))
-    joblib = collect(FidelityConfig(**base, out=tmp_path / "joblib", n_jobs=2,
-                                    joblib_backend="threading"))
+
+    base = dict(
+        tracks=("multifidelity",),
+        surrogates=(tiny_surrogate,),
+        optimizers=("random", "evolution"),
+        seeds=2,
+        budget=5,
+        noise=False,
+        landscape=False,
+        n_boot=20,
+    )
+    with LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+    ) as cluster:
+        dask = collect(
+            FidelityConfig(**base, out=tmp_path / "dask", scheduler=cluster.scheduler_address)
+        )
+    joblib = collect(
+        FidelityConfig(**base, out=tmp_path / "joblib", n_jobs=2, joblib_backend="threading")
+    )
     assert dask.timing["runs_computed"] == joblib.timing["runs_computed"] > 0
     for label, curves in joblib.studies[0].curves.items():
         for name, values in curves.items():
@@ -204,37 +267,50 @@ def test_dask_scheduler_matches_joblib(tmp_path, tiny_surrogate):
 
 def test_threading_backend_matches_loky(tmp_path, tiny_surrogate):
     from eval.fidelity import FidelityConfig, collect
+
     res = {}
     for backend in ("loky", "threading"):
-        cfg = FidelityConfig(tracks=("multifidelity",), surrogates=(tiny_surrogate,),
-                             optimizers=("random", "hyperband"), seeds=2, budget=5,
-                             out=tmp_path / backend, n_jobs=2, joblib_backend=backend, noise=False,
-                             landscape=False)
+        cfg = FidelityConfig(
+            tracks=("multifidelity",),
+            surrogates=(tiny_surrogate,),
+            optimizers=("random", "hyperband"),
+            seeds=2,
+            budget=5,
+            out=tmp_path / backend,
+            n_jobs=2,
+            joblib_backend=backend,
+            noise=False,
+            landscape=False,
+        )
         res[backend] = collect(cfg).studies[0].curves
     for label, curves in res["loky"].items():
         for name, values in curves.items():
             np.testing.assert_array_equal(res["threading"][label][name], values)
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"optimizers": ("nope",)}, "unknown optimizer 'nope'"),
-    ({"tracks": ("fast",)}, "unknown track 'fast'"),
-    ({"budget": 0}, "budget must be a positive"),
-    ({"budget": -3}, "budget must be a positive"),
-    ({"seeds": 0}, "seeds must be a positive"),
-    ({"realizations": 0}, "realizations must be a positive"),
-    ({"protocol": "sideways"}, "unknown protocol 'sideways'"),
-    ({"folds": 1}, "folds must be at least 2"),
-    ({"split_seeds": (-1,)}, "split_seeds must be distinct non-negative"),
-    ({"split_seeds": (1, 1)}, "split_seeds must be distinct non-negative"),
-    ({"split_seeds": ()}, "split_seeds must be distinct non-negative"),
-    ({"split_seeds": 2}, "split_seeds must be distinct non-negative"),
-    ({"first_noise_seed": -1}, "first_noise_seed must be a non-negative"),
-    ({"first_noise_seed": True}, "first_noise_seed must be a non-negative"),
-    ({"tracks": ("full",), "optimizers": ("hyperband",)}, "only run on the multifidelity"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"optimizers": ("nope",)}, "unknown optimizer 'nope'"),
+        ({"tracks": ("fast",)}, "unknown track 'fast'"),
+        ({"budget": 0}, "budget must be a positive"),
+        ({"budget": -3}, "budget must be a positive"),
+        ({"seeds": 0}, "seeds must be a positive"),
+        ({"realizations": 0}, "realizations must be a positive"),
+        ({"protocol": "sideways"}, "unknown protocol 'sideways'"),
+        ({"folds": 1}, "folds must be at least 2"),
+        ({"split_seeds": (-1,)}, "split_seeds must be distinct non-negative"),
+        ({"split_seeds": (1, 1)}, "split_seeds must be distinct non-negative"),
+        ({"split_seeds": ()}, "split_seeds must be distinct non-negative"),
+        ({"split_seeds": 2}, "split_seeds must be distinct non-negative"),
+        ({"first_noise_seed": -1}, "first_noise_seed must be a non-negative"),
+        ({"first_noise_seed": True}, "first_noise_seed must be a non-negative"),
+        ({"tracks": ("full",), "optimizers": ("hyperband",)}, "only run on the multifidelity"),
+    ],
+)
 def test_bad_options(tmp_path, kwargs, match):
     from eval.fidelity import FidelityConfig, run_fidelity
+
     cfg = FidelityConfig(**{"out": tmp_path / "o", **kwargs})
     with pytest.raises(EvalConfigError, match=match):
         run_fidelity(cfg)
@@ -246,11 +322,16 @@ def test_bad_surrogate_targets(tmp_path):
     from features import get_featurizer
     from surrogate.artifact import save_artifact
     from surrogate.registry import get_regressor
+
     idx = np.arange(0, 423624, 2000)
     y = real_data_arrays()[("test_accuracy", 108)][idx]
     model = get_regressor("xgb", n_estimators=2).fit(get_featurizer("adjacency").transform(idx), y)
-    art = save_artifact(tmp_path / "only108", models={"test_accuracy@108": model},
-                        featurizer="adjacency", model_name="xgb")
+    art = save_artifact(
+        tmp_path / "only108",
+        models={"test_accuracy@108": model},
+        featurizer="adjacency",
+        model_name="xgb",
+    )
     cfg = FidelityConfig(tracks=("multifidelity",), surrogates=(art,), out=tmp_path / "o")
     with pytest.raises(EvalConfigError, match="validation_accuracy@4"):
         run_fidelity(cfg)
@@ -259,20 +340,54 @@ def test_bad_surrogate_targets(tmp_path):
 
 def test_cli_rejects_unknown_track(tmp_path):
     from eval.fidelity import config_from_args
+
     with pytest.raises(EvalConfigError, match="unknown track"):
         config_from_args(["--track", "fast", "--out", str(tmp_path)])
 
 
 def test_cli_options_reach_the_config(tmp_path):
     from eval.fidelity import config_from_args
-    cfg = config_from_args(["--track", "full", "--realizations", "1", "--surrogate-repeats",
-                            "3", "--no-noise", "--seeds", "5", "--out", str(tmp_path)])
-    assert (cfg.tracks, cfg.realizations, cfg.surrogate_repeats, cfg.noise, cfg.seeds) == \
-        (("full",), 1, 3, False, 5)
+
+    cfg = config_from_args(
+        [
+            "--track",
+            "full",
+            "--realizations",
+            "1",
+            "--surrogate-repeats",
+            "3",
+            "--no-noise",
+            "--seeds",
+            "5",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    assert (cfg.tracks, cfg.realizations, cfg.surrogate_repeats, cfg.noise, cfg.seeds) == (
+        ("full",),
+        1,
+        3,
+        False,
+        5,
+    )
     default = config_from_args(["--out", str(tmp_path)])
-    assert (default.realizations, default.protocol, default.folds, default.scheduler) == \
-        (5, "out-of-sample", 3, None)
-    cfg = config_from_args(["--protocol", "both", "--scheduler", "tcp://127.0.0.1:1",
-                            "--folds", "4", "--out", str(tmp_path)])
+    assert (default.realizations, default.protocol, default.folds, default.scheduler) == (
+        5,
+        "out-of-sample",
+        3,
+        None,
+    )
+    cfg = config_from_args(
+        [
+            "--protocol",
+            "both",
+            "--scheduler",
+            "tcp://127.0.0.1:1",
+            "--folds",
+            "4",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert (cfg.protocol, cfg.scheduler, cfg.folds) == ("both", "tcp://127.0.0.1:1", 4)
     assert not cfg.smoke and config_from_args(["--smoke", "--out", str(tmp_path)]).smoke

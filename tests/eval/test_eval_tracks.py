@@ -55,8 +55,7 @@ def test_multifidelity_budget_rule(mf):
         out = mf.query_batch(np.array([cell]), epochs=e)
         assert out["training_time"][0] == pytest.approx(t108 * e / 108)
         assert mf.spent() - before == pytest.approx(t108 * e / 108)
-        assert out["validation_accuracy"][0] == real_data_arrays()[
-            ("validation_accuracy", e)][cell]
+        assert out["validation_accuracy"][0] == real_data_arrays()[("validation_accuracy", e)][cell]
     assert mf.get_budget_counters()[1] == 4 + 12 + 36 + 108
     uncovered = int(np.setdiff1d(np.arange(100), mf.covered)[0])
     with pytest.raises(PartialTableError):
@@ -80,10 +79,12 @@ def test_nearest_covered_cell_rule(mf, codec):
 
 def test_table_lacking_track_data(tmp_path):
     from eval.tracks import covered_cells
+
     arrays = dict(real_data_arrays())
     sample_only = {k: v for k, v in arrays.items() if k[0] != "test_accuracy"}
     sample_only[("test_accuracy", 108)] = np.where(
-        np.isnan(arrays[("validation_accuracy", 108)]), np.nan, 0.9)
+        np.isnan(arrays[("validation_accuracy", 108)]), np.nan, 0.9
+    )
     with pytest.raises(EvalConfigError, match="track 'full' needs"):
         covered_cells("full", ArrayBenchmark(sample_only))
     no_mf = {("test_accuracy", 108): arrays[("test_accuracy", 108)]}

@@ -12,9 +12,21 @@ import numpy as np
 import pytest
 
 from eval.errors import EvalConfigError
-from eval.predictors import (METRIC_RANGES, GraphPredictor, PluginError, ProtocolConfig,
-                             TargetData, import_object, leaderboard_markdown, list_predictors,
-                             main, make_splits, noise_ceiling, run_protocol, summarize)
+from eval.predictors import (
+    METRIC_RANGES,
+    GraphPredictor,
+    PluginError,
+    ProtocolConfig,
+    TargetData,
+    import_object,
+    leaderboard_markdown,
+    list_predictors,
+    main,
+    make_splits,
+    noise_ceiling,
+    run_protocol,
+    summarize,
+)
 from surrogate.noise import pooled_run_std
 
 REPO = Path(__file__).resolve().parents[2]
@@ -31,6 +43,7 @@ class VertexMeanPredictor:
     @staticmethod
     def _keys(cells):
         from nb101 import get_space
+
         space = get_space()
         bits = space.bits[cells].astype(np.int64)
         edges = np.array([bin(b).count("1") for b in bits.tolist()])
@@ -71,6 +84,7 @@ class SizeFeaturizer:
 
     def transform(self, indices):
         from nb101 import get_space
+
         space = get_space()
         bits = space.bits[indices].astype(np.int64)
         edges = np.array([bin(b).count("1") for b in bits.tolist()], dtype=np.float32)
@@ -93,8 +107,15 @@ def synthetic(space) -> TargetData:
     runs = mu[:300, None] + rng.normal(0, 0.005, (300, 3))
     y = mu + rng.normal(0, 0.005, len(mu))
     y[:300] = runs[:, 0]
-    return TargetData(target="validation_accuracy@108", table="synthetic", cells=cells, y=y,
-                      full_space=False, repeat_cells=cells[:300], repeat_runs=list(runs))
+    return TargetData(
+        target="validation_accuracy@108",
+        table="synthetic",
+        cells=cells,
+        y=y,
+        full_space=False,
+        repeat_cells=cells[:300],
+        repeat_runs=list(runs),
+    )
 
 
 def _no_nan(token: str):
@@ -102,16 +123,22 @@ def _no_nan(token: str):
 
 
 def _smoke(**kw) -> ProtocolConfig:
-    base = dict(sizes=(20, 60), trials=2, test_size=300, predictors=("adjacency+xgb",),
-                n_boot=10)
+    base = dict(sizes=(20, 60), trials=2, test_size=300, predictors=("adjacency+xgb",), n_boot=10)
     base.update(kw)
     return ProtocolConfig.smoke(**base)
 
 
 # ---------------------------------------------------------------------------- splits
 def test_sample_splits_fixed_test_set_nested_and_disjoint(synthetic):
-    splits = make_splits(synthetic, sizes=(10, 30, 100), standard_sizes=(), trials=3, seed=4,
-                         test_size=500, standard_test_size=None)
+    splits = make_splits(
+        synthetic,
+        sizes=(10, 30, 100),
+        standard_sizes=(),
+        trials=3,
+        seed=4,
+        test_size=500,
+        standard_test_size=None,
+    )
     assert len(splits) == 9
     test = splits[0].test
     for s in splits:
@@ -122,24 +149,59 @@ def test_sample_splits_fixed_test_set_nested_and_disjoint(synthetic):
     for group in by_trial.values():  # nested within a trial
         assert set(group[0].train) <= set(group[1].train) <= set(group[2].train)
     assert not np.array_equal(by_trial[0][2].train, by_trial[1][2].train)
-    again = make_splits(synthetic, sizes=(10, 30, 100), standard_sizes=(), trials=3, seed=4,
-                        test_size=500, standard_test_size=None)
+    again = make_splits(
+        synthetic,
+        sizes=(10, 30, 100),
+        standard_sizes=(),
+        trials=3,
+        seed=4,
+        test_size=500,
+        standard_test_size=None,
+    )
     assert all(np.array_equal(a.train, b.train) for a, b in zip(splits, again))
 
 
 def test_standard_splits_need_the_whole_space(synthetic, space):
     with pytest.raises(ValueError, match="whole space"):
-        make_splits(synthetic, sizes=(), standard_sizes=(100,), trials=1, seed=0,
-                    test_size=100, standard_test_size=1000)
-    full = TargetData("test_accuracy@108", "synthetic", np.arange(len(space)),
-                      np.zeros(len(space)), True, np.zeros(0, np.int64), [])
-    splits = make_splits(full, sizes=(), standard_sizes=(100, 424), trials=2, seed=0,
-                         test_size=100, standard_test_size=5000)
+        make_splits(
+            synthetic,
+            sizes=(),
+            standard_sizes=(100,),
+            trials=1,
+            seed=0,
+            test_size=100,
+            standard_test_size=1000,
+        )
+    full = TargetData(
+        "test_accuracy@108",
+        "synthetic",
+        np.arange(len(space)),
+        np.zeros(len(space)),
+        True,
+        np.zeros(0, np.int64),
+        [],
+    )
+    splits = make_splits(
+        full,
+        sizes=(),
+        standard_sizes=(100, 424),
+        trials=2,
+        seed=0,
+        test_size=100,
+        standard_test_size=5000,
+    )
     assert [(s.kind, s.size) for s in splits] == [("standard", 100)] * 2 + [("standard", 424)] * 2
     for s in splits:
         assert len(s.test) == 5000 and not np.intersect1d(s.train, s.test).size
-    all_others = make_splits(full, sizes=(), standard_sizes=(100,), trials=1, seed=0,
-                             test_size=100, standard_test_size=None)[0]
+    all_others = make_splits(
+        full,
+        sizes=(),
+        standard_sizes=(100,),
+        trials=1,
+        seed=0,
+        test_size=100,
+        standard_test_size=None,
+    )[0]
     assert len(all_others.test) == len(space) - 100
 
 
@@ -156,19 +218,38 @@ def test_bad_options_raise_before_running(synthetic):
 def test_protocol_with_plugins_and_outputs(synthetic, tmp_path):
     result = run_protocol(
         _smoke(),
-        plugins=[f"{__name__}:VertexMeanPredictor", f"{__file__}:NoMethods", RaisesInFit,
-                 WrongShape, ReturnsNaN, "no_such_module_xyz:Thing"],
-        plugin_featurizers={"size": SIZE_FEATURIZER}, data=synthetic)
+        plugins=[
+            f"{__name__}:VertexMeanPredictor",
+            f"{__file__}:NoMethods",
+            RaisesInFit,
+            WrongShape,
+            ReturnsNaN,
+            "no_such_module_xyz:Thing",
+        ],
+        plugin_featurizers={"size": SIZE_FEATURIZER},
+        data=synthetic,
+    )
     names = {r["predictor"] for r in result.rows}
-    assert {"adjacency+xgb", "VertexMeanPredictor", "size+xgb", "size+rf", "size+mlp",
-            "size+ensemble"} <= names
+    assert {
+        "adjacency+xgb",
+        "VertexMeanPredictor",
+        "size+xgb",
+        "size+rf",
+        "size+mlp",
+        "size+ensemble",
+    } <= names
     ok = result.row("VertexMeanPredictor", 60)
     assert ok["status"] == "ok" and ok["trials_ok"] == 2
     assert ok["kendall_tau"] > 0.3 and ok["kendall_tau_ci_low"] <= ok["kendall_tau"]
     assert result.row("adjacency+xgb", 60)["status"] == "ok"
     assert result.row("size+xgb", 60)["status"] == "ok"
-    failures = {"NoMethods": "no fit", "RaisesInFit": "boom in fit", "WrongShape": "shape",
-                "ReturnsNaN": "NaN", "Thing": "does not import"}
+    failures = {
+        "NoMethods": "no fit",
+        "RaisesInFit": "boom in fit",
+        "WrongShape": "shape",
+        "ReturnsNaN": "NaN",
+        "Thing": "does not import",
+    }
     for name, words in failures.items():
         row = result.row(name, 20)
         assert row["status"] == "failed", name
@@ -176,8 +257,15 @@ def test_protocol_with_plugins_and_outputs(synthetic, tmp_path):
         assert words in row["error"], row["error"]
     for t in result.trials:
         if t["status"] == "ok":
-            assert set(t["metrics"]) >= {"kendall_tau", "spearman", "sparse_kendall_tau", "r2",
-                                         "mae", "precision_top1", "precision_top5"}
+            assert set(t["metrics"]) >= {
+                "kendall_tau",
+                "spearman",
+                "sparse_kendall_tau",
+                "r2",
+                "mae",
+                "precision_top1",
+                "precision_top5",
+            }
             assert t["fit_s"] >= 0 and t["query_us_per_cell"] > 0
 
     paths = result.write(tmp_path)
@@ -193,8 +281,10 @@ def test_protocol_with_plugins_and_outputs(synthetic, tmp_path):
 
 def test_plugin_imports_by_module_and_file(tmp_path, monkeypatch):
     module = tmp_path / "my_plugin_mod.py"
-    module.write_text("class P:\n    def fit(self, cells, y):\n        return self\n"
-                      "    def predict(self, cells):\n        return cells * 1.0\n")
+    module.write_text(
+        "class P:\n    def fit(self, cells, y):\n        return self\n"
+        "    def predict(self, cells):\n        return cells * 1.0\n"
+    )
     monkeypatch.chdir(tmp_path)
     assert import_object("my_plugin_mod:P").__name__ == "P"
     assert import_object(f"{module}:P").__name__ == "P"
@@ -202,19 +292,25 @@ def test_plugin_imports_by_module_and_file(tmp_path, monkeypatch):
         import_object("my_plugin_mod:Q")
     with pytest.raises(PluginError, match="module:Name"):
         import_object("just_a_name")
-    specs = list_predictors(_smoke(predictors=("adjacency+*",)),
-                            plugins=["my_plugin_mod:P"], plugin_featurizers=["nowhere:f"])
+    specs = list_predictors(
+        _smoke(predictors=("adjacency+*",)),
+        plugins=["my_plugin_mod:P"],
+        plugin_featurizers=["nowhere:f"],
+    )
     by_name = {s.name: s for s in specs}
     assert by_name["P"].error is None and by_name["f+*"].error
 
 
 def test_graph_predictor_gin_end_to_end(synthetic):
     from surrogate.registry import get_regressor
-    gin = get_regressor("gin", hidden_channels=8, num_layers=1, epochs=2, min_steps=1,
-                        random_state=0)
+
+    gin = get_regressor(
+        "gin", hidden_channels=8, num_layers=1, epochs=2, min_steps=1, random_state=0
+    )
     cells = synthetic.cells[:40]
-    pred = GraphPredictor(regressor=gin).fit(cells, synthetic.y[:40]).predict(
-        synthetic.cells[40:90])
+    pred = (
+        GraphPredictor(regressor=gin).fit(cells, synthetic.y[:40]).predict(synthetic.cells[40:90])
+    )
     assert pred.shape == (50,) and np.all(np.isfinite(pred))
     names = [s.name for s in list_predictors(ProtocolConfig())]
     assert "gin" in names and "path+xgb" in names and "adjacency_path+ensemble" in names
@@ -222,9 +318,19 @@ def test_graph_predictor_gin_end_to_end(synthetic):
 
 # ------------------------------------------------------------------------ statistics
 def test_summary_uses_a_t_interval():
-    trials = [{"predictor": "p", "split": "sample", "size": 10, "status": "ok", "error": "",
-               "fit_s": 1.0, "query_us_per_cell": 1.0,
-               "metrics": {"kendall_tau": v}} for v in (0.1, 0.2, 0.3)]
+    trials = [
+        {
+            "predictor": "p",
+            "split": "sample",
+            "size": 10,
+            "status": "ok",
+            "error": "",
+            "fit_s": 1.0,
+            "query_us_per_cell": 1.0,
+            "metrics": {"kendall_tau": v},
+        }
+        for v in (0.1, 0.2, 0.3)
+    ]
     row = summarize(trials, ["p"])[0]
     half = 4.302652729911275 * 0.1 / math.sqrt(3)  # t(0.975, 2) * sd / sqrt(n)
     assert row["kendall_tau"] == pytest.approx(0.2)
@@ -232,12 +338,25 @@ def test_summary_uses_a_t_interval():
 
 
 def test_summary_intervals_stay_in_the_metric_range():
-    values = {"kendall_tau": (0.2, 0.99, 0.98), "spearman": (-0.95, -0.1, -0.99),
-              "precision_top1": (0.0, 0.9, 0.05), "mae": (0.001, 0.2, 0.002)}
-    trials = [{"predictor": "p", "split": "sample", "size": 10, "status": "ok", "error": "",
-               "fit_s": f, "query_us_per_cell": 1.0,
-               "metrics": {k: v[i] for k, v in values.items()}}
-              for i, f in enumerate((0.01, 5.0, 0.02))]
+    values = {
+        "kendall_tau": (0.2, 0.99, 0.98),
+        "spearman": (-0.95, -0.1, -0.99),
+        "precision_top1": (0.0, 0.9, 0.05),
+        "mae": (0.001, 0.2, 0.002),
+    }
+    trials = [
+        {
+            "predictor": "p",
+            "split": "sample",
+            "size": 10,
+            "status": "ok",
+            "error": "",
+            "fit_s": f,
+            "query_us_per_cell": 1.0,
+            "metrics": {k: v[i] for k, v in values.items()},
+        }
+        for i, f in enumerate((0.01, 5.0, 0.02))
+    ]
     row = summarize(trials, ["p"])[0]
     for key, (low, high) in METRIC_RANGES.items():
         if np.isfinite(row[f"{key}_ci_low"]):
@@ -246,8 +365,9 @@ def test_summary_intervals_stay_in_the_metric_range():
     assert row["kendall_tau_ci_high"] == 1.0 and row["kendall_tau_ci_low"] < 0.5
     assert row["spearman_ci_low"] == -1.0 and row["precision_top1_ci_low"] == 0.0
     assert row["mae_ci_low"] == 0.0 and row["fit_s_ci_low"] == 0.0
-    table = leaderboard_markdown([row], {"config": {"trials": 3, "seed": 0}, "target": "t",
-                                         "table": "x", "n_cells": 100})
+    table = leaderboard_markdown(
+        [row], {"config": {"trials": 3, "seed": 0}, "target": "t", "table": "x", "n_cells": 100}
+    )
     assert f"{row['kendall_tau']:.3f} [{row['kendall_tau_ci_low']:.3f}, 1.000]" in table
 
 
@@ -275,11 +395,24 @@ def test_cli_smoke_on_real_data_with_plugins(real_data_dir, tmp_path, monkeypatc
     monkeypatch.setenv("NB101_DATA", str(real_data_dir))
     monkeypatch.chdir(REPO)
     out = tmp_path / "out"
-    status = main(["--smoke", "--no-progress", "--predictors", "adjacency+xgb",
-                   "--sizes", "10,30", "--out", str(out),
-                   "--plugin", "tests/eval/test_predictors.py:VertexMeanPredictor",
-                   "--plugin", f"{__name__}:NoMethods",
-                   "--plugin-featurizer", f"{__name__}:SIZE_FEATURIZER"])
+    status = main(
+        [
+            "--smoke",
+            "--no-progress",
+            "--predictors",
+            "adjacency+xgb",
+            "--sizes",
+            "10,30",
+            "--out",
+            str(out),
+            "--plugin",
+            "tests/eval/test_predictors.py:VertexMeanPredictor",
+            "--plugin",
+            f"{__name__}:NoMethods",
+            "--plugin-featurizer",
+            f"{__name__}:SIZE_FEATURIZER",
+        ]
+    )
     assert status == 0
     data = json.loads((out / "trials.json").read_text())
     assert data["target"] == "validation_accuracy@108" and data["n_cells"] > 18_000
@@ -298,6 +431,7 @@ def test_cli_smoke_on_real_data_with_plugins(real_data_dir, tmp_path, monkeypatc
 def test_smoke_without_data_ends_with_one_instruction(tmp_path, monkeypatch, capsys, folder):
     """No real data and a fresh cache: one line that says how to provide a table."""
     from eval.predictors.cli import main
+
     data = tmp_path / "data"
     if folder == "empty":
         data.mkdir()

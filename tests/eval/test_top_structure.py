@@ -5,8 +5,14 @@ import numpy as np
 import pytest
 
 from eval.landscape import landscape_sample
-from eval.top_structure import (TOP_STATS, concentration, final_cells_plausibility, top_cells,
-                                top_structure_stats, top_structure_summary)
+from eval.top_structure import (
+    TOP_STATS,
+    concentration,
+    final_cells_plausibility,
+    top_cells,
+    top_structure_stats,
+    top_structure_summary,
+)
 
 
 def _line(n):
@@ -21,7 +27,7 @@ def _line(n):
 def test_top_cells_best_first_ignoring_nan_and_ties_by_index():
     values = np.array([0.5, np.nan, 0.9, 0.9, 0.1, 0.7])
     assert top_cells(np.arange(6), values, 0.5).tolist() == [2, 3, 5]
-    assert top_cells(np.arange(6), values, 0.01).tolist() == [2]   # at least one cell
+    assert top_cells(np.arange(6), values, 0.01).tolist() == [2]  # at least one cell
     assert top_cells(np.array([4, 0]), values, 1.0).tolist() == [0, 4]
     with pytest.raises(ValueError, match="fraction"):
         top_cells(np.arange(6), values, 0.0)
@@ -43,7 +49,7 @@ def test_top_statistics_on_a_line():
     assert stats["climb_success_top1"]["value"] == 1.0
     assert stats["neighbour_corr_top1"]["value"] > 0.5
     assert stats["neighbour_quantile_top1"]["value"] > 0.98
-    assert np.isnan(stats["neighbour_corr_top01"]["value"])   # one cell: too few pairs
+    assert np.isnan(stats["neighbour_corr_top01"]["value"])  # one cell: too few pairs
     for s in stats.values():
         if np.isnan(s["value"]):
             continue
@@ -67,10 +73,14 @@ def test_top_statistics_of_an_isolated_peak():
 
 
 def test_top_structure_summary_judges_the_mean_of_draws():
-    table = {"climb_success_top01": {"value": 0.1, "ci_low": 0.05, "ci_high": 0.15},
-             "local_optima_top01": {"value": 1.0, "ci_low": 1.0, "ci_high": 1.0}}
-    draw = [{"climb_success_top01": {"value": x}, "local_optima_top01": {"value": 0.5}}
-            for x in (0.1, 0.3)]
+    table = {
+        "climb_success_top01": {"value": 0.1, "ci_low": 0.05, "ci_high": 0.15},
+        "local_optima_top01": {"value": 1.0, "ci_low": 1.0, "ci_high": 1.0},
+    }
+    draw = [
+        {"climb_success_top01": {"value": x}, "local_optima_top01": {"value": 0.5}}
+        for x in (0.1, 0.3)
+    ]
     out = top_structure_summary({"table": table, "a": draw[0], "b": draw[1]}, ["a", "b"])
     assert out["of"] == 2 and out["inside"] == 0
     assert out["surrogate"]["climb_success_top01"]["value"] == pytest.approx(0.2)
@@ -88,11 +98,13 @@ def test_concentration_counts_all_seeds():
 
 def test_final_cells_plausibility_against_the_range_of_draws():
     seeds = 20
-    spread = np.arange(seeds) % 12           # 12 cells, commonest 2 of 20
-    converged = np.where(np.arange(seeds) < 15, 7, np.arange(seeds))   # 6 cells, 75 % on one
-    finals = {"table": {"evo": spread, "rs": converged},
-              "d0": {"evo": converged, "rs": converged},
-              "d1": {"evo": np.where(np.arange(seeds) < 16, 1, 2), "rs": spread}}
+    spread = np.arange(seeds) % 12  # 12 cells, commonest 2 of 20
+    converged = np.where(np.arange(seeds) < 15, 7, np.arange(seeds))  # 6 cells, 75 % on one
+    finals = {
+        "table": {"evo": spread, "rs": converged},
+        "d0": {"evo": converged, "rs": converged},
+        "d1": {"evo": np.where(np.arange(seeds) < 16, 1, 2), "rs": spread},
+    }
     out = final_cells_plausibility(finals, ["d0", "d1"], ["evo", "rs"])
     evo, rs = out["optimizers"]["evo"], out["optimizers"]["rs"]
     assert evo["table"] == {"distinct": 12, "top_share": 0.1}
@@ -105,15 +117,19 @@ def test_final_cells_plausibility_against_the_range_of_draws():
 
 def test_top_over_folds_counts_folds_and_skips_unmeasured():
     from eval.top_structure import top_over_folds
+
     seeds = np.arange(20)
     finals = {"table": {"evo": seeds % 12}, "d0": {"evo": seeds % 2}, "d1": {"evo": seeds % 3}}
     plausible = final_cells_plausibility(finals, ["d0", "d1"], ["evo"])
     table = {"climb_success_top01": {"value": 0.1, "ci_low": 0.05, "ci_high": 0.15}}
-    top = top_structure_summary({"table": table, "d0": {"climb_success_top01": {"value": 0.1}}},
-                                ["d0"])
-    studies = [{"surrogates": {"s": {"final_cells_plausible": plausible, "top_structure": top}}},
-               {"surrogates": {"s": {"final_cells_plausible": plausible}}},
-               {"surrogates": {"other": {}}}]
+    top = top_structure_summary(
+        {"table": table, "d0": {"climb_success_top01": {"value": 0.1}}}, ["d0"]
+    )
+    studies = [
+        {"surrogates": {"s": {"final_cells_plausible": plausible, "top_structure": top}}},
+        {"surrogates": {"s": {"final_cells_plausible": plausible}}},
+        {"surrogates": {"other": {}}},
+    ]
     out = top_over_folds(studies, "s")
     assert out["final_cells"]["evo"] == {"inside": 0, "of": 2}
     assert (out["final_cells_inside"], out["final_cells_of"]) == (0, 2)

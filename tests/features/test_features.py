@@ -11,14 +11,39 @@ from torch_geometric.data import Batch, Data
 from torch_geometric.nn import global_add_pool
 
 import features
-from nb101 import (CONV1X1, CONV3X3, INPUT, MAXPOOL3X3, OPS, OUTPUT, ModelSpec,
-                       OutOfDomainError, get_space)
-from features import (ADJACENCY_DIM, FEATURIZERS, NODE_TYPES, PATH_DIM, Featurizer,
-                      GNNEmbedding, PathEncoding, cells_to_batch, cells_to_data,
-                      clear_feature_cache, encode_adjacency, encode_adjacency_path, encode_path,
-                      get_featurizer, path_index, path_ops, register_featurizer, spec_to_data)
-from features import _cache
+from features import (
+    ADJACENCY_DIM,
+    FEATURIZERS,
+    NODE_TYPES,
+    PATH_DIM,
+    Featurizer,
+    GNNEmbedding,
+    PathEncoding,
+    _cache,
+    cells_to_batch,
+    cells_to_data,
+    clear_feature_cache,
+    encode_adjacency,
+    encode_adjacency_path,
+    encode_path,
+    get_featurizer,
+    path_index,
+    path_ops,
+    register_featurizer,
+    spec_to_data,
+)
 from features.encodings import COST_DIM, cost_dense, spec_to_dense
+from nb101 import (
+    CONV1X1,
+    CONV3X3,
+    INPUT,
+    MAXPOOL3X3,
+    OPS,
+    OUTPUT,
+    ModelSpec,
+    OutOfDomainError,
+    get_space,
+)
 
 TRIU = list(zip(*np.triu_indices(7, 1)))
 EXPECTED_DIMS = {"adjacency": 36, "path": 364, "path_trunc": 40, "adjacency_path": 400}
@@ -79,8 +104,8 @@ def test_path_index_order_and_roundtrip():
     assert path_index([MAXPOOL3X3] * 5) == PATH_DIM - 1 == 363
     assert all(path_index(path_ops(i)) == i for i in range(PATH_DIM))
     lengths = [len(path_ops(i)) for i in range(PATH_DIM)]
-    assert lengths == sorted(lengths)                      # short paths first
-    assert max(i for i in range(PATH_DIM) if lengths[i] <= 3) == 39   # k=40: lengths <= 3
+    assert lengths == sorted(lengths)  # short paths first
+    assert max(i for i in range(PATH_DIM) if lengths[i] <= 3) == 39  # k=40: lengths <= 3
     with pytest.raises(ValueError, match="at most 5"):
         path_index([CONV3X3] * 6)
 
@@ -93,11 +118,10 @@ def test_path_encoding_hand_checked():
     skip = ModelSpec([[0, 1, 1], [0, 0, 1], [0, 0, 0]], [INPUT, MAXPOOL3X3, OUTPUT])
     assert np.flatnonzero(encode_path(skip)).tolist() == [0, 3]
     # two branches and a chain: in->c1->mp->out, in->c3->out
-    spec = ModelSpec([[0, 1, 0, 1, 0],
-                      [0, 0, 1, 0, 0],
-                      [0, 0, 0, 0, 1],
-                      [0, 0, 0, 0, 1],
-                      [0, 0, 0, 0, 0]], [INPUT, CONV1X1, MAXPOOL3X3, CONV3X3, OUTPUT])
+    spec = ModelSpec(
+        [[0, 1, 0, 1, 0], [0, 0, 1, 0, 0], [0, 0, 0, 0, 1], [0, 0, 0, 0, 1], [0, 0, 0, 0, 0]],
+        [INPUT, CONV1X1, MAXPOOL3X3, CONV3X3, OUTPUT],
+    )
     expected = sorted([path_index([CONV1X1, MAXPOOL3X3]), path_index([CONV3X3])])
     assert np.flatnonzero(encode_path(spec)).tolist() == expected
     assert encode_path(spec, k=40).shape == (40,)
@@ -134,8 +158,8 @@ def test_padded_adjacency_keeps_output_last():
     edges = {TRIU[j] for j in np.flatnonzero(enc[:21])}
     assert edges == {(0, 1), (0, 6), (1, 6)}
     onehot = enc[21:].reshape(5, 3)
-    assert onehot[0].tolist() == [1, 0, 0]          # vertex 1 is conv3x3
-    assert not onehot[1:].any()                      # padded vertices 2..5: all zero
+    assert onehot[0].tolist() == [1, 0, 0]  # vertex 1 is conv3x3
+    assert not onehot[1:].any()  # padded vertices 2..5: all zero
 
 
 def test_adjacency_full_cell_unchanged(space):
@@ -180,9 +204,12 @@ def test_featurizer_shapes_and_values(space, sample, name):
     X = f.transform(sample, space)
     assert X.shape == (len(sample), f.dim) and X.dtype == np.float32
     assert set(np.unique(X).tolist()) <= {0.0, 1.0}
-    encode = {"adjacency": encode_adjacency, "path": encode_path,
-              "path_trunc": lambda s: encode_path(s, k=40),
-              "adjacency_path": encode_adjacency_path}[name]
+    encode = {
+        "adjacency": encode_adjacency,
+        "path": encode_path,
+        "path_trunc": lambda s: encode_path(s, k=40),
+        "adjacency_path": encode_adjacency_path,
+    }[name]
     expected = np.stack([encode(space.spec(int(i))) for i in sample])
     assert np.array_equal(X, expected)
     specs = [space.spec(int(i)) for i in sample[:50]]
@@ -199,12 +226,18 @@ def test_full_table_matches_direct_encoding(space, sample):
     assert np.array_equal(get_featurizer("adjacency_path").transform(sample, space), direct)
     trunc = get_featurizer("path_trunc").transform(None, space)
     assert np.array_equal(trunc, full[:, 36:76])
-    assert full[:, 36:].any(axis=1).all()           # every cell has a path
+    assert full[:, 36:].any(axis=1).all()  # every cell has a path
 
 
-@pytest.mark.parametrize("bad, match", [(np.array([0.5]), "integer"), (np.array([-1]), "range"),
-                                        (np.array([10 ** 7]), "out of range"),
-                                        (np.int64(3), "scalar")])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (np.array([0.5]), "integer"),
+        (np.array([-1]), "range"),
+        (np.array([10**7]), "out of range"),
+        (np.int64(3), "scalar"),
+    ],
+)
 def test_bad_indices(space, bad, match):
     with pytest.raises(ValueError, match=match):
         get_featurizer("path").transform(bad, space)
@@ -213,9 +246,11 @@ def test_bad_indices(space, bad, match):
 def test_resolver_error_message():
     with pytest.raises(ValueError) as info:
         get_featurizer("adjacensy")
-    assert str(info.value) == ("unknown featurizer 'adjacensy'; choices: "
-                               "['adjacency', 'adjacency_compute', 'adjacency_path', 'path', "
-                               "'path_trunc']")
+    assert str(info.value) == (
+        "unknown featurizer 'adjacensy'; choices: "
+        "['adjacency', 'adjacency_compute', 'adjacency_path', 'path', "
+        "'path_trunc']"
+    )
     assert get_featurizer(FEATURIZERS["path"]) is FEATURIZERS["path"]
 
 
@@ -280,7 +315,7 @@ def test_disk_cache_roundtrip(tmp_path, monkeypatch):
     assert table.shape == (10, 2) and len(calls) == 1
     assert _cache.full_table("fake", 12, fake, compute) is table and len(calls) == 1
     _cache._TABLES.clear()
-    again = _cache.full_table("fake", 12, fake, compute)   # from disk
+    again = _cache.full_table("fake", 12, fake, compute)  # from disk
     assert len(calls) == 1 and np.array_equal(again, table)
     np.testing.assert_array_equal(_cache.unpack(again, None, 12), np.eye(10, 12))
     _cache._TABLES.clear()
@@ -358,7 +393,7 @@ def test_gnn_embedding(space, sample):
     emb = GNNEmbedding(model, batch_size=64)
     X = emb.transform(sample, space)
     assert X.shape == (len(sample), 4) and X.dtype == np.float32 and emb.dim == 4
-    assert model.training                                    # mode restored
+    assert model.training  # mode restored
     whole = GNNEmbedding(model, batch_size=10_000).transform(sample, space)
     np.testing.assert_allclose(X, whole, rtol=1e-6)
     specs = [space.spec(int(i)) for i in sample[:5]]
@@ -372,11 +407,10 @@ def test_gnn_embedding(space, sample):
 
 
 def test_all_vertex_permutations_path_invariant():
-    spec = ModelSpec([[0, 1, 1, 0, 0],
-                      [0, 0, 0, 1, 0],
-                      [0, 0, 0, 1, 1],
-                      [0, 0, 0, 0, 1],
-                      [0, 0, 0, 0, 0]], [INPUT, CONV3X3, CONV1X1, MAXPOOL3X3, OUTPUT])
+    spec = ModelSpec(
+        [[0, 1, 1, 0, 0], [0, 0, 0, 1, 0], [0, 0, 0, 1, 1], [0, 0, 0, 0, 1], [0, 0, 0, 0, 0]],
+        [INPUT, CONV3X3, CONV1X1, MAXPOOL3X3, OUTPUT],
+    )
     reference = encode_path(spec)
     count = 0
     for perm in itertools.permutations(range(1, 4)):
@@ -397,6 +431,7 @@ def test_all_vertex_permutations_path_invariant():
 def _cost_oracle(spec: ModelSpec) -> np.ndarray:
     """The 12 extra columns of "adjacency_compute" of one spec, computed plainly."""
     from nb101.model_spec import compute_vertex_channels, trainable_parameters
+
     m = np.asarray(spec.matrix, dtype=np.int64)
     n = len(m)
     ops = list(spec.ops)
@@ -408,12 +443,23 @@ def _cost_oracle(spec: ModelSpec) -> np.ndarray:
     longest = {0: 0}
     for v in range(1, n):
         longest[v] = max((longest[u] + 1 for u in range(v) if m[u, v]), default=0)
-    return np.array([
-        np.log(trainable_parameters(spec)), np.log1p(madds),
-        sum(vc[t] for t in range(1, n - 1) if ops[t] == MAXPOOL3X3),
-        ops.count(CONV3X3), ops.count(CONV1X1), ops.count(MAXPOOL3X3), m.sum(), n,
-        m[1:n - 1, n - 1].sum(), m[0, 1:n - 1].sum(), m[0, n - 1], longest[n - 1]],
-        dtype=np.float32)
+    return np.array(
+        [
+            np.log(trainable_parameters(spec)),
+            np.log1p(madds),
+            sum(vc[t] for t in range(1, n - 1) if ops[t] == MAXPOOL3X3),
+            ops.count(CONV3X3),
+            ops.count(CONV1X1),
+            ops.count(MAXPOOL3X3),
+            m.sum(),
+            n,
+            m[1 : n - 1, n - 1].sum(),
+            m[0, 1 : n - 1].sum(),
+            m[0, n - 1],
+            longest[n - 1],
+        ],
+        dtype=np.float32,
+    )
 
 
 def test_adjacency_compute_matches_oracle(space, sample):
@@ -421,8 +467,9 @@ def test_adjacency_compute_matches_oracle(space, sample):
     assert f.name == "adjacency_compute" and f.dim == ADJACENCY_DIM + 12
     X = f.transform(sample, space)
     assert X.shape == (len(sample), f.dim) and X.dtype == np.float32
-    assert np.array_equal(X[:, :ADJACENCY_DIM], get_featurizer("adjacency").transform(sample,
-                                                                                      space))
+    assert np.array_equal(
+        X[:, :ADJACENCY_DIM], get_featurizer("adjacency").transform(sample, space)
+    )
     expected = np.stack([_cost_oracle(space.spec(int(i))) for i in sample[:200]])
     np.testing.assert_allclose(X[:200, ADJACENCY_DIM:], expected, rtol=1e-6)
     assert np.isfinite(X).all()
@@ -437,5 +484,5 @@ def test_cost_dense_hand_checked():
     spec = ModelSpec([[0, 1, 1], [0, 0, 1], [0, 0, 0]], [INPUT, CONV3X3, OUTPUT])
     cost = cost_dense(*spec_to_dense(spec))[0]
     assert cost.shape == (COST_DIM,)
-    madds = 9 * 128 ** 2 + 128 * 128 + 128 * 128
+    madds = 9 * 128**2 + 128 * 128 + 128 * 128
     np.testing.assert_allclose(cost, [np.log1p(madds), 0, 1, 0, 0, 3, 3, 1, 1, 1, 2])

@@ -10,14 +10,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 from _markers import requires_syne_tune
+from _specs import INCEPTION, INCEPTION_STORED
 
+from hpo import (
+    EDGES,
+    ENCODINGS,
+    OP_CHOICES,
+    ConfigError,
+    InvalidConfigError,
+    config_cell,
+    failed_result,
+    get_encoding,
+    query_config,
+)
+from hpo._testing import synthetic_table
 from nb101 import MAX_EDGES, ModelSpec, OutOfDomainError
 from nb101.tabular_benchmark import TabularBenchmark
-from hpo import (EDGES, ENCODINGS, OP_CHOICES, ConfigError, InvalidConfigError, config_cell,
-                 failed_result, get_encoding, query_config)
-from hpo._testing import synthetic_table
-
-from _specs import INCEPTION, INCEPTION_STORED
 
 ENCS = sorted(ENCODINGS)
 
@@ -81,8 +89,11 @@ def test_a_decodes_row_major_upper_triangle_like_hpobench():
 
 def test_c_takes_the_num_edges_highest_values_ties_to_the_lower_position():
     enc = get_encoding("C")
-    config = {"num_edges": 2, **{f"edge_{i}": 0.1 for i in range(21)},
-              **{f"op_node_{i}": OP_CHOICES[0] for i in range(5)}}
+    config = {
+        "num_edges": 2,
+        **{f"edge_{i}": 0.1 for i in range(21)},
+        **{f"op_node_{i}": OP_CHOICES[0] for i in range(5)},
+    }
     config["edge_20"] = 0.9  # (5, 6)
     matrix = enc.matrix(config)
     assert matrix[5, 6] == 1 and matrix[0, 1] == 1 and matrix.sum() == 2  # tie: edge_0
@@ -92,25 +103,36 @@ def test_dangling_vertices_are_pruned_not_invalid(space):
     config = _a_config({(0, 6), (2, 3)})  # 2 -> 3 is on no input-output path
     spec = get_encoding("A").to_spec(config)
     assert spec.matrix.shape == (2, 2)
-    assert config_cell(config, space=space) == space.index_of_spec(ModelSpec([[0, 1], [0, 0]],
-                                                                             ["input", "output"]))
+    assert config_cell(config, space=space) == space.index_of_spec(
+        ModelSpec([[0, 1], [0, 0]], ["input", "output"])
+    )
 
 
 # ------------------------------------------------------------------- the invalid rule
 def _invalid_configs():
-    ten = {EDGES[i] for i in range(10)}                     # 10 edges, connected
-    pruned_ten = {(0, 6), *[(1, j) for j in range(2, 6)], *[(2, j) for j in range(3, 6)],
-                  (3, 4), (3, 5)}                           # 10 edges, 9 dangling
+    ten = {EDGES[i] for i in range(10)}  # 10 edges, connected
+    pruned_ten = {
+        (0, 6),
+        *[(1, j) for j in range(2, 6)],
+        *[(2, j) for j in range(3, 6)],
+        (3, 4),
+        (3, 5),
+    }  # 10 edges, 9 dangling
     assert len(ten) == len(pruned_ten) == 10
-    c_zero = {"num_edges": 0, **{f"edge_{i}": 0.5 for i in range(21)},
-              **{f"op_node_{i}": OP_CHOICES[1] for i in range(5)}}
+    c_zero = {
+        "num_edges": 0,
+        **{f"edge_{i}": 0.5 for i in range(21)},
+        **{f"op_node_{i}": OP_CHOICES[1] for i in range(5)},
+    }
     c_cut = dict(c_zero, num_edges=3, edge_6=0.9, edge_7=0.8, edge_8=0.7)  # 1->2,1->3,1->4
-    return {"too many edges": ("A", _a_config(ten)),
-            "too many edges before pruning": ("A", _a_config(pruned_ten)),
-            "no edges": ("A", _a_config(set())),
-            "disconnected": ("A", _a_config({(0, 1), (2, 6)})),
-            "C with num_edges 0": ("C", c_zero),
-            "C disconnected": ("C", c_cut)}
+    return {
+        "too many edges": ("A", _a_config(ten)),
+        "too many edges before pruning": ("A", _a_config(pruned_ten)),
+        "no edges": ("A", _a_config(set())),
+        "disconnected": ("A", _a_config({(0, 1), (2, 6)})),
+        "C with num_edges 0": ("C", c_zero),
+        "C disconnected": ("C", c_cut),
+    }
 
 
 @pytest.mark.parametrize("case", sorted(_invalid_configs()))
@@ -134,8 +156,9 @@ _TABLE = {}
 
 def _bench(space, tmp_path_factory):
     if "path" not in _TABLE:
-        _TABLE["path"] = synthetic_table(tmp_path_factory.mktemp("hpo") / "t.npz",
-                                         num_cells=300, space=space)
+        _TABLE["path"] = synthetic_table(
+            tmp_path_factory.mktemp("hpo") / "t.npz", num_cells=300, space=space
+        )
     return TabularBenchmark(_TABLE["path"], seed=0, space=space)
 
 
@@ -146,17 +169,24 @@ def test_a_valid_config_is_one_query_charged_as_the_original(space, tmp_path_fac
     result = query_config(bench, config, epochs=36)
     assert result["valid"] and result["cell"] == cell
     assert bench.get_budget_counters() == (result["training_time"], 36)
-    mapped = query_config(bench, get_encoding("A").from_index(cell + 1, space), epochs=4,
-                          cell_map=lambda c: cell)
+    mapped = query_config(
+        bench, get_encoding("A").from_index(cell + 1, space), epochs=4, cell_map=lambda c: cell
+    )
     assert mapped["cell"] == cell
     assert max(EDGES) == (5, 6) and MAX_EDGES == 9
 
 
 # ------------------------------------------------------------------------ malformed
-@pytest.mark.parametrize("change, match", [
-    ({"edge_0": 2}, "edge_0=2"), ({"edge_3": 0.5}, "edge_3=0.5"), ({"edge_3": True}, "edge_3"),
-    ({"op_node_2": "conv5x5"}, "op_node_2='conv5x5'"), ({"extra": 1}, "unknown \\['extra'\\]"),
-])
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        ({"edge_0": 2}, "edge_0=2"),
+        ({"edge_3": 0.5}, "edge_3=0.5"),
+        ({"edge_3": True}, "edge_3"),
+        ({"op_node_2": "conv5x5"}, "op_node_2='conv5x5'"),
+        ({"extra": 1}, "unknown \\['extra'\\]"),
+    ],
+)
 def test_malformed_configs_raise_config_error(space, change, match):
     config = dict(get_encoding("A").from_index(3, space), **change)
     with pytest.raises(ConfigError, match=match):
@@ -169,8 +199,9 @@ def test_malformed_configs_raise_config_error(space, change, match):
         get_encoding("A").to_spec([1, 2])
 
 
-@pytest.mark.parametrize("change", [{"num_edges": 10}, {"num_edges": -1}, {"edge_0": 1.5},
-                                    {"edge_1": float("nan")}])
+@pytest.mark.parametrize(
+    "change", [{"num_edges": 10}, {"num_edges": -1}, {"edge_0": 1.5}, {"edge_1": float("nan")}]
+)
 def test_malformed_continuous_configs(space, change):
     config = dict(get_encoding("C").from_index(3, space), **change)
     with pytest.raises(ConfigError, match=next(iter(change))):
@@ -238,8 +269,15 @@ def test_syne_tune_space(space, name):
 
 
 def test_the_libraries_load_only_when_needed():
-    code = ("import sys, hpo, hpo.optuna_adapter, hpo.syne_tune_adapter; "
-            "print(sorted({'optuna', 'syne_tune', 'ConfigSpace'} & set(sys.modules)))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, cwd=Path(__file__).resolve().parents[2])
+    code = (
+        "import sys, hpo, hpo.optuna_adapter, hpo.syne_tune_adapter; "
+        "print(sorted({'optuna', 'syne_tune', 'ConfigSpace'} & set(sys.modules)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     assert out.stdout.strip() == "[]"

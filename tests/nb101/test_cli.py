@@ -67,7 +67,9 @@ def test_plain_text():
         == "parameters and COMMANDS"
     )
     assert plain_text("Usage::\n\n    x") == "Usage:\n\n    x"
-    assert plain_text("`emph` and :class:`Table <nb101.tabular_benchmark.Table>`") == "emph and Table"
+    assert (
+        plain_text("`emph` and :class:`Table <nb101.tabular_benchmark.Table>`") == "emph and Table"
+    )
     assert plain_text(None) is None
 
 

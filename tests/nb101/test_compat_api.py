@@ -13,18 +13,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _specs import INCEPTION
 
 import nb101
 import nb101.convert
 import nb101.table_file
 from nb101 import PartialTableError, openers, write_table
-from nb101.protocol import METRICS, RUN_FIELDS
 from nb101.compat import api
 from nb101.model_spec import trainable_parameters
-from nb101.tabular_benchmark import TabularBenchmark
+from nb101.protocol import METRICS, RUN_FIELDS
 from nb101.run_records import Run, write_runs
-
-from _specs import INCEPTION
+from nb101.tabular_benchmark import TabularBenchmark
 
 REPO = Path(__file__).resolve().parents[2]
 EPOCHS = (4, 12, 36, 108)
@@ -48,12 +47,20 @@ def records(space):
         spec = space.spec(index)
         for epochs in EPOCHS:
             for repeat in range(3):
-                values = {f"{when}_{m}": _seconds(rng) if m == "training_time" else _accuracy(rng)
-                          for when in ("halfway", "final") for m in METRICS}
+                values = {
+                    f"{when}_{m}": _seconds(rng) if m == "training_time" else _accuracy(rng)
+                    for when in ("halfway", "final")
+                    for m in METRICS
+                }
                 out[(index, epochs, repeat)] = Run(
-                    module_hash=space.hash(index), epochs=epochs, adjacency=spec.matrix,
-                    operations=spec.ops, trainable_parameters=trainable_parameters(spec),
-                    total_time=1.0, **values)
+                    module_hash=space.hash(index),
+                    epochs=epochs,
+                    adjacency=spec.matrix,
+                    operations=spec.ops,
+                    trainable_parameters=trainable_parameters(spec),
+                    total_time=1.0,
+                    **values,
+                )
     return out
 
 
@@ -87,19 +94,22 @@ def test_config_is_the_original_one():
     assert (config["module_vertices"], config["max_edges"], config["num_repeats"]) == (7, 9, 3)
     assert config["train_epochs"] == 108 and config["train_seconds"] == 14400.0
     assert config["intermediate_evaluations"] == ["0.5"] and config["data_format"] == (
-        "channels_last")
+        "channels_last"
+    )
     config["available_ops"].append("x")
     assert api.default_config()["available_ops"] == list(nb101.OPS)  # a fresh copy each time
 
 
-def test_a_tfrecord_is_converted_once_into_the_cache(tfrecord, cache, monkeypatch, tmp_path,
-                                                      caplog):
+def test_a_tfrecord_is_converted_once_into_the_cache(
+    tfrecord, cache, monkeypatch, tmp_path, caplog
+):
     first = api.NASBench(str(tfrecord), seed=0)
     converted = sorted(cache.glob("tfrecord-*.npz"))
     assert len(converted) == 1
     size = tfrecord.stat().st_size
-    assert converted[0].name == (f"tfrecord-v{nb101.table_file.TABLE_FORMAT}-{size}-"
-                                 f"{openers.file_sha256(tfrecord)}.npz")
+    assert converted[0].name == (
+        f"tfrecord-v{nb101.table_file.TABLE_FORMAT}-{size}-{openers.file_sha256(tfrecord)}.npz"
+    )
     assert isinstance(first.backend, TabularBenchmark)
     assert first.backend.path == converted[0]
 
@@ -113,8 +123,10 @@ def test_a_tfrecord_is_converted_once_into_the_cache(tfrecord, cache, monkeypatc
     monkeypatch.setattr(nb101.convert, "convert_tfrecord", no_conversion)
     again = api.NASBench(copy, seed=0)
     assert again.backend.path == converted[0]
-    assert again.get_metrics_from_hash(INCEPTION_HASH)[1] == first.get_metrics_from_hash(
-        INCEPTION_HASH)[1]
+    assert (
+        again.get_metrics_from_hash(INCEPTION_HASH)[1]
+        == first.get_metrics_from_hash(INCEPTION_HASH)[1]
+    )
 
     # a cached table that does not load is converted again (with a warning)
     monkeypatch.undo()
@@ -165,9 +177,15 @@ def test_query_returns_the_stored_runs_drawn_as_the_original(nasbench, records, 
         assert result["train_accuracy"] == run.final_train_accuracy
         assert result["training_time"] == run.final_training_time
     assert random.getstate() == state
-    assert sorted(result) == ["module_adjacency", "module_operations", "test_accuracy",
-                              "train_accuracy", "trainable_parameters", "training_time",
-                              "validation_accuracy"]
+    assert sorted(result) == [
+        "module_adjacency",
+        "module_operations",
+        "test_accuracy",
+        "train_accuracy",
+        "trainable_parameters",
+        "training_time",
+        "validation_accuracy",
+    ]
     assert result["module_adjacency"].dtype == np.int8
     assert result["module_adjacency"].tolist() == space.spec(index).matrix.tolist()
     assert result["module_operations"] == space.spec(index).ops
@@ -193,8 +211,9 @@ def test_query_takes_compat_and_project_specs_and_isomorphic_forms(nasbench):
     assert nasbench.is_valid(spec)
     assert nasbench._hash_spec(spec) == INCEPTION_HASH
     assert nasbench.query(spec)["trainable_parameters"] == 2694282
-    assert nasbench.get_metrics_from_spec(spec)[1] == nasbench.get_metrics_from_hash(
-        INCEPTION_HASH)[1]
+    assert (
+        nasbench.get_metrics_from_spec(spec)[1] == nasbench.get_metrics_from_hash(INCEPTION_HASH)[1]
+    )
 
 
 def test_stop_halfway_and_the_budget_counters(nasbench, records, space):
@@ -202,10 +221,10 @@ def test_stop_halfway_and_the_budget_counters(nasbench, records, space):
     assert nasbench.get_budget_counters() == (0.0, 0)
     full = nasbench.query(INCEPTION, epochs=36)
     half = nasbench.query(INCEPTION, epochs=36, stop_halfway=True)
-    assert full["training_time"] in {records[(index, 36, r)].final_training_time
-                                     for r in range(3)}
-    assert half["training_time"] in {records[(index, 36, r)].halfway_training_time
-                                     for r in range(3)}
+    assert full["training_time"] in {records[(index, 36, r)].final_training_time for r in range(3)}
+    assert half["training_time"] in {
+        records[(index, 36, r)].halfway_training_time for r in range(3)
+    }
     spent = full["training_time"] + half["training_time"]
     assert nasbench.get_budget_counters() == (spent, 36 + 18)
     assert (nasbench.training_time_spent, nasbench.total_epochs_spent) == (spent, 54)
@@ -235,19 +254,28 @@ def test_epochs_are_checked_before_the_spec(nasbench):
 CONV3X3, CONV1X1, MAXPOOL3X3 = nb101.OPS
 
 
-@pytest.mark.parametrize("matrix, ops, rule", [
-    ([[0, 0], [0, 0]], ["input", "output"], "disconnected"),
-    (np.triu(np.ones((8, 8), int), 1) * np.eye(8, k=1, dtype=int),
-     ["input"] + [CONV3X3] * 6 + ["output"], "too many vertices"),
-    (np.triu(np.ones((6, 6), int), 1), ["input"] + [CONV3X3] * 4 + ["output"],
-     "too many edges"),
-    ([[0, 1], [0, 0]], ["output", "output"], "first operation should be 'input'"),
-    ([[0, 1], [0, 0]], ["input", "input"], "last operation should be 'output'"),
-    ([[0, 1, 0], [0, 0, 1], [0, 0, 0]], ["input", "conv5x5", "output"], "unsupported op"),
-    ([[0, 1, 0], [0, 0, 1], [0, 0, 0]], [0, 1, 0], "first operation should be 'input'"),
-    ([[0, 1, 0], [0, 0, 1], [0, 0, 0]], ["input", 0, "output"], "unsupported op 0"),
-    ([[0, 2, 0], [0, 0, 1], [0, 0, 0]], ["input", CONV1X1, "output"], "only 0 and 1"),
-])
+@pytest.mark.parametrize(
+    "matrix, ops, rule",
+    [
+        ([[0, 0], [0, 0]], ["input", "output"], "disconnected"),
+        (
+            np.triu(np.ones((8, 8), int), 1) * np.eye(8, k=1, dtype=int),
+            ["input"] + [CONV3X3] * 6 + ["output"],
+            "too many vertices",
+        ),
+        (
+            np.triu(np.ones((6, 6), int), 1),
+            ["input"] + [CONV3X3] * 4 + ["output"],
+            "too many edges",
+        ),
+        ([[0, 1], [0, 0]], ["output", "output"], "first operation should be 'input'"),
+        ([[0, 1], [0, 0]], ["input", "input"], "last operation should be 'output'"),
+        ([[0, 1, 0], [0, 0, 1], [0, 0, 0]], ["input", "conv5x5", "output"], "unsupported op"),
+        ([[0, 1, 0], [0, 0, 1], [0, 0, 0]], [0, 1, 0], "first operation should be 'input'"),
+        ([[0, 1, 0], [0, 0, 1], [0, 0, 0]], ["input", 0, "output"], "unsupported op 0"),
+        ([[0, 2, 0], [0, 0, 1], [0, 0, 0]], ["input", CONV1X1, "output"], "only 0 and 1"),
+    ],
+)
 def test_every_rule_raises_out_of_domain_and_is_valid_says_false(nasbench, matrix, ops, rule):
     """More than 7 vertices included: the original raised TypeError there."""
     spec = api.ModelSpec(matrix, ops)
@@ -277,8 +305,9 @@ def test_metrics_have_the_original_layout(nasbench, records, space):
         assert len(computed[epochs]) == 3
         for repeat, run in enumerate(computed[epochs]):
             assert sorted(run) == sorted(RUN_FIELDS)
-            assert all(run[name] == getattr(records[(index, epochs, repeat)], name)
-                       for name in RUN_FIELDS)
+            assert all(
+                run[name] == getattr(records[(index, epochs, repeat)], name) for name in RUN_FIELDS
+            )
     again = nasbench.get_metrics_from_hash(INCEPTION_HASH)
     assert again[1] == computed
     fixed["module_operations"].append("changed")  # copies: the next call is unchanged
@@ -308,9 +337,16 @@ class _ProtocolOnly:
 
     def __init__(self, inner):
         self.valid_epochs = inner.valid_epochs
-        for name in ("query", "query_batch", "is_valid", "get_budget_counters",
-                     "reset_budget_counters", "hash_iterator", "get_metrics_from_hash",
-                     "get_metrics_from_spec"):
+        for name in (
+            "query",
+            "query_batch",
+            "is_valid",
+            "get_budget_counters",
+            "reset_budget_counters",
+            "hash_iterator",
+            "get_metrics_from_hash",
+            "get_metrics_from_spec",
+        ):
             setattr(self, name, getattr(inner, name))
 
 
@@ -353,10 +389,15 @@ def test_a_partial_table_lists_no_runs_for_missing_budgets(space, tmp_path):
     """Budgets without runs of a cell are [] (loops over valid_epochs run unchanged);
     a query there raises PartialTableError."""
     inception = space.index_of_spec(INCEPTION)
-    path = write_table(tmp_path / "partial.npz", run_cell=[inception, 0, 0],
-                       run_epochs=[108, 4, 108], run_repeat=[0, 0, 0],
-                       values={"final_test_accuracy": [0.5, 0.25, 0.75]},
-                       source={"kind": "test"}, space=space)
+    path = write_table(
+        tmp_path / "partial.npz",
+        run_cell=[inception, 0, 0],
+        run_epochs=[108, 4, 108],
+        run_repeat=[0, 0, 0],
+        values={"final_test_accuracy": [0.5, 0.25, 0.75]},
+        source={"kind": "test"},
+        space=space,
+    )
     nasbench = api.NASBench(path, seed=0)
     assert nasbench.valid_epochs == {4, 108}
     fixed, computed = nasbench.get_metrics_from_spec(INCEPTION)
@@ -376,7 +417,7 @@ def test_evaluate_is_out_of_scope(nasbench):
 
 
 # ---------------------------------------------------------------- example.py, unchanged
-EXAMPLE = '''
+EXAMPLE = """
 INPUT = 'input'
 OUTPUT = 'output'
 CONV1X1 = 'conv1x1-bn-relu'
@@ -415,7 +456,7 @@ def main(nasbench):
         print(fixed_metrics)
         break
     return data
-'''
+"""
 
 
 def _run_example(nasbench) -> dict:
@@ -435,10 +476,12 @@ def test_example_on_a_table(tfrecord, cache, capsys):
 
 def test_example_on_the_real_table(real_data_dir, space, tmp_path_factory, capsys):
     from nb101.real_data import convert_real_data, default_real_table_path
+
     path = default_real_table_path()
     if not path.is_file():
-        path = convert_real_data(real_data_dir, tmp_path_factory.mktemp("real") / "real.npz",
-                                 space=space)
+        path = convert_real_data(
+            real_data_dir, tmp_path_factory.mktemp("real") / "real.npz", space=space
+        )
     data = _run_example(api.NASBench(path, seed=0))
     assert data["test_accuracy"] == 0.9311898946762085  # the notebook's printed value
     assert data["trainable_parameters"] == 2694282
@@ -449,6 +492,7 @@ def test_example_on_the_real_table(real_data_dir, space, tmp_path_factory, capsy
 @pytest.fixture(scope="module")
 def surrogate_registered():
     from surrogate.opener import open_artifact
+
     with pytest.MonkeyPatch.context() as mp:
         mp.setitem(openers.OPENERS, "surrogate", open_artifact)
         yield
@@ -457,6 +501,7 @@ def surrogate_registered():
 @pytest.mark.parametrize("source", ["surrogate", str(REPO / "surrogate" / "default")])
 def test_example_on_the_bundled_surrogate(source, surrogate_registered, capsys):
     from surrogate import SurrogateBenchmark
+
     nasbench = api.NASBench(source, seed=0)
     assert isinstance(nasbench.backend, SurrogateBenchmark)
     nasbench.backend.full_cache = False  # keep the test fast: predict only the cells asked
@@ -486,19 +531,24 @@ def test_the_original_package_layout(tfrecord, cache, tmp_path):
     package = tmp_path / "nasbench"
     (package / "lib").mkdir(parents=True)
     (package / "__init__.py").write_text("")
-    (package / "api.py").write_text("from nb101.compat.api import *  # noqa\n"
-                                    "from nb101.compat.api import ModelSpec, NASBench, "
-                                    "OutOfDomainError  # noqa\n")
+    (package / "api.py").write_text(
+        "from nb101.compat.api import *  # noqa\n"
+        "from nb101.compat.api import ModelSpec, NASBench, "
+        "OutOfDomainError  # noqa\n"
+    )
     (package / "lib" / "__init__.py").write_text("")
     (package / "lib" / "graph_util.py").write_text("from nb101.compat.graph_util import *\n")
     (package / "lib" / "model_spec.py").write_text("from nb101.compat.model_spec import *\n")
     script = tmp_path / "example.py"
-    script.write_text(textwrap.dedent('''
+    script.write_text(
+        textwrap.dedent("""
         import sys
         import numpy as np
         from nasbench import api
         from nasbench.lib import graph_util, model_spec
-        ''') + EXAMPLE + textwrap.dedent(f'''
+        """)
+        + EXAMPLE
+        + textwrap.dedent(f"""
         data = main(api.NASBench({str(table)!r}, seed=0))
         spec = model_spec.ModelSpec(np.array([[0, 1, 0, 0], [0, 0, 0, 1], [0, 0, 0, 0],
                                               [0, 0, 0, 0]]), [1, 2, 3, 4])
@@ -510,10 +560,16 @@ def test_the_original_package_layout(tfrecord, cache, tmp_path):
         except api.OutOfDomainError as exc:
             print("rejected:", exc)
         print("surrogate imported:", "surrogate" in sys.modules)
-        '''))
-    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True,
-                          text=True, env={**_env(), "PYTHONPATH": f"{tmp_path}:{REPO}"},
-                          timeout=300)
+        """)
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**_env(), "PYTHONPATH": f"{tmp_path}:{REPO}"},
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert "Querying an Inception-like model." in done.stdout
     assert "rejected: first operation should be 'input', got 1" in done.stdout
@@ -522,4 +578,5 @@ def test_the_original_package_layout(tfrecord, cache, tmp_path):
 
 def _env() -> dict:
     import os
+
     return {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}

@@ -60,29 +60,35 @@ def test_gen_is_edge_rejects_negative_bits():
 
 
 # ---------------------------------------------------------------- DAG checks, edges
-@pytest.mark.parametrize("edges, n, full", [
-    ([(0, 1), (1, 2)], 3, True),                                   # chain
-    ([(0, 1), (0, 2), (1, 2)], 3, True),                           # chain plus a skip
-    ([(0, 1), (0, 2), (1, 3), (2, 3)], 4, True),                   # diamond
-    ([(0, 2), (1, 2)], 3, False),                                  # 1 not reached from input
-    ([(0, 1), (0, 2)], 3, False),                                  # 1 reaches no output
-    ([(0, 2), (2, 4), (1, 3)], 5, False),                          # 1 -> 3 an island
-    ([(0, 2), (1, 3)], 4, False),                                  # no input -> output path
-    ([(0, 1), (1, 3)], 4, False),                                  # 2 isolated
-])
+@pytest.mark.parametrize(
+    "edges, n, full",
+    [
+        ([(0, 1), (1, 2)], 3, True),  # chain
+        ([(0, 1), (0, 2), (1, 2)], 3, True),  # chain plus a skip
+        ([(0, 1), (0, 2), (1, 3), (2, 3)], 4, True),  # diamond
+        ([(0, 2), (1, 2)], 3, False),  # 1 not reached from input
+        ([(0, 1), (0, 2)], 3, False),  # 1 reaches no output
+        ([(0, 2), (2, 4), (1, 3)], 5, False),  # 1 -> 3 an island
+        ([(0, 2), (1, 3)], 4, False),  # no input -> output path
+        ([(0, 1), (1, 3)], 4, False),  # 2 isolated
+    ],
+)
 def test_is_full_dag(edges, n, full):
     assert graph_util.is_full_dag(_matrix(n, edges)) is full
 
 
-@pytest.mark.parametrize("matrix, upper", [
-    (np.zeros((4, 4), int), True),
-    (np.triu(np.ones((4, 4), int), 1), True),
-    (_matrix(4, [(0, 1), (2, 0)]), False),                         # below the diagonal
-    (np.tril(np.ones((4, 4), int)), False),
-    (np.eye(3, dtype=int), False),                                 # on the diagonal
-    ([[0]], True),
-    ([[1]], False),
-])
+@pytest.mark.parametrize(
+    "matrix, upper",
+    [
+        (np.zeros((4, 4), int), True),
+        (np.triu(np.ones((4, 4), int), 1), True),
+        (_matrix(4, [(0, 1), (2, 0)]), False),  # below the diagonal
+        (np.tril(np.ones((4, 4), int)), False),
+        (np.eye(3, dtype=int), False),  # on the diagonal
+        ([[0]], True),
+        ([[1]], False),
+    ],
+)
 def test_is_upper_triangular(matrix, upper):
     assert graph_util.is_upper_triangular(matrix) is upper
 
@@ -96,16 +102,19 @@ def test_num_edges():
 # -------------------------------------------------------------------------- hash_module
 def test_hash_is_the_project_hash_with_the_reference_values():
     assert graph_util.hash_module is project_hash_module
-    inception = _matrix(7, [(0, 1), (0, 2), (0, 3), (0, 5), (1, 6), (2, 6), (3, 4), (4, 6),
-                            (5, 6)])
+    inception = _matrix(7, [(0, 1), (0, 2), (0, 3), (0, 5), (1, 6), (2, 6), (3, 4), (4, 6), (5, 6)])
     assert graph_util.hash_module(inception, [-1, 1, 0, 0, 0, 2, -2]) == (
-        "28cfc7874f6d200472e1a9dcd8650aa0")
+        "28cfc7874f6d200472e1a9dcd8650aa0"
+    )
     assert graph_util.hash_module([[0, 1], [0, 0]], [-1, -2]) == (
-        "043721b9c7fe8c5fad811d47d83132ec")
-    sample = np.array([int(c) for c in
-                       "0100110001000000010010000010000001000000010000000"]).reshape(7, 7)
+        "043721b9c7fe8c5fad811d47d83132ec"
+    )
+    sample = np.array(
+        [int(c) for c in "0100110001000000010010000010000001000000010000000"]
+    ).reshape(7, 7)
     assert graph_util.hash_module(sample, [-1, 0, 2, 0, 0, 1, -2]) == (
-        "00005c142e6f48ac74fdcf73e3439874")
+        "00005c142e6f48ac74fdcf73e3439874"
+    )
 
 
 def test_hash_ignores_the_matrix_type():
@@ -120,27 +129,33 @@ def test_hash_ignores_the_matrix_type():
 def test_hash_of_isomorphic_and_non_isomorphic_graphs():
     diamond = _matrix(4, [(0, 1), (0, 2), (1, 3), (2, 3)])
     # swapping the labels of the two symmetric branches changes nothing
-    assert (graph_util.hash_module(diamond, [-1, 0, 1, -2])
-            == graph_util.hash_module(diamond, [-1, 1, 0, -2]))
+    assert graph_util.hash_module(diamond, [-1, 0, 1, -2]) == graph_util.hash_module(
+        diamond, [-1, 1, 0, -2]
+    )
     # the same labelled graph written with its interior vertices in another order
     a = _matrix(5, [(0, 1), (0, 2), (1, 4), (2, 3), (3, 4)])
     b = _matrix(5, [(0, 1), (0, 3), (1, 2), (2, 4), (3, 4)])
     assert graph_util.hash_module(a, [-1, 7, 8, 9, -2]) == graph_util.hash_module(
-        b, [-1, 8, 9, 7, -2])
+        b, [-1, 8, 9, 7, -2]
+    )
     assert graph_util.hash_module(a, [-1, 7, 8, 9, -2]) != graph_util.hash_module(
-        a, [-1, 8, 9, 7, -2])
+        a, [-1, 8, 9, 7, -2]
+    )
     chain = _matrix(5, [(0, 1), (1, 2), (2, 3), (3, 4)])
     # where a label sits along a chain matters (each vertex hashes itself too)
     assert graph_util.hash_module(chain, [-1, 1, 0, 0, -2]) != graph_util.hash_module(
-        chain, [-1, 0, 0, 1, -2])
+        chain, [-1, 0, 0, 1, -2]
+    )
     # edge directions matter
     skip = _matrix(4, [(0, 1), (1, 2), (2, 3), (0, 3)])
     assert graph_util.hash_module(skip, [-1, 1, 0, -2]) != graph_util.hash_module(
-        skip, [-1, 0, 1, -2])
+        skip, [-1, 0, 1, -2]
+    )
     # in-neighbours matter, not only out-neighbours
     fan = _matrix(7, [(0, 1), (0, 2), (0, 3), (0, 4), (1, 2), (2, 6), (3, 5), (4, 5), (5, 6)])
     assert graph_util.hash_module(fan, [-1, 1, 0, 0, 0, 0, -2]) != graph_util.hash_module(
-        fan, [-1, 0, 0, 0, 1, 0, -2])
+        fan, [-1, 0, 0, 0, 1, 0, -2]
+    )
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -162,20 +177,16 @@ def test_hash_is_invariant_under_permutation_of_any_directed_graph(seed):
 def _bipartite_cell(middle) -> np.ndarray:
     """10 vertices: input -> four label-1 vertices, the middle edges to four label-2
     vertices, which feed the output."""
-    return _matrix(10, [(0, a) for a in range(1, 5)] + [(b, 9) for b in range(5, 9)]
-                   + list(middle))
+    return _matrix(10, [(0, a) for a in range(1, 5)] + [(b, 9) for b in range(5, 9)] + list(middle))
 
 
 def test_counterexample_equal_hashes_of_non_isomorphic_graphs():
     """The hash is not a perfect identifier: a middle of two 4-cycles and a middle of one
     8-cycle (both 2-regular bipartite) hash the same but are not isomorphic."""
-    two_cycles = _bipartite_cell([(1, 5), (1, 6), (2, 5), (2, 6), (3, 7), (3, 8), (4, 7),
-                                  (4, 8)])
-    one_cycle = _bipartite_cell([(1, 5), (1, 6), (2, 6), (2, 7), (3, 7), (3, 8), (4, 8),
-                                 (4, 5)])
+    two_cycles = _bipartite_cell([(1, 5), (1, 6), (2, 5), (2, 6), (3, 7), (3, 8), (4, 7), (4, 8)])
+    one_cycle = _bipartite_cell([(1, 5), (1, 6), (2, 6), (2, 7), (3, 7), (3, 8), (4, 8), (4, 5)])
     labels = [-1, 1, 1, 1, 1, 2, 2, 2, 2, -2]
-    assert graph_util.hash_module(two_cycles, labels) == graph_util.hash_module(one_cycle,
-                                                                                labels)
+    assert graph_util.hash_module(two_cycles, labels) == graph_util.hash_module(one_cycle, labels)
     assert not graph_util.is_isomorphic((two_cycles, labels), (one_cycle, labels))
     assert graph_util.is_isomorphic((two_cycles, labels), (two_cycles, labels))
 
@@ -212,9 +223,13 @@ def test_permute_graph_rejects_a_bad_permutation(perm):
 def _brute_force(graph1, graph2) -> bool:
     """The definition, literally: some permutation maps graph1 exactly onto graph2."""
     n = len(graph1[1])
-    return any(np.array_equal(p[0], np.asarray(graph2[0]) == 1) and p[1] == list(graph2[1])
-               for p in (graph_util.permute_graph(graph1[0], graph1[1], perm)
-                         for perm in itertools.permutations(range(n))))
+    return any(
+        np.array_equal(p[0], np.asarray(graph2[0]) == 1) and p[1] == list(graph2[1])
+        for p in (
+            graph_util.permute_graph(graph1[0], graph1[1], perm)
+            for perm in itertools.permutations(range(n))
+        )
+    )
 
 
 def test_is_isomorphic_examples():

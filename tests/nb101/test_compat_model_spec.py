@@ -7,24 +7,26 @@ import types
 
 import numpy as np
 import pytest
+from _specs import INCEPTION
 
 import nb101
 from nb101 import OPS, OutOfDomainError
 from nb101.compat import graph_util, model_spec
 from nb101.compat.model_spec import ModelSpec
 
-from _specs import INCEPTION
-
 INCEPTION_MATRIX = INCEPTION.original_matrix.tolist()
 INCEPTION_OPS = list(INCEPTION.original_ops)
 
 
 # ------------------------------------------------------------------------------ pruning
-@pytest.mark.parametrize("matrix", [
-    [[0, 1, 0], [0, 0, 1], [0, 0, 0]],
-    [[0, 1, 1], [0, 0, 1], [0, 0, 0]],
-    [[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]],
-])
+@pytest.mark.parametrize(
+    "matrix",
+    [
+        [[0, 1, 0], [0, 0, 1], [0, 0, 0]],
+        [[0, 1, 1], [0, 0, 1], [0, 0, 0]],
+        [[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]],
+    ],
+)
 def test_nothing_to_prune(matrix):
     ops = [0] * len(matrix)
     spec = ModelSpec(np.array(matrix), ops)
@@ -33,15 +35,21 @@ def test_nothing_to_prune(matrix):
     assert spec.ops == spec.original_ops == ops
 
 
-@pytest.mark.parametrize("matrix, ops, pruned", [
-    # islands: vertices joined to neither end, or to one another only
-    ([[0, 1, 0, 0], [0, 0, 0, 1], [0, 0, 0, 0], [0, 0, 0, 0]], [1, 2, 3, 4], [1, 2, 4]),
-    ([[0, 1, 0, 0, 0], [0, 0, 0, 0, 1], [0, 0, 0, 1, 0], [0, 0, 0, 0, 0], [0, 0, 0, 0, 0]],
-     [1, 2, 3, 4, 5], [1, 2, 5]),
-    # dangling: reached from the input but reaching no output, and the converse
-    ([[0, 1, 1, 0], [0, 0, 0, 0], [0, 0, 0, 1], [0, 0, 0, 0]], [1, 2, 3, 4], [1, 3, 4]),
-    ([[0, 0, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]], [1, 2, 3, 4], [1, 3, 4]),
-])
+@pytest.mark.parametrize(
+    "matrix, ops, pruned",
+    [
+        # islands: vertices joined to neither end, or to one another only
+        ([[0, 1, 0, 0], [0, 0, 0, 1], [0, 0, 0, 0], [0, 0, 0, 0]], [1, 2, 3, 4], [1, 2, 4]),
+        (
+            [[0, 1, 0, 0, 0], [0, 0, 0, 0, 1], [0, 0, 0, 1, 0], [0, 0, 0, 0, 0], [0, 0, 0, 0, 0]],
+            [1, 2, 3, 4, 5],
+            [1, 2, 5],
+        ),
+        # dangling: reached from the input but reaching no output, and the converse
+        ([[0, 1, 1, 0], [0, 0, 0, 0], [0, 0, 0, 1], [0, 0, 0, 0]], [1, 2, 3, 4], [1, 3, 4]),
+        ([[0, 0, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]], [1, 2, 3, 4], [1, 3, 4]),
+    ],
+)
 def test_pruning_keeps_integer_ops(matrix, ops, pruned):
     spec = ModelSpec(np.array(matrix), ops)
     assert spec.valid_spec
@@ -50,12 +58,15 @@ def test_pruning_keeps_integer_ops(matrix, ops, pruned):
     assert spec.original_ops == ops and spec.original_matrix.tolist() == matrix
 
 
-@pytest.mark.parametrize("matrix", [
-    [[0, 0], [0, 0]],
-    [[0, 1, 0, 0], [0, 0, 0, 0], [0, 0, 0, 1], [0, 0, 0, 0]],
-    [[0, 0, 0, 0], [0, 0, 1, 0], [0, 0, 0, 0], [0, 0, 0, 0]],
-    [[0]],
-])
+@pytest.mark.parametrize(
+    "matrix",
+    [
+        [[0, 0], [0, 0]],
+        [[0, 1, 0, 0], [0, 0, 0, 0], [0, 0, 0, 1], [0, 0, 0, 0]],
+        [[0, 0, 0, 0], [0, 0, 1, 0], [0, 0, 0, 0], [0, 0, 0, 0]],
+        [[0]],
+    ],
+)
 def test_disconnected_specs_are_flagged(matrix):
     spec = ModelSpec(np.array(matrix), list(range(len(matrix))))
     assert not spec.valid_spec
@@ -99,15 +110,18 @@ def test_data_format_is_stored():
 
 
 # ------------------------------------------------------------------------------- errors
-@pytest.mark.parametrize("matrix, ops, message", [
-    ([[0, 1, 0], [0, 0, 1]], [0, 0, 0], "matrix must be square"),
-    ([0, 1, 0], [0, 0, 0], "matrix must be square"),
-    ([[0, 1], [0, 0, 1]], [0, 0], "matrix must be square"),
-    ([[0, 1], [0, 0]], [0, 0, 0], "length of ops must match matrix dimensions"),
-    ([[0, 1], [0, 0]], "ab", "ops must be a sequence"),
-    ([[0, 1], [1, 0]], [0, 0], "matrix must be upper triangular"),
-    ([[1, 1], [0, 0]], [0, 0], "matrix must be upper triangular"),
-])
+@pytest.mark.parametrize(
+    "matrix, ops, message",
+    [
+        ([[0, 1, 0], [0, 0, 1]], [0, 0, 0], "matrix must be square"),
+        ([0, 1, 0], [0, 0, 0], "matrix must be square"),
+        ([[0, 1], [0, 0, 1]], [0, 0], "matrix must be square"),
+        ([[0, 1], [0, 0]], [0, 0, 0], "length of ops must match matrix dimensions"),
+        ([[0, 1], [0, 0]], "ab", "ops must be a sequence"),
+        ([[0, 1], [1, 0]], [0, 0], "matrix must be upper triangular"),
+        ([[1, 1], [0, 0]], [0, 0], "matrix must be upper triangular"),
+    ],
+)
 def test_bad_input_raises_value_error(matrix, ops, message):
     with pytest.raises(ValueError, match=message):
         ModelSpec(matrix, ops)
@@ -169,13 +183,17 @@ class _FakeDigraph:
 
 def test_visualize_draws_the_pruned_spec(monkeypatch):
     monkeypatch.setitem(sys.modules, "graphviz", types.SimpleNamespace(Digraph=_FakeDigraph))
-    spec = ModelSpec(np.array([[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 0], [0, 0, 0, 0]]),
-                     ["input", "conv1x1-bn-relu", "maxpool3x3", "output"])
+    spec = ModelSpec(
+        np.array([[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 0], [0, 0, 0, 0]]),
+        ["input", "conv1x1-bn-relu", "maxpool3x3", "output"],
+    )
     graph = spec.visualize()
     assert graph.nodes == [("0", "input"), ("1", "conv1x1-bn-relu"), ("2", "output")]
     assert graph.edges == [("0", "1"), ("1", "2")]
     assert ModelSpec([[0, 1, 0], [0, 0, 1], [0, 0, 0]], [0, 7, 0]).visualize().nodes[1] == (
-        "1", "7")
+        "1",
+        "7",
+    )
     with pytest.raises(OutOfDomainError, match="disconnected"):
         ModelSpec([[0, 0], [0, 0]], [0, 0]).visualize()
 

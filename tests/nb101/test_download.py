@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from nb101 import TabularBenchmark
-from nb101.protocol import METRICS
 from nb101.cli import main
 from nb101.download import (
     OFFICIAL_FILES,
@@ -23,6 +22,7 @@ from nb101.download import (
     resolve_official_file,
 )
 from nb101.model_spec import trainable_parameters
+from nb101.protocol import METRICS
 from nb101.run_records import Run, encode_run
 from nb101.tfrecord import frame_record
 

@@ -73,16 +73,20 @@ def _outcome(fn, *args):
         return type(exc)
 
 
-def _written(matrix: np.ndarray, ops: list[str], rng: random.Random, extra: int = 0
-             ) -> tuple[list[list[int]], list[str]]:
+def _written(
+    matrix: np.ndarray, ops: list[str], rng: random.Random, extra: int = 0
+) -> tuple[list[list[int]], list[str]]:
     """An isomorphic relabelling (random topological order) as nested lists, with ``extra``
     dangling vertices inserted before the output (pruned away again)."""
     n = len(ops)
     rows = matrix.tolist()
     order, placed = [0], {0}
     while len(order) < n - 1:
-        ready = [v for v in range(1, n - 1) if v not in placed
-                 and all(not rows[u][v] or u in placed for u in range(n))]
+        ready = [
+            v
+            for v in range(1, n - 1)
+            if v not in placed and all(not rows[u][v] or u in placed for u in range(n))
+        ]
         v = rng.choice(ready)
         order.append(v)
         placed.add(v)
@@ -162,13 +166,18 @@ def test_random_unpruned_matrices_and_labelings_agree_with_the_reference(space):
         if trial % 31 == 0:
             ops[int(rng.integers(n))] = "conv5x5"
         expected = _outcome(_reference_index, space, matrix.tolist(), ops)
-        for given in (matrix.tolist(), matrix, matrix.astype(np.int32),
-                      [tuple(r) for r in matrix.tolist()]):
+        for given in (
+            matrix.tolist(),
+            matrix,
+            matrix.astype(np.int32),
+            [tuple(r) for r in matrix.tolist()],
+        ):
             got = _outcome(lambda m, o=ops: space.index_of_spec(ModelSpec(m, o)), given)
             assert got == expected, (matrix.tolist(), ops)
         if trial % 97:  # (compat takes other values, then rejects them as out of the space)
-            compat = _outcome(lambda m, o=ops: nb._project_spec(api.ModelSpec(m, o)),
-                              matrix.tolist())
+            compat = _outcome(
+                lambda m, o=ops: nb._project_spec(api.ModelSpec(m, o)), matrix.tolist()
+            )
             if isinstance(expected, int):
                 assert space.index_of_spec(compat) == expected
             else:
@@ -180,16 +189,25 @@ def test_random_unpruned_matrices_and_labelings_agree_with_the_reference(space):
 def test_inputs_outside_the_fast_case_keep_their_old_answers():
     ops = ["input", "conv3x3-bn-relu", "output"]
     good = [[0, 1, 0], [0, 0, 1], [0, 0, 0]]
-    for matrix in (np.array(good, dtype=np.int64).T.copy().T,  # a transposed layout
-                   np.array(good, dtype=">i4"), np.array(good, dtype=bool),
-                   [[np.int64(v) for v in row] for row in good], [[bool(v) for v in row]
-                                                                   for row in good]):
+    for matrix in (
+        np.array(good, dtype=np.int64).T.copy().T,  # a transposed layout
+        np.array(good, dtype=">i4"),
+        np.array(good, dtype=bool),
+        [[np.int64(v) for v in row] for row in good],
+        [[bool(v) for v in row] for row in good],
+    ):
         spec = ModelSpec(matrix, ops)
         assert spec.matrix.tolist() == good and spec.ops == ops
-    for matrix, match in (([[0, 1], [0]], "square"), ([[0.0, 1.0], [0.0, 0.0]], "0/1 integers"),
-                          ([[0, 2], [0, 0]], "only 0 and 1"), ([[0, -1], [0, 0]], "only 0"),
-                          ([[0, 1], [1, 0]], "upper triangular"), ([0, 1], "square"),
-                          ([["0", "1"], ["0", "0"]], "0/1 integers"), ([], "square")):
+    for matrix, match in (
+        ([[0, 1], [0]], "square"),
+        ([[0.0, 1.0], [0.0, 0.0]], "0/1 integers"),
+        ([[0, 2], [0, 0]], "only 0 and 1"),
+        ([[0, -1], [0, 0]], "only 0"),
+        ([[0, 1], [1, 0]], "upper triangular"),
+        ([0, 1], "square"),
+        ([["0", "1"], ["0", "0"]], "0/1 integers"),
+        ([], "square"),
+    ):
         with pytest.raises(ValueError, match=match):
             ModelSpec(matrix, ["input", "output"])
     with pytest.raises(ValueError, match="length of ops"):
@@ -197,15 +215,18 @@ def test_inputs_outside_the_fast_case_keep_their_old_answers():
     assert not ModelSpec([[0]], ["input"]).valid_spec
 
 
-@pytest.mark.parametrize("matrix, dtype", [
-    ([[0, 1, 1], [0, 0, 1], [0, 0, 0]], np.array([[0]]).dtype),
-    ([[False, True, False], [False, False, True], [False] * 3], np.dtype(bool)),
-    (np.array([[0, 1, 0], [0, 0, 0], [0, 0, 0]], dtype=np.uint8), np.dtype(np.uint8)),
-    (np.array([[0, 1, 1], [0, 0, 1], [0, 0, 0]], dtype=np.int32), np.dtype(np.int32)),
-    ([[0, 1, 0, 0], [0, 0, 0, 1], [0, 0, 0, 0], [0, 0, 0, 0]], np.array([[0]]).dtype),
-])
+@pytest.mark.parametrize(
+    "matrix, dtype",
+    [
+        ([[0, 1, 1], [0, 0, 1], [0, 0, 0]], np.array([[0]]).dtype),
+        ([[False, True, False], [False, False, True], [False] * 3], np.dtype(bool)),
+        (np.array([[0, 1, 0], [0, 0, 0], [0, 0, 0]], dtype=np.uint8), np.dtype(np.uint8)),
+        (np.array([[0, 1, 1], [0, 0, 1], [0, 0, 0]], dtype=np.int32), np.dtype(np.int32)),
+        ([[0, 1, 0, 0], [0, 0, 0, 1], [0, 0, 0, 0], [0, 0, 0, 0]], np.array([[0]]).dtype),
+    ],
+)
 def test_compat_spec_keeps_dtype_and_ops_as_the_numpy_path(matrix, dtype):
-    ops = ["input", 1, 2, "output"][:len(matrix) - 1] + ["output"]
+    ops = ["input", 1, 2, "output"][: len(matrix) - 1] + ["output"]
     spec = api.ModelSpec(matrix, ops)
     array = np.array(matrix)
     assert spec.original_matrix.dtype == dtype and spec.original_ops == ops
@@ -231,6 +252,7 @@ def test_compat_spec_copies_mutable_labels():
 
 def _bench_stub(space):
     """The smallest Benchmark for NASBench: only ``_project_spec`` is used here."""
+
     class Stub:
         valid_epochs = frozenset({108})
 
@@ -240,11 +262,16 @@ def _bench_stub(space):
         def query(self, *a, **k): ...
         def query_batch(self, *a, **k): ...
         def is_valid(self, *a): ...
-        def get_budget_counters(self): return 0.0, 0
+        def get_budget_counters(self):
+            return 0.0, 0
+
         def reset_budget_counters(self): ...
-        def hash_iterator(self): return iter(())
+        def hash_iterator(self):
+            return iter(())
+
         def get_metrics_from_hash(self, h): ...
         def get_metrics_from_spec(self, s): ...
+
     return Stub()
 
 

@@ -17,8 +17,10 @@ from nb101.io import atomic_folder, atomic_path, atomic_savez, to_jsonable, writ
 @pytest.fixture()
 def no_umask_calls(monkeypatch):
     """Fail if the code under test touches the process umask (it is process-wide state)."""
+
     def forbidden(*args):
         raise AssertionError("os.umask called: it changes the umask of every thread")
+
     monkeypatch.setattr(os, "umask", forbidden)
 
 
@@ -53,10 +55,12 @@ def test_atomic_path_keeps_old_file_on_error(tmp_path):
 def test_concurrent_writers_keep_the_umask_and_their_files(tmp_path):
     umask = os.umask(0o022)  # a known umask for this test only
     try:
+
         def write(i: int) -> None:
             for j in range(20):
                 with atomic_path(tmp_path / f"f{i}.txt") as tmp:
                     tmp.write_text(f"{i}-{j}")
+
         threads = [threading.Thread(target=write, args=(i,)) for i in range(8)]
         for t in threads:
             t.start()
@@ -119,13 +123,25 @@ def test_atomic_folder_replaces_a_file(tmp_path):
 
 def test_write_json_is_strict_and_atomic(tmp_path, no_umask_calls):
     path = tmp_path / "x.json"
-    obj = {"nan": float("nan"), "inf": np.float32("inf"), "a": np.arange(3), 1: np.int64(4),
-           "p": Path("/a/b"), "t": (np.bool_(True), 0.5)}
+    obj = {
+        "nan": float("nan"),
+        "inf": np.float32("inf"),
+        "a": np.arange(3),
+        1: np.int64(4),
+        "p": Path("/a/b"),
+        "t": (np.bool_(True), 0.5),
+    }
     assert write_json(path, obj, indent=1) == path
     text = path.read_text()
     assert text.endswith("\n") and "NaN" not in text and "Infinity" not in text
-    assert json.loads(text) == {"nan": None, "inf": None, "a": [0, 1, 2], "1": 4,
-                                "p": "/a/b", "t": [True, 0.5]}
+    assert json.loads(text) == {
+        "nan": None,
+        "inf": None,
+        "a": [0, 1, 2],
+        "1": 4,
+        "p": "/a/b",
+        "t": [True, 0.5],
+    }
     with pytest.raises(TypeError):
         write_json(path, {"bad": object()})
     assert json.loads(path.read_text())["a"] == [0, 1, 2]  # the old file is kept

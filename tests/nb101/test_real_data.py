@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _specs import INCEPTION
 
 from nb101 import ModelSpec, PartialTableError, real_data
-from nb101.protocol import RUN_FIELDS
-from nb101.real_data import (convert_real_data, load_exhaustive, load_repeats, load_sample,
-                             real_table, resolve_data_dir)
 from nb101.model_spec import trainable_parameters
+from nb101.protocol import RUN_FIELDS
+from nb101.real_data import (
+    convert_real_data,
+    load_exhaustive,
+    load_repeats,
+    load_sample,
+    real_table,
+    resolve_data_dir,
+)
 from nb101.tabular_benchmark import TabularBenchmark
-
-from _specs import INCEPTION
 
 
 @pytest.fixture(scope="module")
 def real_table_path(real_data_dir, space, tmp_path_factory):
-    return convert_real_data(real_data_dir, tmp_path_factory.mktemp("real") / "real.npz",
-                             space=space)
+    return convert_real_data(
+        real_data_dir, tmp_path_factory.mktemp("real") / "real.npz", space=space
+    )
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +45,7 @@ def test_missing_folder_names_path(tmp_path):
 def test_real_table_reuses_the_cached_table(real_table_path, monkeypatch):
     def no_conversion(*args, **kwargs):
         raise AssertionError("converted although the table is cached")
+
     monkeypatch.setattr(real_data, "default_real_table_path", lambda: real_table_path)
     monkeypatch.setattr(real_data, "convert_real_data", no_conversion)
     assert real_table() == real_table_path
@@ -55,6 +62,7 @@ def test_real_table_converts_on_first_use(tmp_path, monkeypatch):
     def convert(data_dir, out_path):
         calls.append((data_dir, out_path))
         return out_path
+
     monkeypatch.setattr(real_data, "default_real_table_path", lambda: tmp_path / "real.npz")
     monkeypatch.setattr(real_data, "convert_real_data", convert)
     assert real_table(folder) == tmp_path / "real.npz"
@@ -87,7 +95,8 @@ def test_whole_space(real_table_path, real_data_dir, space):
     assert bench.valid_epochs == {4, 12, 36, 108}
     exhaustive = load_exhaustive(real_data_dir)
     repeat0 = bench.table.runs["final_test_accuracy"][
-        bench.table.run_start[:-1].reshape(-1, 4)[:, 3]]  # first run at 108 = repeat 0
+        bench.table.run_start[:-1].reshape(-1, 4)[:, 3]
+    ]  # first run at 108 = repeat 0
     np.testing.assert_array_equal(repeat0.astype(np.float64), exhaustive)
 
 
@@ -138,13 +147,13 @@ def test_sample_values_exact(real_table_path, sample, space):
         assert len(single) > 18_000
         np.testing.assert_array_equal(out["validation_accuracy"], expected)
         if epochs == 108:
-            np.testing.assert_array_equal(out["training_time"],
-                                          sample.final_training_time[slot_count == 1])
+            np.testing.assert_array_equal(
+                out["training_time"], sample.final_training_time[slot_count == 1]
+            )
             assert np.isnan(out["test_accuracy"]).all()  # sample runs: repeat unknown
 
 
-def test_sample_cells_answer_every_field_they_have(real_table_path, real_data_dir, sample,
-                                                   space):
+def test_sample_cells_answer_every_field_they_have(real_table_path, real_data_dir, sample, space):
     """A sample cell's two partial 108-epoch runs (test accuracy in repeat 0, validation
     accuracy and time in a run of unknown repeat): every query returns all three."""
     bench = TabularBenchmark(real_table_path, seed=0)
@@ -155,8 +164,7 @@ def test_sample_cells_answer_every_field_they_have(real_table_path, real_data_di
     assert two.sum() > 18_000
     out = bench.query_batch(cells[two])
     np.testing.assert_array_equal(out["test_accuracy"], exhaustive[cells[two]])
-    np.testing.assert_array_equal(out["validation_accuracy"],
-                                  sample.validation_accuracy[108][two])
+    np.testing.assert_array_equal(out["validation_accuracy"], sample.validation_accuracy[108][two])
     np.testing.assert_array_equal(out["training_time"], sample.final_training_time[two])
     assert np.isnan(out["train_accuracy"]).all()  # no run of these cells has it
     for i in np.flatnonzero(two)[:100]:
@@ -173,7 +181,7 @@ def test_parameters(real_table_path, sample, repeats, space):
     np.testing.assert_array_equal(space.parameters(cells), sample.trainable_parameters)
     for i in range(0, len(cells), 500):  # the scalar formula too, on a subset
         assert trainable_parameters(space.spec(int(cells[i]))) == sample.trainable_parameters[i]
-    for h, (fixed, _) in repeats.items():
+    for fixed, _ in repeats.values():
         spec = ModelSpec(fixed["module_adjacency"], fixed["module_operations"])
         assert trainable_parameters(spec) == fixed["trainable_parameters"]
     bench = TabularBenchmark(real_table_path)

@@ -4,38 +4,68 @@ import itertools
 
 import numpy as np
 import pytest
+from _specs import INCEPTION, INCEPTION_STORED
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nb101 import (CONV1X1, CONV3X3, INPUT, MAXPOOL3X3, OUTPUT, ModelSpec, OutOfDomainError,
-                       check_spec, hash_module, hash_of, is_valid_spec, trainable_parameters)
+from nb101 import (
+    CONV1X1,
+    CONV3X3,
+    INPUT,
+    MAXPOOL3X3,
+    OUTPUT,
+    ModelSpec,
+    OutOfDomainError,
+    check_spec,
+    hash_module,
+    hash_of,
+    is_valid_spec,
+    trainable_parameters,
+)
 from nb101.model_spec import OPS, compute_vertex_channels, edge_bits, matrix_from_bits
 
-from _specs import INCEPTION, INCEPTION_STORED
-
-SAMPLE_MATRIX = np.array([int(c) for c in "0100110001000000010010000010000001000000010000000"]
-                         ).reshape(7, 7)
-SAMPLE_OPS = ["input", "conv3x3-bn-relu", "maxpool3x3", "conv3x3-bn-relu", "conv3x3-bn-relu",
-              "conv1x1-bn-relu", "output"]
+SAMPLE_MATRIX = np.array(
+    [int(c) for c in "0100110001000000010010000010000001000000010000000"]
+).reshape(7, 7)
+SAMPLE_OPS = [
+    "input",
+    "conv3x3-bn-relu",
+    "maxpool3x3",
+    "conv3x3-bn-relu",
+    "conv3x3-bn-relu",
+    "conv1x1-bn-relu",
+    "output",
+]
 
 
 # --------------------------------------------------------------------------- hash
-@pytest.mark.parametrize("spec, expected", [
-    (ModelSpec(SAMPLE_MATRIX, SAMPLE_OPS), "00005c142e6f48ac74fdcf73e3439874"),
-    (INCEPTION, "28cfc7874f6d200472e1a9dcd8650aa0"),
-    (INCEPTION_STORED, "28cfc7874f6d200472e1a9dcd8650aa0"),
-    (ModelSpec([[0, 1], [0, 0]], [INPUT, OUTPUT]), "043721b9c7fe8c5fad811d47d83132ec"),
-])
+@pytest.mark.parametrize(
+    "spec, expected",
+    [
+        (ModelSpec(SAMPLE_MATRIX, SAMPLE_OPS), "00005c142e6f48ac74fdcf73e3439874"),
+        (INCEPTION, "28cfc7874f6d200472e1a9dcd8650aa0"),
+        (INCEPTION_STORED, "28cfc7874f6d200472e1a9dcd8650aa0"),
+        (ModelSpec([[0, 1], [0, 0]], [INPUT, OUTPUT]), "043721b9c7fe8c5fad811d47d83132ec"),
+    ],
+)
 def test_hash_check_values(spec, expected):
     assert spec.hash_spec() == expected
     assert hash_of(spec) == expected
 
 
 def test_best_spec_of_augment_model():
-    spec = ModelSpec([[0, 1, 1, 0, 0, 1, 1], [0, 0, 0, 0, 0, 1, 0], [0, 0, 0, 1, 0, 0, 0],
-                      [0, 0, 0, 0, 1, 0, 0], [0, 0, 0, 0, 0, 1, 0], [0, 0, 0, 0, 0, 0, 1],
-                      [0, 0, 0, 0, 0, 0, 0]],
-                     [INPUT, CONV1X1, CONV3X3, MAXPOOL3X3, CONV3X3, CONV3X3, OUTPUT])
+    spec = ModelSpec(
+        [
+            [0, 1, 1, 0, 0, 1, 1],
+            [0, 0, 0, 0, 0, 1, 0],
+            [0, 0, 0, 1, 0, 0, 0],
+            [0, 0, 0, 0, 1, 0, 0],
+            [0, 0, 0, 0, 0, 1, 0],
+            [0, 0, 0, 0, 0, 0, 1],
+            [0, 0, 0, 0, 0, 0, 0],
+        ],
+        [INPUT, CONV1X1, CONV3X3, MAXPOOL3X3, CONV3X3, CONV3X3, OUTPUT],
+    )
     assert spec.hash_spec() == "02e5a0247bbdcf2860b7e96f74961594"
     assert trainable_parameters(spec) == 32426634
 
@@ -45,7 +75,8 @@ def test_hash_ignores_input_dtypes(dtype):
     labels = [np.int64(-1), np.int32(0), np.int8(2), 0, 0, 1, np.int16(-2)]
     assert hash_module(SAMPLE_MATRIX.astype(dtype), labels) == "00005c142e6f48ac74fdcf73e3439874"
     assert ModelSpec(SAMPLE_MATRIX.astype(dtype), SAMPLE_OPS).hash_spec() == (
-        "00005c142e6f48ac74fdcf73e3439874")
+        "00005c142e6f48ac74fdcf73e3439874"
+    )
 
 
 def _permute(matrix, labels, perm):
@@ -105,16 +136,24 @@ def test_hash_separates_non_isomorphic_small_graphs():
 
 
 # ------------------------------------------------------------------- parameters
-@pytest.mark.parametrize("spec, expected", [
-    (ModelSpec(SAMPLE_MATRIX, SAMPLE_OPS), 8_555_530),
-    (INCEPTION, 2_694_282),
-    (INCEPTION_STORED, 2_694_282),
-    (ModelSpec([[0, 1], [0, 0]], [INPUT, OUTPUT]), 882_570),
-    (ModelSpec([[0, 1, 0], [0, 0, 1], [0, 0, 0]], [INPUT, CONV3X3, OUTPUT]), 10_177_674),
-    # ResNet-like spec of augment_model.py in the default skeleton (stem 128)
-    (ModelSpec([[0, 1, 0, 1], [0, 0, 1, 0], [0, 0, 0, 1], [0, 0, 0, 0]],
-               [INPUT, CONV3X3, CONV3X3, OUTPUT]), 20_346_506),
-])
+@pytest.mark.parametrize(
+    "spec, expected",
+    [
+        (ModelSpec(SAMPLE_MATRIX, SAMPLE_OPS), 8_555_530),
+        (INCEPTION, 2_694_282),
+        (INCEPTION_STORED, 2_694_282),
+        (ModelSpec([[0, 1], [0, 0]], [INPUT, OUTPUT]), 882_570),
+        (ModelSpec([[0, 1, 0], [0, 0, 1], [0, 0, 0]], [INPUT, CONV3X3, OUTPUT]), 10_177_674),
+        # ResNet-like spec of augment_model.py in the default skeleton (stem 128)
+        (
+            ModelSpec(
+                [[0, 1, 0, 1], [0, 0, 1, 0], [0, 0, 0, 1], [0, 0, 0, 0]],
+                [INPUT, CONV3X3, CONV3X3, OUTPUT],
+            ),
+            20_346_506,
+        ),
+    ],
+)
 def test_trainable_parameters(spec, expected):
     assert trainable_parameters(spec) == expected
 
@@ -123,11 +162,14 @@ DIAMOND = [[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]]
 PARALLEL = [[0, 1, 1, 1, 0], [0, 0, 0, 0, 1], [0, 0, 0, 0, 1], [0, 0, 0, 0, 1], [0] * 5]
 
 
-@pytest.mark.parametrize("cin, cout, matrix, expected", [
-    (8, 8, DIAMOND, [8, 4, 4, 8]),
-    (8, 15, DIAMOND, [8, 8, 7, 15]),
-    (8, 8, PARALLEL, [8, 3, 3, 2, 8]),
-])
+@pytest.mark.parametrize(
+    "cin, cout, matrix, expected",
+    [
+        (8, 8, DIAMOND, [8, 4, 4, 8]),
+        (8, 15, DIAMOND, [8, 8, 7, 15]),
+        (8, 8, PARALLEL, [8, 3, 3, 2, 8]),
+    ],
+)
 def test_compute_vertex_channels(cin, cout, matrix, expected):
     assert compute_vertex_channels(cin, cout, matrix) == expected
 
@@ -150,14 +192,17 @@ def test_disconnected_spec_is_invalid():
         check_spec(spec)
 
 
-@pytest.mark.parametrize("matrix, ops, message", [
-    ([[0, 1, 0], [0, 0, 1]], [INPUT, CONV3X3, OUTPUT], "square"),
-    ([[0, 1], [1, 0]], [INPUT, OUTPUT], "upper triangular"),
-    ([[1, 1], [0, 0]], [INPUT, OUTPUT], "upper triangular"),
-    ([[0, 1], [0, 0]], [INPUT, CONV3X3, OUTPUT], "length of ops"),
-    ([[0, 2], [0, 0]], [INPUT, OUTPUT], "only 0 and 1"),
-    ([[0, 1], [0]], [INPUT, OUTPUT], "square"),
-])
+@pytest.mark.parametrize(
+    "matrix, ops, message",
+    [
+        ([[0, 1, 0], [0, 0, 1]], [INPUT, CONV3X3, OUTPUT], "square"),
+        ([[0, 1], [1, 0]], [INPUT, OUTPUT], "upper triangular"),
+        ([[1, 1], [0, 0]], [INPUT, OUTPUT], "upper triangular"),
+        ([[0, 1], [0, 0]], [INPUT, CONV3X3, OUTPUT], "length of ops"),
+        ([[0, 2], [0, 0]], [INPUT, OUTPUT], "only 0 and 1"),
+        ([[0, 1], [0]], [INPUT, OUTPUT], "square"),
+    ],
+)
 def test_constructor_errors(matrix, ops, message):
     with pytest.raises(ValueError, match=message):
         ModelSpec(matrix, ops)
@@ -167,14 +212,19 @@ def _chain(n):
     return np.eye(n, k=1, dtype=int)
 
 
-@pytest.mark.parametrize("spec, message", [
-    (ModelSpec(_chain(8), [INPUT] + [CONV3X3] * 6 + [OUTPUT]), r"too many vertices, got 8"),
-    (ModelSpec(np.triu(np.ones((7, 7), int), 1), [INPUT] + [CONV3X3] * 5 + [OUTPUT]),
-     r"too many edges, got 21 \(max edges = 9\)"),
-    (ModelSpec(_chain(3), [INPUT, "conv5x5", OUTPUT]), "unsupported op 'conv5x5'"),
-    (ModelSpec(_chain(3), [CONV3X3, CONV3X3, OUTPUT]), "first operation should be 'input'"),
-    (ModelSpec(_chain(3), [INPUT, CONV3X3, CONV3X3]), "last operation should be 'output'"),
-])
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        (ModelSpec(_chain(8), [INPUT] + [CONV3X3] * 6 + [OUTPUT]), r"too many vertices, got 8"),
+        (
+            ModelSpec(np.triu(np.ones((7, 7), int), 1), [INPUT] + [CONV3X3] * 5 + [OUTPUT]),
+            r"too many edges, got 21 \(max edges = 9\)",
+        ),
+        (ModelSpec(_chain(3), [INPUT, "conv5x5", OUTPUT]), "unsupported op 'conv5x5'"),
+        (ModelSpec(_chain(3), [CONV3X3, CONV3X3, OUTPUT]), "first operation should be 'input'"),
+        (ModelSpec(_chain(3), [INPUT, CONV3X3, CONV3X3]), "last operation should be 'output'"),
+    ],
+)
 def test_out_of_domain(spec, message):
     with pytest.raises(OutOfDomainError, match=message):
         check_spec(spec)
@@ -188,10 +238,14 @@ def test_out_of_domain_error_is_a_value_error():
 @settings(max_examples=300, deadline=None)
 @given(st.integers(1, 9), st.data())
 def test_random_matrices_raise_only_documented_errors(n, data):
-    matrix = np.array(data.draw(st.lists(st.lists(st.integers(0, 1), min_size=n, max_size=n),
-                                         min_size=n, max_size=n)))
-    ops = data.draw(st.lists(st.sampled_from([*OPS, INPUT, OUTPUT, "bogus"]),
-                             min_size=n, max_size=n))
+    matrix = np.array(
+        data.draw(
+            st.lists(st.lists(st.integers(0, 1), min_size=n, max_size=n), min_size=n, max_size=n)
+        )
+    )
+    ops = data.draw(
+        st.lists(st.sampled_from([*OPS, INPUT, OUTPUT, "bogus"]), min_size=n, max_size=n)
+    )
     try:
         spec = ModelSpec(matrix, ops)
     except ValueError as exc:

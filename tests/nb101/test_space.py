@@ -9,9 +9,15 @@ import numpy as np
 import pytest
 
 from nb101 import ModelSpec, OutOfDomainError, TableError, get_space, hash_module, spec_from_hash
+from nb101.cell_space import (
+    EXPECTED_CELLS,
+    SPACE_FORMAT,
+    UPGRADABLE_FORMATS,
+    CellSpace,
+    cell_parameters,
+    default_cache_path,
+)
 from nb101.model_spec import OPS, edge_bits, is_valid_spec, labeling_of, matrix_from_bits
-from nb101.cell_space import (EXPECTED_CELLS, SPACE_FORMAT, UPGRADABLE_FORMATS, CellSpace,
-                              cell_parameters, default_cache_path)
 from nb101.space_enumeration import _full_dag_matrices
 
 DATA = Path(os.environ.get("NB101_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
@@ -43,7 +49,8 @@ def _original_enumeration(max_vertices):
             if matrix.sum() > 9:
                 continue
             full = all(matrix[v].any() for v in range(n - 1)) and all(
-                matrix[:, v].any() for v in range(1, n))
+                matrix[:, v].any() for v in range(1, n)
+            )
             if not full:
                 continue
             for labeling in itertools.product(range(3), repeat=n - 2):
@@ -85,21 +92,27 @@ def test_random_cells_rehash_to_their_key(cells):
         spec = cells.spec(int(i))
         assert spec.hash_spec() == cells.hash(int(i))
         assert cells.index_of_spec(spec) == i
-        assert hash_module(spec.matrix, labeling_of(spec.ops)) == spec_from_hash(
-            cells.hash(int(i))).hash_spec()
+        assert (
+            hash_module(spec.matrix, labeling_of(spec.ops))
+            == spec_from_hash(cells.hash(int(i))).hash_spec()
+        )
 
 
 def test_unpruned_spec_finds_its_pruned_cell(cells):
-    spec = ModelSpec([[0, 1, 1, 0, 0], [0, 0, 0, 0, 1], [0, 0, 0, 1, 0], [0, 0, 0, 0, 0],
-                      [0, 0, 0, 0, 0]], ["input", "conv3x3-bn-relu", "maxpool3x3",
-                                         "conv1x1-bn-relu", "output"])
+    spec = ModelSpec(
+        [[0, 1, 1, 0, 0], [0, 0, 0, 0, 1], [0, 0, 0, 1, 0], [0, 0, 0, 0, 0], [0, 0, 0, 0, 0]],
+        ["input", "conv3x3-bn-relu", "maxpool3x3", "conv1x1-bn-relu", "output"],
+    )
     assert cells.hash(cells.index_of_spec(spec)) == spec.hash_spec()
 
 
 def test_index_of_spec_rejects_out_of_domain(cells):
     with pytest.raises(OutOfDomainError, match="too many edges"):
-        cells.index_of_spec(ModelSpec(np.triu(np.ones((7, 7), int), 1),
-                                      ["input", *["conv3x3-bn-relu"] * 5, "output"]))
+        cells.index_of_spec(
+            ModelSpec(
+                np.triu(np.ones((7, 7), int), 1), ["input", *["conv3x3-bn-relu"] * 5, "output"]
+            )
+        )
 
 
 def test_unknown_hash(cells):
@@ -140,7 +153,7 @@ def test_neighbours_are_at_edit_distance_one(cells):
     for v in range(1, n - 1):
         for op in OPS:
             if op != ops[v]:
-                expected.add(cells.index_of_spec(ModelSpec(m, [*ops[:v], op, *ops[v + 1:]])))
+                expected.add(cells.index_of_spec(ModelSpec(m, [*ops[:v], op, *ops[v + 1 :]])))
     expected.discard(index)
     assert set(neighbours.tolist()) == expected
 
@@ -178,8 +191,11 @@ def test_cache_round_trip_and_corrupt_files(cells, tmp_path):
 
 def _save_format_1(cells, path):
     """A cache as the previous format wrote it: no parameter counts."""
-    np.savez(path, format=np.array(1),
-             **{name: getattr(cells, name) for name in CellSpace._ARRAYS if name != "parameters"})
+    np.savez(
+        path,
+        format=np.array(1),
+        **{name: getattr(cells, name) for name in CellSpace._ARRAYS if name != "parameters"},
+    )
 
 
 def test_format_1_cache_is_upgraded(cells, tmp_path, monkeypatch):
@@ -206,13 +222,15 @@ def test_cache_paths_expand_the_home_folder(cells, tmp_path, monkeypatch):
 
 def test_stored_parameters_equal_the_formula(cells):
     from nb101 import trainable_parameters
+
     idx = cells.sample(300, seed=11)
     expected = [trainable_parameters(cells.spec(int(i))) for i in idx]
     assert cells.parameters(idx).tolist() == expected
     assert cells.parameters()[idx].tolist() == expected
     assert cells.parameters().dtype == np.int64 and not cells.parameters().flags.writeable
-    assert np.array_equal(cell_parameters(cells.num_vertices[idx], cells.bits[idx],
-                                          cells.codes[idx]), expected)
+    assert np.array_equal(
+        cell_parameters(cells.num_vertices[idx], cells.bits[idx], cells.codes[idx]), expected
+    )
 
 
 def test_graph_is_the_canonical_spec(cells):
@@ -226,7 +244,7 @@ def test_graph_is_the_canonical_spec(cells):
         again = cells.graph(int(i))
         assert np.array_equal(again[0], spec.matrix) and again[1] == spec.ops
     with pytest.raises(OutOfDomainError, match="no pruned valid cell"):
-        cells.graph_of(3, 0, 0)   # no edge: not a full DAG
+        cells.graph_of(3, 0, 0)  # no edge: not a full DAG
     with pytest.raises(OutOfDomainError, match="labeling code 3"):
         cells.graph_of(3, 7, 3)
 

@@ -11,13 +11,13 @@ import pytest
 from _specs import INCEPTION
 
 from nb101 import ModelSpec, OutOfDomainError, PartialTableError, TableError
-from nb101.protocol import METRICS, RUN_FIELDS, Benchmark
 from nb101.cli import main
 from nb101.convert import convert_tfrecord
 from nb101.model_spec import trainable_parameters
+from nb101.protocol import METRICS, RUN_FIELDS, Benchmark
 from nb101.run_records import Run, write_runs
-from nb101.tabular_benchmark import TabularBenchmark
 from nb101.table_file import TABLE_FORMAT, load_table, write_table
+from nb101.tabular_benchmark import TabularBenchmark
 
 EPOCHS = (4, 12, 36, 108)
 
@@ -40,14 +40,22 @@ def records(space):
         spec = space.spec(index)
         for epochs in EPOCHS:
             for repeat in range(3):
-                fields = {f"{w}_{m}": (_time(rng) if m == "training_time" else _value(rng))
-                          for w in ("halfway", "final") for m in METRICS}
+                fields = {
+                    f"{w}_{m}": (_time(rng) if m == "training_time" else _value(rng))
+                    for w in ("halfway", "final")
+                    for m in METRICS
+                }
                 if index == 1 and epochs == 108 and repeat == 2:
                     fields["final_validation_accuracy"] = None  # a missing field
                 out[(index, epochs, repeat)] = Run(
-                    module_hash=space.hash(index), epochs=epochs, adjacency=spec.matrix,
-                    operations=spec.ops, trainable_parameters=trainable_parameters(spec),
-                    total_time=1.0, **fields)
+                    module_hash=space.hash(index),
+                    epochs=epochs,
+                    adjacency=spec.matrix,
+                    operations=spec.ops,
+                    trainable_parameters=trainable_parameters(spec),
+                    total_time=1.0,
+                    **fields,
+                )
     return out
 
 
@@ -111,8 +119,7 @@ def test_stop_halfway_and_budget(bench, records, space):
         assert result[m] == getattr(run, f"halfway_{m}")
     assert bench.get_budget_counters() == (run.halfway_training_time, 6)
     second = bench.query(INCEPTION, epochs=4)
-    assert bench.get_budget_counters() == (run.halfway_training_time + second["training_time"],
-                                           10)
+    assert bench.get_budget_counters() == (run.halfway_training_time + second["training_time"], 10)
     bench.reset_budget_counters()
     assert bench.get_budget_counters() == (0.0, 0)
 
@@ -201,29 +208,36 @@ def test_query_batch_fills_a_field_the_drawn_run_lacks(bench, records, space):
         assert drawn.any()
         np.testing.assert_array_equal(values[drawn], having[r] if r < 2 else having[r % 2])
     np.testing.assert_array_equal(out["index"], cells)
-    np.testing.assert_array_equal(out["trainable_parameters"],
-                                  space.parameters(cells).astype(float))
+    np.testing.assert_array_equal(
+        out["trainable_parameters"], space.parameters(cells).astype(float)
+    )
     spent = sum(out["training_time"])
     assert bench.get_budget_counters() == (pytest.approx(spent), 108 * 202)
     by_hash = bench.query_batch([space.hash(0)], epochs=4, stop_halfway=True)
-    assert by_hash["test_accuracy"][0] in {records[(0, 4, r)].halfway_test_accuracy
-                                           for r in range(3)}
+    assert by_hash["test_accuracy"][0] in {
+        records[(0, 4, r)].halfway_test_accuracy for r in range(3)
+    }
     # a single query does the same
     spec = space.spec(1)
     for _ in range(60):
         result = bench.query(spec)
-        r = next(r for r in range(3)
-                 if records[(1, 108, r)].final_test_accuracy == result["test_accuracy"])
+        r = next(
+            r
+            for r in range(3)
+            if records[(1, 108, r)].final_test_accuracy == result["test_accuracy"]
+        )
         assert result["validation_accuracy"] == having[r % 2]
         assert result["training_time"] == records[(1, 108, r)].final_training_time
     # the getters list the stored runs as they are
-    assert bench.get_metrics_from_hash(space.hash(1))[1][108][2][
-        "final_validation_accuracy"] is None
+    assert (
+        bench.get_metrics_from_hash(space.hash(1))[1][108][2]["final_validation_accuracy"] is None
+    )
 
 
 def test_complete_table_answers_from_the_drawn_run(table_path, records, space):
     """Every field of a result comes from the one run drawn by randint(0, n - 1)."""
     import random
+
     bench = TabularBenchmark(table_path, seed=7)
     rng = random.Random(7)
     for index in (space.index_of_spec(INCEPTION), 0, 1000):
@@ -233,10 +247,15 @@ def test_complete_table_answers_from_the_drawn_run(table_path, records, space):
                 run = records[(index, epochs, rng.randint(0, 2))]
                 when = "halfway" if halfway else "final"
                 assert {m: result[m] for m in METRICS} == {
-                    m: getattr(run, f"{when}_{m}") for m in METRICS}
+                    m: getattr(run, f"{when}_{m}") for m in METRICS
+                }
     batch = bench.query_batch(np.array([0, 1000] * 50), epochs=36)
-    runs = {index: [tuple(getattr(records[(index, 36, r)], f"final_{m}") for m in METRICS)
-                    for r in range(3)] for index in (0, 1000)}
+    runs = {
+        index: [
+            tuple(getattr(records[(index, 36, r)], f"final_{m}") for m in METRICS) for r in range(3)
+        ]
+        for index in (0, 1000)
+    }
     for i, index in enumerate(batch["index"].tolist()):
         assert tuple(batch[m][i] for m in METRICS) in runs[index]
 
@@ -272,11 +291,17 @@ def test_coverage_and_summary(bench, space):
 
 
 def test_summary_shows_what_is_partial(tmp_path, space, capsys):
-    path = write_table(tmp_path / "p.npz", run_cell=[5, 5, 6, 7], run_epochs=[108] * 4,
-                       run_repeat=[0, -1, 0, 0],
-                       values={"final_test_accuracy": [0.5, None, 0.25, 0.75],
-                               "final_validation_accuracy": [None, 0.5, None, None]},
-                       source={"kind": "test"})
+    path = write_table(
+        tmp_path / "p.npz",
+        run_cell=[5, 5, 6, 7],
+        run_epochs=[108] * 4,
+        run_repeat=[0, -1, 0, 0],
+        values={
+            "final_test_accuracy": [0.5, None, 0.25, 0.75],
+            "final_validation_accuracy": [None, 0.5, None, None],
+        },
+        source={"kind": "test"},
+    )
     summary = TabularBenchmark(path).summary()
     at108 = summary["epochs"][108]
     assert at108["runs_per_cell"] == {1: 2, 2: 1}
@@ -288,31 +313,43 @@ def test_summary_shows_what_is_partial(tmp_path, space, capsys):
     assert "1 run: 2 cells, 2 runs: 1 cell" in text and "query rule:" in text
     assert main(["summary", "--json", str(path)]) == 0
     assert json.loads(capsys.readouterr().out)["epochs"]["108"]["partial_fields"] == [
-        "final_validation_accuracy"]
+        "final_validation_accuracy"
+    ]
     result = TabularBenchmark(path, seed=0).query(space.spec(5))
     assert (result["test_accuracy"], result["validation_accuracy"]) == (0.5, 0.5)
 
 
 def test_write_table_rules(tmp_path, space):
     path = tmp_path / "t.npz"
-    write_table(path, run_cell=[5, 5, 3], run_epochs=[108, 108, 4], run_repeat=[-1, -1, 0],
-                values={"final_test_accuracy": [0.5, 0.25, None]}, source={"kind": "test"})
+    write_table(
+        path,
+        run_cell=[5, 5, 3],
+        run_epochs=[108, 108, 4],
+        run_repeat=[-1, -1, 0],
+        values={"final_test_accuracy": [0.5, 0.25, None]},
+        source={"kind": "test"},
+    )
     bench = TabularBenchmark(path, seed=0)
     assert bench.valid_epochs == {4, 108}
     assert bench.covered_indices(108).tolist() == [5]
     with pytest.raises(PartialTableError, match="partial"):
         bench.query(space.spec(3), epochs=108)
-    write_table(path, run_cell=[5, 6], run_epochs=[108, 108], run_repeat=[0, 0],
-                values={"final_test_accuracy": [0.1, 0.5],
-                        "final_validation_accuracy": [0.5, 0.25]},
-                source={})
+    write_table(
+        path,
+        run_cell=[5, 6],
+        run_epochs=[108, 108],
+        run_repeat=[0, 0],
+        values={"final_test_accuracy": [0.1, 0.5], "final_validation_accuracy": [0.5, 0.25]},
+        source={},
+    )
     runs = load_table(path).runs
     assert runs["final_test_accuracy"].dtype == np.float64  # 0.1 is no float32
     assert runs["final_test_accuracy"].tolist() == [0.1, 0.5]
     assert runs["final_validation_accuracy"].dtype == np.float32  # exact in float32
     with pytest.raises(TableError, match="share repeat"):
-        write_table(path, run_cell=[5, 5], run_epochs=[108, 108], run_repeat=[1, 1],
-                    values={}, source={})
+        write_table(
+            path, run_cell=[5, 5], run_epochs=[108, 108], run_repeat=[1, 1], values={}, source={}
+        )
 
 
 def _rewrite(src, dst, **changes):
@@ -381,8 +418,11 @@ def _data_offset(path, name: str) -> int:
         member = archive.getinfo(f"{name}.npy")
         with archive.open(member) as fh:
             version = np.lib.format.read_magic(fh)
-            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                           else np.lib.format.read_array_header_2_0)
+            read_header = (
+                np.lib.format.read_array_header_1_0
+                if version == (1, 0)
+                else np.lib.format.read_array_header_2_0
+            )
             read_header(fh)
             npy_header = fh.tell()
     with open(path, "rb") as fh:
@@ -398,9 +438,12 @@ def test_checksum_names_the_corrupt_array(table_path, tmp_path):
     corrupt = tmp_path / "corrupt.npz"
     data = bytearray(table_path.read_bytes())
     offset = _data_offset(table_path, "final_test_accuracy") + 8  # inside the third value
-    original = bytes(data[offset:offset + 4])
-    data[offset:offset + 4] = np.float32(0.5).tobytes() if original != np.float32(
-        0.5).tobytes() else np.float32(0.25).tobytes()  # a plausible accuracy, not garbage
+    original = bytes(data[offset : offset + 4])
+    data[offset : offset + 4] = (
+        np.float32(0.5).tobytes()
+        if original != np.float32(0.5).tobytes()
+        else np.float32(0.25).tobytes()
+    )  # a plausible accuracy, not garbage
     corrupt.write_bytes(bytes(data))
     with pytest.raises(TableError, match="array 'final_test_accuracy' fails its CRC-32") as info:
         load_table(corrupt)
@@ -408,15 +451,26 @@ def test_checksum_names_the_corrupt_array(table_path, tmp_path):
     load_table(table_path)  # the original is intact
 
 
-@pytest.mark.parametrize("name, value", [("final_test_accuracy", 1.5),
-                                         ("halfway_validation_accuracy", -0.25),
-                                         ("final_training_time", -3.0),
-                                         ("final_training_time", np.inf)])
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("final_test_accuracy", 1.5),
+        ("halfway_validation_accuracy", -0.25),
+        ("final_training_time", -3.0),
+        ("final_training_time", np.inf),
+    ],
+)
 def test_value_ranges_at_write_and_load(table_path, tmp_path, name, value):
     path = tmp_path / "bad.npz"
     with pytest.raises(TableError) as info:  # write: the destination, the field, the value
-        write_table(path, run_cell=[5, 6], run_epochs=[108, 108], run_repeat=[0, 0],
-                    values={name: [0.5, value]}, source={})
+        write_table(
+            path,
+            run_cell=[5, 6],
+            run_epochs=[108, 108],
+            run_repeat=[0, 0],
+            values={name: [0.5, value]},
+            source={},
+        )
     assert str(path) in str(info.value) and repr(name) in str(info.value)
     assert repr(float(value)) in str(info.value) and "run 1" in str(info.value)
     assert not path.exists()
@@ -429,10 +483,14 @@ def test_value_ranges_at_write_and_load(table_path, tmp_path, name, value):
 
 
 def test_missing_values_are_allowed(tmp_path, space):
-    path = write_table(tmp_path / "t.npz", run_cell=[5, 6], run_epochs=[108, 108],
-                       run_repeat=[0, 0], values={"final_test_accuracy": [np.nan, 1.0],
-                                                  "final_training_time": [0.0, None]},
-                       source={})
+    path = write_table(
+        tmp_path / "t.npz",
+        run_cell=[5, 6],
+        run_epochs=[108, 108],
+        run_repeat=[0, 0],
+        values={"final_test_accuracy": [np.nan, 1.0], "final_training_time": [0.0, None]},
+        source={},
+    )
     assert np.isnan(load_table(path).runs["final_test_accuracy"][0])
 
 
@@ -441,12 +499,19 @@ def test_convert_keeps_doubles_that_are_no_float32(tmp_path, space):
     runs = []
     for index, (test, time) in enumerate([(0.1, 1234.5678901234), (0.5, 10.0)]):
         spec = space.spec(index)
-        runs.append(Run(module_hash=space.hash(index), epochs=108, adjacency=spec.matrix,
-                        operations=spec.ops, final_test_accuracy=test,
-                        final_validation_accuracy=0.75, final_training_time=time))
+        runs.append(
+            Run(
+                module_hash=space.hash(index),
+                epochs=108,
+                adjacency=spec.matrix,
+                operations=spec.ops,
+                final_test_accuracy=test,
+                final_validation_accuracy=0.75,
+                final_training_time=time,
+            )
+        )
     write_runs(tmp_path / "doubles.tfrecord", runs)
-    path = convert_tfrecord(tmp_path / "doubles.tfrecord", tmp_path / "doubles.npz",
-                            progress=False)
+    path = convert_tfrecord(tmp_path / "doubles.tfrecord", tmp_path / "doubles.npz", progress=False)
     table = load_table(path)
     assert table.runs["final_test_accuracy"].dtype == np.float64
     assert table.runs["final_training_time"].dtype == np.float64
@@ -463,6 +528,7 @@ def test_fixed_statistics_are_the_stored_graph(table_path, tmp_path, space):
     """query and the getters return the table's stored graph (looked up in the space's
     tables, or decoded from its bits when it is no pruned cell) and parameter count."""
     from nb101.model_spec import matrix_from_bits
+
     bench = TabularBenchmark(table_path)
     for index in bench.covered_indices().tolist():
         fixed = bench.get_fixed_from_hash(space.hash(index))
@@ -472,9 +538,16 @@ def test_fixed_statistics_are_the_stored_graph(table_path, tmp_path, space):
         assert fixed["module_operations"] == ops
         assert fixed["trainable_parameters"] == int(space.parameters()[index])
     # a stored graph outside the space's tables: vertex 1 of 0->2 is cut off (not pruned)
-    path = write_table(tmp_path / "odd.npz", run_cell=[7], run_epochs=[108], run_repeat=[0],
-                       values={"final_test_accuracy": [0.5]}, source={},
-                       graphs=([7], [3], [1 << 1], [2]), space=space)
+    path = write_table(
+        tmp_path / "odd.npz",
+        run_cell=[7],
+        run_epochs=[108],
+        run_repeat=[0],
+        values={"final_test_accuracy": [0.5]},
+        source={},
+        graphs=([7], [3], [1 << 1], [2]),
+        space=space,
+    )
     fixed = TabularBenchmark(path).get_fixed_from_hash(space.hash(7))
     np.testing.assert_array_equal(fixed["module_adjacency"], matrix_from_bits(2, 3))
     assert fixed["module_operations"] == ["input", "maxpool3x3", "output"]
@@ -482,8 +555,13 @@ def test_fixed_statistics_are_the_stored_graph(table_path, tmp_path, space):
 
 def test_convert_rejects_unknown_hash(tmp_path, space):
     spec = space.spec(0)
-    run = Run(module_hash="f" * 32, epochs=108, adjacency=spec.matrix, operations=spec.ops,
-              final_test_accuracy=0.5)
+    run = Run(
+        module_hash="f" * 32,
+        epochs=108,
+        adjacency=spec.matrix,
+        operations=spec.ops,
+        final_test_accuracy=0.5,
+    )
     write_runs(tmp_path / "bad.tfrecord", [run])
     with pytest.raises(Exception, match="not a cell of NAS-Bench-101"):
         convert_tfrecord(tmp_path / "bad.tfrecord", tmp_path / "bad.npz", progress=False)
@@ -492,8 +570,19 @@ def test_convert_rejects_unknown_hash(tmp_path, space):
 
 def test_cli_convert_and_summary(records, tmp_path, capsys):
     write_runs(tmp_path / "cli.tfrecord", list(records.values())[:12])
-    assert main(["convert", "--tfrecord", str(tmp_path / "cli.tfrecord"),
-                 "--out", str(tmp_path / "cli.npz"), "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "convert",
+                "--tfrecord",
+                str(tmp_path / "cli.tfrecord"),
+                "--out",
+                str(tmp_path / "cli.npz"),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     assert main(["summary", str(tmp_path / "cli.npz")]) == 0
     out = capsys.readouterr().out
     assert "cells: 1 of the space's 423,624 (partial" in out
@@ -501,8 +590,13 @@ def test_cli_convert_and_summary(records, tmp_path, capsys):
 
 def test_convert_keeps_stored_graph_and_checks_it(tmp_path, space):
     index = space.index_of_spec(INCEPTION)
-    run = Run(module_hash=space.hash(index), epochs=108, adjacency=INCEPTION.matrix,
-              operations=INCEPTION.ops, final_test_accuracy=0.5)  # isomorphic, not canonical
+    run = Run(
+        module_hash=space.hash(index),
+        epochs=108,
+        adjacency=INCEPTION.matrix,
+        operations=INCEPTION.ops,
+        final_test_accuracy=0.5,
+    )  # isomorphic, not canonical
     write_runs(tmp_path / "iso.tfrecord", [run])
     path = convert_tfrecord(tmp_path / "iso.tfrecord", tmp_path / "iso.npz", progress=False)
     fixed, computed = TabularBenchmark(path).get_metrics_from_hash(space.hash(index))
@@ -510,8 +604,9 @@ def test_convert_keeps_stored_graph_and_checks_it(tmp_path, space):
     assert fixed["trainable_parameters"] == 2694282  # absent from the record: exact formula
     assert computed == {108: [dict.fromkeys(RUN_FIELDS) | {"final_test_accuracy": 0.5}]}
     other = space.spec(0)
-    wrong = Run(module_hash=space.hash(index), epochs=108, adjacency=other.matrix,
-                operations=other.ops)
+    wrong = Run(
+        module_hash=space.hash(index), epochs=108, adjacency=other.matrix, operations=other.ops
+    )
     write_runs(tmp_path / "wrong.tfrecord", [wrong])
     with pytest.raises(Exception, match="not a pruned graph of the cell"):
         convert_tfrecord(tmp_path / "wrong.tfrecord", tmp_path / "wrong.npz", progress=False)
@@ -527,7 +622,7 @@ def ragged_table(space, tmp_path_factory):
     for cell in rng.choice(len(space), 60, replace=False).tolist():
         for budget in (12, 108):
             k = int(rng.integers(1, 5))
-            known = rng.permutation(3)[:min(k, int(rng.integers(0, 4)))].tolist()
+            known = rng.permutation(3)[: min(k, int(rng.integers(0, 4)))].tolist()
             for repeat in known + [-1] * (k - len(known)):
                 cells.append(cell)
                 epochs.append(budget)
@@ -538,8 +633,15 @@ def ragged_table(space, tmp_path_factory):
         column[rng.random(len(cells)) < 0.4] = np.nan
         values[name] = column
     path = tmp_path_factory.mktemp("ragged") / "ragged.npz"
-    return write_table(path, run_cell=cells, run_epochs=epochs, run_repeat=repeats,
-                       values=values, source={"kind": "test"}, space=space)
+    return write_table(
+        path,
+        run_cell=cells,
+        run_epochs=epochs,
+        run_repeat=repeats,
+        values=values,
+        source={"kind": "test"},
+        space=space,
+    )
 
 
 def _by_rule(runs: list[dict], r: int, when: str) -> dict:
@@ -555,6 +657,7 @@ def _by_rule(runs: list[dict], r: int, when: str) -> dict:
 @pytest.mark.parametrize("require", [None, ("validation_accuracy",), ("final_training_time",)])
 def test_single_and_batch_queries_follow_the_rule(ragged_table, space, require):
     import random
+
     bench = TabularBenchmark(ragged_table, seed=3, require=require)
     draws = random.Random(3)
     reference = TabularBenchmark(ragged_table, require=require)  # the getters' run lists
@@ -563,9 +666,15 @@ def test_single_and_batch_queries_follow_the_rule(ragged_table, space, require):
         when = "halfway" if halfway else "final"
         cells = bench.covered_indices(108, stop_halfway=halfway).tolist()
         for index in cells:
-            runs = [run for run in reference.get_metrics_from_hash(space.hash(index))[1][108]
-                    if not require or all(run[name if name in RUN_FIELDS else f"{when}_{name}"]
-                                          is not None for name in require)]
+            runs = [
+                run
+                for run in reference.get_metrics_from_hash(space.hash(index))[1][108]
+                if not require
+                or all(
+                    run[name if name in RUN_FIELDS else f"{when}_{name}"] is not None
+                    for name in require
+                )
+            ]
             expected = _by_rule(runs, draws.randint(0, len(runs) - 1), when)
             got = bench.query(space.spec(index), 108, stop_halfway=halfway)
             assert {m: got[m] for m in METRICS} == expected
@@ -576,14 +685,30 @@ def test_single_and_batch_queries_follow_the_rule(ragged_table, space, require):
         counts = []
         for index in cells:
             runs = reference.get_metrics_from_hash(space.hash(index))[1][108]
-            counts.append(len([run for run in runs if not require or all(
-                run[name if name in RUN_FIELDS else f"{when}_{name}"] is not None
-                for name in require)]))
+            counts.append(
+                len(
+                    [
+                        run
+                        for run in runs
+                        if not require
+                        or all(
+                            run[name if name in RUN_FIELDS else f"{when}_{name}"] is not None
+                            for name in require
+                        )
+                    ]
+                )
+            )
         drawn = (generator.random(len(cells)) * np.array(counts)).astype(np.int64)
         for i, index in enumerate(cells):
-            runs = [run for run in reference.get_metrics_from_hash(space.hash(index))[1][108]
-                    if not require or all(run[name if name in RUN_FIELDS else f"{when}_{name}"]
-                                          is not None for name in require)]
+            runs = [
+                run
+                for run in reference.get_metrics_from_hash(space.hash(index))[1][108]
+                if not require
+                or all(
+                    run[name if name in RUN_FIELDS else f"{when}_{name}"] is not None
+                    for name in require
+                )
+            ]
             expected = _by_rule(runs, int(drawn[i]), when)
             for m in METRICS:
                 value = batch[m][i]
@@ -603,10 +728,15 @@ def test_single_queries_of_a_fresh_instance_build_no_table_wide_arrays(table_pat
 def test_a_missing_training_time_charges_zero_seconds(space, tmp_path):
     """The original adds the returned training time to the budget; a run without one (the
     real data's exhaustive test accuracies) charges 0 s, and the epochs as usual."""
-    path = write_table(tmp_path / "t.npz", run_cell=[0, 1], run_epochs=[108, 108],
-                       run_repeat=[0, 0], values={"final_test_accuracy": [0.5, 0.6],
-                                                  "final_training_time": [np.nan, 100.0]},
-                       source={"kind": "test"}, space=space)
+    path = write_table(
+        tmp_path / "t.npz",
+        run_cell=[0, 1],
+        run_epochs=[108, 108],
+        run_repeat=[0, 0],
+        values={"final_test_accuracy": [0.5, 0.6], "final_training_time": [np.nan, 100.0]},
+        source={"kind": "test"},
+        space=space,
+    )
     bench = TabularBenchmark(path, seed=0)
     assert bench.query(space.spec(0))["training_time"] is None
     assert bench.get_budget_counters() == (0.0, 108)

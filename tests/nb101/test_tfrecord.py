@@ -19,8 +19,14 @@ from hypothesis import strategies as st
 from nb101 import run_records, tfrecord
 from nb101.errors import RecordError
 from nb101.model_metrics import decode_model_metrics, encode_model_metrics
-from nb101.run_records import (Run, encode_payload, encode_run, parse_payload, read_records,
-                               write_runs)
+from nb101.run_records import (
+    Run,
+    encode_payload,
+    encode_run,
+    parse_payload,
+    read_records,
+    write_runs,
+)
 from nb101.tfrecord import crc32c, frame_record, iter_records, masked_crc32c, write_records
 
 # The real 401-byte payload of facts section 1.3; "\n" are JSON escapes inside the string.
@@ -231,13 +237,15 @@ def test_generic_decoder_any_field_order_and_unknown_fields():
     unknown = (
         b"\x20\x05"  # field 4 varint
         + b"\x2d\x01\x02\x03\x04"  # field 5 fixed32
-        + b"\x31" + bytes(8)  # field 6 fixed64
+        + b"\x31"
+        + bytes(8)  # field 6 fixed64
         + b"\x3a\x03abc"  # field 7 length-delimited
     )
     entries = [encode_model_metrics([e])[2:] for e in metrics["evaluation_data"]]
     entries[1] = b"\x45\x00\x00\x00\x00" + entries[1]  # unknown fixed32 inside
     body = (
-        b"\x19" + struct.pack("<d", metrics["total_time"])
+        b"\x19"
+        + struct.pack("<d", metrics["total_time"])
         + unknown
         + b"".join(b"\x0a" + bytes([len(e)]) + e for e in entries)
         + b"\x10\x8a\x98\x8a\x04"
@@ -292,8 +300,13 @@ def test_graph_cache_bounded_and_read_only(fixture_file, monkeypatch):
 
 
 def test_round_trip_absent_values(tmp_path):
-    run = Run(module_hash="0" * 32, epochs=108, adjacency=[[0, 1], [0, 0]],
-              operations=["input", "output"], final_test_accuracy=0.5)
+    run = Run(
+        module_hash="0" * 32,
+        epochs=108,
+        adjacency=[[0, 1], [0, 0]],
+        operations=["input", "output"],
+        final_test_accuracy=0.5,
+    )
     path = tmp_path / "absent.tfrecord"
     write_runs(path, [run])
     (got,) = read_records(path)
@@ -333,8 +346,10 @@ def test_written_file_has_the_mode_of_a_plain_open(tmp_path):
 
 def test_write_records_takes_payloads_only(tmp_path):
     path = tmp_path / "out.tfrecord"
-    with pytest.raises(TypeError, match="payload must be bytes, got Run; encode runs with "
-                                        "nb101.run_records.encode_run"):
+    with pytest.raises(
+        TypeError,
+        match="payload must be bytes, got Run; encode runs with nb101.run_records.encode_run",
+    ):
         write_records(path, [SAMPLE, SAMPLE_RUN])
     assert os.listdir(tmp_path) == []
     assert write_records(path, [bytearray(SAMPLE), memoryview(encode_run(SAMPLE_RUN))]) == 2
@@ -343,16 +358,19 @@ def test_write_records_takes_payloads_only(tmp_path):
 
 @settings(max_examples=50, deadline=None)
 @given(
-    values=st.lists(
-        st.one_of(st.none(), st.floats(allow_nan=False)), min_size=15, max_size=15
-    ),
+    values=st.lists(st.one_of(st.none(), st.floats(allow_nan=False)), min_size=15, max_size=15),
     params=st.one_of(st.none(), st.integers(-(2**31), 2**31 - 1)),
     total=st.one_of(st.none(), st.floats(allow_nan=False)),
     path=st.one_of(st.none(), st.text(max_size=20)),
 )
 def test_model_metrics_round_trip(values, params, total, path):
-    names = ["current_epoch", "training_time", "train_accuracy", "validation_accuracy",
-             "test_accuracy"]
+    names = [
+        "current_epoch",
+        "training_time",
+        "train_accuracy",
+        "validation_accuracy",
+        "test_accuracy",
+    ]
     data = [
         dict(zip(names, values[5 * i : 5 * i + 5]), checkpoint_path=path if i == 2 else None)
         for i in range(3)
@@ -419,7 +437,10 @@ def test_truncated_payload(tmp_path, cut):
     with pytest.raises(RecordError) as excinfo:
         list(iter_records(path, verify=False))
     _assert_record_error(
-        excinfo, path, "record 1", "byte offset 417",
+        excinfo,
+        path,
+        "record 1",
+        "byte offset 417",
         f"truncated record: expected 417 bytes, got {417 - cut}",
     )
 
@@ -468,22 +489,35 @@ def _metrics_b64(raw: bytes) -> str:
         (_payload(_H, 4, _ADJ, _OPS, "Ci0J*AAA"), "bad base64"),
         (_payload(_H, 4, _ADJ, _OPS, "Ci0JA"), "bad base64"),
         (_payload(_H, 4, _ADJ, _OPS, "Ci0JAAé="), "bad base64"),
-        (_payload(_H, 4, _ADJ, _OPS, _metrics_b64(_sample_metrics_bytes()[:-3])),
-         "malformed protobuf: truncated fixed64"),
-        (_payload(_H, 4, _ADJ, _OPS, _metrics_b64(b"\x0a\x2d\x09")),
-         "malformed protobuf: truncated length-delimited field 1"),
-        (_payload(_H, 4, _ADJ, _OPS, _metrics_b64(b"\x10\xff\xff")),
-         "malformed protobuf: truncated varint"),
-        (_payload(_H, 4, _ADJ, _OPS, _metrics_b64(b"\x10" + b"\xff" * 10 + b"\x01")),
-         "malformed protobuf: varint longer than 10 bytes"),
-        (_payload(_H, 4, _ADJ, _OPS, _metrics_b64(b"\x1b")),
-         "malformed protobuf: unsupported wire type 3"),
-        (_payload(_H, 4, _ADJ, _OPS, _metrics_b64(b"\x11" + bytes(8))),
-         "malformed protobuf: field 2 at byte 0 has wire type fixed64, expected varint"),
-        (_payload(_H, 4, _ADJ, _OPS, _metrics_b64(b"\x00")),
-         "malformed protobuf: field number 0"),
-        (_payload(_H, 4, _ADJ, _OPS, _metrics_b64(_sample_metrics_bytes()[47:])),
-         "2 evaluation_data entries, expected at least 3"),
+        (
+            _payload(_H, 4, _ADJ, _OPS, _metrics_b64(_sample_metrics_bytes()[:-3])),
+            "malformed protobuf: truncated fixed64",
+        ),
+        (
+            _payload(_H, 4, _ADJ, _OPS, _metrics_b64(b"\x0a\x2d\x09")),
+            "malformed protobuf: truncated length-delimited field 1",
+        ),
+        (
+            _payload(_H, 4, _ADJ, _OPS, _metrics_b64(b"\x10\xff\xff")),
+            "malformed protobuf: truncated varint",
+        ),
+        (
+            _payload(_H, 4, _ADJ, _OPS, _metrics_b64(b"\x10" + b"\xff" * 10 + b"\x01")),
+            "malformed protobuf: varint longer than 10 bytes",
+        ),
+        (
+            _payload(_H, 4, _ADJ, _OPS, _metrics_b64(b"\x1b")),
+            "malformed protobuf: unsupported wire type 3",
+        ),
+        (
+            _payload(_H, 4, _ADJ, _OPS, _metrics_b64(b"\x11" + bytes(8))),
+            "malformed protobuf: field 2 at byte 0 has wire type fixed64, expected varint",
+        ),
+        (_payload(_H, 4, _ADJ, _OPS, _metrics_b64(b"\x00")), "malformed protobuf: field number 0"),
+        (
+            _payload(_H, 4, _ADJ, _OPS, _metrics_b64(_sample_metrics_bytes()[47:])),
+            "2 evaluation_data entries, expected at least 3",
+        ),
     ],
 )
 def test_payload_errors(tmp_path, payload, rule):
@@ -499,8 +533,11 @@ def test_payload_errors(tmp_path, payload, rule):
 
 
 def test_negative_int32_and_fast_path_fallbacks():
-    raw = encode_model_metrics(decode_model_metrics(_sample_metrics_bytes())["evaluation_data"],
-                               trainable_parameters=-5, total_time=1.0)
+    raw = encode_model_metrics(
+        decode_model_metrics(_sample_metrics_bytes())["evaluation_data"],
+        trainable_parameters=-5,
+        total_time=1.0,
+    )
     assert decode_model_metrics(raw)["trainable_parameters"] == -5
     assert len(raw) == 141 + 11 + 9
     run = parse_payload(encode_payload(_H, 4, SAMPLE_ADJ, SAMPLE_OPS, raw))

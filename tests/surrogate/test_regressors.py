@@ -14,17 +14,16 @@ from surrogate.base import clip_targets, load_model
 from surrogate.ensemble import EnsembleModel
 from surrogate.gin import GIN, GINModel
 from surrogate.metrics import precision_at_top, regression_metrics
-from surrogate.xgb import RandomForestModel, XGBRegressorModel
 from surrogate.registry import REGRESSORS, get_regressor
 from surrogate.tuning import tune
+from surrogate.xgb import RandomForestModel, XGBRegressorModel
 
 # Small, fast settings per registered model.
 FAST = {
     "xgb": {"n_estimators": 20},
     "rf": {"n_estimators": 8, "max_depth": 4},
     "mlp": {"hidden_layer_sizes": (16, 16), "max_epochs": 5},
-    "gin": {"hidden_channels": 16, "num_layers": 2, "epochs": 3, "min_steps": 0,
-            "batch_size": 16},
+    "gin": {"hidden_channels": 16, "num_layers": 2, "epochs": 3, "min_steps": 0, "batch_size": 16},
     "ensemble": {"base": XGBRegressorModel(n_estimators=10), "n_members": 2},
 }
 
@@ -107,8 +106,9 @@ def test_torch_global_rng_untouched(data):
 def test_wrong_feature_count(data):
     X, y, X_test = data["array"]
     model = _make("xgb").fit(X, y)
-    with pytest.raises(ValueError, match="X has 11 features, but XGBRegressorModel is "
-                                         "expecting 12"):
+    with pytest.raises(
+        ValueError, match="X has 11 features, but XGBRegressorModel is expecting 12"
+    ):
         model.predict(X_test[:, :11])
 
 
@@ -131,8 +131,9 @@ def test_forest_trees_average_to_prediction(data):
 
 def test_ensemble_spread_and_bootstrap(data):
     X, y, X_test = data["array"]
-    model = EnsembleModel(base=XGBRegressorModel(n_estimators=10), n_members=3,
-                          bootstrap=True, random_state=1).fit(X, y)
+    model = EnsembleModel(
+        base=XGBRegressorModel(n_estimators=10), n_members=3, bootstrap=True, random_state=1
+    ).fit(X, y)
     members = model.predict_members(X_test)
     assert members.shape == (len(X_test), 3)
     np.testing.assert_allclose(model.predict_std(X_test), members.std(axis=1))
@@ -206,13 +207,11 @@ def test_clip_is_data_driven(name, data):
 def test_tune_two_trials(name, data):
     X, y, _ = data["array"]
     fixed = {"max_epochs": 3} if name == "mlp" else {"n_estimators": 10}
-    best, study = tune(name, X[:40], y[:40], X[40:], y[40:], n_trials=2, seed=0,
-                       fixed_params=fixed)
+    best, study = tune(name, X[:40], y[:40], X[40:], y[40:], n_trials=2, seed=0, fixed_params=fixed)
     assert len(study.trials) == 2
     model = get_regressor(name, **best, random_state=0).fit(X, y)
     assert model.predict(X).shape == (60,)
-    best2, _ = tune(name, X[:40], y[:40], X[40:], y[40:], n_trials=2, seed=0,
-                    fixed_params=fixed)
+    best2, _ = tune(name, X[:40], y[:40], X[40:], y[40:], n_trials=2, seed=0, fixed_params=fixed)
     assert best2 == best
     with pytest.raises(ValueError, match="unknown metric"):
         tune(name, X, y, X, y, n_trials=1, metric="auc")
@@ -246,7 +245,10 @@ def test_xgboost_artifact_loads_without_torch():
     """The per-family modules keep torch out of XGBoost-only work (a fresh interpreter)."""
     import subprocess
     import sys
-    code = ("import sys; from surrogate.artifact import load_artifact; load_artifact(); "
-            "assert 'torch' not in sys.modules and 'torch_geometric' not in sys.modules, "
-            "sorted(m for m in sys.modules if m.startswith('torch'))")
+
+    code = (
+        "import sys; from surrogate.artifact import load_artifact; load_artifact(); "
+        "assert 'torch' not in sys.modules and 'torch_geometric' not in sys.modules, "
+        "sorted(m for m in sys.modules if m.startswith('torch'))"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -12,13 +12,13 @@ import sys
 
 import numpy as np
 import pytest
+from test_surrogate_benchmark import TINY_XGB, without_predictions, write_tiny_table
 
 from nb101.protocol import METRICS
 from surrogate.artifact import file_sha256, load_artifact
-from surrogate.surrogate_benchmark import SurrogateBenchmark
 from surrogate.quantized import LEVELS, dequantize, member_name, quantize
+from surrogate.surrogate_benchmark import SurrogateBenchmark
 from surrogate.train import TrainConfig, train
-from test_surrogate_benchmark import TINY_XGB, without_predictions, write_tiny_table
 
 
 def test_quantize_within_one_step_and_keeps_the_noise_bins():
@@ -30,8 +30,9 @@ def test_quantize_within_one_step_and_keeps_the_noise_bins():
     assert codes.dtype == np.uint16 and step == pytest.approx(0.85 / LEVELS)
     stored = dequantize(codes, low, step)
     assert np.abs(stored - values).max() <= step
-    np.testing.assert_array_equal(np.searchsorted(edges, stored, side="right"),
-                                  np.searchsorted(edges, values, side="right"))
+    np.testing.assert_array_equal(
+        np.searchsorted(edges, stored, side="right"), np.searchsorted(edges, values, side="right")
+    )
     plain, _, _ = quantize(values)  # nearest code: within half a step
     assert np.abs(dequantize(plain, low, step) - values).max() <= step / 2 * (1 + 1e-9)
     constant, low, step = quantize(np.full(5, 0.3))
@@ -42,13 +43,22 @@ def test_quantize_within_one_step_and_keeps_the_noise_bins():
 
 @pytest.fixture(scope="module")
 def table_path(space, tmp_path_factory):
-    return write_tiny_table(tmp_path_factory.mktemp("table") / "tiny.npz", space,
-                            epochs=(12, 108))
+    return write_tiny_table(tmp_path_factory.mktemp("table") / "tiny.npz", space, epochs=(12, 108))
 
 
 def _train(table_path, out, **kwargs):
-    return train(TrainConfig(table=table_path, features="adjacency", model="xgb",
-                             model_params=TINY_XGB, train_size=250, seed=0, out=out, **kwargs))
+    return train(
+        TrainConfig(
+            table=table_path,
+            features="adjacency",
+            model="xgb",
+            model_params=TINY_XGB,
+            train_size=250,
+            seed=0,
+            out=out,
+            **kwargs,
+        )
+    )
 
 
 def _transfer_slope(noise) -> float:
@@ -124,8 +134,9 @@ def test_artifact_answers_as_its_models_within_the_resolution(table_path, tmp_pa
 
 @pytest.fixture(scope="module")
 def ensemble_path(table_path, tmp_path_factory):
-    return _train(table_path, tmp_path_factory.mktemp("ens") / "art", members=2,
-                  stack_on="test_accuracy@108")
+    return _train(
+        table_path, tmp_path_factory.mktemp("ens") / "art", members=2, stack_on="test_accuracy@108"
+    )
 
 
 def test_ensemble_and_stacked_artifacts_store_every_source(ensemble_path, tmp_path, space):
@@ -140,8 +151,7 @@ def test_ensemble_and_stacked_artifacts_store_every_source(ensemble_path, tmp_pa
     _assert_same_answers(path, models, space, noise_seeds=(0, 1))
 
 
-def test_no_predictions_and_older_artifacts_fall_back_to_the_models(table_path, tmp_path,
-                                                                    space):
+def test_no_predictions_and_older_artifacts_fall_back_to_the_models(table_path, tmp_path, space):
     path = _train(table_path, tmp_path / "plain", predictions=False)
     meta = json.loads((path / "metadata.json").read_text())
     assert "predictions" not in meta and not (path / "predictions.npz").exists()
@@ -156,9 +166,11 @@ def test_no_predictions_and_older_artifacts_fall_back_to_the_models(table_path, 
         file.with_name(file.name[:-3]).write_bytes(gzip.decompress(file.read_bytes()))
         file.unlink()
     meta["schema_version"] = 3
-    meta["files"] = {f.relative_to(old).as_posix(): file_sha256(f)
-                     for f in sorted(old.rglob("*"))
-                     if f.is_file() and f.relative_to(old).as_posix() != "metadata.json"}
+    meta["files"] = {
+        f.relative_to(old).as_posix(): file_sha256(f)
+        for f in sorted(old.rglob("*"))
+        if f.is_file() and f.relative_to(old).as_posix() != "metadata.json"
+    }
     (old / "metadata.json").write_text(json.dumps(meta))
     again = SurrogateBenchmark(old, seed=0, prediction_cache=False).query_batch(np.arange(50), 108)
     for metric in METRICS:
@@ -181,7 +193,8 @@ def test_queries_import_neither_xgboost_nor_torch(space):
         "    bench.query_batch(np.arange(1000), epochs=12)\n"
         "    bench.get_metrics_from_spec(spec)\n"
         "bad = [m for m in ('xgboost', 'torch') if m in sys.modules]\n"
-        "assert not bad, bad\n")
+        "assert not bad, bad\n"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -190,6 +203,7 @@ def test_single_query_path_gives_the_array_paths_values(ensemble_path, space):
     same floats, bit for bit, as the array path (``BaseBenchmark._run``) with the same seed,
     for every budget, final and halfway, noise on and off, mean and ensemble members."""
     from nb101.protocol import BaseBenchmark
+
     cells = np.random.default_rng(1).choice(len(space), 300, replace=False)
     for noise, noise_seed in ((True, 0), (True, 1), (False, 0)):
         fast = SurrogateBenchmark(ensemble_path, seed=7, noise=noise, noise_seed=noise_seed)
@@ -207,6 +221,7 @@ def test_stored_predictions_are_checked_before_they_are_read(tmp_path):
     sha256 when it first reads them; a full load checks it at once."""
     from nb101 import ArtifactError
     from surrogate.artifact import DEFAULT_ARTIFACT
+
     copy = tmp_path / "art"
     shutil.copytree(DEFAULT_ARTIFACT, copy)
     data = bytearray((copy / "predictions.npz").read_bytes())

@@ -11,14 +11,28 @@ import numpy as np
 import pytest
 
 from features import get_featurizer
-from nb101 import (ArtifactError, ModelSpec, OutOfDomainError, TabularBenchmark, Target,
-                   format_target, load_table, parse_target, write_table)
+from nb101 import (
+    ArtifactError,
+    ModelSpec,
+    OutOfDomainError,
+    TabularBenchmark,
+    Target,
+    format_target,
+    load_table,
+    parse_target,
+    write_table,
+)
 from nb101.protocol import METRICS, RUN_FIELDS, BaseBenchmark, Benchmark
-from surrogate.artifact import (SCHEMA_VERSION, data_digest, load_artifact, make_inputs,
-                                save_artifact)
-from surrogate.surrogate_benchmark import SurrogateBenchmark
+from surrogate.artifact import (
+    SCHEMA_VERSION,
+    data_digest,
+    load_artifact,
+    make_inputs,
+    save_artifact,
+)
 from surrogate.noise import NoiseModel, estimate_noise, pooled_run_std, uniform_levels
 from surrogate.registry import get_regressor
+from surrogate.surrogate_benchmark import SurrogateBenchmark
 from surrogate.train import TrainConfig, available_targets, target_data, train
 
 EPOCHS = (12, 108)
@@ -43,17 +57,22 @@ def write_tiny_table(path, space, n_cells=300, seed=0, epochs=EPOCHS, repeats=3)
                 values[f"{when}_training_time"].append(seconds * frac)
                 for metric, offset in (("train", 0.05), ("validation", 0.0), ("test", -0.004)):
                     values[f"{when}_{metric}_accuracy"].append(
-                        np.clip(acc * (0.9 + 0.1 * frac) + offset, 0, 1))
+                        np.clip(acc * (0.9 + 0.1 * frac) + offset, 0, 1)
+                    )
             run_cell.append(cells)
             run_epochs.append(np.full(n_cells, e))
             run_repeat.append(np.full(n_cells, r))
-    values = {k: np.concatenate(v).astype(np.float32).astype(np.float64)
-              for k, v in values.items()}
-    return write_table(path, run_cell=np.concatenate(run_cell),
-                       run_epochs=np.concatenate(run_epochs),
-                       run_repeat=np.concatenate(run_repeat), values=values,
-                       source={"kind": "synthetic test table"}, parameters=(cells, params),
-                       space=space)
+    values = {k: np.concatenate(v).astype(np.float32).astype(np.float64) for k, v in values.items()}
+    return write_table(
+        path,
+        run_cell=np.concatenate(run_cell),
+        run_epochs=np.concatenate(run_epochs),
+        run_repeat=np.concatenate(run_repeat),
+        values=values,
+        source={"kind": "synthetic test table"},
+        parameters=(cells, params),
+        space=space,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +84,17 @@ def table_path(space, tmp_path_factory):
 def artifact_path(table_path, tmp_path_factory):
     """A surrogate of every field of the tiny table (tiny XGBoost models, seconds)."""
     out = tmp_path_factory.mktemp("artifact") / "art"
-    return train(TrainConfig(table=table_path, features="adjacency", model="xgb",
-                             model_params=TINY_XGB, train_size=250, seed=0, out=out))
+    return train(
+        TrainConfig(
+            table=table_path,
+            features="adjacency",
+            model="xgb",
+            model_params=TINY_XGB,
+            train_size=250,
+            seed=0,
+            out=out,
+        )
+    )
 
 
 @pytest.fixture(scope="module")
@@ -156,10 +184,12 @@ def check_benchmark_contract(bench, space, cells):
 
     # validity and out-of-domain errors
     assert bench.is_valid(spec)
-    disconnected = ModelSpec([[0, 1, 0], [0, 0, 0], [0, 0, 0]],
-                             ["input", "conv3x3-bn-relu", "output"])
-    too_many_edges = ModelSpec(np.triu(np.ones((7, 7), dtype=int), 1),
-                               ["input", *["conv3x3-bn-relu"] * 5, "output"])
+    disconnected = ModelSpec(
+        [[0, 1, 0], [0, 0, 0], [0, 0, 0]], ["input", "conv3x3-bn-relu", "output"]
+    )
+    too_many_edges = ModelSpec(
+        np.triu(np.ones((7, 7), dtype=int), 1), ["input", *["conv3x3-bn-relu"] * 5, "output"]
+    )
     bad_op = ModelSpec([[0, 1, 0], [0, 0, 1], [0, 0, 0]], ["input", "conv5x5", "output"])
     for bad in (disconnected, too_many_edges, bad_op):
         assert not bench.is_valid(bad)
@@ -190,9 +220,15 @@ def test_surrogate_covers_the_whole_space(artifact_path, space, covered):
 
 
 def test_training_time_scaled_from_108_epochs(table_path, tmp_path, space, covered):
-    path = train(TrainConfig(table=table_path, targets=("test_accuracy@108", "training_time@108",
-                                                        "validation_accuracy@12"),
-                             model_params=TINY_XGB, train_size=250, out=tmp_path / "a"))
+    path = train(
+        TrainConfig(
+            table=table_path,
+            targets=("test_accuracy@108", "training_time@108", "validation_accuracy@12"),
+            model_params=TINY_XGB,
+            train_size=250,
+            out=tmp_path / "a",
+        )
+    )
     bench = SurrogateBenchmark(path, noise=False)
     cells = covered[:10]
     t108 = bench.query_batch(cells, epochs=108)["training_time"]
@@ -213,18 +249,28 @@ def fitted(space):
     cells = rng.choice(len(space), 200, replace=False)
     y = 0.9 + 0.01 * rng.standard_normal(200)
     model = get_regressor("xgb", **TINY_XGB, random_state=0).fit(
-        make_inputs(get_regressor("xgb"), "adjacency", cells), y)
+        make_inputs(get_regressor("xgb"), "adjacency", cells), y
+    )
     return cells, y, model
 
 
 def _save(path, fitted, targets=("test_accuracy@108",)):
     cells, y, model = fitted
-    noise = NoiseModel({t: estimate_noise(model.predict(
-        make_inputs(model, "adjacency", cells)), y) for t in targets})
-    return save_artifact(path, models={t: model for t in targets}, featurizer="adjacency",
-                         model_name="xgb", model_params=TINY_XGB, noise=noise,
-                         targets_info={t: {"data_sha256": data_digest(cells, y)}
-                                       for t in targets})
+    noise = NoiseModel(
+        {
+            t: estimate_noise(model.predict(make_inputs(model, "adjacency", cells)), y)
+            for t in targets
+        }
+    )
+    return save_artifact(
+        path,
+        models={t: model for t in targets},
+        featurizer="adjacency",
+        model_name="xgb",
+        model_params=TINY_XGB,
+        noise=noise,
+        targets_info={t: {"data_sha256": data_digest(cells, y)} for t in targets},
+    )
 
 
 def test_artifact_round_trip_identical_predictions(fitted, tmp_path):
@@ -232,14 +278,19 @@ def test_artifact_round_trip_identical_predictions(fitted, tmp_path):
     path = _save(tmp_path / "art", fitted)
     art = load_artifact(path, require_targets=["test_accuracy@108"])
     probe = np.arange(0, 400_000, 4001)
-    np.testing.assert_array_equal(art.predict("test_accuracy@108", probe),
-                                  model.predict(make_inputs(model, "adjacency", probe)))
+    np.testing.assert_array_equal(
+        art.predict("test_accuracy@108", probe),
+        model.predict(make_inputs(model, "adjacency", probe)),
+    )
     meta = json.loads((path / "metadata.json").read_text())
     assert meta["schema_version"] == SCHEMA_VERSION and meta["featurizer"] == "adjacency"
     assert meta["kind"] == "nb101-surrogate artifact"
     assert meta["input_dims"] == {"test_accuracy@108": 36}
-    assert set(meta["files"]) == {"noise.json", "test_accuracy@108/metadata.json",
-                                  "test_accuracy@108/model.ubj.gz"}
+    assert set(meta["files"]) == {
+        "noise.json",
+        "test_accuracy@108/metadata.json",
+        "test_accuracy@108/model.ubj.gz",
+    }
     assert art.digest == load_artifact(path).digest and len(art.digest) == 64
     assert meta["model"]["name"] == "xgb" and meta["targets"] == ["test_accuracy@108"]
     assert set(meta["libraries"]) == {"numpy", "xgboost", "torch", "torch_geometric", "sklearn"}
@@ -271,8 +322,9 @@ def test_artifact_errors(fitted, tmp_path):
     meta = json.loads((stale / "metadata.json").read_text())
     meta["schema_version"] = SCHEMA_VERSION + 41
     (stale / "metadata.json").write_text(json.dumps(meta))
-    with pytest.raises(ArtifactError, match=f"got {SCHEMA_VERSION + 41}, expected "
-                                            f"{SCHEMA_VERSION}"):
+    with pytest.raises(
+        ArtifactError, match=f"got {SCHEMA_VERSION + 41}, expected {SCHEMA_VERSION}"
+    ):
         load_artifact(stale)
 
     corrupt = tmp_path / "corrupt"
@@ -321,6 +373,7 @@ def _reseal(path, name):
     """Record the current sha256 of ``name`` in the metadata (a writer that checksummed a
     corrupt file): the corruption is then only seen when the weights are parsed."""
     from surrogate.artifact import file_sha256
+
     meta = json.loads((path / "metadata.json").read_text())
     meta["files"][name] = file_sha256(path / name)
     (path / "metadata.json").write_text(json.dumps(meta))
@@ -330,14 +383,19 @@ def test_artifact_checksums_catch_a_swapped_weights_file(tmp_path, space):
     """Another target's model.ubj copied into the bundled artifact loaded before and
     answered that target's values; every file's sha256 is now checked at load."""
     from surrogate.artifact import DEFAULT_ARTIFACT
+
     swapped = tmp_path / "swapped"
     shutil.copytree(DEFAULT_ARTIFACT, swapped)
-    shutil.copyfile(swapped / "validation_accuracy@108" / "model.ubj.gz",
-                    swapped / "test_accuracy@108" / "model.ubj.gz")
+    shutil.copyfile(
+        swapped / "validation_accuracy@108" / "model.ubj.gz",
+        swapped / "test_accuracy@108" / "model.ubj.gz",
+    )
     # SurrogateBenchmark answers from the stored predictions and checks a model's files when
     # it first reads the model
-    for load in (load_artifact, lambda p: SurrogateBenchmark(p, noise=False).artifact.model(
-            "test_accuracy@108")):
+    for load in (
+        load_artifact,
+        lambda p: SurrogateBenchmark(p, noise=False).artifact.model("test_accuracy@108"),
+    ):
         with pytest.raises(ArtifactError, match="corrupt or was replaced") as info:
             load(swapped)
         assert str(swapped / "test_accuracy@108" / "model.ubj.gz") in str(info.value)
@@ -359,7 +417,7 @@ def test_artifact_checksums_catch_a_swapped_weights_file(tmp_path, space):
 def test_corrupt_weights_give_one_line(fitted, tmp_path):
     path = _save(tmp_path / "art", fitted)
     weights = path / "test_accuracy@108" / "model.ubj.gz"
-    weights.write_bytes(weights.read_bytes()[:len(weights.read_bytes()) // 2])
+    weights.write_bytes(weights.read_bytes()[: len(weights.read_bytes()) // 2])
     _reseal(path, "test_accuracy@108/model.ubj.gz")
     with pytest.raises(ArtifactError, match="corrupt weights") as info:
         load_artifact(path)
@@ -390,8 +448,11 @@ def test_not_an_artifact_and_old_schema(fitted, tmp_path):
         load_artifact(other)
     old = _save(tmp_path / "old", fitted)
     _rewrite_metadata(old, kind=None, schema_version=1)  # what schema 1 wrote
-    with pytest.raises(ArtifactError, match=r"older schema version: got 1, expected "
-                                            rf"{SCHEMA_VERSION}; retrain it") as info:
+    with pytest.raises(
+        ArtifactError,
+        match=r"older schema version: got 1, expected "
+        rf"{SCHEMA_VERSION}; retrain it",
+    ) as info:
         load_artifact(old)
     assert "train_surrogate.py" in str(info.value)
 
@@ -412,8 +473,11 @@ def test_featurizer_model_mismatch(fitted, tmp_path, monkeypatch):
     meta = _rewrite_metadata(edited)
     meta["input_dims"]["test_accuracy@108"] = 40
     (edited / "metadata.json").write_text(json.dumps(meta))
-    with pytest.raises(ArtifactError, match="gives 36 features per cell, but the model of "
-                                            "target 'test_accuracy@108' was fitted on 40"):
+    with pytest.raises(
+        ArtifactError,
+        match="gives 36 features per cell, but the model of "
+        "target 'test_accuracy@108' was fitted on 40",
+    ):
         load_artifact(edited)
     unknown = tmp_path / "unknown"
     shutil.copytree(path, unknown)
@@ -426,24 +490,42 @@ def test_featurizer_model_mismatch(fitted, tmp_path, monkeypatch):
 def _strict_json(text: str) -> dict:
     def no_constant(name):
         raise AssertionError(f"not strict JSON: {name}")
+
     return json.loads(text, parse_constant=no_constant)
 
 
 def test_cli_query_on_table_and_surrogate(table_path, artifact_path, covered, space, capsys):
     from nb101.cli import main
+
     index = int(covered[0])
     spec, module_hash = space.spec(index), space.hash(index)
     expected = TabularBenchmark(table_path, seed=5).query(spec, epochs=12, stop_halfway=True)
-    assert main(["query", module_hash, "--table", str(table_path), "--epochs", "12",
-                 "--stop-halfway", "--seed", "5"]) == 0
+    assert (
+        main(
+            [
+                "query",
+                module_hash,
+                "--table",
+                str(table_path),
+                "--epochs",
+                "12",
+                "--stop-halfway",
+                "--seed",
+                "5",
+            ]
+        )
+        == 0
+    )
     got = _strict_json(capsys.readouterr().out)
     assert got["module_hash"] == module_hash
     assert got["module_adjacency"] == expected["module_adjacency"].tolist()
     assert {k: got[k] for k in METRICS} == {k: expected[k] for k in METRICS}
     matrix = json.dumps(spec.matrix.tolist())
     for ops in (",".join(spec.ops), ",".join(spec.ops[1:-1])):  # all ops, or the interior
-        assert main(["query", "--matrix", matrix, "--ops", ops, "--surrogate",
-                     str(artifact_path)]) == 0
+        assert (
+            main(["query", "--matrix", matrix, "--ops", ops, "--surrogate", str(artifact_path)])
+            == 0
+        )
         got = _strict_json(capsys.readouterr().out)
         want = SurrogateBenchmark(artifact_path, seed=0).query(spec)
         assert got["module_hash"] == module_hash
@@ -460,18 +542,31 @@ def test_cli_query_on_table_and_surrogate(table_path, artifact_path, covered, sp
     uncovered = space.hash(int(np.setdiff1d(np.arange(100), covered)[0]))
     assert main(["query", uncovered, "--table", str(table_path)]) == 1
     assert "partial" in capsys.readouterr().err
-    assert main(["query", "--matrix", "[[0,1],[0,0]]", "--ops", "input,maxpool3x3,output",
-                 "--surrogate"]) == 2
+    assert (
+        main(
+            [
+                "query",
+                "--matrix",
+                "[[0,1],[0,0]]",
+                "--ops",
+                "input,maxpool3x3,output",
+                "--surrogate",
+            ]
+        )
+        == 2
+    )
     assert "length of ops" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["query", module_hash])  # a source is required
 
 
-def test_surrogate_paths_expand_the_home_folder(artifact_path, table_path, fitted, tmp_path,
-                                               monkeypatch, capsys):
-    from nb101.cli import main
+def test_surrogate_paths_expand_the_home_folder(
+    artifact_path, table_path, fitted, tmp_path, monkeypatch, capsys
+):
     import train_surrogate
     from eval.predictors.cli import _parser
+    from nb101.cli import main
+
     monkeypatch.setenv("HOME", str(tmp_path))
     shutil.copytree(artifact_path, tmp_path / "art")
     shutil.copyfile(table_path, tmp_path / "t.npz")
@@ -481,13 +576,35 @@ def test_surrogate_paths_expand_the_home_folder(artifact_path, table_path, fitte
     assert load_artifact(tmp_path / "saved").targets == ("test_accuracy@108",)
     assert main(["rank", "--artifact", "~/art", "--top", "2", "--no-progress"]) == 0
     assert "ranked 423,624 cells" in capsys.readouterr().out
-    config = train_surrogate.parse_args(["--table", "~/t.npz", "--out", "~/new", "--quiet",
-                                         "--targets", "test_accuracy@108", "--train-size",
-                                         "100", "--params", json.dumps(TINY_XGB)])
+    config = train_surrogate.parse_args(
+        [
+            "--table",
+            "~/t.npz",
+            "--out",
+            "~/new",
+            "--quiet",
+            "--targets",
+            "test_accuracy@108",
+            "--train-size",
+            "100",
+            "--params",
+            json.dumps(TINY_XGB),
+        ]
+    )
     assert config.table == tmp_path / "t.npz" and config.out == tmp_path / "new"
     assert train(config) == tmp_path / "new"
-    assert train(TrainConfig(table="~/t.npz", targets=("test_accuracy@108",), train_size=100,
-                             model_params=TINY_XGB, out="~/new2")) == tmp_path / "new2"
+    assert (
+        train(
+            TrainConfig(
+                table="~/t.npz",
+                targets=("test_accuracy@108",),
+                train_size=100,
+                model_params=TINY_XGB,
+                out="~/new2",
+            )
+        )
+        == tmp_path / "new2"
+    )
     args = _parser().parse_args(["--table", "~/t.npz", "--out", "~/results"])
     assert args.table == tmp_path / "t.npz" and args.out == tmp_path / "results"
     assert _parser().parse_args(["--table", "real"]).table == "real"
@@ -513,6 +630,7 @@ def models_only(artifact_path, tmp_path_factory):
 def test_prediction_cache_answers_without_models(models_only, tmp_path, space, covered):
     artifact_path = models_only
     from surrogate.predictions import PredictionCache
+
     cells = np.random.default_rng(0).permutation(len(space))[:500]
     cold = SurrogateBenchmark(artifact_path, seed=0, noise=False, prediction_cache=tmp_path)
     assert cold.artifact._models == {}  # nothing read at construction
@@ -528,23 +646,28 @@ def test_prediction_cache_answers_without_models(models_only, tmp_path, space, c
         np.testing.assert_array_equal(again[name], asked[name])
     assert warm.artifact._models == {}
     spec = space.spec(int(covered[0]))
-    assert {m: warm.query(spec)[m] for m in METRICS} == {m: cold.query(spec)[m]
-                                                          for m in METRICS}
-    noisy = [SurrogateBenchmark(artifact_path, seed=3, prediction_cache=folder).query_batch(
-        cells, epochs=12) for folder in (tmp_path, False)]  # simulated runs: the same too
+    assert {m: warm.query(spec)[m] for m in METRICS} == {m: cold.query(spec)[m] for m in METRICS}
+    noisy = [
+        SurrogateBenchmark(artifact_path, seed=3, prediction_cache=folder).query_batch(
+            cells, epochs=12
+        )
+        for folder in (tmp_path, False)
+    ]  # simulated runs: the same too
     for name in METRICS:
         np.testing.assert_array_equal(noisy[0][name], noisy[1][name])
 
 
 def test_prediction_cache_is_keyed_and_checked(models_only, fitted, tmp_path, caplog):
     artifact_path = models_only
-    bench = SurrogateBenchmark(artifact_path, noise=False, full_cache=True,
-                               prediction_cache=tmp_path)
+    bench = SurrogateBenchmark(
+        artifact_path, noise=False, full_cache=True, prediction_cache=tmp_path
+    )
     bench.query_batch(np.arange(5), epochs=108)  # full_cache: the whole space, then the file
     file = bench.prediction_cache.path
     assert file.is_file()
-    other = SurrogateBenchmark(_save(tmp_path / "other", fitted), noise=False,
-                               prediction_cache=tmp_path)
+    other = SurrogateBenchmark(
+        _save(tmp_path / "other", fitted), noise=False, prediction_cache=tmp_path
+    )
     assert other.artifact.digest != bench.artifact.digest
     assert other.prediction_cache.targets() == frozenset()  # never another artifact's values
     data = bytearray(file.read_bytes())  # a corrupt array is ignored, then written anew
@@ -558,8 +681,9 @@ def test_prediction_cache_is_keyed_and_checked(models_only, fitted, tmp_path, ca
     assert "ignoring the prediction cache" in caplog.text
     np.testing.assert_array_equal(values, bench.predict("test_accuracy@108", np.arange(10)))
     fresh.precompute(["test_accuracy@108"], progress=False)
-    assert SurrogateBenchmark(artifact_path, noise=False, prediction_cache=tmp_path
-                              ).prediction_cache.targets() == {"test_accuracy@108"}
+    assert SurrogateBenchmark(
+        artifact_path, noise=False, prediction_cache=tmp_path
+    ).prediction_cache.targets() == {"test_accuracy@108"}
     off = SurrogateBenchmark(artifact_path, noise=False, prediction_cache=False)
     off.precompute(["test_accuracy@108"], progress=False)
     assert off.prediction_cache is None
@@ -576,9 +700,12 @@ def test_target_names():
     assert parse_target("validation_accuracy@4").column == "final_validation_accuracy"
     assert parse_target(halfway) is halfway
     assert format_target("test_accuracy", 36, True) == "halfway_test_accuracy@36"
-    assert {parse_target(format_target(m, e, h)) for m in METRICS for e in (4, 12, 36, 108)
-            for h in (False, True)} == {Target(m, e, h) for m in METRICS
-                                        for e in (4, 12, 36, 108) for h in (False, True)}
+    assert {
+        parse_target(format_target(m, e, h))
+        for m in METRICS
+        for e in (4, 12, 36, 108)
+        for h in (False, True)
+    } == {Target(m, e, h) for m in METRICS for e in (4, 12, 36, 108) for h in (False, True)}
     for bad in ("test_accuracy", "test_accuracy@7", "loss@108", "halfway_@4"):
         with pytest.raises(ValueError, match="unknown target"):
             parse_target(bad)
@@ -597,8 +724,9 @@ def test_noise_false_is_deterministic(artifact_path, space, covered):
         assert a.query(spec)[name] == a.query(spec)[name] == b.query(spec)[name]
     _, computed = a.get_metrics_from_spec(spec)
     assert computed[108][0]["final_test_accuracy"] == a.query(spec)["test_accuracy"]
-    np.testing.assert_array_equal(a.query_batch(covered)["test_accuracy"],
-                                  b.query_batch(covered)["test_accuracy"])
+    np.testing.assert_array_equal(
+        a.query_batch(covered)["test_accuracy"], b.query_batch(covered)["test_accuracy"]
+    )
 
 
 def test_simulated_runs_are_fixed_seeded_and_centred(artifact_path, space, covered):
@@ -606,13 +734,15 @@ def test_simulated_runs_are_fixed_seeded_and_centred(artifact_path, space, cover
     runs = [SurrogateBenchmark(artifact_path, seed=s).query_batch(cells) for s in (7, 7, 8)]
     for name in ("test_accuracy", "validation_accuracy", "training_time"):
         np.testing.assert_array_equal(runs[0][name], runs[1][name])
-        assert not np.array_equal(runs[0][name], runs[2][name])   # other repeats drawn
+        assert not np.array_equal(runs[0][name], runs[2][name])  # other repeats drawn
         per_cell = runs[0][name].reshape(5, 400)
         # three simulated runs per cell, as the official table: a query picks one of them
         assert all(len(np.unique(row)) == 3 for row in per_cell)
         assert set(np.unique(per_cell[0])) == set(np.unique(runs[2][name].reshape(5, 400)[0]))
-    single = [SurrogateBenchmark(artifact_path, seed=3).query(space.spec(int(covered[0])))
-              for _ in range(2)]
+    single = [
+        SurrogateBenchmark(artifact_path, seed=3).query(space.spec(int(covered[0])))
+        for _ in range(2)
+    ]
     assert single[0]["test_accuracy"] == single[1]["test_accuracy"]
     # one run per cell (like the real table): every query of a cell answers the same run
     one = SurrogateBenchmark(artifact_path, seed=1, num_repeats=1).query_batch(cells)
@@ -625,7 +755,8 @@ def test_simulated_runs_are_fixed_seeded_and_centred(artifact_path, space, cover
     for target_noise in plain.noise.targets.values():
         target_noise.marginal = target_noise.simulated = None
     many = SurrogateBenchmark(plain, seed=0, num_repeats=2000).query_batch(
-        np.repeat(covered[:5], 4000))
+        np.repeat(covered[:5], 4000)
+    )
     mean = SurrogateBenchmark(artifact_path, noise=False).query_batch(covered[:5])
     noisy = many["test_accuracy"].reshape(5, 4000)
     assert noisy.std(axis=1).min() > 0
@@ -639,7 +770,9 @@ def test_simulated_runs_are_fixed_seeded_and_centred(artifact_path, space, cover
 
 def test_simulated_runs_have_the_labels_marginal(artifact_path, space, covered):
     from scipy.stats import spearmanr
+
     from surrogate.noise import MARGINAL_LEVELS, REFERENCE_ERROR_KEY, REFERENCE_KEY
+
     art = load_artifact(artifact_path)
     noise = art.noise.targets["test_accuracy@108"]
     assert noise.marginal is not None and noise.info["marginal_labels"] > 0
@@ -648,8 +781,9 @@ def test_simulated_runs_have_the_labels_marginal(artifact_path, space, covered):
     runs = one.query_batch(cells)["test_accuracy"]
     # the simulated table has the fitted labels' distribution ...
     levels = [0.01, 0.1, 0.5, 0.9, 0.99]
-    np.testing.assert_allclose(np.quantile(runs, levels),
-                               np.interp(levels, MARGINAL_LEVELS, noise.marginal), atol=1e-3)
+    np.testing.assert_allclose(
+        np.quantile(runs, levels), np.interp(levels, MARGINAL_LEVELS, noise.marginal), atol=1e-3
+    )
     # ... and the order of the unmapped runs (the map is monotone)
     plain = load_artifact(artifact_path)
     for target_noise in plain.noise.targets.values():
@@ -665,23 +799,28 @@ def test_simulated_runs_have_the_labels_marginal(artifact_path, space, covered):
         # independent levels (one field would tilt the transfer)
         errors = uniform_levels(REFERENCE_ERROR_KEY, np.zeros(len(cells)), cells)
         errors[art.in_sample("test_accuracy@108")] = np.nan
-    plain_draw = plain.noise.perturb("test_accuracy@108", art.predict("test_accuracy@108", cells),
-                                     reference, errors)
-    np.testing.assert_allclose(np.quantile(plain_draw, MARGINAL_LEVELS), noise.simulated,
-                               atol=1e-6)
+    plain_draw = plain.noise.perturb(
+        "test_accuracy@108", art.predict("test_accuracy@108", cells), reference, errors
+    )
+    np.testing.assert_allclose(np.quantile(plain_draw, MARGINAL_LEVELS), noise.simulated, atol=1e-6)
     other = SurrogateBenchmark(art, seed=0, num_repeats=1, noise_seed=0, full_cache=False)
-    np.testing.assert_array_equal(other.query_batch(covered[:20])["test_accuracy"],
-                                  runs[covered[:20]])
+    np.testing.assert_array_equal(
+        other.query_batch(covered[:20])["test_accuracy"], runs[covered[:20]]
+    )
     # noise=False answers the predicted means, unmapped
     mean = SurrogateBenchmark(art, noise=False).query_batch(covered[:5])["test_accuracy"]
-    np.testing.assert_allclose(mean, art.predict("test_accuracy@108", covered[:5]), rtol=0,
-                               atol=art.predictions.resolution("test_accuracy@108"))
+    np.testing.assert_allclose(
+        mean,
+        art.predict("test_accuracy@108", covered[:5]),
+        rtol=0,
+        atol=art.predictions.resolution("test_accuracy@108"),
+    )
 
 
 def test_noise_scale_from_repeats():
     rng = np.random.default_rng(0)
     pred = rng.uniform(0.85, 0.95, 5000)
-    observed = pred + rng.normal(0, 0.01, 5000)          # model error + run noise
+    observed = pred + rng.normal(0, 0.01, 5000)  # model error + run noise
     repeats = [0.9 + rng.normal(0, 0.003, 3) for _ in range(200)]
     sigma, dof = pooled_run_std(repeats)
     assert dof == 400 and sigma == pytest.approx(0.003, rel=0.15)
@@ -695,13 +834,17 @@ def test_noise_scale_from_repeats():
     model = NoiseModel({"test_accuracy@108": noise})
     again = NoiseModel.from_dict(json.loads(json.dumps(model.to_dict())))
     u = rng.random(100)
-    np.testing.assert_allclose(again.perturb("test_accuracy@108", pred[:100], u),
-                               model.perturb("test_accuracy@108", pred[:100], u), atol=1e-6)
+    np.testing.assert_allclose(
+        again.perturb("test_accuracy@108", pred[:100], u),
+        model.perturb("test_accuracy@108", pred[:100], u),
+        atol=1e-6,
+    )
     assert np.all(model.perturb("test_accuracy@108", np.ones(100), u) <= 1.0)
 
 
 def test_noise_transfer_onto_the_labels_marginal():
     from surrogate.noise import fit_transfer
+
     rng = np.random.default_rng(1)
     pred = rng.uniform(0.85, 0.95, 5000)
     labels = 0.9 + 0.02 * rng.standard_normal(20000)
@@ -728,15 +871,15 @@ def test_noise_model_error_out_of_sample(fitted, tmp_path, space):
     """Rule 5: cells outside the training set get a fixed per-cell offset (shared by their
     runs), cells in it none; the offsets widen the runs by the residuals' remaining spread."""
     from surrogate.noise import fit_transfer
+
     cells, y, model = fitted
     rng = np.random.default_rng(2)
     pred = rng.uniform(0.85, 0.95, 5000)
     repeats = [0.9 + rng.normal(0, 0.003, 3) for _ in range(200)]
-    noise = estimate_noise(pred, pred + rng.normal(0, 0.01, 5000), repeats,
-                           model_error=True)
-    assert noise.error_scale == pytest.approx(np.sqrt(1 - noise.scale ** 2))
+    noise = estimate_noise(pred, pred + rng.normal(0, 0.01, 5000), repeats, model_error=True)
+    assert noise.error_scale == pytest.approx(np.sqrt(1 - noise.scale**2))
     u_cell = rng.random(5000)
-    u_cell[:100] = np.nan                                  # in sample
+    u_cell[:100] = np.nan  # in sample
     errors = noise.errors(pred, u_cell)
     assert np.all(errors[:100] == 0)
     total = noise.offsets(pred, rng.random(5000)) + errors
@@ -747,8 +890,13 @@ def test_noise_model_error_out_of_sample(fitted, tmp_path, space):
     assert again.to_dict()["rule"].endswith("/v3")
     # in a surrogate: the offset is fixed per cell and noise_seed, absent in sample
     labels = rng.uniform(0.85, 0.95, 300)
-    target_noise = estimate_noise(model.predict(get_featurizer("adjacency").transform(
-        cells[:300])), y[:300], repeats, labels, model_error=True)
+    target_noise = estimate_noise(
+        model.predict(get_featurizer("adjacency").transform(cells[:300])),
+        y[:300],
+        repeats,
+        labels,
+        model_error=True,
+    )
     in_sample = np.zeros(len(space), dtype=bool)
     in_sample[cells] = True
     space_pred = rng.uniform(0.85, 0.95, len(space))
@@ -756,28 +904,40 @@ def test_noise_model_error_out_of_sample(fitted, tmp_path, space):
     # the transfer's reference draw: the model error at independent per-cell levels (one
     # field's regional offset would tilt the transfer), none in sample
     from surrogate.noise import MARGINAL_LEVELS, REFERENCE_ERROR_KEY, REFERENCE_KEY
+
     everything = np.arange(len(space))
     u_cell = uniform_levels(REFERENCE_ERROR_KEY, np.zeros(len(space)), everything)
     u_cell[in_sample] = np.nan
-    unmapped = NoiseModel({"test_accuracy@108": dataclasses.replace(
-        target_noise, marginal=None, simulated=None)})
-    reference = unmapped.perturb("test_accuracy@108", space_pred,
-                                 uniform_levels(REFERENCE_KEY, np.zeros(len(space)), everything),
-                                 u_cell)
-    np.testing.assert_allclose(np.quantile(reference, MARGINAL_LEVELS), target_noise.simulated,
-                               atol=1e-9)
-    path = save_artifact(tmp_path / "err", models={"test_accuracy@108": model},
-                         featurizer="adjacency", model_name="xgb",
-                         noise=NoiseModel({"test_accuracy@108": target_noise}),
-                         training_cells={"test_accuracy@108": cells})
+    unmapped = NoiseModel(
+        {"test_accuracy@108": dataclasses.replace(target_noise, marginal=None, simulated=None)}
+    )
+    reference = unmapped.perturb(
+        "test_accuracy@108",
+        space_pred,
+        uniform_levels(REFERENCE_KEY, np.zeros(len(space)), everything),
+        u_cell,
+    )
+    np.testing.assert_allclose(
+        np.quantile(reference, MARGINAL_LEVELS), target_noise.simulated, atol=1e-9
+    )
+    path = save_artifact(
+        tmp_path / "err",
+        models={"test_accuracy@108": model},
+        featurizer="adjacency",
+        model_name="xgb",
+        noise=NoiseModel({"test_accuracy@108": target_noise}),
+        training_cells={"test_accuracy@108": cells},
+    )
     bench = SurrogateBenchmark(path, seed=0, noise_seed=3)
     outside = np.setdiff1d(np.arange(5000), cells)[:50]
     u = bench._error_levels("test_accuracy@108", np.concatenate([cells[:5], outside]))
     assert np.isnan(u[:5]).all() and np.isfinite(u[5:]).all()
-    np.testing.assert_array_equal(u, bench._error_levels(
-        "test_accuracy@108", np.concatenate([cells[:5], outside])))
-    other = SurrogateBenchmark(path, seed=0, noise_seed=4)._error_levels("test_accuracy@108",
-                                                                         outside)
+    np.testing.assert_array_equal(
+        u, bench._error_levels("test_accuracy@108", np.concatenate([cells[:5], outside]))
+    )
+    other = SurrogateBenchmark(path, seed=0, noise_seed=4)._error_levels(
+        "test_accuracy@108", outside
+    )
     assert not np.allclose(other, u[5:])
 
 
@@ -794,8 +954,13 @@ def test_noise_model_error_share():
     total = noise.offsets(pred, rng.random(5000)) + noise.errors(pred, rng.random(5000))
     assert total.std() == pytest.approx(0.01, rel=0.1)
     # a scale below the cap stays: the repeats leave more room for model error
-    small = estimate_noise(pred, observed, [0.9 + rng.normal(0, 0.003, 3) for _ in range(200)],
-                           model_error=True, error_share=0.3)
+    small = estimate_noise(
+        pred,
+        observed,
+        [0.9 + rng.normal(0, 0.003, 3) for _ in range(200)],
+        model_error=True,
+        error_share=0.3,
+    )
     assert small.scale < 0.5 and small.error_scale == pytest.approx(np.sqrt(0.3))
     model = NoiseModel({"test_accuracy@108": noise})
     data = json.loads(json.dumps(model.to_dict()))
@@ -808,22 +973,35 @@ def test_noise_model_error_share():
     assert estimate_noise(pred, observed, error_share=0.3).error_share is None
 
 
-@pytest.mark.parametrize("shares, match", [
-    ({"validation_accuracy@108": 1.0}, r"\[0, 1\)"),
-    ({"validation_accuracy@108": True}, r"\[0, 1\)"),
-    ({"nonsense@108": 0.3}, "target"),
-    ({"validation_accuracy@36": 0.3}, "not trained"),
-])
+@pytest.mark.parametrize(
+    "shares, match",
+    [
+        ({"validation_accuracy@108": 1.0}, r"\[0, 1\)"),
+        ({"validation_accuracy@108": True}, r"\[0, 1\)"),
+        ({"nonsense@108": 0.3}, "target"),
+        ({"validation_accuracy@36": 0.3}, "not trained"),
+    ],
+)
 def test_train_rejects_bad_error_shares(table_path, tmp_path, shares, match):
     with pytest.raises(ValueError, match=match):
-        train(TrainConfig(table=table_path, targets=["validation_accuracy@108"],
-                          error_share=shares, out=tmp_path / "a"))
+        train(
+            TrainConfig(
+                table=table_path,
+                targets=["validation_accuracy@108"],
+                error_share=shares,
+                out=tmp_path / "a",
+            )
+        )
 
 
 def test_noise_required_unless_disabled(fitted, tmp_path):
     cells, y, model = fitted
-    path = save_artifact(tmp_path / "quiet", models={"test_accuracy@108": model},
-                         featurizer="adjacency", model_name="xgb")
+    path = save_artifact(
+        tmp_path / "quiet",
+        models={"test_accuracy@108": model},
+        featurizer="adjacency",
+        model_name="xgb",
+    )
     with pytest.raises(ArtifactError, match="noise"):
         SurrogateBenchmark(path)
     assert SurrogateBenchmark(path, noise=False).valid_epochs == frozenset({108})
@@ -839,7 +1017,8 @@ def test_target_data_averages_repeats(table_path):
     sel = (runs["run_cell"] == c) & (runs["run_epochs"] == 108)
     assert data.labels[0] == pytest.approx(runs["final_test_accuracy"][sel].astype(float).mean())
     assert set(available_targets(table)) == {
-        f"{h}{m}@{e}" for h in ("", "halfway_") for m in METRICS for e in EPOCHS}
+        f"{h}{m}@{e}" for h in ("", "halfway_") for m in METRICS for e in EPOCHS
+    }
 
 
 # ---------------------------------------------------------------------- default artifact
@@ -871,13 +1050,19 @@ def test_bundled_surrogate_answers_the_documented_fields(space):
     fields = bench.fields()
     assert fields["test_accuracy"] == {4: None, 12: None, 36: None, 108: "test_accuracy@108"}
     assert fields["validation_accuracy"] == {e: f"validation_accuracy@{e}" for e in EPOCHS_ALL}
-    assert fields["training_time"] == {4: "training_time@108 x 4/108",
-                                       12: "training_time@108 x 12/108",
-                                       36: "training_time@108 x 36/108",
-                                       108: "training_time@108"}
+    assert fields["training_time"] == {
+        4: "training_time@108 x 4/108",
+        12: "training_time@108 x 12/108",
+        36: "training_time@108 x 36/108",
+        108: "training_time@108",
+    }
     assert fields["halfway_training_time"][108] == "training_time@108 / 2"
-    for name in ("train_accuracy", "halfway_train_accuracy", "halfway_validation_accuracy",
-                 "halfway_test_accuracy"):
+    for name in (
+        "train_accuracy",
+        "halfway_train_accuracy",
+        "halfway_validation_accuracy",
+        "halfway_test_accuracy",
+    ):
         assert set(fields[name].values()) == {None}
     spec = space.spec(1234)
     for epochs in EPOCHS_ALL:
@@ -893,7 +1078,9 @@ def test_marginal_upper_tail_extrapolates_beyond_the_sample():
     levels above the sample's own reach beyond its maximum, towards the population's
     quantiles; below the threshold the quantiles are the empirical ones."""
     from scipy.stats import norm
+
     from surrogate.noise import MARGINAL_LEVELS, label_quantiles
+
     rng = np.random.default_rng(0)
     errors_tail, errors_empirical = [], []
     for _ in range(20):
@@ -902,12 +1089,13 @@ def test_marginal_upper_tail_extrapolates_beyond_the_sample():
         assert np.all(np.isfinite(q)) and np.all(np.diff(q) >= 0)
         low = MARGINAL_LEVELS <= 0.98
         np.testing.assert_allclose(q[low], np.quantile(labels, MARGINAL_LEVELS[low]))
-        top = 1 - 1e-5                                     # far above 1 / 4,000
+        top = 1 - 1e-5  # far above 1 / 4,000
         truth = norm.ppf(top, 0.9, 0.01)
         assert np.interp(top, MARGINAL_LEVELS, q) > labels.max()
         errors_tail.append(abs(np.interp(top, MARGINAL_LEVELS, q) - truth))
         errors_empirical.append(abs(labels.max() - truth))
     assert np.mean(errors_tail) < 0.8 * np.mean(errors_empirical)
-    few = rng.normal(0.9, 0.01, 150)                       # too few labels: empirical
-    np.testing.assert_allclose(label_quantiles(few, MARGINAL_LEVELS),
-                               np.quantile(few, MARGINAL_LEVELS))
+    few = rng.normal(0.9, 0.01, 150)  # too few labels: empirical
+    np.testing.assert_allclose(
+        label_quantiles(few, MARGINAL_LEVELS), np.quantile(few, MARGINAL_LEVELS)
+    )

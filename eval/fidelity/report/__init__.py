@@ -50,13 +50,13 @@ from .plots import plot_curves, plot_landscape, plot_ranking
 from .summary import build_report
 from .targets import LANDSCAPE_SIX, TARGETS
 
-__all__ = ["build_report", "write_report", "write_markdown", "compare", "TARGETS",
-           "LANDSCAPE_SIX"]
+__all__ = ["build_report", "write_report", "write_markdown", "compare", "TARGETS", "LANDSCAPE_SIX"]
 
 
 def write_report(report: dict, out: Path) -> None:
     """Write ``fidelity.json`` (strict JSON), ``fidelity.md`` and the figures into ``out``."""
     from nb101.io import write_json
+
     out = Path(out)
     for t, track in report["tracks"].items():
         plot_curves(track, t, out / f"curves_{t}.png")
@@ -65,4 +65,3 @@ def write_report(report: dict, out: Path) -> None:
             plot_landscape(track, t, out / f"landscape_{t}.png")
     write_json(out / "fidelity.json", report, indent=1)
     write_markdown(report, out / "fidelity.md")
-

@@ -21,8 +21,9 @@ def _seed_means(curves: dict[str, np.ndarray], names: list[str]) -> np.ndarray:
     return np.stack([nanmean(curves[n]) for n in names])
 
 
-def _resampled_means(curves: dict[str, np.ndarray], names: list[str],
-                     idx: np.ndarray) -> np.ndarray:
+def _resampled_means(
+    curves: dict[str, np.ndarray], names: list[str], idx: np.ndarray
+) -> np.ndarray:
     """(boot, optimizers, grid) seed means of bootstrap resamples ``idx`` (boot, seeds)."""
     return np.stack([nanmean(curves[n][idx], axis=1) for n in names], axis=1)
 
@@ -36,8 +37,15 @@ def _interval(values: np.ndarray) -> list[float | None]:
     return [float(low), float(high)]
 
 
-def compare(a: dict[str, np.ndarray], b: dict[str, np.ndarray], names: list[str],
-            rank_at: list[int], *, n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
+def compare(
+    a: dict[str, np.ndarray],
+    b: dict[str, np.ndarray],
+    names: list[str],
+    rank_at: list[int],
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> dict[str, Any]:
     """Gap, tau, agreement and bias of curves ``a`` (surrogate) against ``b`` (table), each
     with a bootstrap interval over seeds."""
     rng = np.random.default_rng(seed)
@@ -45,12 +53,16 @@ def compare(a: dict[str, np.ndarray], b: dict[str, np.ndarray], names: list[str]
     gap = {n: curve_gap(a[n], b[n]) for n in names}
     final = ma[:, -1] - mb[:, -1]
     out: dict[str, Any] = {
-        "gap": gap, "mean_gap": float(np.nanmean(list(gap.values()))),
-        "kendall_tau": [float(kendall_tau_b(rank_values(ma[:, i]), rank_values(mb[:, i])))
-                        for i in rank_at],
-        "agreement": [], "significant_pairs": [],
+        "gap": gap,
+        "mean_gap": float(np.nanmean(list(gap.values()))),
+        "kendall_tau": [
+            float(kendall_tau_b(rank_values(ma[:, i]), rank_values(mb[:, i]))) for i in rank_at
+        ],
+        "agreement": [],
+        "significant_pairs": [],
         "bias": {n: float(d) for n, d in zip(names, final)},
-        "mean_bias": float(np.nanmean(final)), "sign_test": sign_test(final),
+        "mean_bias": float(np.nanmean(final)),
+        "sign_test": sign_test(final),
     }
     for i in rank_at:
         share, pairs = verdict_agreement(a, b, i)
@@ -61,15 +73,19 @@ def compare(a: dict[str, np.ndarray], b: dict[str, np.ndarray], names: list[str]
     ib = rng.integers(0, sb, (n_boot, sb))
     ba, bb = _resampled_means(a, names, ia), _resampled_means(b, names, ib)
     with np.errstate(invalid="ignore"):
-        gaps = nanmean(np.abs(ba - bb), axis=2)                     # (boot, optimizers)
+        gaps = nanmean(np.abs(ba - bb), axis=2)  # (boot, optimizers)
     # |difference| is biased upwards by seed noise, so its resamples sit above the estimate:
     # the basic bootstrap interval (2 x estimate - percentiles) corrects for that
     low, high = _interval(np.nanmean(gaps, axis=1))
-    out["mean_gap_ci"] = [None, None] if low is None else [
-        max(0.0, 2 * out["mean_gap"] - high), max(0.0, 2 * out["mean_gap"] - low)]
-    out["kendall_tau_ci"] = [_interval(kendall_tau_b(rank_values(ba[:, :, i]),
-                                                     rank_values(bb[:, :, i])))
-                             for i in rank_at]
+    out["mean_gap_ci"] = (
+        [None, None]
+        if low is None
+        else [max(0.0, 2 * out["mean_gap"] - high), max(0.0, 2 * out["mean_gap"] - low)]
+    )
+    out["kendall_tau_ci"] = [
+        _interval(kendall_tau_b(rank_values(ba[:, :, i]), rank_values(bb[:, :, i])))
+        for i in rank_at
+    ]
     out["mean_bias_ci"] = _interval(np.nanmean(ba[:, :, -1] - bb[:, :, -1], axis=1))
     out["agreement_ci"] = [_agreement_interval(a, b, names, i, ia, ib) for i in rank_at]
     return out
@@ -78,6 +94,7 @@ def compare(a: dict[str, np.ndarray], b: dict[str, np.ndarray], names: list[str]
 def _agreement_interval(a, b, names, at, ia, ib, alpha: float = 0.05) -> list[float | None]:
     """Bootstrap interval of the verdict agreement (vectorised Mann-Whitney tests)."""
     from scipy.stats import mannwhitneyu
+
     n_boot = len(ia)
     agree = np.zeros(n_boot)
     counted = np.zeros(n_boot)
@@ -98,15 +115,16 @@ def _agreement_interval(a, b, names, at, ia, ib, alpha: float = 0.05) -> list[fl
         return _interval(np.where(counted > 0, agree / counted, np.nan))
 
 
-def mean_curves(curves: dict[str, dict[str, np.ndarray]], labels: list[str],
-                 names: list[str]) -> dict[str, np.ndarray]:
+def mean_curves(
+    curves: dict[str, dict[str, np.ndarray]], labels: list[str], names: list[str]
+) -> dict[str, np.ndarray]:
     """Seed-by-seed mean over the draws ``labels`` of one surrogate."""
-    return {n: nanmean(np.stack([curves[label][n] for label in labels]), axis=0)
-            for n in names}
+    return {n: nanmean(np.stack([curves[label][n] for label in labels]), axis=0) for n in names}
 
 
-def attainable_reference(curves: dict[str, dict[str, np.ndarray]], draws: list[str],
-                         names: list[str], rank_at: list[int]) -> dict[str, Any] | None:
+def attainable_reference(
+    curves: dict[str, dict[str, np.ndarray]], draws: list[str], names: list[str], rank_at: list[int]
+) -> dict[str, Any] | None:
     """What a surrogate that is exactly right would score: each draw in turn plays the
     table (one draw of runs, as the table is) and the mean of the other draws the
     surrogate. The share of these leave-one-draw-out cases meeting each target says how
@@ -117,12 +135,14 @@ def attainable_reference(curves: dict[str, dict[str, np.ndarray]], draws: list[s
     cases = []
     for held in draws:
         rest = [d for d in draws if d != held]
-        cases.append(compare(mean_curves(curves, rest, names), curves[held], names, rank_at,
-                             n_boot=1))
+        cases.append(
+            compare(mean_curves(curves, rest, names), curves[held], names, rank_at, n_boot=1)
+        )
     met = [curve_targets(c) for c in cases]
     out: dict[str, Any] = {
         key: nanmean(np.array([c[key] for c in cases], dtype=float)).tolist()
-        for key in ("kendall_tau", "agreement", "mean_gap")}
+        for key in ("kendall_tau", "agreement", "mean_gap")
+    }
     out["mean_abs_bias"] = float(np.mean([abs(c["mean_bias"]) for c in cases]))
     out["gap"] = {n: float(np.nanmean([c["gap"][n] for c in cases])) for n in names}
     out["cases"] = len(cases)

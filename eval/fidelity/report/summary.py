@@ -26,8 +26,7 @@ __all__ = ["build_report", "study_report", "over_folds"]
 def _landscape_summary(stats: dict[str, dict], draws: list[str]) -> dict[str, Any]:
     table = _with_walk_mean(stats["table"])
     per_draw = [_with_walk_mean(stats[d]) for d in draws if d in stats]
-    out: dict[str, Any] = {"table": table, "surrogate": {}, "inside": 0,
-                           "of": len(LANDSCAPE_SIX)}
+    out: dict[str, Any] = {"table": table, "surrogate": {}, "inside": 0, "of": len(LANDSCAPE_SIX)}
     for name in (*LANDSCAPE_SIX, *(f"walk_autocorr_{k}" for k in WALK_LAGS)):
         values = [d[name]["value"] for d in per_draw]
         value = float(np.nanmean(values)) if values else float("nan")
@@ -44,8 +43,9 @@ def _with_walk_mean(stats: dict[str, dict]) -> dict[str, dict]:
     lags' intervals, conservatively the mean of their bounds)."""
     lags = [stats[f"walk_autocorr_{k}"] for k in WALK_LAGS]
     out = dict(stats)
-    out["walk_autocorr"] = {key: float(np.mean([s[key] for s in lags]))
-                            for key in ("value", "ci_low", "ci_high")}
+    out["walk_autocorr"] = {
+        key: float(np.mean([s[key] for s in lags])) for key in ("value", "ci_low", "ci_high")
+    }
     return out
 
 
@@ -54,17 +54,27 @@ def study_report(study, config) -> dict[str, Any]:
     table = study.curves["table"]
     n_boot = int(config.n_boot)
     entry: dict[str, Any] = {
-        "name": study.name, "protocol": study.protocol, "cells": study.cells,
-        "budget": study.budget, "unit_per_full_training": study.unit,
+        "name": study.name,
+        "protocol": study.protocol,
+        "cells": study.cells,
+        "budget": study.budget,
+        "unit_per_full_training": study.unit,
         "grid": (study.grid / study.unit).tolist(),
         "rank_budgets": [float(study.grid[i] / study.unit) for i in study.rank_at],
-        "optimizers": names, "external": [n for n in names if is_external(n)],
-        "curves": {"table": _curve_summary(table, names)}, "surrogates": {}}
+        "optimizers": names,
+        "external": [n for n in names if is_external(n)],
+        "curves": {"table": _curve_summary(table, names)},
+        "surrogates": {},
+    }
     half = config.seeds // 2
     if half >= 2:
-        ref = compare({n: table[n][:half] for n in names},
-                      {n: table[n][half:2 * half] for n in names}, names, study.rank_at,
-                      n_boot=n_boot)
+        ref = compare(
+            {n: table[n][:half] for n in names},
+            {n: table[n][half : 2 * half] for n in names},
+            names,
+            study.rank_at,
+            n_boot=n_boot,
+        )
         ref["seeds_per_half"] = half
         entry["reference_seed_halves"] = ref
     for label, draws in study.draws.items():
@@ -76,28 +86,39 @@ def study_report(study, config) -> dict[str, Any]:
             "realizations": len(draws),
             "mean_of_draws": compare(mean, table, names, study.rank_at, n_boot=n_boot),
             "true": compare(true, table, names, study.rank_at, n_boot=n_boot),
-            "draws": [compare(study.curves[d], table, names, study.rank_at,
-                              n_boot=min(n_boot, 200)) for d in draws],
+            "draws": [
+                compare(study.curves[d], table, names, study.rank_at, n_boot=min(n_boot, 200))
+                for d in draws
+            ],
         }
         entry["curves"][label] = _curve_summary(mean, names, true)
         if len(draws) >= 2:
             s["draws_mean"] = {
                 key: nanmean(np.array([d[key] for d in s["draws"]], dtype=float)).tolist()
-                for key in ("kendall_tau", "agreement", "mean_gap", "mean_bias")}
-            consistency = [draw_consistency(table, [study.curves[d] for d in draws], i)
-                           for i in range(len(study.grid))]
+                for key in ("kendall_tau", "agreement", "mean_gap", "mean_bias")
+            }
+            consistency = [
+                draw_consistency(table, [study.curves[d] for d in draws], i)
+                for i in range(len(study.grid))
+            ]
             s["plausible_draw"] = {
                 "budgets": entry["grid"],
-                "outside": [sum(1 for c in point.values()
-                                if np.isfinite(c["p"]) and c["p"] < 0.05)
-                            for point in consistency],
-                "final": consistency[-1]}
-            pairs = [compare(study.curves[x], study.curves[y], names, study.rank_at,
-                             n_boot=min(n_boot, 200))
-                     for x, y in itertools.combinations(draws, 2)]
+                "outside": [
+                    sum(1 for c in point.values() if np.isfinite(c["p"]) and c["p"] < 0.05)
+                    for point in consistency
+                ],
+                "final": consistency[-1],
+            }
+            pairs = [
+                compare(
+                    study.curves[x], study.curves[y], names, study.rank_at, n_boot=min(n_boot, 200)
+                )
+                for x, y in itertools.combinations(draws, 2)
+            ]
             s["reference_realizations"] = {
                 key: nanmean(np.array([p[key] for p in pairs], dtype=float)).tolist()
-                for key in ("kendall_tau", "agreement", "mean_gap")}
+                for key in ("kendall_tau", "agreement", "mean_gap")
+            }
             attainable = attainable_reference(study.curves, draws, names, study.rank_at)
             if attainable is not None:
                 s["attainable"] = attainable
@@ -106,8 +127,7 @@ def study_report(study, config) -> dict[str, Any]:
         # the top's structure: is the table a plausible draw in where its seeds end, and do
         # the best cells' neighbourhoods look alike (reported, not yet a target)
         if study.final_cells:
-            s["final_cells_plausible"] = final_cells_plausibility(study.final_cells, draws,
-                                                                  names)
+            s["final_cells_plausible"] = final_cells_plausibility(study.final_cells, draws, names)
         if study.top_structure:
             s["top_structure"] = top_structure_summary(study.top_structure, draws)
         s["targets"] = targets_met(s, study.track)
@@ -115,16 +135,18 @@ def study_report(study, config) -> dict[str, Any]:
     entry["final_cells"] = _final_cells(study, names)
     for label, s in entry["surrogates"].items():
         s["largest_contributors"] = _largest_contributors(entry, label)
-    entry["ranks"] = {label: _ranks({n: c[n]["mean"][-1] for n in names})
-                      for label, c in entry["curves"].items()}
+    entry["ranks"] = {
+        label: _ranks({n: c[n]["mean"][-1] for n in names}) for label, c in entry["curves"].items()
+    }
     return entry
 
 
 def _ranks(finals: dict[str, float]) -> dict[str, int]:
     """Rank of each optimizer by its final value (1 = best; ties share the better rank; no
     value ranks last), the project's and the external ones together."""
-    values = {n: -np.inf if v is None or not np.isfinite(v) else float(v)
-              for n, v in finals.items()}
+    values = {
+        n: -np.inf if v is None or not np.isfinite(v) else float(v) for n, v in finals.items()
+    }
     return {n: 1 + sum(w > v for w in values.values()) for n, v in values.items()}
 
 
@@ -148,6 +170,7 @@ def _final_cells(study, names: list[str]) -> dict[str, dict[str, dict]]:
     if not study.final_cells:
         return {}
     from nb101 import get_space
+
     space = get_space()
     out = {"table": {n: _concentration(study.final_cells["table"][n], space) for n in names}}
     for label, draws in study.draws.items():
@@ -155,8 +178,10 @@ def _final_cells(study, names: list[str]) -> dict[str, dict[str, dict]]:
         for n in names:
             per_draw = [_concentration(study.final_cells[d][n]) for d in draws]
             shares = [c["top_share"] for c in per_draw if c["top_share"] is not None]
-            out[label][n] = {"distinct": float(np.mean([c["distinct"] for c in per_draw])),
-                             "top_share": float(np.mean(shares)) if shares else None}
+            out[label][n] = {
+                "distinct": float(np.mean([c["distinct"] for c in per_draw])),
+                "top_share": float(np.mean(shares)) if shares else None,
+            }
     return out
 
 
@@ -164,30 +189,38 @@ def _largest_contributors(study: dict, label: str) -> dict[str, dict[str, Any]]:
     """The optimizer behind each of a surrogate's bias and gap: the largest |final difference|
     (surrogate - table) and the largest curve gap, each with where its table seeds end."""
     curves = study["curves"]
-    finals = {n: curves[label][n]["mean"][-1] - curves["table"][n]["mean"][-1]
-              for n in study["optimizers"]}
+    finals = {
+        n: curves[label][n]["mean"][-1] - curves["table"][n]["mean"][-1]
+        for n in study["optimizers"]
+    }
     gaps = study["surrogates"][label]["mean_of_draws"]["gap"]
     out = {}
     for key, values in (("bias", finals), ("gap", gaps)):
         values = {n: v for n, v in values.items() if v is not None and np.isfinite(v)}
         if values:
             name = max(values, key=lambda n: abs(values[n]))
-            out[key] = {"optimizer": name, "value": float(values[name]),
-                        "table_final_cells": study.get("final_cells", {}).get("table", {})
-                        .get(name)}
+            out[key] = {
+                "optimizer": name,
+                "value": float(values[name]),
+                "table_final_cells": study.get("final_cells", {}).get("table", {}).get(name),
+            }
     return out
 
 
-def _curve_summary(curves: dict[str, np.ndarray], names: list[str],
-                   true: dict[str, np.ndarray] | None = None) -> dict[str, dict]:
+def _curve_summary(
+    curves: dict[str, np.ndarray], names: list[str], true: dict[str, np.ndarray] | None = None
+) -> dict[str, dict]:
     out = {}
     for n in names:
         c = curves[n]
         count = np.maximum(np.isfinite(c).sum(0), 1)
         with np.errstate(invalid="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            sem = np.nanstd(c, axis=0) / np.sqrt(count) if np.isfinite(c).any() else \
-                np.full(c.shape[1], np.nan)
+            sem = (
+                np.nanstd(c, axis=0) / np.sqrt(count)
+                if np.isfinite(c).any()
+                else np.full(c.shape[1], np.nan)
+            )
         out[n] = {"mean": nanmean(c).tolist(), "sem": sem.tolist()}
         if true is not None:
             out[n]["true_mean"] = nanmean(true[n]).tolist()
@@ -206,12 +239,18 @@ def over_folds(studies: list[dict]) -> dict[str, Any]:
     at = [budget_key(b) for b in folds[0].get("rank_budgets", (100, 316, 1000))]
     taus = [f"tau@{b}" for b in at]
     for label in folds[0]["surrogates"]:
-        rows = {**{key: [] for key in taus}, f"agreement@{at[-1]}": [],
-                "mean_bias": [], "mean_gap": [], "landscape_inside": [], "targets_met": []}
+        rows = {
+            **{key: [] for key in taus},
+            f"agreement@{at[-1]}": [],
+            "mean_bias": [],
+            "mean_gap": [],
+            "landscape_inside": [],
+            "targets_met": [],
+        }
         for key in ("tau", "bias", "gap", "landscape"):
             rows[f"{key}_met"] = []
         for key in ("all", "tau", "bias", "gap"):
-            rows[f"attainable_{key}"] = []   # share of an exactly right surrogate's cases
+            rows[f"attainable_{key}"] = []  # share of an exactly right surrogate's cases
         for f in folds:
             s = f["surrogates"][label]
             m = s["mean_of_draws"]
@@ -231,15 +270,24 @@ def over_folds(studies: list[dict]) -> dict[str, Any]:
         if all(r is not None for r in rates):
             # the folds are disjoint cells, so their cases are independent: how many folds an
             # exactly right surrogate would meet, and how likely it would meet all of them
-            summary["attainable_folds"] = {"expected": float(np.sum(rates)),
-                                           "every_fold": float(np.prod(rates))}
+            summary["attainable_folds"] = {
+                "expected": float(np.sum(rates)),
+                "every_fold": float(np.prod(rates)),
+            }
         summary["gap_by_optimizer"] = {
-            n: {"surrogate": _fold_summary(
-                    [f["surrogates"][label]["mean_of_draws"]["gap"][n] for f in folds])["mean"],
+            n: {
+                "surrogate": _fold_summary(
+                    [f["surrogates"][label]["mean_of_draws"]["gap"][n] for f in folds]
+                )["mean"],
                 "attainable": _fold_summary(
-                    [f["surrogates"][label].get("attainable", {}).get("gap", {}).get(n)
-                     for f in folds])["mean"]}
-            for n in folds[0]["optimizers"]}
+                    [
+                        f["surrogates"][label].get("attainable", {}).get("gap", {}).get(n)
+                        for f in folds
+                    ]
+                )["mean"],
+            }
+            for n in folds[0]["optimizers"]
+        }
         summary["top_structure"] = top_over_folds(folds, label)
         out[label] = summary
     return out
@@ -250,10 +298,12 @@ def _fold_summary(values: list) -> dict[str, Any]:
     where no fold has)."""
     v = np.array([np.nan if x is None else float(x) for x in values])
     has = bool(np.isfinite(v).any())
-    return {"per_fold": values,
-            "mean": float(np.nanmean(v)) if has else None,
-            "min": float(np.nanmin(v)) if has else None,
-            "max": float(np.nanmax(v)) if has else None}
+    return {
+        "per_fold": values,
+        "mean": float(np.nanmean(v)) if has else None,
+        "min": float(np.nanmin(v)) if has else None,
+        "max": float(np.nanmax(v)) if has else None,
+    }
 
 
 def build_report(result) -> dict[str, Any]:
@@ -261,9 +311,13 @@ def build_report(result) -> dict[str, Any]:
     config = result.config
     report: dict[str, Any] = {
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(config).items()},
-        "table": result.table, "surrogates": result.surrogates, "timing": result.timing,
-        "failed_runs": list(getattr(result, "failed_runs", [])), "targets": TARGETS,
-        "tracks": {}}
+        "table": result.table,
+        "surrogates": result.surrogates,
+        "timing": result.timing,
+        "failed_runs": list(getattr(result, "failed_runs", [])),
+        "targets": TARGETS,
+        "tracks": {},
+    }
     for study in result.studies:
         track = report["tracks"].setdefault(study.track, {"studies": []})
         track["studies"].append(study_report(study, config))

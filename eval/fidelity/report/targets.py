@@ -9,11 +9,24 @@ import numpy as np
 __all__ = ["TARGETS", "LANDSCAPE_SIX", "curve_targets", "targets_met"]
 
 #: The fidelity targets the verdict checks (surrogate = mean over its realizations).
-TARGETS = {"tau_min": 0.5, "tau_at": (1, 2), "abs_bias_max": 0.0005, "sign_alpha": 0.05,
-           "gap_max": 0.0008, "landscape_min": 4, "landscape_tracks": ("multifidelity",)}
+TARGETS = {
+    "tau_min": 0.5,
+    "tau_at": (1, 2),
+    "abs_bias_max": 0.0005,
+    "sign_alpha": 0.05,
+    "gap_max": 0.0008,
+    "landscape_min": 4,
+    "landscape_tracks": ("multifidelity",),
+}
 #: The six landscape statistics of the verdict (the walk autocorrelation averaged over lags).
-LANDSCAPE_SIX = ("neighbour_corr", "walk_autocorr", "local_optima", "climb_length",
-                 "improve_prob", "top1_mean")
+LANDSCAPE_SIX = (
+    "neighbour_corr",
+    "walk_autocorr",
+    "local_optima",
+    "climb_length",
+    "improve_prob",
+    "top1_mean",
+)
 
 
 def curve_targets(m: dict[str, Any]) -> dict[str, bool]:
@@ -22,8 +35,10 @@ def curve_targets(m: dict[str, Any]) -> dict[str, bool]:
     taus = [m["kendall_tau"][i] for i in TARGETS["tau_at"]]
     return {
         "tau": bool(all(np.isfinite(t) and t >= TARGETS["tau_min"] for t in taus)),
-        "bias": bool(abs(m["mean_bias"]) <= TARGETS["abs_bias_max"]
-                     and not m["sign_test"]["p"] < TARGETS["sign_alpha"]),
+        "bias": bool(
+            abs(m["mean_bias"]) <= TARGETS["abs_bias_max"]
+            and not m["sign_test"]["p"] < TARGETS["sign_alpha"]
+        ),
         "gap": bool(m["mean_gap"] <= TARGETS["gap_max"]),
     }
 

@@ -11,8 +11,9 @@ __all__ = ["fmt", "fmt_ci", "on_one", "percent", "budget", "budget_key"]
 
 def fmt(x, digits=3) -> str:
     """``x`` with ``digits`` decimals, ``n/a`` for None or a non-finite float."""
-    return "n/a" if x is None or (isinstance(x, float) and not np.isfinite(x)) else \
-        f"{x:.{digits}f}"
+    return (
+        "n/a" if x is None or (isinstance(x, float) and not np.isfinite(x)) else f"{x:.{digits}f}"
+    )
 
 
 def fmt_ci(ci, digits=3) -> str:
@@ -23,8 +24,9 @@ def fmt_ci(ci, digits=3) -> str:
 def on_one(c: dict[str, Any]) -> str:
     """The share of seeds on the commonest final cell, with the first 8 characters of its hash
     where the report recorded it."""
-    return (f"{100 * c['top_share']:.0f} % on one"
-            + (f", {c['top_cell'][:8]}" if c.get("top_cell") else ""))
+    return f"{100 * c['top_share']:.0f} % on one" + (
+        f", {c['top_cell'][:8]}" if c.get("top_cell") else ""
+    )
 
 
 def percent(p: float) -> str:

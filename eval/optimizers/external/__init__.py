@@ -24,12 +24,31 @@ from .base import ExternalOptimizer, ExternalOptimizerError
 from .optuna_samplers import OptunaRandom, OptunaTPE
 from .syne_tune_schedulers import SyneASHA, SyneBOHB, SyneBORE, SyneRandomSearch, SyneREA, SyneTPE
 
-__all__ = ["ExternalOptimizer", "ExternalOptimizerError", "EXTERNAL_OPTIMIZERS", "OptunaTPE",
-           "OptunaRandom", "SyneRandomSearch", "SyneREA", "SyneTPE", "SyneBORE", "SyneASHA",
-           "SyneBOHB"]
+__all__ = [
+    "ExternalOptimizer",
+    "ExternalOptimizerError",
+    "EXTERNAL_OPTIMIZERS",
+    "OptunaTPE",
+    "OptunaRandom",
+    "SyneRandomSearch",
+    "SyneREA",
+    "SyneTPE",
+    "SyneBORE",
+    "SyneASHA",
+    "SyneBOHB",
+]
 
 #: name -> class of every external optimizer.
 EXTERNAL_OPTIMIZERS: dict[str, type[ExternalOptimizer]] = {
-    cls.name: cls for cls in (OptunaTPE, OptunaRandom, SyneRandomSearch, SyneREA, SyneTPE,
-                              SyneBORE, SyneASHA, SyneBOHB)
+    cls.name: cls
+    for cls in (
+        OptunaTPE,
+        OptunaRandom,
+        SyneRandomSearch,
+        SyneREA,
+        SyneTPE,
+        SyneBORE,
+        SyneASHA,
+        SyneBOHB,
+    )
 }

@@ -96,13 +96,18 @@ class ExternalOptimizer(Optimizer):
                 raise EvalConfigError(
                     f"optimizer {cls.name!r} needs the {module!r} package, which is not "
                     f"installed; install the extra: pip install 'nb101-surrogate[{cls.extra}]'"
-                    + (" (then pip install --no-deps syne-tune==0.16.0)"
-                       if cls.library == "syne_tune" else ""))
+                    + (
+                        " (then pip install --no-deps syne-tune==0.16.0)"
+                        if cls.library == "syne_tune"
+                        else ""
+                    )
+                )
 
     @classmethod
     def version(cls) -> str:
         """The installed version of the library (``"unknown"`` if it has none)."""
         from importlib.metadata import PackageNotFoundError, version
+
         try:
             return version(cls.distribution)
         except PackageNotFoundError:
@@ -113,6 +118,7 @@ class ExternalOptimizer(Optimizer):
         super().setup(problem)
         self.check_available()
         from hpo.encodings import failed_result, get_encoding
+
         self._encoding = get_encoding(self.encoding)
         self._invalid_value = float(failed_result()[problem.track.objective])
         self._pending: tuple[Any, dict, int] | None = None
@@ -132,7 +138,10 @@ class ExternalOptimizer(Optimizer):
             self._call(self._invalid, token, int(epochs), config=config)
         raise ExternalOptimizerError(
             f"external optimizer {self.name!r} proposed {self.max_invalid} invalid configs in "
-            f"a row (the last: {config})", optimizer=self.name, config=config)
+            f"a row (the last: {config})",
+            optimizer=self.name,
+            config=config,
+        )
 
     def tell(self, ask: Ask, values: np.ndarray) -> None:
         token, config, _ = self._pending
@@ -168,13 +177,16 @@ class ExternalOptimizer(Optimizer):
     def _cell(self, config: dict) -> int | None:
         """The covered cell a config is evaluated on, None if it is invalid."""
         from hpo.encodings import ConfigError, config_cell
+
         try:
             return config_cell(config, encoding=self._encoding, cell_map=self._project)
         except ConfigError as exc:
             raise ExternalOptimizerError(
                 f"external optimizer {self.name!r} proposed a config outside the space of "
                 f"encoding {self._encoding.name!r}: {exc} (config: {config})",
-                optimizer=self.name, config=config) from exc
+                optimizer=self.name,
+                config=config,
+            ) from exc
 
     def _project(self, cell: int) -> int:
         return int(self.problem.project(np.array([cell], dtype=np.int64))[0])
@@ -189,5 +201,7 @@ class ExternalOptimizer(Optimizer):
             where = "" if config is None else f" on config {config}"
             raise ExternalOptimizerError(
                 f"external optimizer {self.name!r} failed in {fn.__name__.lstrip('_')}"
-                f"{where}: {type(exc).__name__}: {exc}", optimizer=self.name,
-                config=config) from exc
+                f"{where}: {type(exc).__name__}: {exc}",
+                optimizer=self.name,
+                config=config,
+            ) from exc

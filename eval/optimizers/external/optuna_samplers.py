@@ -23,6 +23,7 @@ class _OptunaSampler(ExternalOptimizer):
 
     def _start(self, seed: int) -> None:
         import optuna
+
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self._study = optuna.create_study(direction="maximize", sampler=self._sampler(seed))
         self._distributions = self._encoding.optuna_distributions()
@@ -36,6 +37,7 @@ class _OptunaSampler(ExternalOptimizer):
 
     def _failed(self, trial) -> None:
         from optuna.trial import TrialState
+
         self._study.tell(trial, state=TrialState.FAIL)
 
 
@@ -52,6 +54,7 @@ class OptunaTPE(_OptunaSampler):
 
     def _sampler(self, seed: int):
         from optuna.samplers import TPESampler
+
         return TPESampler(seed=seed)
 
 
@@ -68,4 +71,5 @@ class OptunaRandom(_OptunaSampler):
 
     def _sampler(self, seed: int):
         from optuna.samplers import RandomSampler
+
         return RandomSampler(seed=seed)

@@ -77,13 +77,18 @@ class _SyneTuneScheduler(ExternalOptimizer):
 
     def _new_trial(self):
         from syne_tune.backend.trial_status import Trial
+
         with self._seeded():
             suggestion = self._scheduler_.suggest()
         if suggestion is None or suggestion.config is None:
-            raise ExternalOptimizerError(f"external optimizer {self.name!r} suggested no "
-                                         f"config", optimizer=self.name)
-        trial = Trial(trial_id=self._trials, config=dict(suggestion.config),
-                      creation_time=datetime.datetime.now())
+            raise ExternalOptimizerError(
+                f"external optimizer {self.name!r} suggested no config", optimizer=self.name
+            )
+        trial = Trial(
+            trial_id=self._trials,
+            config=dict(suggestion.config),
+            creation_time=datetime.datetime.now(),
+        )
         self._trials += 1
         with self._seeded():
             self._scheduler_.on_trial_add(trial)
@@ -110,6 +115,7 @@ class SyneRandomSearch(_SyneTuneScheduler):
 
     def _scheduler(self, space, seed):
         from syne_tune.optimizer.baselines import RandomSearch
+
         return RandomSearch(space, metrics=[_METRIC], do_minimize=False, random_seed=seed)
 
 
@@ -120,6 +126,7 @@ class SyneREA(_SyneTuneScheduler):
 
     def _scheduler(self, space, seed):
         from syne_tune.optimizer.baselines import REA
+
         return REA(space, metric=_METRIC, do_minimize=False, random_seed=seed)
 
 
@@ -130,6 +137,7 @@ class SyneTPE(_SyneTuneScheduler):
 
     def _scheduler(self, space, seed):
         from syne_tune.optimizer.baselines import TPE
+
         return TPE(space, metric=_METRIC, do_minimize=False, random_seed=seed)
 
 
@@ -140,6 +148,7 @@ class SyneBORE(_SyneTuneScheduler):
 
     def _scheduler(self, space, seed):
         from syne_tune.optimizer.baselines import BORE
+
         return BORE(space, metric=_METRIC, do_minimize=False, random_seed=seed)
 
 
@@ -168,6 +177,7 @@ class _SyneMultiFidelity(_SyneTuneScheduler):
 
     def _result(self, trial, value: float, epochs: int) -> None:
         from syne_tune.optimizer.scheduler import SchedulerDecision
+
         budgets = self.problem.fidelities
         result = {_METRIC: value, _RESOURCE: epochs}
         if epochs >= budgets[-1]:
@@ -197,8 +207,17 @@ class SyneASHA(_SyneMultiFidelity):
 
     def _successive_halving(self, space, seed, *, min_t, max_t):
         from syne_tune.optimizer.baselines import ASHA
-        return ASHA(space, metric=_METRIC, time_attr=_RESOURCE, max_t=max_t, grace_period=min_t,
-                    reduction_factor=3, do_minimize=False, random_seed=seed)
+
+        return ASHA(
+            space,
+            metric=_METRIC,
+            time_attr=_RESOURCE,
+            max_t=max_t,
+            grace_period=min_t,
+            reduction_factor=3,
+            do_minimize=False,
+            random_seed=seed,
+        )
 
 
 class SyneBOHB(_SyneMultiFidelity):
@@ -209,5 +228,14 @@ class SyneBOHB(_SyneMultiFidelity):
 
     def _successive_halving(self, space, seed, *, min_t, max_t):
         from syne_tune.optimizer.baselines import BOHB
-        return BOHB(space, metric=_METRIC, time_attr=_RESOURCE, max_t=max_t, grace_period=min_t,
-                    reduction_factor=3, do_minimize=False, random_seed=seed)
+
+        return BOHB(
+            space,
+            metric=_METRIC,
+            time_attr=_RESOURCE,
+            max_t=max_t,
+            grace_period=min_t,
+            reduction_factor=3,
+            do_minimize=False,
+            random_seed=seed,
+        )
