@@ -30,15 +30,15 @@ from __future__ import annotations
 
 import abc
 import random
-from dataclasses import dataclass
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from .cell_space import CellSpace, get_space
 from .errors import OutOfDomainError
 from .model_spec import ModelSpec, check_spec, is_valid_spec
-from .cell_space import CellSpace, get_space
 
 __all__ = ["Benchmark", "BaseBenchmark", "METRICS", "RUN_FIELDS", "EPOCHS"]
 
@@ -128,6 +128,14 @@ class BaseBenchmark(abc.ABC):
     def query(self, model_spec: ModelSpec, epochs: int = 108,
               stop_halfway: bool = False) -> dict[str, Any]:
         """Train ``model_spec`` for ``epochs`` by lookup or prediction and charge the budget.
+
+        The budget grows as the original's: ``training_time_spent`` by the returned
+        ``training_time`` and ``total_epochs_spent`` by ``epochs`` (``epochs // 2`` with
+        ``stop_halfway``). A run without a training time (the real data's exhaustive test
+        accuracies have none) charges 0 s and its epochs: the original, whose files time
+        every run, has no rule for it, and a guessed time would put into the counters a
+        value no run holds. So on such a table ``total_epochs_spent`` is exact and a budget
+        in seconds undercounts; ``nb101 summary`` shows which budgets have training times.
 
         Raises
         ------

@@ -20,7 +20,10 @@ Example
 
 from __future__ import annotations
 
+import operator
+import sys
 from collections.abc import Sequence
+from math import isqrt
 
 import numpy as np
 
@@ -75,60 +78,60 @@ class ModelSpec:
     ``['1', '2', '4']``), so every spec of this package is a cell-like object of one shape.
     :class:`nb101.compat.model_spec.ModelSpec` is the faithful mirror (ops kept as given, the
     input's dtype kept, ``visualize``) for code written against ``nasbench.api``.
+
+    A matrix written as nested lists of integers or as an integer ndarray (the way external
+    code writes cells) is checked and pruned as bytes and bit masks
+    (:func:`binary_matrix`, :func:`prune_flat`), without numpy's per-call costs; anything
+    else goes through ``np.array`` and is accepted or rejected as always. Both give the same
+    spec (``tests/test_fast_paths.py``).
     """
 
+    original_matrix: np.ndarray
+    original_ops: list[str]
+    matrix: np.ndarray  # None (as in the original) when not valid_spec
+    ops: list[str]
+    valid_spec: bool
+    data_format: str
+
     def __init__(self, matrix, ops: Sequence[str], data_format: str = "channels_last"):
-        try:
-            array = np.array(matrix)
-        except ValueError as exc:  # ragged nested lists
-            raise ValueError(f"matrix must be square, got ragged rows {matrix!r}") from exc
-        if array.ndim != 2 or array.shape[0] != array.shape[1]:
-            raise ValueError(f"matrix must be square, got shape {array.shape}")
-        if not (np.issubdtype(array.dtype, np.integer) or array.dtype == bool):
-            raise ValueError(f"matrix must hold 0/1 integers, got dtype {array.dtype}")
-        if array.size and (array.min() < 0 or array.max() > 1):
-            raise ValueError(f"matrix must hold only 0 and 1, got values {np.unique(array).tolist()}")
-        if isinstance(ops, str) or len(ops) != array.shape[0]:
+        flat = binary_matrix(matrix)
+        if flat is None:  # anything else (other dtypes, bad values): numpy checks it
+            flat = _checked_flat(matrix)
+        n = isqrt(len(flat))
+        if isinstance(ops, str) or len(ops) != n:
             raise ValueError(
                 f"length of ops must match matrix dimensions, got {len(ops)} ops "
-                f"for a {array.shape[0]}x{array.shape[0]} matrix")
-        if array.size and np.tril(array).any():
-            raise ValueError("matrix must be upper triangular (zeros on and below the diagonal)")
-        self.original_matrix = array.astype(np.int8)
-        self.original_ops = [str(op) for op in ops]
-        self.matrix = self.original_matrix.copy()
-        self.ops = list(self.original_ops)
-        self.valid_spec = True
-        self.data_format = data_format
-        self._prune()
+                f"for a {n}x{n} matrix")
+        self._init_flat(flat, n, list(map(str, ops)), data_format)
 
-    def _prune(self) -> None:
-        """Drop vertices that are not on an input-to-output path (official ``_prune``)."""
-        n = self.original_matrix.shape[0]
-        rows = self.original_matrix.tolist()
-        forward, stack = {0}, [0]
-        while stack:
-            v = stack.pop()
-            for w in range(v + 1, n):
-                if rows[v][w] and w not in forward:
-                    forward.add(w)
-                    stack.append(w)
-        backward, stack = {n - 1}, [n - 1]
-        while stack:
-            v = stack.pop()
-            for w in range(v):
-                if rows[w][v] and w not in backward:
-                    backward.add(w)
-                    stack.append(w)
-        extraneous = set(range(n)) - (forward & backward)
-        if len(extraneous) > n - 2:
+    @classmethod
+    def _from_flat(cls, flat: bytes, ops: Sequence[str], pruned: bool = False) -> ModelSpec:
+        """The spec of a checked 0/1 matrix given as :func:`binary_matrix` bytes and of as
+        many op names (``nb101.compat`` turns its validated specs into this class so);
+        ``pruned``: the bytes are known to be a pruned valid matrix (nothing to prune)."""
+        spec = cls.__new__(cls)
+        spec._init_flat(flat, len(ops), list(ops), "channels_last", pruned)
+        return spec
+
+    def _init_flat(self, flat: bytes, n: int, ops: list[str], data_format: str,
+                   pruned: bool = False) -> None:
+        # raises ValueError unless upper-triangular
+        keep = tuple(range(n)) if pruned else prune_flat(flat, n)
+        self.original_matrix = _int8_matrix(flat, n)
+        self.original_ops = ops
+        self.data_format = data_format
+        if keep is None:
             self.matrix = None  # type: ignore[assignment]  # the original's invalid spec
             self.ops = None  # type: ignore[assignment]
             self.valid_spec = False
             return
-        keep = [v for v in range(n) if v not in extraneous]
-        self.matrix = self.original_matrix[np.ix_(keep, keep)].copy()
-        self.ops = [self.original_ops[v] for v in keep]
+        self.valid_spec = True
+        if len(keep) == n:
+            self.matrix = _int8_matrix(flat, n)
+            self.ops = list(ops)
+        else:
+            self.matrix = _int8_matrix(pick_flat(flat, n, keep), len(keep))
+            self.ops = [ops[v] for v in keep]
 
     def hash_spec(self, canonical_ops: Sequence[str] = OPS) -> str:
         """Return the official module hash of the pruned cell."""
@@ -141,6 +144,144 @@ class ModelSpec:
 
     def __deepcopy__(self, memo):
         return ModelSpec(self.original_matrix.copy(), list(self.original_ops), self.data_format)
+
+
+# ------------------------------------------------------------ matrices as bytes (fast path)
+# A cell has at most 7 vertices, so numpy's per-call overhead dominates its checks and its
+# pruning. The constructors below work on the matrix as V*V bytes (one 0/1 byte per entry,
+# row-major) and on Python ints with bit v * V + w set for the edge v -> w.
+
+_INT8 = np.dtype(np.int8)
+_ROWS = frozenset((list, tuple))
+_FOREIGN_ORDER = ">" if sys.byteorder == "little" else "<"
+_LOW_BYTE = 0 if sys.byteorder == "little" else -1  # offset of the value byte of a 0/1 int
+_PICKERS: dict[tuple[int, tuple[int, ...]], operator.itemgetter] = {}
+
+
+def binary_matrix(matrix) -> bytes | None:
+    """The V*V entries (row-major, one byte each) of a square matrix of 0s and 1s given as an
+    ndarray of an integer or bool dtype, or as a list/tuple of V lists/tuples of integers
+    (as external code writes matrices); None for anything else.
+
+    None means "not this fast case" (not square, other values, other element types): the
+    callers then take numpy's path, which accepts or rejects the input as it always did.
+    """
+    if type(matrix) is np.ndarray:
+        dtype = matrix.dtype
+        if (matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or dtype.kind not in "biu"
+                or dtype.byteorder == _FOREIGN_ORDER or not matrix.size):
+            return None
+        raw = matrix.tobytes()  # C order whatever the layout
+        if raw.translate(None, b"\x00\x01"):
+            return None  # some byte is neither 0 nor 1, so some value is neither
+        size = dtype.itemsize
+        if size == 1:
+            return raw
+        flat = raw[_LOW_BYTE % size::size]
+        # every byte is 0 or 1; the values are 0/1 iff no 1 lies outside the value bytes
+        return flat if raw.count(1) == flat.count(1) else None
+    if type(matrix) is not list and type(matrix) is not tuple:
+        return None
+    n = len(matrix)
+    if not n or not set(map(type, matrix)) <= _ROWS or set(map(len, matrix)) != {n}:
+        return None
+    try:  # bytes() takes ints (anything with __index__) in 0..255, and nothing else
+        flat = b"".join(map(bytes, matrix))
+    except (TypeError, ValueError):
+        return None
+    return None if flat.translate(None, b"\x00\x01") else flat
+
+
+def prune_flat(flat: bytes, n: int) -> tuple[int, ...] | None:
+    """The vertices on an input -> output path, ascending (the official ``_prune`` keeps
+    exactly these); None if there is none (``valid_spec`` False).
+
+    Parameters
+    ----------
+    flat : bytes
+        The V*V 0/1 entries of the matrix, row-major (:func:`binary_matrix`).
+    n : int
+        V.
+
+    Raises
+    ------
+    ValueError
+        If the matrix is not upper-triangular (an entry on or below the diagonal is 1).
+    """
+    # bit v * n + w of ``edges``: the edge v -> w (the bytes read as a binary numeral)
+    edges = int(flat[::-1].translate(_AS_DIGITS) or b"0", 2)
+    masks = _MASKS.get(n) or _masks(n)
+    if edges & masks[0]:
+        raise ValueError("matrix must be upper triangular (zeros on and below the diagonal)")
+    if n < 2:
+        return None
+    row = masks[1]
+    reached = 1  # bit w: w is reached from the input (rows in topological order)
+    for v in range(n - 1):
+        if reached >> v & 1:
+            reached |= edges >> n * v & row
+    reaching = 1 << n - 1  # bit v: v reaches the output
+    for v in range(n - 2, -1, -1):
+        if edges >> n * v & reaching:
+            reaching |= 1 << v
+    both = reached & reaching
+    if not both & 1:  # the input does not reach the output, so no vertex is on a path
+        return None
+    return masks[2][both] if n <= NUM_VERTICES else tuple(
+        v for v in range(n) if both >> v & 1)
+
+
+_AS_DIGITS = bytes.maketrans(b"\x00\x01", b"01")
+_MASKS: dict[int, tuple[int, int, list[tuple[int, ...]]]] = {}
+
+
+def _masks(n: int) -> tuple[int, int, list[tuple[int, ...]]]:
+    """For V = n: the entries on and below the diagonal, one row, and the vertex tuple of
+    every vertex bit set (V <= 7)."""
+    lower = sum(1 << v * n + w for v in range(n) for w in range(v + 1))
+    tuples = ([tuple(v for v in range(n) if s >> v & 1) for s in range(1 << n)]
+              if n <= NUM_VERTICES else [])
+    masks = (lower, (1 << n) - 1, tuples)
+    if n <= NUM_VERTICES:
+        _MASKS[n] = masks
+    return masks
+
+
+def pick_flat(flat: bytes, n: int, keep: tuple[int, ...]) -> bytes:
+    """The entries of rows and columns ``keep`` (at least two) of a V*V bytes matrix."""
+    picker = _PICKERS.get((n, keep))
+    if picker is None:
+        picker = operator.itemgetter(*(a * n + b for a in keep for b in keep))
+        if n <= NUM_VERTICES:
+            _PICKERS[(n, keep)] = picker
+    return bytes(picker(flat))
+
+
+def _int8_matrix(flat: bytes, n: int) -> np.ndarray:
+    """A fresh, writable (n, n) int8 array of the bytes."""
+    return np.ndarray((n, n), _INT8, bytearray(flat))
+
+
+def _checked_flat(matrix) -> bytes:
+    """The entries of a matrix that :func:`binary_matrix` does not take, as bytes, checked
+    with numpy (any integer array-like of 0/1).
+
+    Raises
+    ------
+    ValueError
+        If it is ragged, not square, not of integers or booleans, or holds other values.
+    """
+    try:
+        array = np.array(matrix)
+    except ValueError as exc:  # ragged nested lists
+        raise ValueError(f"matrix must be square, got ragged rows {matrix!r}") from exc
+    if array.ndim != 2 or array.shape[0] != array.shape[1]:
+        raise ValueError(f"matrix must be square, got shape {array.shape}")
+    if not (np.issubdtype(array.dtype, np.integer) or array.dtype == bool):
+        raise ValueError(f"matrix must hold 0/1 integers, got dtype {array.dtype}")
+    if array.size and (array.min() < 0 or array.max() > 1):
+        raise ValueError(f"matrix must hold only 0 and 1, got values {np.unique(array).tolist()}")
+    return array.astype(np.int8).tobytes()
 
 
 def labeling_of(ops: Sequence[str], canonical_ops: Sequence[str] = OPS) -> list[int]:
@@ -162,13 +303,13 @@ def check_spec(spec: ModelSpec) -> None:
     check_pruned(spec.matrix, spec.ops)
 
 
-def check_pruned(matrix, ops: Sequence) -> None:
+def check_pruned(matrix, ops: Sequence, *, num_edges: int | None = None) -> None:
     """The rules of :func:`check_spec` after pruning, in the official order: vertices, edges,
     first op, last op, interior ops.
 
     Shared with :mod:`nb101.compat`, whose ``ModelSpec`` keeps ops as given (ints stay
     ints) and the matrix in the input's dtype; an op that is not one of the names is out of
-    the space.
+    the space. ``num_edges``: the matrix's sum, where the caller has it already.
 
     Raises
     ------
@@ -179,7 +320,8 @@ def check_pruned(matrix, ops: Sequence) -> None:
     if num_vertices > NUM_VERTICES:
         raise OutOfDomainError(
             f"too many vertices, got {num_vertices} (max vertices = {NUM_VERTICES})")
-    num_edges = int(np.sum(matrix))
+    if num_edges is None:
+        num_edges = int(np.sum(matrix))
     if num_edges > MAX_EDGES:
         raise OutOfDomainError(f"too many edges, got {num_edges} (max edges = {MAX_EDGES})")
     if not (isinstance(ops[0], str) and ops[0] == INPUT):

@@ -96,8 +96,8 @@ class TabularBenchmark(BaseBenchmark):
     ``get_metrics_from_hash`` lists the stored runs as they are (None where missing).
 
     ``trainable_parameters`` comes from the table; where the table lacks it (-1) it is
-    the exact formula's count (:meth:`nb101.cell_space.CellSpace.parameters`, equal to every official
-    value checked).
+    the exact formula's count (:meth:`nb101.cell_space.CellSpace.parameters`, equal to every
+    official value checked).
 
     Raises
     ------
@@ -118,8 +118,14 @@ class TabularBenchmark(BaseBenchmark):
         self._slot = np.full(len(self.space), -1, dtype=np.int64)
         self._slot[self.table.cells["cell_index"]] = np.arange(self.table.num_cells)
         self._views: dict[tuple, tuple] = {}
-        self._field_views: dict[tuple, tuple] = {}
         self._masks: dict[tuple, np.ndarray | None] = {}
+        # memoryviews read single values as Python numbers, without numpy's per-call cost
+        self._slot_of = memoryview(self._slot)
+        self._run_start = memoryview(np.ascontiguousarray(self.table.run_start))
+        self._columns = {name: memoryview(np.ascontiguousarray(self.table.runs[name]))
+                         for name in RUN_FIELDS}
+        self._graphs = tuple(memoryview(np.ascontiguousarray(self.table.cells[name])) for name
+                             in ("num_vertices", "bits", "codes", "trainable_parameters"))
         self._params: np.ndarray | None = None
 
     # ------------------------------------------------------------------- properties
@@ -163,21 +169,6 @@ class TabularBenchmark(BaseBenchmark):
             self._views[key] = view
         return self._views[key]
 
-    def _field_view(self, column: str, halfway: bool) -> tuple[np.ndarray, np.ndarray,
-                                                                np.ndarray]:
-        """``(start, count, rows)`` per (cell slot, epoch slot) group of the visible runs that
-        have ``column``: the j-th of them is row ``rows[start + j]``. Built on first need (a
-        complete table never needs it)."""
-        key = (self.require, halfway, column)
-        if key not in self._field_views:
-            has = ~np.isnan(self.table.runs[column])
-            visible = self._mask(self.require, halfway)
-            if visible is not None:
-                has &= visible
-            cum = np.concatenate([[0], np.cumsum(has, dtype=np.int64)])[self.table.run_start]
-            self._field_views[key] = (cum[:-1], np.diff(cum), np.flatnonzero(has))
-        return self._field_views[key]
-
     # ---------------------------------------------------------------------- lookups
     def _runs(self, indices: np.ndarray, epochs: int, stop_halfway: bool
               ) -> dict[str, np.ndarray]:
@@ -198,36 +189,72 @@ class TabularBenchmark(BaseBenchmark):
             got = values[pick].astype(np.float64)
             lacking = np.flatnonzero(np.isnan(got))
             if len(lacking):  # the field from the cell's runs that have it (module docstring)
-                f_start, f_count, f_rows = self._field_view(column, stop_halfway)
-                group = keys[lacking]
-                k = f_count[group]
-                has = k > 0
-                lacking, group, k = lacking[has], group[has], k[has]
-                got[lacking] = values[f_rows[f_start[group] + drawn[lacking] % k]]
+                got[lacking] = self._fallback(values, keys[lacking], drawn[lacking],
+                                              stop_halfway)
             out[name] = got
         return out
 
+    def _fallback(self, values: np.ndarray, keys: np.ndarray, drawn: np.ndarray,
+                  halfway: bool) -> np.ndarray:
+        """For each group ``keys[i]`` (cell slot, epoch slot), the ``drawn[i] mod k``-th of
+        its ``k`` visible runs that have a value in ``values`` (table order); NaN where k = 0.
+        Reads only these groups' runs (a few each), never a whole column."""
+        start, count, rows = self._view(self.require, halfway)
+        out = np.full(len(keys), np.nan)
+        several = np.flatnonzero(count[keys] > 1)  # a lone run lacking the field: NaN
+        if not len(several):
+            return out
+        keys, drawn = keys[several], drawn[several]
+        first, size = start[keys], count[keys]
+        j = np.arange(int(size.max()))
+        inside = j < size[:, None]
+        pos = np.where(inside, first[:, None] + j, 0)
+        if rows is not None:
+            pos = rows[pos]
+        group = values[pos].astype(np.float64)
+        has = inside & ~np.isnan(group)
+        k = has.sum(axis=1)
+        target = drawn % np.maximum(k, 1)
+        chosen = (has & (np.cumsum(has, axis=1) - 1 == target[:, None])).argmax(axis=1)
+        out[several] = np.where(k > 0, group[np.arange(len(keys)), chosen], np.nan)
+        return out
+
     def _run(self, index: int, epochs: int, stop_halfway: bool) -> dict[str, float | None]:
-        slot = int(self._slot[index])
-        start, count, rows = self._view(self.require, stop_halfway)
+        """:meth:`_runs` of one cell in plain Python: a few scalar reads of the cell's runs
+        (no per-instance array is built on the way, so a fresh instance is as fast)."""
+        slot = self._slot_of[index]
         key = slot * len(self._epochs) + self._epoch_slot[epochs]
-        n = int(count[key]) if slot >= 0 else 0
+        group: slice | list[int]
+        if slot < 0:
+            n = 0
+        elif not self.require:  # every run is visible: the group's rows are consecutive
+            first, last = self._run_start[key], self._run_start[key + 1]
+            group, n = slice(first, last), last - first
+        else:
+            start, count, rows = self._view(self.require, stop_halfway)
+            first, n = int(start[key]), int(count[key])
+            group = rows[first:first + n].tolist()
         if n == 0:
             raise self._partial(index, epochs, stop_halfway, 1)
         drawn = self._rng.randint(0, n - 1)  # as _draw of one cell, without an array
-        row = int(start[key]) + drawn
-        if rows is not None:
-            row = int(rows[row])
-        runs = self.table.runs
         out = {}
+        if n == 1:  # the one run: a field it lacks, no run of the cell has
+            row = group.start if type(group) is slice else group[0]
+            for name, column in (_HALFWAY if stop_halfway else _FINAL):
+                value = self._columns[column][row]
+                out[name] = None if value != value else value
+            return out
         for name, column in (_HALFWAY if stop_halfway else _FINAL):
-            value = float(runs[column][row])
+            values = self._columns[column]
+            if type(group) is slice:
+                values = values[group].tolist()
+            else:
+                values = [values[r] for r in group]
+            value = values[drawn]
             if value != value:  # the field from the cell's runs that have it
-                f_start, f_count, f_rows = self._field_view(column, stop_halfway)
-                k = int(f_count[key])
-                if k:
-                    value = float(runs[column][f_rows[int(f_start[key]) + drawn % k]])
-            out[name] = None if value != value else value
+                have = [v for v in values if v == v]
+                value = have[drawn % len(have)] if have else None
+            out[name] = value
         return out
 
     def _partial(self, index: int, epochs: int, halfway: bool, how_many: int
@@ -245,16 +272,14 @@ class TabularBenchmark(BaseBenchmark):
         """The table's stored graph of the cell and its parameter count (the table's, else
         the space's exact one), as fresh copies: lookups in the space's tables of graphs and
         parameters, nothing decoded or computed per cell."""
-        slot = int(self._slot[index])
+        slot = self._slot_of[index]
         if slot < 0:
             raise PartialTableError(
                 f"the table {self.path} is partial there: it has no cell "
                 f"{self.space.hash(index)} (index {index}); it covers "
                 f"{self.table.num_cells} of {len(self.space)} cells")
-        cells = self.table.cells
-        n, bits, code = (int(cells["num_vertices"][slot]), int(cells["bits"][slot]),
-                         int(cells["codes"][slot]))
-        params = int(cells["trainable_parameters"][slot])
+        num_vertices, all_bits, codes, counts = self._graphs
+        n, bits, code, params = num_vertices[slot], all_bits[slot], codes[slot], counts[slot]
         try:
             matrix, ops = self.space.graph_of(n, bits, code)
         except OutOfDomainError:  # a stored graph outside the space's tables (not pruned)

@@ -8,6 +8,7 @@ import zipfile
 
 import numpy as np
 import pytest
+from _specs import INCEPTION
 
 from nb101 import ModelSpec, OutOfDomainError, PartialTableError, TableError
 from nb101.api import METRICS, RUN_FIELDS, Benchmark
@@ -17,8 +18,6 @@ from nb101.model_spec import trainable_parameters
 from nb101.run_records import Run, write_runs
 from nb101.table import TabularBenchmark
 from nb101.table_file import TABLE_FORMAT, load_table, write_table
-
-from _specs import INCEPTION
 
 EPOCHS = (4, 12, 36, 108)
 
@@ -304,7 +303,8 @@ def test_write_table_rules(tmp_path, space):
     with pytest.raises(PartialTableError, match="partial"):
         bench.query(space.spec(3), epochs=108)
     write_table(path, run_cell=[5, 6], run_epochs=[108, 108], run_repeat=[0, 0],
-                values={"final_test_accuracy": [0.1, 0.5], "final_validation_accuracy": [0.5, 0.25]},
+                values={"final_test_accuracy": [0.1, 0.5],
+                        "final_validation_accuracy": [0.5, 0.25]},
                 source={})
     runs = load_table(path).runs
     assert runs["final_test_accuracy"].dtype == np.float64  # 0.1 is no float32
@@ -515,3 +515,105 @@ def test_convert_keeps_stored_graph_and_checks_it(tmp_path, space):
     write_runs(tmp_path / "wrong.tfrecord", [wrong])
     with pytest.raises(Exception, match="not a pruned graph of the cell"):
         convert_tfrecord(tmp_path / "wrong.tfrecord", tmp_path / "wrong.npz", progress=False)
+
+
+# ------------------------------------------- the query rule on partial groups (fast path)
+@pytest.fixture(scope="module")
+def ragged_table(space, tmp_path_factory):
+    """Cells with 1-4 runs per budget (known and unknown repeats) and fields missing at
+    random, some in every run of a group."""
+    rng = np.random.default_rng(11)
+    cells, epochs, repeats = [], [], []
+    for cell in rng.choice(len(space), 60, replace=False).tolist():
+        for budget in (12, 108):
+            k = int(rng.integers(1, 5))
+            known = rng.permutation(3)[:min(k, int(rng.integers(0, 4)))].tolist()
+            for repeat in known + [-1] * (k - len(known)):
+                cells.append(cell)
+                epochs.append(budget)
+                repeats.append(repeat)
+    values = {}
+    for name in RUN_FIELDS:
+        column = np.array([_time(rng) if "time" in name else _value(rng) for _ in cells])
+        column[rng.random(len(cells)) < 0.4] = np.nan
+        values[name] = column
+    path = tmp_path_factory.mktemp("ragged") / "ragged.npz"
+    return write_table(path, run_cell=cells, run_epochs=epochs, run_repeat=repeats,
+                       values=values, source={"kind": "test"}, space=space)
+
+
+def _by_rule(runs: list[dict], r: int, when: str) -> dict:
+    """The module docstring's rule: run r's fields, else the (r mod k)-th run having one."""
+    out = {}
+    for m in METRICS:
+        have = [run[f"{when}_{m}"] for run in runs if run[f"{when}_{m}"] is not None]
+        own = runs[r][f"{when}_{m}"]
+        out[m] = own if own is not None else (have[r % len(have)] if have else None)
+    return out
+
+
+@pytest.mark.parametrize("require", [None, ("validation_accuracy",), ("final_training_time",)])
+def test_single_and_batch_queries_follow_the_rule(ragged_table, space, require):
+    import random
+    bench = TabularBenchmark(ragged_table, seed=3, require=require)
+    draws = random.Random(3)
+    reference = TabularBenchmark(ragged_table, require=require)  # the getters' run lists
+    checked = 0
+    for halfway in (False, True):
+        when = "halfway" if halfway else "final"
+        cells = bench.covered_indices(108, stop_halfway=halfway).tolist()
+        for index in cells:
+            runs = [run for run in reference.get_metrics_from_hash(space.hash(index))[1][108]
+                    if not require or all(run[name if name in RUN_FIELDS else f"{when}_{name}"]
+                                          is not None for name in require)]
+            expected = _by_rule(runs, draws.randint(0, len(runs) - 1), when)
+            got = bench.query(space.spec(index), 108, stop_halfway=halfway)
+            assert {m: got[m] for m in METRICS} == expected
+            checked += 1
+        # the batch path: the same rule on draws from a generator seeded by the benchmark's
+        batch = bench.query_batch(np.array(cells), 108, stop_halfway=halfway)
+        generator = np.random.default_rng(draws.getrandbits(64))
+        counts = []
+        for index in cells:
+            runs = reference.get_metrics_from_hash(space.hash(index))[1][108]
+            counts.append(len([run for run in runs if not require or all(
+                run[name if name in RUN_FIELDS else f"{when}_{name}"] is not None
+                for name in require)]))
+        drawn = (generator.random(len(cells)) * np.array(counts)).astype(np.int64)
+        for i, index in enumerate(cells):
+            runs = [run for run in reference.get_metrics_from_hash(space.hash(index))[1][108]
+                    if not require or all(run[name if name in RUN_FIELDS else f"{when}_{name}"]
+                                          is not None for name in require)]
+            expected = _by_rule(runs, int(drawn[i]), when)
+            for m in METRICS:
+                value = batch[m][i]
+                assert (None if np.isnan(value) else value) == expected[m]
+    assert checked > 50
+
+
+def test_single_queries_of_a_fresh_instance_build_no_table_wide_arrays(table_path, space):
+    cells = TabularBenchmark(table_path).covered_indices().tolist()
+    bench = TabularBenchmark(table_path, seed=0)
+    for index in cells:
+        for halfway in (False, True):
+            bench.query(space.spec(index), 108, stop_halfway=halfway)
+    assert bench._views == {} and bench._masks == {}
+
+
+def test_a_missing_training_time_charges_zero_seconds(space, tmp_path):
+    """The original adds the returned training time to the budget; a run without one (the
+    real data's exhaustive test accuracies) charges 0 s, and the epochs as usual."""
+    path = write_table(tmp_path / "t.npz", run_cell=[0, 1], run_epochs=[108, 108],
+                       run_repeat=[0, 0], values={"final_test_accuracy": [0.5, 0.6],
+                                                  "final_training_time": [np.nan, 100.0]},
+                       source={"kind": "test"}, space=space)
+    bench = TabularBenchmark(path, seed=0)
+    assert bench.query(space.spec(0))["training_time"] is None
+    assert bench.get_budget_counters() == (0.0, 108)
+    assert bench.query(space.spec(1), stop_halfway=True)["training_time"] is None
+    assert bench.get_budget_counters() == (0.0, 162)
+    bench.query(space.spec(1))
+    assert bench.get_budget_counters() == (100.0, 270)
+    out = bench.query_batch(np.array([0, 1]))
+    assert np.isnan(out["training_time"][0])
+    assert bench.get_budget_counters() == (200.0, 486)

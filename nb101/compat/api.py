@@ -73,7 +73,7 @@ import numpy as np
 from ..api import Benchmark
 from ..backends import open_benchmark
 from ..errors import OutOfDomainError
-from ..model_spec import CONV1X1, CONV3X3, MAXPOOL3X3, check_pruned
+from ..model_spec import CONV1X1, CONV3X3, MAXPOOL3X3, binary_matrix, check_pruned
 from ..model_spec import ModelSpec as _ProjectSpec
 from .model_spec import ModelSpec
 
@@ -114,7 +114,7 @@ class _Statistics(Mapping):
     """``fixed_statistics`` / ``computed_statistics``: hash -> the original layout, read
     lazily from the backend (fresh copies on every access; never charges the budget)."""
 
-    def __init__(self, nasbench: "NASBench", part: int, name: str):
+    def __init__(self, nasbench: NASBench, part: int, name: str):
         self._nasbench = nasbench
         self._part = part
         self._name = name
@@ -242,7 +242,8 @@ class NASBench:
 
         Each call draws one of the runs of the cell (the original's ``num_repeats`` = 3
         repeats), so repeated or isomorphic queries may return identical metrics. The budget
-        grows by the returned ``training_time`` and by ``epochs`` (``epochs // 2`` with
+        grows by the returned ``training_time`` (0 s where it is None, see
+        :meth:`nb101.api.BaseBenchmark.query`) and by ``epochs`` (``epochs // 2`` with
         ``stop_halfway``).
 
         Parameters
@@ -329,19 +330,27 @@ class NASBench:
         return self.get_metrics_from_hash(self._hash_spec(model_spec))
 
     # ------------------------------------------------------------------------ helpers
-    def _check_spec(self, model_spec: ModelSpec) -> None:
+    def _check_spec(self, model_spec: ModelSpec) -> bytes | None:
         """The original's ``_check_spec``: raise :class:`OutOfDomainError` unless the spec
         lies in the space (the rules, in the original order: connected, at most 7 vertices,
-        at most 9 edges, input first, output last, interior ops in ``available_ops``)."""
-        if not all(hasattr(model_spec, a) for a in ("valid_spec", "matrix", "ops")):
+        at most 9 edges, input first, output last, interior ops in ``available_ops``).
+
+        Returns :func:`nb101.model_spec.binary_matrix` of the pruned matrix (None unless it
+        is a plain 0/1 integer matrix), for :meth:`_project_spec`."""
+        if not (hasattr(model_spec, "valid_spec") and hasattr(model_spec, "matrix")
+                and hasattr(model_spec, "ops")):
             raise TypeError(f"expected a ModelSpec, got {type(model_spec).__name__}")
         if not model_spec.valid_spec:
             raise OutOfDomainError("invalid spec, provided graph is disconnected.")
-        matrix = np.asarray(model_spec.matrix)
-        if not np.isin(matrix, (0, 1)).all():
-            raise OutOfDomainError(f"matrix must hold only 0 and 1, got values "
-                                   f"{np.unique(matrix).tolist()}")
-        check_pruned(matrix, model_spec.ops)
+        flat = binary_matrix(model_spec.matrix)
+        if flat is None:
+            matrix = np.asarray(model_spec.matrix)
+            if not np.isin(matrix, (0, 1)).all():
+                raise OutOfDomainError(f"matrix must hold only 0 and 1, got values "
+                                       f"{np.unique(matrix).tolist()}")
+        check_pruned(model_spec.matrix, model_spec.ops,
+                     num_edges=None if flat is None else flat.count(1))
+        return flat
 
     def _hash_spec(self, model_spec: ModelSpec) -> str:
         """The module hash of a spec, labelled by ``config['available_ops']``."""
@@ -350,9 +359,13 @@ class NASBench:
     def _project_spec(self, model_spec: ModelSpec) -> _ProjectSpec:
         """The validated spec as the backends' :class:`nb101.ModelSpec` (ops are names
         once validated; the pruned matrix is 0/1)."""
-        self._check_spec(model_spec)
+        flat = self._check_spec(model_spec)
         if isinstance(model_spec, _ProjectSpec):
             return model_spec
+        if flat is not None and len(flat) == len(model_spec.ops) ** 2:  # as below, faster
+            # the bytes the spec's own pruning produced are pruned (pruning is idempotent)
+            pruned = flat == getattr(model_spec, "_pruned_flat", None)
+            return _ProjectSpec._from_flat(flat, model_spec.ops, pruned=pruned)
         return _ProjectSpec(np.asarray(model_spec.matrix).astype(np.int8),
                             [str(op) for op in model_spec.ops])
 

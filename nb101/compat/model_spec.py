@@ -29,6 +29,7 @@ import numpy as np
 
 from ..errors import OutOfDomainError
 from ..hashing import hash_module
+from ..model_spec import binary_matrix, pick_flat, prune_flat
 from .graph_util import is_upper_triangular
 
 __all__ = ["ModelSpec", "is_upper_triangular"]
@@ -88,6 +89,9 @@ class ModelSpec:
                 matrix = np.array(matrix)
             except ValueError as exc:  # ragged nested lists
                 raise ValueError(f"matrix must be square, got ragged rows {matrix!r}") from exc
+            fresh = matrix  # a copy already
+        else:
+            fresh = None
         if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
             raise ValueError(f"matrix must be square, got shape {matrix.shape}")
         if isinstance(ops, (str, bytes)) or not hasattr(ops, "__len__"):
@@ -95,32 +99,70 @@ class ModelSpec:
         if len(ops) != matrix.shape[0]:
             raise ValueError(f"length of ops must match matrix dimensions, got {len(ops)} ops "
                              f"for a {matrix.shape[0]}x{matrix.shape[0]} matrix")
-        if not is_upper_triangular(matrix):
+        flat = binary_matrix(matrix)  # a 0/1 matrix, as external code writes it: no numpy
+        n = matrix.shape[0]
+        keep = None
+        if flat is not None:
+            try:
+                keep = prune_flat(flat, n)
+                upper = True
+            except ValueError:
+                upper = False
+        else:
+            upper = is_upper_triangular(matrix)
+        if not upper:
             raise ValueError("matrix must be upper triangular (zeros on and below the "
                              f"diagonal), got {matrix.tolist()}")
         # deep copies: changing the caller's objects later does not change the spec
-        self.original_matrix = copy.deepcopy(matrix)
-        self.original_ops = copy.deepcopy(ops)
+        if fresh is not None:
+            self.original_matrix = fresh
+        else:
+            self.original_matrix = (matrix.copy() if matrix.dtype != object
+                                    else copy.deepcopy(matrix))
+        self.original_ops = _copy_labels(ops)
         self.matrix: np.ndarray | None = None
         self.ops: list | None = None
         self.valid_spec = True
-        self._prune()
+        self._pruned_flat: bytes | None = None  # the 0/1 bytes of the pruned matrix, if any
+        if flat is None:
+            self._prune()
+        elif keep is None:
+            self.valid_spec = False
+        else:
+            self._keep(keep, flat)
         self.data_format = data_format
 
     def _prune(self) -> None:
-        """Keep the vertices reachable from the input and reaching the output."""
+        """Keep the vertices reachable from the input and reaching the output (any values:
+        nonzero is an edge)."""
         n = self.original_matrix.shape[0]
         edges = self.original_matrix.astype(bool).tolist()
         from_input = _reachable(0, lambda v: (w for w in range(v + 1, n) if edges[v][w]))
         to_output = _reachable(n - 1, lambda v: (w for w in range(v) if edges[w][v]))
         keep = [v for v in range(n) if v in from_input and v in to_output]
         if len(keep) < 2:  # the input does not reach the output
-            self.matrix = None
-            self.ops = None
             self.valid_spec = False
             return
-        self.matrix = self.original_matrix[np.ix_(keep, keep)].copy()
-        self.ops = [copy.deepcopy(self.original_ops[v]) for v in keep]
+        self._keep(keep, None)
+
+    def _keep(self, keep: Sequence[int], flat: bytes | None) -> None:
+        """Set the pruned matrix and ops to the vertices ``keep`` (``flat``: the 0/1 entries of
+        the matrix as bytes, when it is one)."""
+        original = self.original_matrix
+        if len(keep) == original.shape[0]:
+            self.matrix = original.copy()
+            self._pruned_flat = flat
+        elif flat is not None:
+            self._pruned_flat = pick_flat(flat, original.shape[0], tuple(keep))
+            self.matrix = np.frombuffer(self._pruned_flat, dtype=np.uint8).astype(
+                original.dtype).reshape(len(keep), len(keep))
+        else:
+            self.matrix = original[np.ix_(keep, keep)].copy()
+        ops = self.original_ops
+        if set(map(type, ops)) <= _STR:  # nothing to copy in a str
+            self.ops = list(ops) if len(keep) == len(ops) else [ops[v] for v in keep]
+        else:
+            self.ops = [copy.deepcopy(ops[v]) for v in keep]
 
     def hash_spec(self, canonical_ops: Sequence) -> str:
         """The module hash of the pruned spec (the official fingerprint).
@@ -179,6 +221,16 @@ class ModelSpec:
     def __repr__(self) -> str:
         return (f"{type(self).__module__}.ModelSpec(matrix={self.original_matrix.tolist()}, "
                 f"ops={self.original_ops!r})")
+
+
+_STR = frozenset((str,))
+
+
+def _copy_labels(ops: Sequence) -> Sequence:
+    """``copy.deepcopy(ops)``, without its cost for a list of str (a str is immutable)."""
+    if type(ops) is list and set(map(type, ops)) <= _STR:
+        return ops.copy()
+    return copy.deepcopy(ops)
 
 
 def _reachable(start: int, neighbours) -> set[int]:
