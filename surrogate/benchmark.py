@@ -416,13 +416,16 @@ class SurrogateBenchmark(BaseBenchmark):
         self._fill([self._run_source(t) for t in self._needed[(epochs, stop_halfway)]],
                    indices)  # one featurization
         repeat = self._draw(np.full(len(indices), self.num_repeats)) if self.noise else None
-        out = {metric: np.empty(len(indices)) for metric in METRICS}
+        out = {}
+        for metric in METRICS:  # the chunks fill every cell of a metric with a source
+            answered = self._sources[(metric, epochs, stop_halfway)][0] is not None
+            out[metric] = np.empty(len(indices)) if answered else np.full(len(indices), np.nan)
         for start in range(0, len(indices), _CHUNK):
             part = slice(start, start + _CHUNK)
             runs = self._chunk_runs(indices[part], None if repeat is None else repeat[part],
                                     epochs, stop_halfway)
-            for metric in METRICS:
-                out[metric][part] = runs.get(metric, np.nan)
+            for metric, values in runs.items():
+                out[metric][part] = values
         return out
 
     def _chunk_runs(self, indices: np.ndarray, repeat: np.ndarray | None, epochs: int,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from surrogate.noise import NUM_QUANTILES, TargetNoise
+from surrogate.noise import NUM_QUANTILES, TargetNoise, uniform_levels
 from surrogate.noise.transfer import Transfer
 from surrogate.quantized import QuantizedColumn, dequantize
 
@@ -92,3 +92,20 @@ def test_batch_in_chunks_is_one_pass(monkeypatch):
     assert whole.keys() == chunked.keys()
     for name in whole:
         np.testing.assert_array_equal(whole[name], chunked[name])
+
+
+def test_uniform_levels_are_the_splitmix_formula():
+    cells = np.random.default_rng(6).permutation(423_624)[:10_000]
+    repeat = np.arange(len(cells)) % 3
+    key = np.uint64(0x6E6231303172756C)
+    x = (cells.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+         + repeat.astype(np.uint64) * np.uint64(0xD1B54A32D192ED03) + key)
+    x ^= x >> np.uint64(30)
+    x *= np.uint64(0xBF58476D1CE4E5B9)
+    x ^= x >> np.uint64(27)
+    x *= np.uint64(0x94D049BB133111EB)
+    x ^= x >> np.uint64(31)
+    expected = (x >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
+    np.testing.assert_array_equal(uniform_levels(key, repeat, cells), expected)
+    np.testing.assert_array_equal(uniform_levels(key, 0, cells),
+                                  uniform_levels(key, np.zeros_like(cells), cells))

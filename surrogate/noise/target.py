@@ -184,7 +184,7 @@ def clip_to_range(target: str, value: np.ndarray, out: np.ndarray | None = None
     return np.maximum(value, 0.0, out=out)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _is_accuracy(target: str) -> bool:
     from nb101 import parse_target
     return parse_target(target).metric.endswith("accuracy")
