@@ -45,6 +45,7 @@ def test_transfer_falls_back_to_np_interp():
         np.testing.assert_array_equal(transfer(x[3:]), np.interp(x[3:], knots, fp))
     np.testing.assert_array_equal(Transfer(xp, fp)(np.array([[0.2, 0.7]])),
                                   np.interp([[0.2, 0.7]], xp, fp))
+    assert Transfer(xp, fp)(0.25) == np.interp(0.25, xp, fp)
 
 
 def test_binned_quantiles_are_the_plain_formula():

@@ -57,7 +57,8 @@ class NoiseModel:
         value = unmapped_run(target, noise, mean, u, u_cell)
         if noise.simulated is not None:
             # the map can reach beyond the run's range through the tail fit
-            value = clip_to_range(target, self._transfer(target, noise, member)(value))
+            mapped = self._transfer(target, noise, member)(value)  # a new array
+            value = clip_to_range(target, mapped, out=mapped)
         return value
 
     def _transfer(self, target: str, noise: TargetNoise, member: int | None) -> Transfer:

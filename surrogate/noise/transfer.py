@@ -86,7 +86,7 @@ class Transfer:
         """``np.interp(x, xp, fp)`` (a new array)."""
         x = np.asarray(x, dtype=np.float64)
         if self._grid is None or x.ndim != 1 or not np.isfinite(x).all():
-            return np.interp(x, self.xp, self.fp)
+            return np.asarray(np.interp(x, self.xp, self.fp))  # an array, also for 0-d x
         # m: the number of distinct knots at or below x (np.interp's segment, plus one); the
         # arrays are reused: fresh memory is a large part of the cost on a batch
         bucket = self._bucket(x)
