@@ -387,25 +387,29 @@ class SurrogateBenchmark(BaseBenchmark):
             u_acc = uniform_level(plan[0][0], repeat, index)
             u_time = uniform_level(plan[0][1], repeat, index)
         out: dict[str, float | None] = {}
-        for metric, values, run, time, factor in plan[1]:
-            if values is None:
+        for metric, read, run, time, factor in plan[1]:
+            if read is None:
                 out[metric] = None
                 continue
-            value = float(values[index])
+            value = read(index)
             if run is not None:
                 value = run(value, u_time if time else u_acc)
             out[metric] = value * factor if factor != 1.0 else value
         return out
 
     def _plan(self, epochs: int, halfway: bool) -> tuple:
-        """:meth:`_run`'s streams' keys, and per metric: predictions, noise, stream, factor."""
+        """:meth:`_run`'s streams' keys, and per metric: the prediction of a cell as a Python
+        float (``read(index)``), noise, stream, factor."""
         keys = (int(self._noise_key("accuracy", epochs)),
                 int(self._noise_key("training_time", epochs))) if self.noise else None
         rows = []
         for metric in METRICS:
             target, factor = self._sources[(metric, epochs, halfway)]
             source = None if target is None else self._run_source(target)
-            rows.append((metric, None if source is None else self._cache[source],
+            values = None if source is None else self._cache[source]
+            read = (None if values is None else values.value
+                    if isinstance(values, QuantizedColumn) else values.item)
+            rows.append((metric, read,
                          self._single.get(source) if self.noise else None,
                          metric == "training_time", factor))
         return keys, rows

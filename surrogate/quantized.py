@@ -226,10 +226,14 @@ class QuantizedColumn:
     def take(self, indices: np.ndarray) -> np.ndarray:
         return dequantize(self.codes.take(indices), self.low, self.step)
 
+    def value(self, index: int) -> float:
+        """The value of one cell as a Python float: :func:`dequantize`'s two operations on
+        Python floats (IEEE doubles), so the same value."""
+        return self.low + int(self.codes[index]) * self.step
+
     def __getitem__(self, index: Any) -> Any:
         if isinstance(index, (int, np.integer)):
-            # dequantize's two operations on Python floats (IEEE doubles): the same value
-            return self.low + int(self.codes[index]) * self.step
+            return self.value(index)
         return dequantize(self.codes[index], self.low, self.step)
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
