@@ -82,7 +82,7 @@ from .artifact import PREDICT_CHUNK, Artifact, load_artifact
 from .noise import error_levels, uniform_levels
 from .predictions import PredictionCache
 from .quantized import QuantizedColumn, member_name
-from .single import run_functions, uniform_level
+from .single import SingleQueries
 
 _log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ _ACCURACIES = ("train_accuracy", "validation_accuracy", "test_accuracy")
 _CHUNK = 32768
 
 
-class SurrogateBenchmark(BaseBenchmark):
+class SurrogateBenchmark(SingleQueries, BaseBenchmark):
     """NAS-Bench-101 queries answered by a surrogate artifact.
 
     Parameters
@@ -182,7 +182,7 @@ class SurrogateBenchmark(BaseBenchmark):
         # not predicted yet); _complete: the sources whose every cell is there
         self._cache: dict[tuple[str, int | None], np.ndarray] = {}
         self._complete: set[tuple[str, int | None]] = set()
-        self._single: dict | bool | None = None  # see _run
+        self._single: dict | bool | None = None  # see SingleQueries._run
         self._plans: dict[tuple[int, bool], tuple] = {}
 
     def __repr__(self) -> str:
@@ -368,51 +368,6 @@ class SurrogateBenchmark(BaseBenchmark):
             return None, None, 1.0
         source = self._run_source(target) if runs else (target, None)
         return self._cache[source].take(indices), target, factor
-
-    def _run(self, index: int, epochs: int, stop_halfway: bool) -> dict[str, float | None]:
-        """One run of one cell on Python floats (:mod:`surrogate.single`), the values of
-        :meth:`_runs` (which answers where predictions are missing or rule 5 applies)."""
-        plan = self._plans.get((epochs, stop_halfway))
-        if plan is None:
-            if self._single is None:  # decided once: the noise model must allow it
-                self._single = run_functions(self.artifact.noise if self.noise else None,
-                                             self.targets, self._run_source)
-            needed = self._needed[(epochs, stop_halfway)]
-            if not self._single or any(self._run_source(t) not in self._complete
-                                       for t in needed):
-                return super()._run(index, epochs, stop_halfway)  # loads the predictions
-            plan = self._plans[(epochs, stop_halfway)] = self._plan(epochs, stop_halfway)
-        if self.noise:
-            repeat = self._rng.randint(0, self.num_repeats - 1)  # as _draw does for one cell
-            u_acc = uniform_level(plan[0][0], repeat, index)
-            u_time = uniform_level(plan[0][1], repeat, index)
-        out: dict[str, float | None] = {}
-        for metric, read, run, time, factor in plan[1]:
-            if read is None:
-                out[metric] = None
-                continue
-            value = read(index)
-            if run is not None:
-                value = run(value, u_time if time else u_acc)
-            out[metric] = value * factor if factor != 1.0 else value
-        return out
-
-    def _plan(self, epochs: int, halfway: bool) -> tuple:
-        """:meth:`_run`'s streams' keys, and per metric: the prediction of a cell as a Python
-        float (``read(index)``), noise, stream, factor."""
-        keys = (int(self._noise_key("accuracy", epochs)),
-                int(self._noise_key("training_time", epochs))) if self.noise else None
-        rows = []
-        for metric in METRICS:
-            target, factor = self._sources[(metric, epochs, halfway)]
-            source = None if target is None else self._run_source(target)
-            values = None if source is None else self._cache[source]
-            read = (None if values is None else values.value
-                    if isinstance(values, QuantizedColumn) else values.item)
-            rows.append((metric, read,
-                         self._single.get(source) if self.noise else None,
-                         metric == "training_time", factor))
-        return keys, rows
 
     def _runs(self, indices: np.ndarray, epochs: int, stop_halfway: bool
               ) -> dict[str, np.ndarray]:

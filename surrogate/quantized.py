@@ -202,6 +202,8 @@ class StoredPredictions:
         if codes.shape != (self.cells,) or codes.dtype != np.uint16:
             raise ArtifactError(f"{self.path}: {name!r} has shape {codes.shape} and dtype "
                                 f"{codes.dtype}, expected ({self.cells},) uint16")
+        if not codes.flags.aligned:  # at an odd offset of the file: NumPy would copy the
+            codes = codes.copy()      # whole array to gather from it, on every take
         return QuantizedColumn(codes, *self.arrays[name])
 
 

@@ -54,6 +54,7 @@ def test_binned_quantiles_are_the_plain_formula():
     quantiles = np.sort(rng.normal(0, 0.01, (9, NUM_QUANTILES)), axis=1)
     noise = TargetNoise(edges, quantiles, 0.7, {})
     mean = np.concatenate([rng.uniform(0.8, 1.0, 20_000), edges, [0.0, 1.0]])
+    few = slice(0, 40)  # searchsorted answers below 512 values
     u = rng.random(len(mean))
     u[:4] = [0.0, 1.0, 0.5, 1 - 2 ** -53]
     bins = np.searchsorted(edges, mean, side="right")
@@ -63,6 +64,8 @@ def test_binned_quantiles_are_the_plain_formula():
     expected = quantiles[bins, lo] * (1 - frac) + quantiles[bins, lo + 1] * frac
     np.testing.assert_array_equal(noise._quantile(mean, u), expected)
     np.testing.assert_array_equal(noise.offsets(mean, u), 0.7 * expected)
+    np.testing.assert_array_equal(noise._quantile(mean[few], u[few]), expected[few])
+    np.testing.assert_array_equal(noise._quantile(mean[-40:], u[-40:]), expected[-40:])
     # broadcasting, as before: one mean at many levels, and 0-d inputs
     np.testing.assert_array_equal(noise._quantile(np.float64(0.9), u)[:5],
                                   noise._quantile(np.full(5, 0.9), u[:5]))

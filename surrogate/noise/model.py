@@ -92,5 +92,5 @@ class NoiseModel:
                 "targets": {t: n.to_dict() for t, n in self.targets.items()}}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "NoiseModel":
+    def from_dict(cls, data: Mapping[str, Any]) -> NoiseModel:
         return cls({t: TargetNoise.from_dict(d) for t, d in data["targets"].items()})

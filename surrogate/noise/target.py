@@ -84,17 +84,22 @@ class TargetNoise:
         """``Q_bin(u)`` with the bin of ``mean``, linear between the stored levels: a new
         array (the passes below reuse their arrays: fresh memory is the cost on a batch)."""
         mean = np.asarray(mean)
-        shape = np.broadcast_shapes(mean.shape, np.shape(u))
+        shape = mean.shape if np.shape(u) == mean.shape else np.broadcast_shapes(
+            mean.shape, np.shape(u))
         pos = np.clip(u, 0.0, 1.0, out=np.empty(shape))
         pos *= NUM_QUANTILES - 1
         lo = np.floor(pos, out=np.empty(shape))  # == pos.astype(int): pos >= 0
         np.minimum(lo, NUM_QUANTILES - 2, out=lo)
         frac = np.subtract(pos, lo, out=pos)
-        # flat index of (bin, lo); the bin is the number of edges at or below the mean, as
-        # searchsorted(side="right") on the sorted edges (a few comparisons are faster)
-        bins, above = np.zeros(shape, np.uint8), np.empty(shape, bool)
-        for edge in self.edges.tolist():
-            bins += np.greater_equal(mean, edge, out=above).view(np.uint8)
+        # flat index of (bin, lo); the bin is the number of edges at or below the mean:
+        # searchsorted(side="right") on the sorted edges, or on many values (where its search
+        # costs more than a NumPy call per edge) the count of the edges it is at or above
+        if mean.size < 512 or mean.shape != shape:
+            bins = np.searchsorted(self.edges, mean, side="right")
+        else:
+            bins, above = np.zeros(shape, np.uint8), np.empty(shape, bool)
+            for edge in self.edges.tolist():
+                bins += np.greater_equal(mean, edge, out=above).view(np.uint8)
         at = np.multiply(bins, NUM_QUANTILES, out=np.empty(shape, np.int64), dtype=np.int64)
         np.add(at, lo, out=at, casting="unsafe")  # lo holds small integers: exact
         q, q_next = self._flat_quantiles()
@@ -104,9 +109,13 @@ class TargetNoise:
         return value
 
     def _flat_quantiles(self) -> tuple[np.ndarray, np.ndarray]:
-        """The quantiles flat, and shifted by one level (``q_next[i] = q[i + 1]``)."""
-        q = np.ascontiguousarray(self.quantiles, dtype=np.float64).ravel()
-        return q, np.append(q[1:], 0.0)
+        """The quantiles flat, and shifted by one level (``q_next[i] = q[i + 1]``); made
+        once per quantiles array."""
+        cached = self.__dict__.get("_flat")
+        if cached is None or cached[0] is not self.quantiles:
+            q = np.ascontiguousarray(self.quantiles, dtype=np.float64).ravel()
+            cached = self.__dict__["_flat"] = (self.quantiles, q, np.append(q[1:], 0.0))
+        return cached[1], cached[2]
 
     def offsets(self, mean: np.ndarray, u: np.ndarray) -> np.ndarray:
         """Run noise for predicted means ``mean`` at uniform levels ``u`` (same shape)."""
@@ -135,7 +144,7 @@ class TargetNoise:
         return out
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "TargetNoise":
+    def from_dict(cls, data: Mapping[str, Any]) -> TargetNoise:
         edges = np.asarray(data["edges"], dtype=np.float64).reshape(-1)
         quantiles = np.asarray(data["quantiles"], dtype=np.float64)
         if quantiles.ndim != 2 or quantiles.shape != (len(edges) + 1, NUM_QUANTILES):

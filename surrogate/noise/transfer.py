@@ -9,7 +9,7 @@ or below it. Then it takes ``np.interp``'s arithmetic on that segment: ``slope *
 fp[j]`` with ``slope = (fp[j+1] - fp[j]) / (xp[j+1] - xp[j])`` and ``j`` the last knot at or
 below ``x``, ``fp[0]`` below the first knot and ``fp[-1]`` from the last on. So the result is
 ``np.interp``'s, bit for bit (``tests/test_noise_transfer.py``); values that are not finite,
-or knots whose slopes are not, go to ``np.interp`` itself.
+knots whose slopes are not, and small arrays go to ``np.interp`` itself.
 """
 
 from __future__ import annotations
@@ -21,6 +21,9 @@ __all__ = ["Transfer"]
 #: Grid sizes tried, smallest first, until no bucket holds more than _STEPS knots.
 _GRIDS = tuple(1 << k for k in range(10, 17))
 _STEPS = 2
+#: Fewest values mapped through the grid: on fewer, np.interp's one call costs less than the
+#: grid's passes (each a NumPy call with its fixed overhead).
+_GRID_MIN = 256
 _ROUND = 2.0 ** 52
 _ROUND_BITS = np.float64(_ROUND).view(np.int64)
 
@@ -85,7 +88,8 @@ class Transfer:
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """``np.interp(x, xp, fp)`` (a new array)."""
         x = np.asarray(x, dtype=np.float64)
-        if self._grid is None or x.ndim != 1 or not np.isfinite(x).all():
+        if (self._grid is None or x.ndim != 1 or len(x) < _GRID_MIN
+                or not np.isfinite(x).all()):
             return np.asarray(np.interp(x, self.xp, self.fp))  # an array, also for 0-d x
         # m: the number of distinct knots at or below x (np.interp's segment, plus one); the
         # arrays are reused: fresh memory is a large part of the cost on a batch
