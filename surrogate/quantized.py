@@ -231,7 +231,7 @@ class QuantizedColumn:
     def value(self, index: int) -> float:
         """The value of one cell as a Python float: :func:`dequantize`'s two operations on
         Python floats (IEEE doubles), so the same value."""
-        return self.low + int(self.codes[index]) * self.step
+        return self.low + self.codes.item(index) * self.step
 
     def __getitem__(self, index: Any) -> Any:
         if isinstance(index, (int, np.integer)):
