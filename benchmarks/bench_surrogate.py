@@ -23,7 +23,7 @@ artifact's size on disk. Goals (after imports): load + first query
 Usage::
 
     python benchmarks/bench_surrogate.py [ARTIFACT] [--queries 3000] [--batch 200000]
-        [--json PATH]
+        [--stored-only] [--json PATH]
 """
 
 from __future__ import annotations
@@ -140,6 +140,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="artifact folder (default: the bundled one)")
     parser.add_argument("--queries", type=int, default=3000, help="fresh single queries")
     parser.add_argument("--batch", type=int, default=200_000, help="fresh cells of the batch")
+    parser.add_argument("--stored-only", action="store_true",
+                        help="measure the artifact as given only (skip the models-only copy)")
     parser.add_argument("--json", type=Path, default=None, metavar="PATH",
                         help="also write the numbers to PATH as JSON")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -158,8 +160,10 @@ def main(argv: list[str] | None = None) -> None:
     results = {}
     with tempfile.TemporaryDirectory(prefix="nb101-bench-") as folder:
         folder = Path(folder)
-        plain = _without_predictions(path, folder / "models_only")
-        for name, artifact in (("stored predictions", path), ("models only", plain)):
+        runs = [("stored predictions", path)]
+        if not args.stored_only:
+            runs.append(("models only", _without_predictions(path, folder / "models_only")))
+        for name, artifact in runs:
             cache = folder / f"cache-{len(results)}"
             cache.mkdir()
             shutil.copy(space.path, cache / space.path.name)  # a machine that built its space
@@ -168,7 +172,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.json is not None:
         write_json(args.json, {"script": "benchmarks/bench_surrogate.py",
                                "args": {"artifact": str(path), "queries": args.queries,
-                                        "batch": args.batch},
+                                        "batch": args.batch,
+                                        "stored_only": args.stored_only},
                                "cores": os.cpu_count(), "artifact_mb": size / 1e6,
                                "goals": GOALS, "results": results}, indent=2)
 

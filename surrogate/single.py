@@ -18,10 +18,12 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from nb101 import parse_target
+from nb101.api import METRICS
 
 from .noise import NUM_QUANTILES, TargetNoise
+from .quantized import QuantizedColumn
 
-__all__ = ["uniform_level", "run_function", "run_functions"]
+__all__ = ["uniform_level", "run_function", "run_functions", "SingleQueries"]
 
 _MASK = (1 << 64) - 1
 _SCALE53 = 2.0 ** -53
@@ -94,3 +96,54 @@ def run_functions(noise: Any, targets: Iterable[str], run_source: Callable[[str]
         return False
     return {run_source(t): run_function(t, noise.targets.get(t), run_source(t)[1])
             for t in targets}
+
+
+class SingleQueries:
+    """The single-query path of :class:`surrogate.SurrogateBenchmark` (a mixin before
+    :class:`nb101.api.BaseBenchmark`, whose array path answers where this one cannot)."""
+
+    def _run(self, index: int, epochs: int, stop_halfway: bool) -> dict[str, float | None]:
+        """One run of one cell on Python floats (:mod:`surrogate.single`), the values of
+        :meth:`_runs` (which answers where predictions are missing or rule 5 applies)."""
+        plan = self._plans.get((epochs, stop_halfway))
+        if plan is None:
+            if self._single is None:  # decided once: the noise model must allow it
+                self._single = run_functions(self.artifact.noise if self.noise else None,
+                                             self.targets, self._run_source)
+            needed = self._needed[(epochs, stop_halfway)]
+            if not self._single or any(self._run_source(t) not in self._complete
+                                       for t in needed):
+                return super()._run(index, epochs, stop_halfway)  # loads the predictions
+            plan = self._plans[(epochs, stop_halfway)] = self._plan(epochs, stop_halfway)
+        if self.noise:
+            repeat = self._rng.randint(0, self.num_repeats - 1)  # as _draw does for one cell
+            u_acc = uniform_level(plan[0][0], repeat, index)
+            u_time = uniform_level(plan[0][1], repeat, index)
+        out: dict[str, float | None] = {}
+        for metric, read, run, time, factor in plan[1]:
+            if read is None:
+                out[metric] = None
+                continue
+            value = read(index)
+            if run is not None:
+                value = run(value, u_time if time else u_acc)
+            out[metric] = value * factor if factor != 1.0 else value
+        return out
+
+    def _plan(self, epochs: int, halfway: bool) -> tuple:
+        """:meth:`_run`'s streams' keys, and per metric: the prediction of a cell as a Python
+        float (``read(index)``), noise, stream, factor."""
+        keys = (int(self._noise_key("accuracy", epochs)),
+                int(self._noise_key("training_time", epochs))) if self.noise else None
+        rows = []
+        for metric in METRICS:
+            target, factor = self._sources[(metric, epochs, halfway)]
+            source = None if target is None else self._run_source(target)
+            read = None
+            if source is not None:
+                values = self._cache[source]
+                read = values.value if isinstance(values, QuantizedColumn) else values.item
+            rows.append((metric, read,
+                         self._single.get(source) if self.noise else None,
+                         metric == "training_time", factor))
+        return keys, rows

@@ -81,17 +81,22 @@ from nb101.paths import user_path
 from .artifact import PREDICT_CHUNK, Artifact, load_artifact
 from .noise import error_levels, uniform_levels
 from .predictions import PredictionCache
-from .quantized import member_name
-from .single import run_functions, uniform_level
+from .quantized import QuantizedColumn, member_name
+from .single import SingleQueries
 
 _log = logging.getLogger(__name__)
 
 __all__ = ["SurrogateBenchmark"]
 
 _ACCURACIES = ("train_accuracy", "validation_accuracy", "test_accuracy")
+#: Cells per pass of a batch's noise: a pass's arrays stay in the CPU's cache and in the
+#: memory allocator's free lists (on a whole large batch at once, getting fresh memory from
+#: the system costs more than the arithmetic); every step is per cell, so chunks change
+#: nothing in the values.
+_CHUNK = 32768
 
 
-class SurrogateBenchmark(BaseBenchmark):
+class SurrogateBenchmark(SingleQueries, BaseBenchmark):
     """NAS-Bench-101 queries answered by a surrogate artifact.
 
     Parameters
@@ -165,8 +170,6 @@ class SurrogateBenchmark(BaseBenchmark):
         if self.artifact.predictions is None and prediction_cache is not False:
             folder = None if prediction_cache is True else user_path(prediction_cache)
             self.prediction_cache = PredictionCache(self.artifact.digest, folder)
-        self._store = (self.artifact.predictions if self.artifact.predictions is not None
-                       else self.prediction_cache)
         self._epochs = frozenset(parse_target(t).epochs for t in self._targets)
         self._sources = {(metric, epochs, halfway): self._source(metric, epochs, halfway)
                          for metric in METRICS for epochs in EPOCHS for halfway in (False, True)}
@@ -181,7 +184,7 @@ class SurrogateBenchmark(BaseBenchmark):
         # not predicted yet); _complete: the sources whose every cell is there
         self._cache: dict[tuple[str, int | None], np.ndarray] = {}
         self._complete: set[tuple[str, int | None]] = set()
-        self._single: dict | bool | None = None  # see _run
+        self._single: dict | bool | None = None  # see SingleQueries._run
         self._plans: dict[tuple[int, bool], tuple] = {}
 
     def __repr__(self) -> str:
@@ -260,9 +263,10 @@ class SurrogateBenchmark(BaseBenchmark):
         them (or the whole space with ``full_cache``)."""
         lacking = {}
         for source in sources:
+            cache = self._source_cache(source)  # the stored predictions, where there are
             if source in self._complete:
                 continue
-            missing = np.isnan(self._source_cache(source)[indices])
+            missing = np.isnan(cache[indices])
             if missing.any():
                 lacking[source] = missing
         if not lacking:
@@ -276,15 +280,20 @@ class SurrogateBenchmark(BaseBenchmark):
             new = np.isnan(cache[cells])
             cache[cells[new]] = values[new]
 
-    def _source_cache(self, source: tuple[str, int | None]) -> np.ndarray:
+    def _source_cache(self, source: tuple[str, int | None]) -> np.ndarray | QuantizedColumn:
         """The predictions of every cell for ``source``: the whole-space ones of the artifact
-        (or of the prediction cache) on first need, else NaN until predicted."""
+        (a :class:`~surrogate.quantized.QuantizedColumn`, read like a float array) or of the
+        prediction cache on first need, else NaN until predicted."""
         cache = self._cache.get(source)
         if cache is None:
             target = source[0]
             if target not in self._targets:
                 raise KeyError(f"no model for target {target!r}; targets: {self.targets}")
-            stored = self._store.load(member_name(*source)) if self._store is not None else None
+            name, stored = member_name(*source), None
+            if self.artifact.predictions is not None:  # as codes, dequantized where read
+                stored = self.artifact.predictions.column(name)
+            elif self.prediction_cache is not None:
+                stored = self.prediction_cache.load(name)
             if stored is not None:
                 self._complete.add(source)
             cache = self._cache[source] = (stored if stored is not None
@@ -360,56 +369,31 @@ class SurrogateBenchmark(BaseBenchmark):
         if target is None:
             return None, None, 1.0
         source = self._run_source(target) if runs else (target, None)
-        return self._cache[source][indices], target, factor
-
-    def _run(self, index: int, epochs: int, stop_halfway: bool) -> dict[str, float | None]:
-        """One run of one cell on Python floats (:mod:`surrogate.single`), the values of
-        :meth:`_runs` (which answers where predictions are missing or rule 5 applies)."""
-        plan = self._plans.get((epochs, stop_halfway))
-        if plan is None:
-            if self._single is None:  # decided once: the noise model must allow it
-                self._single = run_functions(self.artifact.noise if self.noise else None,
-                                             self.targets, self._run_source)
-            needed = self._needed[(epochs, stop_halfway)]
-            if not self._single or any(self._run_source(t) not in self._complete
-                                       for t in needed):
-                return super()._run(index, epochs, stop_halfway)  # loads the predictions
-            plan = self._plans[(epochs, stop_halfway)] = self._plan(epochs, stop_halfway)
-        if self.noise:
-            repeat = self._rng.randint(0, self.num_repeats - 1)  # as _draw does for one cell
-            u_acc = uniform_level(plan[0][0], repeat, index)
-            u_time = uniform_level(plan[0][1], repeat, index)
-        out: dict[str, float | None] = {}
-        for metric, values, run, time, factor in plan[1]:
-            if values is None:
-                out[metric] = None
-                continue
-            value = float(values[index])
-            if run is not None:
-                value = run(value, u_time if time else u_acc)
-            out[metric] = value * factor if factor != 1.0 else value
-        return out
-
-    def _plan(self, epochs: int, halfway: bool) -> tuple:
-        """:meth:`_run`'s streams' keys, and per metric: predictions, noise, stream, factor."""
-        keys = (int(self._noise_key("accuracy", epochs)),
-                int(self._noise_key("training_time", epochs))) if self.noise else None
-        rows = []
-        for metric in METRICS:
-            target, factor = self._sources[(metric, epochs, halfway)]
-            source = None if target is None else self._run_source(target)
-            rows.append((metric, None if source is None else self._cache[source],
-                         self._single.get(source) if self.noise else None,
-                         metric == "training_time", factor))
-        return keys, rows
+        return self._cache[source].take(indices), target, factor
 
     def _runs(self, indices: np.ndarray, epochs: int, stop_halfway: bool
               ) -> dict[str, np.ndarray]:
         indices = np.asarray(indices, dtype=np.int64)
         self._fill([self._run_source(t) for t in self._needed[(epochs, stop_halfway)]],
                    indices)  # one featurization
+        repeat = self._draw(np.full(len(indices), self.num_repeats)) if self.noise else None
+        out = {}
+        for metric in METRICS:  # the chunks fill every cell of a metric with a source
+            answered = self._sources[(metric, epochs, stop_halfway)][0] is not None
+            out[metric] = np.empty(len(indices)) if answered else np.full(len(indices), np.nan)
+        for start in range(0, len(indices), _CHUNK):
+            part = slice(start, start + _CHUNK)
+            runs = self._chunk_runs(indices[part], None if repeat is None else repeat[part],
+                                    epochs, stop_halfway)
+            for metric, values in runs.items():
+                out[metric][part] = values
+        return out
+
+    def _chunk_runs(self, indices: np.ndarray, repeat: np.ndarray | None, epochs: int,
+                    stop_halfway: bool) -> dict[str, np.ndarray]:
+        """:meth:`_runs` of a chunk of cells whose predictions are in the cache, and their
+        drawn repeats (None without noise); a metric without a source is left out."""
         if self.noise:
-            repeat = self._draw(np.full(len(indices), self.num_repeats))
             u_acc = self._noise_levels("accuracy", epochs, repeat, indices)
             u_time = self._noise_levels("training_time", epochs, repeat, indices)
         out = {}
@@ -417,7 +401,6 @@ class SurrogateBenchmark(BaseBenchmark):
         for metric in METRICS:
             mean, target, factor = self._mean(metric, epochs, stop_halfway, indices, runs=True)
             if mean is None:
-                out[metric] = np.full(len(indices), np.nan)
                 continue
             if self.noise:
                 u = u_time if metric == "training_time" else u_acc

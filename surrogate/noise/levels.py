@@ -30,10 +30,15 @@ def uniform_levels(key: np.uint64, repeat: np.ndarray, cells: np.ndarray) -> np.
     """Counter-based uniforms in [0, 1): the SplitMix64 finaliser of (key, repeat, cell), so a
     simulated run is a fixed function of its key and nothing has to be stored."""
     x = (np.asarray(cells, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
-         + np.asarray(repeat, dtype=np.uint64) * np.uint64(0xD1B54A32D192ED03) + key)
-    x ^= x >> np.uint64(30)
+         + np.asarray(repeat, dtype=np.uint64) * np.uint64(0xD1B54A32D192ED03))
+    x += key  # in place from here on (wrapping at 64 bits as before): no new arrays
+    shifted = np.empty_like(x)
+    x ^= np.right_shift(x, np.uint64(30), out=shifted)
     x *= np.uint64(0xBF58476D1CE4E5B9)
-    x ^= x >> np.uint64(27)
+    x ^= np.right_shift(x, np.uint64(27), out=shifted)
     x *= np.uint64(0x94D049BB133111EB)
-    x ^= x >> np.uint64(31)
-    return (x >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
+    x ^= np.right_shift(x, np.uint64(31), out=shifted)
+    x >>= np.uint64(11)
+    levels = x.astype(np.float64)
+    levels *= 2.0 ** -53
+    return levels

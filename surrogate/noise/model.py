@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from .target import TargetNoise, clip_to_range, unmapped_run
+from .transfer import Transfer
 
 __all__ = ["NoiseModel"]
 
@@ -34,6 +35,8 @@ class NoiseModel:
 
     def __init__(self, targets: Mapping[str, TargetNoise]):
         self.targets = dict(targets)
+        # (target, member) -> (the knots it was built from, rule 4's map): built on first use
+        self._transfers: dict[tuple[str, int], tuple[np.ndarray, Transfer]] = {}
 
     def __contains__(self, target: str) -> bool:
         return target in self.targets
@@ -53,15 +56,26 @@ class NoiseModel:
         noise = self.targets[target]
         value = unmapped_run(target, noise, mean, u, u_cell)
         if noise.simulated is not None:
-            simulated = noise.simulated
-            if simulated.ndim == 2:
-                if member is None:
-                    raise ValueError(f"target {target!r} maps the runs of each of its "
-                                     f"{len(simulated)} ensemble members; say which member")
-                simulated = simulated[member % len(simulated)]
             # the map can reach beyond the run's range through the tail fit
-            value = clip_to_range(target, np.interp(value, simulated, noise.marginal))
+            mapped = self._transfer(target, noise, member)(value)  # a new array
+            value = clip_to_range(target, mapped, out=mapped)
         return value
+
+    def _transfer(self, target: str, noise: TargetNoise, member: int | None) -> Transfer:
+        """Rule 4's map of ``target`` (of ``member``'s runs, rule 6), built once."""
+        simulated = noise.simulated
+        row = 0
+        if simulated.ndim == 2:
+            if member is None:
+                raise ValueError(f"target {target!r} maps the runs of each of its "
+                                 f"{len(simulated)} ensemble members; say which member")
+            row = member % len(simulated)
+        cached = self._transfers.get((target, row))
+        if cached is None or cached[0] is not simulated:  # rebuilt where the knots changed
+            knots = simulated[row] if simulated.ndim == 2 else simulated
+            cached = self._transfers[(target, row)] = (simulated,
+                                                       Transfer(knots, noise.marginal))
+        return cached[1]
 
     def has_model_error(self, target: str) -> bool:
         """Whether ``target`` adds the out-of-sample model error (rule 5)."""
@@ -78,5 +92,5 @@ class NoiseModel:
                 "targets": {t: n.to_dict() for t, n in self.targets.items()}}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "NoiseModel":
+    def from_dict(cls, data: Mapping[str, Any]) -> NoiseModel:
         return cls({t: TargetNoise.from_dict(d) for t, d in data["targets"].items()})

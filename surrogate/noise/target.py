@@ -10,6 +10,7 @@ at the cell's level. The value is then clipped to the metric's range ([0, 1] for
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -80,16 +81,47 @@ class TargetNoise:
         return float(np.sqrt(max(0.0, share)))
 
     def _quantile(self, mean: np.ndarray, u: np.ndarray) -> np.ndarray:
-        bins = np.searchsorted(self.edges, mean, side="right")
-        pos = np.clip(u, 0.0, 1.0) * (NUM_QUANTILES - 1)
-        lo = np.minimum(pos.astype(np.int64), NUM_QUANTILES - 2)
-        frac = pos - lo
-        q = self.quantiles
-        return q[bins, lo] * (1 - frac) + q[bins, lo + 1] * frac
+        """``Q_bin(u)`` with the bin of ``mean``, linear between the stored levels: a new
+        array (the passes below reuse their arrays: fresh memory is the cost on a batch)."""
+        mean = np.asarray(mean)
+        shape = mean.shape if np.shape(u) == mean.shape else np.broadcast_shapes(
+            mean.shape, np.shape(u))
+        pos = np.clip(u, 0.0, 1.0, out=np.empty(shape))
+        pos *= NUM_QUANTILES - 1
+        lo = np.floor(pos, out=np.empty(shape))  # == pos.astype(int): pos >= 0
+        np.minimum(lo, NUM_QUANTILES - 2, out=lo)
+        frac = np.subtract(pos, lo, out=pos)
+        # flat index of (bin, lo); the bin is the number of edges at or below the mean:
+        # searchsorted(side="right") on the sorted edges, or on many values (where its search
+        # costs more than a NumPy call per edge) the count of the edges it is at or above
+        if mean.size < 512 or mean.shape != shape:
+            bins = np.searchsorted(self.edges, mean, side="right")
+        else:
+            bins, above = np.zeros(shape, np.uint8), np.empty(shape, bool)
+            for edge in self.edges.tolist():
+                bins += np.greater_equal(mean, edge, out=above).view(np.uint8)
+        at = np.multiply(bins, NUM_QUANTILES, out=np.empty(shape, np.int64), dtype=np.int64)
+        np.add(at, lo, out=at, casting="unsafe")  # lo holds small integers: exact
+        q, q_next = self._flat_quantiles()
+        value = np.take(q, at, out=np.empty(shape), mode="clip")  # in range: no check
+        value *= np.subtract(1, frac, out=lo)
+        value += np.multiply(np.take(q_next, at, mode="clip"), frac, out=frac)
+        return value
+
+    def _flat_quantiles(self) -> tuple[np.ndarray, np.ndarray]:
+        """The quantiles flat, and shifted by one level (``q_next[i] = q[i + 1]``); made
+        once per quantiles array."""
+        cached = self.__dict__.get("_flat")
+        if cached is None or cached[0] is not self.quantiles:
+            q = np.ascontiguousarray(self.quantiles, dtype=np.float64).ravel()
+            cached = self.__dict__["_flat"] = (self.quantiles, q, np.append(q[1:], 0.0))
+        return cached[1], cached[2]
 
     def offsets(self, mean: np.ndarray, u: np.ndarray) -> np.ndarray:
         """Run noise for predicted means ``mean`` at uniform levels ``u`` (same shape)."""
-        return self.scale * self._quantile(mean, u)
+        value = self._quantile(mean, u)
+        value *= self.scale
+        return value
 
     def errors(self, mean: np.ndarray, u_cell: np.ndarray) -> np.ndarray:
         """Rule 5's out-of-sample model error at per-cell levels ``u_cell`` (0 where NaN)."""
@@ -112,7 +144,7 @@ class TargetNoise:
         return out
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "TargetNoise":
+    def from_dict(cls, data: Mapping[str, Any]) -> TargetNoise:
         edges = np.asarray(data["edges"], dtype=np.float64).reshape(-1)
         quantiles = np.asarray(data["quantiles"], dtype=np.float64)
         if quantiles.ndim != 2 or quantiles.shape != (len(edges) + 1, NUM_QUANTILES):
@@ -145,15 +177,23 @@ def unmapped_run(target: str, noise: TargetNoise, mean: np.ndarray, u: np.ndarra
                  u_cell: np.ndarray | None = None) -> np.ndarray:
     """Rules 1-3 and 5: the run around ``mean`` at levels ``u`` (model error at ``u_cell``),
     clipped to the metric's range."""
-    value = mean + noise.offsets(mean, u)
+    value = noise.offsets(mean, u)  # a new array: the sums below go into it
+    value += mean
     if u_cell is not None:
-        value = value + noise.errors(mean, u_cell)
-    return clip_to_range(target, value)
+        value += noise.errors(mean, u_cell)
+    return clip_to_range(target, value, out=value)
 
 
-def clip_to_range(target: str, value: np.ndarray) -> np.ndarray:
-    """``value`` in the metric's range: [0, 1] for accuracies, >= 0 for times."""
+def clip_to_range(target: str, value: np.ndarray, out: np.ndarray | None = None
+                  ) -> np.ndarray:
+    """``value`` in the metric's range: [0, 1] for accuracies, >= 0 for times (into
+    ``out`` if given)."""
+    if _is_accuracy(target):
+        return np.clip(value, 0.0, 1.0, out=out)
+    return np.maximum(value, 0.0, out=out)
+
+
+@functools.cache
+def _is_accuracy(target: str) -> bool:
     from nb101 import parse_target
-    if parse_target(target)[0].endswith("accuracy"):
-        return np.clip(value, 0.0, 1.0)
-    return np.maximum(value, 0.0)
+    return parse_target(target).metric.endswith("accuracy")
