@@ -53,10 +53,11 @@ def _child(artifact: str | None, queries: int, batch: int) -> dict:
     t0 = clock()
     from nb101 import ModelSpec, get_space
     from surrogate.surrogate_benchmark import SurrogateBenchmark
+
     space = get_space()
     t1 = clock()
     order = np.random.default_rng(SEED).permutation(len(space))
-    graphs = [space.graph(int(i)) for i in order[:queries + 1]]  # what external code holds
+    graphs = [space.graph(int(i)) for i in order[: queries + 1]]  # what external code holds
     graphs = [(matrix.tolist(), list(ops)) for matrix, ops in graphs]
     t2 = clock()
     bench = SurrogateBenchmark(artifact, seed=SEED)
@@ -74,52 +75,79 @@ def _child(artifact: str | None, queries: int, batch: int) -> dict:
         t = time.perf_counter_ns()
         again.query(spec)
         prebuilt.append(time.perf_counter_ns() - t)
-    cells = order[queries + 1:queries + 1 + batch]  # never queried in this process
+    cells = order[queries + 1 : queries + 1 + batch]  # never queried in this process
     fresh = SurrogateBenchmark(artifact, seed=SEED + 1)
     t4 = clock()
     fresh.query_batch(cells)
     t5 = clock()
     plain = SurrogateBenchmark(artifact, seed=SEED + 1, noise=False)
-    other = order[queries + 1 + batch:queries + 1 + 2 * batch]
+    other = order[queries + 1 + batch : queries + 1 + 2 * batch]
     t6 = clock()
     plain.query_batch(other)
     t7 = clock()
-    return {"imports_s": t1 - t0, "load_first_query_s": t3 - t2, "single_ns": single,
-            "prebuilt_single_us": statistics.median(prebuilt) / 1e3,
-            "batch_cells": len(cells), "batch_s": t5 - t4, "batch_noise_off_s": t7 - t6,
-            "models_loaded": len(bench.artifact._models) + len(fresh.artifact._models),
-            "xgboost_imported": "xgboost" in sys.modules, "torch_imported": "torch" in sys.modules}
+    return {
+        "imports_s": t1 - t0,
+        "load_first_query_s": t3 - t2,
+        "single_ns": single,
+        "prebuilt_single_us": statistics.median(prebuilt) / 1e3,
+        "batch_cells": len(cells),
+        "batch_s": t5 - t4,
+        "batch_noise_off_s": t7 - t6,
+        "models_loaded": len(bench.artifact._models) + len(fresh.artifact._models),
+        "xgboost_imported": "xgboost" in sys.modules,
+        "torch_imported": "torch" in sys.modules,
+    }
 
 
 def _run(artifact: Path, cache: Path, args: argparse.Namespace) -> dict:
     env = {**os.environ, "NB101_CACHE": str(cache), "NB101_FEATURE_DISK_CACHE": "0"}
-    command = [sys.executable, __file__, str(artifact), "--child", "--queries",
-               str(args.queries), "--batch", str(args.batch)]
+    command = [
+        sys.executable,
+        __file__,
+        str(artifact),
+        "--child",
+        "--queries",
+        str(args.queries),
+        "--batch",
+        str(args.batch),
+    ]
     out = subprocess.run(command, check=True, capture_output=True, text=True, env=env).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
 def _summary(r: dict) -> dict:
     single = r.pop("single_ns")
-    return {**r, "load_first_query_ms": r["load_first_query_s"] * 1e3,
-            "single_queries": len(single), "single_query_us": statistics.median(single) / 1e3,
-            "single_query_p90_us": float(np.percentile(single, 90)) / 1e3,
-            "batch_m_cells_per_s": r["batch_cells"] / r["batch_s"] / 1e6,
-            "batch_noise_off_m_cells_per_s": r["batch_cells"] / r["batch_noise_off_s"] / 1e6}
+    return {
+        **r,
+        "load_first_query_ms": r["load_first_query_s"] * 1e3,
+        "single_queries": len(single),
+        "single_query_us": statistics.median(single) / 1e3,
+        "single_query_p90_us": float(np.percentile(single, 90)) / 1e3,
+        "batch_m_cells_per_s": r["batch_cells"] / r["batch_s"] / 1e6,
+        "batch_noise_off_m_cells_per_s": r["batch_cells"] / r["batch_noise_off_s"] / 1e6,
+    }
 
 
 def _report(name: str, r: dict) -> None:
-    print(f"{name}: imports + space {r['imports_s']:.2f} s; load + first query "
-          f"{r['load_first_query_ms']:.1f} ms [goal <= 50 ms]")
-    print(f"  single query of a fresh ModelSpec(matrix, ops), {r['single_queries']:,} cells in "
-          f"random order: median {r['single_query_us']:.1f} us, p90 "
-          f"{r['single_query_p90_us']:.1f} us [goal <= 25 us]; of a spec built beforehand "
-          f"(the surrogate's part): median {r['prebuilt_single_us']:.1f} us")
-    print(f"  query_batch of {r['batch_cells']:,} fresh cells, first call: "
-          f"{r['batch_m_cells_per_s']:.2f} M cells/s [goal >= 5 M cells/s]; noise off: "
-          f"{r['batch_noise_off_m_cells_per_s']:.2f} M cells/s")
-    print(f"  models loaded: {r['models_loaded']}; xgboost imported: {r['xgboost_imported']}; "
-          f"torch imported: {r['torch_imported']}")
+    print(
+        f"{name}: imports + space {r['imports_s']:.2f} s; load + first query "
+        f"{r['load_first_query_ms']:.1f} ms [goal <= 50 ms]"
+    )
+    print(
+        f"  single query of a fresh ModelSpec(matrix, ops), {r['single_queries']:,} cells in "
+        f"random order: median {r['single_query_us']:.1f} us, p90 "
+        f"{r['single_query_p90_us']:.1f} us [goal <= 25 us]; of a spec built beforehand "
+        f"(the surrogate's part): median {r['prebuilt_single_us']:.1f} us"
+    )
+    print(
+        f"  query_batch of {r['batch_cells']:,} fresh cells, first call: "
+        f"{r['batch_m_cells_per_s']:.2f} M cells/s [goal >= 5 M cells/s]; noise off: "
+        f"{r['batch_noise_off_m_cells_per_s']:.2f} M cells/s"
+    )
+    print(
+        f"  models loaded: {r['models_loaded']}; xgboost imported: {r['xgboost_imported']}; "
+        f"torch imported: {r['torch_imported']}"
+    )
 
 
 def _without_predictions(path: Path, out: Path) -> Path:
@@ -136,14 +164,23 @@ def _without_predictions(path: Path, out: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("artifact", nargs="?", default=None,
-                        help="artifact folder (default: the bundled one)")
+    parser.add_argument(
+        "artifact", nargs="?", default=None, help="artifact folder (default: the bundled one)"
+    )
     parser.add_argument("--queries", type=int, default=3000, help="fresh single queries")
     parser.add_argument("--batch", type=int, default=200_000, help="fresh cells of the batch")
-    parser.add_argument("--stored-only", action="store_true",
-                        help="measure the artifact as given only (skip the models-only copy)")
-    parser.add_argument("--json", type=Path, default=None, metavar="PATH",
-                        help="also write the numbers to PATH as JSON")
+    parser.add_argument(
+        "--stored-only",
+        action="store_true",
+        help="measure the artifact as given only (skip the models-only copy)",
+    )
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="also write the numbers to PATH as JSON",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -153,6 +190,7 @@ def main(argv: list[str] | None = None) -> None:
     from nb101 import get_space
     from nb101.io import write_json
     from surrogate.artifact import DEFAULT_ARTIFACT
+
     space = get_space()  # build it once, outside the children
     path = Path(args.artifact) if args.artifact else DEFAULT_ARTIFACT
     size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
@@ -170,12 +208,23 @@ def main(argv: list[str] | None = None) -> None:
             results[name] = _summary(_run(artifact, cache, args))
             _report(name, results[name])
     if args.json is not None:
-        write_json(args.json, {"script": "benchmarks/bench_surrogate.py",
-                               "args": {"artifact": str(path), "queries": args.queries,
-                                        "batch": args.batch,
-                                        "stored_only": args.stored_only},
-                               "cores": os.cpu_count(), "artifact_mb": size / 1e6,
-                               "goals": GOALS, "results": results}, indent=2)
+        write_json(
+            args.json,
+            {
+                "script": "benchmarks/bench_surrogate.py",
+                "args": {
+                    "artifact": str(path),
+                    "queries": args.queries,
+                    "batch": args.batch,
+                    "stored_only": args.stored_only,
+                },
+                "cores": os.cpu_count(),
+                "artifact_mb": size / 1e6,
+                "goals": GOALS,
+                "results": results,
+            },
+            indent=2,
+        )
 
 
 if __name__ == "__main__":

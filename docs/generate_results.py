@@ -45,8 +45,9 @@ def importable(name: str) -> bool:
 def head_commit() -> str | None:
     """The checkout's commit, or None outside a git checkout."""
     try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True,
-                              text=True, check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
 
@@ -80,8 +81,9 @@ def render_generic(data: dict) -> list[str]:
     """Any benchmark's numbers: scalars as one quantity/value table, a list of records or a
     mapping of records as a table each, nested mappings of scalars under their key."""
     lines: list[str] = []
-    scalars = [[k, v] for k, v in data.items()
-               if k not in META_KEYS and not isinstance(v, (dict, list))]
+    scalars = [
+        [k, v] for k, v in data.items() if k not in META_KEYS and not isinstance(v, (dict, list))
+    ]
     if scalars:
         lines += table(["quantity", "value"], scalars)
     for key, value in data.items():
@@ -91,12 +93,20 @@ def render_generic(data: dict) -> list[str]:
         if isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
             records = [{"": k, **v} for k, v in value.items()]
         if records and all(isinstance(r, dict) for r in records):
-            columns = list(dict.fromkeys(c for r in records for c in r
-                                         if not isinstance(r[c], (dict, list))
-                                         or isinstance(r[c], list) and len(r[c]) <= 4))
+            columns = list(
+                dict.fromkeys(
+                    c
+                    for r in records
+                    for c in r
+                    if not isinstance(r[c], (dict, list))
+                    or isinstance(r[c], list)
+                    and len(r[c]) <= 4
+                )
+            )
             lines += [f"**{key}**", ""]
-            lines += table([c or key for c in columns], [[r.get(c) for c in columns]
-                                                         for r in records])
+            lines += table(
+                [c or key for c in columns], [[r.get(c) for c in columns] for r in records]
+            )
         elif isinstance(value, dict):
             flat = [[k, v] for k, v in value.items() if not isinstance(v, (dict, list))]
             if flat:
@@ -120,14 +130,20 @@ def render_predictors(data: dict) -> list[str]:
     lines = []
     config = data.get("config") or {}
     if config:
-        lines += [f"Target `{config.get('target')}`, {config.get('trials')} trial(s) per size, "
-                  f"seed {config.get('seed')}.", ""]
+        lines += [
+            f"Target `{config.get('target')}`, {config.get('trials')} trial(s) per size, "
+            f"seed {config.get('seed')}.",
+            "",
+        ]
     rows = []
     for name in names:
         row = [f"`{name}`"]
         for size in sizes:
-            taus = [t.get("metrics", {}).get("kendall_tau") for t in trials
-                    if t.get("predictor") == name and t.get("train_size") == size]
+            taus = [
+                t.get("metrics", {}).get("kendall_tau")
+                for t in trials
+                if t.get("predictor") == name and t.get("train_size") == size
+            ]
             taus = [x for x in taus if isinstance(x, (int, float)) and math.isfinite(x)]
             row.append(sum(taus) / len(taus) if taus else None)
         rows.append(row)
@@ -140,28 +156,49 @@ def render_predictors(data: dict) -> list[str]:
 def render_fidelity(data: dict) -> list[str]:
     """The fidelity study: configuration, then one row per (track, cells, surrogate)."""
     cfg = data.get("config") or {}
-    lines = [f"Seeds {cfg.get('seeds')}, budget {cfg.get('budget')} full trainings, "
-             f"{cfg.get('realizations')} realizations per surrogate, protocol "
-             f"`{cfg.get('protocol')}`{' (smoke configuration)' if cfg.get('smoke') else ''}.",
-             ""]
+    lines = [
+        f"Seeds {cfg.get('seeds')}, budget {cfg.get('budget')} full trainings, "
+        f"{cfg.get('realizations')} realizations per surrogate, protocol "
+        f"`{cfg.get('protocol')}`{' (smoke configuration)' if cfg.get('smoke') else ''}.",
+        "",
+    ]
     rows = []
     for track_name, track in (data.get("tracks") or {}).items():
         for study in track.get("studies", []):
             budgets = " / ".join(f"{b:.3g}" for b in study.get("rank_budgets", []))
             for label, s in (study.get("surrogates") or {}).items():
                 m = s.get("mean_of_draws") or {}
-                taus = " / ".join(f"{x:.2f}" if isinstance(x, float) else fmt(x)
-                                  for x in m.get("kendall_tau", []))
+                taus = " / ".join(
+                    f"{x:.2f}" if isinstance(x, float) else fmt(x) for x in m.get("kendall_tau", [])
+                )
                 land = s.get("landscape", {}).get("inside")
                 met = s.get("targets") or {}
                 missed = [k for k, ok in met.items() if k != "all" and not ok]
-                rows.append([track_name, f"{study.get('name')} ({fmt(study.get('cells'))})",
-                             f"{label} ({s.get('protocol')})", f"{taus} @ {budgets}",
-                             m.get("mean_bias"), m.get("mean_gap"), land,
-                             ", ".join(missed) or "none"])
-    lines += table(["track", "cells", "surrogate", "Kendall tau @ full trainings",
-                    "bias", "curve gap", "landscape statistics inside (of 6)",
-                    "targets missed"], rows)
+                rows.append(
+                    [
+                        track_name,
+                        f"{study.get('name')} ({fmt(study.get('cells'))})",
+                        f"{label} ({s.get('protocol')})",
+                        f"{taus} @ {budgets}",
+                        m.get("mean_bias"),
+                        m.get("mean_gap"),
+                        land,
+                        ", ".join(missed) or "none",
+                    ]
+                )
+    lines += table(
+        [
+            "track",
+            "cells",
+            "surrogate",
+            "Kendall tau @ full trainings",
+            "bias",
+            "curve gap",
+            "landscape statistics inside (of 6)",
+            "targets missed",
+        ],
+        rows,
+    )
     if data.get("verdict"):
         text = "\n".join(textwrap.fill(part, 100) for part in str(data["verdict"]).split("\n"))
         lines += ["**Verdict** (as the report writes it):", "", "```text", text, "```", ""]
@@ -179,74 +216,118 @@ def _load_script(name: str):
 # ------------------------------------------------------------------------ the pages
 @dataclass(frozen=True)
 class Page:
-    name: str          # data file docs/results/data/<name>.json, page generated/<name>.md
+    name: str  # data file docs/results/data/<name>.json, page generated/<name>.md
     title: str
     about: str
-    command: str       # what measures it (docs/measure.py stamps the JSON)
+    command: str  # what measures it (docs/measure.py stamps the JSON)
     render: Callable[[dict], list[str]] = render_generic
 
 
 _M = "python docs/measure.py"
 PAGES = (
-    Page("surrogate_card", "The bundled surrogate's card",
-         "Held-out metrics of each of the bundled surrogate's models, on a test split of its "
-         "labelled cells never used in fitting (MAE in the target's units).",
-         f"{_M} surrogate_card -- python benchmarks/surrogate_card.py --json {{json}}",
-         render_card),
-    Page("fidelity", "Algorithm-ranking fidelity: the default experiment",
-         "The default experiment of `python -m eval.fidelity` (both tracks).",
-         f"{_M} fidelity --take {{out}}/fidelity.json -- python -m eval.fidelity --out {{out}}",
-         render_fidelity),
-    Page("fidelity_smoke", "Algorithm-ranking fidelity: the smoke configuration",
-         "`python -m eval.fidelity --smoke`: a small configuration that checks the pipeline. "
-         "Its numbers say nothing about the surrogate's fidelity (few seeds, a tiny budget).",
-         f"{_M} fidelity_smoke --take {{out}}/fidelity.json -- "
-         "python -m eval.fidelity --smoke --out {out}", render_fidelity),
-    Page("predictors", "Predictor leaderboard",
-         "The performance-predictor protocol of White et al. (2021), `python -m "
-         "eval.predictors`.",
-         f"{_M} predictors --take {{out}}/trials.json -- python -m eval.predictors --out {{out}}",
-         render_predictors),
-    Page("predictors_smoke", "Predictor leaderboard: the smoke configuration",
-         "`python -m eval.predictors --smoke`: a small configuration that checks the pipeline.",
-         f"{_M} predictors_smoke --take {{out}}/trials.json -- "
-         "python -m eval.predictors --smoke --out {out}", render_predictors),
-    Page("bench_query", "Query speed", "`benchmarks/bench_query.py`: single queries and "
-         "`query_batch`, table and original query path.",
-         f"{_M} bench_query -- python benchmarks/bench_query.py --json {{json}}"),
-    Page("bench_surrogate", "Surrogate speed", "`benchmarks/bench_surrogate.py`: load, first "
-         "query, single queries and batches, with and without the prediction cache.",
-         f"{_M} bench_surrogate -- python benchmarks/bench_surrogate.py --json {{json}}"),
-    Page("bench_table", "Table load time and memory", "`benchmarks/bench_table.py`: a "
-         "5-million-run table (the size of the official full file).",
-         f"{_M} bench_table -- python benchmarks/bench_table.py --json {{json}}"),
-    Page("bench_tfrecord", "TFRecord reader throughput", "`benchmarks/bench_tfrecord.py`.",
-         f"{_M} bench_tfrecord -- python benchmarks/bench_tfrecord.py --json {{json}}"),
-    Page("bench_features", "Featurizer speed", "`benchmarks/bench_features.py`: every "
-         "featurizer over all cells, cold, from disk and from memory (without the PyG inputs, "
-         "which `--no-graphs` leaves out).",
-         f"{_M} bench_features -- python benchmarks/bench_features.py --no-graphs --json "
-         "{json}"),
-    Page("bench_predictors", "Predictor protocol cost", "`benchmarks/bench_predictors.py`: "
-         "fit and query time per predictor.",
-         f"{_M} bench_predictors -- python benchmarks/bench_predictors.py --quick --json "
-         "{json}"),
-    Page("bench_eval", "Optimizer cost", "`benchmarks/bench_eval.py`: codec, mutation and "
-         "one run of every optimizer on each track.",
-         f"{_M} bench_eval -- python benchmarks/bench_eval.py --json {{json}}"),
-    Page("bench_surrogate_quality", "Surrogate quality by featurizer and model",
-         "`benchmarks/bench_surrogate_quality.py`: Kendall tau of featurizer x model.",
-         f"{_M} bench_surrogate_quality -- python benchmarks/bench_surrogate_quality.py "
-         "--quick --json {json}"),
+    Page(
+        "surrogate_card",
+        "The bundled surrogate's card",
+        "Held-out metrics of each of the bundled surrogate's models, on a test split of its "
+        "labelled cells never used in fitting (MAE in the target's units).",
+        f"{_M} surrogate_card -- python benchmarks/surrogate_card.py --json {{json}}",
+        render_card,
+    ),
+    Page(
+        "fidelity",
+        "Algorithm-ranking fidelity: the default experiment",
+        "The default experiment of `python -m eval.fidelity` (both tracks).",
+        f"{_M} fidelity --take {{out}}/fidelity.json -- python -m eval.fidelity --out {{out}}",
+        render_fidelity,
+    ),
+    Page(
+        "fidelity_smoke",
+        "Algorithm-ranking fidelity: the smoke configuration",
+        "`python -m eval.fidelity --smoke`: a small configuration that checks the pipeline. "
+        "Its numbers say nothing about the surrogate's fidelity (few seeds, a tiny budget).",
+        f"{_M} fidelity_smoke --take {{out}}/fidelity.json -- "
+        "python -m eval.fidelity --smoke --out {out}",
+        render_fidelity,
+    ),
+    Page(
+        "predictors",
+        "Predictor leaderboard",
+        "The performance-predictor protocol of White et al. (2021), `python -m eval.predictors`.",
+        f"{_M} predictors --take {{out}}/trials.json -- python -m eval.predictors --out {{out}}",
+        render_predictors,
+    ),
+    Page(
+        "predictors_smoke",
+        "Predictor leaderboard: the smoke configuration",
+        "`python -m eval.predictors --smoke`: a small configuration that checks the pipeline.",
+        f"{_M} predictors_smoke --take {{out}}/trials.json -- "
+        "python -m eval.predictors --smoke --out {out}",
+        render_predictors,
+    ),
+    Page(
+        "bench_query",
+        "Query speed",
+        "`benchmarks/bench_query.py`: single queries and "
+        "`query_batch`, table and original query path.",
+        f"{_M} bench_query -- python benchmarks/bench_query.py --json {{json}}",
+    ),
+    Page(
+        "bench_surrogate",
+        "Surrogate speed",
+        "`benchmarks/bench_surrogate.py`: load, first "
+        "query, single queries and batches, with and without the prediction cache.",
+        f"{_M} bench_surrogate -- python benchmarks/bench_surrogate.py --json {{json}}",
+    ),
+    Page(
+        "bench_table",
+        "Table load time and memory",
+        "`benchmarks/bench_table.py`: a 5-million-run table (the size of the official full file).",
+        f"{_M} bench_table -- python benchmarks/bench_table.py --json {{json}}",
+    ),
+    Page(
+        "bench_tfrecord",
+        "TFRecord reader throughput",
+        "`benchmarks/bench_tfrecord.py`.",
+        f"{_M} bench_tfrecord -- python benchmarks/bench_tfrecord.py --json {{json}}",
+    ),
+    Page(
+        "bench_features",
+        "Featurizer speed",
+        "`benchmarks/bench_features.py`: every "
+        "featurizer over all cells, cold, from disk and from memory (without the PyG inputs, "
+        "which `--no-graphs` leaves out).",
+        f"{_M} bench_features -- python benchmarks/bench_features.py --no-graphs --json {{json}}",
+    ),
+    Page(
+        "bench_predictors",
+        "Predictor protocol cost",
+        "`benchmarks/bench_predictors.py`: fit and query time per predictor.",
+        f"{_M} bench_predictors -- python benchmarks/bench_predictors.py --quick --json {{json}}",
+    ),
+    Page(
+        "bench_eval",
+        "Optimizer cost",
+        "`benchmarks/bench_eval.py`: codec, mutation and one run of every optimizer on each track.",
+        f"{_M} bench_eval -- python benchmarks/bench_eval.py --json {{json}}",
+    ),
+    Page(
+        "bench_surrogate_quality",
+        "Surrogate quality by featurizer and model",
+        "`benchmarks/bench_surrogate_quality.py`: Kendall tau of featurizer x model.",
+        f"{_M} bench_surrogate_quality -- python benchmarks/bench_surrogate_quality.py "
+        "--quick --json {json}",
+    ),
 )
 
 
 def current_artifact_digest() -> str | None:
     """The bundled surrogate's digest in this checkout (None if it cannot be read)."""
     import sys
+
     sys.path.insert(0, str(REPO))
     try:
         from surrogate.artifact import DEFAULT_ARTIFACT, load_artifact
+
         return load_artifact(DEFAULT_ARTIFACT).digest
     except Exception:  # noqa: BLE001 - the pages still build, without this check
         return None
@@ -260,41 +341,63 @@ def stamp_lines(data: dict, head: str | None, digest: str | None = None) -> list
     if not commit:
         return ["*Not stamped: the commit this was measured on is unknown.*", ""]
     dirty = " (with uncommitted changes)" if stamp.get("dirty") else ""
-    lines = [f"Measured on commit `{commit[:12]}`{dirty}, bundled artifact digest "
-             f"`{str(stamp.get('artifact_digest'))[:16]}`, {stamp.get('date', 'date unknown')}, "
-             f"{stamp.get('machine', 'machine unknown')}"
-             + (f", load average {stamp['load_average']:.1f} at the start"
-                if isinstance(stamp.get("load_average"), (int, float)) else "") + ".", "",
-             f"Command: `{stamp.get('command', '?')}`"
-             + (" (its output, stamped afterwards)" if stamp.get("stamped_existing_output")
-                else ""), ""]
+    lines = [
+        f"Measured on commit `{commit[:12]}`{dirty}, bundled artifact digest "
+        f"`{str(stamp.get('artifact_digest'))[:16]}`, {stamp.get('date', 'date unknown')}, "
+        f"{stamp.get('machine', 'machine unknown')}"
+        + (
+            f", load average {stamp['load_average']:.1f} at the start"
+            if isinstance(stamp.get("load_average"), (int, float))
+            else ""
+        )
+        + ".",
+        "",
+        f"Command: `{stamp.get('command', '?')}`"
+        + (" (its output, stamped afterwards)" if stamp.get("stamped_existing_output") else ""),
+        "",
+    ]
     measured_digest = stamp.get("artifact_digest")
     if digest and measured_digest and digest != measured_digest:
-        lines += [f"**The bundled artifact has changed since** (now `{digest[:16]}`): numbers "
-                  f"that depend on it describe the earlier one.", ""]
+        lines += [
+            f"**The bundled artifact has changed since** (now `{digest[:16]}`): numbers "
+            f"that depend on it describe the earlier one.",
+            "",
+        ]
     if head and not head.startswith(commit):
-        lines.append(f"*The docs were built at commit `{head[:12]}`: these numbers are from an "
-                     f"earlier commit.*")
+        lines.append(
+            f"*The docs were built at commit `{head[:12]}`: these numbers are from an "
+            f"earlier commit.*"
+        )
         lines.append("")
     return lines
 
 
-def render_page(page: Page, data_dir: Path = DATA, head: str | None = None,
-                digest: str | None = None) -> str:
+def render_page(
+    page: Page, data_dir: Path = DATA, head: str | None = None, digest: str | None = None
+) -> str:
     """The Markdown of one results page."""
     lines = [f"# {page.title}", "", page.about, ""]
     path = data_dir / f"{page.name}.json"
     if not path.is_file():
-        lines += ["**Not measured yet on this commit.** Measure it with:", "", "```bash",
-                  page.command, "```", ""]
+        lines += [
+            "**Not measured yet on this commit.** Measure it with:",
+            "",
+            "```bash",
+            page.command,
+            "```",
+            "",
+        ]
         return "\n".join(lines)
     data = json.loads(path.read_text())
     lines += stamp_lines(data, head, digest)
     try:
         lines += page.render(data)
     except (KeyError, TypeError, ValueError, AttributeError) as error:
-        lines += [f"*This file's layout is not one this page can render ({error!r}); the "
-                  f"numbers are in `docs/results/data/{page.name}.json`.*", ""]
+        lines += [
+            f"*This file's layout is not one this page can render ({error!r}); the "
+            f"numbers are in `docs/results/data/{page.name}.json`.*",
+            "",
+        ]
     lines += ["Regenerate with:", "", "```bash", page.command, "```", ""]
     return "\n".join(lines)
 

@@ -78,23 +78,54 @@ from typing import Any
 import numpy as np
 
 from nb101 import ArtifactError, parse_target
-from nb101.io import open_npz
 from nb101.cell_space import NUM_CELLS
+from nb101.io import open_npz
 from nb101.paths import user_path
 
-from .artifact_checks import (_METADATA, _RETRAIN, _check_featurizer, _check_provides,
-                              _check_stacking, _target_dir, _verify_file, _verify_files,
-                              file_sha256)
-from .artifact_save import (_NOISE, _TRAINING_CELLS, ARTIFACT_KIND, DEFAULT_ARTIFACT,
-                            GZIP_SUFFIX, READABLE_SCHEMAS, SCHEMA_VERSION, _input_dim,
-                            data_digest, library_versions, save_artifact)
+from .artifact_checks import (
+    _METADATA,
+    _RETRAIN,
+    _check_featurizer,
+    _check_provides,
+    _check_stacking,
+    _target_dir,
+    _verify_file,
+    _verify_files,
+    file_sha256,
+)
+from .artifact_save import (
+    _NOISE,
+    _TRAINING_CELLS,
+    ARTIFACT_KIND,
+    DEFAULT_ARTIFACT,
+    GZIP_SUFFIX,
+    READABLE_SCHEMAS,
+    SCHEMA_VERSION,
+    _input_dim,
+    data_digest,
+    library_versions,
+    save_artifact,
+)
 from .inputs import PREDICT_CHUNK, make_inputs, predict_cells, with_column
 from .noise import NoiseModel
 from .quantized import StoredPredictions
 
-__all__ = ["SCHEMA_VERSION", "ARTIFACT_KIND", "Artifact", "save_artifact", "load_artifact",
-           "read_metadata", "data_digest", "file_sha256", "library_versions", "make_inputs",
-           "predict_cells", "DEFAULT_ARTIFACT", "READABLE_SCHEMAS", "PREDICT_CHUNK"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "ARTIFACT_KIND",
+    "Artifact",
+    "save_artifact",
+    "load_artifact",
+    "read_metadata",
+    "data_digest",
+    "file_sha256",
+    "library_versions",
+    "make_inputs",
+    "predict_cells",
+    "DEFAULT_ARTIFACT",
+    "READABLE_SCHEMAS",
+    "PREDICT_CHUNK",
+]
 
 
 # ---------------------------------------------------------------------------- artifact
@@ -166,8 +197,11 @@ class Artifact:
         lines += [f"stacked {t} on {b}" for t, b in sorted(self.stacked_on.items())]
         for target in self.targets:
             lines.append(f"target {target} input {meta['input_dims'].get(target)}")
-            lines += [f"{name} {sha}" for name, sha in sorted(meta["files"].items())
-                      if name.startswith(f"{target}/")]
+            lines += [
+                f"{name} {sha}"
+                for name, sha in sorted(meta["files"].items())
+                if name.startswith(f"{target}/")
+            ]
         return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
     def model(self, target: str) -> Any:
@@ -184,8 +218,9 @@ class Artifact:
         model = self._models.get(target)
         if model is None:
             if target not in self.metadata["targets"]:
-                raise KeyError(f"artifact {self.path} has no target {target!r}; "
-                               f"targets: {list(self.targets)}")
+                raise KeyError(
+                    f"artifact {self.path} has no target {target!r}; targets: {list(self.targets)}"
+                )
             if not self._featurizer_checked:
                 _check_featurizer(self.path, self.metadata)
                 self._featurizer_checked = True
@@ -203,13 +238,15 @@ class Artifact:
 
     def inputs(self, target: str, indices: np.ndarray) -> Any:
         """Model input of cells ``indices`` for ``target`` (array or list of ``Data``)."""
-        return make_inputs(self.model(target), self.featurizer, indices,
-                           base=self.base_model(target))
+        return make_inputs(
+            self.model(target), self.featurizer, indices, base=self.base_model(target)
+        )
 
     def predict(self, target: str, indices: np.ndarray) -> np.ndarray:
         """Predicted mean of ``target`` for cell indices, float64 (K,)."""
-        return predict_cells(self.model(target), self.featurizer, indices,
-                             base=self.base_model(target))
+        return predict_cells(
+            self.model(target), self.featurizer, indices, base=self.base_model(target)
+        )
 
     def members(self, target: str) -> int:
         """Ensemble members of ``target`` whose runs a noisy surrogate samples (noise rule 6,
@@ -217,8 +254,9 @@ class Artifact:
         noise = self.noise.targets.get(target) if self.noise is not None else None
         return 1 if noise is None else noise.members
 
-    def predict_targets(self, targets: Iterable[str], indices: np.ndarray,
-                        member: int | None = None) -> dict[str, np.ndarray]:
+    def predict_targets(
+        self, targets: Iterable[str], indices: np.ndarray, member: int | None = None
+    ) -> dict[str, np.ndarray]:
         """Predicted means of several targets for the same cells (float64 (K,) each), the
         inputs made once per chunk of :data:`PREDICT_CHUNK` cells and input kind (the
         targets share the featurizer): the same values as :meth:`predict` of each.
@@ -227,12 +265,13 @@ class Artifact:
         targets = list(targets)
         stacked = self.stacked_on
         # unstacked targets first: a base predicted as a target is reused as the stacked input
-        models = {target: self.model(target) for target in sorted(targets,
-                                                                 key=lambda t: t in stacked)}
+        models = {
+            target: self.model(target) for target in sorted(targets, key=lambda t: t in stacked)
+        }
         indices = np.asarray(indices, dtype=np.int64)
         parts: dict[str, list[np.ndarray]] = {target: [np.zeros(0)] for target in targets}
         for start in range(0, len(indices), PREDICT_CHUNK):
-            chunk = indices[start:start + PREDICT_CHUNK]
+            chunk = indices[start : start + PREDICT_CHUNK]
             inputs: dict[str, Any] = {}
             means: dict[str, np.ndarray] = {}  # this chunk's mean predictions, for stacking
             stacked_inputs: dict[str, np.ndarray] = {}  # per base: features + its prediction
@@ -245,7 +284,8 @@ class Artifact:
                 if base is not None:  # the base's mean prediction, once per chunk and base
                     if base not in stacked_inputs:
                         stacked_inputs[base] = with_column(
-                            X, means[base] if base in means else self.model(base).predict(X))
+                            X, means[base] if base in means else self.model(base).predict(X)
+                        )
                     X = stacked_inputs[base]
                 one = model
                 if member is not None and self.members(target) > 1:
@@ -278,31 +318,39 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
         raise ArtifactError(f"{path} is not a surrogate artifact: it is a file, not a folder")
     file = path / _METADATA
     if not file.is_file():
-        raise ArtifactError(f"{path} is not a surrogate artifact: it has no {_METADATA} "
-                            f"(expected {file})")
+        raise ArtifactError(
+            f"{path} is not a surrogate artifact: it has no {_METADATA} (expected {file})"
+        )
     try:
         meta = json.loads(file.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ArtifactError(f"{file} is not valid JSON: {exc}") from exc
     if not isinstance(meta, dict) or ("kind" not in meta and "schema_version" not in meta):
-        raise ArtifactError(f"{path} is not a surrogate artifact: {file} has no 'kind': "
-                            f"{ARTIFACT_KIND!r} and no schema_version")
+        raise ArtifactError(
+            f"{path} is not a surrogate artifact: {file} has no 'kind': "
+            f"{ARTIFACT_KIND!r} and no schema_version"
+        )
     if "kind" in meta and meta["kind"] != ARTIFACT_KIND:
-        raise ArtifactError(f"{path} is not a surrogate artifact: {file} has kind "
-                            f"{meta['kind']!r}, expected {ARTIFACT_KIND!r}")
+        raise ArtifactError(
+            f"{path} is not a surrogate artifact: {file} has kind "
+            f"{meta['kind']!r}, expected {ARTIFACT_KIND!r}"
+        )
     got = meta.get("schema_version")
     if got not in READABLE_SCHEMAS:
         older = isinstance(got, int) and got < SCHEMA_VERSION
         raise ArtifactError(
             f"surrogate artifact {path} has {'an older' if older else 'another'} schema "
-            f"version: got {got!r}, expected {SCHEMA_VERSION}; {_RETRAIN.format(path=path)}")
+            f"version: got {got!r}, expected {SCHEMA_VERSION}; {_RETRAIN.format(path=path)}"
+        )
     for key in ("featurizer", "model", "targets", "files", "input_dims"):
         if key not in meta:
             raise ArtifactError(f"{file} lacks the key {key!r}")
-    if not isinstance(meta["files"], dict) or not isinstance(meta["input_dims"], dict) \
-            or not isinstance(meta.get("stacked_on", {}), dict):
-        raise ArtifactError(f"{file}: 'files', 'input_dims' and 'stacked_on' must be JSON "
-                            f"objects")
+    if (
+        not isinstance(meta["files"], dict)
+        or not isinstance(meta["input_dims"], dict)
+        or not isinstance(meta.get("stacked_on", {}), dict)
+    ):
+        raise ArtifactError(f"{file}: 'files', 'input_dims' and 'stacked_on' must be JSON objects")
     return meta
 
 
@@ -324,13 +372,16 @@ def _load_target_model(path: Path, meta: Mapping[str, Any], target: str) -> Any:
     except ArtifactError as exc:
         raise ArtifactError(f"surrogate artifact {path}, target {target!r}: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - any backend failure means corrupt weights
-        raise ArtifactError(f"surrogate artifact {path}: corrupt weights in {folder} "
-                            f"({_first_line(exc)})") from None
+        raise ArtifactError(
+            f"surrogate artifact {path}: corrupt weights in {folder} ({_first_line(exc)})"
+        ) from None
     recorded = meta["input_dims"].get(target)
     if _input_dim(model) != recorded:
-        raise ArtifactError(f"surrogate artifact {path}: the model of target {target!r} takes "
-                            f"{_input_dim(model)} features per cell, but metadata.json "
-                            f"records {recorded}; {_RETRAIN.format(path=path)}")
+        raise ArtifactError(
+            f"surrogate artifact {path}: the model of target {target!r} takes "
+            f"{_input_dim(model)} features per cell, but metadata.json "
+            f"records {recorded}; {_RETRAIN.format(path=path)}"
+        )
     return model
 
 
@@ -353,8 +404,9 @@ class _uncompressed:
             out = root / file.relative_to(self.folder)
             out.parent.mkdir(parents=True, exist_ok=True)
             if file.name.endswith(GZIP_SUFFIX):
-                out.with_name(file.name[:-len(GZIP_SUFFIX)]).write_bytes(
-                    gzip.decompress(file.read_bytes()))
+                out.with_name(file.name[: -len(GZIP_SUFFIX)]).write_bytes(
+                    gzip.decompress(file.read_bytes())
+                )
             else:
                 shutil.copyfile(file, out)
         return root
@@ -386,9 +438,12 @@ def _read_masks(file: Path) -> dict[str, np.ndarray]:
     return masks
 
 
-def load_artifact(path: str | os.PathLike | None = None, *,
-                  require_targets: Iterable[str] | None = None,
-                  lazy: bool = False) -> Artifact:
+def load_artifact(
+    path: str | os.PathLike | None = None,
+    *,
+    require_targets: Iterable[str] | None = None,
+    lazy: bool = False,
+) -> Artifact:
     """Load and check an artifact folder (default: the bundled one).
 
     Parameters
@@ -421,8 +476,11 @@ def load_artifact(path: str | os.PathLike | None = None, *,
             raise ArtifactError(f"{path / _METADATA}: {exc}") from exc
     # lazy: the weights and the predictions are checked when first read (most processes
     # read a few prediction arrays and no weights); the small files now
-    deferred = frozenset(name for name in meta["files"] if lazy and (
-        "/" in name or name == (meta.get("predictions") or {}).get("file")))
+    deferred = frozenset(
+        name
+        for name in meta["files"]
+        if lazy and ("/" in name or name == (meta.get("predictions") or {}).get("file"))
+    )
     _verify_files(path, meta, deferred)
     _check_stacking(path, targets, meta.get("stacked_on") or {})
     # the featurizer matters to the models only: checked when the first one is read where
@@ -446,15 +504,25 @@ def load_artifact(path: str | os.PathLike | None = None, *,
             name = section["file"]
             if name not in meta["files"]:
                 raise ValueError(f"its file {name!r} is not listed in 'files'")
-            check = (lambda raw: _verify_file(path, name, meta["files"][name], raw)) \
-                if name in deferred else (lambda raw: None)
+            check = (
+                (lambda raw: _verify_file(path, name, meta["files"][name], raw))
+                if name in deferred
+                else (lambda raw: None)
+            )
             predictions = StoredPredictions(path / name, section, NUM_CELLS, check)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ArtifactError(f"{path / _METADATA}: invalid 'predictions' section "
-                                f"({type(exc).__name__}: {exc})") from None
-    artifact = Artifact(path=path, metadata=meta, noise=noise, _masks=masks,
-                        predictions=predictions, _unverified=set(deferred),
-                        _featurizer_checked=featurizer_checked)
+            raise ArtifactError(
+                f"{path / _METADATA}: invalid 'predictions' section ({type(exc).__name__}: {exc})"
+            ) from None
+    artifact = Artifact(
+        path=path,
+        metadata=meta,
+        noise=noise,
+        _masks=masks,
+        predictions=predictions,
+        _unverified=set(deferred),
+        _featurizer_checked=featurizer_checked,
+    )
     if not lazy:
         for target in targets:
             artifact.model(target)

@@ -15,8 +15,10 @@ from nb101 import ArtifactError, parse_target
 __all__ = ["file_sha256"]
 
 _METADATA = "metadata.json"
-_RETRAIN = ("retrain it with this version: python train_surrogate.py ... --out {path} (the "
-            "README's 'Training a surrogate' gives the bundled default's command)")
+_RETRAIN = (
+    "retrain it with this version: python train_surrogate.py ... --out {path} (the "
+    "README's 'Training a surrogate' gives the bundled default's command)"
+)
 
 
 def file_sha256(path: str | os.PathLike) -> str:
@@ -33,13 +35,14 @@ def _target_dir(target: str) -> str:
     return target  # "test_accuracy@108": portable file-name characters
 
 
-def _check_provides(path: Path, provided: Sequence[str], required: Iterable[str] | None
-                    ) -> None:
+def _check_provides(path: Path, provided: Sequence[str], required: Iterable[str] | None) -> None:
     """The one check that an artifact has the targets a caller needs."""
     missing = [t for t in (required or ()) if t not in provided]
     if missing:
-        raise ArtifactError(f"surrogate artifact {path} lacks the required targets {missing}; "
-                            f"it provides {list(provided)}")
+        raise ArtifactError(
+            f"surrogate artifact {path} lacks the required targets {missing}; "
+            f"it provides {list(provided)}"
+        )
 
 
 def _check_stacking(path: Path, targets: Sequence[str], stacked_on: Mapping[str, str]) -> None:
@@ -52,16 +55,24 @@ def _check_stacking(path: Path, targets: Sequence[str], stacked_on: Mapping[str,
     """
     for target, base in stacked_on.items():
         if target not in targets or base not in targets:
-            raise ArtifactError(f"surrogate artifact {path}: stacked_on maps {target!r} to "
-                                f"{base!r}, but its targets are {list(targets)}")
+            raise ArtifactError(
+                f"surrogate artifact {path}: stacked_on maps {target!r} to "
+                f"{base!r}, but its targets are {list(targets)}"
+            )
         if base in stacked_on:
-            raise ArtifactError(f"surrogate artifact {path}: target {target!r} is stacked on "
-                                f"{base!r}, which is stacked itself (one level only)")
+            raise ArtifactError(
+                f"surrogate artifact {path}: target {target!r} is stacked on "
+                f"{base!r}, which is stacked itself (one level only)"
+            )
 
 
-def _check_input_dims(path: Path, featurizer: str, width: int,
-                      input_dims: Mapping[str, int | None],
-                      stacked_on: Mapping[str, str] | None = None) -> None:
+def _check_input_dims(
+    path: Path,
+    featurizer: str,
+    width: int,
+    input_dims: Mapping[str, int | None],
+    stacked_on: Mapping[str, str] | None = None,
+) -> None:
     """The one check that the featurizer gives each array model the width it was fitted on
     (one more column for a stacked target).
 
@@ -76,11 +87,13 @@ def _check_input_dims(path: Path, featurizer: str, width: int,
                 f"surrogate artifact {path}: the featurizer {featurizer!r} gives {width} "
                 f"features per cell, but the model of target {target!r} was fitted on {dim} "
                 f"(n_features_in_); the featurizer changed since training (or the model was "
-                f"fitted on another one): restore it, or {_RETRAIN.format(path=path)}")
+                f"fitted on another one): restore it, or {_RETRAIN.format(path=path)}"
+            )
 
 
-def _verify_files(path: Path, meta: Mapping[str, Any], deferred: frozenset[str] = frozenset()
-                  ) -> None:
+def _verify_files(
+    path: Path, meta: Mapping[str, Any], deferred: frozenset[str] = frozenset()
+) -> None:
     """Every listed file is there and has its recorded sha256 (those in ``deferred``: checked
     when first read, :func:`_verify_file`); no target folder holds an unlisted file.
 
@@ -93,18 +106,23 @@ def _verify_files(path: Path, meta: Mapping[str, Any], deferred: frozenset[str] 
     for name in files:
         parts = Path(name).parts
         if Path(name).is_absolute() or ".." in parts or name == _METADATA:
-            raise ArtifactError(f"{path / _METADATA}: 'files' lists {name!r}, which is not a "
-                                f"file inside the artifact")
+            raise ArtifactError(
+                f"{path / _METADATA}: 'files' lists {name!r}, which is not a "
+                f"file inside the artifact"
+            )
     for target in meta["targets"]:
         folder = path / _target_dir(target)
         if not folder.is_dir():
-            raise ArtifactError(f"surrogate artifact {path} is missing the model folder "
-                                f"{folder} of target {target!r}")
+            raise ArtifactError(
+                f"surrogate artifact {path} is missing the model folder "
+                f"{folder} of target {target!r}"
+            )
         for file in sorted(folder.rglob("*")):
             if file.is_file() and file.relative_to(path).as_posix() not in files:
                 raise ArtifactError(
                     f"{file} is not part of the surrogate artifact {path}: its metadata.json "
-                    f"lists no such file (copied from elsewhere?); remove it or retrain")
+                    f"lists no such file (copied from elsewhere?); remove it or retrain"
+                )
     for name, recorded in files.items():
         file = path / name
         if not file.is_file():
@@ -123,13 +141,19 @@ def _verify_file(path: Path, name: str, recorded: str, data: bytes | None = None
         Naming the file.
     """
     file = path / name
-    got = (hashlib.sha256(data).hexdigest() if data is not None
-           else file_sha256(file) if file.is_file() else "(missing)")
+    got = (
+        hashlib.sha256(data).hexdigest()
+        if data is not None
+        else file_sha256(file)
+        if file.is_file()
+        else "(missing)"
+    )
     if got != recorded:
         raise ArtifactError(
             f"{file} is corrupt or was replaced: its sha256 is {got[:16]}..., the artifact "
             f"recorded {str(recorded)[:16]}... (a file copied from another target or "
-            f"artifact, a truncated copy or an edit); restore the artifact or retrain it")
+            f"artifact, a truncated copy or an edit); restore the artifact or retrain it"
+        )
 
 
 def _check_featurizer(path: Path, meta: Mapping[str, Any]) -> None:
@@ -144,10 +168,12 @@ def _check_featurizer(path: Path, meta: Mapping[str, Any]) -> None:
     if all(dim is None for dim in dims.values()):
         return
     from features import get_featurizer
+
     try:
         width = get_featurizer(meta["featurizer"]).dim
     except ValueError as exc:
-        raise ArtifactError(f"surrogate artifact {path} uses the featurizer "
-                            f"{meta['featurizer']!r}: {exc} (register it before loading)"
-                            ) from None
+        raise ArtifactError(
+            f"surrogate artifact {path} uses the featurizer "
+            f"{meta['featurizer']!r}: {exc} (register it before loading)"
+        ) from None
     _check_input_dims(path, meta["featurizer"], width, dims, meta.get("stacked_on") or {})

@@ -19,16 +19,23 @@ from typing import Any
 import numpy as np
 
 from nb101 import ArtifactError
-from nb101.io import atomic_folder, write_json
 from nb101.cell_space import NUM_CELLS
+from nb101.io import atomic_folder, write_json
 from nb101.paths import user_path
 
-from .artifact_checks import (_METADATA, _check_input_dims, _check_stacking, _target_dir,
-                              file_sha256)
+from .artifact_checks import _METADATA, _check_input_dims, _check_stacking, _target_dir, file_sha256
 from .quantized import write_npz, write_predictions
 
-__all__ = ["SCHEMA_VERSION", "READABLE_SCHEMAS", "ARTIFACT_KIND", "DEFAULT_ARTIFACT",
-           "save_artifact", "data_digest", "file_sha256", "library_versions"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "READABLE_SCHEMAS",
+    "ARTIFACT_KIND",
+    "DEFAULT_ARTIFACT",
+    "save_artifact",
+    "data_digest",
+    "file_sha256",
+    "library_versions",
+]
 
 #: Version of the folder layout and of ``metadata.json`` (2: ``kind``, the sha256 of every
 #: file, the input width of each model; 3: ``stacked_on``; 4: the whole-space predictions
@@ -58,9 +65,15 @@ def data_digest(indices: np.ndarray, labels: np.ndarray) -> str:
 def library_versions() -> dict[str, str | None]:
     """Versions of the numeric libraries an artifact depends on (None if not installed)."""
     from importlib import metadata as md
+
     out: dict[str, str | None] = {}
-    for name, dist in (("numpy", "numpy"), ("xgboost", "xgboost"), ("torch", "torch"),
-                       ("torch_geometric", "torch-geometric"), ("sklearn", "scikit-learn")):
+    for name, dist in (
+        ("numpy", "numpy"),
+        ("xgboost", "xgboost"),
+        ("torch", "torch"),
+        ("torch_geometric", "torch-geometric"),
+        ("sklearn", "scikit-learn"),
+    ):
         try:
             out[name] = md.version(dist)
         except md.PackageNotFoundError:
@@ -70,19 +83,27 @@ def library_versions() -> dict[str, str | None]:
 
 def _package_version() -> str:
     from importlib import metadata as md
+
     try:
         return md.version("nb101-surrogate")
     except md.PackageNotFoundError:
         return "unknown"
 
 
-def save_artifact(path: str | os.PathLike, *, models: Mapping[str, Any], featurizer: str,
-                  model_name: str, model_params: Mapping[str, Any] | None = None,
-                  noise: Any = None, targets_info: Mapping[str, Mapping[str, Any]] | None = None,
-                  extra: Mapping[str, Any] | None = None,
-                  training_cells: Mapping[str, np.ndarray] | None = None,
-                  stacked_on: Mapping[str, str] | None = None,
-                  predictions: Mapping[str, np.ndarray] | None = None) -> Path:
+def save_artifact(
+    path: str | os.PathLike,
+    *,
+    models: Mapping[str, Any],
+    featurizer: str,
+    model_name: str,
+    model_params: Mapping[str, Any] | None = None,
+    noise: Any = None,
+    targets_info: Mapping[str, Mapping[str, Any]] | None = None,
+    extra: Mapping[str, Any] | None = None,
+    training_cells: Mapping[str, np.ndarray] | None = None,
+    stacked_on: Mapping[str, str] | None = None,
+    predictions: Mapping[str, np.ndarray] | None = None,
+) -> Path:
     """Write an artifact folder atomically and return its path.
 
     Parameters
@@ -129,8 +150,8 @@ def save_artifact(path: str | os.PathLike, *, models: Mapping[str, Any], featuri
     input_dims = {target: _input_dim(model) for target, model in models.items()}
     if any(dim is not None for dim in input_dims.values()):
         from features import get_featurizer
-        _check_input_dims(path, featurizer, get_featurizer(featurizer).dim, input_dims,
-                          stacked_on)
+
+        _check_input_dims(path, featurizer, get_featurizer(featurizer).dim, input_dims, stacked_on)
     with atomic_folder(path) as tmp:
         for target, model in models.items():
             _compress_weights(model.save(tmp / _target_dir(target)))
@@ -145,20 +166,29 @@ def save_artifact(path: str | os.PathLike, *, models: Mapping[str, Any], featuri
         stored = None
         if predictions is not None:
             _check_predictions(path, models, noise, predictions)
-            edges = {t: noise.targets[t].edges for t in models
-                     if noise is not None and t in noise.targets}
+            edges = {
+                t: noise.targets[t].edges
+                for t in models
+                if noise is not None and t in noise.targets
+            }
             stored = write_predictions(tmp, predictions, edges)
         write_json(tmp / _NOISE, noise.to_dict() if noise is not None else None, indent=1)
-        files = {file.relative_to(tmp).as_posix(): file_sha256(file)
-                 for file in sorted(tmp.rglob("*")) if file.is_file()}
+        files = {
+            file.relative_to(tmp).as_posix(): file_sha256(file)
+            for file in sorted(tmp.rglob("*"))
+            if file.is_file()
+        }
         meta = {
             "kind": ARTIFACT_KIND,
             "schema_version": SCHEMA_VERSION,
             "package_version": _package_version(),
             "featurizer": featurizer,
             "input_dims": input_dims,
-            "model": {"name": model_name, "class": type(next(iter(models.values()))).__name__
-                      if models else None, "params": dict(model_params or {})},
+            "model": {
+                "name": model_name,
+                "class": type(next(iter(models.values()))).__name__ if models else None,
+                "params": dict(model_params or {}),
+            },
             "targets": list(models),
             "stacked_on": stacked_on,
             "target_info": info,
@@ -177,12 +207,14 @@ def _compress_weights(folder: Path) -> None:
     for file in sorted(folder.rglob("*")):
         if file.is_file() and file.name != _METADATA:
             file.with_name(file.name + GZIP_SUFFIX).write_bytes(
-                gzip.compress(file.read_bytes(), compresslevel=9, mtime=0))
+                gzip.compress(file.read_bytes(), compresslevel=9, mtime=0)
+            )
             file.unlink()
 
 
-def _check_predictions(path: Path, models: Mapping[str, Any], noise: Any,
-                       predictions: Mapping[str, np.ndarray]) -> None:
+def _check_predictions(
+    path: Path, models: Mapping[str, Any], noise: Any, predictions: Mapping[str, np.ndarray]
+) -> None:
     """Predictions hold every cell of every target's mean, and of each member of the targets
     whose runs come from members (noise rule 6), and nothing else.
 
@@ -192,20 +224,26 @@ def _check_predictions(path: Path, models: Mapping[str, Any], noise: Any,
         Naming the missing, extra or misshapen prediction.
     """
     from .quantized import member_name
+
     expected = set()
     for target in models:
         expected.add(member_name(target, None))
-        members = noise.targets[target].members if noise is not None \
-            and target in noise.targets else 1
+        members = (
+            noise.targets[target].members if noise is not None and target in noise.targets else 1
+        )
         if members > 1:
             expected.update(member_name(target, k) for k in range(members))
     if set(predictions) != expected:
-        raise ArtifactError(f"surrogate artifact {path}: predictions of "
-                            f"{sorted(set(predictions))}, expected {sorted(expected)}")
+        raise ArtifactError(
+            f"surrogate artifact {path}: predictions of "
+            f"{sorted(set(predictions))}, expected {sorted(expected)}"
+        )
     for name, values in predictions.items():
         if np.shape(values) != (NUM_CELLS,):
-            raise ArtifactError(f"surrogate artifact {path}: predictions of {name!r} have "
-                                f"shape {np.shape(values)}, expected ({NUM_CELLS},)")
+            raise ArtifactError(
+                f"surrogate artifact {path}: predictions of {name!r} have "
+                f"shape {np.shape(values)}, expected ({NUM_CELLS},)"
+            )
 
 
 def _input_dim(model: Any) -> int | None:
@@ -214,5 +252,3 @@ def _input_dim(model: Any) -> int | None:
         return None
     dim = getattr(model, "n_features_in_", None)
     return None if dim is None else int(dim)
-
-

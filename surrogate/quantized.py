@@ -41,8 +41,17 @@ import numpy as np
 
 from nb101 import ArtifactError
 
-__all__ = ["LEVELS", "PREDICTIONS_FILE", "quantize", "dequantize", "write_predictions",
-           "StoredPredictions", "QuantizedColumn", "member_name", "write_npz"]
+__all__ = [
+    "LEVELS",
+    "PREDICTIONS_FILE",
+    "quantize",
+    "dequantize",
+    "write_predictions",
+    "StoredPredictions",
+    "QuantizedColumn",
+    "member_name",
+    "write_npz",
+]
 
 #: Codes of a 16-bit prediction: 0 .. LEVELS.
 LEVELS = 65535
@@ -65,8 +74,9 @@ def dequantize(codes: np.ndarray, low: float, step: float) -> np.ndarray:
     return values
 
 
-def quantize(values: np.ndarray, edges: np.ndarray | None = None
-             ) -> tuple[np.ndarray, float, float]:
+def quantize(
+    values: np.ndarray, edges: np.ndarray | None = None
+) -> tuple[np.ndarray, float, float]:
     """``(codes, low, step)`` of predictions ``values`` (module docstring): uint16 codes whose
     :func:`dequantize` lies within ``step`` of each value and on the same side of every
     ``edges`` value (a bin edge of the target's noise model) as the value itself.
@@ -92,17 +102,27 @@ def quantize(values: np.ndarray, edges: np.ndarray | None = None
         codes[wrong] += np.where(above[wrong], 1, -1)
     codes = np.clip(codes, 0, LEVELS).astype(np.uint16)
     stored = dequantize(codes, low, step)
-    if len(edges) and (np.searchsorted(edges, stored, side="right")
-                       != np.searchsorted(edges, values, side="right")).any():
-        raise ValueError("two noise bin edges lie within one quantization step: a stored "
-                         "prediction cannot keep its bin")
+    if (
+        len(edges)
+        and (
+            np.searchsorted(edges, stored, side="right")
+            != np.searchsorted(edges, values, side="right")
+        ).any()
+    ):
+        raise ValueError(
+            "two noise bin edges lie within one quantization step: a stored "
+            "prediction cannot keep its bin"
+        )
     if (np.abs(stored - values) > step * (1 + 1e-9)).any():
         raise ValueError("a quantized prediction is more than one step off")
     return codes, low, step
 
 
-def write_predictions(folder: Path, predictions: Mapping[str, np.ndarray],
-                      edges: Mapping[str, np.ndarray] | None = None) -> dict[str, Any]:
+def write_predictions(
+    folder: Path,
+    predictions: Mapping[str, np.ndarray],
+    edges: Mapping[str, np.ndarray] | None = None,
+) -> dict[str, Any]:
     """Quantize ``predictions`` (name -> float64 of every cell; names from
     :func:`member_name`) into ``<folder>/predictions.npz`` and return the metadata section
     (``file``, ``levels``, and per name ``low`` and ``step``). ``edges``: per target, the
@@ -149,11 +169,17 @@ class StoredPredictions:
         artifact's checksum of the file).
     """
 
-    def __init__(self, path: str | os.PathLike, section: Mapping[str, Any], cells: int,
-                 check: Callable[[bytes], None] | None = None):
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        section: Mapping[str, Any],
+        cells: int,
+        check: Callable[[bytes], None] | None = None,
+    ):
         self.path = Path(path)
-        self.arrays = {str(name): (float(a["low"]), float(a["step"]))
-                       for name, a in section["arrays"].items()}
+        self.arrays = {
+            str(name): (float(a["low"]), float(a["step"])) for name, a in section["arrays"].items()
+        }
         self.cells = int(cells)
         self._check = check
         self._file: Any = None  # the file's bytes and its zip directory, read once
@@ -197,13 +223,17 @@ class StoredPredictions:
                 self._file = (raw, zipfile.ZipFile(io.BytesIO(raw)))
             codes = _stored_member(*self._file, f"{name}.npy")
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-            raise ArtifactError(f"{self.path}: the stored predictions of {name!r} do not read "
-                                f"({type(exc).__name__}: {exc})") from None
+            raise ArtifactError(
+                f"{self.path}: the stored predictions of {name!r} do not read "
+                f"({type(exc).__name__}: {exc})"
+            ) from None
         if codes.shape != (self.cells,) or codes.dtype != np.uint16:
-            raise ArtifactError(f"{self.path}: {name!r} has shape {codes.shape} and dtype "
-                                f"{codes.dtype}, expected ({self.cells},) uint16")
+            raise ArtifactError(
+                f"{self.path}: {name!r} has shape {codes.shape} and dtype "
+                f"{codes.dtype}, expected ({self.cells},) uint16"
+            )
         if not codes.flags.aligned:  # at an odd offset of the file: NumPy would copy the
-            codes = codes.copy()      # whole array to gather from it, on every take
+            codes = codes.copy()  # whole array to gather from it, on every take
         return QuantizedColumn(codes, *self.arrays[name])
 
 
@@ -251,17 +281,24 @@ def _stored_member(raw: bytes, archive: zipfile.ZipFile, member: str) -> np.ndar
     if info.compress_type != zipfile.ZIP_STORED:
         with archive.open(info) as fh:
             return np.lib.format.read_array(fh, allow_pickle=False)
-    local = raw[info.header_offset:info.header_offset + 30]
+    local = raw[info.header_offset : info.header_offset + 30]
     if local[:4] != b"PK\x03\x04":
         raise ValueError(f"bad local header of {member!r}")
-    start = (info.header_offset + 30 + int.from_bytes(local[26:28], "little")
-             + int.from_bytes(local[28:30], "little"))
-    fh = io.BytesIO(raw[start:start + 256])  # the .npy header
+    start = (
+        info.header_offset
+        + 30
+        + int.from_bytes(local[26:28], "little")
+        + int.from_bytes(local[28:30], "little")
+    )
+    fh = io.BytesIO(raw[start : start + 256])  # the .npy header
     version = np.lib.format.read_magic(fh)
     if version not in ((1, 0), (2, 0)):
         raise ValueError(f"{member!r} has .npy format {version}")
-    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                   else np.lib.format.read_array_header_2_0)
+    read_header = (
+        np.lib.format.read_array_header_1_0
+        if version == (1, 0)
+        else np.lib.format.read_array_header_2_0
+    )
     shape, fortran, dtype = read_header(fh)
     if fortran or dtype.hasobject or len(shape) != 1:
         raise ValueError(f"{member!r} is not a 1-d array")

@@ -6,8 +6,8 @@ its time in NumPy's per-call overhead on one-element arrays. Here the same opera
 Python numbers, in the same order, so they give the same float64 values bit for bit (Python
 floats are IEEE doubles; the integer hash wraps at 64 bits as NumPy's ``uint64`` does; the
 rule-4 map takes ``np.interp``'s steps: the last knot at or below the value, then its
-slope). ``tests/surrogate/test_stored_predictions.py`` checks the two paths against each other. Noise
-rule 5 (model error out of sample) is not done here: a benchmark with it answers single
+slope). ``tests/surrogate/test_stored_predictions.py`` checks the two paths against each
+other. Noise rule 5 (model error out of sample) is not done here: a benchmark with it answers single
 queries through the array path.
 """
 
@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from nb101 import parse_target
-from nb101.api import METRICS
+from nb101.protocol import METRICS
 
 from .noise import NUM_QUANTILES, TargetNoise
 from .quantized import QuantizedColumn
@@ -26,7 +26,7 @@ from .quantized import QuantizedColumn
 __all__ = ["uniform_level", "run_function", "run_functions", "SingleQueries"]
 
 _MASK = (1 << 64) - 1
-_SCALE53 = 2.0 ** -53
+_SCALE53 = 2.0**-53
 
 
 def uniform_level(key: int, repeat: int, cell: int) -> float:
@@ -40,8 +40,9 @@ def uniform_level(key: int, repeat: int, cell: int) -> float:
     return (x >> 11) * _SCALE53
 
 
-def run_function(target: str, noise: TargetNoise | None, member: int | None
-                 ) -> Callable[[float, float], float]:
+def run_function(
+    target: str, noise: TargetNoise | None, member: int | None
+) -> Callable[[float, float], float]:
     """``f(mean, u)``: :meth:`surrogate.noise.NoiseModel.perturb` of one value without
     model error (rules 1-4, rule 6's member), on Python floats."""
     if noise is None:
@@ -56,8 +57,9 @@ def run_function(target: str, noise: TargetNoise | None, member: int | None
     simulated = noise.simulated
     if simulated is not None and simulated.ndim == 2:
         if member is None:
-            raise ValueError(f"target {target!r} maps the runs of each of its ensemble "
-                             f"members; say which member")
+            raise ValueError(
+                f"target {target!r} maps the runs of each of its ensemble members; say which member"
+            )
         simulated = simulated[member % len(simulated)]
     xs = None if simulated is None else simulated.tolist()
     ys = None if simulated is None else noise.marginal.tolist()
@@ -69,7 +71,7 @@ def run_function(target: str, noise: TargetNoise | None, member: int | None
         lo = min(int(pos), top - 1)
         frac = pos - lo
         value = mean + scale * (row[lo] * (1 - frac) + row[lo + 1] * frac)
-        value = (min(max(value, 0.0), 1.0) if accuracy else max(value, 0.0))
+        value = min(max(value, 0.0), 1.0) if accuracy else max(value, 0.0)
         if xs is not None:  # np.interp(value, xs, ys), its steps on one value
             j = bisect_right(xs, value) - 1
             if j < 0:
@@ -79,14 +81,15 @@ def run_function(target: str, noise: TargetNoise | None, member: int | None
             else:
                 slope = (ys[j + 1] - ys[j]) / (xs[j + 1] - xs[j])
                 value = slope * (value - xs[j]) + ys[j]
-            value = (min(max(value, 0.0), 1.0) if accuracy else max(value, 0.0))
+            value = min(max(value, 0.0), 1.0) if accuracy else max(value, 0.0)
         return value
 
     return run
 
 
-def run_functions(noise: Any, targets: Iterable[str], run_source: Callable[[str], tuple]
-                  ) -> dict | bool:
+def run_functions(
+    noise: Any, targets: Iterable[str], run_source: Callable[[str], tuple]
+) -> dict | bool:
     """Per run source (``run_source(target)``: the target and its ensemble member or None),
     its :func:`run_function`; ``{None: None}`` without noise (a noise-free benchmark needs
     none); False where a target has noise rule 5 (not done on one value)."""
@@ -94,13 +97,12 @@ def run_functions(noise: Any, targets: Iterable[str], run_source: Callable[[str]
         return {None: None}
     if any(t.model_error for t in noise.targets.values()):
         return False
-    return {run_source(t): run_function(t, noise.targets.get(t), run_source(t)[1])
-            for t in targets}
+    return {run_source(t): run_function(t, noise.targets.get(t), run_source(t)[1]) for t in targets}
 
 
 class SingleQueries:
     """The single-query path of :class:`surrogate.SurrogateBenchmark` (a mixin before
-    :class:`nb101.api.BaseBenchmark`, whose array path answers where this one cannot)."""
+    :class:`nb101.protocol.BaseBenchmark`, whose array path answers where this one cannot)."""
 
     def _run(self, index: int, epochs: int, stop_halfway: bool) -> dict[str, float | None]:
         """One run of one cell on Python floats (:mod:`surrogate.single`), the values of
@@ -108,11 +110,11 @@ class SingleQueries:
         plan = self._plans.get((epochs, stop_halfway))
         if plan is None:
             if self._single is None:  # decided once: the noise model must allow it
-                self._single = run_functions(self.artifact.noise if self.noise else None,
-                                             self.targets, self._run_source)
+                self._single = run_functions(
+                    self.artifact.noise if self.noise else None, self.targets, self._run_source
+                )
             needed = self._needed[(epochs, stop_halfway)]
-            if not self._single or any(self._run_source(t) not in self._complete
-                                       for t in needed):
+            if not self._single or any(self._run_source(t) not in self._complete for t in needed):
                 return super()._run(index, epochs, stop_halfway)  # loads the predictions
             plan = self._plans[(epochs, stop_halfway)] = self._plan(epochs, stop_halfway)
         if self.noise:
@@ -133,8 +135,14 @@ class SingleQueries:
     def _plan(self, epochs: int, halfway: bool) -> tuple:
         """:meth:`_run`'s streams' keys, and per metric: the prediction of a cell as a Python
         float (``read(index)``), noise, stream, factor."""
-        keys = (int(self._noise_key("accuracy", epochs)),
-                int(self._noise_key("training_time", epochs))) if self.noise else None
+        keys = (
+            (
+                int(self._noise_key("accuracy", epochs)),
+                int(self._noise_key("training_time", epochs)),
+            )
+            if self.noise
+            else None
+        )
         rows = []
         for metric in METRICS:
             target, factor = self._sources[(metric, epochs, halfway)]
@@ -143,7 +151,13 @@ class SingleQueries:
             if source is not None:
                 values = self._cache[source]
                 read = values.value if isinstance(values, QuantizedColumn) else values.item
-            rows.append((metric, read,
-                         self._single.get(source) if self.noise else None,
-                         metric == "training_time", factor))
+            rows.append(
+                (
+                    metric,
+                    read,
+                    self._single.get(source) if self.noise else None,
+                    metric == "training_time",
+                    factor,
+                )
+            )
         return keys, rows

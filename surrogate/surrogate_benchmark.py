@@ -75,8 +75,8 @@ import numpy as np
 from numpy.random import SeedSequence  # with the module: the first query's key needs it
 
 from nb101 import ArtifactError, CellSpace, format_target, parse_target
-from nb101.protocol import EPOCHS, METRICS, BaseBenchmark
 from nb101.paths import user_path
+from nb101.protocol import EPOCHS, METRICS, BaseBenchmark
 
 from .artifact import PREDICT_CHUNK, Artifact, load_artifact
 from .noise import error_levels, uniform_levels
@@ -142,11 +142,19 @@ class SurrogateBenchmark(SingleQueries, BaseBenchmark):
     True
     """
 
-    def __init__(self, path: str | os.PathLike | Artifact | None = None,
-                 seed: int | None = None, *, noise: bool = True, num_repeats: int = 3,
-                 noise_seed: int = 0, require_targets: Iterable[str] | None = None,
-                 full_cache: bool = False, prediction_cache: bool | str | os.PathLike = True,
-                 space: CellSpace | None = None):
+    def __init__(
+        self,
+        path: str | os.PathLike | Artifact | None = None,
+        seed: int | None = None,
+        *,
+        noise: bool = True,
+        num_repeats: int = 3,
+        noise_seed: int = 0,
+        require_targets: Iterable[str] | None = None,
+        full_cache: bool = False,
+        prediction_cache: bool | str | os.PathLike = True,
+        space: CellSpace | None = None,
+    ):
         super().__init__(seed=seed, space=space)
         if isinstance(path, Artifact):
             self.artifact = path
@@ -161,8 +169,9 @@ class SurrogateBenchmark(SingleQueries, BaseBenchmark):
         self._noise_keys: dict[tuple[str, int], np.uint64] = {}
         self.full_cache = bool(full_cache)
         if self.noise and self.artifact.noise is None:
-            raise ArtifactError(f"surrogate artifact {self.artifact.path} has no noise model; "
-                                f"use noise=False")
+            raise ArtifactError(
+                f"surrogate artifact {self.artifact.path} has no noise model; use noise=False"
+            )
         self._targets = frozenset(self.artifact.targets)
         # whole-space predictions come from the artifact; for one without them (older, or
         # trained with --no-predictions), from the per-machine cache of earlier predictions
@@ -171,15 +180,29 @@ class SurrogateBenchmark(SingleQueries, BaseBenchmark):
             folder = None if prediction_cache is True else user_path(prediction_cache)
             self.prediction_cache = PredictionCache(self.artifact.digest, folder)
         self._epochs = frozenset(parse_target(t).epochs for t in self._targets)
-        self._sources = {(metric, epochs, halfway): self._source(metric, epochs, halfway)
-                         for metric in METRICS for epochs in EPOCHS for halfway in (False, True)}
-        self._needed = {(epochs, halfway): tuple(dict.fromkeys(
-            self._sources[(m, epochs, halfway)][0] for m in METRICS
-            if self._sources[(m, epochs, halfway)][0] is not None))
-            for epochs in EPOCHS for halfway in (False, True)}
+        self._sources = {
+            (metric, epochs, halfway): self._source(metric, epochs, halfway)
+            for metric in METRICS
+            for epochs in EPOCHS
+            for halfway in (False, True)
+        }
+        self._needed = {
+            (epochs, halfway): tuple(
+                dict.fromkeys(
+                    self._sources[(m, epochs, halfway)][0]
+                    for m in METRICS
+                    if self._sources[(m, epochs, halfway)][0] is not None
+                )
+            )
+            for epochs in EPOCHS
+            for halfway in (False, True)
+        }
         # the ensemble member the runs of a target come from (noise rule 6; absent: the mean)
-        self._members = {t: self.noise_seed % m for t in self._targets
-                         if self.noise and (m := self.artifact.members(t)) > 1}
+        self._members = {
+            t: self.noise_seed % m
+            for t in self._targets
+            if self.noise and (m := self.artifact.members(t)) > 1
+        }
         # (target, ensemble member or None for the mean) -> predictions of every cell (NaN:
         # not predicted yet); _complete: the sources whose every cell is there
         self._cache: dict[tuple[str, int | None], np.ndarray] = {}
@@ -188,8 +211,10 @@ class SurrogateBenchmark(SingleQueries, BaseBenchmark):
         self._plans: dict[tuple[int, bool], tuple] = {}
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}({str(self.artifact.path)!r}, seed={self.seed!r}, "
-                f"noise={self.noise}, num_repeats={self.num_repeats})")
+        return (
+            f"{type(self).__name__}({str(self.artifact.path)!r}, seed={self.seed!r}, "
+            f"noise={self.noise}, num_repeats={self.num_repeats})"
+        )
 
     @property
     def targets(self) -> tuple[str, ...]:
@@ -214,8 +239,11 @@ class SurrogateBenchmark(SingleQueries, BaseBenchmark):
                         row[epochs] = target
                         continue
                     scaled = parse_target(target).epochs != epochs
-                    row[epochs] = (target + (f" x {epochs}/108" if scaled else "")
-                                   + (" / 2" if halfway else ""))
+                    row[epochs] = (
+                        target
+                        + (f" x {epochs}/108" if scaled else "")
+                        + (" / 2" if halfway else "")
+                    )
                 out[f"{'halfway_' if halfway else ''}{metric}"] = row
         return out
 
@@ -238,23 +266,22 @@ class SurrogateBenchmark(SingleQueries, BaseBenchmark):
         all): what their runs are drawn around (the mean, or the realization's ensemble
         member), in one model call per target."""
         targets = list(targets if targets is not None else self.targets)
-        self._fill([self._run_source(t) for t in targets],
-                   np.asarray(indices, dtype=np.int64))
+        self._fill([self._run_source(t) for t in targets], np.asarray(indices, dtype=np.int64))
 
     def _run_source(self, target: str) -> tuple[str, int | None]:
         """What a simulated run of ``target`` is drawn around: the mean, or with noise the
         member ``noise_seed mod M`` of an ensemble of M > 1 members (noise rule 6)."""
         return target, self._members.get(target)
 
-    def _predict_sources(self, sources: Iterable[tuple[str, int | None]], cells: np.ndarray
-                         ) -> Iterator[tuple[tuple[str, int | None], np.ndarray]]:
+    def _predict_sources(
+        self, sources: Iterable[tuple[str, int | None]], cells: np.ndarray
+    ) -> Iterator[tuple[tuple[str, int | None], np.ndarray]]:
         """``(source, predictions of cells)`` for each source: one featurization per member
         (or the mean) for all the targets that need it."""
         sources = list(sources)
         for member in dict.fromkeys(m for _, m in sources):
             targets = [t for t, m in sources if m == member]
-            for target, values in self.artifact.predict_targets(targets, cells,
-                                                                member).items():
+            for target, values in self.artifact.predict_targets(targets, cells, member).items():
                 yield (target, member), values
 
     def _fill(self, sources: Iterable[tuple[str, int | None]], indices: np.ndarray) -> None:
@@ -296,12 +323,14 @@ class SurrogateBenchmark(SingleQueries, BaseBenchmark):
                 stored = self.prediction_cache.load(name)
             if stored is not None:
                 self._complete.add(source)
-            cache = self._cache[source] = (stored if stored is not None
-                                           else np.full(len(self.space), np.nan))
+            cache = self._cache[source] = (
+                stored if stored is not None else np.full(len(self.space), np.nan)
+            )
         return cache
 
-    def precompute(self, targets: Iterable[str] | None = None, *,
-                   progress: bool | None = None) -> None:
+    def precompute(
+        self, targets: Iterable[str] | None = None, *, progress: bool | None = None
+    ) -> None:
         """Predict every cell of the space for ``targets`` (default all) into the cache and
         write the new ones to the prediction cache (see the module docstring).
 
@@ -313,24 +342,34 @@ class SurrogateBenchmark(SingleQueries, BaseBenchmark):
         """
         targets = list(targets if targets is not None else self.targets)
         sources = [(t, None) for t in targets] + [
-            self._run_source(t) for t in targets if t in self._members]
+            self._run_source(t) for t in targets if t in self._members
+        ]
         self._precompute(sources, progress)
 
-    def _precompute(self, sources: list[tuple[str, int | None]],
-                    progress: bool | None = None) -> None:
-        todo = [s for s in sources  # _source_cache: the stored predictions, where there are
-                if np.isnan(self._source_cache(s)).any()]
+    def _precompute(
+        self, sources: list[tuple[str, int | None]], progress: bool | None = None
+    ) -> None:
+        todo = [
+            s
+            for s in sources  # _source_cache: the stored predictions, where there are
+            if np.isnan(self._source_cache(s)).any()
+        ]
         if not todo:
             return
         from tqdm.auto import tqdm
+
         if progress is None:
             progress = sys.stderr.isatty()
         cells = np.arange(len(self.space))
-        with tqdm(total=len(cells), unit=" cells", unit_scale=True,
-                  desc=f"predicting the space ({len(todo)} targets)",
-                  disable=not progress) as bar:
+        with tqdm(
+            total=len(cells),
+            unit=" cells",
+            unit_scale=True,
+            desc=f"predicting the space ({len(todo)} targets)",
+            disable=not progress,
+        ) as bar:
             for start in range(0, len(cells), PREDICT_CHUNK):
-                chunk = cells[start:start + PREDICT_CHUNK]
+                chunk = cells[start : start + PREDICT_CHUNK]
                 for source, values in self._predict_sources(todo, chunk):
                     cache = self._cache[source]  # values already given out stay as they are
                     cache[chunk] = np.where(np.isnan(cache[chunk]), values, cache[chunk])
@@ -340,8 +379,9 @@ class SurrogateBenchmark(SingleQueries, BaseBenchmark):
             try:
                 self.prediction_cache.save({member_name(*s): self._cache[s] for s in todo})
             except OSError as exc:  # a read-only cache folder costs speed, not correctness
-                _log.warning("could not write the prediction cache %s: %s",
-                             self.prediction_cache.path, exc)
+                _log.warning(
+                    "could not write the prediction cache %s: %s", self.prediction_cache.path, exc
+                )
 
     def _source(self, metric: str, epochs: int, halfway: bool) -> tuple[str | None, float]:
         """The target whose prediction answers a metric at a budget, and the factor that
@@ -360,8 +400,9 @@ class SurrogateBenchmark(SingleQueries, BaseBenchmark):
             return base, factor * epochs / 108
         return None, 1.0
 
-    def _mean(self, metric: str, epochs: int, halfway: bool, indices: np.ndarray,
-              runs: bool = False) -> tuple[np.ndarray | None, str | None, float]:
+    def _mean(
+        self, metric: str, epochs: int, halfway: bool, indices: np.ndarray, runs: bool = False
+    ) -> tuple[np.ndarray | None, str | None, float]:
         """Predicted mean of a metric (``runs``: what its runs are drawn around), the target
         whose noise applies, and a factor that scales the value after the noise (resolved
         once, at construction). The cache must hold the cells."""
@@ -371,11 +412,11 @@ class SurrogateBenchmark(SingleQueries, BaseBenchmark):
         source = self._run_source(target) if runs else (target, None)
         return self._cache[source].take(indices), target, factor
 
-    def _runs(self, indices: np.ndarray, epochs: int, stop_halfway: bool
-              ) -> dict[str, np.ndarray]:
+    def _runs(self, indices: np.ndarray, epochs: int, stop_halfway: bool) -> dict[str, np.ndarray]:
         indices = np.asarray(indices, dtype=np.int64)
-        self._fill([self._run_source(t) for t in self._needed[(epochs, stop_halfway)]],
-                   indices)  # one featurization
+        self._fill(
+            [self._run_source(t) for t in self._needed[(epochs, stop_halfway)]], indices
+        )  # one featurization
         repeat = self._draw(np.full(len(indices), self.num_repeats)) if self.noise else None
         out = {}
         for metric in METRICS:  # the chunks fill every cell of a metric with a source
@@ -383,14 +424,16 @@ class SurrogateBenchmark(SingleQueries, BaseBenchmark):
             out[metric] = np.empty(len(indices)) if answered else np.full(len(indices), np.nan)
         for start in range(0, len(indices), _CHUNK):
             part = slice(start, start + _CHUNK)
-            runs = self._chunk_runs(indices[part], None if repeat is None else repeat[part],
-                                    epochs, stop_halfway)
+            runs = self._chunk_runs(
+                indices[part], None if repeat is None else repeat[part], epochs, stop_halfway
+            )
             for metric, values in runs.items():
                 out[metric][part] = values
         return out
 
-    def _chunk_runs(self, indices: np.ndarray, repeat: np.ndarray | None, epochs: int,
-                    stop_halfway: bool) -> dict[str, np.ndarray]:
+    def _chunk_runs(
+        self, indices: np.ndarray, repeat: np.ndarray | None, epochs: int, stop_halfway: bool
+    ) -> dict[str, np.ndarray]:
         """:meth:`_runs` of a chunk of cells whose predictions are in the cache, and their
         drawn repeats (None without noise); a metric without a source is left out."""
         if self.noise:
@@ -405,21 +448,25 @@ class SurrogateBenchmark(SingleQueries, BaseBenchmark):
             if self.noise:
                 u = u_time if metric == "training_time" else u_acc
                 mean = self.artifact.noise.perturb(
-                    target, mean, u, self._error_levels(target, indices, cell_levels),
-                    self._members.get(target))
+                    target,
+                    mean,
+                    u,
+                    self._error_levels(target, indices, cell_levels),
+                    self._members.get(target),
+                )
             out[metric] = mean * factor if factor != 1.0 else mean
         return out
 
-    def _error_levels(self, target: str, indices: np.ndarray,
-                      cell_levels: dict[str, np.ndarray] | None = None) -> np.ndarray | None:
+    def _error_levels(
+        self, target: str, indices: np.ndarray, cell_levels: dict[str, np.ndarray] | None = None
+    ) -> np.ndarray | None:
         """Per-cell model-error levels of noise rule 5 (:func:`surrogate.noise.error_levels`):
         one level per cell and ``noise_seed`` (shared by the cell's runs, and by every
         accuracy budget), NaN for the cells the target's model was fitted on. ``cell_levels``
         keeps a stream's levels of ``indices`` for the next target of the same query."""
         if not self.artifact.noise.has_model_error(target):
             return None
-        stream = ("training_time" if parse_target(target).metric == "training_time"
-                  else "accuracy")
+        stream = "training_time" if parse_target(target).metric == "training_time" else "accuracy"
         u = cell_levels.get(stream) if cell_levels is not None else None
         if u is None:  # budget 0: the cell's own level, not one training's
             u = error_levels(self._noise_key(stream, 0), indices)
@@ -431,8 +478,9 @@ class SurrogateBenchmark(SingleQueries, BaseBenchmark):
             u[mask[indices]] = np.nan
         return u
 
-    def _noise_levels(self, stream: str, epochs: int, repeat: np.ndarray,
-                      indices: np.ndarray) -> np.ndarray:
+    def _noise_levels(
+        self, stream: str, epochs: int, repeat: np.ndarray, indices: np.ndarray
+    ) -> np.ndarray:
         """Uniform level of simulated run ``repeat`` of each cell at one budget: a fixed
         function of (``noise_seed``, stream, epochs, repeat, cell). One level per run for its
         accuracies (they move together), one for its training time; one per budget."""
@@ -444,8 +492,7 @@ class SurrogateBenchmark(SingleQueries, BaseBenchmark):
         key = self._noise_keys.get((stream, epochs))
         if key is None:
             stream_id = 0 if stream == "accuracy" else 1
-            key = SeedSequence([self.noise_seed, stream_id, epochs]).generate_state(
-                1, np.uint64)[0]
+            key = SeedSequence([self.noise_seed, stream_id, epochs]).generate_state(1, np.uint64)[0]
             self._noise_keys[(stream, epochs)] = key
         return key
 
@@ -477,4 +524,3 @@ class SurrogateBenchmark(SingleQueries, BaseBenchmark):
                     run[f"{when}_{metric}"] = None if mean is None else float(mean[0] * factor)
             computed[epochs] = [run]
         return copy.deepcopy(fixed), computed
-

@@ -3,8 +3,8 @@
 A *target* is ``"[halfway_]<metric>@<epochs>"`` (:func:`nb101.parse_target`) read
 from a table file (:class:`nb101.tabular_benchmark.TabularBenchmark`): every cell with at
 least one run that has the field gets ONE label, the first such run in table order (known
-repeats in repeat order, then unknown repeats). For the real data that is repeat 0 of the exhaustive table for
-``test_accuracy@108`` and the sample's run (or a record's repeat 0) for
+repeats in repeat order, then unknown repeats). For the real data that is repeat 0 of the
+exhaustive table for ``test_accuracy@108`` and the sample's run (or a record's repeat 0) for
 ``validation_accuracy@<e>``. Cells with two or more runs of the field also give their runs to
 the noise ceiling.
 """

@@ -42,12 +42,30 @@ those runs with the benchmark's seeded generator, as the table picks a stored re
 
 from .error_field import error_levels
 from .estimate import estimate_noise, pooled_run_std
-from .levels import (MARGINAL_LEVELS, NUM_QUANTILES, REFERENCE_ERROR_KEY, REFERENCE_KEY,
-                     uniform_levels)
+from .levels import (
+    MARGINAL_LEVELS,
+    NUM_QUANTILES,
+    REFERENCE_ERROR_KEY,
+    REFERENCE_KEY,
+    uniform_levels,
+)
 from .marginal import TAIL_MIN, fit_transfer, label_quantiles
 from .model import NoiseModel
 from .target import TargetNoise, check_error_share
 
-__all__ = ["TargetNoise", "NoiseModel", "estimate_noise", "fit_transfer", "pooled_run_std",
-           "uniform_levels", "error_levels", "label_quantiles", "check_error_share",
-           "NUM_QUANTILES", "MARGINAL_LEVELS", "TAIL_MIN", "REFERENCE_KEY", "REFERENCE_ERROR_KEY"]
+__all__ = [
+    "TargetNoise",
+    "NoiseModel",
+    "estimate_noise",
+    "fit_transfer",
+    "pooled_run_std",
+    "uniform_levels",
+    "error_levels",
+    "label_quantiles",
+    "check_error_share",
+    "NUM_QUANTILES",
+    "MARGINAL_LEVELS",
+    "TAIL_MIN",
+    "REFERENCE_KEY",
+    "REFERENCE_ERROR_KEY",
+]

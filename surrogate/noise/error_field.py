@@ -24,19 +24,25 @@ def error_levels(key: np.uint64, cells: np.ndarray) -> np.ndarray:
     fixed sample of the space (so ``z`` is about standard normal over the space and
     neighbouring cells, which share most of their paths, get correlated levels)."""
     from scipy.special import ndtr
+
     from features import get_featurizer
+
     paths = get_featurizer("path")
     field = _FIELDS.get(int(key))
     if field is None:
         weights = np.random.default_rng(int(key)).standard_normal(paths.dim)
         from nb101 import get_space
-        sample = np.random.default_rng(0).choice(len(get_space()), _FIELD_SAMPLE,
-                                                 replace=False)
+
+        sample = np.random.default_rng(0).choice(len(get_space()), _FIELD_SAMPLE, replace=False)
         z = paths.transform(np.sort(sample)) @ weights
         field = _FIELDS[int(key)] = (weights, float(z.mean()), float(z.std()))
     weights, mean, std = field
     cells = np.asarray(cells, dtype=np.int64)
-    z = np.concatenate([np.zeros(0)] + [  # in chunks: the whole space's features are 0.6 GB
-        paths.transform(cells[start:start + 65536]) @ weights
-        for start in range(0, len(cells), 65536)])
+    z = np.concatenate(
+        [np.zeros(0)]
+        + [  # in chunks: the whole space's features are 0.6 GB
+            paths.transform(cells[start : start + 65536]) @ weights
+            for start in range(0, len(cells), 65536)
+        ]
+    )
     return ndtr((z - mean) / std)

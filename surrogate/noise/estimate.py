@@ -66,11 +66,15 @@ def pooled_run_std(runs: list[np.ndarray] | None) -> tuple[float, int]:
     return _robust_std(np.concatenate(devs)), dof
 
 
-def estimate_noise(predicted: np.ndarray, observed: np.ndarray,
-                   runs: list[np.ndarray] | None = None,
-                   labels: np.ndarray | None = None, *,
-                   model_error: bool = False, error_share: float | None = None
-                   ) -> TargetNoise:
+def estimate_noise(
+    predicted: np.ndarray,
+    observed: np.ndarray,
+    runs: list[np.ndarray] | None = None,
+    labels: np.ndarray | None = None,
+    *,
+    model_error: bool = False,
+    error_share: float | None = None,
+) -> TargetNoise:
     """Estimate one target's noise (rules 1-2 in this module's docstring; the labels'
     quantiles of rule 4; the switch and share of rule 5).
 
@@ -94,12 +98,15 @@ def estimate_noise(predicted: np.ndarray, observed: np.ndarray,
     predicted = np.asarray(predicted, dtype=np.float64).ravel()
     observed = np.asarray(observed, dtype=np.float64).ravel()
     if predicted.shape != observed.shape or len(predicted) == 0:
-        raise ValueError(f"predicted and observed must be non-empty and of one shape, got "
-                         f"{predicted.shape} and {observed.shape}")
+        raise ValueError(
+            f"predicted and observed must be non-empty and of one shape, got "
+            f"{predicted.shape} and {observed.shape}"
+        )
     resid = observed - predicted
     n_bins = int(np.clip(len(resid) // _MIN_PER_BIN, 1, _MAX_BINS))
-    edges = np.quantile(predicted, np.linspace(0, 1, n_bins + 1)[1:-1]) if n_bins > 1 else \
-        np.zeros(0)
+    edges = (
+        np.quantile(predicted, np.linspace(0, 1, n_bins + 1)[1:-1]) if n_bins > 1 else np.zeros(0)
+    )
     edges = np.unique(edges)
     bins = np.searchsorted(edges, predicted, side="right")
     levels = np.linspace(0, 1, NUM_QUANTILES)
@@ -121,8 +128,13 @@ def estimate_noise(predicted: np.ndarray, observed: np.ndarray,
     elif error_share is not None:
         error_share = check_error_share(error_share)
         scale = min(scale, float(np.sqrt(1.0 - error_share)))
-    info = {"sigma_resid": sigma_resid, "sigma_run": None if dof == 0 else sigma_run,
-            "run_dof": dof, "n_residuals": int(len(resid)), "source": source}
+    info = {
+        "sigma_resid": sigma_resid,
+        "sigma_run": None if dof == 0 else sigma_run,
+        "run_dof": dof,
+        "n_residuals": int(len(resid)),
+        "source": source,
+    }
     marginal = None
     if labels is not None:
         labels = np.asarray(labels, dtype=np.float64).ravel()
@@ -131,5 +143,12 @@ def estimate_noise(predicted: np.ndarray, observed: np.ndarray,
             raise ValueError("labels for the noise marginal are empty or all NaN")
         marginal = label_quantiles(labels, MARGINAL_LEVELS)
         info["marginal_labels"] = int(len(labels))
-    return TargetNoise(edges, quantiles, scale, info, marginal, model_error=bool(model_error),
-                       error_share=error_share)
+    return TargetNoise(
+        edges,
+        quantiles,
+        scale,
+        info,
+        marginal,
+        model_error=bool(model_error),
+        error_share=error_share,
+    )

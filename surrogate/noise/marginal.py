@@ -36,6 +36,7 @@ def label_quantiles(labels: np.ndarray, levels: np.ndarray) -> np.ndarray:
     below the threshold of the top ``max(TAIL_MIN, 1 %)`` labels, a generalized Pareto fit to
     the exceedances above it (shape <= 0). Fewer than ``4 * TAIL_MIN`` labels: empirical."""
     from scipy.stats import genpareto
+
     labels = np.sort(np.asarray(labels, dtype=np.float64).ravel())
     levels = np.asarray(levels, dtype=np.float64)
     out = np.quantile(labels, levels)
@@ -44,7 +45,7 @@ def label_quantiles(labels: np.ndarray, levels: np.ndarray) -> np.ndarray:
     if n < 4 * TAIL_MIN:
         return out
     threshold = labels[n - m - 1]
-    excess = labels[n - m:] - threshold
+    excess = labels[n - m :] - threshold
     if not np.any(excess > 0):
         return out
     shape, _, scale = genpareto.fit(excess, floc=0)
@@ -57,8 +58,9 @@ def label_quantiles(labels: np.ndarray, levels: np.ndarray) -> np.ndarray:
     return np.maximum.accumulate(out)
 
 
-def fit_transfer(target: str, noise: TargetNoise, predicted: np.ndarray,
-                 in_sample: np.ndarray | None = None) -> None:
+def fit_transfer(
+    target: str, noise: TargetNoise, predicted: np.ndarray, in_sample: np.ndarray | None = None
+) -> None:
     """Fit rule 4's transfer function of ``target`` into ``noise``: ``predicted`` is the
     model's prediction of every cell of the space (index order; shape (M, cells) for the
     members of an ensemble, rule 6: one transfer per member), ``in_sample`` the mask of
@@ -80,6 +82,7 @@ def fit_transfer(target: str, noise: TargetNoise, predicted: np.ndarray,
         u_cell = uniform_levels(REFERENCE_ERROR_KEY, np.zeros_like(cells), cells)
         if in_sample is not None:
             u_cell[np.asarray(in_sample, dtype=bool)] = np.nan
-    simulated = np.stack([np.quantile(unmapped_run(target, noise, row, u, u_cell),
-                                      MARGINAL_LEVELS) for row in rows])
+    simulated = np.stack(
+        [np.quantile(unmapped_run(target, noise, row, u, u_cell), MARGINAL_LEVELS) for row in rows]
+    )
     noise.simulated = simulated if predicted.ndim == 2 else simulated[0]

@@ -45,8 +45,14 @@ class NoiseModel:
         """Whether ``target``'s simulated runs are mapped onto the labels' marginal."""
         return target in self.targets and self.targets[target].simulated is not None
 
-    def perturb(self, target: str, mean: np.ndarray, u: np.ndarray,
-                u_cell: np.ndarray | None = None, member: int | None = None) -> np.ndarray:
+    def perturb(
+        self,
+        target: str,
+        mean: np.ndarray,
+        u: np.ndarray,
+        u_cell: np.ndarray | None = None,
+        member: int | None = None,
+    ) -> np.ndarray:
         """One run of ``target`` around the predicted ``mean`` at uniform levels ``u`` (rules
         1-5; ``u_cell``: the per-cell model-error levels, NaN for cells in the training set);
         ``member``: the ensemble member ``mean`` comes from (rule 6; None: the mean of the
@@ -67,14 +73,15 @@ class NoiseModel:
         row = 0
         if simulated.ndim == 2:
             if member is None:
-                raise ValueError(f"target {target!r} maps the runs of each of its "
-                                 f"{len(simulated)} ensemble members; say which member")
+                raise ValueError(
+                    f"target {target!r} maps the runs of each of its "
+                    f"{len(simulated)} ensemble members; say which member"
+                )
             row = member % len(simulated)
         cached = self._transfers.get((target, row))
         if cached is None or cached[0] is not simulated:  # rebuilt where the knots changed
             knots = simulated[row] if simulated.ndim == 2 else simulated
-            cached = self._transfers[(target, row)] = (simulated,
-                                                       Transfer(knots, noise.marginal))
+            cached = self._transfers[(target, row)] = (simulated, Transfer(knots, noise.marginal))
         return cached[1]
 
     def has_model_error(self, target: str) -> bool:
@@ -84,12 +91,21 @@ class NoiseModel:
     def to_dict(self) -> dict[str, Any]:
         # v2: with the labels' marginal (rule 4); v3: with the model error (rule 5); v4: with
         # one transfer per ensemble member (rule 6); v5: with a given model-error share
-        version = (5 if any(n.error_share is not None for n in self.targets.values()) else
-                   4 if any(n.members > 1 for n in self.targets.values()) else
-                   3 if any(n.model_error for n in self.targets.values()) else
-                   2 if any(n.marginal is not None for n in self.targets.values()) else 1)
-        return {"rule": f"empirical-residual-quantiles-by-prediction-bin/v{version}",
-                "targets": {t: n.to_dict() for t, n in self.targets.items()}}
+        version = (
+            5
+            if any(n.error_share is not None for n in self.targets.values())
+            else 4
+            if any(n.members > 1 for n in self.targets.values())
+            else 3
+            if any(n.model_error for n in self.targets.values())
+            else 2
+            if any(n.marginal is not None for n in self.targets.values())
+            else 1
+        )
+        return {
+            "rule": f"empirical-residual-quantiles-by-prediction-bin/v{version}",
+            "targets": {t: n.to_dict() for t, n in self.targets.items()},
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NoiseModel:

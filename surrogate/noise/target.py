@@ -77,15 +77,18 @@ class TargetNoise:
         """Multiplier of the quantiles for the out-of-sample model error (rule 5)."""
         if not self.model_error:
             return 0.0
-        share = 1.0 - self.scale ** 2 if self.error_share is None else self.error_share
+        share = 1.0 - self.scale**2 if self.error_share is None else self.error_share
         return float(np.sqrt(max(0.0, share)))
 
     def _quantile(self, mean: np.ndarray, u: np.ndarray) -> np.ndarray:
         """``Q_bin(u)`` with the bin of ``mean``, linear between the stored levels: a new
         array (the passes below reuse their arrays: fresh memory is the cost on a batch)."""
         mean = np.asarray(mean)
-        shape = mean.shape if np.shape(u) == mean.shape else np.broadcast_shapes(
-            mean.shape, np.shape(u))
+        shape = (
+            mean.shape
+            if np.shape(u) == mean.shape
+            else np.broadcast_shapes(mean.shape, np.shape(u))
+        )
         pos = np.clip(u, 0.0, 1.0, out=np.empty(shape))
         pos *= NUM_QUANTILES - 1
         lo = np.floor(pos, out=np.empty(shape))  # == pos.astype(int): pos >= 0
@@ -131,8 +134,12 @@ class TargetNoise:
         return np.where(np.isnan(u_cell), 0.0, out)
 
     def to_dict(self) -> dict[str, Any]:
-        out = {"edges": self.edges.tolist(), "quantiles": np.round(self.quantiles, 7).tolist(),
-               "scale": self.scale, "info": self.info}
+        out = {
+            "edges": self.edges.tolist(),
+            "quantiles": np.round(self.quantiles, 7).tolist(),
+            "scale": self.scale,
+            "info": self.info,
+        }
         if self.marginal is not None:
             out["marginal"] = np.round(self.marginal, 7).tolist()
         if self.simulated is not None:
@@ -148,33 +155,54 @@ class TargetNoise:
         edges = np.asarray(data["edges"], dtype=np.float64).reshape(-1)
         quantiles = np.asarray(data["quantiles"], dtype=np.float64)
         if quantiles.ndim != 2 or quantiles.shape != (len(edges) + 1, NUM_QUANTILES):
-            raise ValueError(f"noise quantiles must have shape ({len(edges) + 1}, "
-                             f"{NUM_QUANTILES}), got {quantiles.shape}")
+            raise ValueError(
+                f"noise quantiles must have shape ({len(edges) + 1}, "
+                f"{NUM_QUANTILES}), got {quantiles.shape}"
+            )
         levels = {}
         for name, ndims in (("marginal", (1,)), ("simulated", (1, 2))):
             values = data.get(name)
             if values is not None:
                 values = np.asarray(values, dtype=np.float64)
                 # simulated: one row per ensemble member (rule 6)
-                if (values.ndim not in ndims or values.shape[-1] != len(MARGINAL_LEVELS)
-                        or np.any(np.diff(values, axis=-1) < 0)):
-                    raise ValueError(f"noise {name} must be {len(MARGINAL_LEVELS)} "
-                                     f"non-decreasing quantiles"
-                                     f"{' (a row per member)' if len(ndims) > 1 else ''}, "
-                                     f"got shape {values.shape}")
+                if (
+                    values.ndim not in ndims
+                    or values.shape[-1] != len(MARGINAL_LEVELS)
+                    or np.any(np.diff(values, axis=-1) < 0)
+                ):
+                    raise ValueError(
+                        f"noise {name} must be {len(MARGINAL_LEVELS)} "
+                        f"non-decreasing quantiles"
+                        f"{' (a row per member)' if len(ndims) > 1 else ''}, "
+                        f"got shape {values.shape}"
+                    )
             levels[name] = values
         if (levels["marginal"] is None) != (levels["simulated"] is None):
-            raise ValueError("noise rule 4 needs both the labels' quantiles ('marginal') and "
-                             "the reference draw's ('simulated'); one is missing (an artifact "
-                             "of an older version: retrain it)")
+            raise ValueError(
+                "noise rule 4 needs both the labels' quantiles ('marginal') and "
+                "the reference draw's ('simulated'); one is missing (an artifact "
+                "of an older version: retrain it)"
+            )
         share = data.get("error_share")
-        return cls(edges, quantiles, float(data["scale"]), dict(data.get("info", {})),
-                   levels["marginal"], levels["simulated"], bool(data.get("model_error", False)),
-                   None if share is None else check_error_share(share, "noise error_share"))
+        return cls(
+            edges,
+            quantiles,
+            float(data["scale"]),
+            dict(data.get("info", {})),
+            levels["marginal"],
+            levels["simulated"],
+            bool(data.get("model_error", False)),
+            None if share is None else check_error_share(share, "noise error_share"),
+        )
 
 
-def unmapped_run(target: str, noise: TargetNoise, mean: np.ndarray, u: np.ndarray,
-                 u_cell: np.ndarray | None = None) -> np.ndarray:
+def unmapped_run(
+    target: str,
+    noise: TargetNoise,
+    mean: np.ndarray,
+    u: np.ndarray,
+    u_cell: np.ndarray | None = None,
+) -> np.ndarray:
     """Rules 1-3 and 5: the run around ``mean`` at levels ``u`` (model error at ``u_cell``),
     clipped to the metric's range."""
     value = noise.offsets(mean, u)  # a new array: the sums below go into it
@@ -184,8 +212,7 @@ def unmapped_run(target: str, noise: TargetNoise, mean: np.ndarray, u: np.ndarra
     return clip_to_range(target, value, out=value)
 
 
-def clip_to_range(target: str, value: np.ndarray, out: np.ndarray | None = None
-                  ) -> np.ndarray:
+def clip_to_range(target: str, value: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``value`` in the metric's range: [0, 1] for accuracies, >= 0 for times (into
     ``out`` if given)."""
     if _is_accuracy(target):
@@ -196,4 +223,5 @@ def clip_to_range(target: str, value: np.ndarray, out: np.ndarray | None = None
 @functools.cache
 def _is_accuracy(target: str) -> bool:
     from nb101 import parse_target
+
     return parse_target(target).metric.endswith("accuracy")

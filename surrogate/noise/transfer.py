@@ -24,7 +24,7 @@ _STEPS = 2
 #: Fewest values mapped through the grid: on fewer, np.interp's one call costs less than the
 #: grid's passes (each a NumPy call with its fixed overhead).
 _GRID_MIN = 256
-_ROUND = 2.0 ** 52
+_ROUND = 2.0**52
 _ROUND_BITS = np.float64(_ROUND).view(np.int64)
 
 
@@ -88,8 +88,7 @@ class Transfer:
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """``np.interp(x, xp, fp)`` (a new array)."""
         x = np.asarray(x, dtype=np.float64)
-        if (self._grid is None or x.ndim != 1 or len(x) < _GRID_MIN
-                or not np.isfinite(x).all()):
+        if self._grid is None or x.ndim != 1 or len(x) < _GRID_MIN or not np.isfinite(x).all():
             return np.asarray(np.interp(x, self.xp, self.fp))  # an array, also for 0-d x
         # m: the number of distinct knots at or below x (np.interp's segment, plus one); the
         # arrays are reused: fresh memory is a large part of the cost on a batch

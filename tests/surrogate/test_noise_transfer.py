@@ -29,8 +29,15 @@ def test_transfer_is_np_interp_bit_for_bit(seed, dups):
     rng = np.random.default_rng(seed)
     xp, fp = _knots(rng, 1121, dups)
     transfer = Transfer(xp, fp)
-    x = np.concatenate([rng.normal(0.88, 0.1, 50_000), xp, np.nextafter(xp, 2),
-                        np.nextafter(xp, -2), [-1.0, 0.0, 2.0, xp[0], xp[-1]]])
+    x = np.concatenate(
+        [
+            rng.normal(0.88, 0.1, 50_000),
+            xp,
+            np.nextafter(xp, 2),
+            np.nextafter(xp, -2),
+            [-1.0, 0.0, 2.0, xp[0], xp[-1]],
+        ]
+    )
     np.testing.assert_array_equal(transfer(x), np.interp(x, xp, fp))
     assert transfer._grid is not None and transfer._steps <= 25
 
@@ -43,8 +50,9 @@ def test_transfer_falls_back_to_np_interp():
         transfer = Transfer(knots, fp)
         assert transfer._grid is None
         np.testing.assert_array_equal(transfer(x[3:]), np.interp(x[3:], knots, fp))
-    np.testing.assert_array_equal(Transfer(xp, fp)(np.array([[0.2, 0.7]])),
-                                  np.interp([[0.2, 0.7]], xp, fp))
+    np.testing.assert_array_equal(
+        Transfer(xp, fp)(np.array([[0.2, 0.7]])), np.interp([[0.2, 0.7]], xp, fp)
+    )
     assert Transfer(xp, fp)(0.25) == np.interp(0.25, xp, fp)
 
 
@@ -56,7 +64,7 @@ def test_binned_quantiles_are_the_plain_formula():
     mean = np.concatenate([rng.uniform(0.8, 1.0, 20_000), edges, [0.0, 1.0]])
     few = slice(0, 40)  # searchsorted answers below 512 values
     u = rng.random(len(mean))
-    u[:4] = [0.0, 1.0, 0.5, 1 - 2 ** -53]
+    u[:4] = [0.0, 1.0, 0.5, 1 - 2**-53]
     bins = np.searchsorted(edges, mean, side="right")
     pos = np.clip(u, 0.0, 1.0) * (NUM_QUANTILES - 1)
     lo = np.minimum(pos.astype(np.int64), NUM_QUANTILES - 2)
@@ -67,8 +75,9 @@ def test_binned_quantiles_are_the_plain_formula():
     np.testing.assert_array_equal(noise._quantile(mean[few], u[few]), expected[few])
     np.testing.assert_array_equal(noise._quantile(mean[-40:], u[-40:]), expected[-40:])
     # broadcasting, as before: one mean at many levels, and 0-d inputs
-    np.testing.assert_array_equal(noise._quantile(np.float64(0.9), u)[:5],
-                                  noise._quantile(np.full(5, 0.9), u[:5]))
+    np.testing.assert_array_equal(
+        noise._quantile(np.float64(0.9), u)[:5], noise._quantile(np.full(5, 0.9), u[:5])
+    )
     assert noise._quantile(0.9, 0.25).shape == ()
 
 
@@ -87,8 +96,9 @@ def test_quantized_column_reads_as_its_float_array():
 
 
 def test_batch_in_chunks_is_one_pass(monkeypatch):
-    import surrogate.benchmark as module
+    import surrogate.surrogate_benchmark as module
     from surrogate import SurrogateBenchmark
+
     cells = np.random.default_rng(5).permutation(423_624)[:5000]
     whole = SurrogateBenchmark(seed=3).query_batch(cells, epochs=36)
     monkeypatch.setattr(module, "_CHUNK", 777)
@@ -102,14 +112,18 @@ def test_uniform_levels_are_the_splitmix_formula():
     cells = np.random.default_rng(6).permutation(423_624)[:10_000]
     repeat = np.arange(len(cells)) % 3
     key = np.uint64(0x6E6231303172756C)
-    x = (cells.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
-         + repeat.astype(np.uint64) * np.uint64(0xD1B54A32D192ED03) + key)
+    x = (
+        cells.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        + repeat.astype(np.uint64) * np.uint64(0xD1B54A32D192ED03)
+        + key
+    )
     x ^= x >> np.uint64(30)
     x *= np.uint64(0xBF58476D1CE4E5B9)
     x ^= x >> np.uint64(27)
     x *= np.uint64(0x94D049BB133111EB)
     x ^= x >> np.uint64(31)
-    expected = (x >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
+    expected = (x >> np.uint64(11)).astype(np.float64) * 2.0**-53
     np.testing.assert_array_equal(uniform_levels(key, repeat, cells), expected)
-    np.testing.assert_array_equal(uniform_levels(key, 0, cells),
-                                  uniform_levels(key, np.zeros_like(cells), cells))
+    np.testing.assert_array_equal(
+        uniform_levels(key, 0, cells), uniform_levels(key, np.zeros_like(cells), cells)
+    )
