@@ -10,7 +10,6 @@ import pytest
 from _eval import make_tiny_surrogate, requires_real_data, strict_json
 from _markers import requires_syne_tune
 
-from eval._testing import real_data_benchmark
 from eval.errors import EvalConfigError
 from eval.optimizers import (
     ALL_OPTIMIZERS,
@@ -22,7 +21,6 @@ from eval.optimizers import (
     resolve_optimizer,
     run,
 )
-from eval.tracks import make_track
 
 pytestmark = requires_real_data
 
@@ -42,21 +40,6 @@ BUDGET_MF = 6  # in full trainings
 
 def _installed(name: str) -> bool:
     return importlib.util.find_spec(EXTERNAL_OPTIMIZERS[name].library) is not None
-
-
-@pytest.fixture(scope="module")
-def bench():
-    return real_data_benchmark(seed=0)
-
-
-@pytest.fixture(scope="module")
-def full(bench):
-    return make_track("full", bench)
-
-
-@pytest.fixture(scope="module")
-def mf(bench):
-    return make_track("multifidelity", bench)
 
 
 @pytest.fixture(scope="module")

@@ -7,29 +7,12 @@ import numpy as np
 import pytest
 from _eval import requires_real_data
 
-from eval._testing import real_data_benchmark
 from eval.optimizers import OPTIMIZERS, Optimizer, resolve_optimizer, run
-from eval.tracks import make_track
 
 pytestmark = requires_real_data
 
 BUDGET_FULL = 30
 BUDGET_MF = 12  # in full trainings
-
-
-@pytest.fixture(scope="module")
-def bench():
-    return real_data_benchmark(seed=0)
-
-
-@pytest.fixture(scope="module")
-def full(bench):
-    return make_track("full", bench)
-
-
-@pytest.fixture(scope="module")
-def mf(bench):
-    return make_track("multifidelity", bench)
 
 
 def _track_for(cls, full, mf):

@@ -7,10 +7,9 @@ import numpy as np
 import pytest
 from _eval import requires_real_data
 
-from eval._testing import ArrayBenchmark, real_data_arrays, real_data_benchmark
+from eval._testing import ArrayBenchmark, real_data_arrays
 from eval.cells import get_codec
 from eval.errors import EvalConfigError
-from eval.tracks import make_track
 from nb101.errors import OutOfDomainError, PartialTableError
 
 pytestmark = requires_real_data
@@ -19,21 +18,6 @@ pytestmark = requires_real_data
 @pytest.fixture(scope="module")
 def codec(space):
     return get_codec(space)
-
-
-@pytest.fixture(scope="module")
-def bench():
-    return real_data_benchmark(seed=0)
-
-
-@pytest.fixture(scope="module")
-def full(bench):
-    return make_track("full", bench)
-
-
-@pytest.fixture(scope="module")
-def mf(bench):
-    return make_track("multifidelity", bench)
 
 
 def test_full_track_budget_rule(full):

@@ -21,9 +21,11 @@ process.
 from __future__ import annotations
 
 import datetime
+import importlib
 import logging
 import threading
 from contextlib import contextmanager
+from typing import ClassVar
 
 import numpy as np
 
@@ -165,8 +167,21 @@ class _SyneMultiFidelity(_SyneTuneScheduler):
         budgets = self.problem.fidelities
         return self._successive_halving(space, seed, min_t=budgets[0], max_t=budgets[-1])
 
+    #: The ``syne_tune.optimizer.baselines`` class: successive halving with its proposals.
+    baseline: ClassVar[str]
+
     def _successive_halving(self, space, seed, *, min_t: int, max_t: int):
-        raise NotImplementedError
+        baselines = importlib.import_module("syne_tune.optimizer.baselines")
+        return getattr(baselines, self.baseline)(
+            space,
+            metric=_METRIC,
+            time_attr=_RESOURCE,
+            max_t=max_t,
+            grace_period=min_t,
+            reduction_factor=3,
+            do_minimize=False,
+            random_seed=seed,
+        )
 
     def _next(self):
         budgets = self.problem.fidelities
@@ -204,20 +219,7 @@ class SyneASHA(_SyneMultiFidelity):
     track's budgets."""
 
     name = "syne-asha"
-
-    def _successive_halving(self, space, seed, *, min_t, max_t):
-        from syne_tune.optimizer.baselines import ASHA
-
-        return ASHA(
-            space,
-            metric=_METRIC,
-            time_attr=_RESOURCE,
-            max_t=max_t,
-            grace_period=min_t,
-            reduction_factor=3,
-            do_minimize=False,
-            random_seed=seed,
-        )
+    baseline = "ASHA"
 
 
 class SyneBOHB(_SyneMultiFidelity):
@@ -225,17 +227,4 @@ class SyneBOHB(_SyneMultiFidelity):
     budgets."""
 
     name = "syne-bohb"
-
-    def _successive_halving(self, space, seed, *, min_t, max_t):
-        from syne_tune.optimizer.baselines import BOHB
-
-        return BOHB(
-            space,
-            metric=_METRIC,
-            time_attr=_RESOURCE,
-            max_t=max_t,
-            grace_period=min_t,
-            reduction_factor=3,
-            do_minimize=False,
-            random_seed=seed,
-        )
+    baseline = "BOHB"
