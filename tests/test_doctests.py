@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import doctest
 import importlib
+from pathlib import Path
 
 import pytest
-from conftest import REPO
+
+REPO = Path(__file__).resolve().parents[1]
 
 PACKAGES = ("nb101", "features", "surrogate", "eval")
 #: Optional packages that a module imports lazily, inside the functions its examples call.

@@ -4,14 +4,16 @@ folder and with ``$NB101_CACHE``), its length, its cache paths, and paths with `
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from _specs import INCEPTION
-from conftest import REPO
 
 from nb101 import convert_real_data, default_real_table_path
 from nb101.cli import main
 from nb101.run_records import write_runs
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _python_blocks() -> list[str]:
