@@ -78,9 +78,9 @@ from nb101.paths import user_path
 from nb101.protocol import EPOCHS, METRICS, BaseBenchmark
 
 from .artifact import PREDICT_CHUNK, Artifact, load_artifact
-from .noise_levels import NoiseLevels
 from .predictions import PredictionCache
 from .quantized import QuantizedColumn, member_name
+from .run_levels import NoiseLevels
 from .single import SingleQueries
 
 _log = logging.getLogger(__name__)
