@@ -261,7 +261,7 @@ PAGES = (
          "machine's time did not allow more).",
          f"{_M} fidelity_external --take {{out}}/fidelity.json -- python -m eval.fidelity "
          "--track multifidelity --optimizers random evolution local reinforce hyperband "
-         "optuna-tpe syne-rea --seeds 5 --out {out}", render_fidelity_external),
+         "optuna-tpe syne-rea optuna-random --seeds 3 --out {out}", render_fidelity_external),
     Page("predictors", "Predictor leaderboard",
          "The performance-predictor protocol of White et al. (2021), `python -m "
          "eval.predictors`.",
