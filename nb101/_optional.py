@@ -22,7 +22,6 @@ _PIP_NAMES = {
     "distributed": "dask[distributed]",
     "sklearn": "scikit-learn",
     "syne_tune": "syne-tune",
-    "ConfigSpace": "ConfigSpace",
 }
 
 #: Modules an extra cannot install, with the command that does: syne-tune requires the

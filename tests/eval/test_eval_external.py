@@ -8,7 +8,6 @@ import importlib.util
 import numpy as np
 import pytest
 from _eval import make_tiny_surrogate, requires_real_data, strict_json
-from _markers import requires_syne_tune
 
 from eval.errors import EvalConfigError
 from eval.optimizers import (
@@ -84,10 +83,7 @@ def test_a_missing_library_names_its_extra(monkeypatch, tmp_path):
 
 
 # ------------------------------------------------------------------------ each adapter
-@pytest.mark.parametrize(
-    "name",
-    [pytest.param(n, marks=requires_syne_tune) if n.startswith("syne-") else n for n in NAMES],
-)
+@pytest.mark.parametrize("name", NAMES)
 def test_external_optimizer_runs_seeded(name, full, mf):
     if not _installed(name):
         pytest.skip(f"{EXTERNAL_OPTIMIZERS[name].library} is not installed")
@@ -203,7 +199,6 @@ def test_the_error_survives_pickling():
 
 
 # ------------------------------------------------------------------------ the study
-@requires_syne_tune
 def test_study_with_two_external_optimizers(tmp_path, tiny_surrogate):
     """Project and external optimizers on the same cells, seeds, budget and backends, cached,
     ranked together; reruns are identical."""
