@@ -49,7 +49,7 @@ from .levels import (
     REFERENCE_KEY,
     uniform_levels,
 )
-from .marginal import TAIL_MIN, fit_transfer, label_quantiles
+from .marginal import TAIL_MIN, fit_generalized_pareto, fit_transfer, label_quantiles
 from .model import NoiseModel
 from .target import TargetNoise, check_error_share
 
@@ -62,6 +62,7 @@ __all__ = [
     "uniform_levels",
     "error_levels",
     "label_quantiles",
+    "fit_generalized_pareto",
     "check_error_share",
     "NUM_QUANTILES",
     "MARGINAL_LEVELS",
