@@ -23,7 +23,6 @@ Seeded; nothing is timed.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
