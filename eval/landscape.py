@@ -137,10 +137,10 @@ def landscape_stats(
     walk_vals = v[sample.walks]
     top = np.sort(v[sample.cells])[::-1][: max(1, len(sample.cells) // 100)]
 
+    pairs = _neighbour_pairs(own, nbr_vals)
+
     def neighbour_corr(idx: np.ndarray) -> float:
-        a = np.concatenate([np.full(len(nbr_vals[i]), own[i]) for i in idx])
-        b = np.concatenate([nbr_vals[i] for i in idx])
-        return _corr(a, b)
+        return _corr(*pairs(idx))
 
     def walk_corr(idx: np.ndarray, lag: int) -> float:
         w = walk_vals[idx]
@@ -165,6 +165,28 @@ def landscape_stats(
         lambda idx: float(top[idx].mean()), np.arange(len(top)), rng, n_boot
     )
     return {name: out[name] for name in LANDSCAPE_STATS}
+
+
+def _neighbour_pairs(
+    own: np.ndarray, neighbour_values: list[np.ndarray]
+) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """``pairs(idx)``: the (own value, neighbour value) pairs of the units ``idx`` (a bootstrap
+    resample, repeats allowed), in its order: unit ``i``'s value ``own[i]`` once per value of
+    ``neighbour_values[i]``. The same arrays as concatenating the units one by one, in a few
+    array operations (a bootstrap asks for them a thousand times)."""
+    counts = np.array([len(x) for x in neighbour_values], dtype=np.int64)
+    flat = np.concatenate([np.asarray(x, dtype=np.float64) for x in neighbour_values] or [[]])
+    first = np.cumsum(counts) - counts
+    own = np.asarray(own, dtype=np.float64)
+
+    def pairs(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        idx = np.asarray(idx, dtype=np.int64)
+        lengths = counts[idx]
+        # a unit's positions in flat, shifted by where its run starts in the output
+        shift = np.repeat(first[idx] - (np.cumsum(lengths) - lengths), lengths)
+        return np.repeat(own[idx], lengths), flat[shift + np.arange(int(lengths.sum()))]
+
+    return pairs
 
 
 def _climb(

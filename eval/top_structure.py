@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from .landscape import LandscapeSample, _bootstrap, _corr
+from .landscape import LandscapeSample, _bootstrap, _corr, _neighbour_pairs
 
 __all__ = [
     "TOP_FRACTIONS",
@@ -124,10 +124,10 @@ def top_structure_stats(
         nbr_q = np.array([float(np.nanmean(quantile(v[nb]))) if len(nb) else np.nan for nb in nbrs])
         success = np.isin(ends, top).astype(np.float64)
 
+        pairs = _neighbour_pairs(own, [v[nb] for nb in nbrs])
+
         def corr(idx: np.ndarray) -> float:
-            a = np.concatenate([np.full(len(nbrs[i]), own[i]) for i in idx] or [[]])
-            b = np.concatenate([v[nbrs[i]] for i in idx] or [[]])
-            return _corr(a, b)
+            return _corr(*pairs(idx))
 
         units = np.arange(len(top))
         out[f"neighbour_corr_{suffix}"] = _bootstrap(corr, units, rng, n_boot)

@@ -136,3 +136,20 @@ def test_top_over_folds_counts_folds_and_skips_unmeasured():
     assert out["top_structure"]["climb_success_top01"]["inside"] == 1
     assert out["top_structure"]["climb_success_top01"]["table_mean"] == pytest.approx(0.1)
     assert top_over_folds([], "s") == {"final_cells": {}, "top_structure": {}}
+
+
+def test_neighbour_pairs_are_the_units_concatenated_in_resample_order():
+    """The bootstrap's fast pairs are the arrays of concatenating the units one by one (so the
+    correlations, and the reports, are unchanged), repeats and empty neighbourhoods included."""
+    from eval.landscape import _neighbour_pairs
+
+    rng = np.random.default_rng(0)
+    own = rng.random(40)
+    nbrs = [rng.random(int(k)) for k in rng.integers(0, 6, 40)]
+    pairs = _neighbour_pairs(own, nbrs)
+    for idx in (rng.integers(0, 40, 40), np.array([3, 3, 0]), np.array([], dtype=np.int64)):
+        a, b = pairs(idx)
+        np.testing.assert_array_equal(
+            a, np.concatenate([np.full(len(nbrs[i]), own[i]) for i in idx] or [[]])
+        )
+        np.testing.assert_array_equal(b, np.concatenate([nbrs[i] for i in idx] or [[]]))
