@@ -14,7 +14,7 @@ from ..errors import EvalConfigError
 from ..optimizers import EXTERNAL_OPTIMIZERS, OPTIMIZERS
 from ..tracks import resolve_track
 from .collect import run_fidelity
-from .config import PROTOCOLS, SMOKE, FidelityConfig
+from .config import PROTOCOLS, SMOKE, SURROGATE_FRACTIONS, FidelityConfig
 
 __all__ = ["main", "config_from_args"]
 
@@ -54,6 +54,15 @@ def _parser() -> argparse.ArgumentParser:
         default=(),
         metavar="ARTIFACT",
         help="surrogate artifact folder(s) to evaluate instead of trained ones",
+    )
+    p.add_argument(
+        "--fractions",
+        nargs="+",
+        default=None,
+        choices=sorted(SURROGATE_FRACTIONS),
+        metavar="LABEL",
+        help="the full track's surrogates, by the share of the table they are trained on: "
+        f"{', '.join(SURROGATE_FRACTIONS)} (default: those of the protocol)",
     )
     p.add_argument(
         "--optimizers",
@@ -121,6 +130,8 @@ def config_from_args(argv: Sequence[str] | None = None) -> FidelityConfig:
             kw[name] = getattr(args, name)
     if not args.smoke or args.folds != 3:
         kw["folds"] = args.folds
+    if args.fractions:
+        kw["surrogate_fractions"] = {f: SURROGATE_FRACTIONS[f] for f in args.fractions}
     return FidelityConfig(
         tracks=tracks,
         protocol=args.protocol,

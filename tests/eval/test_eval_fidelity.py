@@ -391,3 +391,8 @@ def test_cli_options_reach_the_config(tmp_path):
     )
     assert (cfg.protocol, cfg.scheduler, cfg.folds) == ("both", "tcp://127.0.0.1:1", 4)
     assert not cfg.smoke and config_from_args(["--smoke", "--out", str(tmp_path)]).smoke
+    assert default.surrogate_fractions == {"all": None, "10pct": 0.1, "1pct": 0.01}
+    cfg = config_from_args(["--track", "full", "--fractions", "10pct", "--out", str(tmp_path)])
+    assert cfg.surrogate_fractions == {"10pct": 0.1}
+    with pytest.raises(SystemExit):
+        config_from_args(["--fractions", "5pct", "--out", str(tmp_path)])
