@@ -343,6 +343,16 @@ PAGES = (
         render_fidelity,
     ),
     Page(
+        "fidelity_nine_folds",
+        "Algorithm-ranking fidelity: nine out-of-sample folds",
+        "The multi-fidelity track's out-of-sample protocol on three splits into three folds "
+        "(`--split-seeds 0 1 2`), the targets judged over the nine folds against the exactly "
+        "right surrogate's rates.",
+        f"{_M} fidelity_nine_folds --take {{out}}/fidelity.json -- python -m eval.fidelity "
+        "--track multifidelity --split-seeds 0 1 2 --out {out}",
+        render_fidelity,
+    ),
+    Page(
         "fidelity_smoke",
         "Algorithm-ranking fidelity: the smoke configuration",
         "`python -m eval.fidelity --smoke`: a small configuration that checks the pipeline. "
@@ -371,6 +381,17 @@ PAGES = (
         "optimizers end (a negative bias makes every optimizer pessimistic).",
         f"{_M} bench_marginal_tail -- python benchmarks/bench_marginal_tail.py --json {{json}}",
         render_marginal_tail,
+    ),
+    Page(
+        "fidelity_external_full",
+        "Algorithm-ranking fidelity with external optimizers: the full track",
+        "The full track's 10 % surrogate (out of sample for 90 % of the cells) with the "
+        "single-fidelity Optuna and Syne Tune optimizers ranked together with the project's; "
+        "fewer seeds than the default, as the machine's time allowed.",
+        f"{_M} fidelity_external_full --take {{out}}/fidelity.json -- python -m eval.fidelity "
+        "--track full --fractions 10pct --optimizers random evolution local reinforce bananas "
+        "optuna-tpe optuna-random syne-rs syne-rea syne-tpe --seeds 3 --out {out}",
+        render_fidelity_external,
     ),
     Page(
         "predictors",
