@@ -48,6 +48,8 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 LEVELS = 400
 TOP = 0.01
 

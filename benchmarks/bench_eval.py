@@ -11,10 +11,13 @@ assuming surrogate queries cost what table queries cost (both are array lookups)
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def main() -> None:

@@ -41,6 +41,8 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 TAIL = 10
 MATCHED = (10, 30)
 

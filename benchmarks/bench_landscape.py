@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 TARGET = "test_accuracy@108"
 TOP_DRAWS = 500
 

@@ -37,9 +37,12 @@ Deterministic (nothing is drawn); nothing is timed.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 TARGET = "validation_accuracy@108"
 BASE = "test_accuracy@108"

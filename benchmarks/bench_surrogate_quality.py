@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
 from eval.predictors import FeaturizedPredictor, ProtocolConfig, run_protocol
 from features import get_featurizer
 from surrogate.xgb import XGBRegressorModel
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 EXHAUSTIVE_TARGETS = {100: 0.45, 424: 0.68, 4236: 0.74, 42362: 0.77}
 SAMPLE_TARGETS = {100: 0.58, 1000: 0.75}
