@@ -370,7 +370,7 @@ PAGES = (
         "machine's time did not allow more).",
         f"{_M} fidelity_external --take {{out}}/fidelity.json -- python -m eval.fidelity "
         "--track multifidelity --optimizers random evolution local reinforce hyperband "
-        "optuna-tpe syne-rea optuna-random syne-rs --seeds 3 --out {out}",
+        "bananas bohb optuna-tpe syne-rea optuna-random syne-rs --seeds 3 --out {out}",
         render_fidelity_external,
     ),
     Page(
