@@ -58,9 +58,9 @@ def fit_generalized_pareto(excess: np.ndarray) -> tuple[float, float]:
     k = -np.log1p(-theta[:, None] * x[None, :]).mean(axis=1)
     profile = n * (np.log(theta / k) + k - 1)
     theta_hat = float(np.sum(theta * softmax(profile)))
-    shape = float(np.log1p(-theta_hat * x).mean())
     if abs(theta_hat) < 1e-12 / x[-1]:  # the exponential limit
         return 0.0, float(x.mean())
+    shape = float(np.log1p(-theta_hat * x).mean())
     return shape, -shape / theta_hat
 
 
