@@ -47,6 +47,15 @@ def _parser() -> argparse.ArgumentParser:
         help="seeds of the splits into folds (default 0); several seeds repeat "
         "the out-of-sample study on several splits, summarised together",
     )
+    p.add_argument(
+        "--sample-seeds",
+        type=int,
+        nargs="+",
+        default=[0],
+        metavar="SEED",
+        help="seeds of the full track's training samples (default 0); several seeds train "
+        "one surrogate per fraction and seed, summarised together per fraction",
+    )
     p.add_argument("--table", default=None, help="table file (default: the real-data table)")
     p.add_argument(
         "--surrogate",
@@ -137,6 +146,7 @@ def config_from_args(argv: Sequence[str] | None = None) -> FidelityConfig:
         protocol=args.protocol,
         table=args.table,
         split_seeds=tuple(args.split_seeds),
+        sample_seeds=tuple(args.sample_seeds),
         surrogates=tuple(args.surrogate),
         optimizers=tuple(args.optimizers) if args.optimizers else None,
         out=args.out,

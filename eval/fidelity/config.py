@@ -71,6 +71,12 @@ class FidelityConfig:
     split_seeds : tuple of int
         Seeds of the permutations that split the covered cells into folds, one split each
         (studies of a seed other than 0 are named ``"fold i/k, split s"``).
+    sample_seeds : tuple of int
+        Seeds of the full track's surrogates (``TrainConfig.seed``: the training sample and
+        the model), one surrogate per fraction and seed, summarised together per fraction: a
+        surrogate fitted on a few labels is mostly its sample's luck at the top, which one
+        sample cannot tell from a systematic error. Seeds other than 0 are labelled
+        ``"1pct-sample1"``; the in-sample surrogate (``"all"``) is trained once.
     table : path-like, optional
         Table file (default: the real-data table, converted on first use).
     surrogates : tuple of path-like
@@ -119,6 +125,7 @@ class FidelityConfig:
     protocol: str = "out-of-sample"
     folds: int = 3
     split_seeds: tuple[int, ...] = (0,)
+    sample_seeds: tuple[int, ...] = (0,)
     table: str | os.PathLike | None = None
     surrogates: tuple[str | os.PathLike, ...] = ()
     optimizers: tuple[str, ...] | None = None
@@ -174,15 +181,17 @@ def validate(config: FidelityConfig) -> tuple[list[str], list[str]]:
     first = config.first_noise_seed
     if isinstance(first, bool) or not isinstance(first, (int, np.integer)) or first < 0:
         raise EvalConfigError(f"first_noise_seed must be a non-negative integer, got {first!r}")
-    seeds = tuple(config.split_seeds) if isinstance(config.split_seeds, (tuple, list)) else ()
-    if (
-        not seeds
-        or len(set(seeds)) != len(seeds)
-        or any(isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < 0 for x in seeds)
-    ):
-        raise EvalConfigError(
-            f"split_seeds must be distinct non-negative integers, got {config.split_seeds!r}"
-        )
+    for name in ("split_seeds", "sample_seeds"):
+        value = getattr(config, name)
+        seeds = tuple(value) if isinstance(value, (tuple, list)) else ()
+        if (
+            not seeds
+            or len(set(seeds)) != len(seeds)
+            or any(
+                isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < 0 for x in seeds
+            )
+        ):
+            raise EvalConfigError(f"{name} must be distinct non-negative integers, got {value!r}")
     if config.folds < 2 and config.protocol != "in-sample" and not config.surrogates:
         raise EvalConfigError(
             f"folds must be at least 2 for the out-of-sample protocol, got {config.folds}"

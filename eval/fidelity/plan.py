@@ -26,6 +26,8 @@ __all__ = [
     "plan_studies",
     "noise_seeds",
     "draw_label",
+    "sample_label",
+    "fraction_of",
 ]
 
 _log = logging.getLogger(__name__)
@@ -78,9 +80,10 @@ def trained_surrogate(
     targets: list[str],
     train_size: int | float | None = None,
     exclude: np.ndarray | None = None,
+    seed: int = 0,
 ) -> Path:
-    """A surrogate of ``recipe`` (:func:`surrogate_recipe`), cached by its settings in
-    ``out/surrogates``."""
+    """A surrogate of ``recipe`` (:func:`surrogate_recipe`) trained with ``seed``, cached by
+    its settings in ``out/surrogates``."""
     from surrogate.train import TrainConfig, train
 
     excluded = (
@@ -88,11 +91,10 @@ def trained_surrogate(
         if exclude is None
         else hashlib.sha1(np.ascontiguousarray(exclude, dtype=np.int64)).hexdigest()
     )
-    tag = hashlib.sha256(
-        json.dumps(
-            [targets, train_size, recipe, file_digest(table), excluded], sort_keys=True, default=str
-        ).encode()
-    ).hexdigest()[:8]
+    settings = [targets, train_size, recipe, file_digest(table), excluded]
+    if seed:  # seed 0 keeps the tag of the studies that had no seed
+        settings.append(int(seed))
+    tag = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:8]
     folder = out / "surrogates" / f"{label}-{tag}"
     if not (folder / "metadata.json").exists():
         _log.info("training surrogate %s into %s", label, folder)
@@ -101,7 +103,7 @@ def trained_surrogate(
                 table=table,
                 targets=targets,
                 train_size=train_size,
-                seed=0,
+                seed=int(seed),
                 out=folder,
                 progress=config.progress,
                 exclude_cells=exclude,
@@ -140,12 +142,22 @@ def plan_studies(
         if t == "full":
             chosen = tuple(
                 (
-                    label,
-                    trained_surrogate(config, recipe, table, out, label, targets, size),
+                    sample_label(label, seed),
+                    trained_surrogate(
+                        config,
+                        recipe,
+                        table,
+                        out,
+                        sample_label(label, seed),
+                        targets,
+                        size,
+                        seed=seed,
+                    ),
                     FRACTION_PROTOCOL.get(label, "out-of-sample"),
                 )
                 for label, size in config.surrogate_fractions.items()
                 if FRACTION_PROTOCOL.get(label, "out-of-sample") in protocols
+                for seed in (config.sample_seeds if size is not None else (0,))
             )
             if chosen:
                 studies.append(StudyPlan(t, "all cells", "mixed", cells[t], chosen))
@@ -188,6 +200,17 @@ def noise_seeds(config: FidelityConfig) -> range:
     return range(
         int(config.first_noise_seed), int(config.first_noise_seed) + int(config.realizations)
     )
+
+
+def sample_label(label: str, sample_seed: int) -> str:
+    """The label of a full-track surrogate trained with ``sample_seed`` (seed 0 keeps the
+    fraction's label)."""
+    return label if sample_seed == 0 else f"{label}-sample{sample_seed}"
+
+
+def fraction_of(label: str) -> str:
+    """The fraction label of a full-track surrogate label (inverse of :func:`sample_label`)."""
+    return label.split("-sample", 1)[0]
 
 
 def draw_label(label: str, noise_seed: int) -> str:

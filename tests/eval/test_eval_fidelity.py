@@ -207,6 +207,49 @@ def test_out_of_sample_protocol(tmp_path):
     )
 
 
+def test_full_track_over_training_samples(tmp_path):
+    """--sample-seeds trains one surrogate per fraction and seed, each on its own sample, and
+    the report summarises each fraction over its samples."""
+    from eval.fidelity import FidelityConfig, collect
+    from eval.fidelity.report import build_report
+    from surrogate.artifact import load_artifact
+
+    cfg = FidelityConfig(
+        tracks=("full",),
+        surrogate_fractions={"1pct": 0.01},
+        sample_seeds=(0, 2),
+        optimizers=("random",),
+        seeds=2,
+        budget=4,
+        realizations=2,
+        landscape=False,
+        n_boot=20,
+        n_jobs=1,
+        joblib_backend="threading",
+        out=tmp_path / "o",
+        surrogate_recipe={"model_params": {"n_estimators": 5, "max_depth": 3}},
+    )
+    result = collect(cfg)
+    (study,) = result.studies
+    labels = list(study.draws)
+    assert labels == ["1pct", "1pct-sample2"]
+    samples = [
+        load_artifact(result.surrogates[f"full/all cells/{x}"]).in_sample("test_accuracy@108")
+        for x in labels
+    ]
+    assert [int(s.sum()) for s in samples] == [4236, 4236]
+    assert (samples[0] & samples[1]).sum() < 200  # two independent 1 % samples
+    report = build_report(result)
+    over = report["tracks"]["full"]["over_samples"]
+    assert list(over) == ["1pct"] and over["1pct"]["samples"] == labels
+    biases = [report["tracks"]["full"]["studies"][0]["surrogates"][x] for x in labels]
+    assert over["1pct"]["mean_bias"]["per_fold"] == [
+        b["mean_of_draws"]["mean_bias"] for b in biases
+    ]
+    assert "Over the 2 training samples of the full track, surrogate 1pct" in report["verdict"]
+    assert report["tracks"]["full"]["over_folds"] == {}
+
+
 def test_surrogate_recipe_drops_a_stacking_base_the_table_lacks(tmp_path, space, caplog):
     """A table without 108-epoch test accuracies still gets its study: the recipe's stack is
     dropped, with a warning; a table with them keeps it."""
@@ -303,6 +346,8 @@ def test_threading_backend_matches_loky(tmp_path, tiny_surrogate):
         ({"split_seeds": (1, 1)}, "split_seeds must be distinct non-negative"),
         ({"split_seeds": ()}, "split_seeds must be distinct non-negative"),
         ({"split_seeds": 2}, "split_seeds must be distinct non-negative"),
+        ({"sample_seeds": (0, 0)}, "sample_seeds must be distinct non-negative"),
+        ({"sample_seeds": (True,)}, "sample_seeds must be distinct non-negative"),
         ({"first_noise_seed": -1}, "first_noise_seed must be a non-negative"),
         ({"first_noise_seed": True}, "first_noise_seed must be a non-negative"),
         ({"tracks": ("full",), "optimizers": ("hyperband",)}, "only run on the multifidelity"),
@@ -394,5 +439,8 @@ def test_cli_options_reach_the_config(tmp_path):
     assert default.surrogate_fractions == {"all": None, "10pct": 0.1, "1pct": 0.01}
     cfg = config_from_args(["--track", "full", "--fractions", "10pct", "--out", str(tmp_path)])
     assert cfg.surrogate_fractions == {"10pct": 0.1}
+    assert default.sample_seeds == (0,)
+    cfg = config_from_args(["--sample-seeds", "0", "3", "--out", str(tmp_path)])
+    assert cfg.sample_seeds == (0, 3)
     with pytest.raises(SystemExit):
         config_from_args(["--fractions", "5pct", "--out", str(tmp_path)])

@@ -40,25 +40,14 @@ def write_markdown(report: dict, path: Path) -> None:
             lines += [f"![landscape](landscape_{t}.png)", ""]
         for study in track["studies"]:
             lines += _study_lines(study)
+        if track.get("over_samples"):
+            lines += ["### Over training samples", ""]
+            lines += _over_cases_table(track["over_samples"], "sample")
+            for label, summary in track["over_samples"].items():
+                lines += [f"{label}: samples {', '.join(summary['samples'])}.", ""]
         if track.get("over_folds"):
-            lines += [
-                "### Over folds",
-                "",
-                "| surrogate | statistic | mean | min | max | per fold |",
-                "|---|---|---|---|---|---|",
-            ]
-            for label, summary in track["over_folds"].items():
-                for key, v in summary.items():
-                    if key in ("gap_by_optimizer", "attainable_folds", "top_structure"):
-                        continue
-                    per = ", ".join(
-                        fmt(x, 4) if isinstance(x, float) else str(x) for x in v["per_fold"]
-                    )
-                    lines.append(
-                        f"| {label} | {key} | {fmt(v['mean'], 4)} | {fmt(v['min'], 4)}"
-                        f" | {fmt(v['max'], 4)} | {per} |"
-                    )
-            lines.append("")
+            lines += ["### Over folds", ""]
+            lines += _over_cases_table(track["over_folds"], "fold")
             for label, summary in track["over_folds"].items():
                 folds = summary.get("attainable_folds")
                 if folds:
@@ -94,6 +83,24 @@ def write_markdown(report: dict, path: Path) -> None:
     ]
     with atomic_path(path, suffix=".md") as tmp:
         tmp.write_text("\n".join(lines))
+
+
+def _over_cases_table(over: dict, noun: str) -> list[str]:
+    """Mean, min, max and the values per case (fold or sample) of every statistic."""
+    lines = [
+        f"| surrogate | statistic | mean | min | max | per {noun} |",
+        "|---|---|---|---|---|---|",
+    ]
+    for label, summary in over.items():
+        for key, v in summary.items():
+            if not isinstance(v, dict) or "per_fold" not in v:
+                continue
+            per = ", ".join(fmt(x, 4) if isinstance(x, float) else str(x) for x in v["per_fold"])
+            lines.append(
+                f"| {label} | {key} | {fmt(v['mean'], 4)} | {fmt(v['min'], 4)}"
+                f" | {fmt(v['max'], 4)} | {per} |"
+            )
+    return lines + [""]
 
 
 def _study_lines(study: dict) -> list[str]:

@@ -1,6 +1,6 @@
 """The report's statistics: per study and surrogate (:func:`study_report`), over the folds
-of the out-of-sample protocol (:func:`over_folds`), and the whole report
-(:func:`build_report`)."""
+of the out-of-sample protocol (:func:`over_folds`) and over the full track's training
+samples (:func:`over_samples`), and the whole report (:func:`build_report`)."""
 
 from __future__ import annotations
 
@@ -15,12 +15,13 @@ from ...landscape import WALK_LAGS
 from ...optimizers import is_external
 from ...stats import draw_consistency, nanmean
 from ...top_structure import final_cells_plausibility, top_over_folds, top_structure_summary
+from ..plan import fraction_of
 from .compare import attainable_reference, compare, mean_curves
 from .targets import LANDSCAPE_SIX, TARGETS, targets_met
 from .text import budget_key
 from .verdict import verdict_text
 
-__all__ = ["build_report", "study_report", "over_folds"]
+__all__ = ["build_report", "study_report", "over_folds", "over_samples"]
 
 
 def _landscape_summary(stats: dict[str, dict], draws: list[str]) -> dict[str, Any]:
@@ -235,45 +236,8 @@ def over_folds(studies: list[dict]) -> dict[str, Any]:
     if len(folds) < 2:
         return {}
     out = {}
-    # keyed by the ranking budgets in full trainings (tau@100, tau@316, tau@1000 by default)
-    at = [budget_key(b) for b in folds[0].get("rank_budgets", (100, 316, 1000))]
-    taus = [f"tau@{b}" for b in at]
     for label in folds[0]["surrogates"]:
-        rows = {
-            **{key: [] for key in taus},
-            f"agreement@{at[-1]}": [],
-            "mean_bias": [],
-            "mean_gap": [],
-            "landscape_inside": [],
-            "targets_met": [],
-        }
-        for key in ("tau", "bias", "gap", "landscape"):
-            rows[f"{key}_met"] = []
-        for key in ("all", "tau", "bias", "gap"):
-            rows[f"attainable_{key}"] = []  # share of an exactly right surrogate's cases
-        for f in folds:
-            s = f["surrogates"][label]
-            m = s["mean_of_draws"]
-            for key, tau in zip(taus, m["kendall_tau"]):
-                rows[key].append(tau)
-            rows[f"agreement@{at[-1]}"].append(m["agreement"][-1])
-            rows["mean_bias"].append(m["mean_bias"])
-            rows["mean_gap"].append(m["mean_gap"])
-            rows["landscape_inside"].append(s.get("landscape", {}).get("inside"))
-            rows["targets_met"].append(s["targets"]["all"])
-            for key in ("tau", "bias", "gap", "landscape"):
-                rows[f"{key}_met"].append(s["targets"].get(key))
-            for key in ("all", "tau", "bias", "gap"):
-                rows[f"attainable_{key}"].append(s.get("attainable", {}).get("met", {}).get(key))
-        summary = {key: _fold_summary(values) for key, values in rows.items()}
-        rates = rows["attainable_all"]
-        if all(r is not None for r in rates):
-            # the folds are disjoint cells, so their cases are independent: how many folds an
-            # exactly right surrogate would meet, and how likely it would meet all of them
-            summary["attainable_folds"] = {
-                "expected": float(np.sum(rates)),
-                "every_fold": float(np.prod(rates)),
-            }
+        summary = _over_cases([(f, label) for f in folds])
         summary["gap_by_optimizer"] = {
             n: {
                 "surrogate": _fold_summary(
@@ -291,6 +255,67 @@ def over_folds(studies: list[dict]) -> dict[str, Any]:
         summary["top_structure"] = top_over_folds(folds, label)
         out[label] = summary
     return out
+
+
+def over_samples(studies: list[dict]) -> dict[str, Any]:
+    """:func:`over_folds`' statistics over the training samples of each fraction of the full
+    track (``--sample-seeds``): one surrogate per sample, on the same cells, keyed by the
+    fraction's label; only fractions with at least two samples."""
+    out = {}
+    for study in studies:
+        fractions: dict[str, list[str]] = {}
+        for label in study["surrogates"]:
+            fractions.setdefault(fraction_of(label), []).append(label)
+        for fraction, labels in fractions.items():
+            if len(labels) >= 2:
+                out[fraction] = _over_cases([(study, label) for label in labels])
+                out[fraction]["samples"] = labels
+    return out
+
+
+def _over_cases(cases: list[tuple[dict, str]]) -> dict[str, Any]:
+    """The headline statistics of ``(study, surrogate label)`` cases (folds, or training
+    samples), each as :func:`_fold_summary`, with how many cases an exactly right surrogate
+    would meet."""
+    # keyed by the ranking budgets in full trainings (tau@100, tau@316, tau@1000 by default)
+    at = [budget_key(b) for b in cases[0][0].get("rank_budgets", (100, 316, 1000))]
+    taus = [f"tau@{b}" for b in at]
+    rows: dict[str, list] = {
+        **{key: [] for key in taus},
+        f"agreement@{at[-1]}": [],
+        "mean_bias": [],
+        "mean_gap": [],
+        "landscape_inside": [],
+        "targets_met": [],
+    }
+    for key in ("tau", "bias", "gap", "landscape"):
+        rows[f"{key}_met"] = []
+    for key in ("all", "tau", "bias", "gap"):
+        rows[f"attainable_{key}"] = []  # share of an exactly right surrogate's cases
+    for study, label in cases:
+        s = study["surrogates"][label]
+        m = s["mean_of_draws"]
+        for key, tau in zip(taus, m["kendall_tau"]):
+            rows[key].append(tau)
+        rows[f"agreement@{at[-1]}"].append(m["agreement"][-1])
+        rows["mean_bias"].append(m["mean_bias"])
+        rows["mean_gap"].append(m["mean_gap"])
+        rows["landscape_inside"].append(s.get("landscape", {}).get("inside"))
+        rows["targets_met"].append(s["targets"]["all"])
+        for key in ("tau", "bias", "gap", "landscape"):
+            rows[f"{key}_met"].append(s["targets"].get(key))
+        for key in ("all", "tau", "bias", "gap"):
+            rows[f"attainable_{key}"].append(s.get("attainable", {}).get("met", {}).get(key))
+    summary = {key: _fold_summary(values) for key, values in rows.items()}
+    rates = rows["attainable_all"]
+    if all(r is not None for r in rates):
+        # independent cases (disjoint folds, or independent samples): how many an exactly
+        # right surrogate would meet, and how likely it would meet all of them
+        summary["attainable_folds"] = {
+            "expected": float(np.sum(rates)),
+            "every_fold": float(np.prod(rates)),
+        }
+    return summary
 
 
 def _fold_summary(values: list) -> dict[str, Any]:
@@ -323,5 +348,6 @@ def build_report(result) -> dict[str, Any]:
         track["studies"].append(study_report(study, config))
     for track in report["tracks"].values():
         track["over_folds"] = over_folds(track["studies"])
+        track["over_samples"] = over_samples(track["studies"])
     report["verdict"] = verdict_text(report)
     return report

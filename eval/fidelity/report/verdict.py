@@ -29,9 +29,13 @@ def verdict_text(report: dict) -> str:
     if not comparisons:
         return "No surrogate was compared."
     summaries = [
-        _over_folds(t, label, o)
+        _over_folds(t, label, o, kind)
         for t, track in report["tracks"].items()
-        for label, o in (track.get("over_folds") or {}).items()
+        for key, kind in (
+            ("over_folds", "out-of-sample folds"),
+            ("over_samples", "training samples"),
+        )
+        for label, o in (track.get(key) or {}).items()
     ]
     faithful = sum(met for met, _ in comparisons)
     paragraphs = [f"Verdict: {faithful} of {len(comparisons)} comparisons meet every target."]
@@ -154,9 +158,10 @@ def _comparison(t: str, study: dict, label: str, s: dict) -> tuple[bool, str]:
     return bool(met["all"]), "\n".join(lines)
 
 
-def _over_folds(t: str, label: str, o: dict) -> str:
-    """The bullet of one surrogate's summary over the out-of-sample folds of a track."""
-    n = len(o["targets_met"]["per_fold"])
+def _over_folds(t: str, label: str, o: dict, kind: str = "out-of-sample folds") -> str:
+    """The bullet of one surrogate's summary over the out-of-sample folds of a track, or
+    over the training samples of one of its fractions (``kind``)."""
+    n, noun = len(o["targets_met"]["per_fold"]), kind.split()[-1]
     met = {
         k: sum(bool(x) for x in o[f"{k}_met"]["per_fold"])
         for k in ("tau", "bias", "gap", "landscape")
@@ -175,16 +180,19 @@ def _over_folds(t: str, label: str, o: dict) -> str:
         )
     if folds:
         reference.append(
-            f"{folds['expected']:.1f} of {n} folds expected, every fold with "
+            f"{folds['expected']:.1f} of {n} {noun} expected, every {noun[:-1]} with "
             f"probability {percent(folds['every_fold'])}"
         )
     lines = [
-        f"- Over the {n} out-of-sample folds of the {t} track, surrogate {label} meets "
+        f"- Over the {n} {kind} of the {t} track, surrogate {label} meets "
         f"every target on {sum(bool(x) for x in o['targets_met']['per_fold'])}"
     ]
     if reference:
         lines.append(f"  - {'; '.join(reference)}")
-    lines.append(f"  - folds meeting each target (exactly right surrogate): {per_target}")
+    lines.append(
+        f"  - mean bias {fmt(o['mean_bias']['mean'], 4)}, mean gap {fmt(o['mean_gap']['mean'], 4)}"
+    )
+    lines.append(f"  - {noun} meeting each target (exactly right surrogate): {per_target}")
     top = o.get("top_structure") or {}
     parts = []
     if top.get("final_cells"):
