@@ -199,10 +199,65 @@ def render_fidelity(data: dict) -> list[str]:
         ],
         rows,
     )
+    lines += _over_samples_lines(data)
     if data.get("verdict"):
         text = "\n".join(textwrap.fill(part, 100) for part in str(data["verdict"]).split("\n"))
         lines += ["**Verdict** (as the report writes it):", "", "```text", text, "```", ""]
     return lines
+
+
+def _over_samples_lines(data: dict) -> list[str]:
+    """Per fraction of the full track trained on several samples (``--sample-seeds``): the
+    mean and range over its samples, and the share of samples meeting each target next to
+    an exactly right surrogate's."""
+    rows = []
+    for track_name, track in (data.get("tracks") or {}).items():
+        for fraction, o in (track.get("over_samples") or {}).items():
+            met = []
+            for key in ("tau", "bias", "gap"):
+                per = (o.get(f"{key}_met") or {}).get("per_fold") or []
+                ref = (o.get(f"attainable_{key}") or {}).get("mean")
+                met.append(
+                    f"{key} {sum(bool(x) for x in per)}/{len(per)}"
+                    + (f" ({100 * ref:.0f} %)" if ref is not None else "")
+                )
+            taus = [k for k in o if k.startswith("tau@")]
+            rows.append(
+                [
+                    track_name,
+                    fraction,
+                    len(o.get("samples") or []),
+                    " / ".join(f"{o[k]['mean']:.2f}" for k in taus if o[k].get("mean") is not None),
+                    _spread(o.get("mean_bias")),
+                    _spread(o.get("mean_gap")),
+                    ", ".join(met),
+                ]
+            )
+    if not rows:
+        return []
+    return [
+        "Over the training samples of each fraction (`--sample-seeds`): mean (min to max).",
+        "",
+        *table(
+            [
+                "track",
+                "fraction",
+                "samples",
+                "mean Kendall tau @ ranking budgets",
+                "bias",
+                "curve gap",
+                "samples meeting each target (exactly right surrogate)",
+            ],
+            rows,
+        ),
+    ]
+
+
+def _spread(v: dict | None, digits: int = 4) -> str:
+    """``mean (min to max)`` of a summary over folds or samples."""
+    if not v or v.get("mean") is None:
+        return "n/a"
+    return f"{v['mean']:+.{digits}f} ({v['min']:+.{digits}f} to {v['max']:+.{digits}f})"
 
 
 def _tau_at(stats: dict, budgets: list, at: float) -> Any:
@@ -350,6 +405,16 @@ PAGES = (
         "right surrogate's rates.",
         f"{_M} fidelity_nine_folds --take {{out}}/fidelity.json -- python -m eval.fidelity "
         "--track multifidelity --split-seeds 0 1 2 --out {out}",
+        render_fidelity,
+    ),
+    Page(
+        "fidelity_full_samples",
+        "Algorithm-ranking fidelity: the full track over training samples",
+        "The full track's 1 % and 10 % surrogates, each trained on five independent samples "
+        "of the cells (`--sample-seeds 0 1 2 3 4`): a surrogate fitted on few labels carries "
+        "its sample's luck at the top, so its bias is judged over samples.",
+        f"{_M} fidelity_full_samples --take {{out}}/fidelity.json -- python -m eval.fidelity "
+        "--track full --fractions 1pct 10pct --sample-seeds 0 1 2 3 4 --out {out}",
         render_fidelity,
     ),
     Page(
