@@ -88,7 +88,10 @@ def label_quantiles(labels: np.ndarray, levels: np.ndarray) -> np.ndarray:
     # level 1 would be the endpoint, infinite for the exponential tail: a finite top instead
     beyond = np.maximum(1 - levels[tail], 1e-7)
     out[tail] = threshold + genpareto.ppf(1 - beyond * n / m, shape, 0, scale)
-    return np.maximum.accumulate(out)
+    # monotone in the level whatever order the levels come in
+    order = np.argsort(levels, kind="stable")
+    out[order] = np.maximum.accumulate(out[order])
+    return out
 
 
 def fit_transfer(

@@ -1118,6 +1118,12 @@ def test_marginal_upper_tail_extrapolates_beyond_the_sample():
         errors_tail.append(abs(np.interp(top, MARGINAL_LEVELS, q) - truth))
         errors_empirical.append(abs(labels.max() - truth))
     assert np.mean(errors_tail) < 0.8 * np.mean(errors_empirical)
+    # any order of the levels: the same quantile at each level
+    shuffled = rng.permutation(MARGINAL_LEVELS)
+    np.testing.assert_array_equal(
+        label_quantiles(labels, shuffled),
+        np.interp(shuffled, MARGINAL_LEVELS, label_quantiles(labels, MARGINAL_LEVELS)),
+    )
     few = rng.normal(0.9, 0.01, 150)  # too few labels: empirical
     np.testing.assert_allclose(
         label_quantiles(few, MARGINAL_LEVELS), np.quantile(few, MARGINAL_LEVELS)
