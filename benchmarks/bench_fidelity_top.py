@@ -27,6 +27,17 @@ study would) and queries the table and the folder's surrogates. Per study and su
   luck and what the model cannot see put them.
 * **top landscape**: :func:`eval.top_structure.top_structure_stats` for the table (with its
   95 % interval) and each draw, and whether the mean of the draws lies inside.
+* **the model's top, calibrated**: among the cells the model predicts best (its best 0.5 %,
+  1 % and 5 % of the study's cells), the mean, spread and best of the table's runs against
+  those of the draws. Equal means and spreads say the simulated runs are right where
+  optimizers look, on average; the table's best lying elsewhere is then luck or structure.
+* **roughness, model or noise**: neighbour rank correlation and share of local optima
+  (:func:`eval.landscape.landscape_stats`, the study's start cells) of the model's noise-free
+  mean next to the table's and the draws' runs: a draw rougher than the table around a
+  smoother mean has too much noise.
+* **rule 4's slope**: how much the transfer onto the labels' marginal
+  (:mod:`surrogate.noise.marginal`) stretches (> 1) or compresses (< 1) the simulated runs,
+  noise included, between quantile levels: in the bulk and in the top 1 %, 0.1 % and 0.01 %.
 
 Seeded; nothing is timed.
 """
@@ -45,6 +56,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 TAIL = 10
 MATCHED = (10, 30)
+#: Shares of a study's cells that the model predicts best (the model's top, calibrated).
+MODEL_TOP = (0.005, 0.01, 0.05)
+#: Level bands of rule 4's slope: the bulk, then the top 10 %, 1 %, 0.1 % and 0.01 %.
+SLOPE_BANDS = ((0.25, 0.75), (0.9, 0.99), (0.99, 0.999), (0.999, 0.9999))
+ROUGHNESS = ("neighbour_corr", "local_optima")
 
 
 def load_config(folder: Path, track: str):
@@ -104,6 +120,45 @@ def tail_calibration(values: np.ndarray, prediction: np.ndarray, cells: np.ndarr
     return _tail(best, values, prediction, cells)
 
 
+def model_top(values: np.ndarray, prediction: np.ndarray, cells: np.ndarray) -> dict:
+    """Mean, standard deviation and maximum of ``values`` on the cells of ``cells`` that the
+    model predicts best, per share of :data:`MODEL_TOP`."""
+    order = cells[np.argsort(-prediction[cells], kind="stable")]
+    out = {}
+    for share in MODEL_TOP:
+        v = values[order[: max(2, int(round(share * len(cells))))]]
+        v = v[np.isfinite(v)]
+        out[f"{share:g}"] = {"mean": float(v.mean()), "sd": float(v.std()), "max": float(v.max())}
+    return out
+
+
+def transfer_slopes(path, target: str) -> dict | None:
+    """Rule 4's slope per level band of :data:`SLOPE_BANDS`: the labels' quantile range over
+    the reference draw's (None where the target has no transfer)."""
+    from surrogate.artifact import load_artifact
+    from surrogate.noise import MARGINAL_LEVELS
+
+    noise = load_artifact(path).noise
+    t = None if noise is None else noise.targets.get(target)
+    if t is None or t.marginal is None or t.simulated is None:
+        return None
+    simulated = np.atleast_2d(t.simulated).mean(axis=0)  # members: their mean transfer
+    marginal = np.asarray(t.marginal)
+    out = {}
+    for low, high in SLOPE_BANDS:
+        q = [np.interp([low, high], MARGINAL_LEVELS, x) for x in (marginal, simulated)]
+        out[f"{low:g}-{high:g}"] = float((q[0][1] - q[0][0]) / (q[1][1] - q[1][0]))
+    return out
+
+
+def roughness(sample, values: np.ndarray, neighbours, n_boot: int) -> dict:
+    """:data:`ROUGHNESS` of :func:`eval.landscape.landscape_stats` (values only)."""
+    from eval.landscape import landscape_stats
+
+    stats = landscape_stats(sample, values, neighbours, n_boot=n_boot)
+    return {name: stats[name]["value"] for name in ROUGHNESS}
+
+
 def study_cells(name: str, covered: np.ndarray, config) -> np.ndarray:
     """The cells of the study named ``name`` ("fold i/k[, split s]": that fold of
     :func:`eval.fidelity.split_folds`; any other study: every covered cell)."""
@@ -127,7 +182,7 @@ def analyse(folder: Path, track_name: str, n_boot: int | None = None) -> dict:
         top_structure_summary,
     )
     from eval.tracks import covered_cells, make_track, resolve_track
-    from nb101 import TabularBenchmark, get_space
+    from nb101 import TabularBenchmark, format_target, get_space
     from surrogate import SurrogateBenchmark
 
     config, report = load_config(folder, track_name)
@@ -136,6 +191,7 @@ def analyse(folder: Path, track_name: str, n_boot: int | None = None) -> dict:
     space = get_space()
     table = TabularBenchmark(result.table, seed=0, require=TABLE_REQUIRE[track_name])
     objective = resolve_track(track_name).objective
+    target = format_target(objective, 108)  # the objective at the maximum budget
     covered = covered_cells(track_name, table)
     studies_json = {s["name"]: s for s in report["tracks"][track_name]["studies"]}
     first = int(config.first_noise_seed)
@@ -162,13 +218,23 @@ def analyse(folder: Path, track_name: str, n_boot: int | None = None) -> dict:
             prediction[cells] = SurrogateBenchmark(path, noise=False, **kwargs).query_batch(
                 cells, 108
             )[objective]
-            s = {"tail": {"table": tail_calibration(truth, prediction, cells)}}
+            s = {
+                "tail": {"table": tail_calibration(truth, prediction, cells)},
+                "model_top": {"table": model_top(truth, prediction, cells)},
+                "roughness": {
+                    "table": roughness(sample, truth, track.neighbours, n_boot),
+                    "mean": roughness(sample, prediction, track.neighbours, n_boot),
+                },
+                "transfer_slopes": transfer_slopes(path, target),
+            }
             for k, draw in enumerate(draws):
                 values = np.full(len(space), np.nan)
                 values[cells] = SurrogateBenchmark(
                     path, noise=config.noise, noise_seed=first + k, **kwargs
                 ).query_batch(cells, 108)[objective]
                 s["tail"][draw] = tail_calibration(values, prediction, cells)
+                s["model_top"][draw] = model_top(values, prediction, cells)
+                s["roughness"][draw] = roughness(sample, values, track.neighbours, n_boot)
                 top[draw] = top_structure_stats(sample, values, track.neighbours, n_boot=n_boot)
             if study.protocol == "out-of-sample":
                 training = np.setdiff1d(covered, cells)
@@ -222,6 +288,8 @@ def render(res: dict) -> str:
                 f"{t['table']['excess']:+.4f} at {t['table']['predicted_rank']:.0f}; draws "
                 + ", ".join(f"{t[d]['excess']:+.4f} at {t[d]['predicted_rank']:.0f}" for d in draws)
             )
+            lines += _model_top_lines(s["model_top"])
+            lines += _roughness_lines(s["roughness"], s["transfer_slopes"])
             f = s["final_cells"]
             lines.append(
                 f"  final cells (distinct / % on one, hash): table inside the range "
@@ -255,6 +323,35 @@ def render(res: dict) -> str:
                 f"bias: {np.corrcoef(a[ok], b[ok])[0, 1]:+.2f}"
             )
     return "\n".join(lines)
+
+
+def _model_top_lines(top: dict) -> list[str]:
+    """The model's top: the table's runs against the draws' (their mean over draws)."""
+    draws = [k for k in top if k != "table"]
+    lines = ["  the model's top (mean / sd / max of the runs on the cells it predicts best):"]
+    for share, t in top["table"].items():
+        d = {key: np.mean([top[x][share][key] for x in draws]) for key in ("mean", "sd", "max")}
+        lines.append(
+            f"    best {float(share) * 100:g} %: table {t['mean']:.4f} / {t['sd']:.4f} / "
+            f"{t['max']:.4f}; draws {d['mean']:.4f} / {d['sd']:.4f} / {d['max']:.4f}"
+        )
+    return lines
+
+
+def _roughness_lines(rough: dict, slopes: dict | None) -> list[str]:
+    draws = [k for k in rough if k not in ("table", "mean")]
+    lines = []
+    for name in ROUGHNESS:
+        lines.append(
+            f"  {name}: table {_f(rough['table'][name])}, model mean {_f(rough['mean'][name])}, "
+            f"draws " + " ".join(_f(rough[d][name]) for d in draws)
+        )
+    if slopes:
+        lines.append(
+            "  rule 4's slope (labels' range / reference draw's) by level band: "
+            + ", ".join(f"{band} {v:.2f}" for band, v in slopes.items())
+        )
+    return lines
 
 
 def _conc(c: dict) -> str:
