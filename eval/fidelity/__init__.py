@@ -18,7 +18,8 @@ Protocols (``--protocol``)
     a held-out cell is hidden, its exhaustive test accuracy too, since for many cells that is
     the run of its validation label: ``benchmarks/bench_same_run.py``), and the table and
     the surrogate both run on the held-out fold. Every statistic is reported per fold and
-    over folds. *Full track*: surrogates trained on 10 % and 1 % of the exhaustive table;
+    over folds. *Full track*: surrogates trained on 10 % and 1 % of the exhaustive table
+    (one sample each, or one per ``--sample-seeds`` seed, summarised over the samples);
     the report gives, per surrogate, the share of the cells the optimizers visited that were
     in its training set.
 ``in-sample``
