@@ -36,8 +36,9 @@ and gap targets (how attainable the targets are at the study's noise). Out-of-sa
 studies of several folds get a summary over folds (mean, min, max of each statistic), with
 the number of folds on which an exactly right surrogate would meet the tau, bias and gap
 targets (the sum of its per-fold rates) and its chance of meeting them on every fold (their
-product: the folds hold disjoint cells). The report opens with a verdict against the targets
-of :data:`TARGETS`.
+product: the folds hold disjoint cells). The full track's fractions trained on several
+samples (``--sample-seeds``) get the same summary over their samples (``over_samples``).
+The report opens with a verdict against the targets of :data:`TARGETS`.
 """
 
 from __future__ import annotations
