@@ -23,11 +23,11 @@ import sys
 import time
 from pathlib import Path
 
-from eval.predictors import FeaturizedPredictor, ProtocolConfig, run_protocol
-from features import get_featurizer
-from surrogate.xgb import XGBRegressorModel
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout, uninstalled
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from eval.predictors import FeaturizedPredictor, ProtocolConfig, run_protocol  # noqa: E402
+from features import get_featurizer  # noqa: E402
+from surrogate.xgb import XGBRegressorModel  # noqa: E402
 
 EXHAUSTIVE_TARGETS = {100: 0.45, 424: 0.68, 4236: 0.74, 42362: 0.77}
 SAMPLE_TARGETS = {100: 0.58, 1000: 0.75}
