@@ -29,8 +29,11 @@ study would) and queries the table and the folder's surrogates. Per study and su
   95 % interval) and each draw, and whether the mean of the draws lies inside.
 * **the model's top, calibrated**: among the cells the model predicts best (its best 0.5 %,
   1 % and 5 % of the study's cells), the mean, spread and best of the table's runs against
-  those of the draws. Equal means and spreads say the simulated runs are right where
-  optimizers look, on average; the table's best lying elsewhere is then luck or structure.
+  those of the draws, and the model's mean prediction there. Equal means and spreads say
+  the simulated runs are right where optimizers look, on average; the table's best lying
+  elsewhere is then luck or structure. A table mean below the mean prediction is the
+  model's over-prediction of its own best cells (out of sample, the cells predicted best
+  are partly those whose error is upward).
 * **roughness, model or noise**: neighbour rank correlation and share of local optima
   (:func:`eval.landscape.landscape_stats`, the study's start cells) of the model's noise-free
   mean next to the table's and the draws' runs: a draw rougher than the table around a
@@ -220,7 +223,10 @@ def analyse(folder: Path, track_name: str, n_boot: int | None = None) -> dict:
             )[objective]
             s = {
                 "tail": {"table": tail_calibration(truth, prediction, cells)},
-                "model_top": {"table": model_top(truth, prediction, cells)},
+                "model_top": {
+                    "table": model_top(truth, prediction, cells),
+                    "prediction": model_top(prediction, prediction, cells),
+                },
                 "roughness": {
                     "table": roughness(sample, truth, track.neighbours, n_boot),
                     "mean": roughness(sample, prediction, track.neighbours, n_boot),
@@ -327,13 +333,14 @@ def render(res: dict) -> str:
 
 def _model_top_lines(top: dict) -> list[str]:
     """The model's top: the table's runs against the draws' (their mean over draws)."""
-    draws = [k for k in top if k != "table"]
+    draws = [k for k in top if k not in ("table", "prediction")]
     lines = ["  the model's top (mean / sd / max of the runs on the cells it predicts best):"]
     for share, t in top["table"].items():
         d = {key: np.mean([top[x][share][key] for x in draws]) for key in ("mean", "sd", "max")}
         lines.append(
             f"    best {float(share) * 100:g} %: table {t['mean']:.4f} / {t['sd']:.4f} / "
-            f"{t['max']:.4f}; draws {d['mean']:.4f} / {d['sd']:.4f} / {d['max']:.4f}"
+            f"{t['max']:.4f}; draws {d['mean']:.4f} / {d['sd']:.4f} / {d['max']:.4f}; "
+            f"mean prediction {top['prediction'][share]['mean']:.4f}"
         )
     return lines
 
