@@ -229,7 +229,7 @@ def _over_samples_lines(data: dict) -> list[str]:
                     len(o.get("samples") or []),
                     " / ".join(f"{o[k]['mean']:.2f}" for k in taus if o[k].get("mean") is not None),
                     _spread(o.get("mean_bias")),
-                    _spread(o.get("mean_gap")),
+                    _spread(o.get("mean_gap"), sign=""),
                     ", ".join(met),
                 ]
             )
@@ -253,11 +253,13 @@ def _over_samples_lines(data: dict) -> list[str]:
     ]
 
 
-def _spread(v: dict | None, digits: int = 4) -> str:
-    """``mean (min to max)`` of a summary over folds or samples."""
+def _spread(v: dict | None, sign: str = "+") -> str:
+    """``mean (min to max)`` of a summary over folds or samples (``sign`` "+" for signed
+    statistics, "" for others)."""
     if not v or v.get("mean") is None:
         return "n/a"
-    return f"{v['mean']:+.{digits}f} ({v['min']:+.{digits}f} to {v['max']:+.{digits}f})"
+    f = f"{sign}.4f"
+    return f"{v['mean']:{f}} ({v['min']:{f}} to {v['max']:{f}})"
 
 
 def _tau_at(stats: dict, budgets: list, at: float) -> Any:
