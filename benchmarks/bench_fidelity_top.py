@@ -38,6 +38,10 @@ study would) and queries the table and the folder's surrogates. Per study and su
   (:func:`eval.landscape.landscape_stats`, the study's start cells) of the model's noise-free
   mean next to the table's and the draws' runs: a draw rougher than the table around a
   smoother mean has too much noise.
+* **the marginal's top**: rule 4's marginal (the labels' quantiles with their fitted upper
+  tail, as the artifact stores them) at the study's ranks 1, 10, 30, 100 and 300, minus the
+  table's runs at those ranks: where a draw's best runs come out too good or too poor before
+  any optimizer runs (on the full track, the luck of the surrogate's training sample).
 * **rule 4's slope**: how much the transfer onto the labels' marginal
   (:mod:`surrogate.noise.marginal`) stretches (> 1) or compresses (< 1) the simulated runs,
   noise included, between quantile levels: in the bulk and in the top 1 %, 0.1 % and 0.01 %.
@@ -64,6 +68,8 @@ MODEL_TOP = (0.005, 0.01, 0.05)
 #: Level bands of rule 4's slope: the bulk, then the top 10 %, 1 %, 0.1 % and 0.01 %.
 SLOPE_BANDS = ((0.25, 0.75), (0.9, 0.99), (0.99, 0.999), (0.999, 0.9999))
 ROUGHNESS = ("neighbour_corr", "local_optima")
+#: Ranks (1 = best) of the study's cells at which the marginal's top is compared.
+MARGINAL_RANKS = (1, 10, 30, 100, 300)
 
 
 def load_config(folder: Path, track: str):
@@ -154,6 +160,25 @@ def transfer_slopes(path, target: str) -> dict | None:
     return out
 
 
+def marginal_top(path, target: str, truth: np.ndarray, cells: np.ndarray) -> dict | None:
+    """Rule 4's marginal at the ranks :data:`MARGINAL_RANKS` of ``cells`` (level ``1 - (r -
+    0.5) / n``) minus ``truth``'s ``r``-th best value there (None without a marginal)."""
+    from surrogate.artifact import load_artifact
+    from surrogate.noise import MARGINAL_LEVELS
+
+    noise = load_artifact(path).noise
+    t = None if noise is None else noise.targets.get(target)
+    if t is None or t.marginal is None:
+        return None
+    best = np.sort(truth[cells][np.isfinite(truth[cells])])[::-1]
+    out = {}
+    for r in MARGINAL_RANKS:
+        if r <= len(best):
+            level = 1 - (r - 0.5) / len(best)
+            out[str(r)] = float(np.interp(level, MARGINAL_LEVELS, t.marginal) - best[r - 1])
+    return out
+
+
 def roughness(sample, values: np.ndarray, neighbours, n_boot: int) -> dict:
     """:data:`ROUGHNESS` of :func:`eval.landscape.landscape_stats` (values only)."""
     from eval.landscape import landscape_stats
@@ -232,6 +257,7 @@ def analyse(folder: Path, track_name: str, n_boot: int | None = None) -> dict:
                     "mean": roughness(sample, prediction, track.neighbours, n_boot),
                 },
                 "transfer_slopes": transfer_slopes(path, target),
+                "marginal_top": marginal_top(path, target, truth, cells),
             }
             for k, draw in enumerate(draws):
                 values = np.full(len(space), np.nan)
@@ -296,6 +322,11 @@ def render(res: dict) -> str:
             )
             lines += _model_top_lines(s["model_top"])
             lines += _roughness_lines(s["roughness"], s["transfer_slopes"])
+            if s["marginal_top"]:
+                lines.append(
+                    "  the marginal's top minus the table's runs at rank "
+                    + ", ".join(f"{r}: {v:+.4f}" for r, v in s["marginal_top"].items())
+                )
             f = s["final_cells"]
             lines.append(
                 f"  final cells (distinct / % on one, hash): table inside the range "
