@@ -42,6 +42,10 @@ study would) and queries the table and the folder's surrogates. Per study and su
   tail, as the artifact stores them) at the study's ranks 1, 10, 30, 100 and 300, minus the
   table's runs at those ranks: where a draw's best runs come out too good or too poor before
   any optimizer runs (on the full track, the luck of the surrogate's training sample).
+* **random search's expectation** (where every query costs one full training, as on the
+  full track): the exact expected best of its ``budget`` uniform cells on the table and on
+  each draw, next to its seeds' mean: the seeds' luck, which every surrogate compared with
+  the same table runs shares, apart from the marginal's error.
 * **rule 4's slope**: how much the transfer onto the labels' marginal
   (:mod:`surrogate.noise.marginal`) stretches (> 1) or compresses (< 1) the simulated runs,
   noise included, between quantile levels: in the bulk and in the top 1 %, 0.1 % and 0.01 %.
@@ -179,6 +183,24 @@ def marginal_top(path, target: str, truth: np.ndarray, cells: np.ndarray) -> dic
     return out
 
 
+def expected_best(values: np.ndarray, cells: np.ndarray, draws: int) -> float:
+    """The exact expected best of ``draws`` distinct cells drawn uniformly from ``cells``
+    (their ``values``): the ``k``-th best is the best with probability ``C(n - k, q - 1) /
+    C(n, q)``."""
+    from scipy.special import gammaln
+
+    v = np.sort(values[cells][np.isfinite(values[cells])])[::-1]
+    n, q = len(v), min(int(draws), len(v))
+    k = np.arange(1, n - q + 2)
+    log_p = (
+        gammaln(n - k + 1)
+        - gammaln(q)
+        - gammaln(n - k - q + 2)
+        - (gammaln(n + 1) - gammaln(q + 1) - gammaln(n - q + 1))
+    )
+    return float(np.sum(np.exp(log_p) * v[: len(k)]))
+
+
 def roughness(sample, values: np.ndarray, neighbours, n_boot: int) -> dict:
     """:data:`ROUGHNESS` of :func:`eval.landscape.landscape_stats` (values only)."""
     from eval.landscape import landscape_stats
@@ -246,6 +268,8 @@ def analyse(folder: Path, track_name: str, n_boot: int | None = None) -> dict:
             prediction[cells] = SurrogateBenchmark(path, noise=False, **kwargs).query_batch(
                 cells, 108
             )[objective]
+            # random search queries `budget` distinct cells where each costs one training
+            queries = study.budget / study.unit if study.unit == 1.0 else None
             s = {
                 "tail": {"table": tail_calibration(truth, prediction, cells)},
                 "model_top": {
@@ -258,7 +282,13 @@ def analyse(folder: Path, track_name: str, n_boot: int | None = None) -> dict:
                 },
                 "transfer_slopes": transfer_slopes(path, target),
                 "marginal_top": marginal_top(path, target, truth, cells),
+                "random_expected": {},
             }
+            if queries and "random" in study.optimizers:
+                s["random_expected"]["table"] = {
+                    "expected": expected_best(truth, cells, queries),
+                    "seeds": float(np.nanmean(study.curves["table"]["random"][:, -1])),
+                }
             for k, draw in enumerate(draws):
                 values = np.full(len(space), np.nan)
                 values[cells] = SurrogateBenchmark(
@@ -267,6 +297,11 @@ def analyse(folder: Path, track_name: str, n_boot: int | None = None) -> dict:
                 s["tail"][draw] = tail_calibration(values, prediction, cells)
                 s["model_top"][draw] = model_top(values, prediction, cells)
                 s["roughness"][draw] = roughness(sample, values, track.neighbours, n_boot)
+                if s["random_expected"]:
+                    s["random_expected"][draw] = {
+                        "expected": expected_best(values, cells, queries),
+                        "seeds": float(np.nanmean(study.curves[draw]["random"][:, -1])),
+                    }
                 top[draw] = top_structure_stats(sample, values, track.neighbours, n_boot=n_boot)
             if study.protocol == "out-of-sample":
                 training = np.setdiff1d(covered, cells)
@@ -322,6 +357,17 @@ def render(res: dict) -> str:
             )
             lines += _model_top_lines(s["model_top"])
             lines += _roughness_lines(s["roughness"], s["transfer_slopes"])
+            r = s["random_expected"]
+            if r:
+                lines.append(
+                    "  random search, expected best / its seeds' mean: table "
+                    f"{r['table']['expected']:.4f} / {r['table']['seeds']:.4f}; draws "
+                    + ", ".join(
+                        f"{v['expected']:.4f} / {v['seeds']:.4f}"
+                        for k, v in r.items()
+                        if k != "table"
+                    )
+                )
             if s["marginal_top"]:
                 lines.append(
                     "  the marginal's top minus the table's runs at rank "
