@@ -349,12 +349,16 @@ def render_fidelity_external(data: dict) -> list[str]:
 
 
 def render_marginal_tail(data: dict) -> list[str]:
-    """``bench_marginal_tail``: bias and RMSE of rule 4's tail per fraction and rank."""
+    """``bench_marginal_tail``: bias, median, share below the truth and RMSE of rule 4's tail
+    per fraction and rank."""
     ranks = [f"rank {k:,}" for k in data["ranks"]]
     rows = [["true value", "", *[f"{v:.4f}" for v in data["truth"]]]]
     for row in data["fractions"]:
         name = f"{row['fraction']:.0%} ({row['labels']:,} labels)"
         rows.append([name, "bias", *[f"{v:+.4f}" for v in row["bias"]]])
+        if "median" in row:
+            rows.append([name, "median", *[f"{v:+.4f}" for v in row["median"]]])
+            rows.append([name, "share below", *[f"{v:.2f}" for v in row["share_low"]]])
         rows.append([name, "RMSE", *[f"{v:.4f}" for v in row["rmse"]]])
     lines = [
         f"{data['subsamples']} uniform samples of the {data['cells']:,} cells per fraction "
