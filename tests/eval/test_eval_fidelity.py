@@ -444,3 +444,11 @@ def test_cli_options_reach_the_config(tmp_path):
     assert cfg.sample_seeds == (0, 3)
     with pytest.raises(SystemExit):
         config_from_args(["--fractions", "5pct", "--out", str(tmp_path)])
+
+
+def test_over_samples_groups_only_trained_fractions():
+    """Given artifacts whose names look like samples are not summarised as samples."""
+    from eval.fidelity.report.summary import over_samples
+
+    given = {"protocol": "given", "surrogates": {"a": {}, "a-sample1": {}}}
+    assert over_samples([given]) == {}

@@ -263,6 +263,8 @@ def over_samples(studies: list[dict]) -> dict[str, Any]:
     fraction's label; only fractions with at least two samples."""
     out = {}
     for study in studies:
+        if study["protocol"] != "mixed":  # only the full track's trained fractions
+            continue
         fractions: dict[str, list[str]] = {}
         for label in study["surrogates"]:
             fractions.setdefault(fraction_of(label), []).append(label)
