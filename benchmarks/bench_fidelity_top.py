@@ -42,6 +42,9 @@ study would) and queries the table and the folder's surrogates. Per study and su
   tail, as the artifact stores them) at the study's ranks 1, 10, 30, 100 and 300, minus the
   table's runs at those ranks: where a draw's best runs come out too good or too poor before
   any optimizer runs (on the full track, the luck of the surrogate's training sample).
+* **over-prediction of the model's best cells, over the folds**: the out-of-sample folds'
+  cells that each fold's model predicts best (its best 0.1 % to 5 % of the fold), pooled over
+  the folds: the mean of the table's run minus the prediction, with its standard error.
 * **random search's expectation** (where every query costs one full training, as on the
   full track): the exact expected best of its ``budget`` uniform cells on the table and on
   each draw, next to its seeds' mean: the seeds' luck, which every surrogate compared with
@@ -72,6 +75,8 @@ MODEL_TOP = (0.005, 0.01, 0.05)
 #: Level bands of rule 4's slope: the bulk, then the top 10 %, 1 %, 0.1 % and 0.01 %.
 SLOPE_BANDS = ((0.25, 0.75), (0.9, 0.99), (0.99, 0.999), (0.999, 0.9999))
 ROUGHNESS = ("neighbour_corr", "local_optima")
+#: Shares of a fold that its model predicts best, pooled over the out-of-sample folds.
+POOLED_TOP = (0.001, 0.0025, 0.005, 0.01, 0.05)
 #: Ranks (1 = best) of the study's cells at which the marginal's top is compared.
 MARGINAL_RANKS = (1, 10, 30, 100, 300)
 
@@ -201,6 +206,26 @@ def expected_best(values: np.ndarray, cells: np.ndarray, draws: int) -> float:
     return float(np.sum(np.exp(log_p) * v[: len(k)]))
 
 
+def over_prediction(folds: list[tuple[np.ndarray, np.ndarray]]) -> dict:
+    """Per share of :data:`POOLED_TOP`: the mean and standard error of ``truth -
+    prediction`` over each fold's cells predicted best (``folds``: ``(prediction, truth)``
+    on each fold's cells), and the number of cells pooled."""
+    out = {}
+    for share in POOLED_TOP:
+        diffs = []
+        for prediction, truth in folds:
+            best = np.argsort(-prediction, kind="stable")[: max(1, int(share * len(prediction)))]
+            diffs.append(truth[best] - prediction[best])
+        d = np.concatenate(diffs)
+        d = d[np.isfinite(d)]
+        out[f"{share:g}"] = {
+            "mean": float(d.mean()),
+            "se": float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan"),
+            "cells": int(len(d)),
+        }
+    return out
+
+
 def roughness(sample, values: np.ndarray, neighbours, n_boot: int) -> dict:
     """:data:`ROUGHNESS` of :func:`eval.landscape.landscape_stats` (values only)."""
     from eval.landscape import landscape_stats
@@ -248,6 +273,7 @@ def analyse(folder: Path, track_name: str, n_boot: int | None = None) -> dict:
     labels = np.full(len(space), np.nan)  # the table's runs, one per covered cell
     labels[covered] = table.query_batch(covered, 108)[objective]
     out = []
+    pooled: dict[str, list] = {}  # label -> (prediction, truth) on each out-of-sample fold
     for study in result.studies:
         if study.track != track_name:
             continue
@@ -306,6 +332,7 @@ def analyse(folder: Path, track_name: str, n_boot: int | None = None) -> dict:
             if study.protocol == "out-of-sample":
                 training = np.setdiff1d(covered, cells)
                 s["lucky"] = lucky_labels(labels, cells, training, prediction)
+                pooled.setdefault(label, []).append((prediction[cells], truth[cells]))
             finals = final_cells_plausibility(
                 study.final_cells, draws, study.optimizers, hash_of=lambda i: space.hash(i)[:8]
             )
@@ -324,7 +351,14 @@ def analyse(folder: Path, track_name: str, n_boot: int | None = None) -> dict:
             s["kendall_tau"] = m.get("kendall_tau")
             entry["surrogates"][label] = s
         out.append(entry)
-    return {"folder": str(folder), "track": track_name, "studies": out}
+    return {
+        "folder": str(folder),
+        "track": track_name,
+        "studies": out,
+        "over_prediction": {
+            label: over_prediction(folds) for label, folds in pooled.items() if len(folds) >= 2
+        },
+    }
 
 
 def render(res: dict) -> str:
@@ -404,6 +438,16 @@ def render(res: dict) -> str:
             lines.append(
                 f"\ncorrelation over folds of (fold - training top 30) and the mean "
                 f"bias: {np.corrcoef(a[ok], b[ok])[0, 1]:+.2f}"
+            )
+    for label, shares in res.get("over_prediction", {}).items():
+        lines.append(
+            f"\nsurrogate {label}, over the folds: the table's runs minus the prediction on "
+            "the cells each fold's model predicts best"
+        )
+        for share, v in shares.items():
+            lines.append(
+                f"  best {float(share) * 100:g} % ({v['cells']} cells): {v['mean']:+.4f} "
+                f"(standard error {v['se']:.4f})"
             )
     return "\n".join(lines)
 
