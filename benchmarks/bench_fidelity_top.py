@@ -150,18 +150,25 @@ def model_top(values: np.ndarray, prediction: np.ndarray, cells: np.ndarray) -> 
     return out
 
 
-def transfer_slopes(path, target: str) -> dict | None:
-    """Rule 4's slope per level band of :data:`SLOPE_BANDS`: the labels' quantile range over
-    the reference draw's (None where the target has no transfer)."""
+def target_noise(path, target: str):
+    """The artifact's noise model of ``target`` (:class:`surrogate.noise.TargetNoise`), or
+    None where it has no rule-4 marginal."""
     from surrogate.artifact import load_artifact
-    from surrogate.noise import MARGINAL_LEVELS
 
     noise = load_artifact(path).noise
     t = None if noise is None else noise.targets.get(target)
-    if t is None or t.marginal is None or t.simulated is None:
+    return None if t is None or t.marginal is None else t
+
+
+def transfer_slopes(noise) -> dict | None:
+    """Rule 4's slope per level band of :data:`SLOPE_BANDS` of a target's ``noise``: the
+    labels' quantile range over the reference draw's (None without a transfer)."""
+    from surrogate.noise import MARGINAL_LEVELS
+
+    if noise is None or noise.simulated is None:
         return None
-    simulated = np.atleast_2d(t.simulated).mean(axis=0)  # members: their mean transfer
-    marginal = np.asarray(t.marginal)
+    simulated = np.atleast_2d(noise.simulated).mean(axis=0)  # members: their mean transfer
+    marginal = np.asarray(noise.marginal)
     out = {}
     for low, high in SLOPE_BANDS:
         q = [np.interp([low, high], MARGINAL_LEVELS, x) for x in (marginal, simulated)]
@@ -169,22 +176,20 @@ def transfer_slopes(path, target: str) -> dict | None:
     return out
 
 
-def marginal_top(path, target: str, truth: np.ndarray, cells: np.ndarray) -> dict | None:
-    """Rule 4's marginal at the ranks :data:`MARGINAL_RANKS` of ``cells`` (level ``1 - (r -
-    0.5) / n``) minus ``truth``'s ``r``-th best value there (None without a marginal)."""
-    from surrogate.artifact import load_artifact
+def marginal_top(noise, truth: np.ndarray, cells: np.ndarray) -> dict | None:
+    """Rule 4's marginal of a target's ``noise`` at the ranks :data:`MARGINAL_RANKS` of
+    ``cells`` (level ``1 - (r - 0.5) / n``) minus ``truth``'s ``r``-th best value there (None
+    without a marginal)."""
     from surrogate.noise import MARGINAL_LEVELS
 
-    noise = load_artifact(path).noise
-    t = None if noise is None else noise.targets.get(target)
-    if t is None or t.marginal is None:
+    if noise is None:
         return None
     best = np.sort(truth[cells][np.isfinite(truth[cells])])[::-1]
     out = {}
     for r in MARGINAL_RANKS:
         if r <= len(best):
             level = 1 - (r - 0.5) / len(best)
-            out[str(r)] = float(np.interp(level, MARGINAL_LEVELS, t.marginal) - best[r - 1])
+            out[str(r)] = float(np.interp(level, MARGINAL_LEVELS, noise.marginal) - best[r - 1])
     return out
 
 
@@ -226,11 +231,12 @@ def over_prediction(folds: list[tuple[np.ndarray, np.ndarray]]) -> dict:
     return out
 
 
-def roughness(sample, values: np.ndarray, neighbours, n_boot: int) -> dict:
-    """:data:`ROUGHNESS` of :func:`eval.landscape.landscape_stats` (values only)."""
+def roughness(sample, values: np.ndarray, neighbours) -> dict:
+    """:data:`ROUGHNESS` of :func:`eval.landscape.landscape_stats` (values only: no
+    bootstrap, whose intervals would be discarded)."""
     from eval.landscape import landscape_stats
 
-    stats = landscape_stats(sample, values, neighbours, n_boot=n_boot)
+    stats = landscape_stats(sample, values, neighbours, n_boot=0)
     return {name: stats[name]["value"] for name in ROUGHNESS}
 
 
@@ -294,6 +300,7 @@ def analyse(folder: Path, track_name: str, n_boot: int | None = None) -> dict:
             prediction[cells] = SurrogateBenchmark(path, noise=False, **kwargs).query_batch(
                 cells, 108
             )[objective]
+            noise = target_noise(path, target)
             # random search queries `budget` distinct cells where each costs one training
             queries = study.budget / study.unit if study.unit == 1.0 else None
             s = {
@@ -303,11 +310,11 @@ def analyse(folder: Path, track_name: str, n_boot: int | None = None) -> dict:
                     "prediction": model_top(prediction, prediction, cells),
                 },
                 "roughness": {
-                    "table": roughness(sample, truth, track.neighbours, n_boot),
-                    "mean": roughness(sample, prediction, track.neighbours, n_boot),
+                    "table": roughness(sample, truth, track.neighbours),
+                    "mean": roughness(sample, prediction, track.neighbours),
                 },
-                "transfer_slopes": transfer_slopes(path, target),
-                "marginal_top": marginal_top(path, target, truth, cells),
+                "transfer_slopes": transfer_slopes(noise),
+                "marginal_top": marginal_top(noise, truth, cells),
                 "random_expected": {},
             }
             if queries and "random" in study.optimizers:
@@ -322,7 +329,7 @@ def analyse(folder: Path, track_name: str, n_boot: int | None = None) -> dict:
                 ).query_batch(cells, 108)[objective]
                 s["tail"][draw] = tail_calibration(values, prediction, cells)
                 s["model_top"][draw] = model_top(values, prediction, cells)
-                s["roughness"][draw] = roughness(sample, values, track.neighbours, n_boot)
+                s["roughness"][draw] = roughness(sample, values, track.neighbours)
                 if s["random_expected"]:
                     s["random_expected"][draw] = {
                         "expected": expected_best(values, cells, queries),
