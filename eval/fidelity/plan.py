@@ -140,27 +140,20 @@ def plan_studies(
             studies.append(StudyPlan(t, "all cells", "given", cells[t], tuple(given)))
             continue
         if t == "full":
-            chosen = tuple(
-                (
-                    sample_label(label, seed),
-                    trained_surrogate(
-                        config,
-                        recipe,
-                        table,
-                        out,
-                        sample_label(label, seed),
-                        targets,
-                        size,
-                        seed=seed,
-                    ),
-                    FRACTION_PROTOCOL.get(label, "out-of-sample"),
-                )
-                for label, size in config.surrogate_fractions.items()
-                if FRACTION_PROTOCOL.get(label, "out-of-sample") in protocols
-                for seed in (config.sample_seeds if size is not None else (0,))
-            )
+            chosen = []
+            for fraction, size in config.surrogate_fractions.items():
+                protocol = FRACTION_PROTOCOL.get(fraction, "out-of-sample")
+                if protocol not in protocols:
+                    continue
+                # the in-sample surrogate (no train_size) fits every cell: one sample only
+                for seed in config.sample_seeds if size is not None else (0,):
+                    label = sample_label(fraction, seed)
+                    path = trained_surrogate(
+                        config, recipe, table, out, label, targets, size, seed=seed
+                    )
+                    chosen.append((label, path, protocol))
             if chosen:
-                studies.append(StudyPlan(t, "all cells", "mixed", cells[t], chosen))
+                studies.append(StudyPlan(t, "all cells", "mixed", cells[t], tuple(chosen)))
             continue
         if "out-of-sample" in protocols:
             for seed in config.split_seeds:

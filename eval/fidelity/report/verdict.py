@@ -29,7 +29,7 @@ def verdict_text(report: dict) -> str:
     if not comparisons:
         return "No surrogate was compared."
     summaries = [
-        _over_folds(t, label, o, kind)
+        _summary_bullet(t, label, o, kind)
         for t, track in report["tracks"].items()
         for key, kind in (
             ("over_folds", "out-of-sample folds"),
@@ -158,7 +158,7 @@ def _comparison(t: str, study: dict, label: str, s: dict) -> tuple[bool, str]:
     return bool(met["all"]), "\n".join(lines)
 
 
-def _over_folds(t: str, label: str, o: dict, kind: str = "out-of-sample folds") -> str:
+def _summary_bullet(t: str, label: str, o: dict, kind: str) -> str:
     """The bullet of one surrogate's summary over the out-of-sample folds of a track, or
     over the training samples of one of its fractions (``kind``)."""
     n, noun = len(o["targets_met"]["per_fold"]), kind.split()[-1]
