@@ -135,27 +135,38 @@ def test_fidelity_smoke_and_cache(tmp_path, tiny_surrogate):
     )
 
 
-def test_out_of_sample_protocol(tmp_path):
-    """Each fold's surrogate never saw the fold's labels; both backends run on the fold."""
-    from eval.fidelity import FidelityConfig, collect, split_folds, track_targets
-    from eval.fidelity.report import build_report
-    from surrogate.artifact import load_artifact
+def _small_study(tmp_path, **settings):
+    """A study small enough for a test: 2 seeds, a budget of 4, tiny trained surrogates, no
+    landscape, one thread; ``settings`` say the rest."""
+    from eval.fidelity import FidelityConfig
 
-    cfg = FidelityConfig(
-        tracks=("multifidelity",),
-        protocol="both",
-        folds=2,
-        split_seeds=(0, 3),
-        optimizers=("random", "hyperband"),
+    return FidelityConfig(
         seeds=2,
         budget=4,
-        realizations=1,
         landscape=False,
         n_boot=20,
         n_jobs=1,
         joblib_backend="threading",
         out=tmp_path / "o",
         surrogate_recipe={"model_params": {"n_estimators": 5, "max_depth": 3}},
+        **settings,
+    )
+
+
+def test_out_of_sample_protocol(tmp_path):
+    """Each fold's surrogate never saw the fold's labels; both backends run on the fold."""
+    from eval.fidelity import collect, split_folds, track_targets
+    from eval.fidelity.report import build_report
+    from surrogate.artifact import load_artifact
+
+    cfg = _small_study(
+        tmp_path,
+        tracks=("multifidelity",),
+        protocol="both",
+        folds=2,
+        split_seeds=(0, 3),
+        optimizers=("random", "hyperband"),
+        realizations=1,
     )
     result = collect(cfg)
     folds = [s for s in result.studies if s.protocol == "out-of-sample"]
@@ -210,24 +221,17 @@ def test_out_of_sample_protocol(tmp_path):
 def test_full_track_over_training_samples(tmp_path):
     """--sample-seeds trains one surrogate per fraction and seed, each on its own sample, and
     the report summarises each fraction over its samples."""
-    from eval.fidelity import FidelityConfig, collect
+    from eval.fidelity import collect
     from eval.fidelity.report import build_report
     from surrogate.artifact import load_artifact
 
-    cfg = FidelityConfig(
+    cfg = _small_study(
+        tmp_path,
         tracks=("full",),
         surrogate_fractions={"1pct": 0.01},
         sample_seeds=(0, 2),
         optimizers=("random",),
-        seeds=2,
-        budget=4,
         realizations=2,
-        landscape=False,
-        n_boot=20,
-        n_jobs=1,
-        joblib_backend="threading",
-        out=tmp_path / "o",
-        surrogate_recipe={"model_params": {"n_estimators": 5, "max_depth": 3}},
     )
     result = collect(cfg)
     (study,) = result.studies
