@@ -9,7 +9,8 @@ The rule, per target, estimated by :func:`estimate_noise` at training time (each
 docstring gives its rule in full; measured effects are in the docs' noise-model notes):
 
 1. **Shape** (:mod:`.estimate`): the held-out residuals' quantile function per bin of the
-   predicted value, centred, so the noise is heteroscedastic and skewed where the data are.
+   predicted value, centred on its median, so the noise is heteroscedastic and skewed where
+   the data are and a cell's typical run is its prediction.
 2. **Scale** (:mod:`.estimate`): the quantiles scaled to the within-cell spread of real
    repeats (``scale = min(1, sigma_run / sigma_resid)``; 1 without repeats, an upper bound).
 3. **One run, one draw** (:mod:`.levels`, :mod:`.target`): a simulated run of a cell is one

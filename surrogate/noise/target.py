@@ -39,7 +39,8 @@ class TargetNoise:
     edges : ndarray (B - 1,)
         Inner edges of the predicted-value bins.
     quantiles : ndarray (B, NUM_QUANTILES)
-        Centred residual quantiles per bin at levels ``linspace(0, 1, NUM_QUANTILES)``.
+        Residual quantiles per bin at levels ``linspace(0, 1, NUM_QUANTILES)``, centred on
+        the bin's median (artifacts trained before this rule: on its mean).
     scale : float
         Multiplier of the quantiles (``min(1, sigma_run / sigma_resid)``).
     info : dict

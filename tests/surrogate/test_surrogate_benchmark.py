@@ -30,7 +30,13 @@ from surrogate.artifact import (
     make_inputs,
     save_artifact,
 )
-from surrogate.noise import NoiseModel, estimate_noise, pooled_run_std, uniform_levels
+from surrogate.noise import (
+    NUM_QUANTILES,
+    NoiseModel,
+    estimate_noise,
+    pooled_run_std,
+    uniform_levels,
+)
 from surrogate.registry import get_regressor
 from surrogate.surrogate_benchmark import SurrogateBenchmark
 from surrogate.train import TrainConfig, available_targets, target_data, train
@@ -750,7 +756,8 @@ def test_simulated_runs_are_fixed_seeded_and_centred(artifact_path, space, cover
     other = SurrogateBenchmark(artifact_path, seed=1, num_repeats=1, noise_seed=5)
     assert not np.array_equal(other.query_batch(cells)["test_accuracy"], one["test_accuracy"])
     # centred on the prediction, over many simulated runs (noise rules 1-3: rule 4, the
-    # labels' marginal, moves the values on purpose)
+    # labels' marginal, moves the values on purpose; the typical run is the prediction, and
+    # these cells' residuals are near symmetric, so the mean is close to it too)
     plain = load_artifact(artifact_path)
     for target_noise in plain.noise.targets.values():
         target_noise.marginal = target_noise.simulated = None
@@ -830,7 +837,7 @@ def test_noise_scale_from_repeats():
     upper = estimate_noise(pred, observed)
     assert upper.scale == 1.0 and "upper bound" in upper.info["source"]
     draws = noise.offsets(np.full(20000, 0.9), rng.random(20000))
-    assert draws.std() == pytest.approx(0.003, rel=0.2) and abs(draws.mean()) < 3e-4
+    assert draws.std() == pytest.approx(0.003, rel=0.2) and abs(np.median(draws)) < 3e-4
     model = NoiseModel({"test_accuracy@108": noise})
     again = NoiseModel.from_dict(json.loads(json.dumps(model.to_dict())))
     u = rng.random(100)
@@ -840,6 +847,28 @@ def test_noise_scale_from_repeats():
         atol=1e-6,
     )
     assert np.all(model.perturb("test_accuracy@108", np.ones(100), u) <= 1.0)
+
+
+def test_noise_bins_are_centred_on_their_median():
+    # the regressors fit labels clipped from below, the residuals keep the collapsed runs: a
+    # low bin with a few of them keeps its typical run at the prediction, so its runs stay
+    # below the next bin's and its upper tail stays as narrow as its residuals' around it
+    rng = np.random.default_rng(2)
+    pred = np.sort(rng.uniform(0.80, 0.95, 4000))
+    observed = pred + rng.normal(0, 0.005, 4000)
+    low = np.flatnonzero(pred < pred[len(pred) // 10])
+    collapsed = rng.choice(low, size=len(low) // 10, replace=False)
+    observed[collapsed] = 0.1
+    noise = estimate_noise(pred, observed)
+    assert noise.info["centre"] == "median"
+    np.testing.assert_allclose(noise.quantiles[:, NUM_QUANTILES // 2], 0.0, atol=1e-12)
+    u = np.full(2, 0.5)
+    edge = noise.edges[0]
+    below, above = noise.offsets(np.array([edge - 1e-6, edge]), u) + [edge - 1e-6, edge]
+    assert below < above  # no order inverted at the bin's edge
+    # the lowest bin's 99th percentile: the normal residuals' 0.005 * 2.33, not the collapsed
+    # runs' pull on the mean (+0.08) on top of it
+    assert noise.quantiles[0, -2] == pytest.approx(0.005 * 2.326, abs=0.003)
 
 
 def test_noise_transfer_onto_the_labels_marginal():
