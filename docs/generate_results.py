@@ -547,22 +547,27 @@ PAGES = (
 )
 
 
-def current_artifact_digest() -> str | None:
-    """The bundled surrogate's digest in this checkout (None if it cannot be read)."""
+def current_digests() -> tuple[str | None, str | None]:
+    """The bundled surrogate's digest (its models) and its noise model's, in this checkout
+    (None where they cannot be read)."""
     import sys
 
     sys.path.insert(0, str(REPO))
     try:
         from surrogate.artifact import DEFAULT_ARTIFACT, load_artifact
 
-        return load_artifact(DEFAULT_ARTIFACT).digest
+        artifact = load_artifact(DEFAULT_ARTIFACT)
+        return artifact.digest, artifact.noise_digest
     except Exception:  # noqa: BLE001 - the pages still build, without this check
-        return None
+        return None, None
 
 
-def stamp_lines(data: dict, head: str | None, digest: str | None = None) -> list[str]:
+def stamp_lines(
+    data: dict, head: str | None, digest: str | None = None, noise_digest: str | None = None
+) -> list[str]:
     """Where and on what a file's numbers were measured; says so when the checkout has moved
-    on (another commit, or another bundled artifact than the one measured)."""
+    on (another commit, or another bundled artifact or noise model than the one measured;
+    stamps older than the noise digest are not checked for it)."""
     stamp = data.get("_stamp") or {}
     commit = stamp.get("commit")
     if not commit:
@@ -570,7 +575,9 @@ def stamp_lines(data: dict, head: str | None, digest: str | None = None) -> list
     dirty = " (with uncommitted changes)" if stamp.get("dirty") else ""
     lines = [
         f"Measured on commit `{commit[:12]}`{dirty}, bundled artifact digest "
-        f"`{str(stamp.get('artifact_digest'))[:16]}`, {stamp.get('date', 'date unknown')}, "
+        f"`{str(stamp.get('artifact_digest'))[:16]}`"
+        + (f" (noise `{stamp['noise_digest'][:16]}`)" if stamp.get("noise_digest") else "")
+        + f", {stamp.get('date', 'date unknown')}, "
         f"{stamp.get('machine', 'machine unknown')}"
         + (
             f", load average {stamp['load_average']:.1f} at the start"
@@ -590,6 +597,13 @@ def stamp_lines(data: dict, head: str | None, digest: str | None = None) -> list
             f"that depend on it describe the earlier one.",
             "",
         ]
+    measured_noise = stamp.get("noise_digest")
+    if noise_digest and measured_noise and noise_digest != measured_noise:
+        lines += [
+            f"**The bundled artifact's noise model has changed since** (now "
+            f"`{noise_digest[:16]}`): numbers from simulated runs describe the earlier one.",
+            "",
+        ]
     if head and not head.startswith(commit):
         lines.append(
             f"*The docs were built at commit `{head[:12]}`: these numbers are from an "
@@ -600,7 +614,11 @@ def stamp_lines(data: dict, head: str | None, digest: str | None = None) -> list
 
 
 def render_page(
-    page: Page, data_dir: Path = DATA, head: str | None = None, digest: str | None = None
+    page: Page,
+    data_dir: Path = DATA,
+    head: str | None = None,
+    digest: str | None = None,
+    noise_digest: str | None = None,
 ) -> str:
     """The Markdown of one results page."""
     lines = [f"# {page.title}", "", page.about, ""]
@@ -616,7 +634,7 @@ def render_page(
         ]
         return "\n".join(lines)
     data = json.loads(path.read_text())
-    lines += stamp_lines(data, head, digest)
+    lines += stamp_lines(data, head, digest, noise_digest)
     try:
         lines += page.render(data)
     except (KeyError, TypeError, ValueError, AttributeError) as error:
@@ -634,11 +652,11 @@ def write_pages(docs: Path = DOCS) -> list[Path]:
     text changes, so incremental builds stay incremental)."""
     out = docs / "results" / "generated"
     out.mkdir(parents=True, exist_ok=True)
-    head, digest = head_commit(), current_artifact_digest()
+    head, (digest, noise_digest) = head_commit(), current_digests()
     written = []
     for page in PAGES:
         path = out / f"{page.name}.md"
-        text = render_page(page, docs / "results" / "data", head, digest)
+        text = render_page(page, docs / "results" / "data", head, digest, noise_digest)
         if not path.is_file() or path.read_text() != text:
             path.write_text(text)
         written.append(path)

@@ -3,8 +3,9 @@
 The command writes strict JSON somewhere (a benchmark script's ``--json PATH``, an entry
 point's output folder); this script gives it a fresh temporary place, reads the JSON back,
 adds a ``_stamp`` (git commit, whether the tree had uncommitted changes, the bundled
-artifact's digest, the command, the date and the machine) and writes it atomically to
-``docs/results/data/NAME.json``, from which ``docs/generate_results.py`` renders the page.
+artifact's digest and its noise model's, the command, the date and the machine) and writes
+it atomically to ``docs/results/data/NAME.json``, from which ``docs/generate_results.py``
+renders the page.
 
 In the command, ``{json}`` stands for a temporary JSON path and ``{out}`` for a temporary
 folder; ``--take`` says which file to keep (default ``{json}``). Run it from the repository
@@ -45,24 +46,28 @@ def _git(*args: str) -> str:
     ).stdout.strip()
 
 
-def artifact_digest() -> str | None:
-    """The bundled surrogate's digest (what its predictions depend on), None if unreadable."""
+def artifact_digests() -> tuple[str | None, str | None]:
+    """The bundled surrogate's digest (what its predictions depend on) and its noise model's
+    (what its simulated runs depend on besides), None where unreadable."""
     sys.path.insert(0, str(REPO))
     try:
         from surrogate.artifact import DEFAULT_ARTIFACT, load_artifact
 
-        return load_artifact(DEFAULT_ARTIFACT).digest
+        artifact = load_artifact(DEFAULT_ARTIFACT)
+        return artifact.digest, artifact.noise_digest
     except Exception:  # noqa: BLE001 - a stamp without the digest beats no measurement
-        return None
+        return None, None
 
 
 def stamp(command: list[str], load_average: float | None = None) -> dict:
     """Where and on what a measurement ran (``load_average``: the machine's at the start;
     timings on a shared machine are comparable only at similar load)."""
+    digest, noise_digest = artifact_digests()
     return {
         "commit": _git("rev-parse", "HEAD"),
         "dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
-        "artifact_digest": artifact_digest(),
+        "artifact_digest": digest,
+        "noise_digest": noise_digest,
         "command": shlex.join(command),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{os.cpu_count()} CPUs, {platform.system()} {platform.machine()}, "

@@ -198,6 +198,12 @@ class Artifact:
             ]
         return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
+    @property
+    def noise_digest(self) -> str | None:
+        """sha256 of the noise model's file (None without one): what simulated runs depend on
+        beyond :attr:`digest`, which covers the models only."""
+        return self.metadata["files"].get("noise.json")
+
     def model(self, target: str) -> Any:
         """The fitted regressor of ``target``, read from its folder on first need.
 

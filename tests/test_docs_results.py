@@ -38,13 +38,22 @@ def test_committed_measurements_are_stamped_and_render(tmp_path):
         stamp = data["_stamp"]
         assert len(stamp["commit"]) == 40 and stamp["artifact_digest"]
         text = gen.render_page(
-            names[path.stem], gen.DATA, head=stamp["commit"], digest=stamp["artifact_digest"]
+            names[path.stem],
+            gen.DATA,
+            head=stamp["commit"],
+            digest=stamp["artifact_digest"],
+            noise_digest=stamp.get("noise_digest"),
         )
         assert "not one this page can render" not in text
         assert stamp["commit"][:12] in text and "earlier commit" not in text
         assert "has changed since" not in text
-        moved = gen.render_page(names[path.stem], gen.DATA, head="f" * 40, digest="0" * 64)
-        assert "earlier commit" in moved and "has changed since" in moved
+        moved = gen.render_page(
+            names[path.stem], gen.DATA, head="f" * 40, digest="0" * 64, noise_digest="1" * 64
+        )
+        assert "earlier commit" in moved and "artifact has changed since" in moved
+        # stamps from before the noise digest was recorded are not checked for it
+        noise_moved = "noise model has changed since" in moved
+        assert noise_moved == bool(stamp.get("noise_digest"))
 
 
 def test_the_card_renders_from_json_as_from_the_artifact():
