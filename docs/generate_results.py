@@ -567,7 +567,7 @@ def stamp_lines(
 ) -> list[str]:
     """Where and on what a file's numbers were measured; says so when the checkout has moved
     on (another commit, or another bundled artifact or noise model than the one measured;
-    stamps older than the noise digest are not checked for it)."""
+    a stamp from before noise digests were recorded says it cannot tell)."""
     stamp = data.get("_stamp") or {}
     commit = stamp.get("commit")
     if not commit:
@@ -602,6 +602,12 @@ def stamp_lines(
         lines += [
             f"**The bundled artifact's noise model has changed since** (now "
             f"`{noise_digest[:16]}`): numbers from simulated runs describe the earlier one.",
+            "",
+        ]
+    elif noise_digest and not measured_noise:
+        lines += [
+            "*Stamped before noise digests were recorded: numbers from simulated runs "
+            "(fidelity studies) may describe an earlier noise model.*",
             "",
         ]
     if head and not head.startswith(commit):

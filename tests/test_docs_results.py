@@ -54,6 +54,7 @@ def test_committed_measurements_are_stamped_and_render(tmp_path):
         # stamps from before the noise digest was recorded are not checked for it
         noise_moved = "noise model has changed since" in moved
         assert noise_moved == bool(stamp.get("noise_digest"))
+        assert ("before noise digests were recorded" in moved) != noise_moved
 
 
 def test_the_card_renders_from_json_as_from_the_artifact():
