@@ -590,21 +590,22 @@ def stamp_lines(
         + (" (its output, stamped afterwards)" if stamp.get("stamped_existing_output") else ""),
         "",
     ]
-    measured_digest = stamp.get("artifact_digest")
-    if digest and measured_digest and digest != measured_digest:
-        lines += [
-            f"**The bundled artifact has changed since** (now `{digest[:16]}`): numbers "
-            f"that depend on it describe the earlier one.",
-            "",
-        ]
-    measured_noise = stamp.get("noise_digest")
-    if noise_digest and measured_noise and noise_digest != measured_noise:
-        lines += [
-            f"**The bundled artifact's noise model has changed since** (now "
-            f"`{noise_digest[:16]}`): numbers from simulated runs describe the earlier one.",
-            "",
-        ]
-    elif noise_digest and not measured_noise:
+    for what, now, then, numbers in (
+        ("bundled artifact", digest, stamp.get("artifact_digest"), "numbers that depend on it"),
+        (
+            "bundled artifact's noise model",
+            noise_digest,
+            stamp.get("noise_digest"),
+            "numbers from simulated runs",
+        ),
+    ):
+        if now and then and now != then:
+            lines += [
+                f"**The {what} has changed since** (now `{now[:16]}`): {numbers} describe "
+                f"the earlier one.",
+                "",
+            ]
+    if noise_digest and not stamp.get("noise_digest"):
         lines += [
             "*Stamped before noise digests were recorded: numbers from simulated runs "
             "(fidelity studies) may describe an earlier noise model.*",

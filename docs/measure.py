@@ -46,23 +46,13 @@ def _git(*args: str) -> str:
     ).stdout.strip()
 
 
-def artifact_digests() -> tuple[str | None, str | None]:
-    """The bundled surrogate's digest (what its predictions depend on) and its noise model's
-    (what its simulated runs depend on besides), None where unreadable."""
-    sys.path.insert(0, str(REPO))
-    try:
-        from surrogate.artifact import DEFAULT_ARTIFACT, load_artifact
-
-        artifact = load_artifact(DEFAULT_ARTIFACT)
-        return artifact.digest, artifact.noise_digest
-    except Exception:  # noqa: BLE001 - a stamp without the digest beats no measurement
-        return None, None
-
-
 def stamp(command: list[str], load_average: float | None = None) -> dict:
     """Where and on what a measurement ran (``load_average``: the machine's at the start;
     timings on a shared machine are comparable only at similar load)."""
-    digest, noise_digest = artifact_digests()
+    # the generator's reader: the pages compare these with the checkout's the same way
+    from generate_results import current_digests
+
+    digest, noise_digest = current_digests()
     return {
         "commit": _git("rev-parse", "HEAD"),
         "dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
