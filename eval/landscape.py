@@ -9,7 +9,11 @@ neighbours`: edit-distance-1 cells, projected onto the covered cells):
     Rank (Spearman) correlation of the values of a cell and of each of its neighbours.
 ``walk_autocorr_<k>``
     Rank autocorrelation at lag ``k`` = 1..5 of the values along random walks (each step to a
-    uniformly drawn neighbour), pooled over walks.
+    uniformly drawn neighbour), pooled over walks. A cell without neighbours restarts its walk
+    at a fresh cell, and no pair spans a restart: the space has one such cell, the two-vertex
+    cell input -> output, which many cells prune to, so walks that stayed on it were absorbed
+    (88 of 100 within 50 steps on the full track) and the statistic measured where that one
+    cell's value ranks.
 ``local_optima``
     Share of cells no neighbour of which is better.
 ``climb_length``
@@ -59,6 +63,9 @@ class LandscapeSample:
         Start cells (neighbour correlation, local optima, improvement, climbs).
     walks : ndarray (W, L)
         Random walks over the neighbourhood graph.
+    restarts : ndarray (W, L), bool
+        Where a walk went on from a fresh cell instead of a neighbour (the cell before had
+        none): no autocorrelation pair spans such a step.
     picks : ndarray (S,)
         A uniformly drawn neighbour of each start cell.
     """
@@ -67,6 +74,7 @@ class LandscapeSample:
     starts: np.ndarray
     walks: np.ndarray
     picks: np.ndarray
+    restarts: np.ndarray
 
 
 def landscape_sample(
@@ -84,12 +92,18 @@ def landscape_sample(
     starts = rng.choice(cells, size=min(num_starts, len(cells)), replace=False)
     picks = np.array([_pick(neighbours(int(c)), rng, int(c)) for c in starts], dtype=np.int64)
     walks = np.empty((num_walks, walk_length), dtype=np.int64)
+    restarts = np.zeros((num_walks, walk_length), dtype=bool)
     for w in range(num_walks):
         c = int(rng.choice(cells))
         for t in range(walk_length):
             walks[w, t] = c
-            c = _pick(neighbours(c), rng, c)
-    return LandscapeSample(cells, starts, walks, picks)
+            nbrs = neighbours(c)
+            if len(nbrs):
+                c = int(nbrs[rng.integers(len(nbrs))])
+            elif t + 1 < walk_length:  # a dead end would absorb the walk: start afresh
+                c = int(rng.choice(cells))
+                restarts[w, t + 1] = True
+    return LandscapeSample(cells, starts, walks, picks, restarts)
 
 
 def _pick(nbrs: np.ndarray, rng: np.random.Generator, cell: int) -> int:
@@ -135,6 +149,9 @@ def landscape_stats(
     climbs = np.array(climbs, dtype=np.float64)
     improve = (v[sample.picks] > v[sample.starts]).astype(np.float64)
     walk_vals = v[sample.walks]
+    # restarts in (t, t + lag] per lag: such a pair spans two walks
+    restarts_so_far = np.cumsum(sample.restarts, axis=1)
+    spans = {lag: restarts_so_far[:, lag:] > restarts_so_far[:, :-lag] for lag in WALK_LAGS}
     top = np.sort(v[sample.cells])[::-1][: max(1, len(sample.cells) // 100)]
 
     pairs = _neighbour_pairs(own, nbr_vals)
@@ -143,8 +160,8 @@ def landscape_stats(
         return _corr(*pairs(idx))
 
     def walk_corr(idx: np.ndarray, lag: int) -> float:
-        w = walk_vals[idx]
-        return _corr(w[:, :-lag].ravel(), w[:, lag:].ravel())
+        w, keep = walk_vals[idx], ~spans[lag][idx]
+        return _corr(w[:, :-lag][keep], w[:, lag:][keep])
 
     per_start = {
         "neighbour_corr": neighbour_corr,

@@ -119,6 +119,45 @@ def test_landscape_statistics_on_a_line():
     )
 
 
+def test_walks_restart_at_a_dead_end():
+    """A cell without neighbours (the space's two-vertex cell) must not absorb the walks:
+    they go on from a fresh cell, and no autocorrelation pair spans the restart. Here every
+    cell leads to the dead end 0, so absorbed walks would pair 0 with itself at every lag."""
+    from scipy.stats import rankdata
+
+    from eval.landscape import landscape_sample, landscape_stats
+
+    n = 12
+    cells = np.arange(n)
+
+    def neighbours(c):
+        if c == 0:
+            return np.array([], dtype=np.int64)
+        return np.array([x for x in (0, c - 1, c + 1) if 1 <= x < n or x == 0])
+
+    sample = landscape_sample(cells, neighbours, num_starts=n, num_walks=30, walk_length=40)
+    w = sample.walks
+    stayed = w[:, 1:] == w[:, :-1]
+    assert not (stayed & ~sample.restarts[:, 1:]).any()  # no step stays on its cell
+    assert sample.restarts.any() and not sample.restarts[:, 0].any()
+    # every restart follows the dead end, and every visit of the dead end before the last
+    # step is followed by a restart
+    assert np.all(w[:, :-1][sample.restarts[:, 1:]] == 0)
+    assert np.all(sample.restarts[:, 1:][w[:, :-1] == 0])
+    # the statistic pools exactly the pairs inside one walk segment
+    values = np.random.default_rng(1).permutation(n).astype(float)
+    stats = landscape_stats(sample, values, neighbours, n_boot=20)
+    for lag in (1, 3):
+        a, b = [], []
+        for walk, restarts in zip(w, sample.restarts):
+            for t in range(w.shape[1] - lag):
+                if not restarts[t + 1 : t + lag + 1].any():
+                    a.append(values[walk[t]])
+                    b.append(values[walk[t + lag]])
+        expected = np.corrcoef(rankdata(a), rankdata(b))[0, 1]
+        assert stats[f"walk_autocorr_{lag}"]["value"] == pytest.approx(expected)
+
+
 def test_attainable_reference_leaves_one_draw_out():
     """Each draw plays the table against the mean of the others: identical draws meet every
     curve target in every case; too few draws give no reference."""
