@@ -13,6 +13,10 @@ surrogate, ``num_repeats=1``, for ``noise_seed`` 0 and 1):
 * **top-cell neighbourhoods**: among 500 cells drawn from each landscape's own top 1 %, the
   share of edit-distance-1 neighbours that are better and the share of cells that are local
   maxima (what local search meets);
+* **the fidelity report's landscape statistics** (:mod:`eval.landscape`, the full track's
+  start cells and walks, seed 0): neighbour correlation, walk autocorrelation at lags 1 and
+  5, local optima, climb length, improvement probability, the table's with its 95 %
+  interval;
 * **calibration at the top** (noise-free means): the table's mean minus the surrogate's mean
   over the cells the surrogate ranks in its top 0.1 %, 1 % and 5 % (a negative value: the
   surrogate over-predicts the cells it likes best, the "winner's curse" that a model-based
@@ -54,6 +58,28 @@ def neighbourhoods(values: np.ndarray, space, seed: int = 0) -> str:
     )
 
 
+LANDSCAPE = (
+    ("neighbour_corr", "neighbour corr"),
+    ("walk_autocorr_1", "walk lag 1"),
+    ("walk_autocorr_5", "walk lag 5"),
+    ("local_optima", "local optima"),
+    ("climb_length", "climb"),
+    ("improve_prob", "improve"),
+)
+
+
+def landscape(values: np.ndarray, sample, neighbours, interval: bool = False) -> str:
+    from eval.landscape import landscape_stats
+
+    stats = landscape_stats(sample, values, neighbours, n_boot=200 if interval else 1)
+    parts = []
+    for key, name in LANDSCAPE:
+        s = stats[key]
+        ci = f" [{s['ci_low']:.3f}, {s['ci_high']:.3f}]" if interval else ""
+        parts.append(f"{name} {s['value']:.3f}{ci}")
+    return ", ".join(parts)
+
+
 def calibration(mean: np.ndarray, truth: np.ndarray) -> str:
     order = np.argsort(-mean, kind="stable")
     parts = []
@@ -65,6 +91,8 @@ def calibration(mean: np.ndarray, truth: np.ndarray) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
+    from eval.landscape import landscape_sample
+    from eval.tracks import make_track
     from nb101 import get_space
     from nb101.real_data import load_exhaustive
     from surrogate.artifact import DEFAULT_ARTIFACT
@@ -73,8 +101,12 @@ def main(argv: list[str] | None = None) -> None:
     space = get_space()
     cells = np.arange(len(space))
     truth = load_exhaustive()
+    # the full track's neighbourhood graph, on which the fidelity report measures landscapes
+    neighbours = make_track("full", SurrogateBenchmark(noise=False)).neighbours
+    sample = landscape_sample(cells, neighbours, seed=0)
     print(f"table                      {tail(truth)}")
     print(f"                           {neighbourhoods(truth, space)}")
+    print(f"                           {landscape(truth, sample, neighbours, interval=True)}")
     for path in [Path(a) for a in argv] or [DEFAULT_ARTIFACT]:
         mean = SurrogateBenchmark(path, noise=False).predict(TARGET, cells)
         print(f"\n{path}")
@@ -85,6 +117,7 @@ def main(argv: list[str] | None = None) -> None:
             runs = bench.query_batch(cells, 108)["test_accuracy"]
             print(f"  runs, noise_seed {noise_seed}       {tail(runs)}")
             print(f"                           {neighbourhoods(runs, space)}")
+            print(f"                           {landscape(runs, sample, neighbours)}")
 
 
 if __name__ == "__main__":
