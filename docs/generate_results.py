@@ -162,6 +162,14 @@ def render_fidelity(data: dict) -> list[str]:
         f"`{cfg.get('protocol')}`{' (smoke configuration)' if cfg.get('smoke') else ''}.",
         "",
     ]
+    if absorbed_walks(data):
+        lines += [
+            "*Measured before the landscape's random walks went on from a fresh cell at the "
+            "space's one cell without neighbours (commit `0acf3e9`): most walks stayed on "
+            "that cell, so the walk autocorrelation, and with it the count of landscape "
+            "statistics inside, describes where that one cell's value ranks.*",
+            "",
+        ]
     rows = []
     for track_name, track in (data.get("tracks") or {}).items():
         for study in track.get("studies", []):
@@ -204,6 +212,19 @@ def render_fidelity(data: dict) -> list[str]:
         text = "\n".join(textwrap.fill(part, 100) for part in str(data["verdict"]).split("\n"))
         lines += ["**Verdict** (as the report writes it):", "", "```text", text, "```", ""]
     return lines
+
+
+def absorbed_walks(data: dict) -> bool:
+    """Whether a fidelity file's landscape statistics come from walks that a cell without
+    neighbours absorbed (written before commit `0acf3e9`, whose walk autocorrelations say
+    how many ``"pairs"`` they pool)."""
+    for track in (data.get("tracks") or {}).values():
+        for study in track.get("studies", []):
+            for s in (study.get("surrogates") or {}).values():
+                walk = ((s.get("landscape") or {}).get("table") or {}).get("walk_autocorr_1")
+                if walk is not None and "pairs" not in walk:
+                    return True
+    return False
 
 
 def _over_samples_lines(data: dict) -> list[str]:

@@ -131,7 +131,8 @@ def landscape_stats(
     Returns
     -------
     dict
-        statistic -> ``{"value", "ci_low", "ci_high"}``.
+        statistic -> ``{"value", "ci_low", "ci_high"}``; the walk autocorrelations also give
+        ``"pairs"``, the pairs they pool (none spans a restart).
     """
     rng = np.random.default_rng(seed)
     v = np.asarray(values, dtype=np.float64)
@@ -175,9 +176,10 @@ def landscape_stats(
     for name, stat in per_start.items():
         out[name] = _bootstrap(stat, starts, rng, n_boot)
     for lag in WALK_LAGS:
-        out[f"walk_autocorr_{lag}"] = _bootstrap(
-            lambda idx, k=lag: walk_corr(idx, k), walks, rng, n_boot
-        )
+        out[f"walk_autocorr_{lag}"] = {
+            **_bootstrap(lambda idx, k=lag: walk_corr(idx, k), walks, rng, n_boot),
+            "pairs": int((~spans[lag]).sum()),
+        }
     out["top1_mean"] = _bootstrap(
         lambda idx: float(top[idx].mean()), np.arange(len(top)), rng, n_boot
     )

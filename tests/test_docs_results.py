@@ -57,6 +57,25 @@ def test_committed_measurements_are_stamped_and_render(tmp_path):
         assert ("before noise digests were recorded" in moved) != noise_moved
 
 
+def test_landscapes_from_absorbed_walks_are_flagged():
+    """A fidelity file whose walk autocorrelations do not say how many pairs they pool was
+    measured with walks that the cell without neighbours absorbed; its page says so."""
+    gen = _generator()
+
+    def report(walk: dict) -> dict:
+        landscape = {"table": {"walk_autocorr_1": walk}, "inside": 4}
+        study = {"name": "fold 1/3", "surrogates": {"default": {"landscape": landscape}}}
+        return {"config": {}, "tracks": {"multifidelity": {"studies": [study]}}}
+
+    old = report({"value": 0.6, "ci_low": 0.5, "ci_high": 0.7})
+    new = report({"value": 0.4, "ci_low": 0.3, "ci_high": 0.5, "pairs": 4900})
+    assert gen.absorbed_walks(old) and not gen.absorbed_walks(new)
+    assert not gen.absorbed_walks({"config": {}, "tracks": {}})  # no landscape: nothing to say
+    flag = "went on from a fresh cell"
+    assert flag in "\n".join(gen.render_fidelity(old))
+    assert flag not in "\n".join(gen.render_fidelity(new))
+
+
 def test_the_card_renders_from_json_as_from_the_artifact():
     """The surrogate card page and the README's card are one table, from one function."""
     spec = importlib.util.spec_from_file_location(

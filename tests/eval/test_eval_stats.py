@@ -156,6 +156,7 @@ def test_walks_restart_at_a_dead_end():
                     b.append(values[walk[t + lag]])
         expected = np.corrcoef(rankdata(a), rankdata(b))[0, 1]
         assert stats[f"walk_autocorr_{lag}"]["value"] == pytest.approx(expected)
+        assert stats[f"walk_autocorr_{lag}"]["pairs"] == len(a)
 
 
 def test_attainable_reference_leaves_one_draw_out():
