@@ -20,7 +20,13 @@ study would) and queries the table and the folder's surrogates. Per study and su
 * **where the seeds end**: per optimizer, the distinct final cells of its seeds, the share
   on the commonest and its hash, on the table and on each draw, and whether the table lies
   inside the range over the draws (:func:`eval.top_structure.final_cells_plausibility`), with
-  the optimizer's final difference (surrogate mean of draws - table).
+  the optimizer's final difference (surrogate mean of draws - table). That difference is
+  split in two, on the table and on each draw: the model's mean prediction at the seeds'
+  final cells (where the optimizer ends) and the mean excess of the backend's run there over
+  that prediction (how lucky its end cells are); over the studies, per optimizer, the mean
+  of each part and the correlation of the excess's difference (draws - table) with the final
+  difference. An optimizer whose final difference follows the excess ends on cells as good
+  as the table's but finds luck more (or less) easily there.
 * **tail calibration**: the ten best runs of the table and of each draw on the study's cells:
   their mean excess over the model's mean prediction and the mean predicted rank of their
   cells. A draw's best runs sit where the model predicts best; the table's sit wherever
@@ -211,6 +217,69 @@ def expected_best(values: np.ndarray, cells: np.ndarray, draws: int) -> float:
     return float(np.sum(np.exp(log_p) * v[: len(k)]))
 
 
+def where_seeds_end(
+    values: np.ndarray, prediction: np.ndarray, finals: dict[str, np.ndarray]
+) -> dict:
+    """Per optimizer (``finals``: its seeds' final cells, -1 for none): the mean model
+    prediction at the final cells and the mean excess of ``values`` (the backend's runs) over
+    it."""
+    out = {}
+    for name, cells in finals.items():
+        cells = np.asarray(cells)
+        cells = cells[cells >= 0]
+        if len(cells) == 0:
+            out[name] = {"prediction": None, "excess": None}
+            continue
+        out[name] = {
+            "prediction": float(np.mean(prediction[cells])),
+            "excess": float(np.mean(values[cells] - prediction[cells])),
+        }
+    return out
+
+
+def ends_over_studies(studies: list[dict]) -> dict:
+    """Per optimizer, over the studies and surrogates of :func:`analyse`: the mean of the
+    table's and of the draws' prediction and excess at the final cells, and the correlation
+    of (draws' excess - table's) with the final difference."""
+    rows: dict[str, list] = {}
+    for study in studies:
+        for s in study["surrogates"].values():
+            ends, finals = s["ends"], s["final_cells"]["optimizers"]
+            draws = [d for d in ends if d != "table"]
+            for name, table in ends["table"].items():
+                own = [ends[d][name] for d in draws if ends[d][name]["excess"] is not None]
+                if table["excess"] is None or not own:
+                    continue
+                rows.setdefault(name, []).append(
+                    (
+                        table["prediction"],
+                        float(np.mean([e["prediction"] for e in own])),
+                        table["excess"],
+                        float(np.mean([e["excess"] for e in own])),
+                        finals[name]["final_difference"],
+                    )
+                )
+    out = {}
+    for name, r in rows.items():
+        a = np.array(r, dtype=float)
+        diff, final = a[:, 3] - a[:, 2], a[:, 4]
+        corr = (
+            float(np.corrcoef(diff, final)[0, 1])
+            if len(a) >= 3 and diff.std() > 0 and final.std() > 0
+            else None
+        )
+        out[name] = {
+            "studies": len(a),
+            "table_prediction": float(a[:, 0].mean()),
+            "draws_prediction": float(a[:, 1].mean()),
+            "table_excess": float(a[:, 2].mean()),
+            "draws_excess": float(a[:, 3].mean()),
+            "final_difference": float(final.mean()),
+            "corr_excess_difference_final": corr,
+        }
+    return out
+
+
 def over_prediction(folds: list[tuple[np.ndarray, np.ndarray]]) -> dict:
     """Per share of :data:`POOLED_TOP`: the mean and standard error of ``truth -
     prediction`` over each fold's cells predicted best (``folds``: ``(prediction, truth)``
@@ -322,6 +391,7 @@ def analyse(folder: Path, track_name: str, n_boot: int | None = None) -> dict:
                     "expected": expected_best(truth, cells, queries),
                     "seeds": float(np.nanmean(study.curves["table"]["random"][:, -1])),
                 }
+            s["ends"] = {"table": where_seeds_end(truth, prediction, study.final_cells["table"])}
             for k, draw in enumerate(draws):
                 values = np.full(len(space), np.nan)
                 values[cells] = SurrogateBenchmark(
@@ -330,6 +400,7 @@ def analyse(folder: Path, track_name: str, n_boot: int | None = None) -> dict:
                 s["tail"][draw] = tail_calibration(values, prediction, cells)
                 s["model_top"][draw] = model_top(values, prediction, cells)
                 s["roughness"][draw] = roughness(sample, values, track.neighbours)
+                s["ends"][draw] = where_seeds_end(values, prediction, study.final_cells[draw])
                 if s["random_expected"]:
                     s["random_expected"][draw] = {
                         "expected": expected_best(values, cells, queries),
@@ -362,6 +433,7 @@ def analyse(folder: Path, track_name: str, n_boot: int | None = None) -> dict:
         "folder": str(folder),
         "track": track_name,
         "studies": out,
+        "ends": ends_over_studies(out),
         "over_prediction": {
             label: over_prediction(folds) for label, folds in pooled.items() if len(folds) >= 2
         },
@@ -425,6 +497,21 @@ def render(res: dict) -> str:
                     f"    {n:<11} {e['final_difference']:+.4f}  table {_conc(e['table'])}"
                     f"{'' if e['inside'] else '  OUTSIDE'}; draws {draws_txt}"
                 )
+            ends = s["ends"]
+            lines.append(
+                "  where the seeds end (mean prediction at the final cells; the runs' excess "
+                "over it): table; draws"
+            )
+            for n, e in ends["table"].items():
+                draws_txt = ", ".join(
+                    f"{_f(ends[d][n]['prediction'], '.4f')} {_f(ends[d][n]['excess'], '+.4f')}"
+                    for d in ends
+                    if d != "table"
+                )
+                lines.append(
+                    f"    {n:<11} {_f(e['prediction'], '.4f')} {_f(e['excess'], '+.4f')}; "
+                    f"{draws_txt}"
+                )
             ts = s["top_structure"]
             lines.append(
                 f"  top landscape: surrogate inside the table's interval for "
@@ -445,6 +532,19 @@ def render(res: dict) -> str:
             lines.append(
                 f"\ncorrelation over folds of (fold - training top 30) and the mean "
                 f"bias: {np.corrcoef(a[ok], b[ok])[0, 1]:+.2f}"
+            )
+    if res.get("ends"):
+        lines.append(
+            "\nwhere the seeds end, mean over the studies: prediction at the final cells "
+            "(table / draws), the runs' excess over it (table / draws), the final difference, "
+            "and the correlation over studies of the excess's difference with it"
+        )
+        for n, e in res["ends"].items():
+            lines.append(
+                f"  {n:<11} {e['table_prediction']:.4f} / {e['draws_prediction']:.4f}   "
+                f"{e['table_excess']:+.4f} / {e['draws_excess']:+.4f}   "
+                f"{e['final_difference']:+.4f}   "
+                f"{_f(e['corr_excess_difference_final'], '+.2f')} ({e['studies']} studies)"
             )
     for label, shares in res.get("over_prediction", {}).items():
         lines.append(

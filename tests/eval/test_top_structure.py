@@ -153,3 +153,41 @@ def test_neighbour_pairs_are_the_units_concatenated_in_resample_order():
             a, np.concatenate([np.full(len(nbrs[i]), own[i]) for i in idx] or [[]])
         )
         np.testing.assert_array_equal(b, np.concatenate([nbrs[i] for i in idx] or [[]]))
+
+
+def _bench_fidelity_top():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_fidelity_top.py"
+    spec = importlib.util.spec_from_file_location("bench_fidelity_top", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_where_the_seeds_end_splits_the_final_difference():
+    """The final value at an optimizer's end cells = the model's prediction there + the run's
+    excess over it; over studies, the excess's difference is correlated with the final
+    difference where it makes it."""
+    bench = _bench_fidelity_top()
+    prediction = np.array([0.90, 0.92, 0.94, 0.93])
+    table = prediction + np.array([0.0, 0.004, 0.002, 0.0])
+    ends = bench.where_seeds_end(table, prediction, {"a": np.array([1, 1, 2, -1]), "b": []})
+    assert ends["a"]["prediction"] == pytest.approx((0.92 + 0.92 + 0.94) / 3)
+    assert ends["a"]["excess"] == pytest.approx((0.004 + 0.004 + 0.002) / 3)
+    assert ends["b"] == {"prediction": None, "excess": None}
+
+    def study(table_excess, draw_excess, final_difference):
+        ends = {
+            "table": {"a": {"prediction": 0.94, "excess": table_excess}},
+            "s0": {"a": {"prediction": 0.94, "excess": draw_excess}},
+        }
+        finals = {"optimizers": {"a": {"final_difference": final_difference}}}
+        return {"surrogates": {"default": {"ends": ends, "final_cells": finals}}}
+
+    studies = [study(0.003, 0.003 + d, d) for d in (-0.002, 0.0, 0.001)]
+    over = bench.ends_over_studies(studies)["a"]
+    assert over["studies"] == 3 and over["table_excess"] == pytest.approx(0.003)
+    assert over["draws_excess"] == pytest.approx(0.003 - 0.001 / 3)
+    assert over["corr_excess_difference_final"] == pytest.approx(1.0)
