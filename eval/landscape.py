@@ -10,10 +10,11 @@ neighbours`: edit-distance-1 cells, projected onto the covered cells):
 ``walk_autocorr_<k>``
     Rank autocorrelation at lag ``k`` = 1..5 of the values along random walks (each step to a
     uniformly drawn neighbour), pooled over walks. A cell without neighbours restarts its walk
-    at a fresh cell, and no pair spans a restart: the space has one such cell, the two-vertex
-    cell input -> output, which many cells prune to, so walks that stayed on it were absorbed
-    (88 of 100 within 50 steps on the full track) and the statistic measured where that one
-    cell's value ranks.
+    at a fresh cell, and no pair spans a restart. The space has one such cell, the two-vertex
+    cell input -> output, which many cells prune to; a multi-fidelity fold also has cells all
+    of whose neighbours project onto themselves. Walks that stayed on them were absorbed (88
+    of 100 within 50 steps on the full track, every walk on a fold), and the statistic
+    measured where those few cells' values rank.
 ``local_optima``
     Share of cells no neighbour of which is better.
 ``climb_length``
