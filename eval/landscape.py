@@ -64,11 +64,11 @@ class LandscapeSample:
         Start cells (neighbour correlation, local optima, improvement, climbs).
     walks : ndarray (W, L)
         Random walks over the neighbourhood graph.
+    picks : ndarray (S,)
+        A uniformly drawn neighbour of each start cell.
     restarts : ndarray (W, L), bool
         Where a walk went on from a fresh cell instead of a neighbour (the cell before had
         none): no autocorrelation pair spans such a step.
-    picks : ndarray (S,)
-        A uniformly drawn neighbour of each start cell.
     """
 
     cells: np.ndarray
