@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from _scripts import load_script
 
 
 def _generator():
-    spec = importlib.util.spec_from_file_location(
-        "generate_results", REPO / "docs" / "generate_results.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("generate_results", module)  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return load_script("docs/generate_results.py")
 
 
 def test_missing_measurements_render_as_not_measured(tmp_path):
@@ -78,10 +69,6 @@ def test_landscapes_from_absorbed_walks_are_flagged():
 
 def test_the_card_renders_from_json_as_from_the_artifact():
     """The surrogate card page and the README's card are one table, from one function."""
-    spec = importlib.util.spec_from_file_location(
-        "surrogate_card", REPO / "benchmarks" / "surrogate_card.py"
-    )
-    card = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(card)
+    card = load_script("benchmarks/surrogate_card.py")
     data = json.loads(json.dumps(card.card_data()))  # through JSON, as the docs read it
     assert card.render_table(data) == card.metrics_table()

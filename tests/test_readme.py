@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from _scripts import load_script
 from _specs import INCEPTION
 
 from nb101 import convert_real_data, default_real_table_path
@@ -87,13 +88,7 @@ def test_cli_paths_expand_the_home_folder(space, tmp_path, monkeypatch, capsys):
 def test_bundled_surrogate_metrics_table_matches_its_metadata():
     """The README's held-out metrics are the bundled artifact's (regenerate them with
     ``python benchmarks/surrogate_card.py --update README.md`` after retraining)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "surrogate_card", REPO / "benchmarks" / "surrogate_card.py"
-    )
-    card = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(card)
+    card = load_script("benchmarks/surrogate_card.py")
     readme = (REPO / "README.md").read_text()
     block = readme.split(card.BEGIN)[1].split(card.END)[0].strip()
     assert block == card.metrics_table()

@@ -3,6 +3,7 @@ the plausibility of the table's final cells among a surrogate's draws."""
 
 import numpy as np
 import pytest
+from _scripts import load_script
 
 from eval.landscape import landscape_sample
 from eval.top_structure import (
@@ -155,22 +156,11 @@ def test_neighbour_pairs_are_the_units_concatenated_in_resample_order():
         np.testing.assert_array_equal(b, np.concatenate([nbrs[i] for i in idx] or [[]]))
 
 
-def _bench_fidelity_top():
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_fidelity_top.py"
-    spec = importlib.util.spec_from_file_location("bench_fidelity_top", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_where_the_seeds_end_splits_the_final_difference():
     """The final value at an optimizer's end cells = the model's prediction there + the run's
     excess over it; over studies, the excess's difference is correlated with the final
     difference where it makes it."""
-    bench = _bench_fidelity_top()
+    bench = load_script("benchmarks/bench_fidelity_top.py")
     prediction = np.array([0.90, 0.92, 0.94, 0.93])
     table = prediction + np.array([0.0, 0.004, 0.002, 0.0])
     ends = bench.where_seeds_end(table, prediction, {"a": np.array([1, 1, 2, -1]), "b": []})
