@@ -71,7 +71,7 @@ LANDSCAPE = (
 def landscape(values: np.ndarray, sample, neighbours, interval: bool = False) -> str:
     from eval.landscape import landscape_stats
 
-    stats = landscape_stats(sample, values, neighbours, n_boot=200 if interval else 1)
+    stats = landscape_stats(sample, values, neighbours, n_boot=200 if interval else 0)
     parts = []
     for key, name in LANDSCAPE:
         s = stats[key]
@@ -91,8 +91,8 @@ def calibration(mean: np.ndarray, truth: np.ndarray) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
+    from eval.cells import get_codec
     from eval.landscape import landscape_sample
-    from eval.tracks import make_track
     from nb101 import get_space
     from nb101.real_data import load_exhaustive
     from surrogate.artifact import DEFAULT_ARTIFACT
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> None:
     cells = np.arange(len(space))
     truth = load_exhaustive()
     # the full track's neighbourhood graph, on which the fidelity report measures landscapes
-    neighbours = make_track("full", SurrogateBenchmark(noise=False)).neighbours
+    neighbours = get_codec(space).neighbours
     sample = landscape_sample(cells, neighbours, seed=0)
     print(f"table                      {tail(truth)}")
     print(f"                           {neighbourhoods(truth, space)}")

@@ -164,10 +164,10 @@ def render_fidelity(data: dict) -> list[str]:
     ]
     if absorbed_walks(data):
         lines += [
-            "*Measured before the landscape's random walks went on from a fresh cell at the "
-            "space's one cell without neighbours (commit `0acf3e9`): most walks stayed on "
-            "that cell, so the walk autocorrelation, and with it the count of landscape "
-            "statistics inside, describes where that one cell's value ranks.*",
+            "*Measured before the landscape's random walks went on from a fresh cell at a "
+            "cell without neighbours (commit `0acf3e9`): most walks stayed on one, so the "
+            "walk autocorrelation, and with it the count of landscape statistics inside, "
+            "describes where those few cells' values rank.*",
             "",
         ]
     rows = []
