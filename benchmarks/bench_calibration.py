@@ -98,7 +98,7 @@ def simulated_runs(
 
 def neighbour_pairs(cells: np.ndarray) -> np.ndarray:
     """Pairs (i, j), i < j, of positions in ``cells`` whose cells are one edit apart."""
-    from eval.cells import get_codec
+    from nb101.codec import get_codec
 
     codec = get_codec()
     where = {int(c): i for i, c in enumerate(cells)}

@@ -33,9 +33,9 @@ def main() -> None:
     )
     args = ap.parse_args()
 
-    from eval.cells import get_codec
     from eval.optimizers import OPTIMIZERS, run
     from eval.tracks import make_track
+    from nb101.codec import get_codec
 
     try:
         from nb101.real_data import real_table

@@ -91,9 +91,9 @@ def calibration(mean: np.ndarray, truth: np.ndarray) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    from eval.cells import get_codec
     from eval.landscape import landscape_sample
     from nb101 import get_space
+    from nb101.codec import get_codec
     from nb101.real_data import load_exhaustive
     from surrogate.artifact import DEFAULT_ARTIFACT
     from surrogate.surrogate_benchmark import SurrogateBenchmark

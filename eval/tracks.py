@@ -28,7 +28,7 @@ Nearest-covered-cell rule (multi-fidelity track with a partial table)
 --------------------------------------------------------------------
 Sampling draws uniformly from the covered cells. A cell produced by a move (mutation,
 neighbour, model proposal) that the track lacks is replaced by the covered cell nearest by
-edit distance on the padded encoding (:class:`eval.cells.CellCodec`: number of differing
+edit distance on the padded encoding (:class:`nb101.codec.CellCodec`: number of differing
 edge bits of the canonical 7-vertex matrix plus number of differing interior labels), ties
 broken by the lowest cell index. The map is deterministic, so a surrogate run and its table
 run move on the same graph. The neighbourhood of a covered cell is the set of projections of
@@ -50,10 +50,10 @@ from typing import ClassVar
 
 import numpy as np
 
+from nb101.codec import CellCodec, get_codec
 from nb101.errors import OutOfDomainError, PartialTableError
 from nb101.protocol import EPOCHS, BaseBenchmark
 
-from .cells import CellCodec, get_codec
 from .errors import EvalConfigError
 
 __all__ = [

@@ -60,6 +60,7 @@ Usage::
     python -m eval.fidelity --smoke --out /tmp/fid             # a small configuration
     python -m eval.fidelity --protocol both --track multifidelity --out out
     python -m eval.fidelity --table other.npz --surrogate my_artifact --out out
+    python -m eval.fidelity --error-share validation_accuracy@108=0.4 --out out  # noise rule 5
     python -m eval.fidelity --scheduler tcp://10.0.0.1:8786 --out out
     python -m eval.fidelity --smoke --optimizers all --out /tmp/fid   # + Optuna, Syne Tune
 

@@ -19,6 +19,19 @@ from .config import PROTOCOLS, SMOKE, SURROGATE_FRACTIONS, FidelityConfig
 __all__ = ["main", "config_from_args"]
 
 
+def _error_share(item: str) -> tuple[str, float]:
+    """``TARGET=SHARE`` of ``--error-share`` (noise rule 5's share, a number in [0, 1))."""
+    from surrogate.noise import check_error_share
+
+    target, sep, share = item.partition("=")
+    try:
+        if not sep or not target:
+            raise ValueError(f"expected TARGET=SHARE, got {item!r}")
+        return target, check_error_share(float(share), f"the share of {target}")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m eval.fidelity",
@@ -100,6 +113,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-noise", action="store_true", help="surrogates return means")
     p.add_argument(
+        "--error-share",
+        nargs="+",
+        type=_error_share,
+        default=(),
+        metavar="TARGET=SHARE",
+        help="noise rule 5 on the trained surrogates: this share of a target's residual "
+        "variance is a model error shared by neighbouring cells, e.g. "
+        "validation_accuracy@108=0.4 (default: off, as in the bundled default)",
+    )
+    p.add_argument(
         "--surrogate-repeats",
         type=int,
         default=1,
@@ -141,6 +164,11 @@ def config_from_args(argv: Sequence[str] | None = None) -> FidelityConfig:
         kw["folds"] = args.folds
     if args.fractions:
         kw["surrogate_fractions"] = {f: SURROGATE_FRACTIONS[f] for f in args.fractions}
+    if args.error_share:
+        kw["surrogate_recipe"] = {
+            **kw.get("surrogate_recipe", {}),
+            "error_share": dict(args.error_share),
+        }
     return FidelityConfig(
         tracks=tracks,
         protocol=args.protocol,

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..cells import NUM_EDGE_BITS, NUM_OP_SPOTS
+from nb101.codec import NUM_EDGE_BITS, NUM_OP_SPOTS
+
 from .hyperband import Hyperband
 
 __all__ = ["BOHB"]

@@ -2,7 +2,7 @@
 
 Population of ``population_size`` cells initialised uniformly; then each step samples
 ``tournament_size`` members, mutates the best (the notebook's ``mutate_spec`` on its
-unpruned 7-vertex genotype, see :meth:`eval.cells.CellCodec.mutate`), evaluates the child at
+unpruned 7-vertex genotype, see :meth:`nb101.codec.CellCodec.mutate`), evaluates the child at
 the maximum budget, appends it and removes the *oldest* member.
 """
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..cells import NUM_EDGE_BITS, NUM_OP_SPOTS
+from nb101.codec import NUM_EDGE_BITS, NUM_OP_SPOTS
+
 from .base import Ask, Optimizer
 
 __all__ = ["Reinforce"]

@@ -29,10 +29,11 @@ docstring gives its rule in full; measured effects are in the docs' noise-model 
    ``sqrt(e) * Q_bin(u_cell)`` for a given share ``e``, ``TrainConfig(error_share={target:
    e})``, the run noise then capped at ``sqrt(1 - e)``): the rest of the residual spread, with
    the same binned shape, at a level ``u_cell`` fixed per cell (shared by all its runs and, for
-   accuracies, by all its budgets, as a cell's quality is) and drawn from a smooth field
-   (:func:`error_levels`), as model errors of neighbouring cells correlate. Cells the model was
-   fitted on get no offset (their prediction has seen the label). The offset enters before rule
-   4, and rule 4's reference draw includes it at independent per-cell levels.
+   accuracies, by all its budgets, as a cell's quality is) and drawn from a short-ranged field
+   over the edit graph (:func:`error_levels`), as model errors of neighbouring cells correlate.
+   Cells the model was fitted on get no offset (their prediction has seen the label). The
+   offset enters before rule 4, and rule 4's reference draw includes it at independent
+   per-cell levels.
 6. **Members** (:mod:`.model`): an option; realization ``noise_seed=k`` of an ensemble
    artifact answers around member ``k mod M``, through that member's own rule-4 transfer.
 

@@ -394,6 +394,29 @@ def test_cli_rejects_unknown_track(tmp_path):
         config_from_args(["--track", "fast", "--out", str(tmp_path)])
 
 
+def test_cli_error_share_reaches_the_recipe(tmp_path, capsys):
+    from eval.fidelity import config_from_args
+
+    args = ["--error-share", "validation_accuracy@108=0.4", "validation_accuracy@36=0"]
+    cfg = config_from_args([*args, "--out", str(tmp_path)])
+    assert cfg.surrogate_recipe == {
+        "error_share": {"validation_accuracy@108": 0.4, "validation_accuracy@36": 0.0}
+    }
+    smoke = config_from_args(["--smoke", *args[:2], "--out", str(tmp_path)])
+    assert smoke.surrogate_recipe["error_share"] == {"validation_accuracy@108": 0.4}
+    assert "model_params" in smoke.surrogate_recipe  # the smoke recipe is kept
+    assert config_from_args(["--out", str(tmp_path)]).surrogate_recipe is None
+    for bad, says in (
+        ("validation_accuracy@108", "TARGET=SHARE"),
+        ("=0.3", "TARGET=SHARE"),
+        ("validation_accuracy@108=1.5", "validation_accuracy@108 must be a number in"),
+        ("validation_accuracy@108=x", "x"),
+    ):
+        with pytest.raises(SystemExit):
+            config_from_args(["--error-share", bad, "--out", str(tmp_path)])
+        assert says in capsys.readouterr().err
+
+
 def test_cli_options_reach_the_config(tmp_path):
     from eval.fidelity import config_from_args
 

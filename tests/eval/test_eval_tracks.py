@@ -8,8 +8,8 @@ import pytest
 from _eval import requires_real_data
 
 from eval._testing import ArrayBenchmark, real_data_arrays
-from eval.cells import get_codec
 from eval.errors import EvalConfigError
+from nb101.codec import get_codec
 from nb101.errors import OutOfDomainError, PartialTableError
 
 pytestmark = requires_real_data

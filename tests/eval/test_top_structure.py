@@ -181,3 +181,33 @@ def test_where_the_seeds_end_splits_the_final_difference():
     assert over["studies"] == 3 and over["table_excess"] == pytest.approx(0.003)
     assert over["draws_excess"] == pytest.approx(0.003 - 0.001 / 3)
     assert over["corr_excess_difference_final"] == pytest.approx(1.0)
+
+
+def test_charged_time_pairs_runs_and_splits_the_budget(tmp_path, space):
+    """bench_charged_time: same-cell queries, the time charged and the per-query incumbent."""
+    from eval.fidelity.runs import save_run
+    from eval.optimizers import RunResult
+
+    bench = load_script("benchmarks/bench_charged_time.py")
+
+    def result(cells, times, values):
+        cells = np.array(cells)
+        return RunResult(cells, np.full(len(cells), 108), np.array(values), np.cumsum(times), 1e6)
+
+    study = tmp_path / "runs" / "multifidelity" / "fold_1of3-x"
+    runs = {
+        "table-a": result([5, 6, 7], [100.0, 200.0, 300.0], [0.90, 0.91, 0.93]),
+        "default-b": result([5, 6, 8, 9], [150.0, 200.0, 100.0, 50.0], [0.90, 0.92, 0.90, 0.95]),
+    }
+    for backend, run in runs.items():
+        (study / backend / "reinforce").mkdir(parents=True)
+        save_run(study / backend / "reinforce" / "v1-s0.npz", run, {})
+    pairs = bench.paired_runs(tmp_path, "multifidelity")
+    assert list(pairs) == ["reinforce"] and len(pairs["reinforce"]) == 1
+    r = bench.charged(pairs["reinforce"], first=3)
+    assert r["queries"] == (3.0, 4.0) and r["same_cell_queries"] == 2
+    assert r["time"] == (150.0, 175.0)  # cells 5 and 6: (100 + 200) / 2 and (150 + 200) / 2
+    assert r["cells"][0]["cell"] == 5 and r["cells"][0]["share"] == 1.0
+    # 5 queries at 108 epochs: neither run has them
+    assert np.isnan(r["incumbent_by_query"][5])
+    assert "queries per run 3 on the table, 4 on the draws" in bench.render({"reinforce": r}, 3)

@@ -970,6 +970,27 @@ def test_noise_model_error_out_of_sample(fitted, tmp_path, space):
     assert not np.allclose(other, u[5:])
 
 
+def test_error_levels_are_a_short_ranged_field(space):
+    """Rule 5's levels: seeded, about uniform, correlated one edit apart, not at random."""
+    from nb101.codec import get_codec
+    from surrogate.noise import error_levels
+
+    rng = np.random.default_rng(0)
+    graph = get_codec(space).neighbour_graph()
+    cells = rng.choice(len(space), 3000, replace=False)
+    cells = cells[np.diff(graph.indptr)[cells] > 0]
+    near = np.array([rng.choice(graph[c].indices) for c in cells])
+    u = error_levels(np.uint64(7), cells)
+    assert ((u > 0) & (u < 1)).all()
+    np.testing.assert_array_equal(u, error_levels(np.uint64(7), cells))
+    deciles = np.histogram(u, bins=10, range=(0, 1))[0] / len(u)
+    assert deciles.min() > 0.07 and deciles.max() < 0.13
+    assert np.corrcoef(u, error_levels(np.uint64(7), near))[0, 1] > 0.3
+    far = rng.permutation(cells)
+    assert abs(np.corrcoef(u, error_levels(np.uint64(7), far))[0, 1]) < 0.08
+    assert abs(np.corrcoef(u, error_levels(np.uint64(8), cells))[0, 1]) < 0.08
+
+
 def test_noise_model_error_share():
     """Rule 5 with a given share: the field carries that share of the residual variance,
     the run noise at most the rest; the share survives a round trip and is validated."""

@@ -1,4 +1,4 @@
-"""Index-level cell operations for optimizers: genotypes, decoding, mutation, neighbours.
+"""Index-level cell operations: genotypes, decoding, mutation, neighbours, the edit graph.
 
 A *genotype* is an unpruned 7-vertex cell as the NAS-Bench-101 notebook's ``random_spec`` and
 ``mutate_spec`` handle it: 21 upper-triangle edge bits (official ``gen_is_edge_fn`` order,
@@ -6,7 +6,8 @@ bit ``x + y*(y-1)//2`` for the edge x -> y) packed in a ``uint32`` plus 5 interi
 (0/1/2 = index in :data:`nb101.OPS`). :class:`CellCodec` turns batches of genotypes into
 cell indices of :func:`nb101.get_space` without building a ``ModelSpec`` (prune by
 reachability, count edges, exact table lookup), which makes a mutation or a neighbourhood cost
-microseconds instead of a millisecond.
+microseconds instead of a millisecond, and the whole space's one-edit graph
+(:meth:`CellCodec.neighbour_graph`) seconds.
 
 Every cell also has a *padded encoding*: its canonical representative with the output moved to
 vertex 6 and the missing vertices (if it has fewer than 7) left without edges and labelled
@@ -27,10 +28,15 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+from scipy import sparse
 
-from nb101 import MAX_EDGES, NUM_VERTICES, OPS, CellSpace, get_space
+from .cell_space import CellSpace, get_space
+from .model_spec import MAX_EDGES, NUM_VERTICES, OPS
 
 __all__ = ["CellCodec", "get_codec", "ABSENT", "NUM_EDGE_BITS", "NUM_OP_SPOTS"]
+
+#: Genotypes decoded at once when the whole space's graph is built (bounds the memory).
+_GRAPH_CHUNK = 65536
 
 NUM_EDGE_BITS = NUM_VERTICES * (NUM_VERTICES - 1) // 2  # 21
 NUM_OP_SPOTS = NUM_VERTICES - 2  # 5
@@ -79,6 +85,7 @@ class CellCodec:
             self._blocks[n] = (bits, first, len(OPS) ** (n - 2))
             row += count
         self.edges, self.labels = self._padded_encoding()
+        self._graph: sparse.csr_matrix | None = None
 
     # ------------------------------------------------------------------ encodings
     def _padded_encoding(self) -> tuple[np.ndarray, np.ndarray]:
@@ -226,6 +233,41 @@ class CellCodec:
         out = cells[cells != index]
         out.setflags(write=False)
         return out
+
+    def neighbour_graph(self) -> sparse.csr_matrix:
+        """The whole space's one-edit graph, built once per codec: a sparse 0/1 matrix whose
+        row ``i`` holds :meth:`neighbours` ``(i)``, vectorised over all cells.
+
+        It is not symmetric: an edit that cuts a vertex off the input-to-output paths leads to
+        a smaller, pruned cell, from which one edit does not lead back."""
+        if self._graph is None:
+            rows, cols = [], []
+            labels = np.where(self.labels == ABSENT, 0, self.labels)
+
+            def add(sources: np.ndarray, edges: np.ndarray, labels: np.ndarray) -> None:
+                for s in range(0, len(sources), _GRAPH_CHUNK):
+                    own = sources[s : s + _GRAPH_CHUNK]
+                    got = self.decode(edges[s : s + _GRAPH_CHUNK], labels[s : s + _GRAPH_CHUNK])
+                    keep = (got >= 0) & (got != own)
+                    rows.append(own[keep])
+                    cols.append(got[keep])
+
+            every = np.arange(self.num_cells)
+            for b in range(NUM_EDGE_BITS):
+                add(every, self.edges ^ np.uint32(1 << b), labels)
+            for j in range(NUM_OP_SPOTS):
+                for op in range(len(OPS)):
+                    live = np.flatnonzero((self.labels[:, j] != ABSENT) & (self.labels[:, j] != op))
+                    changed = labels[live].copy()
+                    changed[:, j] = op
+                    add(live, self.edges[live], changed)
+            r, c = np.concatenate(rows), np.concatenate(cols)
+            graph = sparse.csr_matrix(
+                (np.ones(len(r), dtype=np.float32), (r, c)), shape=(self.num_cells,) * 2
+            )
+            graph.data[:] = 1  # two edits reaching the same cell are one neighbour
+            self._graph = graph
+        return self._graph
 
     def mutate(
         self,

@@ -1,4 +1,4 @@
-"""Tests of eval.cells: the genotype codec (encode, decode, neighbours, mutation)."""
+"""Tests of nb101.codec: the genotype codec (encode, decode, neighbours, mutation, the graph)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from _eval import requires_real_data
 
-from eval.cells import ABSENT, get_codec
 from nb101 import OPS, ModelSpec
+from nb101.codec import ABSENT, get_codec
 from nb101.errors import OutOfDomainError
 
 pytestmark = requires_real_data
@@ -45,6 +45,16 @@ def test_codec_roundtrip_and_decode_matches_modelspec(space, codec):
 def test_neighbours_match_space(space, codec):
     for i in np.random.default_rng(2).choice(len(space), 25, replace=False):
         assert np.array_equal(codec.neighbours(int(i)), space.neighbours(int(i)))
+
+
+def test_neighbour_graph_rows_are_the_neighbours(space, codec):
+    graph = codec.neighbour_graph()
+    assert graph.shape == (len(space), len(space)) and set(np.unique(graph.data)) == {1}
+    for i in np.random.default_rng(2).choice(len(space), 300, replace=False):
+        assert np.array_equal(graph[i].indices, codec.neighbours(int(i)))
+    # pruning edits lead to smaller cells that do not lead back: the graph is not symmetric
+    assert (graph != graph.T).nnz > 0
+    assert codec.neighbour_graph() is graph  # built once
 
 
 def test_mutation_is_valid_and_seeded(codec):
