@@ -19,7 +19,7 @@ varies across keys (``docs/notes/noise_model.md``).
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from functools import lru_cache
 
 import numpy as np
 
@@ -28,12 +28,9 @@ __all__ = ["error_levels", "FIELD_STEPS", "FIELD_WEIGHT"]
 #: Smoothing steps ``s`` and neighbour weight ``w`` of the field.
 FIELD_STEPS = 3
 FIELD_WEIGHT = 4.0
-#: Probe fields that estimate each cell's standard deviation (seeded: the same everywhere).
-_PROBES = 64
-#: Fields kept per process (one per key: a realization uses two, 3.4 MB each).
-_KEEP = 8
-_FIELDS: OrderedDict[int, np.ndarray] = OrderedDict()
-_SMOOTHING: list = []  # [(the mean over mutual neighbours, each cell's standard deviation)]
+#: Probe fields that estimate each cell's standard deviation (seeded: the same everywhere),
+#: smoothed a few at a time so that the memory stays small.
+_PROBES, _PROBE_BATCH = 64, 8
 
 
 def _smooth(mean_over_neighbours, e: np.ndarray) -> np.ndarray:
@@ -42,41 +39,39 @@ def _smooth(mean_over_neighbours, e: np.ndarray) -> np.ndarray:
     return e
 
 
+@lru_cache(maxsize=1)
 def _smoothing():
     """The row-normalised mutual one-edit graph of the whole space and each cell's standard
     deviation under :func:`_smooth` (built once a process)."""
-    if not _SMOOTHING:
-        from scipy import sparse
+    from scipy import sparse
 
-        from nb101.codec import get_codec
+    from nb101.codec import get_codec
 
-        graph = get_codec().neighbour_graph()
-        mutual = graph.multiply(graph.T).tocsr()
-        degree = np.asarray(mutual.sum(axis=1)).ravel()
-        mean = (sparse.diags(1.0 / np.maximum(degree, 1)) @ mutual).tocsr()
-        probes = np.random.default_rng(0).standard_normal((mean.shape[0], _PROBES))
-        _SMOOTHING.append((mean, np.sqrt((_smooth(mean, probes) ** 2).mean(axis=1))))
-    return _SMOOTHING[0]
+    graph = get_codec().neighbour_graph()
+    mutual = graph.multiply(graph.T).tocsr()
+    degree = np.asarray(mutual.sum(axis=1)).ravel()
+    mean = (sparse.diags(1.0 / np.maximum(degree, 1)) @ mutual).tocsr()
+    rng = np.random.default_rng(0)
+    squares = sum(
+        (_smooth(mean, rng.standard_normal((mean.shape[0], _PROBE_BATCH))) ** 2).sum(axis=1)
+        for _ in range(_PROBES // _PROBE_BATCH)
+    )
+    return mean, np.sqrt(squares / _PROBES)
 
 
+@lru_cache(maxsize=8)  # a realization uses two keys; a field is 3.4 MB
 def _field(key: int) -> np.ndarray:
-    """The levels of every cell of the space for ``key``."""
+    """The levels of every cell of the space for ``key`` (read-only)."""
     from scipy.special import ndtr
 
     mean, std = _smoothing()
-    return ndtr(_smooth(mean, np.random.default_rng(key).standard_normal(len(std))) / std)
+    levels = ndtr(_smooth(mean, np.random.default_rng(key).standard_normal(len(std))) / std)
+    levels.setflags(write=False)
+    return levels
 
 
 def error_levels(key: np.uint64, cells: np.ndarray) -> np.ndarray:
     """Rule 5's per-cell levels in (0, 1) of ``cells`` (indices of :func:`nb101.get_space`):
     a fixed function of ``key`` and the cell, about uniform over the space, correlated between
     cells a few edits apart (see the module docstring)."""
-    key = int(key)
-    field = _FIELDS.get(key)
-    if field is None:
-        field = _FIELDS[key] = _field(key)
-        if len(_FIELDS) > _KEEP:
-            _FIELDS.popitem(last=False)
-    else:
-        _FIELDS.move_to_end(key)
-    return field[np.asarray(cells, dtype=np.int64)]
+    return _field(int(key))[np.asarray(cells, dtype=np.int64)]
