@@ -35,8 +35,9 @@ from .model_spec import MAX_EDGES, NUM_VERTICES, OPS
 
 __all__ = ["CellCodec", "get_codec", "ABSENT", "NUM_EDGE_BITS", "NUM_OP_SPOTS"]
 
-#: Genotypes decoded at once when the whole space's graph is built (bounds the memory).
-_GRAPH_CHUNK = 65536
+#: Cells whose one-edit genotypes (about 31 each) are decoded at once when the whole space's
+#: graph is built (bounds the memory).
+_GRAPH_CHUNK = 4096
 
 NUM_EDGE_BITS = NUM_VERTICES * (NUM_VERTICES - 1) // 2  # 21
 NUM_OP_SPOTS = NUM_VERTICES - 2  # 5
@@ -44,6 +45,8 @@ NUM_OP_SPOTS = NUM_VERTICES - 2  # 5
 ABSENT = 3
 
 _PAIRS = [(x, y) for y in range(1, NUM_VERTICES) for x in range(y)]  # bit order
+# every (interior spot, op) pair an op change can write
+_SPOTS, _NEW_OPS = (a.ravel() for a in np.meshgrid(np.arange(NUM_OP_SPOTS), np.arange(len(OPS))))
 _BIT = np.array([x + y * (y - 1) // 2 for x, y in _PAIRS], dtype=np.int64)
 _POP8 = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
 
@@ -211,24 +214,27 @@ class CellCodec:
         """Cells at edit distance 1 (same set as :meth:`CellSpace.neighbours`), sorted."""
         return self._neighbours(int(index))
 
+    def _one_edit(self, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every one-edit genotype of ``cells``' padded encodings, as ``(source cell, edges,
+        labels)``: each of the 21 edge bits flipped, or one live interior op changed. A vertex
+        an added edge brings in is labelled 0, as a padding vertex is decoded."""
+        edges, labels = self.edges[cells], self.labels[cells]
+        filled = np.where(labels == ABSENT, 0, labels)
+        flips = np.uint32(1) << np.arange(NUM_EDGE_BITS, dtype=np.uint32)
+        row, k = np.nonzero((labels[:, _SPOTS] != ABSENT) & (labels[:, _SPOTS] != _NEW_OPS))
+        changed = filled[row]
+        changed[np.arange(len(row)), _SPOTS[k]] = _NEW_OPS[k]
+        return (
+            np.concatenate([np.repeat(cells, NUM_EDGE_BITS), cells[row]]),
+            np.concatenate([(edges[:, None] ^ flips[None, :]).ravel(), edges[row]]),
+            np.concatenate([np.repeat(filled, NUM_EDGE_BITS, axis=0), changed]),
+        )
+
     # The codec lives as long as its track; the bounded cache is what keeps it alive.
     @lru_cache(maxsize=200_000)  # noqa: B019
     def _neighbours(self, index: int) -> np.ndarray:
-        e = np.uint32(self.edges[index])
-        lab = self.labels[index]
-        live = np.flatnonzero(lab != ABSENT)
-        cand_e = [e ^ (np.uint32(1) << np.uint32(b)) for b in range(NUM_EDGE_BITS)]
-        cand_l = [lab] * NUM_EDGE_BITS
-        for j in live:
-            for op in range(len(OPS)):
-                if op != lab[j]:
-                    new = lab.copy()
-                    new[j] = op
-                    cand_e.append(e)
-                    cand_l.append(new)
-        labels = np.array(cand_l)
-        labels[labels == ABSENT] = 0
-        cells = self.decode(np.array(cand_e, dtype=np.uint32), labels)
+        _, edges, labels = self._one_edit(np.array([index]))
+        cells = self.decode(edges, labels)
         cells = np.unique(cells[cells >= 0])
         out = cells[cells != index]
         out.setflags(write=False)
@@ -242,25 +248,13 @@ class CellCodec:
         a smaller, pruned cell, from which one edit does not lead back."""
         if self._graph is None:
             rows, cols = [], []
-            labels = np.where(self.labels == ABSENT, 0, self.labels)
-
-            def add(sources: np.ndarray, edges: np.ndarray, labels: np.ndarray) -> None:
-                for s in range(0, len(sources), _GRAPH_CHUNK):
-                    own = sources[s : s + _GRAPH_CHUNK]
-                    got = self.decode(edges[s : s + _GRAPH_CHUNK], labels[s : s + _GRAPH_CHUNK])
-                    keep = (got >= 0) & (got != own)
-                    rows.append(own[keep])
-                    cols.append(got[keep])
-
-            every = np.arange(self.num_cells)
-            for b in range(NUM_EDGE_BITS):
-                add(every, self.edges ^ np.uint32(1 << b), labels)
-            for j in range(NUM_OP_SPOTS):
-                for op in range(len(OPS)):
-                    live = np.flatnonzero((self.labels[:, j] != ABSENT) & (self.labels[:, j] != op))
-                    changed = labels[live].copy()
-                    changed[:, j] = op
-                    add(live, self.edges[live], changed)
+            for start in range(0, self.num_cells, _GRAPH_CHUNK):
+                cells = np.arange(start, min(start + _GRAPH_CHUNK, self.num_cells))
+                sources, edges, labels = self._one_edit(cells)
+                got = self.decode(edges, labels)
+                keep = (got >= 0) & (got != sources)
+                rows.append(sources[keep])
+                cols.append(got[keep])
             r, c = np.concatenate(rows), np.concatenate(cols)
             graph = sparse.csr_matrix(
                 (np.ones(len(r), dtype=np.float32), (r, c)), shape=(self.num_cells,) * 2
