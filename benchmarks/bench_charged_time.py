@@ -84,17 +84,16 @@ def charged(pairs: list[tuple], first: int) -> dict:
     visits = {c: len(v) for c, v in draw_time.items()}
     extra = {c: sum(draw_time[c]) - visits[c] * table_time[c] for c in draw_time}
     total_extra = sum(extra.values())
-    by_query = {}
-    for q in PER_QUERY:
-        diffs = []
-        for table_run, draw_run in pairs:
-            (tv, _), (dv, _) = table_run.incumbents(), draw_run.incumbents()
-            tq = np.cumsum(table_run.epochs == table_run.max_epochs)
-            dq = np.cumsum(draw_run.epochs == draw_run.max_epochs)
+    diffs: dict[int, list[float]] = {q: [] for q in PER_QUERY}
+    for table_run, draw_run in pairs:
+        (tv, _), (dv, _) = table_run.incumbents(), draw_run.incumbents()
+        tq = np.cumsum(table_run.epochs == table_run.max_epochs)
+        dq = np.cumsum(draw_run.epochs == draw_run.max_epochs)
+        for q in PER_QUERY:
             i, j = np.searchsorted(tq, q), np.searchsorted(dq, q)
             if i < len(tv) and j < len(dv):
-                diffs.append(dv[j] - tv[i])
-        by_query[q] = float(np.mean(diffs)) if diffs else float("nan")
+                diffs[q].append(dv[j] - tv[i])
+    by_query = {q: float(np.mean(d)) if d else float("nan") for q, d in diffs.items()}
     return {
         "queries": (
             float(np.mean([len(t.cells) for t, _ in pairs])),
