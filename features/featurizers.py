@@ -211,6 +211,26 @@ class AdjacencyComputeEncoding(Featurizer):
         out[:, ADJACENCY_DIM + 1 :] = cost_dense(*space.dense(indices))
         return out
 
+    @classmethod
+    def costs(cls, X: np.ndarray) -> np.ndarray:
+        """The compute columns of rows ``X`` of this encoding on a linear scale, float64
+        (K, 12): trainable parameters, multiply-adds, then cost features 1-10 as they are
+        (pool channels, op counts, edges, vertices, degrees, input -> output, depth).
+
+        Quantities that add up over a cell's ops, so that a cost (a training time) is close
+        to linear in them; the encoding stores the first two as logs, which trees prefer.
+        """
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[1] != cls.dim:
+            raise ValueError(
+                f"costs needs rows of the {cls.name!r} encoding ({cls.dim} columns), "
+                f"got shape {X.shape}"
+            )
+        out = X[:, ADJACENCY_DIM:].astype(np.float64)
+        np.exp(out[:, 0], out=out[:, 0])
+        np.expm1(out[:, 1], out=out[:, 1])
+        return out
+
 
 _ADJACENCY = AdjacencyEncoding()
 

@@ -165,6 +165,11 @@ class TrainConfig:
         Constructor parameters of the ``stack_on`` target's model, over ``model_params``: a
         base fitted on 20 times more cells than the targets stacked on it can use deeper
         trees (e.g. ``{"max_depth": 8}``).
+    target_params : mapping of target to mapping
+        Constructor parameters of one target's model, over ``model_params`` (and
+        ``stack_params``), e.g. ``{"training_time@108": {"trend": "compute_cost"}}``
+        (:mod:`surrogate.trend`: the time then follows the cell's compute below the smallest
+        cells the model was fitted on).
     """
 
     table: str | os.PathLike | None = None
@@ -186,6 +191,7 @@ class TrainConfig:
     stack_on: str | None = None
     stack_params: Mapping[str, Any] = field(default_factory=dict)
     predictions: bool = True
+    target_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 def train(config: TrainConfig) -> Path:
@@ -256,11 +262,12 @@ def train(config: TrainConfig) -> Path:
             t: config.stack_on for t in targets[1:] if parse_target(t).metric.endswith("accuracy")
         }
 
-    unknown = sorted(set(shares) - set(targets))
-    if unknown:
-        raise ValueError(
-            f"error_share names targets that are not trained: {unknown}; targets: {targets}"
-        )
+    for option, named in (("error_share", shares), ("target_params", config.target_params)):
+        unknown = sorted(set(named) - set(targets))
+        if unknown:
+            raise ValueError(
+                f"{option} names targets that are not trained: {unknown}; targets: {targets}"
+            )
 
     models, info, noise, fitted = {}, {}, {}, {}
     space: dict[str, np.ndarray] = {}  # whole-space predictions, stored in the artifact
@@ -293,6 +300,7 @@ def train(config: TrainConfig) -> Path:
         params = dict(config.model_params)
         if target == config.stack_on:
             params.update(config.stack_params)
+        params.update(config.target_params.get(target, {}))
         study_info = None
         base = models[stacked_on[target]] if target in stacked_on else None
         if config.tune_trials > 0:

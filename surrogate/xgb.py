@@ -30,7 +30,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from nb101 import ArtifactError
 
-from .base import SurrogateRegressor, seed_int
+from .base import SurrogateRegressor, check_targets, seed_int
+from .trend import check_trend, fit_trend, trend_values
 
 __all__ = ["XGBRegressorModel", "RandomForestModel"]
 
@@ -115,12 +116,20 @@ class XGBRegressorModel(_XGBBase):
         small fits several times faster.
     n_jobs : int, default=2
     random_state : int or None, default=None
+    trend : {None, "compute_cost"}, default=None
+        Boost around a trend (:mod:`surrogate.trend`): the trees fit ``log(y / trend)`` and
+        the prediction is ``trend * exp(trees)``, so it follows the trend beyond the training
+        cells where trees alone stay flat. ``"compute_cost"`` (``X`` from the
+        ``"adjacency_compute"`` featurizer, positive ``y``) suits training time. The clip
+        (``clip_quantile``) then applies to the log ratios.
 
     Attributes
     ----------
     model_ : xgboost.XGBRegressor
     y_mean_, y_std_ : float
         Target standardisation.
+    trend_weights_ : ndarray or None
+        The fitted trend's weights (None without a trend); ``trend_floor_`` its floor.
     n_features_in_ : int
     """
 
@@ -140,6 +149,7 @@ class XGBRegressorModel(_XGBBase):
         max_bin: int | None = None,
         n_jobs: int = 2,
         random_state: int | None = None,
+        trend: str | None = None,
     ):
         self.n_estimators = n_estimators
         self.max_depth = max_depth
@@ -154,6 +164,47 @@ class XGBRegressorModel(_XGBBase):
         self.max_bin = max_bin
         self.n_jobs = n_jobs
         self.random_state = random_state
+        self.trend = trend
+
+    def fit(self, X: Any, y: Any) -> XGBRegressorModel:
+        if self.trend is None:
+            self.trend_weights_ = self.trend_floor_ = None
+            return super().fit(X, y)
+        check_trend(self.trend)
+        X = self._check_X(X, reset=True)
+        y = check_targets(y, len(X))
+        weights, floor = fit_trend(self.trend, X, y)
+        ratio = np.log(y / trend_values(self.trend, weights, floor, X))
+        self._fit_scaled(X, self._fit_targets(ratio))
+        self.trend_weights_, self.trend_floor_ = weights, floor
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        predicted = super().predict(X)
+        if self.trend is None:
+            return predicted
+        X = self._check_X(X, reset=False)
+        np.exp(predicted, out=predicted)
+        predicted *= trend_values(self.trend, self.trend_weights_, self.trend_floor_, X)
+        return predicted
+
+    def _fitted_state(self) -> dict[str, Any]:
+        state = super()._fitted_state()
+        if self.trend is not None:
+            state["trend_weights_"] = self.trend_weights_.tolist()
+            state["trend_floor_"] = self.trend_floor_
+        return state
+
+    def _set_fitted_state(self, state: dict[str, Any]) -> None:
+        super()._set_fitted_state(state)
+        self.trend_weights_ = self.trend_floor_ = None
+        if self.trend is not None:
+            if "trend_weights_" not in state:
+                raise ArtifactError(
+                    f"a model with trend {self.trend!r} was saved without the trend's weights"
+                )
+            self.trend_weights_ = np.asarray(state["trend_weights_"], dtype=np.float64)
+            self.trend_floor_ = float(state["trend_floor_"])
 
     def _make(self):
         import xgboost as xgb
@@ -228,6 +279,7 @@ class RandomForestModel(_XGBBase):
         clip_quantile: float | None = 0.02,
         n_jobs: int = 2,
         random_state: int | None = None,
+        trend: str | None = None,
     ):
         self.n_estimators = n_estimators
         self.max_depth = max_depth

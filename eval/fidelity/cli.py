@@ -32,6 +32,23 @@ def _error_share(item: str) -> tuple[str, float]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _target_params(item: str) -> tuple[str, dict[str, Any]]:
+    """``TARGET=JSON`` of ``--target-params`` (constructor parameters of one target's model,
+    a JSON object)."""
+    import json
+
+    target, sep, params = item.partition("=")
+    try:
+        if not sep or not target:
+            raise ValueError(f"expected TARGET=JSON, got {item!r}")
+        value = json.loads(params)
+        if not isinstance(value, dict):
+            raise ValueError(f"the parameters of {target} must be a JSON object, got {params!r}")
+        return target, value
+    except ValueError as exc:  # json.JSONDecodeError is a ValueError
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m eval.fidelity",
@@ -123,6 +140,15 @@ def _parser() -> argparse.ArgumentParser:
         "validation_accuracy@108=0.4 (default: off, as in the bundled default)",
     )
     p.add_argument(
+        "--target-params",
+        nargs="+",
+        type=_target_params,
+        default=(),
+        metavar="TARGET=JSON",
+        help="constructor parameters of one target's model in the trained surrogates, e.g. "
+        'training_time@108=\'{"trend": "compute_cost"}\' (surrogate.trend)',
+    )
+    p.add_argument(
         "--surrogate-repeats",
         type=int,
         default=1,
@@ -168,6 +194,11 @@ def config_from_args(argv: Sequence[str] | None = None) -> FidelityConfig:
         kw["surrogate_recipe"] = {
             **kw.get("surrogate_recipe", {}),
             "error_share": dict(args.error_share),
+        }
+    if args.target_params:
+        kw["surrogate_recipe"] = {
+            **kw.get("surrogate_recipe", {}),
+            "target_params": dict(args.target_params),
         }
     return FidelityConfig(
         tracks=tracks,
