@@ -389,6 +389,45 @@ def render_marginal_tail(data: dict) -> list[str]:
     return lines + table(["labels", "", *ranks], rows)
 
 
+def render_time_model(data: dict) -> list[str]:
+    """``bench_time_model``: out-of-sample errors of each variant of the training-time model,
+    overall, in the tails, by number of vertices and on the smallest cells."""
+    names = list(data["variants"])
+    variants = [data["variants"][n] for n in names]
+    tail = f"{data['tail']:.0%}"
+    rows = [
+        ["RMSE of log(predicted / true)", *[f"{v['rmse_log']:.4f}" for v in variants]],
+        [f"mean log ratio, cheapest {tail}", *[f"{v['bias_log_cheapest']:+.4f}" for v in variants]],
+        [
+            f"mean log ratio, costliest {tail}",
+            *[f"{v['bias_log_costliest']:+.4f}" for v in variants],
+        ],
+    ]
+    for size, count in data["cells_by_vertices"].items():
+        rows.append(
+            [
+                f"mean ratio, {size} vertices ({count:,} cells)",
+                *[f"{v['ratio_by_vertices'][size]:.3f}" for v in variants],
+            ]
+        )
+    for i, cell in enumerate(variants[0]["small_cells"]):
+        rows.append(
+            [
+                f"cell {cell['cell']} ({cell['vertices']} vertices), true {cell['true']:.0f} s",
+                *[f"{v['small_cells'][i]['predicted']:.0f} s" for v in variants],
+            ]
+        )
+    lines = [
+        f"`{data['target']}` on its {data['cells']:,} labelled cells, three folds per split "
+        f"seed ({', '.join(str(s) for s in data['split_seeds'])}): every cell is predicted "
+        "by a model not fitted on it, once per split (the smallest cells: the mean over "
+        "splits). Model parameters of every variant: "
+        f"`{json.dumps(data['model_params'], sort_keys=True)}` plus the variant's.",
+        "",
+    ]
+    return lines + table(["", *names], rows)
+
+
 def _load_script(name: str):
     path = REPO / "benchmarks" / f"{name}.py"
     spec = importlib.util.spec_from_file_location(f"_docs_{name}", path)
@@ -485,6 +524,16 @@ PAGES = (
         "optimizers end (a negative bias makes every optimizer pessimistic).",
         f"{_M} bench_marginal_tail -- python benchmarks/bench_marginal_tail.py --json {{json}}",
         render_marginal_tail,
+    ),
+    Page(
+        "bench_time_model",
+        "The training-time model on cells it was not fitted on",
+        "`benchmarks/bench_time_model.py`: the multi-fidelity track charges each query the "
+        "backend's training time, and its projection sends many genotypes to the few "
+        "smallest cells, so a time model that is too high on the cheapest cells makes every "
+        "optimizer pay more on the surrogate than on the table.",
+        f"{_M} bench_time_model -- python benchmarks/bench_time_model.py --json {{json}}",
+        render_time_model,
     ),
     Page(
         "fidelity_external_full",

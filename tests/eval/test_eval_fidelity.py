@@ -417,6 +417,34 @@ def test_cli_error_share_reaches_the_recipe(tmp_path, capsys):
         assert says in capsys.readouterr().err
 
 
+def test_cli_target_params_reach_the_recipe(tmp_path, capsys):
+    from eval.fidelity import config_from_args
+
+    item = 'training_time@108={"trend": "compute_cost", "clip_quantile": null}'
+    cfg = config_from_args(
+        [
+            "--target-params",
+            item,
+            "--error-share",
+            "validation_accuracy@108=0.4",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    assert cfg.surrogate_recipe == {
+        "error_share": {"validation_accuracy@108": 0.4},
+        "target_params": {"training_time@108": {"trend": "compute_cost", "clip_quantile": None}},
+    }
+    for bad, says in (
+        ('{"trend": "compute_cost"}', "TARGET=JSON"),
+        ("training_time@108=[1]", "must be a JSON object"),
+        ("training_time@108={trend", "Expecting property name"),
+    ):
+        with pytest.raises(SystemExit):
+            config_from_args(["--target-params", bad, "--out", str(tmp_path)])
+        assert says in capsys.readouterr().err
+
+
 def test_cli_options_reach_the_config(tmp_path):
     from eval.fidelity import config_from_args
 

@@ -16,6 +16,7 @@ from features import (
     FEATURIZERS,
     NODE_TYPES,
     PATH_DIM,
+    AdjacencyComputeEncoding,
     Featurizer,
     GNNEmbedding,
     PathEncoding,
@@ -476,6 +477,19 @@ def test_adjacency_compute_matches_oracle(space, sample):
     specs = [space.spec(int(i)) for i in sample[:50]]
     assert np.array_equal(f.transform_specs(specs, space), X[:50])
     assert f.transform(np.zeros(0, dtype=np.int64), space).shape == (0, f.dim)
+
+
+def test_adjacency_compute_costs_are_the_linear_quantities(space, sample):
+    """``costs`` undoes the encoding's logs (parameters, multiply-adds) and keeps the rest."""
+    f = get_featurizer("adjacency_compute")
+    X = f.transform(sample[:300], space)
+    costs = AdjacencyComputeEncoding.costs(X)
+    assert costs.shape == (300, 12) and costs.dtype == np.float64
+    np.testing.assert_allclose(costs[:, 0], space.parameters(sample[:300]), rtol=1e-5)
+    np.testing.assert_allclose(np.log1p(costs[:, 1]), X[:, ADJACENCY_DIM + 1], rtol=1e-6)
+    assert np.array_equal(costs[:, 2:], X[:, ADJACENCY_DIM + 2 :])
+    with pytest.raises(ValueError, match="'adjacency_compute' encoding \\(48 columns\\)"):
+        AdjacencyComputeEncoding.costs(X[:, :40])
 
 
 def test_cost_dense_hand_checked():

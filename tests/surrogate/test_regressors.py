@@ -252,3 +252,47 @@ def test_xgboost_artifact_loads_without_torch():
         "sorted(m for m in sys.modules if m.startswith('torch'))"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ---------------------------------------------------------------------------- trends
+def _cost_labels(X: np.ndarray) -> np.ndarray:
+    """A time that adds up over the compute, times a small op-dependent factor."""
+    from features import AdjacencyComputeEncoding
+
+    c = AdjacencyComputeEncoding.costs(X)
+    return (250 + 0.005 * c[:, 1] + 3 * c[:, 2] + 90 * c[:, 5]) * (1 + 0.02 * X[:, 4])
+
+
+def test_trend_carries_the_prediction_below_the_fitted_cells(space, tmp_path):
+    """``trend="compute_cost"``: fitted on the costlier 80 % of cells, the model follows the
+    cost down to the cheapest cells, where trees alone stay at the level of the cheapest
+    fitted ones; the trend is saved with the model."""
+    from features import get_featurizer
+
+    X = get_featurizer("adjacency_compute").transform(space.sample(3000, seed=1), space)
+    y = _cost_labels(X)
+    cheap = y < np.quantile(y, 0.2)
+    params = dict(n_estimators=100, learning_rate=0.1, clip_quantile=None, random_state=0)
+    plain = XGBRegressorModel(**params).fit(X[~cheap], y[~cheap])
+    model = XGBRegressorModel(**params, trend="compute_cost").fit(X[~cheap], y[~cheap])
+    assert plain.trend_weights_ is None and (model.trend_weights_ >= 0).all()
+    plain_error = np.abs(np.log(plain.predict(X[cheap]) / y[cheap])).mean()
+    error = np.abs(np.log(model.predict(X[cheap]) / y[cheap])).mean()
+    assert error < 0.03 < plain_error
+    same = load_model(model.save(tmp_path / "trend"))
+    assert same.trend == "compute_cost"
+    np.testing.assert_array_equal(same.predict(X[:50]), model.predict(X[:50]))
+    assert load_model(plain.save(tmp_path / "plain")).trend_weights_ is None
+
+
+def test_trend_errors(space):
+    from features import get_featurizer
+
+    X = get_featurizer("adjacency_compute").transform(space.sample(50, seed=2), space)
+    y = _cost_labels(X)
+    with pytest.raises(ValueError, match="trend must be None or one of \\['compute_cost'\\]"):
+        XGBRegressorModel(trend="linear").fit(X, y)
+    with pytest.raises(ValueError, match="the labels must be positive, got minimum -1.0"):
+        XGBRegressorModel(n_estimators=5, trend="compute_cost").fit(X, np.r_[y[:-1], -1.0])
+    with pytest.raises(ValueError, match="'adjacency_compute' encoding"):
+        XGBRegressorModel(n_estimators=5, trend="compute_cost").fit(X[:, :36], y)

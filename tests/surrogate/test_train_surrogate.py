@@ -275,6 +275,38 @@ def test_stack_on_feeds_the_base_prediction_to_the_accuracy_targets(small_table,
     )
 
 
+def test_target_params_set_one_targets_model(small_table, tmp_path):
+    """``target_params``: one target's model gets its parameters over ``model_params``, the
+    others keep them; the config records them; a target not trained is refused."""
+    from surrogate.train import train
+
+    time_params = {"trend": "compute_cost", "clip_quantile": None}
+    kwargs = dict(
+        table=small_table,
+        targets=("validation_accuracy@108", "training_time@108"),
+        model_params={"n_estimators": 20, "n_jobs": 1},
+    )
+    path = train(
+        TrainConfig(out=tmp_path / "t", target_params={"training_time@108": time_params}, **kwargs)
+    )
+    artifact = load_artifact(path)
+    time_model, accuracy_model = (
+        artifact.model("training_time@108"),
+        artifact.model("validation_accuracy@108"),
+    )
+    assert (time_model.trend, time_model.clip_quantile) == ("compute_cost", None)
+    assert (accuracy_model.trend, accuracy_model.clip_quantile) == (None, 0.02)
+    assert time_model.n_estimators == accuracy_model.n_estimators == 20
+    config = artifact.metadata["training"]["config"]
+    assert config["target_params"] == {"training_time@108": time_params}
+    with pytest.raises(ValueError, match="target_params names targets that are not trained"):
+        train(
+            TrainConfig(
+                out=tmp_path / "u", target_params={"test_accuracy@108": time_params}, **kwargs
+            )
+        )
+
+
 def test_stack_on_errors(small_table, tmp_path):
     from nb101 import ArtifactError
     from surrogate.train import train
