@@ -406,7 +406,7 @@ def render_time_model(data: dict) -> list[str]:
     for size, count in data["cells_by_vertices"].items():
         rows.append(
             [
-                f"mean ratio, {size} vertices ({count:,} cells)",
+                f"mean ratio, {size} vertices ({count:,} cell{'s' * (count != 1)})",
                 *[f"{v['ratio_by_vertices'][size]:.3f}" for v in variants],
             ]
         )
