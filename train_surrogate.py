@@ -55,6 +55,15 @@ def _params(text: str) -> dict:
     return value
 
 
+def _target_params(item: str) -> tuple[str, dict]:
+    from surrogate.train import parse_target_params
+
+    try:
+        return parse_target_params(item)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="nb101-train", description="Train a NAS-Bench-101 surrogate artifact."
@@ -129,6 +138,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--params, e.g. '{\"max_depth\": 8}'",
     )
     p.add_argument(
+        "--target-params",
+        nargs="+",
+        type=_target_params,
+        default=(),
+        metavar="TARGET=JSON",
+        help="JSON constructor parameters of one target's model, over --params, e.g. "
+        'training_time@108=\'{"trend": "compute_cost", "clip_quantile": null}\' '
+        "(the bundled default's time model)",
+    )
+    p.add_argument(
         "--no-predictions",
         dest="predictions",
         action="store_false",
@@ -165,6 +184,7 @@ def parse_args(argv: Sequence[str] | None = None):
         stack_on=args.stack_on,
         stack_params=args.stack_params,
         predictions=args.predictions,
+        target_params=dict(args.target_params),
     )
 
 

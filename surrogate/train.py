@@ -76,6 +76,7 @@ __all__ = [
     "split_indices",
     "MAX_TEST",
     "DEFAULT_TARGETS",
+    "parse_target_params",
 ]
 
 _log = logging.getLogger(__name__)
@@ -88,7 +89,30 @@ DEFAULT_RECIPE = {
     "model_params": {"n_estimators": 300, "learning_rate": 0.1},
     "model_error": False,
     "stack_on": "test_accuracy@108",
+    # training time follows the cell's compute (surrogate.trend) and, without an outlier
+    # tail to tame, keeps its cheapest cells unclipped (benchmarks/bench_time_model.py)
+    "target_params": {"training_time@108": {"trend": "compute_cost", "clip_quantile": None}},
 }
+
+
+def parse_target_params(item: str) -> tuple[str, dict[str, Any]]:
+    """``TARGET=JSON`` of a command line's ``--target-params``: the target and its model's
+    constructor parameters (a JSON object); a ``ValueError`` saying what is wrong."""
+    import json
+
+    target, sep, params = item.partition("=")
+    if not sep or not target:
+        raise ValueError(f"expected TARGET=JSON, got {item!r}")
+    try:
+        value = json.loads(params)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"the parameters of {target} must be a JSON object: {exc}") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"the parameters of {target} must be a JSON object, got {params!r}")
+    parse_target(target)
+    return target, value
+
+
 #: The six targets of the real data.
 DEFAULT_TARGETS = (
     "test_accuracy@108",

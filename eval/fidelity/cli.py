@@ -33,19 +33,12 @@ def _error_share(item: str) -> tuple[str, float]:
 
 
 def _target_params(item: str) -> tuple[str, dict[str, Any]]:
-    """``TARGET=JSON`` of ``--target-params`` (constructor parameters of one target's model,
-    a JSON object)."""
-    import json
+    """``TARGET=JSON`` of ``--target-params`` (:func:`surrogate.train.parse_target_params`)."""
+    from surrogate.train import parse_target_params
 
-    target, sep, params = item.partition("=")
     try:
-        if not sep or not target:
-            raise ValueError(f"expected TARGET=JSON, got {item!r}")
-        value = json.loads(params)
-        if not isinstance(value, dict):
-            raise ValueError(f"the parameters of {target} must be a JSON object, got {params!r}")
-        return target, value
-    except ValueError as exc:  # json.JSONDecodeError is a ValueError
+        return parse_target_params(item)
+    except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
@@ -145,8 +138,10 @@ def _parser() -> argparse.ArgumentParser:
         type=_target_params,
         default=(),
         metavar="TARGET=JSON",
-        help="constructor parameters of one target's model in the trained surrogates, e.g. "
-        'training_time@108=\'{"trend": "compute_cost"}\' (surrogate.trend)',
+        help="constructor parameters of one target's model in the trained surrogates, "
+        "replacing the default recipe's for that target (training_time@108's: "
+        '{"trend": "compute_cost", "clip_quantile": null}), e.g. '
+        "training_time@108='{}' for a plain time model",
     )
     p.add_argument(
         "--surrogate-repeats",

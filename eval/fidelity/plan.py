@@ -52,13 +52,22 @@ class StudyPlan:
 
 def surrogate_recipe(config: FidelityConfig, table: Path) -> dict:
     """The ``TrainConfig`` fields of the surrogates the study trains on ``table``: the bundled
-    default's recipe updated by ``config.surrogate_recipe``. A stacking base the table lacks
+    default's recipe updated by ``config.surrogate_recipe`` (``target_params`` per target; a
+    recipe with another model or featurizer drops the default's, which are parameters of
+    its XGBoost on ``adjacency_compute``). A stacking base the table lacks
     (too few ``test_accuracy@108`` labels, say) is dropped with a warning, so that the study
     runs on any table with the track's data."""
     from nb101.table_file import load_table
     from surrogate.train import DEFAULT_RECIPE, available_targets
 
-    recipe = {**DEFAULT_RECIPE, **(config.surrogate_recipe or {})}
+    given = config.surrogate_recipe or {}
+    recipe = {**DEFAULT_RECIPE, **given}
+    # per target; the default's are parameters of its model on its features
+    same_model = all(recipe[k] == DEFAULT_RECIPE[k] for k in ("model", "features"))
+    recipe["target_params"] = {
+        **(DEFAULT_RECIPE["target_params"] if same_model else {}),
+        **given.get("target_params", {}),
+    }
     base = recipe.get("stack_on")
     if base is not None and base not in available_targets(load_table(table)):
         _log.warning(

@@ -282,6 +282,29 @@ def test_surrogate_recipe_drops_a_stacking_base_the_table_lacks(tmp_path, space,
     assert surrogate_recipe(config, real_table())["stack_on"] == "test_accuracy@108"
 
 
+def test_surrogate_recipe_target_params(tmp_path, space):
+    """The default recipe's time model is kept beside a given target's parameters, replaced
+    for a given time model, and dropped with another model or featurizer."""
+    from eval.fidelity import FidelityConfig, surrogate_recipe
+    from nb101.real_data import real_table
+    from surrogate.train import DEFAULT_RECIPE
+
+    time = DEFAULT_RECIPE["target_params"]["training_time@108"]
+    assert time == {"trend": "compute_cost", "clip_quantile": None}
+
+    def params(**recipe):
+        return surrogate_recipe(FidelityConfig(surrogate_recipe=recipe), real_table())[
+            "target_params"
+        ]
+
+    assert params() == {"training_time@108": time}
+    given = {"validation_accuracy@108": {"max_depth": 8}}
+    assert params(target_params=given) == {"training_time@108": time, **given}
+    assert params(target_params={"training_time@108": {}}) == {"training_time@108": {}}
+    assert params(model="rf") == params(features="path") == {}
+    assert params(model="rf", target_params=given) == given
+
+
 def test_dask_scheduler_matches_joblib(tmp_path, tiny_surrogate):
     from dask.distributed import LocalCluster
 
@@ -437,8 +460,9 @@ def test_cli_target_params_reach_the_recipe(tmp_path, capsys):
     }
     for bad, says in (
         ('{"trend": "compute_cost"}', "TARGET=JSON"),
-        ("training_time@108=[1]", "must be a JSON object"),
+        ("training_time@108=[1]", "the parameters of training_time@108 must be a JSON object"),
         ("training_time@108={trend", "Expecting property name"),
+        ("time@108={}", "time"),
     ):
         with pytest.raises(SystemExit):
             config_from_args(["--target-params", bad, "--out", str(tmp_path)])
