@@ -19,8 +19,10 @@ NAS-Bench-101 runs collapsed (~10 % accuracy) or trained badly: 1 % of the 108-e
 accuracies lie below 0.63, 2 % below 0.82 (median 0.91). Under a squared loss those outliers
 would set the scale of the fit; the clip keeps them at the bottom of the ranking without that
 pull, at any budget (4-epoch accuracies have a median of 0.23 and are left almost as they
-are), and costs nothing on targets without such a tail (training time). Predictions come back
-in the units of ``y``.
+are). A target without such a tail only loses the spread of its lowest labels to the clip:
+a training-time model clipped so predicts its cheapest cells too high
+(``benchmarks/bench_time_model.py``), and the bundled default fits time unclipped.
+Predictions come back in the units of ``y``.
 
 Weights are portable, never pickled: ``save(dir)`` writes ``metadata.json`` (class, format
 version :data:`MODEL_FORMAT`, ``get_params()`` and the fitted scalars) beside the native

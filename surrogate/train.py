@@ -31,9 +31,10 @@ and at 100,000 cells either way. With ``tune_trials > 0`` a **validation** split
 pool, at least 2 cells) is held out of the pool for Optuna (never the test split); the final
 model is then refit on the whole pool with the best parameters.
 
-Every target is fitted with the regressor's own parameters plus ``model_params``; the
-regressors clip their training labels from below at a quantile of them (``clip_quantile``,
-see :func:`surrogate.base.clip_targets`), so no target needs its own settings. Held-out metrics
+Every target is fitted with the regressor's own parameters plus ``model_params`` (plus
+``target_params`` for the targets it names); the regressors clip their training labels from
+below at a quantile of them (``clip_quantile``, see :func:`surrogate.base.clip_targets`),
+which the bundled default's recipe turns off for training time. Held-out metrics
 (:func:`surrogate.metrics.regression_metrics`) and the noise residuals
 (:mod:`surrogate.noise`) come from the test split only; the noise model's marginal (its rule
 4) is the distribution of the fitted labels, matched to a reference draw of runs over the
