@@ -279,7 +279,6 @@ class RandomForestModel(_XGBBase):
         clip_quantile: float | None = 0.02,
         n_jobs: int = 2,
         random_state: int | None = None,
-        trend: str | None = None,
     ):
         self.n_estimators = n_estimators
         self.max_depth = max_depth
