@@ -92,9 +92,13 @@ def trained_surrogate(
     seed: int = 0,
 ) -> Path:
     """A surrogate of ``recipe`` (:func:`surrogate_recipe`) trained with ``seed``, cached by
-    its settings in ``out/surrogates``."""
+    its settings in ``out/surrogates``; the recipe's ``target_params`` of targets the track
+    does not train are left out."""
     from surrogate.train import TrainConfig, train
 
+    if "target_params" in recipe:
+        params = {t: p for t, p in recipe["target_params"].items() if t in targets}
+        recipe = {**recipe, "target_params": params}
     excluded = (
         None
         if exclude is None
