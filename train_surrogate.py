@@ -55,16 +55,9 @@ def _params(text: str) -> dict:
     return value
 
 
-def _target_params(item: str) -> tuple[str, dict]:
-    from surrogate.train import parse_target_params
-
-    try:
-        return parse_target_params(item)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
 def build_parser() -> argparse.ArgumentParser:
+    from surrogate.train import target_params_argument
+
     p = argparse.ArgumentParser(
         prog="nb101-train", description="Train a NAS-Bench-101 surrogate artifact."
     )
@@ -140,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--target-params",
         nargs="+",
-        type=_target_params,
+        type=target_params_argument,
         default=(),
         metavar="TARGET=JSON",
         help="JSON constructor parameters of one target's model, over --params, e.g. "

@@ -77,7 +77,7 @@ __all__ = [
     "split_indices",
     "MAX_TEST",
     "DEFAULT_TARGETS",
-    "parse_target_params",
+    "target_params_argument",
 ]
 
 _log = logging.getLogger(__name__)
@@ -96,21 +96,26 @@ DEFAULT_RECIPE = {
 }
 
 
-def parse_target_params(item: str) -> tuple[str, dict[str, Any]]:
-    """``TARGET=JSON`` of a command line's ``--target-params``: the target and its model's
-    constructor parameters (a JSON object); a ``ValueError`` saying what is wrong."""
+def target_params_argument(item: str) -> tuple[str, dict[str, Any]]:
+    """The argparse type of a command line's ``--target-params TARGET=JSON``: the target and
+    its model's constructor parameters (a JSON object); an ``ArgumentTypeError`` saying what
+    is wrong."""
+    import argparse
     import json
 
     target, sep, params = item.partition("=")
-    if not sep or not target:
-        raise ValueError(f"expected TARGET=JSON, got {item!r}")
     try:
-        value = json.loads(params)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"the parameters of {target} must be a JSON object: {exc}") from None
-    if not isinstance(value, dict):
-        raise ValueError(f"the parameters of {target} must be a JSON object, got {params!r}")
-    parse_target(target)
+        if not sep or not target:
+            raise ValueError(f"expected TARGET=JSON, got {item!r}")
+        try:
+            value = json.loads(params)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"the parameters of {target} must be a JSON object: {exc}") from None
+        if not isinstance(value, dict):
+            raise ValueError(f"the parameters of {target} must be a JSON object, got {params!r}")
+        parse_target(target)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
     return target, value
 
 

@@ -32,17 +32,9 @@ def _error_share(item: str) -> tuple[str, float]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _target_params(item: str) -> tuple[str, dict[str, Any]]:
-    """``TARGET=JSON`` of ``--target-params`` (:func:`surrogate.train.parse_target_params`)."""
-    from surrogate.train import parse_target_params
-
-    try:
-        return parse_target_params(item)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
 def _parser() -> argparse.ArgumentParser:
+    from surrogate.train import target_params_argument
+
     p = argparse.ArgumentParser(
         prog="python -m eval.fidelity",
         description="Algorithm-ranking fidelity: optimizers on the table and on surrogates, "
@@ -135,7 +127,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--target-params",
         nargs="+",
-        type=_target_params,
+        type=target_params_argument,
         default=(),
         metavar="TARGET=JSON",
         help="constructor parameters of one target's model in the trained surrogates, "

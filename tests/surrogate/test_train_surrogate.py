@@ -100,6 +100,13 @@ def test_cli_parse_and_errors(small_table, tmp_path, capsys):
     assert train_surrogate.parse_args(["--out", "x", "--train-size", "300"]).train_size == 300
     with pytest.raises(SystemExit):
         train_surrogate.parse_args(["--out", "x", "--train-size", "1.5"])
+    item = 'training_time@108={"trend": "compute_cost", "clip_quantile": null}'
+    assert train_surrogate.parse_args(["--out", "x", "--target-params", item]).target_params == {
+        "training_time@108": {"trend": "compute_cost", "clip_quantile": None}
+    }
+    with pytest.raises(SystemExit):
+        train_surrogate.parse_args(["--out", "x", "--target-params", "training_time@108=[1]"])
+    assert "must be a JSON object" in capsys.readouterr().err
     rc = train_surrogate.main(
         [
             "--table",
