@@ -50,6 +50,10 @@ class StudyPlan:
         return f"{self.name.replace(',', '').replace(' ', '_').replace('/', 'of')}-{digest[:8]}"
 
 
+#: The recipe's settings that map a target to its value.
+PER_TARGET = ("error_share", "target_params")
+
+
 def surrogate_recipe(config: FidelityConfig, table: Path) -> dict:
     """The ``TrainConfig`` fields of the surrogates the study trains on ``table``: the bundled
     default's recipe updated by ``config.surrogate_recipe`` (``target_params`` per target; a
@@ -92,13 +96,18 @@ def trained_surrogate(
     seed: int = 0,
 ) -> Path:
     """A surrogate of ``recipe`` (:func:`surrogate_recipe`) trained with ``seed``, cached by
-    its settings in ``out/surrogates``; the recipe's ``target_params`` of targets the track
-    does not train are left out."""
+    its settings in ``out/surrogates``; the recipe's per-target settings (``error_share``,
+    ``target_params``) of targets the track does not train are left out."""
     from surrogate.train import TrainConfig, train
 
-    if "target_params" in recipe:
-        params = {t: p for t, p in recipe["target_params"].items() if t in targets}
-        recipe = {**recipe, "target_params": params}
+    recipe = {
+        **recipe,
+        **{
+            key: {t: v for t, v in recipe[key].items() if t in targets}
+            for key in PER_TARGET
+            if recipe.get(key)
+        },
+    }
     excluded = (
         None
         if exclude is None

@@ -137,9 +137,12 @@ def test_fidelity_smoke_and_cache(tmp_path, tiny_surrogate):
 
 def _small_study(tmp_path, **settings):
     """A study small enough for a test: 2 seeds, a budget of 4, tiny trained surrogates, no
-    landscape, one thread; ``settings`` say the rest."""
+    landscape, one thread; ``settings`` say the rest (``surrogate_recipe``: over the tiny
+    one)."""
     from eval.fidelity import FidelityConfig
 
+    recipe = {"model_params": {"n_estimators": 5, "max_depth": 3}}
+    recipe.update(settings.pop("surrogate_recipe", {}))
     return FidelityConfig(
         seeds=2,
         budget=4,
@@ -148,7 +151,7 @@ def _small_study(tmp_path, **settings):
         n_jobs=1,
         joblib_backend="threading",
         out=tmp_path / "o",
-        surrogate_recipe={"model_params": {"n_estimators": 5, "max_depth": 3}},
+        surrogate_recipe=recipe,
         **settings,
     )
 
@@ -220,7 +223,8 @@ def test_out_of_sample_protocol(tmp_path):
 
 def test_full_track_over_training_samples(tmp_path):
     """--sample-seeds trains one surrogate per fraction and seed, each on its own sample, and
-    the report summarises each fraction over its samples."""
+    the report summarises each fraction over its samples. The recipe's settings of targets
+    the track does not train (a validation accuracy's rule-5 share) are left out."""
     from eval.fidelity import collect
     from eval.fidelity.report import build_report
     from surrogate.artifact import load_artifact
@@ -232,6 +236,7 @@ def test_full_track_over_training_samples(tmp_path):
         sample_seeds=(0, 2),
         optimizers=("random",),
         realizations=2,
+        surrogate_recipe={"error_share": {"validation_accuracy@108": 0.4}},
     )
     result = collect(cfg)
     (study,) = result.studies
