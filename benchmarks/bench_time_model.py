@@ -46,23 +46,23 @@ VARIANTS = {
 }
 #: The share of cells in the cheapest and costliest tails.
 TAIL = 0.05
+#: Folds per split seed, as the fidelity study's out-of-sample protocol.
+FOLDS = 3
 
 
 def held_out_predictions(
-    cells: np.ndarray, times: np.ndarray, params: dict, split_seeds, folds: int = 3
+    cells: np.ndarray, X: np.ndarray, times: np.ndarray, params: dict, split_seeds
 ) -> np.ndarray:
     """One out-of-sample prediction per cell and split seed, shape (len(split_seeds), K):
-    each fold predicted by an XGBoost model with ``params`` fitted on the other folds."""
+    each fold predicted by an XGBoost model with ``params`` fitted on the other folds
+    (``X``: the cells' ``"adjacency_compute"`` features; ``cells`` ascending)."""
     from eval.fidelity import split_folds
-    from features import get_featurizer
     from surrogate.xgb import XGBRegressorModel
 
-    X = get_featurizer("adjacency_compute").transform(cells)
-    position = np.searchsorted(cells, np.arange(cells.max() + 1))
     out = np.empty((len(split_seeds), len(cells)))
     for row, seed in enumerate(split_seeds):
-        for fold in split_folds(cells, folds, seed):
-            held = position[fold]
+        for fold in split_folds(cells, FOLDS, seed):
+            held = np.searchsorted(cells, fold)
             fitted = np.setdiff1d(np.arange(len(cells)), held)
             model = XGBRegressorModel(**params, random_state=0).fit(X[fitted], times[fitted])
             out[row, held] = model.predict(X[held])
@@ -98,6 +98,7 @@ def summarize(
 
 
 def measure(data_dir=None, split_seeds=(0, 1, 2)) -> dict:
+    from features import get_featurizer
     from nb101 import get_space
     from nb101.real_data import real_table
     from nb101.table_file import load_table
@@ -106,10 +107,11 @@ def measure(data_dir=None, split_seeds=(0, 1, 2)) -> dict:
     data = target_data(load_table(real_table(data_dir)), TARGET)
     cells, times = data.indices, data.labels
     vertices = get_space().num_vertices[cells].astype(np.int64)
+    X = get_featurizer("adjacency_compute").transform(cells)
     base = dict(DEFAULT_RECIPE["model_params"])
     variants = {}
     for name, params in VARIANTS.items():
-        predicted = held_out_predictions(cells, times, {**base, **params}, split_seeds)
+        predicted = held_out_predictions(cells, X, times, {**base, **params}, split_seeds)
         variants[name] = {"params": params, **summarize(cells, times, predicted, vertices)}
     return {
         "target": TARGET,
@@ -118,7 +120,7 @@ def measure(data_dir=None, split_seeds=(0, 1, 2)) -> dict:
             str(v): int((vertices == v).sum()) for v in np.unique(vertices).tolist()
         },
         "split_seeds": list(split_seeds),
-        "folds": 3,
+        "folds": FOLDS,
         "model_params": base,
         "tail": TAIL,
         "variants": variants,
@@ -136,7 +138,7 @@ def main(argv=None) -> None:
 
     result = measure(args.data_dir, tuple(args.split_seeds))
     print(
-        f"{result['target']}: {result['cells']:,} cells, three folds x split seeds "
+        f"{result['target']}: {result['cells']:,} cells, {result['folds']} folds x split seeds "
         f"{result['split_seeds']}, each cell predicted by a model not fitted on it"
     )
     names = list(result["variants"])

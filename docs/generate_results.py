@@ -418,8 +418,9 @@ def render_time_model(data: dict) -> list[str]:
             ]
         )
     lines = [
-        f"`{data['target']}` on its {data['cells']:,} labelled cells, three folds per split "
-        f"seed ({', '.join(str(s) for s in data['split_seeds'])}): every cell is predicted "
+        f"`{data['target']}` on its {data['cells']:,} labelled cells, {data['folds']} folds "
+        f"per split seed ({', '.join(str(s) for s in data['split_seeds'])}): every cell is "
+        "predicted "
         "by a model not fitted on it, once per split (the smallest cells: the mean over "
         "splits). Model parameters of every variant: "
         f"`{json.dumps(data['model_params'], sort_keys=True)}` plus the variant's.",
