@@ -116,6 +116,13 @@ def build_parser() -> argparse.ArgumentParser:
         "(noise rule 6; default 1: one model)",
     )
     p.add_argument(
+        "--top-location",
+        action="store_true",
+        help="noise rule 1b on the accuracy targets: centre the runs of the best-predicted "
+        "cells lower, by the slope of the top bin's held-out residuals on their "
+        "predictions (the top's regression to the mean; default: off)",
+    )
+    p.add_argument(
         "--stack-on",
         default=None,
         metavar="TARGET",
@@ -174,6 +181,7 @@ def parse_args(argv: Sequence[str] | None = None):
         progress=not args.quiet,
         data_dir=args.data_dir,
         members=args.members,
+        top_location=args.top_location,
         stack_on=args.stack_on,
         stack_params=args.stack_params,
         predictions=args.predictions,

@@ -171,6 +171,11 @@ class TrainConfig:
         leave no room for model error (``validation_accuracy@108``: scale 1), this is the
         way to give the field a share, e.g. the one that makes neighbouring cells' deviations
         correlate as the table's do (``benchmarks/bench_calibration.py``).
+    top_location : bool
+        Noise rule 1b (:mod:`surrogate.noise.estimate`) on the accuracy targets: the runs of
+        the cells predicted above the top bin's median prediction are centred lower, by the
+        slope of that bin's held-out residuals on their predictions (the top's regression to
+        the mean). Off by default.
     members : int
         Noise rule 6 (:mod:`surrogate.noise`): fit each target as an ensemble of ``members``
         models of ``model`` on bootstrap resamples of the training cells
@@ -217,6 +222,7 @@ class TrainConfig:
     exclude_cells: Sequence[int] | None = None
     model_error: bool = False
     error_share: Mapping[str, float] | None = None
+    top_location: bool = False
     members: int = 1
     stack_on: str | None = None
     stack_params: Mapping[str, Any] = field(default_factory=dict)
@@ -382,6 +388,8 @@ def train(config: TrainConfig) -> Path:
                 data.labels[tr],
                 model_error=config.model_error or target in shares,
                 error_share=shares.get(target),
+                top_location=config.top_location
+                and parse_target(target).metric.endswith("accuracy"),
             )
             in_sample = np.zeros(NUM_CELLS, dtype=bool)
             in_sample[data.indices[tr]] = True

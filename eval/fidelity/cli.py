@@ -125,6 +125,13 @@ def _parser() -> argparse.ArgumentParser:
         "validation_accuracy@108=0.4 (default: off, as in the bundled default)",
     )
     p.add_argument(
+        "--top-location",
+        action="store_true",
+        help="noise rule 1b on the trained surrogates' accuracy targets: the runs of the "
+        "best-predicted cells centred lower by the top's regression to the mean "
+        "(default: off, as in the bundled default)",
+    )
+    p.add_argument(
         "--target-params",
         nargs="+",
         type=target_params_argument,
@@ -182,6 +189,8 @@ def config_from_args(argv: Sequence[str] | None = None) -> FidelityConfig:
             **kw.get("surrogate_recipe", {}),
             "error_share": dict(args.error_share),
         }
+    if args.top_location:
+        kw["surrogate_recipe"] = {**kw.get("surrogate_recipe", {}), "top_location": True}
     if args.target_params:
         kw["surrogate_recipe"] = {
             **kw.get("surrogate_recipe", {}),

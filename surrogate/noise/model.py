@@ -89,19 +89,16 @@ class NoiseModel:
         return target in self.targets and self.targets[target].model_error
 
     def to_dict(self) -> dict[str, Any]:
-        # v2: with the labels' marginal (rule 4); v3: with the model error (rule 5); v4: with
-        # one transfer per ensemble member (rule 6); v5: with a given model-error share
-        version = (
-            5
-            if any(n.error_share is not None for n in self.targets.values())
-            else 4
-            if any(n.members > 1 for n in self.targets.values())
-            else 3
-            if any(n.model_error for n in self.targets.values())
-            else 2
-            if any(n.marginal is not None for n in self.targets.values())
-            else 1
-        )
+        # the version of the newest rule any target uses
+        targets = self.targets.values()
+        used = {
+            2: any(n.marginal is not None for n in targets),  # rule 4: the labels' marginal
+            3: any(n.model_error for n in targets),  # rule 5: the model error
+            4: any(n.members > 1 for n in targets),  # rule 6: one transfer per member
+            5: any(n.error_share is not None for n in targets),  # rule 5 with a given share
+            6: any(n.top_location is not None for n in targets),  # rule 1b
+        }
+        version = max((v for v, on in used.items() if on), default=1)
         return {
             "rule": f"empirical-residual-quantiles-by-prediction-bin/v{version}",
             "targets": {t: n.to_dict() for t, n in self.targets.items()},

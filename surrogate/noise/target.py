@@ -1,10 +1,12 @@
 """The noise of one target (:class:`TargetNoise`) and one simulated run around a prediction.
 
-A value of a simulated run is ``mean + scale * Q_bin(u)`` (rules 1-3): ``Q_bin`` the centred
-residual quantile function of the bin of the predicted ``mean``, ``u`` the run's uniform
-level. Outside the training set rule 5 adds the model error ``error_scale * Q_bin(u_cell)``
-at the cell's level. The value is then clipped to the metric's range ([0, 1] for accuracies,
->= 0 for times) and, where rule 4 applies, mapped onto the labels' marginal
+A value of a simulated run is ``mean + location(mean) + scale * Q_bin(u)`` (rules 1-3):
+``Q_bin`` the centred residual quantile function of the bin of the predicted ``mean``, ``u``
+the run's uniform level, ``location`` zero but above the top bin's median prediction where
+the top's regression to the mean is modelled (rule 1b, :mod:`.estimate`). Outside the
+training set rule 5 adds the model error ``error_scale * Q_bin(u_cell)`` at the cell's level.
+The value is then clipped to the metric's range ([0, 1] for accuracies, >= 0 for times) and,
+where rule 4 applies, mapped onto the labels' marginal
 (:meth:`surrogate.noise.NoiseModel.perturb`).
 """
 
@@ -57,6 +59,9 @@ class TargetNoise:
     error_share : float or None
         Rule 5's share of the residual variance, given at training time; None: ``1 -
         scale**2``.
+    top_location : tuple of float or None
+        Rule 1b: ``(centre, slope)``; a run of a cell predicted above ``centre`` is centred
+        ``slope * (mean - centre)`` from its prediction (``-1 <= slope <= 0``). None: off.
     """
 
     edges: np.ndarray
@@ -67,6 +72,7 @@ class TargetNoise:
     simulated: np.ndarray | None = None
     model_error: bool = False
     error_share: float | None = None
+    top_location: tuple[float, float] | None = None
 
     @property
     def members(self) -> int:
@@ -127,6 +133,13 @@ class TargetNoise:
         value *= self.scale
         return value
 
+    def location(self, mean: np.ndarray) -> np.ndarray:
+        """Rule 1b's centre of the runs relative to the prediction (0 where it is off)."""
+        if self.top_location is None:
+            return np.zeros(np.shape(mean))
+        centre, slope = self.top_location
+        return slope * np.maximum(np.asarray(mean, dtype=np.float64) - centre, 0.0)
+
     def errors(self, mean: np.ndarray, u_cell: np.ndarray) -> np.ndarray:
         """Rule 5's out-of-sample model error at per-cell levels ``u_cell`` (0 where NaN)."""
         if not self.model_error:
@@ -149,6 +162,8 @@ class TargetNoise:
             out["model_error"] = True
         if self.error_share is not None:
             out["error_share"] = self.error_share
+        if self.top_location is not None:
+            out["top_location"] = {"centre": self.top_location[0], "slope": self.top_location[1]}
         return out
 
     @classmethod
@@ -185,6 +200,18 @@ class TargetNoise:
                 "of an older version: retrain it)"
             )
         share = data.get("error_share")
+        top = data.get("top_location")
+        if top is not None:
+            try:
+                top = (float(top["centre"]), float(top["slope"]))
+            except (TypeError, KeyError, ValueError):
+                raise ValueError(
+                    f"noise top_location must be {{'centre': number, 'slope': number}}, got {top!r}"
+                ) from None
+            if not (np.isfinite(top[0]) and -1.0 <= top[1] <= 0.0):
+                raise ValueError(
+                    f"noise top_location needs a finite centre and a slope in [-1, 0], got {top}"
+                )
         return cls(
             edges,
             quantiles,
@@ -194,6 +221,7 @@ class TargetNoise:
             levels["simulated"],
             bool(data.get("model_error", False)),
             None if share is None else check_error_share(share, "noise error_share"),
+            top,
         )
 
 
@@ -208,6 +236,8 @@ def unmapped_run(
     clipped to the metric's range."""
     value = noise.offsets(mean, u)  # a new array: the sums below go into it
     value += mean
+    if noise.top_location is not None:
+        value += noise.location(mean)
     if u_cell is not None:
         value += noise.errors(mean, u_cell)
     return clip_to_range(target, value, out=value)

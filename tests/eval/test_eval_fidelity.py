@@ -236,16 +236,16 @@ def test_full_track_over_training_samples(tmp_path):
         sample_seeds=(0, 2),
         optimizers=("random",),
         realizations=2,
-        surrogate_recipe={"error_share": {"validation_accuracy@108": 0.4}},
+        surrogate_recipe={"error_share": {"validation_accuracy@108": 0.4}, "top_location": True},
     )
     result = collect(cfg)
     (study,) = result.studies
     labels = list(study.draws)
     assert labels == ["1pct", "1pct-sample2"]
-    samples = [
-        load_artifact(result.surrogates[f"full/all cells/{x}"]).in_sample("test_accuracy@108")
-        for x in labels
-    ]
+    artifacts = [load_artifact(result.surrogates[f"full/all cells/{x}"]) for x in labels]
+    samples = [a.in_sample("test_accuracy@108") for a in artifacts]
+    # noise rule 1b from the recipe: the top's slope, never a rising one
+    assert all(-1 <= a.noise.targets["test_accuracy@108"].top_location[1] <= 0 for a in artifacts)
     assert [int(s.sum()) for s in samples] == [4236, 4236]
     assert (samples[0] & samples[1]).sum() < 200  # two independent 1 % samples
     report = build_report(result)
@@ -455,12 +455,14 @@ def test_cli_target_params_reach_the_recipe(tmp_path, capsys):
             item,
             "--error-share",
             "validation_accuracy@108=0.4",
+            "--top-location",
             "--out",
             str(tmp_path),
         ]
     )
     assert cfg.surrogate_recipe == {
         "error_share": {"validation_accuracy@108": 0.4},
+        "top_location": True,
         "target_params": {"training_time@108": {"trend": "compute_cost", "clip_quantile": None}},
     }
     for bad, says in (

@@ -37,6 +37,7 @@ from surrogate.noise import (
     pooled_run_std,
     uniform_levels,
 )
+from surrogate.noise.target import unmapped_run
 from surrogate.registry import get_regressor
 from surrogate.surrogate_benchmark import SurrogateBenchmark
 from surrogate.train import TrainConfig, available_targets, target_data, train
@@ -1021,6 +1022,44 @@ def test_noise_model_error_share():
         NoiseModel.from_dict(data)
     # without model_error the share is not recorded (rule 5 is off)
     assert estimate_noise(pred, observed, error_share=0.3).error_share is None
+
+
+def test_noise_top_location():
+    """Rule 1b: the runs of cells predicted above the top bin's median prediction are centred
+    by the slope of that bin's residuals on their predictions (the top's regression to the
+    mean), the ranking of the predictions kept; round trip and validation."""
+    rng = np.random.default_rng(4)
+    pred = rng.normal(0.90, 0.02, 20000)
+    knee = np.quantile(pred, 0.9)  # regression to the mean in the best-predicted tenth
+    curse = -0.4 * np.maximum(pred - knee, 0.0)
+    observed = pred + curse + rng.normal(0, 0.002, len(pred))
+    off = estimate_noise(pred, observed)
+    assert off.top_location is None and np.all(off.location(pred) == 0)
+    noise = estimate_noise(pred, observed, top_location=True)
+    centre, slope = noise.top_location
+    assert centre == pytest.approx(np.median(pred[pred >= np.quantile(pred, 0.9)]), abs=1e-3)
+    assert slope == pytest.approx(-0.4, abs=0.03)
+    # the runs' median follows the curse: at the median level a run is its centre
+    high = np.array([0.94, 0.96, 0.98])
+    runs = unmapped_run("test_accuracy@108", noise, high, np.full(3, 0.5))
+    np.testing.assert_allclose(runs - high, slope * (high - centre), atol=2e-4)
+    assert np.all(np.diff(runs) > 0)  # the ranking of the predictions is kept
+    # no slope where the top does not fall, and never one that would invert the order
+    flat = estimate_noise(pred, pred + rng.normal(0, 0.002, len(pred)), top_location=True)
+    assert flat.top_location[1] == pytest.approx(0.0, abs=0.02)
+    steep = estimate_noise(pred, pred - 3 * np.maximum(pred - knee, 0.0), top_location=True)
+    assert steep.top_location[1] == -1.0
+    model = NoiseModel({"test_accuracy@108": noise})
+    data = json.loads(json.dumps(model.to_dict()))
+    assert data["rule"].endswith("/v6")
+    assert NoiseModel.from_dict(data).targets["test_accuracy@108"].top_location == (
+        centre,
+        slope,
+    )
+    for bad in ({"centre": 0.93, "slope": 0.5}, {"centre": "x", "slope": -0.1}, [0.93]):
+        data["targets"]["test_accuracy@108"]["top_location"] = bad
+        with pytest.raises(ValueError, match="top_location"):
+            NoiseModel.from_dict(data)
 
 
 @pytest.mark.parametrize(

@@ -98,6 +98,8 @@ def test_cli_parse_and_errors(small_table, tmp_path, capsys):
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.seed = 1
     assert train_surrogate.parse_args(["--out", "x", "--train-size", "300"]).train_size == 300
+    assert not config.top_location
+    assert train_surrogate.parse_args(["--out", "x", "--top-location"]).top_location
     with pytest.raises(SystemExit):
         train_surrogate.parse_args(["--out", "x", "--train-size", "1.5"])
     item = 'training_time@108={"trend": "compute_cost", "clip_quantile": null}'
