@@ -119,8 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--top-location",
         action="store_true",
         help="noise rule 1b on the accuracy targets: centre the runs of the best-predicted "
-        "cells lower, by the slope of the top bin's held-out residuals on their "
-        "predictions (the top's regression to the mean; default: off)",
+        "cells where the held-out labels of the top bin lie (the top's regression to the "
+        "mean; default: off)",
     )
     p.add_argument(
         "--stack-on",

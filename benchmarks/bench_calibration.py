@@ -21,6 +21,15 @@ not fitted on (``--table``; default: the real-data table), it prints:
   :class:`surrogate.SurrogateBenchmark`, one run per cell). Selecting on the outcome picks lucky
   runs, so both are above 0.5; a table value well above the draw's means the table's best
   cells beat the surrogate's predictions by more than its noise explains.
+* **by predicted rank** (the top's regression to the mean): the held-out cells grouped by the
+  rank of their prediction (best 0.01 %, 0.01-0.1 %, 0.1-1 %, 1-10 %; groups of 10 cells or
+  more), the mean of (table run - mean simulated run) per group: negative where the model's
+  best predictions are partly its own error and the runs do not say so (noise rule 1b,
+  ``--top-location``, is the option that does).
+* **where the best runs sit**: the median rank of the prediction (a share of the held-out
+  cells) of the 100 best table runs, against the 100 best runs of one simulated draw: the
+  smaller the draw's, the more its best runs sit where the model predicts best, the easier
+  an optimizer finds them.
 * **neighbour correlation** (Spearman) of the PIT values over pairs of held-out cells one edit
   apart: the table's (model error is shared by neighbours) against the draw's (run noise
   alone is independent across cells: about 0; noise rule 5's field is shared). The PIT, not
@@ -52,6 +61,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 LEVELS = 400
 TOP = 0.01
+#: the groups of "by predicted rank": shares of the held-out cells, best first
+RANK_GROUPS = ((0.0, 1e-4), (1e-4, 1e-3), (1e-3, 1e-2), (1e-2, 1e-1))
+BEST_RUNS = 100
 
 
 def find_artifacts(paths: list[str]) -> list[Path]:
@@ -142,6 +154,18 @@ def report(path: Path, table, target: str, seed: int = 0) -> str:
     pit_draw = (sims < draw[:, None]).mean(1)
     best, best_draw = y >= np.quantile(y, 1 - TOP), draw >= np.quantile(draw, 1 - TOP)
     pairs = neighbour_pairs(cells)
+    # the prediction's rank of every cell as a share of the held-out cells (0: the best)
+    rank = np.empty(len(cells))
+    rank[np.argsort(-mean, kind="stable")] = np.arange(len(cells)) / len(cells)
+    groups = []
+    for lo, hi in RANK_GROUPS:
+        group = (rank >= lo) & (rank < hi)
+        if group.sum() >= 10:
+            excess = np.mean(y[group] - centre[group])
+            groups.append(f"{lo * 100:g}-{hi * 100:g} % ({group.sum():,}) {excess:+.4f}")
+
+    def best_rank(values: np.ndarray) -> float:
+        return float(np.median(rank[np.argsort(-values, kind="stable")[:BEST_RUNS]]) * 100)
 
     def nbr(p: np.ndarray) -> float:
         return (
@@ -159,6 +183,9 @@ def report(path: Path, table, target: str, seed: int = 0) -> str:
         f"simulated sd {np.sqrt(np.mean(sims[top].var(1))):.4f}\n"
         f"  winner's selection, mean PIT of the top 1 %: table {pit[best].mean():.2f}, "
         f"one simulated draw {pit_draw[best_draw].mean():.2f}\n"
+        f"  by predicted rank, table - mean run: {'; '.join(groups)}\n"
+        f"  where the best {BEST_RUNS} runs sit, median predicted rank: table "
+        f"{best_rank(y):.2f} %, one simulated draw {best_rank(draw):.2f} %\n"
         f"  neighbour correlation of the PIT ({len(pairs):,} pairs one edit apart): "
         f"table {nbr(pit):.3f}, one simulated draw {nbr(pit_draw):.3f}"
     )

@@ -173,9 +173,9 @@ class TrainConfig:
         correlate as the table's do (``benchmarks/bench_calibration.py``).
     top_location : bool
         Noise rule 1b (:mod:`surrogate.noise.estimate`) on the accuracy targets: the runs of
-        the cells predicted above the top bin's median prediction are centred lower, by the
-        slope of that bin's held-out residuals on their predictions (the top's regression to
-        the mean). Off by default.
+        the cells predicted above the top bin's median prediction are centred where that
+        bin's held-out labels lie (an isotonic fit of their median on the prediction): the
+        top's regression to the mean. Off by default.
     members : int
         Noise rule 6 (:mod:`surrogate.noise`): fit each target as an ensemble of ``members``
         models of ``model`` on bootstrap resamples of the training cells

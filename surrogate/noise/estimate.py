@@ -12,16 +12,17 @@
    the mean, the typical run of such a bin lay above its prediction, above the next bin's
    runs (the order inverted at the edge), and its upper tail put runs of cells the model
    ranks low at the top of the space (measured in the docs' noise-model notes).
-1b. **Location at the top (an option):** among the cells a model ranks best, the residual's
-   median falls as the prediction rises: the model's highest predictions are partly its own
-   error (regression to the mean), and the more so the higher they are, far beyond what the
+1b. **Location at the top (an option):** among the cells a model ranks best, the labels'
+   median rises more slowly than the prediction, and at the very top not at all: the model's
+   highest predictions are partly its own error (regression to the mean), far more than the
    top bin's one median can show (the bin holds the best tenth of the held-out cells; an
-   optimizer ends in the best thousandth of the space). With ``top_location=True`` the
-   Theil-Sen slope of the top bin's residuals on their predictions, clipped to [-1, 0],
-   continues the bin's centre above its median prediction ``c``: a run of a cell predicted
-   at ``mean > c`` is centred ``slope * (mean - c)`` from its prediction. The ranking of the
-   predictions is kept (slope >= -1), and rule 4 still maps the runs onto the labels'
-   marginal, so the best runs move from the best-predicted cells to those the noise lifts.
+   optimizer ends in the best thousandth of the space). With ``top_location=True`` the top
+   bin's labels are followed by an isotonic (non-decreasing) fit of their median on the
+   prediction, in chunks of neighbouring predictions; above the bin's median prediction a
+   run is centred where that fit is (relative to the bin's centre), and above the last
+   chunk it stays there. The ranking of the predictions is kept (ties at the very top), and
+   rule 4 still maps the runs onto the labels' marginal, so the best runs move from the
+   best-predicted cells to those the noise lifts, as on the table.
 2. **Scale: within-cell spread of real repeats.** Residuals hold model error plus run noise,
    so their spread is an upper bound. Where the table holds several runs of one cell for the
    target, the pooled within-cell standard deviation ``sigma_run`` is compared with the
@@ -44,6 +45,8 @@ __all__ = ["estimate_noise", "pooled_run_std"]
 _MAX_BINS = 10
 _MIN_PER_BIN = 200
 _MAD_TO_STD = 1.4826
+# rule 1b's top bin in chunks of at least 20 cells, at most 20 chunks
+_TOP_CHUNK, _TOP_CHUNKS = 20, 20
 
 
 def _robust_std(x: np.ndarray) -> float:
@@ -111,7 +114,7 @@ def estimate_noise(
         scale is capped at ``sqrt(1 - error_share)`` so the two add up to at most the
         residuals' spread.
     top_location : bool
-        Rule 1b: centre the runs of the best-predicted cells by the top bin's slope.
+        Rule 1b: centre the runs of the best-predicted cells where the top bin's labels lie.
     """
     predicted = np.asarray(predicted, dtype=np.float64).ravel()
     observed = np.asarray(observed, dtype=np.float64).ravel()
@@ -178,14 +181,20 @@ def estimate_noise(
     )
 
 
-def _top_location(predicted: np.ndarray, resid: np.ndarray) -> tuple[float, float]:
-    """Rule 1b from the top bin: its median prediction and the Theil-Sen slope of its
-    residuals on the predictions, clipped to [-1, 0] (a slope of 0 where the bin's
-    predictions do not vary)."""
-    from scipy.stats import theilslopes
+def _top_location(predicted: np.ndarray, resid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rule 1b from the top bin: its cells in chunks of neighbouring predictions (20 chunks,
+    of at least 20 cells), the labels' median per chunk (robust to a collapsed run), made
+    non-decreasing in the prediction (isotonic regression weighted by chunk size); knots at
+    the bin's median prediction and at the chunks' above it, offsets from the fitted centre
+    there."""
+    from sklearn.isotonic import IsotonicRegression
 
+    order = np.argsort(predicted, kind="stable")
+    chunks = np.array_split(order, int(np.clip(len(order) // _TOP_CHUNK, 1, _TOP_CHUNKS)))
+    x = np.array([np.median(predicted[c]) for c in chunks])
+    y = np.array([np.median(predicted[c] + resid[c]) for c in chunks])
+    fit = IsotonicRegression(out_of_bounds="clip").fit(x, y, sample_weight=[len(c) for c in chunks])
     centre = float(np.median(predicted))
-    if len(predicted) < 2 or np.ptp(predicted) == 0:
-        return centre, 0.0
-    slope = float(theilslopes(resid, predicted)[0])
-    return centre, float(np.clip(slope, -1.0, 0.0))
+    knots = np.unique(np.concatenate([[centre], x[x > centre]]))
+    offsets = fit.predict(knots) - knots
+    return knots, offsets - offsets[0]

@@ -59,9 +59,11 @@ class TargetNoise:
     error_share : float or None
         Rule 5's share of the residual variance, given at training time; None: ``1 -
         scale**2``.
-    top_location : tuple of float or None
-        Rule 1b: ``(centre, slope)``; a run of a cell predicted above ``centre`` is centred
-        ``slope * (mean - centre)`` from its prediction (``-1 <= slope <= 0``). None: off.
+    top_location : (ndarray, ndarray) or None
+        Rule 1b: ``(knots, offsets)``, the predictions (increasing, the first the top bin's
+        median) and the centre of their runs relative to the prediction (the first 0), with
+        ``knots + offsets`` non-decreasing; linear between the knots, and above the last the
+        centre stays where the last knot's is. None: off.
     """
 
     edges: np.ndarray
@@ -72,7 +74,7 @@ class TargetNoise:
     simulated: np.ndarray | None = None
     model_error: bool = False
     error_share: float | None = None
-    top_location: tuple[float, float] | None = None
+    top_location: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def members(self) -> int:
@@ -135,10 +137,13 @@ class TargetNoise:
 
     def location(self, mean: np.ndarray) -> np.ndarray:
         """Rule 1b's centre of the runs relative to the prediction (0 where it is off)."""
+        mean = np.asarray(mean, dtype=np.float64)
         if self.top_location is None:
-            return np.zeros(np.shape(mean))
-        centre, slope = self.top_location
-        return slope * np.maximum(np.asarray(mean, dtype=np.float64) - centre, 0.0)
+            return np.zeros(mean.shape)
+        knots, offsets = self.top_location
+        out = np.interp(mean, knots, offsets, left=0.0, right=offsets[-1])
+        out -= np.maximum(mean - knots[-1], 0.0)  # flat above the last knot
+        return out
 
     def errors(self, mean: np.ndarray, u_cell: np.ndarray) -> np.ndarray:
         """Rule 5's out-of-sample model error at per-cell levels ``u_cell`` (0 where NaN)."""
@@ -163,7 +168,8 @@ class TargetNoise:
         if self.error_share is not None:
             out["error_share"] = self.error_share
         if self.top_location is not None:
-            out["top_location"] = {"centre": self.top_location[0], "slope": self.top_location[1]}
+            knots, offsets = self.top_location
+            out["top_location"] = {"knots": knots.tolist(), "offsets": offsets.tolist()}
         return out
 
     @classmethod
@@ -202,16 +208,7 @@ class TargetNoise:
         share = data.get("error_share")
         top = data.get("top_location")
         if top is not None:
-            try:
-                top = (float(top["centre"]), float(top["slope"]))
-            except (TypeError, KeyError, ValueError):
-                raise ValueError(
-                    f"noise top_location must be {{'centre': number, 'slope': number}}, got {top!r}"
-                ) from None
-            if not (np.isfinite(top[0]) and -1.0 <= top[1] <= 0.0):
-                raise ValueError(
-                    f"noise top_location needs a finite centre and a slope in [-1, 0], got {top}"
-                )
+            top = _top_location(top)
         return cls(
             edges,
             quantiles,
@@ -223,6 +220,31 @@ class TargetNoise:
             None if share is None else check_error_share(share, "noise error_share"),
             top,
         )
+
+
+def _top_location(data: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Rule 1b's knots and offsets read from ``noise.json``; a ``ValueError`` naming the rule
+    they break."""
+    try:
+        knots = np.asarray(data["knots"], dtype=np.float64)
+        offsets = np.asarray(data["offsets"], dtype=np.float64)
+    except (TypeError, KeyError, ValueError):
+        raise ValueError(
+            f"noise top_location must be {{'knots': [...], 'offsets': [...]}}, got {data!r}"
+        ) from None
+    if (
+        knots.ndim != 1
+        or knots.shape != offsets.shape
+        or len(knots) == 0
+        or not np.all(np.isfinite(knots) & np.isfinite(offsets))
+        or np.any(np.diff(knots) <= 0)
+        or np.any(np.diff(knots + offsets) < 0)
+    ):
+        raise ValueError(
+            "noise top_location needs finite knots, increasing, and as many offsets, with "
+            "knots + offsets non-decreasing (the ranking of the predictions kept)"
+        )
+    return knots, offsets
 
 
 def unmapped_run(

@@ -1026,37 +1026,47 @@ def test_noise_model_error_share():
 
 def test_noise_top_location():
     """Rule 1b: the runs of cells predicted above the top bin's median prediction are centred
-    by the slope of that bin's residuals on their predictions (the top's regression to the
-    mean), the ranking of the predictions kept; round trip and validation."""
+    where the labels' median lies (isotonic in the prediction, robust to collapsed runs),
+    flat above the last knot; the ranking of the predictions kept; round trip, validation."""
     rng = np.random.default_rng(4)
     pred = rng.normal(0.90, 0.02, 20000)
     knee = np.quantile(pred, 0.9)  # regression to the mean in the best-predicted tenth
-    curse = -0.4 * np.maximum(pred - knee, 0.0)
-    observed = pred + curse + rng.normal(0, 0.002, len(pred))
+    observed = pred - 0.4 * np.maximum(pred - knee, 0.0) + rng.normal(0, 0.002, len(pred))
+    top = np.flatnonzero(pred >= knee)
+    observed[rng.choice(top, 20, replace=False)] = 0.1  # collapsed runs
     off = estimate_noise(pred, observed)
     assert off.top_location is None and np.all(off.location(pred) == 0)
     noise = estimate_noise(pred, observed, top_location=True)
-    centre, slope = noise.top_location
-    assert centre == pytest.approx(np.median(pred[pred >= np.quantile(pred, 0.9)]), abs=1e-3)
-    assert slope == pytest.approx(-0.4, abs=0.03)
-    # the runs' median follows the curse: at the median level a run is its centre
-    high = np.array([0.94, 0.96, 0.98])
-    runs = unmapped_run("test_accuracy@108", noise, high, np.full(3, 0.5))
-    np.testing.assert_allclose(runs - high, slope * (high - centre), atol=2e-4)
-    assert np.all(np.diff(runs) > 0)  # the ranking of the predictions is kept
-    # no slope where the top does not fall, and never one that would invert the order
+    knots, offsets = noise.top_location
+    centre = np.median(pred[top])
+    assert knots[0] == pytest.approx(centre, abs=1e-3) and offsets[0] == 0
+    inside = np.linspace(knots[0], knots[-1], 50)
+    # within the estimate's noise (chunks of 100 runs of sd 0.002, pooled where they fall)
+    np.testing.assert_allclose(noise.location(inside), -0.4 * (inside - knots[0]), atol=1e-3)
+    assert np.all(noise.location(np.array([0.85, knots[0]])) == 0)
+    # above the last knot the runs' centre stays put: the data say no more
+    far = knots[-1] + np.array([0.0, 0.01, 0.05])
+    np.testing.assert_allclose(far + noise.location(far), (far[0] + noise.location(far[:1]))[0])
+    # at the median level a run is its centre, and the ranking of the predictions is kept
+    high = np.linspace(0.90, 0.99, 200)
+    runs = unmapped_run("test_accuracy@108", noise, high, np.full(len(high), 0.5))
+    np.testing.assert_allclose(runs, high + noise.location(high), atol=1e-4)
+    assert np.all(np.diff(high + noise.location(high)) >= 0)
+    # where the top does not fall, (almost) nothing moves
     flat = estimate_noise(pred, pred + rng.normal(0, 0.002, len(pred)), top_location=True)
-    assert flat.top_location[1] == pytest.approx(0.0, abs=0.02)
-    steep = estimate_noise(pred, pred - 3 * np.maximum(pred - knee, 0.0), top_location=True)
-    assert steep.top_location[1] == -1.0
+    assert np.abs(flat.location(inside)).max() < 1e-3
     model = NoiseModel({"test_accuracy@108": noise})
     data = json.loads(json.dumps(model.to_dict()))
     assert data["rule"].endswith("/v6")
-    assert NoiseModel.from_dict(data).targets["test_accuracy@108"].top_location == (
-        centre,
-        slope,
-    )
-    for bad in ({"centre": 0.93, "slope": 0.5}, {"centre": "x", "slope": -0.1}, [0.93]):
+    again = NoiseModel.from_dict(data).targets["test_accuracy@108"]
+    np.testing.assert_array_equal(again.location(high), noise.location(high))
+    for bad in (
+        {"knots": [0.93, 0.92], "offsets": [0.0, 0.0]},  # not increasing
+        {"knots": [0.93, 0.94], "offsets": [0.0, -0.02]},  # would invert the ranking
+        {"knots": [0.93], "offsets": [0.0, 0.0]},
+        {"knots": "x"},
+        [0.93],
+    ):
         data["targets"]["test_accuracy@108"]["top_location"] = bad
         with pytest.raises(ValueError, match="top_location"):
             NoiseModel.from_dict(data)
