@@ -45,8 +45,7 @@ __all__ = ["estimate_noise", "pooled_run_std"]
 _MAX_BINS = 10
 _MIN_PER_BIN = 200
 _MAD_TO_STD = 1.4826
-# rule 1b's top bin in chunks of at least 20 cells, at most 20 chunks
-_TOP_CHUNK, _TOP_CHUNKS = 20, 20
+_TOP_CHUNK = 20  # cells per chunk of rule 1b's top bin: a robust median, finer with more data
 
 
 def _robust_std(x: np.ndarray) -> float:
@@ -182,15 +181,14 @@ def estimate_noise(
 
 
 def _top_location(predicted: np.ndarray, resid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rule 1b from the top bin: its cells in chunks of neighbouring predictions (20 chunks,
-    of at least 20 cells), the labels' median per chunk (robust to a collapsed run), made
-    non-decreasing in the prediction (isotonic regression weighted by chunk size); knots at
-    the bin's median prediction and at the chunks' above it, offsets from the fitted centre
-    there."""
+    """Rule 1b from the top bin: its cells in chunks of 20 neighbouring predictions, the
+    labels' median per chunk (robust to a collapsed run), made non-decreasing in the
+    prediction (isotonic regression weighted by chunk size); knots at the bin's median
+    prediction and at the chunks' above it, offsets from the fitted centre there."""
     from sklearn.isotonic import IsotonicRegression
 
     order = np.argsort(predicted, kind="stable")
-    chunks = np.array_split(order, int(np.clip(len(order) // _TOP_CHUNK, 1, _TOP_CHUNKS)))
+    chunks = np.array_split(order, max(1, len(order) // _TOP_CHUNK))
     x = np.array([np.median(predicted[c]) for c in chunks])
     y = np.array([np.median(predicted[c] + resid[c]) for c in chunks])
     fit = IsotonicRegression(out_of_bounds="clip").fit(x, y, sample_weight=[len(c) for c in chunks])

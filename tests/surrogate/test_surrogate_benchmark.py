@@ -1041,8 +1041,9 @@ def test_noise_top_location():
     centre = np.median(pred[top])
     assert knots[0] == pytest.approx(centre, abs=1e-3) and offsets[0] == 0
     inside = np.linspace(knots[0], knots[-1], 50)
-    # within the estimate's noise (chunks of 100 runs of sd 0.002, pooled where they fall)
-    np.testing.assert_allclose(noise.location(inside), -0.4 * (inside - knots[0]), atol=1e-3)
+    # within the estimate's noise (medians of 20 runs of sd 0.002, pooled where they fall),
+    # against a fall of 0.01 over the bin
+    np.testing.assert_allclose(noise.location(inside), -0.4 * (inside - knots[0]), atol=2e-3)
     assert np.all(noise.location(np.array([0.85, knots[0]])) == 0)
     # above the last knot the runs' centre stays put: the data say no more
     far = knots[-1] + np.array([0.0, 0.01, 0.05])
@@ -1052,9 +1053,9 @@ def test_noise_top_location():
     runs = unmapped_run("test_accuracy@108", noise, high, np.full(len(high), 0.5))
     np.testing.assert_allclose(runs, high + noise.location(high), atol=1e-4)
     assert np.all(np.diff(high + noise.location(high)) >= 0)
-    # where the top does not fall, (almost) nothing moves
+    # where the top does not fall, nothing moves beyond the estimate's noise
     flat = estimate_noise(pred, pred + rng.normal(0, 0.002, len(pred)), top_location=True)
-    assert np.abs(flat.location(inside)).max() < 1e-3
+    assert np.abs(flat.location(inside)).max() < 2e-3
     model = NoiseModel({"test_accuracy@108": noise})
     data = json.loads(json.dumps(model.to_dict()))
     assert data["rule"].endswith("/v6")
