@@ -11,6 +11,10 @@ docstring gives its rule in full; measured effects are in the docs' noise-model 
 1. **Shape** (:mod:`.estimate`): the held-out residuals' quantile function per bin of the
    predicted value, centred on its median, so the noise is heteroscedastic and skewed where
    the data are and a cell's typical run is its prediction.
+1b. **Location at the top** (:mod:`.estimate`): an option (``TrainConfig(top_location=True)``,
+   ``--top-location``). The cells a model predicts best are partly its own error; above the
+   top bin's median prediction a run is centred where that bin's held-out labels lie (an
+   isotonic fit of their median on the prediction), and no higher above the last of them.
 2. **Scale** (:mod:`.estimate`): the quantiles scaled to the within-cell spread of real
    repeats (``scale = min(1, sigma_run / sigma_resid)``; 1 without repeats, an upper bound).
 3. **One run, one draw** (:mod:`.levels`, :mod:`.target`): a simulated run of a cell is one
