@@ -175,7 +175,8 @@ class TrainConfig:
         Noise rule 1b (:mod:`surrogate.noise.estimate`) on the accuracy targets: the runs of
         the cells predicted above the top bin's median prediction are centred where that
         bin's held-out labels lie (an isotonic fit of their median on the prediction): the
-        top's regression to the mean. Off by default.
+        top's regression to the mean. Only where the top bin holds 1,000 held-out labels or
+        more (a test split of 10,000). Off by default.
     members : int
         Noise rule 6 (:mod:`surrogate.noise`): fit each target as an ensemble of ``members``
         models of ``model`` on bootstrap resamples of the training cells

@@ -22,7 +22,10 @@
    run is centred where that fit is (relative to the bin's centre), and above the last
    chunk it stays there. The ranking of the predictions is kept (ties at the very top), and
    rule 4 still maps the runs onto the labels' marginal, so the best runs move from the
-   best-predicted cells to those the noise lifts, as on the table.
+   best-predicted cells to those the noise lifts, as on the table. It needs a top bin of
+   1,000 held-out labels at least (a split of 10,000); with fewer the rule stays off, as
+   noted in ``noise.json``: the fit of a few hundred labels is noise of the size of the
+   effect.
 2. **Scale: within-cell spread of real repeats.** Residuals hold model error plus run noise,
    so their spread is an upper bound. Where the table holds several runs of one cell for the
    target, the pooled within-cell standard deviation ``sigma_run`` is compared with the
@@ -46,6 +49,9 @@ _MAX_BINS = 10
 _MIN_PER_BIN = 200
 _MAD_TO_STD = 1.4826
 _TOP_CHUNK = 20  # cells per chunk of rule 1b's top bin: a robust median, finer with more data
+# rule 1b's least top bin: a chunk's median of 20 runs is uncertain by about the effect at a
+# fold's top (0.0007), so it takes tens of chunks above the bin's centre to see it
+_TOP_MIN = 1000
 
 
 def _robust_std(x: np.ndarray) -> float:
@@ -149,9 +155,9 @@ def estimate_noise(
     elif error_share is not None:
         error_share = check_error_share(error_share)
         scale = min(scale, float(np.sqrt(1.0 - error_share)))
-    top = None
-    if top_location:
-        top = _top_location(predicted[bins == len(edges)], resid[bins == len(edges)])
+    top, in_top = None, bins == len(edges)
+    if top_location and in_top.sum() >= _TOP_MIN:
+        top = _top_location(predicted[in_top], resid[in_top])
     info = {
         "sigma_resid": sigma_resid,
         "sigma_run": None if dof == 0 else sigma_run,
@@ -160,6 +166,8 @@ def estimate_noise(
         "source": source,
         "centre": "median",
     }
+    if top_location:  # rule 1b asked for: whether the top bin held enough labels
+        info["top_location"] = "on" if top is not None else f"off: top bin < {_TOP_MIN} labels"
     marginal = None
     if labels is not None:
         labels = np.asarray(labels, dtype=np.float64).ravel()

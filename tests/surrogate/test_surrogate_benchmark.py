@@ -1056,6 +1056,10 @@ def test_noise_top_location():
     # where the top does not fall, nothing moves beyond the estimate's noise
     flat = estimate_noise(pred, pred + rng.normal(0, 0.002, len(pred)), top_location=True)
     assert np.abs(flat.location(inside)).max() < 2e-3
+    assert noise.info["top_location"] == "on"
+    # a top bin of fewer than 1,000 labels: the fit would be noise, the rule stays off
+    few = estimate_noise(pred[:5000], observed[:5000], top_location=True)
+    assert few.top_location is None and few.info["top_location"].startswith("off")
     model = NoiseModel({"test_accuracy@108": noise})
     data = json.loads(json.dumps(model.to_dict()))
     assert data["rule"].endswith("/v6")
