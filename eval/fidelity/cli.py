@@ -184,17 +184,16 @@ def config_from_args(argv: Sequence[str] | None = None) -> FidelityConfig:
         kw["folds"] = args.folds
     if args.fractions:
         kw["surrogate_fractions"] = {f: SURROGATE_FRACTIONS[f] for f in args.fractions}
-    if args.error_share:
+    # the recipe settings given on the command line, over the smoke recipe's
+    given = {
+        "error_share": dict(args.error_share),
+        "top_location": args.top_location,
+        "target_params": dict(args.target_params),
+    }
+    if any(given.values()):
         kw["surrogate_recipe"] = {
             **kw.get("surrogate_recipe", {}),
-            "error_share": dict(args.error_share),
-        }
-    if args.top_location:
-        kw["surrogate_recipe"] = {**kw.get("surrogate_recipe", {}), "top_location": True}
-    if args.target_params:
-        kw["surrogate_recipe"] = {
-            **kw.get("surrogate_recipe", {}),
-            "target_params": dict(args.target_params),
+            **{key: value for key, value in given.items() if value},
         }
     return FidelityConfig(
         tracks=tracks,
