@@ -98,6 +98,7 @@ from .artifact_save import (
     SCHEMA_VERSION,
     data_digest,
     library_versions,
+    package_version,
     save_artifact,
 )
 from .inputs import PREDICT_CHUNK, make_inputs, predict_cells, with_column
@@ -114,6 +115,7 @@ __all__ = [
     "data_digest",
     "file_sha256",
     "library_versions",
+    "package_version",
     "make_inputs",
     "predict_cells",
     "DEFAULT_ARTIFACT",

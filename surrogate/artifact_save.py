@@ -35,6 +35,7 @@ __all__ = [
     "data_digest",
     "file_sha256",
     "library_versions",
+    "package_version",
 ]
 
 #: Version of the folder layout and of ``metadata.json`` (2: ``kind``, the sha256 of every
@@ -62,26 +63,35 @@ def data_digest(indices: np.ndarray, labels: np.ndarray) -> str:
     return h.hexdigest()
 
 
+#: The numeric libraries an artifact depends on: import name -> the distributions that
+#: install it (this project installs XGBoost as ``xgboost-cpu`` where it has wheels).
+_LIBRARIES = {
+    "numpy": ("numpy",),
+    "xgboost": ("xgboost", "xgboost-cpu"),
+    "torch": ("torch",),
+    "torch_geometric": ("torch-geometric",),
+    "sklearn": ("scikit-learn",),
+}
+
+
 def library_versions() -> dict[str, str | None]:
     """Versions of the numeric libraries an artifact depends on (None if not installed)."""
     from importlib import metadata as md
 
     out: dict[str, str | None] = {}
-    for name, dist in (
-        ("numpy", "numpy"),
-        ("xgboost", "xgboost"),
-        ("torch", "torch"),
-        ("torch_geometric", "torch-geometric"),
-        ("sklearn", "scikit-learn"),
-    ):
-        try:
-            out[name] = md.version(dist)
-        except md.PackageNotFoundError:
-            out[name] = None
+    for name, dists in _LIBRARIES.items():
+        out[name] = None
+        for dist in dists:
+            try:
+                out[name] = md.version(dist)
+                break
+            except md.PackageNotFoundError:
+                continue
     return out
 
 
-def _package_version() -> str:
+def package_version() -> str:
+    """This package's installed version ("unknown" outside an installation)."""
     from importlib import metadata as md
 
     try:
@@ -181,7 +191,7 @@ def save_artifact(
         meta = {
             "kind": ARTIFACT_KIND,
             "schema_version": SCHEMA_VERSION,
-            "package_version": _package_version(),
+            "package_version": package_version(),
             "featurizer": featurizer,
             "input_dims": input_dims,
             "model": {

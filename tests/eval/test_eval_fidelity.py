@@ -310,6 +310,54 @@ def test_surrogate_recipe_target_params(tmp_path, space):
     assert params(model="rf", target_params=given) == given
 
 
+def test_cached_surrogate_retrained_after_an_upgrade(tmp_path, caplog):
+    """A study's cached surrogate is reused while the package and numeric libraries that
+    trained it are the installed ones, and retrained (with a warning naming the change) when
+    they are not, or when the cached folder is no readable artifact."""
+    import json
+
+    from eval.fidelity import FidelityConfig
+    from eval.fidelity.plan import trained_surrogate
+    from nb101.real_data import real_table
+    from surrogate.artifact import library_versions, package_version, read_metadata
+
+    recipe = {"features": "adjacency", "model": "xgb", "model_params": {"n_estimators": 5}}
+
+    def train():
+        return trained_surrogate(
+            FidelityConfig(progress=False),
+            recipe,
+            real_table(),
+            tmp_path,
+            "tiny",
+            ["test_accuracy@108"],
+            train_size=300,
+        )
+
+    folder = train()
+    meta = read_metadata(folder)
+    assert meta["package_version"] == package_version()
+    assert meta["libraries"] == library_versions() and meta["libraries"]["xgboost"]
+    made = (folder / "metadata.json").stat().st_mtime_ns
+    with caplog.at_level("WARNING", logger="eval.fidelity"):
+        assert train() == folder
+    assert (folder / "metadata.json").stat().st_mtime_ns == made and not caplog.text
+
+    meta["libraries"]["xgboost"] = "0.1"
+    (folder / "metadata.json").write_text(json.dumps(meta))
+    with caplog.at_level("WARNING", logger="eval.fidelity"):
+        assert train() == folder
+    assert f"xgboost 0.1 -> {library_versions()['xgboost']}" in caplog.text
+    assert read_metadata(folder)["libraries"] == library_versions()
+
+    caplog.clear()
+    (folder / "metadata.json").write_text("{")
+    with caplog.at_level("WARNING", logger="eval.fidelity"):
+        train()
+    assert "retraining the cached surrogate" in caplog.text
+    assert read_metadata(folder)["package_version"] == package_version()
+
+
 def test_dask_scheduler_matches_joblib(tmp_path, tiny_surrogate):
     from dask.distributed import LocalCluster
 
