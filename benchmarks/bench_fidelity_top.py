@@ -55,6 +55,10 @@ study would) and queries the table and the folder's surrogates. Per study and su
   full track): the exact expected best of its ``budget`` uniform cells on the table and on
   each draw, next to its seeds' mean: the seeds' luck, which every surrogate compared with
   the same table runs shares, apart from the marginal's error.
+* **the curve gap against the exactly right surrogate**: each study's gap (mean over
+  optimizers) next to the exactly right surrogate's (a draw playing the table against the
+  other draws, as the report's ``attainable``), and over the studies per optimizer: which
+  optimizers' gaps exceed what a surrogate whose runs were the table's own kind would show.
 * **rule 4's slope**: how much the transfer onto the labels' marginal
   (:mod:`surrogate.noise.marginal`) stretches (> 1) or compresses (< 1) the simulated runs,
   noise included, between quantile levels: in the bulk and in the top 1 %, 0.1 % and 0.01 %.
@@ -280,6 +284,47 @@ def ends_over_studies(studies: list[dict]) -> dict:
     return out
 
 
+def gap_against_reference(reported: dict, attainable: dict | None) -> dict | None:
+    """A study's curve gap (mean over optimizers, and each optimizer's) next to the exactly
+    right surrogate's (a draw playing the table against the others, leave one draw out)."""
+    if not attainable or attainable.get("mean_gap") is None:
+        return None
+    return {
+        "surrogate": reported["mean_gap"],
+        "reference": attainable["mean_gap"],
+        "by_optimizer": {
+            n: {"surrogate": g, "reference": attainable["gap"].get(n)}
+            for n, g in reported["gap"].items()
+        },
+    }
+
+
+def gaps_over_studies(studies: list[dict]) -> dict:
+    """Per surrogate, :func:`gap_against_reference` averaged over the studies that have it."""
+    out: dict[str, dict] = {}
+    for entry in studies:
+        for label, s in entry["surrogates"].items():
+            g = s.get("gap_against_reference")
+            if g:
+                out.setdefault(label, []).append(g)
+    summary = {}
+    for label, gaps in out.items():
+        names = gaps[0]["by_optimizer"]
+        summary[label] = {
+            "studies": len(gaps),
+            "surrogate": float(np.mean([g["surrogate"] for g in gaps])),
+            "reference": float(np.mean([g["reference"] for g in gaps])),
+            "by_optimizer": {
+                n: {
+                    part: float(np.mean([g["by_optimizer"][n][part] for g in gaps]))
+                    for part in ("surrogate", "reference")
+                }
+                for n in names
+            },
+        }
+    return summary
+
+
 def over_prediction(folds: list[tuple[np.ndarray, np.ndarray]]) -> dict:
     """Per share of :data:`POOLED_TOP`: the mean and standard error of ``truth -
     prediction`` over each fold's cells predicted best (``folds``: ``(prediction, truth)``
@@ -427,6 +472,7 @@ def analyse(folder: Path, track_name: str, n_boot: int | None = None) -> dict:
             s["mean_bias"] = m.get("mean_bias")
             s["mean_gap"] = m.get("mean_gap")
             s["kendall_tau"] = m.get("kendall_tau")
+            s["gap_against_reference"] = gap_against_reference(m, reported.get("attainable"))
             entry["surrogates"][label] = s
         out.append(entry)
     return {
@@ -434,6 +480,7 @@ def analyse(folder: Path, track_name: str, n_boot: int | None = None) -> dict:
         "track": track_name,
         "studies": out,
         "ends": ends_over_studies(out),
+        "gap_against_reference": gaps_over_studies(out),
         "over_prediction": {
             label: over_prediction(folds) for label, folds in pooled.items() if len(folds) >= 2
         },
@@ -450,6 +497,11 @@ def render(res: dict) -> str:
                 f"{label}: bias {_f(s['mean_bias'], '+.4f')}, gap "
                 f"{_f(s['mean_gap'], '.4f')}, tau "
                 f"{' / '.join(_f(t, '.2f') for t in s['kendall_tau'] or [])}"
+                + (
+                    f" (exactly right surrogate's gap {g['reference']:.4f})"
+                    if (g := s.get("gap_against_reference"))
+                    else ""
+                )
             )
             if "lucky" in s:
                 u = s["lucky"]
@@ -545,6 +597,17 @@ def render(res: dict) -> str:
                 f"{e['table_excess']:+.4f} / {e['draws_excess']:+.4f}   "
                 f"{e['final_difference']:+.4f}   "
                 f"{_f(e['corr_excess_difference_final'], '+.2f')} ({e['studies']} studies)"
+            )
+    for label, g in res.get("gap_against_reference", {}).items():
+        lines.append(
+            f"\nsurrogate {label}, curve gap against the exactly right surrogate's, mean over "
+            f"{g['studies']} studies: {g['surrogate']:.5f} against {g['reference']:.5f}; "
+            "per optimizer (surrogate / exactly right, excess):"
+        )
+        for n, v in g["by_optimizer"].items():
+            lines.append(
+                f"  {n:<11} {v['surrogate']:.5f} / {v['reference']:.5f}  "
+                f"{v['surrogate'] - v['reference']:+.5f}"
             )
     for label, shares in res.get("over_prediction", {}).items():
         lines.append(
