@@ -185,17 +185,19 @@ def test_where_the_seeds_end_splits_the_final_difference():
 
 def test_gap_against_the_exactly_right_surrogate():
     """Each study's curve gap beside the exactly right surrogate's, and their means over the
-    studies per optimizer; a study without the reference (in-sample, one draw) is left out."""
+    studies per optimizer, with the spread of the reference's mean over one of its cases per
+    study; a study without the reference (in-sample, one draw) is left out."""
     bench = load_script("benchmarks/bench_fidelity_top.py")
     reported = {"mean_gap": 0.0009, "gap": {"a": 0.0012, "b": 0.0006}}
     attainable = {"mean_gap": 0.0006, "gap": {"a": 0.0007, "b": 0.0005}}
-    g = bench.gap_against_reference(reported, attainable)
+    g = bench.gap_against_reference(reported, attainable, [0.0005, 0.0007])
     assert g["surrogate"] == 0.0009 and g["reference"] == 0.0006
     assert g["by_optimizer"]["a"] == {"surrogate": 0.0012, "reference": 0.0007}
     assert bench.gap_against_reference(reported, None) is None
     other = bench.gap_against_reference(
         {"mean_gap": 0.0005, "gap": {"a": 0.0004, "b": 0.0006}},
         {"mean_gap": 0.0007, "gap": {"a": 0.0009, "b": 0.0005}},
+        [0.0006, 0.0008],
     )
     studies = [{"surrogates": {"default": {"gap_against_reference": x}}} for x in (g, other, None)]
     over = bench.gaps_over_studies(studies)["default"]
@@ -204,10 +206,15 @@ def test_gap_against_the_exactly_right_surrogate():
         0.00065
     )
     assert over["by_optimizer"]["a"] == pytest.approx({"surrogate": 0.0008, "reference": 0.0008})
+    # the reference's mean over one case per study: 0.00055, 0.00065 (twice) or 0.00075
+    assert over["reference_q05"] == pytest.approx(0.00055)
+    assert over["reference_q95"] == pytest.approx(0.00075)
+    assert over["reference_reaches"] == pytest.approx(0.25, abs=0.01)
     text = bench.render(
         {"folder": "OUT", "track": "t", "studies": [], "gap_against_reference": {"default": over}}
     )
-    assert "0.00070 against 0.00065" in text and "a           0.00080 / 0.00080  +0.00000" in text
+    assert "0.00070 against 0.00065 (one of its cases per study: within 0.00055-0.00075" in text
+    assert "a           0.00080 / 0.00080  +0.00000" in text
 
 
 def test_charged_time_pairs_runs_and_splits_the_budget(tmp_path, space):
