@@ -38,6 +38,8 @@ from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
 REPO = DOCS.parent
+#: Where the measured data files go (relative to the repository).
+DATA_DIR = "docs/results/data"
 
 
 def _git(*args: str) -> str:
@@ -55,7 +57,13 @@ def stamp(command: list[str], load_average: float | None = None) -> dict:
     digest, noise_digest = current_digests()
     return {
         "commit": _git("rev-parse", "HEAD"),
-        "dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
+        # the measured data files are outputs, not code: a run of several measurements in a
+        # row must not mark the later ones dirty
+        "dirty": bool(
+            _git(
+                "status", "--porcelain", "--untracked-files=no", "--", ".", f":(exclude){DATA_DIR}"
+            )
+        ),
         "artifact_digest": digest,
         "noise_digest": noise_digest,
         "command": shlex.join(command),
@@ -119,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     data["_stamp"] = stamp(command, None if args.existing is not None else load)
     if args.existing is not None:
         data["_stamp"]["stamped_existing_output"] = True
-    target = DOCS / "results" / "data" / f"{args.name}.json"
+    target = REPO / DATA_DIR / f"{args.name}.json"
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp_target = target.with_suffix(".json.tmp")
     tmp_target.write_text(json.dumps(data, indent=1, allow_nan=False) + "\n")
