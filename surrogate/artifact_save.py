@@ -91,13 +91,10 @@ def library_versions() -> dict[str, str | None]:
 
 
 def package_version() -> str:
-    """This package's installed version ("unknown" outside an installation)."""
-    from importlib import metadata as md
+    """This package's version (:data:`nb101.__version__`, the one place of it)."""
+    from nb101 import __version__
 
-    try:
-        return md.version("nb101-surrogate")
-    except md.PackageNotFoundError:
-        return "unknown"
+    return __version__
 
 
 def save_artifact(
