@@ -38,8 +38,6 @@ from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
 REPO = DOCS.parent
-#: Where the measured data files go (relative to the repository).
-DATA_DIR = "docs/results/data"
 
 
 def _git(*args: str) -> str:
@@ -52,18 +50,15 @@ def stamp(command: list[str], load_average: float | None = None) -> dict:
     """Where and on what a measurement ran (``load_average``: the machine's at the start;
     timings on a shared machine are comparable only at similar load)."""
     # the generator's reader: the pages compare these with the checkout's the same way
-    from generate_results import current_digests
+    from generate_results import DATA, current_digests
 
     digest, noise_digest = current_digests()
+    outputs = f":(exclude){DATA.relative_to(REPO).as_posix()}"
     return {
         "commit": _git("rev-parse", "HEAD"),
         # the measured data files are outputs, not code: a run of several measurements in a
         # row must not mark the later ones dirty
-        "dirty": bool(
-            _git(
-                "status", "--porcelain", "--untracked-files=no", "--", ".", f":(exclude){DATA_DIR}"
-            )
-        ),
+        "dirty": bool(_git("status", "--porcelain", "--untracked-files=no", "--", ".", outputs)),
         "artifact_digest": digest,
         "noise_digest": noise_digest,
         "command": shlex.join(command),
@@ -127,7 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     data["_stamp"] = stamp(command, None if args.existing is not None else load)
     if args.existing is not None:
         data["_stamp"]["stamped_existing_output"] = True
-    target = REPO / DATA_DIR / f"{args.name}.json"
+    from generate_results import DATA
+
+    target = DATA / f"{args.name}.json"
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp_target = target.with_suffix(".json.tmp")
     tmp_target.write_text(json.dumps(data, indent=1, allow_nan=False) + "\n")
