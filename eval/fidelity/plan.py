@@ -118,10 +118,11 @@ def trained_surrogate(
         settings.append(int(seed))
     tag = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:8]
     folder = out / "surrogates" / f"{label}-{tag}"
-    stale = _stale_because(folder)
+    cached = (folder / "metadata.json").exists()
+    stale = _stale_because(folder) if cached else None
     if stale:
         _log.warning("retraining the cached surrogate %s: %s", folder, stale)
-    if stale or not (folder / "metadata.json").exists():
+    if stale or not cached:
         _log.info("training surrogate %s into %s", label, folder)
         train(
             TrainConfig(
@@ -139,16 +140,14 @@ def trained_surrogate(
 
 
 def _stale_because(folder: Path) -> str | None:
-    """Why a cached surrogate in ``folder`` is not what this installation would train (another
-    package or numeric library version, or an unreadable artifact), or None. The cache tag
+    """Why the cached surrogate in ``folder`` is not what this installation would train
+    (another package or numeric library version, or an unreadable artifact), or None. The cache tag
     holds the settings only; the code and libraries that train are checked here, so that a
     study resumed after an upgrade does not mix old surrogates with new runs. Within one
     version (a development checkout) a change to the training code needs a fresh ``--out``."""
     from nb101.errors import ArtifactError
     from surrogate.artifact import library_versions, package_version, read_metadata
 
-    if not (folder / "metadata.json").exists():
-        return None
     try:
         meta = read_metadata(folder)
     except ArtifactError as err:
