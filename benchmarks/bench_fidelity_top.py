@@ -305,19 +305,6 @@ def gap_against_reference(
     }
 
 
-def reference_case_gaps(curves: dict, draws: list[str], names: list[str], rank_at) -> list[float]:
-    """The exactly right surrogate's mean curve gap in each leave-one-draw-out case, as
-    :func:`eval.fidelity.report.compare.attainable_reference` computes them."""
-    from eval.fidelity.report.compare import compare, mean_curves
-
-    gaps = []
-    for held in draws:
-        rest = [d for d in draws if d != held]
-        c = compare(mean_curves(curves, rest, names), curves[held], names, rank_at, n_boot=1)
-        gaps.append(float(c["mean_gap"]))
-    return gaps
-
-
 #: Combinations of one leave-one-draw-out case per study drawn for the reference's mean.
 REFERENCE_COMBINATIONS = 100_000
 
@@ -410,6 +397,7 @@ def analyse(folder: Path, track_name: str, n_boot: int | None = None) -> dict:
     """Every analysis of the module docstring, per study and surrogate."""
     from eval.fidelity import collect, track_targets
     from eval.fidelity.config import TABLE_REQUIRE
+    from eval.fidelity.report.compare import leave_one_draw_out
     from eval.landscape import landscape_sample
     from eval.top_structure import (
         final_cells_plausibility,
@@ -515,7 +503,12 @@ def analyse(folder: Path, track_name: str, n_boot: int | None = None) -> dict:
             s["gap_against_reference"] = gap_against_reference(
                 m,
                 reported.get("attainable"),
-                reference_case_gaps(study.curves, draws, study.optimizers, study.rank_at)
+                [
+                    float(c["mean_gap"])
+                    for c in leave_one_draw_out(
+                        study.curves, draws, study.optimizers, study.rank_at
+                    )
+                ]
                 if len(draws) >= 3
                 else None,
             )

@@ -13,7 +13,7 @@ import numpy as np
 from ...stats import curve_gap, kendall_tau_b, nanmean, rank_values, sign_test, verdict_agreement
 from .targets import curve_targets
 
-__all__ = ["compare", "mean_curves", "attainable_reference"]
+__all__ = ["compare", "mean_curves", "leave_one_draw_out", "attainable_reference"]
 
 
 def _seed_means(curves: dict[str, np.ndarray], names: list[str]) -> np.ndarray:
@@ -122,6 +122,20 @@ def mean_curves(
     return {n: nanmean(np.stack([curves[label][n] for label in labels]), axis=0) for n in names}
 
 
+def leave_one_draw_out(
+    curves: dict[str, dict[str, np.ndarray]], draws: list[str], names: list[str], rank_at: list[int]
+) -> list[dict[str, Any]]:
+    """Per draw, the comparison of the mean of the other draws (the surrogate) with that draw
+    (playing the table): the cases of :func:`attainable_reference`."""
+    cases = []
+    for held in draws:
+        rest = [d for d in draws if d != held]
+        cases.append(
+            compare(mean_curves(curves, rest, names), curves[held], names, rank_at, n_boot=1)
+        )
+    return cases
+
+
 def attainable_reference(
     curves: dict[str, dict[str, np.ndarray]], draws: list[str], names: list[str], rank_at: list[int]
 ) -> dict[str, Any] | None:
@@ -132,12 +146,7 @@ def attainable_reference(
     K - 1 draws is a little noisier than the real comparison's mean of K."""
     if len(draws) < 3:
         return None
-    cases = []
-    for held in draws:
-        rest = [d for d in draws if d != held]
-        cases.append(
-            compare(mean_curves(curves, rest, names), curves[held], names, rank_at, n_boot=1)
-        )
+    cases = leave_one_draw_out(curves, draws, names, rank_at)
     met = [curve_targets(c) for c in cases]
     out: dict[str, Any] = {
         key: nanmean(np.array([c[key] for c in cases], dtype=float)).tolist()
